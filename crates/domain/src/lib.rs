@@ -1,0 +1,30 @@
+//! fangpin's domain: the types, rules and storage traits of 防止返贫动态监测和帮扶.
+//! No I/O here — the store remembers, the web and the CLI talk to people; this crate decides.
+//! Rules cite `DOMAIN.md` (Part A decisions D1–D19, Part B sections §n).
+
+pub mod account;
+pub mod audit;
+pub mod clock;
+pub mod codes;
+pub mod fields;
+pub mod household;
+pub mod import;
+pub mod income;
+pub mod member;
+pub mod money;
+pub mod national_id;
+pub mod params;
+pub mod ports;
+pub mod region;
+pub mod search;
+pub mod service;
+pub mod text;
+
+pub use account::{Actor, Permission, Role, Scope, User, UserId, Username};
+pub use codes::*;
+pub use household::{DrinkingWater, Household, HouseholdId, HouseholdNo, Monitoring, MonitoringStatus, OfficerContact, PersonName, Phone};
+pub use income::IncomeRecord;
+pub use member::{Member, MemberId};
+pub use money::Fen;
+pub use national_id::NationalId;
+pub use region::{Region, RegionCode, RegionLevel};

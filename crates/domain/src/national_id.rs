@@ -1,0 +1,350 @@
+//! 公民身份号码 per GB 11643-1999 (DOMAIN D17, §10.1).
+//!
+//! Parsing normalises what people and spreadsheets do to the number (spaces, full-width digits,
+//! lower-case x), upgrades legacy 15-digit numbers and accepts the 20/22-character 残疾人证号
+//! whose first 18 characters are the ID. A wrong check character is *kept* and reported by
+//! [`NationalId::is_checksum_valid`]: the registry must hold real data, and a bad check character
+//! is a `DATA_ERROR` finding, never a silent fix. Malformed input is an error.
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::codes::Sex;
+
+const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const CHECK_CHARS: [u8; 11] = *b"10X98765432";
+
+/// A normalised identity number. Always at least 18 characters: the ID, then the disability
+/// certificate suffix when the column held a 残疾人证号.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct NationalId {
+    text: String,
+    checksum_ok: bool,
+}
+
+/// Why an identity number could not be read at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    #[error("证件号码为空")]
+    Empty,
+    #[error("证件号码应为18位（旧证15位，残疾人证20或22位），实际为{0}位")]
+    BadLength(usize),
+    #[error("证件号码第{position}位“{found}”不是数字")]
+    BadCharacter { position: usize, found: char },
+    #[error("证件号码中的出生日期“{0}”不存在")]
+    BadBirthDate(String),
+    #[error(
+        "证件号码在Excel中以数字格式存储，末尾数字已丢失（显示为“{0}”），无法恢复：请把该列设置为“文本”格式，从原系统重新导出"
+    )]
+    StoredAsNumber(String),
+}
+
+/// The check character (0–9 or X) for the first 17 digits.
+pub fn check_char(first17: &[u8]) -> u8 {
+    let sum: u32 = first17.iter().zip(WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
+    CHECK_CHARS[(sum % 11) as usize]
+}
+
+impl NationalId {
+    /// Normalises and parses an ID cell.
+    pub fn parse(raw: &str) -> Result<Self, IdError> {
+        let s: String = crate::text::compact(raw).to_uppercase();
+        if s.is_empty() {
+            return Err(IdError::Empty);
+        }
+        // "4.50203199001011E+17" or "450203199001011000.0": a spreadsheet number in text form.
+        if s.contains('E') && s.contains('.') || s.ends_with(".0") {
+            return Err(IdError::StoredAsNumber(raw.trim().to_string()));
+        }
+        let len = s.chars().count();
+        let b = s.as_bytes();
+        match len {
+            15 => {
+                digits_only(b, 15)?;
+                let mut first17 = Vec::with_capacity(18);
+                first17.extend_from_slice(&b[..6]);
+                first17.extend_from_slice(b"19");
+                first17.extend_from_slice(&b[6..15]);
+                birth_date_of(&first17)?;
+                let c = check_char(&first17);
+                first17.push(c);
+                Ok(NationalId { text: String::from_utf8(first17).unwrap_or_default(), checksum_ok: true })
+            }
+            18 | 20 | 22 => {
+                if s.len() != len {
+                    // multi-byte characters somewhere
+                    let (position, found) = s
+                        .chars()
+                        .enumerate()
+                        .find(|(_, c)| !c.is_ascii())
+                        .map(|(i, c)| (i + 1, c))
+                        .unwrap_or((1, '?'));
+                    return Err(IdError::BadCharacter { position, found });
+                }
+                digits_only(b, 17)?;
+                let last = b[17];
+                if !(last.is_ascii_digit() || last == b'X') {
+                    return Err(IdError::BadCharacter { position: 18, found: last as char });
+                }
+                if let Some((i, c)) = b[18..].iter().enumerate().find(|(_, c)| !c.is_ascii_alphanumeric()) {
+                    return Err(IdError::BadCharacter { position: 19 + i, found: *c as char });
+                }
+                birth_date_of(&b[..17])?;
+                let checksum_ok = check_char(&b[..17]) == last;
+                Ok(NationalId { text: s, checksum_ok })
+            }
+            n => Err(IdError::BadLength(n)),
+        }
+    }
+
+    /// Parses and insists on a correct check character (used when a person types the number).
+    pub fn parse_strict(raw: &str) -> Result<Self, StrictIdError> {
+        let id = Self::parse(raw)?;
+        if !id.checksum_ok {
+            return Err(StrictIdError::Checksum { expected: id.expected_check_char() });
+        }
+        Ok(id)
+    }
+
+    /// The 18-character ID.
+    pub fn id18(&self) -> &str {
+        &self.text[..18]
+    }
+
+    /// The full normalised text (18, or 20/22 for a disability certificate number).
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The characters after the ID in a 残疾人证号 (disability class and grade).
+    pub fn disability_suffix(&self) -> Option<&str> {
+        (self.text.len() > 18).then(|| &self.text[18..])
+    }
+
+    pub fn is_checksum_valid(&self) -> bool {
+        self.checksum_ok
+    }
+
+    pub fn expected_check_char(&self) -> char {
+        check_char(&self.text.as_bytes()[..17]) as char
+    }
+
+    /// The integer join key: the first 17 digits × 11 + the check value (X = 10). Unique per
+    /// 18-character ID, fits in an i64 (DOMAIN BENCHMARKS hint 1).
+    pub fn key(&self) -> u64 {
+        let b = self.text.as_bytes();
+        let first: u64 = b[..17].iter().fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
+        let check = if b[17] == b'X' { 10 } else { u64::from(b[17] - b'0') };
+        first * 11 + check
+    }
+
+    pub fn birth_date(&self) -> NaiveDate {
+        // validated in parse
+        birth_date_of(&self.text.as_bytes()[..17]).unwrap_or_default()
+    }
+
+    /// Sex from the sequence number's parity (odd = male).
+    pub fn sex(&self) -> Sex {
+        if (self.text.as_bytes()[16] - b'0') % 2 == 1 { Sex::Male } else { Sex::Female }
+    }
+
+    /// Age in full years on `on`.
+    pub fn age_on(&self, on: NaiveDate) -> i32 {
+        let b = self.birth_date();
+        let mut age = on.year() - b.year();
+        if (on.month(), on.day()) < (b.month(), b.day()) {
+            age -= 1;
+        }
+        age
+    }
+
+    /// First 6 and last 4 characters of the ID, the rest starred (DOMAIN D18).
+    pub fn masked(&self) -> String {
+        mask_id_text(self.id18())
+    }
+}
+
+/// Masks any ID-like text: first 6 + last 4, or all stars when too short.
+pub fn mask_id_text(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() < 11 {
+        return "*".repeat(chars.len());
+    }
+    let head: String = chars[..6].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}{}{tail}", "*".repeat(chars.len() - 10))
+}
+
+/// A typed ID with a wrong check character.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StrictIdError {
+    #[error(transparent)]
+    Invalid(#[from] IdError),
+    #[error("证件号码校验位不正确（按前17位计算应为“{expected}”），请核对后重新填写")]
+    Checksum { expected: char },
+}
+
+fn digits_only(b: &[u8], n: usize) -> Result<(), IdError> {
+    match b[..n].iter().position(|c| !c.is_ascii_digit()) {
+        Some(i) => Err(IdError::BadCharacter { position: i + 1, found: b[i] as char }),
+        None => Ok(()),
+    }
+}
+
+fn birth_date_of(first17: &[u8]) -> Result<NaiveDate, IdError> {
+    let s = std::str::from_utf8(&first17[6..14]).unwrap_or("");
+    let d = NaiveDate::parse_from_str(s, "%Y%m%d").map_err(|_| IdError::BadBirthDate(s.to_string()))?;
+    if !(1870..=2099).contains(&d.year()) {
+        return Err(IdError::BadBirthDate(s.to_string()));
+    }
+    Ok(d)
+}
+
+impl TryFrom<String> for NationalId {
+    type Error = IdError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        NationalId::parse(&value)
+    }
+}
+
+impl From<NationalId> for String {
+    fn from(value: NationalId) -> Self {
+        value.text
+    }
+}
+
+impl std::fmt::Display for NationalId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// Builds a valid 18-character ID from its parts (used by the synthetic data generator and tests).
+pub fn make_id(address6: u32, birth: NaiveDate, sequence: u16) -> String {
+    let mut s = format!("{:06}{}{:03}", address6 % 1_000_000, birth.format("%Y%m%d"), sequence % 1000);
+    let c = check_char(s.as_bytes());
+    s.push(c as char);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn known_vectors_are_valid() {
+        for v in ["11010519491231002X", "440524188001010014", "370101190102039973"] {
+            let id = NationalId::parse(v).unwrap();
+            assert!(id.is_checksum_valid(), "{v}");
+            assert_eq!(id.as_str(), v);
+        }
+    }
+
+    #[test]
+    fn wrong_check_character_is_kept_but_flagged() {
+        let id = NationalId::parse("110105194912310021").unwrap();
+        assert!(!id.is_checksum_valid());
+        assert_eq!(id.expected_check_char(), 'X');
+        assert!(matches!(
+            NationalId::parse_strict("110105194912310021"),
+            Err(StrictIdError::Checksum { expected: 'X' })
+        ));
+    }
+
+    #[test]
+    fn normalises_case_spaces_and_full_width() {
+        let id = NationalId::parse(" 110105 19491231002x ").unwrap();
+        assert_eq!(id.as_str(), "11010519491231002X");
+        let id = NationalId::parse("１１０１０５１９４９１２３１００２Ｘ").unwrap();
+        assert_eq!(id.as_str(), "11010519491231002X");
+        assert!(id.is_checksum_valid());
+    }
+
+    #[test]
+    fn upgrades_fifteen_digits() {
+        // 15-digit form of 110105491231002 -> 11010519491231002X
+        let id = NationalId::parse("110105491231002").unwrap();
+        assert_eq!(id.as_str(), "11010519491231002X");
+        assert!(id.is_checksum_valid());
+        assert_eq!(id.birth_date(), NaiveDate::from_ymd_opt(1949, 12, 31).unwrap());
+    }
+
+    #[test]
+    fn disability_certificate_numbers() {
+        let id = NationalId::parse("11010519491231002X42").unwrap();
+        assert_eq!(id.id18(), "11010519491231002X");
+        assert_eq!(id.disability_suffix(), Some("42"));
+        assert!(id.is_checksum_valid());
+        let id = NationalId::parse("11010519491231002X41B1").unwrap();
+        assert_eq!(id.disability_suffix(), Some("41B1"));
+        assert_eq!(id.key(), NationalId::parse("11010519491231002X").unwrap().key());
+    }
+
+    #[test]
+    fn sex_and_birth_date() {
+        let id = NationalId::parse("11010519491231002X").unwrap();
+        assert_eq!(id.sex(), Sex::Female);
+        assert_eq!(id.birth_date(), NaiveDate::from_ymd_opt(1949, 12, 31).unwrap());
+        let id = NationalId::parse("370101190102039973").unwrap();
+        assert_eq!(id.sex(), Sex::Male);
+        assert_eq!(id.age_on(NaiveDate::from_ymd_opt(1911, 2, 2).unwrap()), 9);
+        assert_eq!(id.age_on(NaiveDate::from_ymd_opt(1911, 2, 3).unwrap()), 10);
+    }
+
+    #[test]
+    fn malformed_numbers_are_errors() {
+        assert_eq!(NationalId::parse(""), Err(IdError::Empty));
+        assert_eq!(NationalId::parse("1234"), Err(IdError::BadLength(4)));
+        assert!(matches!(NationalId::parse("1101051949123100AX"), Err(IdError::BadCharacter { position: 17, .. })));
+        assert!(matches!(NationalId::parse("110105194902300012"), Err(IdError::BadBirthDate(_))));
+        assert!(matches!(NationalId::parse("4.50203199001011E+17"), Err(IdError::StoredAsNumber(_))));
+        assert!(matches!(NationalId::parse("11010519491231002张"), Err(IdError::BadCharacter { position: 18, .. })));
+    }
+
+    #[test]
+    fn masking() {
+        let id = NationalId::parse("11010519491231002X").unwrap();
+        assert_eq!(id.masked(), "110105********002X");
+        assert_eq!(mask_id_text("123"), "***");
+    }
+
+    fn any_valid_id() -> impl Strategy<Value = String> {
+        (100_000u32..999_999, 0i64..(365 * 120), 0u16..1000).prop_map(|(a, days, seq)| {
+            let birth = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap() + chrono::Duration::days(days);
+            make_id(a, birth, seq)
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn generated_ids_are_valid_and_round_trip(s in any_valid_id()) {
+            let id = NationalId::parse(&s).unwrap();
+            prop_assert!(id.is_checksum_valid());
+            prop_assert_eq!(id.as_str(), s.as_str());
+            prop_assert_eq!(NationalId::parse(&s.to_lowercase()).unwrap(), id.clone());
+            prop_assert!(id.key() < i64::MAX as u64);
+        }
+
+        #[test]
+        fn changing_one_digit_breaks_the_checksum(s in any_valid_id(), pos in 0usize..17, delta in 1u8..10) {
+            let mut b = s.into_bytes();
+            b[pos] = b'0' + (b[pos] - b'0' + delta) % 10;
+            let t = String::from_utf8(b).unwrap();
+            if let Ok(id) = NationalId::parse(&t) {
+                prop_assert!(!id.is_checksum_valid());
+            }
+        }
+
+        #[test]
+        fn keys_are_injective(a in any_valid_id(), b in any_valid_id()) {
+            let (ia, ib) = (NationalId::parse(&a).unwrap(), NationalId::parse(&b).unwrap());
+            prop_assert_eq!(ia.key() == ib.key(), a == b);
+        }
+
+        #[test]
+        fn parse_never_panics(s in "\\PC{0,30}") {
+            let _ = NationalId::parse(&s);
+        }
+    }
+}

@@ -1,0 +1,375 @@
+//! The storage traits the domain needs, split by capability (STYLE §3). `store` implements them
+//! for SQLite and PostgreSQL; the conformance suite runs the same tests against both.
+//!
+//! Every read of registry data takes a [`Scope`]: the store limits it to the scope's region
+//! subtree in one place, so a household outside it is indistinguishable from one that does
+//! not exist.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+
+use crate::account::{Actor, Role, Scope, User, UserId, Username};
+use crate::audit::{AuditEntry, AuditRecord};
+use crate::codes::{HouseholdKind, MonitoringCategory};
+use crate::household::{Household, HouseholdId, HouseholdNo, Monitoring, MonitoringStatus};
+use crate::income::IncomeRecord;
+use crate::member::{Member, MemberId};
+use crate::params::{ParamName, PolicyParam};
+use crate::region::{GroupNo, Region, RegionCode};
+use crate::search::SearchQuery;
+
+/// What can go wrong in storage, in terms the domain and the web layer understand.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Not found, or outside the caller's scope (deliberately the same).
+    #[error("记录不存在")]
+    NotFound,
+    /// Someone else changed the record since it was read (optimistic versioning).
+    #[error("该记录已被他人修改，请刷新后重新操作（您填写的内容已保留）")]
+    Conflict,
+    /// A uniqueness rule: the message says which.
+    #[error("{0}")]
+    Duplicate(String),
+    /// The database failed; the detail is for the log, not the user.
+    #[error("数据库错误")]
+    Database(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A stored household with its key, version and timestamps.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HouseholdRecord {
+    pub id: HouseholdId,
+    /// Bumped by every change to the household or its members.
+    pub version: i64,
+    pub household: Household,
+    pub import_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MemberRecord {
+    pub id: MemberId,
+    /// Position in the household (row order of the national layout).
+    pub seq: i32,
+    pub member: Member,
+}
+
+/// A household with its members and income records (latest year first).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HouseholdDetail {
+    pub record: HouseholdRecord,
+    pub members: Vec<MemberRecord>,
+    pub incomes: Vec<IncomeRecord>,
+}
+
+impl HouseholdDetail {
+    pub fn member_refs(&self) -> Vec<&Member> {
+        self.members.iter().map(|m| &m.member).collect()
+    }
+
+    pub fn head(&self) -> Option<&Member> {
+        self.members.iter().map(|m| &m.member).find(|m| m.relation == crate::codes::Relation::Head)
+    }
+
+    pub fn latest_income(&self) -> Option<&IncomeRecord> {
+        self.incomes.first()
+    }
+}
+
+/// A line of the household list.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HouseholdSummary {
+    pub id: HouseholdId,
+    pub household_no: HouseholdNo,
+    pub village: RegionCode,
+    pub group_no: GroupNo,
+    pub kind: HouseholdKind,
+    pub monitoring: Monitoring,
+    pub head_name: Option<String>,
+    /// Masked (first 6 + last 4).
+    pub head_id_masked: Option<String>,
+    pub member_count: i64,
+}
+
+/// List filters; all optional.
+#[derive(Debug, Clone, Default)]
+pub struct HouseholdFilter {
+    /// Any region code: its subtree (intersected with the scope).
+    pub region: Option<RegionCode>,
+    pub group_no: Option<GroupNo>,
+    pub kind: Option<HouseholdKind>,
+    pub status: Option<MonitoringStatus>,
+    pub category: Option<MonitoringCategory>,
+    pub query: Option<SearchQuery>,
+}
+
+/// Keyset position: the last row of the previous page, in list order (village, group, 户编号).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub village: i64,
+    pub group_no: i32,
+    pub household_no: String,
+}
+
+impl Cursor {
+    /// Opaque text for URLs: "village.group.户编号".
+    pub fn encode(&self) -> String {
+        format!("{}.{}.{}", self.village, self.group_no, self.household_no)
+    }
+
+    pub fn decode(text: &str) -> Option<Cursor> {
+        let mut p = text.splitn(3, '.');
+        let village = p.next()?.parse().ok()?;
+        let group_no = p.next()?.parse().ok()?;
+        let household_no = HouseholdNo::parse(p.next()?).ok()?.to_string();
+        Some(Cursor { village, group_no, household_no })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+    pub total: i64,
+}
+
+/// One change to a household's member list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberChange {
+    /// A new member at the end of the list.
+    Insert(Member),
+    Update(MemberId, Member),
+    Delete(MemberId),
+}
+
+/// A household as an import delivers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingHousehold {
+    pub household: Household,
+    pub members: Vec<Member>,
+    pub income: Option<IncomeRecord>,
+}
+
+/// What an import will do, computed by [`crate::import::plan`] before anything is written.
+#[derive(Debug, Clone, Default)]
+pub struct ImportPlan {
+    pub creates: Vec<IncomingHousehold>,
+    pub updates: Vec<HouseholdUpdate>,
+    pub unchanged: usize,
+}
+
+/// A change to an existing household, with the version it was computed against.
+#[derive(Debug, Clone)]
+pub struct HouseholdUpdate {
+    pub id: HouseholdId,
+    pub expected_version: i64,
+    pub before: HouseholdDetail,
+    pub household: Household,
+    pub household_changed: bool,
+    /// Members to insert, with their position.
+    pub member_inserts: Vec<(i32, Member)>,
+    /// Members to rewrite in place.
+    pub member_updates: Vec<(MemberId, i32, Member)>,
+    pub member_deletes: Vec<MemberId>,
+    pub income: Option<IncomeRecord>,
+}
+
+/// The import's own record.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImportMeta {
+    pub file_name: String,
+    pub file_sha256: String,
+    pub rows: usize,
+    pub warnings: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImportOutcome {
+    pub import_id: i64,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub members_written: usize,
+}
+
+pub trait RegionStore: Send + Sync {
+    /// Adds or renames regions.
+    fn upsert_regions(&self, actor: &Actor, at: DateTime<Utc>, regions: &[Region]) -> impl Future<Output = StoreResult<usize>> + Send;
+    /// Every region (names are public; household data is what scope protects).
+    fn all_regions(&self) -> impl Future<Output = StoreResult<Vec<Region>>> + Send;
+}
+
+pub trait HouseholdStore: Send + Sync {
+    fn list_households(
+        &self,
+        scope: &Scope,
+        filter: &HouseholdFilter,
+        after: Option<&Cursor>,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Page<HouseholdSummary>>> + Send;
+
+    fn household(&self, scope: &Scope, no: &HouseholdNo) -> impl Future<Output = StoreResult<Option<HouseholdDetail>>> + Send;
+
+    /// Batch of full households for export, in list order, after a cursor. No N+1: households,
+    /// members and incomes are read with one query each per batch.
+    fn export_batch(
+        &self,
+        scope: &Scope,
+        filter: &HouseholdFilter,
+        after: Option<&Cursor>,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<(Vec<HouseholdDetail>, Option<Cursor>)>> + Send;
+
+    /// Existing households by 户编号, regardless of scope (the import decides what to do with
+    /// out-of-scope matches and says so without revealing them).
+    fn households_by_no(&self, nos: &[HouseholdNo]) -> impl Future<Output = StoreResult<Vec<HouseholdDetail>>> + Send;
+
+    /// Where ID keys are registered, regardless of scope: (key, 户编号, village).
+    fn member_locations(&self, keys: &[u64]) -> impl Future<Output = StoreResult<Vec<(u64, HouseholdNo, RegionCode)>>> + Send;
+
+    /// Saves a household's own fields if its version is still `expected_version`; audited.
+    fn save_household(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        before: &HouseholdDetail,
+        household: &Household,
+    ) -> impl Future<Output = StoreResult<HouseholdRecord>> + Send;
+
+    /// Applies member changes (in order) if the household's version is still the one in
+    /// `before`; bumps the version; audited with `reason`.
+    fn write_members(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        before: &HouseholdDetail,
+        changes: &[MemberChange],
+        reason: &str,
+    ) -> impl Future<Output = StoreResult<HouseholdRecord>> + Send;
+
+    /// Applies an import plan in one transaction through the bulk path; all or nothing.
+    fn apply_import(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        meta: &ImportMeta,
+        plan: &ImportPlan,
+    ) -> impl Future<Output = StoreResult<ImportOutcome>> + Send;
+}
+
+/// A new account.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: Username,
+    pub display_name: String,
+    pub role: Role,
+    pub region: RegionCode,
+    pub password_hash: String,
+}
+
+pub trait UserStore: Send + Sync {
+    fn create_user(&self, actor: &Actor, at: DateTime<Utc>, user: &NewUser) -> impl Future<Output = StoreResult<User>> + Send;
+    /// The user and the password hash.
+    fn user_by_username(&self, username: &str) -> impl Future<Output = StoreResult<Option<(User, String)>>> + Send;
+    fn user(&self, id: UserId) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    /// Users whose region lies in the scope.
+    fn list_users(&self, scope: &Scope) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
+    fn update_user(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        id: UserId,
+        display_name: &str,
+        role: Role,
+        region: RegionCode,
+        active: bool,
+    ) -> impl Future<Output = StoreResult<User>> + Send;
+    fn set_password(&self, actor: &Actor, at: DateTime<Utc>, id: UserId, hash: &str) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Counts a failed login; locks the account until `lock_until` when the count reaches the
+    /// limit. Returns the updated user.
+    fn record_login_failure(&self, id: UserId, at: DateTime<Utc>, max_failures: i32, lock_until: DateTime<Utc>) -> impl Future<Output = StoreResult<User>> + Send;
+    fn record_login_success(&self, id: UserId, at: DateTime<Utc>) -> impl Future<Output = StoreResult<()>> + Send;
+    fn count_users(&self) -> impl Future<Output = StoreResult<i64>> + Send;
+}
+
+crate::codes::code_enum! {
+    /// Browser session or API bearer token.
+    pub enum SessionKind {
+        Web = 1 => "网页",
+        Api = 2 => "接口",
+        /// Long-lived integration token, no idle expiry.
+        Integration = 3 => "集成令牌",
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub token_hash: String,
+    pub user: User,
+    pub kind: SessionKind,
+    pub csrf_token: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+pub trait SessionStore: Send + Sync {
+    fn create_session(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        kind: SessionKind,
+        csrf_token: &str,
+        at: DateTime<Utc>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn session(&self, token_hash: &str) -> impl Future<Output = StoreResult<Option<SessionRecord>>> + Send;
+    fn touch_session(&self, token_hash: &str, at: DateTime<Utc>) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_session(&self, token_hash: &str) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_user_sessions(&self, user: UserId) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// Filter for the audit log page.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub entity: Option<String>,
+    pub entity_id: Option<String>,
+    pub actor_id: Option<i64>,
+    /// Rows with id < before (keyset, newest first).
+    pub before_id: Option<i64>,
+}
+
+pub trait AuditStore: Send + Sync {
+    /// Appends entries in order, chaining their hashes, in one transaction.
+    fn append_audit(&self, entries: &[AuditEntry]) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Newest first.
+    fn audit_rows(&self, filter: &AuditFilter, limit: u32) -> impl Future<Output = StoreResult<Vec<AuditRecord>>> + Send;
+    /// Rows in id order from `from_id` (inclusive), for verification in batches.
+    fn audit_chain(&self, from_id: i64, limit: u32) -> impl Future<Output = StoreResult<Vec<AuditRecord>>> + Send;
+}
+
+pub trait ParamStore: Send + Sync {
+    /// Adds a new version of a parameter; audited.
+    #[allow(clippy::too_many_arguments)]
+    fn set_param(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        year: i32,
+        region: RegionCode,
+        name: ParamName,
+        value: i64,
+        example: bool,
+        note: &str,
+    ) -> impl Future<Output = StoreResult<PolicyParam>> + Send;
+    /// Every version of every parameter (optionally for one year), oldest first.
+    fn params(&self, year: Option<i32>) -> impl Future<Output = StoreResult<Vec<PolicyParam>>> + Send;
+}
+
+/// Everything at once, for code that needs the whole store.
+pub trait Store: RegionStore + HouseholdStore + UserStore + SessionStore + AuditStore + ParamStore + Clone + 'static {}
+impl<T> Store for T where T: RegionStore + HouseholdStore + UserStore + SessionStore + AuditStore + ParamStore + Clone + 'static {}
