@@ -72,7 +72,11 @@ pub trait CodeEnum: Copy + Sized + 'static {
     fn label(self) -> &'static str;
     fn parse_label(text: &str) -> Option<Self>;
     fn labels_hint() -> String {
-        Self::all().iter().map(|v| v.label()).collect::<Vec<_>>().join("、")
+        Self::all()
+            .iter()
+            .map(|v| v.label())
+            .collect::<Vec<_>>()
+            .join("、")
     }
 }
 
@@ -236,7 +240,10 @@ impl SchoolStatus {
     pub fn is_compulsory(self) -> bool {
         matches!(
             self,
-            SchoolStatus::Primary | SchoolStatus::Grade7 | SchoolStatus::Grade8 | SchoolStatus::Grade9
+            SchoolStatus::Primary
+                | SchoolStatus::Grade7
+                | SchoolStatus::Grade8
+                | SchoolStatus::Grade9
         )
     }
 }
@@ -255,7 +262,10 @@ code_enum! {
 impl LabourSkill {
     /// 有劳动能力 (普通, 技能, 弱/半) — the able-bodied of DOMAIN §7.2.
     pub fn is_able(self) -> bool {
-        matches!(self, LabourSkill::Ordinary | LabourSkill::Skilled | LabourSkill::Weak)
+        matches!(
+            self,
+            LabourSkill::Ordinary | LabourSkill::Skilled | LabourSkill::Weak
+        )
     }
 }
 
@@ -294,7 +304,9 @@ code_enum! {
 }
 
 /// 健康状况: a combination of [`HealthCondition`]s, stored as a bit set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub struct Health(u8);
 
 /// Why a 健康状况 text could not be read.
@@ -330,7 +342,11 @@ impl Health {
     }
 
     pub fn conditions(self) -> Vec<HealthCondition> {
-        HealthCondition::ALL.iter().copied().filter(|c| self.has(*c)).collect()
+        HealthCondition::ALL
+            .iter()
+            .copied()
+            .filter(|c| self.has(*c))
+            .collect()
     }
 
     /// Parses "健康", "残疾,长期慢性病", "残疾、长期慢性病" …
@@ -341,7 +357,8 @@ impl Health {
             if part.is_empty() {
                 continue;
             }
-            let c = HealthCondition::parse_label(part).ok_or_else(|| HealthError::Unknown(part.to_string()))?;
+            let c = HealthCondition::parse_label(part)
+                .ok_or_else(|| HealthError::Unknown(part.to_string()))?;
             bits |= c.code() as u8;
         }
         if bits == 0 {
@@ -364,11 +381,63 @@ impl std::fmt::Display for Health {
 
 /// The 56 ethnic groups (民族) plus the catch-alls the national system accepts.
 pub const ETHNIC_GROUPS: &[&str] = &[
-    "汉族", "壮族", "满族", "回族", "苗族", "维吾尔族", "土家族", "彝族", "蒙古族", "藏族", "布依族", "侗族", "瑶族",
-    "朝鲜族", "白族", "哈尼族", "哈萨克族", "黎族", "傣族", "畲族", "傈僳族", "仡佬族", "东乡族", "高山族", "拉祜族",
-    "水族", "佤族", "纳西族", "羌族", "土族", "仫佬族", "锡伯族", "柯尔克孜族", "达斡尔族", "景颇族", "毛南族",
-    "撒拉族", "布朗族", "塔吉克族", "阿昌族", "普米族", "鄂温克族", "怒族", "京族", "基诺族", "德昂族", "保安族",
-    "俄罗斯族", "裕固族", "乌孜别克族", "门巴族", "鄂伦春族", "独龙族", "塔塔尔族", "赫哲族", "珞巴族", "其他",
+    "汉族",
+    "壮族",
+    "满族",
+    "回族",
+    "苗族",
+    "维吾尔族",
+    "土家族",
+    "彝族",
+    "蒙古族",
+    "藏族",
+    "布依族",
+    "侗族",
+    "瑶族",
+    "朝鲜族",
+    "白族",
+    "哈尼族",
+    "哈萨克族",
+    "黎族",
+    "傣族",
+    "畲族",
+    "傈僳族",
+    "仡佬族",
+    "东乡族",
+    "高山族",
+    "拉祜族",
+    "水族",
+    "佤族",
+    "纳西族",
+    "羌族",
+    "土族",
+    "仫佬族",
+    "锡伯族",
+    "柯尔克孜族",
+    "达斡尔族",
+    "景颇族",
+    "毛南族",
+    "撒拉族",
+    "布朗族",
+    "塔吉克族",
+    "阿昌族",
+    "普米族",
+    "鄂温克族",
+    "怒族",
+    "京族",
+    "基诺族",
+    "德昂族",
+    "保安族",
+    "俄罗斯族",
+    "裕固族",
+    "乌孜别克族",
+    "门巴族",
+    "鄂伦春族",
+    "独龙族",
+    "塔塔尔族",
+    "赫哲族",
+    "珞巴族",
+    "其他",
     "外国血统中国籍人士",
 ];
 
@@ -430,7 +499,11 @@ mod tests {
 
     #[test]
     fn codes_round_trip_and_are_unique() {
-        fn check<T: Copy + Eq + std::fmt::Debug>(all: &[T], code: fn(T) -> i16, from: fn(i16) -> Option<T>) {
+        fn check<T: Copy + Eq + std::fmt::Debug>(
+            all: &[T],
+            code: fn(T) -> i16,
+            from: fn(i16) -> Option<T>,
+        ) {
             let mut seen = std::collections::HashSet::new();
             for v in all {
                 assert!(seen.insert(code(*v)), "duplicate code for {v:?}");
@@ -438,7 +511,11 @@ mod tests {
             }
         }
         check(Relation::ALL, Relation::code, Relation::from_code);
-        check(SchoolStatus::ALL, SchoolStatus::code, SchoolStatus::from_code);
+        check(
+            SchoolStatus::ALL,
+            SchoolStatus::code,
+            SchoolStatus::from_code,
+        );
         check(RiskType::ALL, RiskType::code, RiskType::from_code);
         check(Education::ALL, Education::code, Education::from_code);
     }
@@ -447,8 +524,14 @@ mod tests {
     fn labels_and_aliases_parse() {
         assert_eq!(Relation::parse_label(" 户主 "), Some(Relation::Head));
         assert_eq!(Relation::parse_label("本人"), Some(Relation::Head));
-        assert_eq!(RiskType::parse_label("因产业失败"), Some(RiskType::FailedEnterprise));
-        assert_eq!(LabourSkill::parse_label("半劳动力"), Some(LabourSkill::Weak));
+        assert_eq!(
+            RiskType::parse_label("因产业失败"),
+            Some(RiskType::FailedEnterprise)
+        );
+        assert_eq!(
+            LabourSkill::parse_label("半劳动力"),
+            Some(LabourSkill::Weak)
+        );
         assert_eq!(HousingGrade::parse_label("C级"), Some(HousingGrade::C));
         assert_eq!(Relation::parse_label("表哥"), None);
     }
@@ -459,8 +542,14 @@ mod tests {
         assert!(h.has(HealthCondition::Disabled) && h.has(HealthCondition::Chronic));
         assert_eq!(h.to_string(), "长期慢性病,残疾");
         assert_eq!(Health::parse(&h.to_string()).unwrap(), h);
-        assert_eq!(Health::parse("健康,残疾"), Err(HealthError::HealthyCombined));
-        assert!(matches!(Health::parse("很好"), Err(HealthError::Unknown(_))));
+        assert_eq!(
+            Health::parse("健康,残疾"),
+            Err(HealthError::HealthyCombined)
+        );
+        assert!(matches!(
+            Health::parse("很好"),
+            Err(HealthError::Unknown(_))
+        ));
         assert_eq!(Health::from_bits(h.bits()), Some(h));
     }
 

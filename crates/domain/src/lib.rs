@@ -22,7 +22,10 @@ pub mod text;
 
 pub use account::{Actor, Permission, Role, Scope, User, UserId, Username};
 pub use codes::*;
-pub use household::{DrinkingWater, Household, HouseholdId, HouseholdNo, Monitoring, MonitoringStatus, OfficerContact, PersonName, Phone};
+pub use household::{
+    DrinkingWater, Household, HouseholdId, HouseholdNo, Monitoring, MonitoringStatus,
+    OfficerContact, PersonName, Phone,
+};
 pub use income::IncomeRecord;
 pub use member::{Member, MemberId};
 pub use money::Fen;

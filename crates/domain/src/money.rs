@@ -4,7 +4,19 @@ use std::fmt;
 use std::ops::{Add, Sub};
 
 /// An amount in 分. Negative values exist only as intermediate results (e.g. net income).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct Fen(pub i64);
 
@@ -50,7 +62,8 @@ impl Fen {
         let int: i64 = if int.is_empty() {
             0
         } else {
-            int.parse().map_err(|_| MoneyError::TooLarge(text.trim().to_string()))?
+            int.parse()
+                .map_err(|_| MoneyError::TooLarge(text.trim().to_string()))?
         };
         let frac_fen: i64 = format!("{frac:0<2}").parse().unwrap_or(0);
         let fen = int
@@ -142,10 +155,22 @@ mod tests {
         assert_eq!(Fen::parse_yuan("6500元"), Ok(Fen(650_000)));
         assert_eq!(Fen::parse_yuan(".5"), Ok(Fen(50)));
         assert_eq!(Fen::parse_yuan("-5"), Ok(Fen(-500)));
-        assert!(matches!(Fen::parse_yuan("12.345"), Err(MoneyError::TooManyDecimals(_))));
-        assert!(matches!(Fen::parse_yuan("abc"), Err(MoneyError::NotANumber(_))));
-        assert!(matches!(Fen::parse_yuan(""), Err(MoneyError::NotANumber(_))));
-        assert!(matches!(Fen::parse_yuan("1.2.3"), Err(MoneyError::NotANumber(_))));
+        assert!(matches!(
+            Fen::parse_yuan("12.345"),
+            Err(MoneyError::TooManyDecimals(_))
+        ));
+        assert!(matches!(
+            Fen::parse_yuan("abc"),
+            Err(MoneyError::NotANumber(_))
+        ));
+        assert!(matches!(
+            Fen::parse_yuan(""),
+            Err(MoneyError::NotANumber(_))
+        ));
+        assert!(matches!(
+            Fen::parse_yuan("1.2.3"),
+            Err(MoneyError::NotANumber(_))
+        ));
     }
 
     #[test]

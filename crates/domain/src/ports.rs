@@ -72,7 +72,10 @@ impl HouseholdDetail {
     }
 
     pub fn head(&self) -> Option<&Member> {
-        self.members.iter().map(|m| &m.member).find(|m| m.relation == crate::codes::Relation::Head)
+        self.members
+            .iter()
+            .map(|m| &m.member)
+            .find(|m| m.relation == crate::codes::Relation::Head)
     }
 
     pub fn latest_income(&self) -> Option<&IncomeRecord> {
@@ -126,7 +129,11 @@ impl Cursor {
         let village = p.next()?.parse().ok()?;
         let group_no = p.next()?.parse().ok()?;
         let household_no = HouseholdNo::parse(p.next()?).ok()?.to_string();
-        Some(Cursor { village, group_no, household_no })
+        Some(Cursor {
+            village,
+            group_no,
+            household_no,
+        })
     }
 }
 
@@ -198,7 +205,12 @@ pub struct ImportOutcome {
 
 pub trait RegionStore: Send + Sync {
     /// Adds or renames regions.
-    fn upsert_regions(&self, actor: &Actor, at: DateTime<Utc>, regions: &[Region]) -> impl Future<Output = StoreResult<usize>> + Send;
+    fn upsert_regions(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        regions: &[Region],
+    ) -> impl Future<Output = StoreResult<usize>> + Send;
     /// Every region (names are public; household data is what scope protects).
     fn all_regions(&self) -> impl Future<Output = StoreResult<Vec<Region>>> + Send;
 }
@@ -212,7 +224,11 @@ pub trait HouseholdStore: Send + Sync {
         limit: u32,
     ) -> impl Future<Output = StoreResult<Page<HouseholdSummary>>> + Send;
 
-    fn household(&self, scope: &Scope, no: &HouseholdNo) -> impl Future<Output = StoreResult<Option<HouseholdDetail>>> + Send;
+    fn household(
+        &self,
+        scope: &Scope,
+        no: &HouseholdNo,
+    ) -> impl Future<Output = StoreResult<Option<HouseholdDetail>>> + Send;
 
     /// Batch of full households for export, in list order, after a cursor. No N+1: households,
     /// members and incomes are read with one query each per batch.
@@ -226,10 +242,16 @@ pub trait HouseholdStore: Send + Sync {
 
     /// Existing households by 户编号, regardless of scope (the import decides what to do with
     /// out-of-scope matches and says so without revealing them).
-    fn households_by_no(&self, nos: &[HouseholdNo]) -> impl Future<Output = StoreResult<Vec<HouseholdDetail>>> + Send;
+    fn households_by_no(
+        &self,
+        nos: &[HouseholdNo],
+    ) -> impl Future<Output = StoreResult<Vec<HouseholdDetail>>> + Send;
 
     /// Where ID keys are registered, regardless of scope: (key, 户编号, village).
-    fn member_locations(&self, keys: &[u64]) -> impl Future<Output = StoreResult<Vec<(u64, HouseholdNo, RegionCode)>>> + Send;
+    fn member_locations(
+        &self,
+        keys: &[u64],
+    ) -> impl Future<Output = StoreResult<Vec<(u64, HouseholdNo, RegionCode)>>> + Send;
 
     /// Saves a household's own fields if its version is still `expected_version`; audited.
     fn save_household(
@@ -272,9 +294,17 @@ pub struct NewUser {
 }
 
 pub trait UserStore: Send + Sync {
-    fn create_user(&self, actor: &Actor, at: DateTime<Utc>, user: &NewUser) -> impl Future<Output = StoreResult<User>> + Send;
+    fn create_user(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        user: &NewUser,
+    ) -> impl Future<Output = StoreResult<User>> + Send;
     /// The user and the password hash.
-    fn user_by_username(&self, username: &str) -> impl Future<Output = StoreResult<Option<(User, String)>>> + Send;
+    fn user_by_username(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = StoreResult<Option<(User, String)>>> + Send;
     fn user(&self, id: UserId) -> impl Future<Output = StoreResult<Option<User>>> + Send;
     /// Users whose region lies in the scope.
     fn list_users(&self, scope: &Scope) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
@@ -288,11 +318,27 @@ pub trait UserStore: Send + Sync {
         region: RegionCode,
         active: bool,
     ) -> impl Future<Output = StoreResult<User>> + Send;
-    fn set_password(&self, actor: &Actor, at: DateTime<Utc>, id: UserId, hash: &str) -> impl Future<Output = StoreResult<()>> + Send;
+    fn set_password(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        id: UserId,
+        hash: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Counts a failed login; locks the account until `lock_until` when the count reaches the
     /// limit. Returns the updated user.
-    fn record_login_failure(&self, id: UserId, at: DateTime<Utc>, max_failures: i32, lock_until: DateTime<Utc>) -> impl Future<Output = StoreResult<User>> + Send;
-    fn record_login_success(&self, id: UserId, at: DateTime<Utc>) -> impl Future<Output = StoreResult<()>> + Send;
+    fn record_login_failure(
+        &self,
+        id: UserId,
+        at: DateTime<Utc>,
+        max_failures: i32,
+        lock_until: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<User>> + Send;
+    fn record_login_success(
+        &self,
+        id: UserId,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     fn count_users(&self) -> impl Future<Output = StoreResult<i64>> + Send;
 }
 
@@ -327,8 +373,15 @@ pub trait SessionStore: Send + Sync {
         at: DateTime<Utc>,
         expires_at: Option<DateTime<Utc>>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    fn session(&self, token_hash: &str) -> impl Future<Output = StoreResult<Option<SessionRecord>>> + Send;
-    fn touch_session(&self, token_hash: &str, at: DateTime<Utc>) -> impl Future<Output = StoreResult<()>> + Send;
+    fn session(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = StoreResult<Option<SessionRecord>>> + Send;
+    fn touch_session(
+        &self,
+        token_hash: &str,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     fn delete_session(&self, token_hash: &str) -> impl Future<Output = StoreResult<()>> + Send;
     fn delete_user_sessions(&self, user: UserId) -> impl Future<Output = StoreResult<()>> + Send;
 }
@@ -347,9 +400,17 @@ pub trait AuditStore: Send + Sync {
     /// Appends entries in order, chaining their hashes, in one transaction.
     fn append_audit(&self, entries: &[AuditEntry]) -> impl Future<Output = StoreResult<()>> + Send;
     /// Newest first.
-    fn audit_rows(&self, filter: &AuditFilter, limit: u32) -> impl Future<Output = StoreResult<Vec<AuditRecord>>> + Send;
+    fn audit_rows(
+        &self,
+        filter: &AuditFilter,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<AuditRecord>>> + Send;
     /// Rows in id order from `from_id` (inclusive), for verification in batches.
-    fn audit_chain(&self, from_id: i64, limit: u32) -> impl Future<Output = StoreResult<Vec<AuditRecord>>> + Send;
+    fn audit_chain(
+        &self,
+        from_id: i64,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<AuditRecord>>> + Send;
 }
 
 pub trait ParamStore: Send + Sync {
@@ -367,9 +428,25 @@ pub trait ParamStore: Send + Sync {
         note: &str,
     ) -> impl Future<Output = StoreResult<PolicyParam>> + Send;
     /// Every version of every parameter (optionally for one year), oldest first.
-    fn params(&self, year: Option<i32>) -> impl Future<Output = StoreResult<Vec<PolicyParam>>> + Send;
+    fn params(
+        &self,
+        year: Option<i32>,
+    ) -> impl Future<Output = StoreResult<Vec<PolicyParam>>> + Send;
 }
 
 /// Everything at once, for code that needs the whole store.
-pub trait Store: RegionStore + HouseholdStore + UserStore + SessionStore + AuditStore + ParamStore + Clone + 'static {}
-impl<T> Store for T where T: RegionStore + HouseholdStore + UserStore + SessionStore + AuditStore + ParamStore + Clone + 'static {}
+pub trait Store:
+    RegionStore + HouseholdStore + UserStore + SessionStore + AuditStore + ParamStore + Clone + 'static
+{
+}
+impl<T> Store for T where
+    T: RegionStore
+        + HouseholdStore
+        + UserStore
+        + SessionStore
+        + AuditStore
+        + ParamStore
+        + Clone
+        + 'static
+{
+}

@@ -3,7 +3,9 @@
 use std::fmt;
 
 /// Level of a division in the 12-digit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RegionLevel {
     Province = 1,
@@ -52,7 +54,9 @@ impl RegionLevel {
 }
 
 /// A 12-digit 统计用区划代码. Stored as an integer so that a subtree is a contiguous range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct RegionCode(u64);
 
@@ -72,12 +76,16 @@ impl RegionCode {
         if t.len() != 12 || !t.bytes().all(|b| b.is_ascii_digit()) {
             return Err(RegionCodeError::Malformed(text.to_string()));
         }
-        let v: u64 = t.parse().map_err(|_| RegionCodeError::Malformed(text.to_string()))?;
+        let v: u64 = t
+            .parse()
+            .map_err(|_| RegionCodeError::Malformed(text.to_string()))?;
         Self::from_u64(v).ok_or_else(|| RegionCodeError::NoProvince(text.to_string()))
     }
 
     pub fn from_u64(v: u64) -> Option<Self> {
-        (10_000_000_000..=MAX_CODE).contains(&v).then_some(RegionCode(v))
+        (10_000_000_000..=MAX_CODE)
+            .contains(&v)
+            .then_some(RegionCode(v))
     }
 
     pub fn from_i64(v: i64) -> Option<Self> {
@@ -200,12 +208,17 @@ pub fn parse_group_no(text: &str) -> Option<GroupNo> {
     let t = t.strip_prefix('第').unwrap_or(t);
     let end = t
         .char_indices()
-        .find(|(_, c)| !(c.is_ascii_digit() || "零〇一二两三四五六七八九十百".contains(*c) || c.is_numeric() && !c.is_ascii()))
+        .find(|(_, c)| {
+            !(c.is_ascii_digit()
+                || "零〇一二两三四五六七八九十百".contains(*c)
+                || c.is_numeric() && !c.is_ascii())
+        })
         .map(|(i, _)| i)
         .unwrap_or(t.len());
     let (num, rest) = t.split_at(end);
     let rest = rest.trim();
-    if !(rest.is_empty() || ["组", "村民小组", "小组", "队", "屯", "生产队"].contains(&rest)) {
+    if !(rest.is_empty() || ["组", "村民小组", "小组", "队", "屯", "生产队"].contains(&rest))
+    {
         return None;
     }
     let num: String = num.chars().map(crate::text::fold_fullwidth).collect();
@@ -220,8 +233,19 @@ pub fn parse_group_no(text: &str) -> Option<GroupNo> {
 /// The villages of 雒容镇 in the seed's order, with the demo codes of DOMAIN D1.
 pub const LUORONG_TOWN: (&str, u64) = ("雒容镇", 450_203_100_000);
 pub const LUORONG_VILLAGES: [&str; 13] = [
-    "大正村", "东塘村", "秀水村", "竹车村", "半塘村", "高岩村", "南庆村", "果园村", "坭桥村", "盘古村", "龙岭村",
-    "竹桐村", "连丰村",
+    "大正村",
+    "东塘村",
+    "秀水村",
+    "竹车村",
+    "半塘村",
+    "高岩村",
+    "南庆村",
+    "果园村",
+    "坭桥村",
+    "盘古村",
+    "龙岭村",
+    "竹桐村",
+    "连丰村",
 ];
 
 /// The region tree above and including 雒容镇 and its 13 villages (codes 450203100201 … 213, DOMAIN D1).
@@ -239,7 +263,10 @@ pub fn luorong_regions() -> Vec<Region> {
 }
 
 fn region(code: u64, name: &str) -> Region {
-    Region { code: RegionCode(code), name: name.to_string() }
+    Region {
+        code: RegionCode(code),
+        name: name.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -255,8 +282,14 @@ mod tests {
         assert_eq!(t.level(), RegionLevel::Town);
         assert_eq!(t.parent().unwrap().to_string(), "450203000000");
         assert_eq!(t.parent().unwrap().level(), RegionLevel::County);
-        assert_eq!(RegionCode::parse("450200000000").unwrap().level(), RegionLevel::City);
-        assert_eq!(RegionCode::parse("450000000000").unwrap().level(), RegionLevel::Province);
+        assert_eq!(
+            RegionCode::parse("450200000000").unwrap().level(),
+            RegionLevel::City
+        );
+        assert_eq!(
+            RegionCode::parse("450000000000").unwrap().level(),
+            RegionLevel::Province
+        );
         assert_eq!(RegionCode::parse("450000000000").unwrap().parent(), None);
         assert_eq!(v.ancestors().len(), 4);
     }

@@ -1,1 +1,589 @@
+//! fangpin's storage: the domain's storage traits for SQLite (default, embedded) and
+//! PostgreSQL (for a county or a province), chosen at runtime by the database URL.
+//!
+//! The query code is written once (`queries.rs`) and compiled for each backend; bulk writes
+//! use each backend's fastest path (multi-row INSERT on SQLite, COPY on PostgreSQL).
 
+pub mod migrate;
+pub mod sql;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use domain::account::{Actor, Role, Scope, User, UserId};
+use domain::audit::{AuditEntry, AuditRecord};
+use domain::household::{Household, HouseholdNo};
+use domain::params::{ParamName, PolicyParam};
+use domain::ports::*;
+use domain::region::{Region, RegionCode};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+mod sqlite {
+    type DB = sqlx::Sqlite;
+    const BACKEND: crate::Backend = crate::Backend::Sqlite;
+    include!("queries.rs");
+
+    /// SQLite bulk path: prepared multi-row INSERTs inside the caller's transaction.
+    mod bulk {
+        use super::{Conn, bind_all, dynamic};
+        use crate::sql::{self, Arg};
+        use sqlx::Row;
+
+        pub(super) async fn allocate_ids(
+            conn: &mut Conn,
+            table: &str,
+            n: usize,
+        ) -> Result<Vec<i64>, sqlx::Error> {
+            let max: i64 = dynamic(format!("SELECT COALESCE(MAX(id), 0) AS m FROM {table}"))
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get("m")?;
+            Ok((1..=n as i64).map(|i| max + i).collect())
+        }
+
+        pub(super) async fn insert(
+            conn: &mut Conn,
+            table: &str,
+            cols: &[&str],
+            rows: &[Vec<Arg>],
+        ) -> Result<(), sqlx::Error> {
+            // SQLite allows 32766 parameters per statement
+            let per = (30_000 / cols.len().max(1)).clamp(1, 500);
+            for chunk in rows.chunks(per) {
+                let q = format!(
+                    "INSERT INTO {table} ({}) VALUES {}",
+                    cols.join(", "),
+                    sql::values_placeholders(chunk.len(), cols.len(), 0)
+                );
+                let args: Vec<Arg> = chunk.iter().flatten().cloned().collect();
+                bind_all(dynamic(q), &args).execute(&mut *conn).await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+mod pg {
+    type DB = sqlx::Postgres;
+    const BACKEND: crate::Backend = crate::Backend::Postgres;
+    include!("queries.rs");
+
+    /// PostgreSQL bulk path: COPY … FROM STDIN (text format) inside the caller's transaction.
+    mod bulk {
+        use super::Conn;
+        use crate::sql::Arg;
+        use sqlx::Row;
+
+        pub(super) async fn allocate_ids(
+            conn: &mut Conn,
+            table: &str,
+            n: usize,
+        ) -> Result<Vec<i64>, sqlx::Error> {
+            if n == 0 {
+                return Ok(Vec::new());
+            }
+            let q = format!(
+                "SELECT nextval(pg_get_serial_sequence('{table}', 'id')) AS id FROM generate_series(1, $1)"
+            );
+            let rows = sqlx::query(sqlx::AssertSqlSafe(q))
+                .bind(n as i64)
+                .fetch_all(&mut *conn)
+                .await?;
+            rows.iter().map(|r| r.try_get::<i64, _>("id")).collect()
+        }
+
+        pub(super) async fn insert(
+            conn: &mut Conn,
+            table: &str,
+            cols: &[&str],
+            rows: &[Vec<Arg>],
+        ) -> Result<(), sqlx::Error> {
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let mut copy = conn
+                .copy_in_raw(&format!("COPY {table} ({}) FROM STDIN", cols.join(", ")))
+                .await?;
+            let mut buf = String::with_capacity(64 * 1024);
+            for row in rows {
+                for (i, a) in row.iter().enumerate() {
+                    if i > 0 {
+                        buf.push('\t');
+                    }
+                    a.copy_text(&mut buf);
+                }
+                buf.push('\n');
+                if buf.len() > 1 << 20 {
+                    copy.send(std::mem::take(&mut buf).into_bytes()).await?;
+                }
+            }
+            if !buf.is_empty() {
+                copy.send(buf.into_bytes()).await?;
+            }
+            copy.finish().await?;
+            Ok(())
+        }
+    }
+}
+
+/// Turns a database error into the domain's error, logging the detail (never shown to users).
+pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
+    tracing::error!(error = %e, "database error");
+    StoreError::Database(e.to_string())
+}
+
+/// A unique-constraint violation becomes a `Duplicate` with a message for the user.
+pub(crate) fn unique_as(e: sqlx::Error, message: String) -> StoreError {
+    if e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+    {
+        StoreError::Duplicate(message)
+    } else {
+        db_err(e)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("unsupported database URL scheme in {0}: use sqlite://PATH or postgres://USER@HOST/DB")]
+    Scheme(String),
+    #[error(
+        "the SQLite file's directory {0} does not exist (refusing to create a database at a mistyped path)"
+    )]
+    MissingDir(String),
+    #[error("cannot connect to {url}: {source}")]
+    Connect { url: String, source: sqlx::Error },
+}
+
+/// Connection settings besides the URL.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// PostgreSQL pool size; SQLite readers.
+    pub max_connections: u32,
+    pub busy_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            max_connections: 8,
+            busy_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+enum Pools {
+    /// One writer (SQLite allows one at a time; queueing in the pool beats SQLITE_BUSY) and
+    /// separate read connections (WAL lets them run beside the writer).
+    Sqlite {
+        writer: SqlitePool,
+        reader: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// The store. Cheap to clone.
+#[derive(Clone)]
+pub struct Db(Arc<Pools>);
+
+/// Hides the password in a database URL, for logs and messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+macro_rules! dispatch {
+    ($self:ident, $f:ident ( $($arg:expr),* $(,)? )) => {
+        match &*$self.0 {
+            Pools::Sqlite { writer, reader } => sqlite::$f(dispatch!(@pool sqlite $f writer reader), $($arg),*).await,
+            Pools::Postgres(pool) => pg::$f(pool, $($arg),*).await,
+        }
+    };
+    // reads go to the reader pool, writes to the writer
+    (@pool sqlite $f:ident $w:ident $r:ident) => {
+        if dispatch!(@is_read $f) { $r } else { $w }
+    };
+    (@is_read $f:ident) => {
+        matches!(
+            stringify!($f),
+            "all_regions" | "list_households" | "household" | "export_batch" | "households_by_no"
+                | "member_locations" | "user_by_username" | "user" | "list_users" | "count_users" | "session"
+                | "audit_rows" | "audit_chain" | "params" | "applied_migrations" | "schema_columns" | "ping"
+        )
+    };
+}
+
+impl Db {
+    /// Connects to `sqlite://PATH` (created if its directory exists) or `postgres://…`.
+    pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Db, ConnectError> {
+        let shown = redact_url(url);
+        let fail = |source| ConnectError::Connect {
+            url: shown.clone(),
+            source,
+        };
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            let path = path.split('?').next().unwrap_or(path);
+            let p = Path::new(path);
+            if let Some(dir) = p.parent()
+                && !dir.as_os_str().is_empty()
+                && !dir.exists()
+            {
+                return Err(ConnectError::MissingDir(dir.display().to_string()));
+            }
+            let base = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
+                .map_err(fail)?
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(opts.busy_timeout);
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(base.clone().create_if_missing(true))
+                .await
+                .map_err(fail)?;
+            let reader = SqlitePoolOptions::new()
+                .max_connections(opts.max_connections.max(1))
+                .connect_with(base.read_only(true))
+                .await
+                .map_err(fail)?;
+            return Ok(Db(Arc::new(Pools::Sqlite { writer, reader })));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let o = PgConnectOptions::from_str(url).map_err(fail)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(opts.max_connections.max(1))
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(o)
+                .await
+                .map_err(fail)?;
+            return Ok(Db(Arc::new(Pools::Postgres(pool))));
+        }
+        Err(ConnectError::Scheme(shown))
+    }
+
+    pub fn backend(&self) -> Backend {
+        match &*self.0 {
+            Pools::Sqlite { .. } => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies pending migrations; returns the versions applied now.
+    pub async fn migrate(&self) -> StoreResult<Vec<i64>> {
+        match &*self.0 {
+            Pools::Sqlite { writer, .. } => sqlite::migrate(writer).await,
+            Pools::Postgres(pool) => pg::migrate(pool).await,
+        }
+    }
+
+    /// Applied migration versions (empty on a new database).
+    pub async fn applied_migrations(&self) -> StoreResult<Vec<i64>> {
+        let r: StoreResult<Vec<(i64, String)>> = dispatch!(self, applied_migrations());
+        match r {
+            Ok(v) => Ok(v.into_iter().map(|(v, _)| v).collect()),
+            Err(_) => Ok(Vec::new()),
+        }
+    }
+
+    /// (table, column) pairs of the current schema, for the schema-equivalence test.
+    pub async fn schema_columns(&self) -> StoreResult<Vec<(String, String)>> {
+        dispatch!(self, schema_columns())
+    }
+
+    pub async fn ping(&self) -> StoreResult<()> {
+        dispatch!(self, ping())
+    }
+
+    pub async fn close(&self) {
+        match &*self.0 {
+            Pools::Sqlite { writer, reader } => {
+                reader.close().await;
+                writer.close().await;
+            }
+            Pools::Postgres(p) => p.close().await,
+        }
+    }
+
+    /// Runs raw SQL on the writer (tests and maintenance only; bypasses every rule).
+    pub async fn execute_raw(&self, sql: &str) -> StoreResult<u64> {
+        let q = sqlx::AssertSqlSafe(sql.to_string());
+        let r = match &*self.0 {
+            Pools::Sqlite { writer, .. } => sqlx::raw_sql(q)
+                .execute(writer)
+                .await
+                .map(|r| r.rows_affected()),
+            Pools::Postgres(p) => sqlx::raw_sql(q).execute(p).await.map(|r| r.rows_affected()),
+        };
+        r.map_err(db_err)
+    }
+}
+
+impl RegionStore for Db {
+    async fn upsert_regions(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        regions: &[Region],
+    ) -> StoreResult<usize> {
+        dispatch!(self, upsert_regions(actor, at, regions))
+    }
+    async fn all_regions(&self) -> StoreResult<Vec<Region>> {
+        dispatch!(self, all_regions())
+    }
+}
+
+impl HouseholdStore for Db {
+    async fn list_households(
+        &self,
+        scope: &Scope,
+        filter: &HouseholdFilter,
+        after: Option<&Cursor>,
+        limit: u32,
+    ) -> StoreResult<Page<HouseholdSummary>> {
+        dispatch!(self, list_households(scope, filter, after, limit))
+    }
+    async fn household(
+        &self,
+        scope: &Scope,
+        no: &HouseholdNo,
+    ) -> StoreResult<Option<HouseholdDetail>> {
+        dispatch!(self, household(scope, no))
+    }
+    async fn export_batch(
+        &self,
+        scope: &Scope,
+        filter: &HouseholdFilter,
+        after: Option<&Cursor>,
+        limit: u32,
+    ) -> StoreResult<(Vec<HouseholdDetail>, Option<Cursor>)> {
+        dispatch!(self, export_batch(scope, filter, after, limit))
+    }
+    async fn households_by_no(&self, nos: &[HouseholdNo]) -> StoreResult<Vec<HouseholdDetail>> {
+        dispatch!(self, households_by_no(nos))
+    }
+    async fn member_locations(
+        &self,
+        keys: &[u64],
+    ) -> StoreResult<Vec<(u64, HouseholdNo, RegionCode)>> {
+        dispatch!(self, member_locations(keys))
+    }
+    async fn save_household(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        before: &HouseholdDetail,
+        household: &Household,
+    ) -> StoreResult<HouseholdRecord> {
+        dispatch!(self, save_household(actor, at, before, household))
+    }
+    async fn write_members(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        before: &HouseholdDetail,
+        changes: &[MemberChange],
+        reason: &str,
+    ) -> StoreResult<HouseholdRecord> {
+        dispatch!(self, write_members(actor, at, before, changes, reason))
+    }
+    async fn apply_import(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        meta: &ImportMeta,
+        plan: &ImportPlan,
+    ) -> StoreResult<ImportOutcome> {
+        dispatch!(self, apply_import(actor, at, meta, plan))
+    }
+}
+
+impl UserStore for Db {
+    async fn create_user(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        user: &NewUser,
+    ) -> StoreResult<User> {
+        dispatch!(self, create_user(actor, at, user))
+    }
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<(User, String)>> {
+        dispatch!(self, user_by_username(username))
+    }
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
+        dispatch!(self, user(id))
+    }
+    async fn list_users(&self, scope: &Scope) -> StoreResult<Vec<User>> {
+        dispatch!(self, list_users(scope))
+    }
+    async fn update_user(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        id: UserId,
+        display_name: &str,
+        role: Role,
+        region: RegionCode,
+        active: bool,
+    ) -> StoreResult<User> {
+        dispatch!(
+            self,
+            update_user(actor, at, id, display_name, role, region, active)
+        )
+    }
+    async fn set_password(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        id: UserId,
+        hash: &str,
+    ) -> StoreResult<()> {
+        dispatch!(self, set_password(actor, at, id, hash))
+    }
+    async fn record_login_failure(
+        &self,
+        id: UserId,
+        at: DateTime<Utc>,
+        max_failures: i32,
+        lock_until: DateTime<Utc>,
+    ) -> StoreResult<User> {
+        dispatch!(self, record_login_failure(id, at, max_failures, lock_until))
+    }
+    async fn record_login_success(&self, id: UserId, at: DateTime<Utc>) -> StoreResult<()> {
+        dispatch!(self, record_login_success(id, at))
+    }
+    async fn count_users(&self) -> StoreResult<i64> {
+        dispatch!(self, count_users())
+    }
+}
+
+impl SessionStore for Db {
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        kind: SessionKind,
+        csrf_token: &str,
+        at: DateTime<Utc>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        dispatch!(
+            self,
+            create_session(token_hash, user, kind, csrf_token, at, expires_at)
+        )
+    }
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
+        dispatch!(self, session(token_hash))
+    }
+    async fn touch_session(&self, token_hash: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        dispatch!(self, touch_session(token_hash, at))
+    }
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        dispatch!(self, delete_session(token_hash))
+    }
+    async fn delete_user_sessions(&self, user: UserId) -> StoreResult<()> {
+        dispatch!(self, delete_user_sessions(user))
+    }
+}
+
+impl AuditStore for Db {
+    async fn append_audit(&self, entries: &[AuditEntry]) -> StoreResult<()> {
+        dispatch!(self, append_audit(entries))
+    }
+    async fn audit_rows(&self, filter: &AuditFilter, limit: u32) -> StoreResult<Vec<AuditRecord>> {
+        dispatch!(self, audit_rows(filter, limit))
+    }
+    async fn audit_chain(&self, from_id: i64, limit: u32) -> StoreResult<Vec<AuditRecord>> {
+        dispatch!(self, audit_chain(from_id, limit))
+    }
+}
+
+impl ParamStore for Db {
+    async fn set_param(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        year: i32,
+        region: RegionCode,
+        name: ParamName,
+        value: i64,
+        example: bool,
+        note: &str,
+    ) -> StoreResult<PolicyParam> {
+        dispatch!(
+            self,
+            set_param(actor, at, year, region, name, value, example, note)
+        )
+    }
+    async fn params(&self, year: Option<i32>) -> StoreResult<Vec<PolicyParam>> {
+        dispatch!(self, params(year))
+    }
+}
+
+/// Verifies the whole audit chain in batches; returns the number of rows checked.
+pub async fn verify_audit<S: AuditStore>(store: &S) -> Result<u64, AuditVerifyError> {
+    let mut v = domain::audit::ChainVerifier::default();
+    let mut from = 1;
+    loop {
+        let rows = store.audit_chain(from, 5000).await?;
+        if rows.is_empty() {
+            return Ok(v.checked);
+        }
+        for r in &rows {
+            v.check(r)?;
+        }
+        from = rows.last().map(|r| r.id + 1).unwrap_or(from);
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditVerifyError {
+    #[error(transparent)]
+    Broken(#[from] domain::audit::ChainBreak),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://fp:secret@db:5432/fangpin"),
+            "postgres://fp:***@db:5432/fangpin"
+        );
+        assert_eq!(
+            redact_url("postgres://postgres@127.0.0.1/fangpin"),
+            "postgres://postgres@127.0.0.1/fangpin"
+        );
+        assert_eq!(
+            redact_url("sqlite://./fangpin-data/fangpin.db"),
+            "sqlite://./fangpin-data/fangpin.db"
+        );
+    }
+}

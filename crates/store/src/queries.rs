@@ -1,0 +1,1586 @@
+// The query code, written once and compiled twice: `include!`d by `mod sqlite` (DB = Sqlite)
+// and `mod pg` (DB = Postgres). The SQL uses `$n` placeholders, which both backends bind by
+// number; where the dialects differ, `BACKEND` or the per-backend `bulk` module decides.
+// (Formatted with `rustfmt crates/store/src/queries.rs`; cargo fmt does not follow include!.)
+
+use chrono::{DateTime, Utc};
+use domain::account::{Actor, Role, Scope, User, UserId, Username};
+use domain::audit::{AuditAction, AuditEntry, AuditRecord, GENESIS_HASH, chain_hash};
+use domain::codes::CodeEnum;
+use domain::household::{
+    DrinkingWater, Household, HouseholdId, HouseholdNo, Monitoring, OfficerContact, PersonName,
+    Phone,
+};
+use domain::income::IncomeRecord;
+use domain::member::{Member, MemberId};
+use domain::money::Fen;
+use domain::national_id::NationalId;
+use domain::params::{ParamName, PolicyParam};
+use domain::ports::{
+    AuditFilter, Cursor, HouseholdDetail, HouseholdFilter, HouseholdRecord, HouseholdSummary,
+    ImportMeta, ImportOutcome, ImportPlan, MemberChange, MemberRecord, Page, SessionKind,
+    SessionRecord, StoreError,
+};
+use domain::region::{Region, RegionCode};
+use sqlx::{AssertSqlSafe, Database, Pool, Row, Transaction};
+
+use crate::sql::{self, Arg};
+
+type DbRow = <DB as Database>::Row;
+type Query<'q> = sqlx::query::Query<'q, DB, <DB as Database>::Arguments>;
+type Conn = <DB as Database>::Connection;
+
+pub(crate) fn bind_all<'q>(mut q: Query<'q>, args: &[Arg]) -> Query<'q> {
+    for a in args {
+        q = match a {
+            Arg::I64(v) => q.bind(*v),
+            Arg::I32(v) => q.bind(*v),
+            Arg::I16(v) => q.bind(*v),
+            Arg::Text(v) => q.bind(v.clone()),
+            Arg::Bool(v) => q.bind(*v),
+            Arg::Date(v) => q.bind(*v),
+            Arg::Ts(v) => q.bind(*v),
+        };
+    }
+    q
+}
+
+fn dynamic(sql: String) -> Query<'static> {
+    sqlx::query(AssertSqlSafe(sql))
+}
+
+fn bad(what: &str) -> sqlx::Error {
+    sqlx::Error::Decode(format!("invalid stored value in {what}").into())
+}
+
+fn enum_of<T: CodeEnum>(v: i16, what: &str) -> Result<T, sqlx::Error> {
+    T::from_code(v).ok_or_else(|| bad(what))
+}
+
+fn opt_enum<T: CodeEnum>(v: Option<i16>, what: &str) -> Result<Option<T>, sqlx::Error> {
+    v.map(|c| enum_of(c, what)).transpose()
+}
+
+/// Begins a write transaction. SQLite: BEGIN IMMEDIATE takes the write lock up front, so two
+/// writers never deadlock upgrading a read lock.
+async fn begin(w: &Pool<DB>) -> Result<Transaction<'static, DB>, sqlx::Error> {
+    if BACKEND == crate::Backend::Sqlite {
+        w.begin_with("BEGIN IMMEDIATE").await
+    } else {
+        w.begin().await
+    }
+}
+
+// ---------------------------------------------------------------- migrations
+
+pub(crate) async fn migrate(w: &Pool<DB>) -> Result<Vec<i64>, StoreError> {
+    let mut conn = w.acquire().await.map_err(crate::db_err)?;
+    sqlx::raw_sql(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)",
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(crate::db_err)?;
+    drop(conn);
+    let applied = applied_migrations(w).await?;
+    let known_max = crate::migrate::MIGRATIONS
+        .last()
+        .map(|m| m.version)
+        .unwrap_or(0);
+    if let Some((v, _)) = applied.iter().find(|(v, _)| *v > known_max) {
+        return Err(StoreError::Database(format!(
+            "database schema version {v} is newer than this fangpin (knows up to {known_max}): upgrade fangpin; downgrading is not supported"
+        )));
+    }
+    let mut done = Vec::new();
+    for m in crate::migrate::MIGRATIONS {
+        let sum = crate::migrate::checksum(m.sql);
+        if let Some((_, c)) = applied.iter().find(|(v, _)| *v == m.version) {
+            if *c != sum {
+                return Err(StoreError::Database(format!(
+                    "migration {} ({}) was changed after it was applied: migrations are append-only",
+                    m.version, m.name
+                )));
+            }
+            continue;
+        }
+        let mut tx = begin(w).await.map_err(crate::db_err)?;
+        let sql = crate::migrate::expand(m.sql, BACKEND);
+        sqlx::raw_sql(AssertSqlSafe(sql))
+            .execute(&mut *tx)
+            .await
+            .map_err(crate::db_err)?;
+        sqlx::query("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)")
+            .bind(m.version)
+            .bind(m.name)
+            .bind(sum)
+            .bind(Utc::now().to_rfc3339())
+            .execute(&mut *tx)
+            .await
+            .map_err(crate::db_err)?;
+        tx.commit().await.map_err(crate::db_err)?;
+        done.push(m.version);
+    }
+    Ok(done)
+}
+
+pub(crate) async fn applied_migrations(r: &Pool<DB>) -> Result<Vec<(i64, String)>, StoreError> {
+    let rows = sqlx::query("SELECT version, checksum FROM schema_migrations ORDER BY version")
+        .fetch_all(r)
+        .await
+        .map_err(crate::db_err)?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<i64, _>("version")?,
+                r.try_get::<String, _>("checksum")?,
+            ))
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(crate::db_err)
+}
+
+/// Table name → column names, for the schema-equivalence check between backends.
+pub(crate) async fn schema_columns(r: &Pool<DB>) -> Result<Vec<(String, String)>, StoreError> {
+    let sql = if BACKEND == crate::Backend::Sqlite {
+        "SELECT m.name AS t, p.name AS c FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY 1, 2"
+    } else {
+        "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns WHERE table_schema = current_schema() ORDER BY 1, 2"
+    };
+    let rows = sqlx::query(sql).fetch_all(r).await.map_err(crate::db_err)?;
+    rows.iter()
+        .map(|r| Ok((r.try_get::<String, _>("t")?, r.try_get::<String, _>("c")?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(crate::db_err)
+}
+
+pub(crate) async fn ping(r: &Pool<DB>) -> Result<(), StoreError> {
+    sqlx::query("SELECT 1")
+        .execute(r)
+        .await
+        .map_err(crate::db_err)?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- audit
+
+/// Appends audit rows inside the caller's transaction, continuing the hash chain.
+async fn audit_in_tx(conn: &mut Conn, entries: &[AuditEntry]) -> Result<(), sqlx::Error> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    if BACKEND == crate::Backend::Postgres {
+        // one appender at a time, so that ids and hashes chain without gaps
+        sqlx::query("SELECT pg_advisory_xact_lock(7301)")
+            .execute(&mut *conn)
+            .await?;
+    }
+    let last = sqlx::query("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    let (mut id, mut prev) = match last {
+        Some(r) => (r.try_get::<i64, _>("id")?, r.try_get::<String, _>("hash")?),
+        None => (0, GENESIS_HASH.to_string()),
+    };
+    const COLS: usize = 13;
+    for chunk in entries.chunks(1000) {
+        let mut args = Vec::with_capacity(chunk.len() * COLS);
+        for e in chunk {
+            id += 1;
+            let hash = chain_hash(&prev, id, e);
+            args.extend([
+                Arg::I64(Some(id)),
+                Arg::Ts(Some(e.at)),
+                Arg::I64(e.actor_id),
+                Arg::Text(Some(e.actor_name.clone())),
+                Arg::I16(Some(e.action.code())),
+                Arg::Text(Some(e.entity.clone())),
+                Arg::Text(Some(e.entity_id.clone())),
+                Arg::I64(e.region.map(|r| r.as_i64())),
+                Arg::Text(e.before.clone()),
+                Arg::Text(e.after.clone()),
+                Arg::Text(Some(e.note.clone())),
+                Arg::Text(Some(prev.clone())),
+                Arg::Text(Some(hash.clone())),
+            ]);
+            prev = hash;
+        }
+        let sql = format!(
+            "INSERT INTO audit_log (id, at, actor_id, actor_name, action, entity, entity_id, region_code, before_json, after_json, note, prev_hash, hash) VALUES {}",
+            sql::values_placeholders(chunk.len(), COLS, 0)
+        );
+        bind_all(dynamic(sql), &args).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn append_audit(w: &Pool<DB>, entries: &[AuditEntry]) -> Result<(), StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    audit_in_tx(&mut tx, entries).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)
+}
+
+fn decode_audit(r: &DbRow) -> Result<AuditRecord, sqlx::Error> {
+    Ok(AuditRecord {
+        id: r.try_get("id")?,
+        entry: AuditEntry {
+            at: r.try_get("at")?,
+            actor_id: r.try_get("actor_id")?,
+            actor_name: r.try_get("actor_name")?,
+            action: enum_of(r.try_get("action")?, "audit_log.action")?,
+            entity: r.try_get("entity")?,
+            entity_id: r.try_get("entity_id")?,
+            region: r
+                .try_get::<Option<i64>, _>("region_code")?
+                .and_then(RegionCode::from_i64),
+            before: r.try_get("before_json")?,
+            after: r.try_get("after_json")?,
+            note: r.try_get("note")?,
+        },
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
+}
+
+const AUDIT_SELECT: &str = "SELECT id, at, actor_id, actor_name, action, entity, entity_id, region_code, before_json, after_json, note, prev_hash, hash FROM audit_log";
+
+pub(crate) async fn audit_rows(
+    r: &Pool<DB>,
+    f: &AuditFilter,
+    limit: u32,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let mut args = Vec::new();
+    let mut w = vec!["1 = 1".to_string()];
+    if let Some(e) = &f.entity {
+        w.push(format!(
+            "entity = {}",
+            sql::push(&mut args, Arg::Text(Some(e.clone())))
+        ));
+    }
+    if let Some(e) = &f.entity_id {
+        w.push(format!(
+            "entity_id = {}",
+            sql::push(&mut args, Arg::Text(Some(e.clone())))
+        ));
+    }
+    if let Some(a) = f.actor_id {
+        w.push(format!(
+            "actor_id = {}",
+            sql::push(&mut args, Arg::I64(Some(a)))
+        ));
+    }
+    if let Some(b) = f.before_id {
+        w.push(format!("id < {}", sql::push(&mut args, Arg::I64(Some(b)))));
+    }
+    let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit))));
+    let q = format!(
+        "{AUDIT_SELECT} WHERE {} ORDER BY id DESC LIMIT {lim}",
+        w.join(" AND ")
+    );
+    let rows = bind_all(dynamic(q), &args)
+        .fetch_all(r)
+        .await
+        .map_err(crate::db_err)?;
+    rows.iter()
+        .map(decode_audit)
+        .collect::<Result<_, _>>()
+        .map_err(crate::db_err)
+}
+
+pub(crate) async fn audit_chain(
+    r: &Pool<DB>,
+    from_id: i64,
+    limit: u32,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let q = format!("{AUDIT_SELECT} WHERE id >= $1 ORDER BY id LIMIT $2");
+    let rows = dynamic(q)
+        .bind(from_id)
+        .bind(i64::from(limit))
+        .fetch_all(r)
+        .await
+        .map_err(crate::db_err)?;
+    rows.iter()
+        .map(decode_audit)
+        .collect::<Result<_, _>>()
+        .map_err(crate::db_err)
+}
+
+// ---------------------------------------------------------------- regions
+
+pub(crate) async fn upsert_regions(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    regions: &[Region],
+) -> Result<usize, StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let mut changed = 0;
+    for r in regions {
+        let res = sqlx::query(
+            "INSERT INTO regions (code, name, level, parent_code) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (code) DO UPDATE SET name = excluded.name WHERE regions.name <> excluded.name",
+        )
+        .bind(r.code.as_i64())
+        .bind(r.name.clone())
+        .bind(r.level().code())
+        .bind(r.code.parent().map(|p| p.as_i64()))
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
+        changed += res.rows_affected() as usize;
+    }
+    if changed > 0 {
+        let e = AuditEntry::new(at, actor, AuditAction::Update, "region", regions.len()).note(
+            format!("区划：写入{}个，其中新增或更名{}个", regions.len(), changed),
+        );
+        audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    }
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(changed)
+}
+
+pub(crate) async fn all_regions(r: &Pool<DB>) -> Result<Vec<Region>, StoreError> {
+    let rows = sqlx::query("SELECT code, name FROM regions ORDER BY code")
+        .fetch_all(r)
+        .await
+        .map_err(crate::db_err)?;
+    rows.iter()
+        .map(|row| {
+            let code: i64 = row.try_get("code")?;
+            Ok(Region {
+                code: RegionCode::from_i64(code).ok_or_else(|| bad("regions.code"))?,
+                name: row.try_get("name")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(crate::db_err)
+}
+
+// ---------------------------------------------------------------- households: reading
+
+fn household_select() -> String {
+    format!(
+        "SELECT h.id, h.version, h.import_id, h.created_at, h.updated_at, {} FROM households h",
+        sql::HOUSEHOLD_COLS
+            .iter()
+            .map(|c| format!("h.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+fn decode_monitoring(r: &DbRow) -> Result<Monitoring, sqlx::Error> {
+    let status: i16 = r.try_get("monitoring_status")?;
+    let category = opt_enum(
+        r.try_get("monitoring_category")?,
+        "households.monitoring_category",
+    )?;
+    let since = r.try_get("monitored_since")?;
+    let mode = opt_enum(
+        r.try_get("elimination_mode")?,
+        "households.elimination_mode",
+    )?;
+    let on = r.try_get("eliminated_on")?;
+    Ok(match (status, category, since, mode, on) {
+        (0, _, _, _, _) => Monitoring::Never,
+        (1, Some(category), Some(since), _, _) => Monitoring::Monitored { category, since },
+        (2, Some(category), Some(since), Some(mode), Some(on)) => Monitoring::Eliminated {
+            category,
+            since,
+            mode,
+            on,
+        },
+        _ => return Err(bad("households.monitoring_status")),
+    })
+}
+
+fn decode_household(r: &DbRow) -> Result<HouseholdRecord, sqlx::Error> {
+    let no: String = r.try_get("household_no")?;
+    let officer_name: Option<String> = r.try_get("officer_name")?;
+    let officer = match officer_name {
+        Some(n) if !n.is_empty() => Some(OfficerContact {
+            name: PersonName::parse(&n).map_err(|_| bad("households.officer_name"))?,
+            unit: r
+                .try_get::<Option<String>, _>("officer_unit")?
+                .unwrap_or_default(),
+            phone: r
+                .try_get::<Option<String>, _>("officer_phone")?
+                .and_then(|p| Phone::parse(&p).ok()),
+        }),
+        _ => None,
+    };
+    let household = Household {
+        household_no: HouseholdNo::parse(&no).map_err(|_| bad("households.household_no"))?,
+        village: RegionCode::from_i64(r.try_get("village_code")?)
+            .ok_or_else(|| bad("households.village_code"))?,
+        group_no: u16::try_from(r.try_get::<i32, _>("group_no")?)
+            .map_err(|_| bad("households.group_no"))?,
+        address: r.try_get("address")?,
+        phone: r
+            .try_get::<Option<String>, _>("phone")?
+            .and_then(|p| Phone::parse(&p).ok()),
+        kind: enum_of(r.try_get("kind")?, "households.kind")?,
+        exit_year: r.try_get("exit_year")?,
+        monitoring: decode_monitoring(r)?,
+        risks: Household::decode_risks(&r.try_get::<String, _>("risks")?),
+        disaster_kind: opt_enum(r.try_get("disaster_kind")?, "households.disaster_kind")?,
+        housing_grade: opt_enum(r.try_get("housing_grade")?, "households.housing_grade")?,
+        water: DrinkingWater {
+            safe: r.try_get("water_safe")?,
+            quantity_ok: r.try_get("water_quantity_ok")?,
+            quality_ok: r.try_get("water_quality_ok")?,
+            convenience_ok: r.try_get("water_convenience_ok")?,
+            reliability_ok: r.try_get("water_reliability_ok")?,
+        },
+        food_clothing_secure: r.try_get("food_clothing_secure")?,
+        food_clothing_note: r.try_get("food_clothing_note")?,
+        military_family: r.try_get("military_family")?,
+        no_labour_safety_net: r.try_get("no_labour_safety_net")?,
+        relocated: r.try_get("relocated")?,
+        officer,
+        declared_size: r
+            .try_get::<Option<i32>, _>("declared_size")?
+            .and_then(|v| u16::try_from(v).ok()),
+    };
+    Ok(HouseholdRecord {
+        id: HouseholdId(r.try_get("id")?),
+        version: r.try_get("version")?,
+        household,
+        import_id: r.try_get("import_id")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+fn decode_member(r: &DbRow) -> Result<(i64, MemberRecord), sqlx::Error> {
+    let id_text: String = r.try_get("id_number")?;
+    let member = Member {
+        name: PersonName::parse(&r.try_get::<String, _>("name")?)
+            .map_err(|_| bad("members.name"))?,
+        national_id: NationalId::parse(&id_text).map_err(|_| bad("members.id_number"))?,
+        relation: enum_of(r.try_get("relation")?, "members.relation")?,
+        sex: enum_of(r.try_get("sex")?, "members.sex")?,
+        ethnicity: domain::codes::Ethnicity::parse(&r.try_get::<String, _>("ethnicity")?)
+            .ok_or_else(|| bad("members.ethnicity"))?,
+        political_status: opt_enum(r.try_get("political_status")?, "members.political_status")?,
+        education: opt_enum(r.try_get("education")?, "members.education")?,
+        school_status: opt_enum(r.try_get("school_status")?, "members.school_status")?,
+        dropout_reason: r.try_get("dropout_reason")?,
+        health: domain::codes::Health::from_bits(r.try_get("health")?)
+            .ok_or_else(|| bad("members.health"))?,
+        disability_class: opt_enum(r.try_get("disability_class")?, "members.disability_class")?,
+        labour_skill: enum_of(r.try_get("labour_skill")?, "members.labour_skill")?,
+        work_months: r
+            .try_get::<Option<i16>, _>("work_months")?
+            .and_then(|v| u8::try_from(v).ok()),
+        work_place: r.try_get("work_place")?,
+        resident_medical: r.try_get("resident_medical")?,
+        employee_medical: r.try_get("employee_medical")?,
+        resident_pension: r.try_get("resident_pension")?,
+        employee_pension: r.try_get("employee_pension")?,
+        dibao: r.try_get("dibao")?,
+        tekun: r.try_get("tekun")?,
+    };
+    Ok((
+        r.try_get("household_id")?,
+        MemberRecord {
+            id: MemberId(r.try_get("id")?),
+            seq: r.try_get("seq")?,
+            member,
+        },
+    ))
+}
+
+fn decode_income(r: &DbRow) -> Result<(i64, IncomeRecord), sqlx::Error> {
+    Ok((
+        r.try_get("household_id")?,
+        IncomeRecord {
+            year: r.try_get("year")?,
+            wage: Fen(r.try_get("wage")?),
+            business: Fen(r.try_get("business")?),
+            property: Fen(r.try_get("property")?),
+            transfer: Fen(r.try_get("transfer")?),
+            business_cost: Fen(r.try_get("business_cost")?),
+            out_of_pocket: Fen(r.try_get("out_of_pocket")?),
+            insurance_payout: Fen(r.try_get("insurance_payout")?),
+        },
+    ))
+}
+
+/// Members and incomes for a set of households: two queries, whatever the count (no N+1).
+async fn attach_details(
+    r: &Pool<DB>,
+    records: Vec<HouseholdRecord>,
+) -> Result<Vec<HouseholdDetail>, sqlx::Error> {
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Arg> = records.iter().map(|h| Arg::I64(Some(h.id.0))).collect();
+    let mut members: std::collections::HashMap<i64, Vec<MemberRecord>> =
+        std::collections::HashMap::new();
+    let mut incomes: std::collections::HashMap<i64, Vec<IncomeRecord>> =
+        std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let list = sql::list_placeholders(chunk.len(), 0);
+        let q = format!(
+            "SELECT id, household_id, seq, {} FROM members WHERE household_id IN ({list}) ORDER BY household_id, seq, id",
+            sql::MEMBER_COLS.join(", ")
+        );
+        for row in bind_all(dynamic(q), chunk).fetch_all(r).await? {
+            let (hid, m) = decode_member(&row)?;
+            members.entry(hid).or_default().push(m);
+        }
+        let q = format!(
+            "SELECT {} FROM income_records WHERE household_id IN ({list}) ORDER BY household_id, year DESC",
+            sql::INCOME_COLS.join(", ")
+        );
+        for row in bind_all(dynamic(q), chunk).fetch_all(r).await? {
+            let (hid, i) = decode_income(&row)?;
+            incomes.entry(hid).or_default().push(i);
+        }
+    }
+    Ok(records
+        .into_iter()
+        .map(|record| HouseholdDetail {
+            members: members.remove(&record.id.0).unwrap_or_default(),
+            incomes: incomes.remove(&record.id.0).unwrap_or_default(),
+            record,
+        })
+        .collect())
+}
+
+pub(crate) async fn list_households(
+    r: &Pool<DB>,
+    scope: &Scope,
+    filter: &HouseholdFilter,
+    after: Option<&Cursor>,
+    limit: u32,
+) -> Result<Page<HouseholdSummary>, StoreError> {
+    let mut count_args = Vec::new();
+    let w = sql::household_where(scope, filter, &mut count_args);
+    let total: i64 = bind_all(
+        dynamic(format!("SELECT COUNT(*) AS n FROM households h WHERE {w}")),
+        &count_args,
+    )
+    .fetch_one(r)
+    .await
+    .and_then(|row| row.try_get("n"))
+    .map_err(crate::db_err)?;
+
+    let mut args = Vec::new();
+    let mut w = sql::household_where(scope, filter, &mut args);
+    if let Some(c) = after {
+        w.push_str(&sql::after_cursor(c, &mut args));
+    }
+    let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit) + 1)));
+    let q = format!(
+        "SELECT h.id, h.household_no, h.village_code, h.group_no, h.kind, h.monitoring_status, h.monitoring_category,
+                h.monitored_since, h.elimination_mode, h.eliminated_on,
+                (SELECT m.name FROM members m WHERE m.household_id = h.id AND m.relation = 1 ORDER BY m.seq LIMIT 1) AS head_name,
+                (SELECT m.id_number FROM members m WHERE m.household_id = h.id AND m.relation = 1 ORDER BY m.seq LIMIT 1) AS head_id,
+                (SELECT COUNT(*) FROM members m WHERE m.household_id = h.id) AS member_count
+         FROM households h WHERE {w}
+         ORDER BY h.village_code, h.group_no, h.household_no LIMIT {lim}"
+    );
+    let rows = bind_all(dynamic(q), &args)
+        .fetch_all(r)
+        .await
+        .map_err(crate::db_err)?;
+    let mut items = rows
+        .iter()
+        .map(|row| {
+            let no: String = row.try_get("household_no")?;
+            Ok(HouseholdSummary {
+                id: HouseholdId(row.try_get("id")?),
+                household_no: HouseholdNo::parse(&no)
+                    .map_err(|_| bad("households.household_no"))?,
+                village: RegionCode::from_i64(row.try_get("village_code")?)
+                    .ok_or_else(|| bad("village_code"))?,
+                group_no: u16::try_from(row.try_get::<i32, _>("group_no")?).unwrap_or(0),
+                kind: enum_of(row.try_get("kind")?, "households.kind")?,
+                monitoring: decode_monitoring(row)?,
+                head_name: row.try_get("head_name")?,
+                head_id_masked: row
+                    .try_get::<Option<String>, _>("head_id")?
+                    .map(|t| domain::national_id::mask_id_text(&t[..t.len().min(18)])),
+                member_count: row.try_get("member_count")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(crate::db_err)?;
+    let next = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|h| {
+            Cursor {
+                village: h.village.as_i64(),
+                group_no: i32::from(h.group_no),
+                household_no: h.household_no.to_string(),
+            }
+            .encode()
+        })
+    } else {
+        None
+    };
+    Ok(Page { items, next, total })
+}
+
+pub(crate) async fn household(
+    r: &Pool<DB>,
+    scope: &Scope,
+    no: &HouseholdNo,
+) -> Result<Option<HouseholdDetail>, StoreError> {
+    let (lo, hi) = scope.range();
+    let q = format!(
+        "{} WHERE h.household_no = $1 AND h.village_code BETWEEN $2 AND $3",
+        household_select()
+    );
+    let row = dynamic(q)
+        .bind(no.to_string())
+        .bind(lo)
+        .bind(hi)
+        .fetch_optional(r)
+        .await
+        .map_err(crate::db_err)?;
+    let Some(row) = row else { return Ok(None) };
+    let rec = decode_household(&row).map_err(crate::db_err)?;
+    Ok(attach_details(r, vec![rec])
+        .await
+        .map_err(crate::db_err)?
+        .pop())
+}
+
+pub(crate) async fn export_batch(
+    r: &Pool<DB>,
+    scope: &Scope,
+    filter: &HouseholdFilter,
+    after: Option<&Cursor>,
+    limit: u32,
+) -> Result<(Vec<HouseholdDetail>, Option<Cursor>), StoreError> {
+    let mut args = Vec::new();
+    let mut w = sql::household_where(scope, filter, &mut args);
+    if let Some(c) = after {
+        w.push_str(&sql::after_cursor(c, &mut args));
+    }
+    let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit))));
+    let q = format!(
+        "{} WHERE {w} ORDER BY h.village_code, h.group_no, h.household_no LIMIT {lim}",
+        household_select()
+    );
+    let rows = bind_all(dynamic(q), &args)
+        .fetch_all(r)
+        .await
+        .map_err(crate::db_err)?;
+    let recs = rows
+        .iter()
+        .map(decode_household)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(crate::db_err)?;
+    let next = (recs.len() == limit as usize)
+        .then(|| recs.last())
+        .flatten()
+        .map(|h| Cursor {
+            village: h.household.village.as_i64(),
+            group_no: i32::from(h.household.group_no),
+            household_no: h.household.household_no.to_string(),
+        });
+    Ok((attach_details(r, recs).await.map_err(crate::db_err)?, next))
+}
+
+pub(crate) async fn households_by_no(
+    r: &Pool<DB>,
+    nos: &[HouseholdNo],
+) -> Result<Vec<HouseholdDetail>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in nos.chunks(500) {
+        let args: Vec<Arg> = chunk
+            .iter()
+            .map(|n| Arg::Text(Some(n.to_string())))
+            .collect();
+        let q = format!(
+            "{} WHERE h.household_no IN ({})",
+            household_select(),
+            sql::list_placeholders(args.len(), 0)
+        );
+        let rows = bind_all(dynamic(q), &args)
+            .fetch_all(r)
+            .await
+            .map_err(crate::db_err)?;
+        let recs = rows
+            .iter()
+            .map(decode_household)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(crate::db_err)?;
+        out.extend(attach_details(r, recs).await.map_err(crate::db_err)?);
+    }
+    Ok(out)
+}
+
+pub(crate) async fn member_locations(
+    r: &Pool<DB>,
+    keys: &[u64],
+) -> Result<Vec<(u64, HouseholdNo, RegionCode)>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in keys.chunks(500) {
+        let args: Vec<Arg> = chunk.iter().map(|k| Arg::I64(Some(*k as i64))).collect();
+        let q = format!(
+            "SELECT m.id_key, h.household_no, h.village_code FROM members m JOIN households h ON h.id = m.household_id WHERE m.id_key IN ({})",
+            sql::list_placeholders(args.len(), 0)
+        );
+        for row in bind_all(dynamic(q), &args)
+            .fetch_all(r)
+            .await
+            .map_err(crate::db_err)?
+        {
+            let key: i64 = row.try_get("id_key").map_err(crate::db_err)?;
+            let no: String = row.try_get("household_no").map_err(crate::db_err)?;
+            let v: i64 = row.try_get("village_code").map_err(crate::db_err)?;
+            if let (Ok(no), Some(v)) = (HouseholdNo::parse(&no), RegionCode::from_i64(v)) {
+                out.push((key as u64, no, v));
+            }
+        }
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------- households: writing
+
+/// Bumps the version if it is still `expected`; otherwise someone else wrote first.
+async fn bump_version(
+    conn: &mut Conn,
+    id: HouseholdId,
+    expected: i64,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let res = sqlx::query("UPDATE households SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3")
+        .bind(at)
+        .bind(id.0)
+        .bind(expected)
+        .execute(&mut *conn)
+        .await
+        .map_err(crate::db_err)?;
+    if res.rows_affected() == 0 {
+        Err(StoreError::Conflict)
+    } else {
+        Ok(())
+    }
+}
+
+/// Rewrites a household's own columns (the version was bumped by `bump_version`).
+async fn update_household_row(
+    conn: &mut Conn,
+    id: HouseholdId,
+    before: &Household,
+    h: &Household,
+) -> Result<(), StoreError> {
+    let mut args = sql::household_args(h);
+    let sets: Vec<String> = sql::HOUSEHOLD_COLS
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ${}", i + 1))
+        .collect();
+    let idp = sql::push(&mut args, Arg::I64(Some(id.0)));
+    let q = format!("UPDATE households SET {} WHERE id = {idp}", sets.join(", "));
+    bind_all(dynamic(q), &args)
+        .execute(&mut *conn)
+        .await
+        .map_err(crate::db_err)?;
+    if before.village != h.village {
+        sqlx::query("UPDATE members SET village_code = $1 WHERE household_id = $2")
+            .bind(h.village.as_i64())
+            .bind(id.0)
+            .execute(&mut *conn)
+            .await
+            .map_err(crate::db_err)?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn save_household(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    before: &HouseholdDetail,
+    h: &Household,
+) -> Result<HouseholdRecord, StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let rec = &before.record;
+    bump_version(&mut tx, rec.id, rec.version, at).await?;
+    update_household_row(&mut tx, rec.id, &rec.household, h).await?;
+    let e = AuditEntry::new(at, actor, AuditAction::Update, "household", rec.id.0)
+        .region(h.village)
+        .before(&rec.household)
+        .after(h)
+        .note(format!("修改户 {} 的基本信息", h.household_no));
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(HouseholdRecord {
+        version: rec.version + 1,
+        household: h.clone(),
+        updated_at: at,
+        ..rec.clone()
+    })
+}
+
+async fn insert_member(
+    conn: &mut Conn,
+    household_id: i64,
+    village: i64,
+    seq: i32,
+    m: &Member,
+) -> Result<i64, StoreError> {
+    let mut args = vec![
+        Arg::I64(Some(household_id)),
+        Arg::I64(Some(village)),
+        Arg::I32(Some(seq)),
+    ];
+    args.extend(sql::member_args(m));
+    let q = format!(
+        "INSERT INTO members (household_id, village_code, seq, {}) VALUES {} RETURNING id",
+        sql::MEMBER_COLS.join(", "),
+        sql::values_placeholders(1, args.len(), 0)
+    );
+    bind_all(dynamic(q), &args)
+        .fetch_one(&mut *conn)
+        .await
+        .and_then(|r| r.try_get::<i64, _>("id"))
+        .map_err(crate::db_err)
+}
+
+async fn update_member_row(
+    conn: &mut Conn,
+    household_id: i64,
+    id: MemberId,
+    seq: i32,
+    m: &Member,
+) -> Result<(), StoreError> {
+    let mut args = sql::member_args(m);
+    let mut sets: Vec<String> = sql::MEMBER_COLS
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ${}", i + 1))
+        .collect();
+    sets.push(format!(
+        "seq = {}",
+        sql::push(&mut args, Arg::I32(Some(seq)))
+    ));
+    let idp = sql::push(&mut args, Arg::I64(Some(id.0)));
+    let hp = sql::push(&mut args, Arg::I64(Some(household_id)));
+    let q = format!(
+        "UPDATE members SET {} WHERE id = {idp} AND household_id = {hp}",
+        sets.join(", ")
+    );
+    let res = bind_all(dynamic(q), &args)
+        .execute(&mut *conn)
+        .await
+        .map_err(crate::db_err)?;
+    if res.rows_affected() == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+async fn delete_member_row(
+    conn: &mut Conn,
+    household_id: i64,
+    id: MemberId,
+) -> Result<(), StoreError> {
+    let res = sqlx::query("DELETE FROM members WHERE id = $1 AND household_id = $2")
+        .bind(id.0)
+        .bind(household_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(crate::db_err)?;
+    if res.rows_affected() == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+async fn upsert_income(
+    conn: &mut Conn,
+    household_id: i64,
+    r: &IncomeRecord,
+) -> Result<(), StoreError> {
+    let args = sql::income_args(household_id, r);
+    let sets: Vec<String> = sql::INCOME_COLS[2..]
+        .iter()
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    let q = format!(
+        "INSERT INTO income_records ({}) VALUES {} ON CONFLICT (household_id, year) DO UPDATE SET {}",
+        sql::INCOME_COLS.join(", "),
+        sql::values_placeholders(1, args.len(), 0),
+        sets.join(", ")
+    );
+    bind_all(dynamic(q), &args)
+        .execute(&mut *conn)
+        .await
+        .map_err(crate::db_err)?;
+    Ok(())
+}
+
+#[derive(serde::Serialize)]
+struct MemberAudit<'a> {
+    member_id: i64,
+    member: &'a Member,
+}
+
+pub(crate) async fn write_members(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    before: &HouseholdDetail,
+    changes: &[MemberChange],
+    reason: &str,
+) -> Result<HouseholdRecord, StoreError> {
+    let rec = &before.record;
+    let hid = rec.id.0;
+    let village = rec.household.village;
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    bump_version(&mut tx, rec.id, rec.version, at).await?;
+    let mut next_seq = before.members.iter().map(|m| m.seq).max().unwrap_or(0) + 1;
+    let mut audit = Vec::new();
+    let old = |id: MemberId| before.members.iter().find(|m| m.id == id);
+    for c in changes {
+        let e = AuditEntry::new(at, actor, AuditAction::Update, "household", hid).region(village);
+        match c {
+            MemberChange::Insert(m) => {
+                let id = insert_member(&mut tx, hid, village.as_i64(), next_seq, m).await?;
+                next_seq += 1;
+                audit.push(
+                    AuditEntry {
+                        action: AuditAction::Create,
+                        ..e
+                    }
+                    .after(&MemberAudit {
+                        member_id: id,
+                        member: m,
+                    })
+                    .note(format!("新增成员 {}", m.name)),
+                );
+            }
+            MemberChange::Update(id, m) => {
+                let prev = old(*id).ok_or(StoreError::NotFound)?;
+                update_member_row(&mut tx, hid, *id, prev.seq, m).await?;
+                audit.push(
+                    e.before(&MemberAudit {
+                        member_id: id.0,
+                        member: &prev.member,
+                    })
+                    .after(&MemberAudit {
+                        member_id: id.0,
+                        member: m,
+                    })
+                    .note(format!("修改成员 {}", m.name)),
+                );
+            }
+            MemberChange::Delete(id) => {
+                let prev = old(*id).ok_or(StoreError::NotFound)?;
+                delete_member_row(&mut tx, hid, *id).await?;
+                audit.push(
+                    AuditEntry {
+                        action: AuditAction::Delete,
+                        ..e
+                    }
+                    .before(&MemberAudit {
+                        member_id: id.0,
+                        member: &prev.member,
+                    })
+                    .note(format!("移除成员 {}：{reason}", prev.member.name)),
+                );
+            }
+        }
+    }
+    audit_in_tx(&mut tx, &audit).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(HouseholdRecord {
+        version: rec.version + 1,
+        updated_at: at,
+        ..rec.clone()
+    })
+}
+
+pub(crate) async fn apply_import(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    meta: &ImportMeta,
+    plan: &ImportPlan,
+) -> Result<ImportOutcome, StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let import_id: i64 = sqlx::query(
+        "INSERT INTO imports (file_name, file_sha256, rows_total, warnings, created, updated, unchanged, actor_id, actor_name, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+    )
+    .bind(meta.file_name.clone())
+    .bind(meta.file_sha256.clone())
+    .bind(meta.rows as i32)
+    .bind(meta.warnings as i32)
+    .bind(plan.creates.len() as i32)
+    .bind(plan.updates.len() as i32)
+    .bind(plan.unchanged as i32)
+    .bind(actor.user_id.map(|u| u.0))
+    .bind(actor.name.clone())
+    .bind(at)
+    .fetch_one(&mut *tx)
+    .await
+    .and_then(|r| r.try_get("id"))
+    .map_err(crate::db_err)?;
+
+    // new households: the bulk path (COPY on PostgreSQL, multi-row INSERT on SQLite)
+    let mut members_written = 0;
+    if !plan.creates.is_empty() {
+        let hids = bulk::allocate_ids(&mut tx, "households", plan.creates.len())
+            .await
+            .map_err(crate::db_err)?;
+        let member_total: usize = plan.creates.iter().map(|c| c.members.len()).sum();
+        let mids = bulk::allocate_ids(&mut tx, "members", member_total)
+            .await
+            .map_err(crate::db_err)?;
+        let mut hh_cols = vec!["id"];
+        hh_cols.extend_from_slice(sql::HOUSEHOLD_COLS);
+        hh_cols.extend_from_slice(&["version", "import_id", "created_at", "updated_at"]);
+        let mut m_cols = vec!["id", "household_id", "village_code", "seq"];
+        m_cols.extend_from_slice(sql::MEMBER_COLS);
+        const BATCH: usize = 2000;
+        let mut mid = mids.into_iter();
+        for (chunk_no, chunk) in plan.creates.chunks(BATCH).enumerate() {
+            let mut hh_rows = Vec::with_capacity(chunk.len());
+            let mut m_rows = Vec::new();
+            let mut inc_rows = Vec::new();
+            for (i, c) in chunk.iter().enumerate() {
+                let hid = hids[chunk_no * BATCH + i];
+                let mut row = vec![Arg::I64(Some(hid))];
+                row.extend(sql::household_args(&c.household));
+                row.extend([
+                    Arg::I64(Some(1)),
+                    Arg::I64(Some(import_id)),
+                    Arg::Ts(Some(at)),
+                    Arg::Ts(Some(at)),
+                ]);
+                hh_rows.push(row);
+                for (seq, m) in c.members.iter().enumerate() {
+                    let mut row = vec![
+                        Arg::I64(mid.next()),
+                        Arg::I64(Some(hid)),
+                        Arg::I64(Some(c.household.village.as_i64())),
+                        Arg::I32(Some(seq as i32 + 1)),
+                    ];
+                    row.extend(sql::member_args(m));
+                    m_rows.push(row);
+                }
+                if let Some(inc) = &c.income {
+                    inc_rows.push(sql::income_args(hid, inc));
+                }
+            }
+            members_written += m_rows.len();
+            bulk::insert(&mut tx, "households", &hh_cols, &hh_rows)
+                .await
+                .map_err(crate::db_err)?;
+            bulk::insert(&mut tx, "members", &m_cols, &m_rows)
+                .await
+                .map_err(crate::db_err)?;
+            bulk::insert(&mut tx, "income_records", sql::INCOME_COLS, &inc_rows)
+                .await
+                .map_err(crate::db_err)?;
+        }
+    }
+
+    // changed households: version-checked, one by one, audited with before and after
+    let mut audit = Vec::new();
+    for u in &plan.updates {
+        let hid = u.id.0;
+        bump_version(&mut tx, u.id, u.expected_version, at).await?;
+        if u.household_changed {
+            update_household_row(&mut tx, u.id, &u.before.record.household, &u.household).await?;
+        }
+        for id in &u.member_deletes {
+            delete_member_row(&mut tx, hid, *id).await?;
+        }
+        for (id, seq, m) in &u.member_updates {
+            update_member_row(&mut tx, hid, *id, *seq, m).await?;
+        }
+        for (seq, m) in &u.member_inserts {
+            insert_member(&mut tx, hid, u.household.village.as_i64(), *seq, m).await?;
+        }
+        members_written += u.member_updates.len() + u.member_inserts.len();
+        if let Some(inc) = &u.income {
+            upsert_income(&mut tx, hid, inc).await?;
+        }
+        #[derive(serde::Serialize)]
+        struct After<'a> {
+            household: &'a Household,
+            members_added: Vec<&'a Member>,
+            members_changed: Vec<&'a Member>,
+            members_removed: Vec<i64>,
+            income: &'a Option<IncomeRecord>,
+        }
+        let after = After {
+            household: &u.household,
+            members_added: u.member_inserts.iter().map(|(_, m)| m).collect(),
+            members_changed: u.member_updates.iter().map(|(_, _, m)| m).collect(),
+            members_removed: u.member_deletes.iter().map(|m| m.0).collect(),
+            income: &u.income,
+        };
+        audit.push(
+            AuditEntry::new(at, actor, AuditAction::Update, "household", hid)
+                .region(u.household.village)
+                .before(&u.before)
+                .after(&after)
+                .note(format!(
+                    "导入批次 #{import_id}（{}）更新户 {}",
+                    meta.file_name, u.household.household_no
+                )),
+        );
+    }
+    let outcome = ImportOutcome {
+        import_id,
+        created: plan.creates.len(),
+        updated: plan.updates.len(),
+        unchanged: plan.unchanged,
+        members_written,
+    };
+    audit.push(
+        AuditEntry::new(at, actor, AuditAction::Import, "import", import_id)
+            .after(&serde_json::json!({ "meta": meta, "outcome": &outcome }))
+            .note(format!(
+                "导入 {}：新增{}户，更新{}户，未变{}户，警告{}条",
+                meta.file_name, outcome.created, outcome.updated, outcome.unchanged, meta.warnings
+            )),
+    );
+    audit_in_tx(&mut tx, &audit).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(outcome)
+}
+
+// ---------------------------------------------------------------- users
+
+const USER_SELECT: &str = "SELECT id, username, display_name, role, region_code, active, failed_logins, locked_until, created_at, password_hash FROM users";
+
+fn decode_user(r: &DbRow) -> Result<User, sqlx::Error> {
+    Ok(User {
+        id: UserId(r.try_get("id")?),
+        username: Username::parse(&r.try_get::<String, _>("username")?)
+            .map_err(|_| bad("users.username"))?,
+        display_name: r.try_get("display_name")?,
+        role: enum_of(r.try_get("role")?, "users.role")?,
+        region: RegionCode::from_i64(r.try_get("region_code")?)
+            .ok_or_else(|| bad("users.region_code"))?,
+        active: r.try_get("active")?,
+        failed_logins: r.try_get("failed_logins")?,
+        locked_until: r.try_get("locked_until")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+pub(crate) async fn create_user(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    u: &domain::ports::NewUser,
+) -> Result<User, StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO users (username, display_name, role, region_code, password_hash, active, failed_logins, created_at, password_changed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7) RETURNING id",
+    )
+    .bind(u.username.to_string())
+    .bind(u.display_name.clone())
+    .bind(u.role.code())
+    .bind(u.region.as_i64())
+    .bind(u.password_hash.clone())
+    .bind(true)
+    .bind(at)
+    .fetch_one(&mut *tx)
+    .await
+    .and_then(|r| r.try_get("id"))
+    .map_err(|e| crate::unique_as(e, format!("用户名“{}”已被使用", u.username)))?;
+    let user = User {
+        id: UserId(id),
+        username: u.username.clone(),
+        display_name: u.display_name.clone(),
+        role: u.role,
+        region: u.region,
+        active: true,
+        failed_logins: 0,
+        locked_until: None,
+        created_at: at,
+    };
+    let e = AuditEntry::new(at, actor, AuditAction::Create, "user", id)
+        .region(u.region)
+        .after(&user)
+        .note(format!("创建用户 {}（{}）", u.username, u.role));
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(user)
+}
+
+pub(crate) async fn user_by_username(
+    r: &Pool<DB>,
+    username: &str,
+) -> Result<Option<(User, String)>, StoreError> {
+    let q = format!("{USER_SELECT} WHERE username = $1");
+    let row = dynamic(q)
+        .bind(username.trim().to_ascii_lowercase())
+        .fetch_optional(r)
+        .await
+        .map_err(crate::db_err)?;
+    row.map(|r| Ok((decode_user(&r)?, r.try_get("password_hash")?)))
+        .transpose()
+        .map_err(crate::db_err)
+}
+
+pub(crate) async fn user(r: &Pool<DB>, id: UserId) -> Result<Option<User>, StoreError> {
+    let q = format!("{USER_SELECT} WHERE id = $1");
+    let row = dynamic(q)
+        .bind(id.0)
+        .fetch_optional(r)
+        .await
+        .map_err(crate::db_err)?;
+    row.map(|r| decode_user(&r))
+        .transpose()
+        .map_err(crate::db_err)
+}
+
+pub(crate) async fn list_users(r: &Pool<DB>, scope: &Scope) -> Result<Vec<User>, StoreError> {
+    let (lo, hi) = scope.range();
+    let q = format!(
+        "{USER_SELECT} WHERE region_code BETWEEN $1 AND $2 ORDER BY region_code, role, username"
+    );
+    let rows = dynamic(q)
+        .bind(lo)
+        .bind(hi)
+        .fetch_all(r)
+        .await
+        .map_err(crate::db_err)?;
+    rows.iter()
+        .map(decode_user)
+        .collect::<Result<_, _>>()
+        .map_err(crate::db_err)
+}
+
+pub(crate) async fn update_user(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    id: UserId,
+    display_name: &str,
+    role: Role,
+    region: RegionCode,
+    active: bool,
+) -> Result<User, StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let q = format!("{USER_SELECT} WHERE id = $1");
+    let before = dynamic(q.clone())
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(crate::db_err)?
+        .map(|r| decode_user(&r))
+        .transpose()
+        .map_err(crate::db_err)?
+        .ok_or(StoreError::NotFound)?;
+    sqlx::query("UPDATE users SET display_name = $1, role = $2, region_code = $3, active = $4 WHERE id = $5")
+        .bind(display_name.to_string())
+        .bind(role.code())
+        .bind(region.as_i64())
+        .bind(active)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
+    if !active || role != before.role || region != before.region {
+        // a changed role or region must not keep old sessions alive
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(crate::db_err)?;
+    }
+    let after = User {
+        display_name: display_name.to_string(),
+        role,
+        region,
+        active,
+        ..before.clone()
+    };
+    let e = AuditEntry::new(at, actor, AuditAction::Update, "user", id.0)
+        .region(region)
+        .before(&before)
+        .after(&after)
+        .note(format!("修改用户 {}", before.username));
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(after)
+}
+
+pub(crate) async fn set_password(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    id: UserId,
+    hash: &str,
+) -> Result<(), StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let res = sqlx::query(
+        "UPDATE users SET password_hash = $1, password_changed_at = $2, failed_logins = 0, locked_until = NULL WHERE id = $3",
+    )
+    .bind(hash.to_string())
+    .bind(at)
+    .bind(id.0)
+    .execute(&mut *tx)
+    .await
+    .map_err(crate::db_err)?;
+    if res.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
+    let e = AuditEntry::new(at, actor, AuditAction::Update, "user", id.0)
+        .note("重设密码（密码本身不记录）");
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)
+}
+
+pub(crate) async fn record_login_failure(
+    w: &Pool<DB>,
+    id: UserId,
+    _at: DateTime<Utc>,
+    max_failures: i32,
+    lock_until: DateTime<Utc>,
+) -> Result<User, StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    sqlx::query(
+        "UPDATE users SET failed_logins = failed_logins + 1,
+                locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END
+         WHERE id = $3",
+    )
+    .bind(max_failures)
+    .bind(lock_until)
+    .bind(id.0)
+    .execute(&mut *tx)
+    .await
+    .map_err(crate::db_err)?;
+    let q = format!("{USER_SELECT} WHERE id = $1");
+    let u = dynamic(q)
+        .bind(id.0)
+        .fetch_one(&mut *tx)
+        .await
+        .and_then(|r| decode_user(&r))
+        .map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(u)
+}
+
+pub(crate) async fn record_login_success(
+    w: &Pool<DB>,
+    id: UserId,
+    _at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+        .bind(id.0)
+        .execute(w)
+        .await
+        .map_err(crate::db_err)?;
+    Ok(())
+}
+
+pub(crate) async fn count_users(r: &Pool<DB>) -> Result<i64, StoreError> {
+    sqlx::query("SELECT COUNT(*) AS n FROM users")
+        .fetch_one(r)
+        .await
+        .and_then(|r| r.try_get("n"))
+        .map_err(crate::db_err)
+}
+
+// ---------------------------------------------------------------- sessions
+
+pub(crate) async fn create_session(
+    w: &Pool<DB>,
+    token_hash: &str,
+    user: UserId,
+    kind: SessionKind,
+    csrf: &str,
+    at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, kind, csrf_token, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $5, $6)",
+    )
+    .bind(token_hash.to_string())
+    .bind(user.0)
+    .bind(kind.code())
+    .bind(csrf.to_string())
+    .bind(at)
+    .bind(expires_at)
+    .execute(w)
+    .await
+    .map_err(crate::db_err)?;
+    Ok(())
+}
+
+pub(crate) async fn session(
+    r: &Pool<DB>,
+    token_hash: &str,
+) -> Result<Option<SessionRecord>, StoreError> {
+    let row = sqlx::query(
+        "SELECT s.token_hash, s.kind, s.csrf_token, s.created_at AS s_created, s.last_seen_at, s.expires_at,
+                u.id, u.username, u.display_name, u.role, u.region_code, u.active, u.failed_logins, u.locked_until, u.created_at
+         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+    )
+    .bind(token_hash.to_string())
+    .fetch_optional(r)
+    .await
+    .map_err(crate::db_err)?;
+    let Some(row) = row else { return Ok(None) };
+    (|| {
+        Ok(Some(SessionRecord {
+            token_hash: row.try_get("token_hash")?,
+            user: decode_user(&row)?,
+            kind: enum_of(row.try_get("kind")?, "sessions.kind")?,
+            csrf_token: row.try_get("csrf_token")?,
+            created_at: row.try_get("s_created")?,
+            last_seen_at: row.try_get("last_seen_at")?,
+            expires_at: row.try_get("expires_at")?,
+        }))
+    })()
+    .map_err(crate::db_err)
+}
+
+pub(crate) async fn touch_session(
+    w: &Pool<DB>,
+    token_hash: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+        .bind(at)
+        .bind(token_hash.to_string())
+        .execute(w)
+        .await
+        .map_err(crate::db_err)?;
+    Ok(())
+}
+
+pub(crate) async fn delete_session(w: &Pool<DB>, token_hash: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash.to_string())
+        .execute(w)
+        .await
+        .map_err(crate::db_err)?;
+    Ok(())
+}
+
+pub(crate) async fn delete_user_sessions(w: &Pool<DB>, user: UserId) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user.0)
+        .execute(w)
+        .await
+        .map_err(crate::db_err)?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- policy parameters
+
+pub(crate) async fn set_param(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    year: i32,
+    region: RegionCode,
+    name: ParamName,
+    value: i64,
+    example: bool,
+    note: &str,
+) -> Result<PolicyParam, StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let version: i32 = sqlx::query(
+        "SELECT COALESCE(MAX(version), 0) AS v FROM policy_params WHERE year = $1 AND region_code = $2 AND name = $3",
+    )
+    .bind(year)
+    .bind(region.as_i64())
+    .bind(name.code())
+    .fetch_one(&mut *tx)
+    .await
+    .and_then(|r| r.try_get::<i32, _>("v"))
+    .map_err(crate::db_err)?
+        + 1;
+    let p = PolicyParam {
+        year,
+        region,
+        name,
+        version,
+        value,
+        example,
+        note: note.to_string(),
+        set_by: actor.name.clone(),
+        set_at: domain::audit::truncate_micros(at),
+    };
+    sqlx::query(
+        "INSERT INTO policy_params (year, region_code, name, version, value, example, note, set_by, set_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(year)
+    .bind(region.as_i64())
+    .bind(name.code())
+    .bind(version)
+    .bind(value)
+    .bind(example)
+    .bind(p.note.clone())
+    .bind(p.set_by.clone())
+    .bind(p.set_at)
+    .execute(&mut *tx)
+    .await
+    .map_err(crate::db_err)?;
+    let e = AuditEntry::new(
+        at,
+        actor,
+        AuditAction::Create,
+        "param",
+        format!("{year}/{region}/{}", name.key()),
+    )
+    .region(region)
+    .after(&p)
+    .note(format!(
+        "设定{year}年{}为{}（第{version}版）",
+        name.label(),
+        name.display_value(value)
+    ));
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(p)
+}
+
+pub(crate) async fn params(
+    r: &Pool<DB>,
+    year: Option<i32>,
+) -> Result<Vec<PolicyParam>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT year, region_code, name, version, value, example, note, set_by, set_at FROM policy_params
+         WHERE ($1 IS NULL OR year = $1) ORDER BY year, region_code, name, version",
+    )
+    .bind(year)
+    .fetch_all(r)
+    .await
+    .map_err(crate::db_err)?;
+    rows.iter()
+        .map(|r| {
+            Ok(PolicyParam {
+                year: r.try_get("year")?,
+                region: RegionCode::from_i64(r.try_get("region_code")?)
+                    .ok_or_else(|| bad("policy_params.region_code"))?,
+                name: enum_of(r.try_get("name")?, "policy_params.name")?,
+                version: r.try_get("version")?,
+                value: r.try_get("value")?,
+                example: r.try_get("example")?,
+                note: r.try_get("note")?,
+                set_by: r.try_get("set_by")?,
+                set_at: r.try_get("set_at")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(crate::db_err)
+}

@@ -1,0 +1,739 @@
+//! The backend conformance suite (STYLE §10): every scenario is written once, generic over the
+//! domain's storage traits, and run on SQLite and on PostgreSQL.
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use domain::account::{Actor, Role, Scope, UserId, Username};
+use domain::audit::{AuditAction, AuditEntry};
+use domain::codes::*;
+use domain::household::{Household, HouseholdNo, Monitoring, PersonName, Phone};
+use domain::income::IncomeRecord;
+use domain::member::Member;
+use domain::money::Fen;
+use domain::national_id::{NationalId, make_id};
+use domain::params::ParamName;
+use domain::ports::*;
+use domain::region::{RegionCode, luorong_regions};
+use domain::search::SearchQuery;
+use store::testing::TestDb;
+
+const DAZHENG: u64 = 450_203_100_201;
+const DONGTANG: u64 = 450_203_100_202;
+
+fn at() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2022, 3, 28, 1, 0, 0).unwrap()
+}
+
+fn village(code: u64) -> RegionCode {
+    RegionCode::from_u64(code).unwrap()
+}
+
+fn person(name: &str, seq: u32, relation: Relation, birth_year: i32) -> Member {
+    let birth = NaiveDate::from_ymd_opt(birth_year, 1 + seq % 12, 1 + seq % 28).unwrap();
+    let id = make_id(450203, birth, (seq % 1000) as u16);
+    let mut m = Member::new(
+        PersonName::parse(name).unwrap(),
+        NationalId::parse(&id).unwrap(),
+        relation,
+    );
+    m.sex = m.national_id.sex();
+    m
+}
+
+/// Household `n` in `village`, with a head and a spouse (IDs unique by `n`).
+fn incoming(n: u32, village_code: u64) -> IncomingHousehold {
+    let no = HouseholdNo::parse(&format!("{village_code}{n:04}")).unwrap();
+    let mut h = Household::new(
+        no,
+        village(village_code),
+        if n.is_multiple_of(5) {
+            HouseholdKind::PovertyExited
+        } else {
+            HouseholdKind::Ordinary
+        },
+    );
+    if h.kind == HouseholdKind::PovertyExited {
+        h.exit_year = Some(2019);
+    }
+    h.group_no = (n % 4 + 1) as u16;
+    h.address = format!("大正村{}组{}号", h.group_no, n);
+    h.phone = Some(Phone::parse("13800001234").unwrap());
+    if n.is_multiple_of(7) {
+        h.monitoring = Monitoring::Monitored {
+            category: if h.kind == HouseholdKind::PovertyExited {
+                MonitoringCategory::UnstableExited
+            } else {
+                MonitoringCategory::MarginalAtRisk
+            },
+            since: NaiveDate::from_ymd_opt(2021, 6, 1).unwrap(),
+        };
+        h.risks = vec![RiskType::Illness, RiskType::NaturalDisaster];
+        h.disaster_kind = Some(DisasterKind::Flood);
+    }
+    h.housing_grade = Some(HousingGrade::B);
+    let names = ["韦", "覃", "蒙", "黄", "曾", "单"];
+    let surname = names[(n as usize) % names.len()];
+    let head = person(
+        &format!("{surname}国{}", ["强", "明", "华", "平"][n as usize % 4]),
+        n * 2,
+        Relation::Head,
+        1970,
+    );
+    let mut spouse = person("李秀英", n * 2 + 1, Relation::Spouse, 1972);
+    spouse.health = Health::parse("长期慢性病").unwrap();
+    spouse.education = Some(Education::Primary);
+    IncomingHousehold {
+        household: h,
+        members: vec![head, spouse],
+        income: Some(IncomeRecord {
+            year: 2021,
+            wage: Fen::from_yuan(20_000 + i64::from(n)),
+            business_cost: Fen::from_yuan(500),
+            ..Default::default()
+        }),
+    }
+}
+
+async fn seed<S: Store>(s: &S, households: Vec<IncomingHousehold>) -> ImportOutcome {
+    s.upsert_regions(&Actor::cli(), at(), &luorong_regions())
+        .await
+        .unwrap();
+    let meta = ImportMeta {
+        file_name: "test.xlsx".into(),
+        file_sha256: "0".repeat(64),
+        rows: 0,
+        warnings: 0,
+    };
+    let plan = domain::import::plan(households, vec![]);
+    s.apply_import(&Actor::cli(), at(), &meta, &plan)
+        .await
+        .unwrap()
+}
+
+fn scope_of(role: Role, region: u64) -> Scope {
+    domain::account::User {
+        id: UserId(1),
+        username: Username::parse("tester").unwrap(),
+        display_name: "测试".into(),
+        role,
+        region: village(region),
+        active: true,
+        failed_logins: 0,
+        locked_until: None,
+        created_at: at(),
+    }
+    .scope()
+}
+
+async fn on_both<F, Fut>(f: F)
+where
+    F: Fn(store::Db) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for t in TestDb::both().await {
+        eprintln!("-- running on {}", t.label);
+        f(t.db.clone()).await;
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_and_both_schemas_match() {
+    let mut schemas = Vec::new();
+    for t in TestDb::both().await {
+        assert_eq!(
+            t.db.migrate().await.unwrap(),
+            Vec::<i64>::new(),
+            "second migrate applies nothing"
+        );
+        assert_eq!(t.db.applied_migrations().await.unwrap(), vec![1]);
+        schemas.push((t.label, t.db.schema_columns().await.unwrap()));
+        t.cleanup().await;
+    }
+    if let [(_, a), (_, b)] = schemas.as_slice() {
+        assert_eq!(a, b, "SQLite and PostgreSQL schemas differ (table, column)");
+        assert!(a.iter().any(|(t, c)| t == "members" && c == "id_key"));
+    }
+}
+
+#[tokio::test]
+async fn imported_households_read_back_exactly() {
+    on_both(|db| async move {
+        let data: Vec<_> = (1..=14).map(|n| incoming(n, DAZHENG)).collect();
+        let out = seed(&db, data.clone()).await;
+        assert_eq!((out.created, out.updated, out.members_written), (14, 0, 28));
+        for inc in &data {
+            let d = db
+                .household(&Scope::system(), &inc.household.household_no)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(d.record.household, inc.household);
+            assert_eq!(d.record.version, 1);
+            assert_eq!(d.record.import_id, Some(out.import_id));
+            assert_eq!(
+                d.members
+                    .iter()
+                    .map(|m| m.member.clone())
+                    .collect::<Vec<_>>(),
+                inc.members
+            );
+            assert_eq!(
+                d.members.iter().map(|m| m.seq).collect::<Vec<_>>(),
+                vec![1, 2]
+            );
+            assert_eq!(d.incomes, inc.income.into_iter().collect::<Vec<_>>());
+        }
+        let nos: Vec<_> = data
+            .iter()
+            .map(|d| d.household.household_no.clone())
+            .collect();
+        assert_eq!(db.households_by_no(&nos).await.unwrap().len(), 14);
+        let key = data[3].members[0].national_id.key();
+        let loc = db.member_locations(&[key, 42]).await.unwrap();
+        assert_eq!(
+            loc,
+            vec![(
+                key,
+                data[3].household.household_no.clone(),
+                village(DAZHENG)
+            )]
+        );
+        // same data again: nothing to do
+        let existing = db.households_by_no(&nos).await.unwrap();
+        let plan = domain::import::plan(data, existing);
+        assert_eq!(
+            (plan.creates.len(), plan.updates.len(), plan.unchanged),
+            (0, 0, 14)
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn scope_limits_every_read() {
+    on_both(|db| async move {
+        seed(&db, vec![incoming(1, DAZHENG), incoming(2, DONGTANG)]).await;
+        let dongtang_cadre = scope_of(Role::VillageCadre, DONGTANG);
+        let dazheng_no = HouseholdNo::parse(&format!("{DAZHENG}0001")).unwrap();
+        assert!(
+            db.household(&dongtang_cadre, &dazheng_no)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            db.household(&Scope::system(), &dazheng_no)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        let page = db
+            .list_households(&dongtang_cadre, &HouseholdFilter::default(), None, 50)
+            .await
+            .unwrap();
+        assert_eq!(page.total, 1);
+        assert!(page.items.iter().all(|h| h.village == village(DONGTANG)));
+        // searching for the other village's household by its number or its head's ID finds nothing
+        for q in [
+            dazheng_no.to_string(),
+            incoming(1, DAZHENG).members[0].national_id.to_string(),
+            "韦".into(),
+        ] {
+            let f = HouseholdFilter {
+                query: Some(SearchQuery::parse(&q)),
+                ..Default::default()
+            };
+            let p = db
+                .list_households(&dongtang_cadre, &f, None, 50)
+                .await
+                .unwrap();
+            assert!(
+                p.items.iter().all(|h| h.village == village(DONGTANG)),
+                "query {q}"
+            );
+        }
+        // even filtering explicitly for the other village
+        let f = HouseholdFilter {
+            region: Some(village(DAZHENG)),
+            ..Default::default()
+        };
+        assert_eq!(
+            db.list_households(&dongtang_cadre, &f, None, 50)
+                .await
+                .unwrap()
+                .total,
+            0
+        );
+        let (batch, _) = db
+            .export_batch(&dongtang_cadre, &HouseholdFilter::default(), None, 100)
+            .await
+            .unwrap();
+        assert_eq!(batch.len(), 1);
+        assert_eq!(batch[0].record.household.village, village(DONGTANG));
+        let town = scope_of(Role::TownOffice, 450_203_100_000);
+        assert_eq!(
+            db.list_households(&town, &HouseholdFilter::default(), None, 50)
+                .await
+                .unwrap()
+                .total,
+            2
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn list_filters_search_and_keyset_pages() {
+    on_both(|db| async move {
+        let mut data: Vec<_> = (1..=20).map(|n| incoming(n, DAZHENG)).collect();
+        data.extend((21..=30).map(|n| incoming(n, DONGTANG)));
+        seed(&db, data.clone()).await;
+        let sys = Scope::system();
+        // keyset pages cover everything once, in order
+        let mut seen = Vec::new();
+        let mut after: Option<Cursor> = None;
+        loop {
+            let p = db
+                .list_households(&sys, &HouseholdFilter::default(), after.as_ref(), 7)
+                .await
+                .unwrap();
+            assert_eq!(p.total, 30);
+            seen.extend(
+                p.items
+                    .iter()
+                    .map(|h| (h.village, h.group_no, h.household_no.to_string())),
+            );
+            match p.next {
+                Some(c) => after = Some(Cursor::decode(&c).unwrap()),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 30);
+        let mut sorted = seen.clone();
+        sorted.sort();
+        assert_eq!(seen, sorted);
+        sorted.dedup();
+        assert_eq!(sorted.len(), 30);
+
+        let p = db
+            .list_households(&sys, &HouseholdFilter::default(), None, 1)
+            .await
+            .unwrap();
+        assert_eq!(p.items[0].member_count, 2);
+        assert!(p.items[0].head_name.is_some());
+        assert!(
+            p.items[0]
+                .head_id_masked
+                .as_ref()
+                .unwrap()
+                .contains("********")
+        );
+
+        let count = |f: HouseholdFilter| {
+            let db = db.clone();
+            async move {
+                db.list_households(&Scope::system(), &f, None, 100)
+                    .await
+                    .unwrap()
+                    .total
+            }
+        };
+        assert_eq!(
+            count(HouseholdFilter {
+                region: Some(village(DONGTANG)),
+                ..Default::default()
+            })
+            .await,
+            10
+        );
+        assert_eq!(
+            count(HouseholdFilter {
+                kind: Some(HouseholdKind::PovertyExited),
+                ..Default::default()
+            })
+            .await,
+            6
+        );
+        assert_eq!(
+            count(HouseholdFilter {
+                status: Some(domain::household::MonitoringStatus::Monitored),
+                ..Default::default()
+            })
+            .await,
+            4
+        );
+        assert_eq!(
+            count(HouseholdFilter {
+                group_no: Some(1),
+                region: Some(village(DAZHENG)),
+                ..Default::default()
+            })
+            .await,
+            5
+        );
+        let q = |s: &str| HouseholdFilter {
+            query: Some(SearchQuery::parse(s)),
+            ..Default::default()
+        };
+        // by full ID, by the start of an ID, by 户编号 prefix, by name, by pinyin and initials
+        let id = data[4].members[1].national_id.to_string();
+        assert_eq!(count(q(&id)).await, 1);
+        assert_eq!(count(q(&id.to_lowercase())).await, 1);
+        assert_eq!(count(q(&format!("{DONGTANG}"))).await, 10);
+        assert_eq!(count(q(&format!("{DAZHENG}0013"))).await, 1);
+        assert_eq!(count(q("韦")).await, 5);
+        assert_eq!(count(q("wei")).await, 5);
+        assert_eq!(count(q("zeng")).await, 5, "曾 is read zeng as a surname");
+        assert_eq!(count(q("lxy")).await, 30, "initials of 李秀英");
+        assert_eq!(count(q("100%")).await, 0, "wildcards are escaped");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn edits_are_versioned_and_audited() {
+    on_both(|db| async move {
+        seed(&db, vec![incoming(1, DAZHENG)]).await;
+        let no = HouseholdNo::parse(&format!("{DAZHENG}0001")).unwrap();
+        let before = db.household(&Scope::system(), &no).await.unwrap().unwrap();
+        let mut h = before.record.household.clone();
+        h.address = "新地址".into();
+        h.housing_grade = Some(HousingGrade::D);
+        let rec = db
+            .save_household(&Actor::cli(), at(), &before, &h)
+            .await
+            .unwrap();
+        assert_eq!(rec.version, 2);
+        let after = db.household(&Scope::system(), &no).await.unwrap().unwrap();
+        assert_eq!(after.record.household, h);
+        assert_eq!(after.record.version, 2);
+        // a second writer holding the old version loses
+        assert!(matches!(
+            db.save_household(&Actor::cli(), at(), &before, &h).await,
+            Err(StoreError::Conflict)
+        ));
+
+        // members: add, change, remove — each bumps the version
+        let kid = person("韦小宝", 900, Relation::Son, 2012);
+        let mut kid = kid;
+        kid.education = None;
+        kid.school_status = Some(SchoolStatus::Primary);
+        let rec = db
+            .write_members(
+                &Actor::cli(),
+                at(),
+                &after,
+                &[MemberChange::Insert(kid.clone())],
+                "",
+            )
+            .await
+            .unwrap();
+        assert_eq!(rec.version, 3);
+        let d = db.household(&Scope::system(), &no).await.unwrap().unwrap();
+        assert_eq!(d.members.len(), 3);
+        assert_eq!(d.members[2].seq, 3);
+        assert_eq!(d.members[2].member, kid);
+        let mut changed = d.members[1].member.clone();
+        changed.work_months = Some(8);
+        changed.work_place = "广东省".into();
+        db.write_members(
+            &Actor::cli(),
+            at(),
+            &d,
+            &[
+                MemberChange::Update(d.members[1].id, changed.clone()),
+                MemberChange::Delete(d.members[2].id),
+            ],
+            "迁出",
+        )
+        .await
+        .unwrap();
+        let d2 = db.household(&Scope::system(), &no).await.unwrap().unwrap();
+        assert_eq!(d2.record.version, 4);
+        assert_eq!(d2.members.len(), 2);
+        assert_eq!(d2.members[1].member, changed);
+        assert!(matches!(
+            db.write_members(
+                &Actor::cli(),
+                at(),
+                &d,
+                &[MemberChange::Delete(d.members[0].id)],
+                "x"
+            )
+            .await,
+            Err(StoreError::Conflict)
+        ));
+
+        let hist = db
+            .audit_rows(
+                &AuditFilter {
+                    entity: Some("household".into()),
+                    entity_id: Some(before.record.id.0.to_string()),
+                    ..Default::default()
+                },
+                50,
+            )
+            .await
+            .unwrap();
+        let actions: Vec<_> = hist.iter().map(|r| r.entry.action).collect();
+        assert_eq!(
+            actions,
+            vec![
+                AuditAction::Delete,
+                AuditAction::Update,
+                AuditAction::Create,
+                AuditAction::Update
+            ]
+        );
+        assert!(hist[0].entry.note.contains("迁出"));
+        assert!(hist[3].entry.before.as_ref().unwrap().contains("大正村"));
+        assert!(hist[3].entry.after.as_ref().unwrap().contains("新地址"));
+        assert_eq!(
+            store::verify_audit(&db).await.unwrap() as usize,
+            hist.len() + 2,
+            "plus the region and import rows"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn import_updates_in_place_and_is_all_or_nothing() {
+    on_both(|db| async move {
+        let data: Vec<_> = (1..=3).map(|n| incoming(n, DAZHENG)).collect();
+        seed(&db, data.clone()).await;
+        let nos: Vec<_> = data
+            .iter()
+            .map(|d| d.household.household_no.clone())
+            .collect();
+        let mut corrected = data.clone();
+        corrected[1].household.address = "更正后的地址".into();
+        corrected[1].members[1].dibao = true;
+        corrected[2].members.pop();
+        corrected[2].income.as_mut().unwrap().transfer = Fen::from_yuan(3_000);
+        let plan =
+            domain::import::plan(corrected.clone(), db.households_by_no(&nos).await.unwrap());
+        assert_eq!((plan.updates.len(), plan.unchanged), (2, 1));
+        let meta = ImportMeta {
+            file_name: "fix.csv".into(),
+            file_sha256: "1".repeat(64),
+            rows: 5,
+            warnings: 0,
+        };
+        let out = db
+            .apply_import(&Actor::cli(), at(), &meta, &plan)
+            .await
+            .unwrap();
+        assert_eq!((out.created, out.updated, out.unchanged), (0, 2, 1));
+        for c in &corrected {
+            let d = db
+                .household(&Scope::system(), &c.household.household_no)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(d.record.household, c.household);
+            assert_eq!(
+                d.members
+                    .iter()
+                    .map(|m| m.member.clone())
+                    .collect::<Vec<_>>(),
+                c.members
+            );
+            assert_eq!(d.incomes[0], c.income.unwrap());
+        }
+        // a stale plan (computed before another write) fails as a whole
+        let stale_plan =
+            domain::import::plan(data.clone(), db.households_by_no(&nos).await.unwrap());
+        let d = db
+            .household(&Scope::system(), &nos[1])
+            .await
+            .unwrap()
+            .unwrap();
+        db.save_household(&Actor::cli(), at(), &d, &d.record.household.clone())
+            .await
+            .unwrap();
+        let mut with_new = stale_plan;
+        with_new.creates.push(incoming(9, DAZHENG));
+        let err = db.apply_import(&Actor::cli(), at(), &meta, &with_new).await;
+        assert!(matches!(err, Err(StoreError::Conflict)));
+        assert!(
+            db.household(
+                &Scope::system(),
+                &incoming(9, DAZHENG).household.household_no
+            )
+            .await
+            .unwrap()
+            .is_none(),
+            "nothing written"
+        );
+        store::verify_audit(&db).await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bulk_path_handles_thousands() {
+    on_both(|db| async move {
+        let data: Vec<_> = (1..=1500).map(|n| incoming(n, DAZHENG)).collect();
+        let out = seed(&db, data).await;
+        assert_eq!((out.created, out.members_written), (1500, 3000));
+        let p = db
+            .list_households(&Scope::system(), &HouseholdFilter::default(), None, 10)
+            .await
+            .unwrap();
+        assert_eq!(p.total, 1500);
+        let (batch, next) = db
+            .export_batch(&Scope::system(), &HouseholdFilter::default(), None, 500)
+            .await
+            .unwrap();
+        assert_eq!(batch.len(), 500);
+        assert!(
+            batch
+                .iter()
+                .all(|d| d.members.len() == 2 && d.incomes.len() == 1)
+        );
+        assert!(next.is_some());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn audit_log_is_append_only_and_tampering_is_found() {
+    on_both(|db| async move {
+        seed(&db, vec![incoming(1, DAZHENG)]).await;
+        let entries: Vec<_> = (0..5)
+            .map(|i| {
+                AuditEntry::new(at(), &Actor::cli(), AuditAction::Export, "export", i)
+                    .note(format!("导出 {i}"))
+            })
+            .collect();
+        db.append_audit(&entries).await.unwrap();
+        assert_eq!(store::verify_audit(&db).await.unwrap(), 7);
+        // the database itself refuses changes
+        assert!(
+            db.execute_raw("UPDATE audit_log SET note = 'x' WHERE id = 3")
+                .await
+                .is_err()
+        );
+        assert!(
+            db.execute_raw("DELETE FROM audit_log WHERE id = 3")
+                .await
+                .is_err()
+        );
+        // someone with database access disables the guard and edits a row: verify names it
+        let disable = match db.backend() {
+            store::Backend::Sqlite => "DROP TRIGGER audit_log_no_update",
+            store::Backend::Postgres => "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change",
+        };
+        db.execute_raw(disable).await.unwrap();
+        db.execute_raw("UPDATE audit_log SET note = '改过' WHERE id = 4")
+            .await
+            .unwrap();
+        let err = store::verify_audit(&db).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                store::AuditVerifyError::Broken(domain::audit::ChainBreak::Altered { id: 4 })
+            ),
+            "{err}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn users_sessions_and_lockout() {
+    on_both(|db| async move {
+        seed(&db, vec![]).await;
+        let new = NewUser {
+            username: Username::parse("dazheng").unwrap(),
+            display_name: "大正村干部".into(),
+            role: Role::VillageCadre,
+            region: village(DAZHENG),
+            password_hash: "$argon2id$fake".into(),
+        };
+        let u = db.create_user(&Actor::cli(), at(), &new).await.unwrap();
+        assert!(matches!(db.create_user(&Actor::cli(), at(), &new).await, Err(StoreError::Duplicate(m)) if m.contains("dazheng")));
+        let (found, hash) = db.user_by_username("DaZheng").await.unwrap().unwrap();
+        assert_eq!((found.id, hash.as_str()), (u.id, "$argon2id$fake"));
+        assert_eq!(db.count_users().await.unwrap(), 1);
+
+        let lock = at() + chrono::Duration::minutes(15);
+        for i in 1..=4 {
+            let u2 = db.record_login_failure(u.id, at(), 5, lock).await.unwrap();
+            assert_eq!((u2.failed_logins, u2.locked_until), (i, None));
+        }
+        let locked = db.record_login_failure(u.id, at(), 5, lock).await.unwrap();
+        assert_eq!(locked.locked_until, Some(lock));
+        assert!(locked.is_locked(at()));
+        db.record_login_success(u.id, at()).await.unwrap();
+        let u3 = db.user(u.id).await.unwrap().unwrap();
+        assert_eq!((u3.failed_logins, u3.locked_until), (0, None));
+
+        db.create_session("h1", u.id, SessionKind::Web, "csrf1", at(), None).await.unwrap();
+        let s = db.session("h1").await.unwrap().unwrap();
+        assert_eq!((s.user.id, s.kind, s.csrf_token.as_str()), (u.id, SessionKind::Web, "csrf1"));
+        let later = at() + chrono::Duration::minutes(3);
+        db.touch_session("h1", later).await.unwrap();
+        assert_eq!(db.session("h1").await.unwrap().unwrap().last_seen_at, later);
+        // a role change ends the user's sessions
+        db.update_user(&Actor::cli(), at(), u.id, "大正村干部", Role::Screener, village(DAZHENG), true).await.unwrap();
+        assert!(db.session("h1").await.unwrap().is_none());
+        db.create_session("h2", u.id, SessionKind::Api, "c", at(), None).await.unwrap();
+        db.set_password(&Actor::cli(), at(), u.id, "$argon2id$new").await.unwrap();
+        assert!(db.session("h2").await.unwrap().is_none(), "a new password ends sessions");
+        db.create_session("h3", u.id, SessionKind::Web, "c", at(), None).await.unwrap();
+        db.delete_session("h3").await.unwrap();
+        assert!(db.session("h3").await.unwrap().is_none());
+
+        let town = scope_of(Role::TownOffice, 450_203_100_000);
+        assert_eq!(db.list_users(&town).await.unwrap().len(), 1);
+        assert_eq!(db.list_users(&scope_of(Role::VillageCadre, DONGTANG)).await.unwrap().len(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn policy_parameters_are_versioned() {
+    on_both(|db| async move {
+        let gx = RegionCode::parse("450000000000").unwrap();
+        let p1 = db
+            .set_param(
+                &Actor::cli(),
+                at(),
+                2022,
+                gx,
+                ParamName::MonitoringLine,
+                600_000,
+                true,
+                "初值",
+            )
+            .await
+            .unwrap();
+        let p2 = db
+            .set_param(
+                &Actor::cli(),
+                at(),
+                2022,
+                gx,
+                ParamName::MonitoringLine,
+                650_000,
+                true,
+                "示例值",
+            )
+            .await
+            .unwrap();
+        assert_eq!((p1.version, p2.version), (1, 2));
+        let all = db.params(Some(2022)).await.unwrap();
+        assert_eq!(all, vec![p1, p2.clone()]);
+        assert!(db.params(Some(2023)).await.unwrap().is_empty());
+        let r = domain::params::resolve(&all, 2022, village(DAZHENG), ParamName::MonitoringLine)
+            .unwrap();
+        assert_eq!(r, &p2);
+        assert!(
+            domain::params::resolve(&all, 2023, village(DAZHENG), ParamName::MonitoringLine)
+                .is_err()
+        );
+    })
+    .await;
+}
