@@ -45,10 +45,9 @@ impl Role {
         use Role::*;
         match p {
             ViewHouseholds => true,
-            ViewSensitive => matches!(
-                self,
-                Admin | TownOffice | VillageCadre | Screener | AssistanceOfficer | CountyApprover
-            ),
+            ViewSensitive => {
+                matches!(self, Admin | TownOffice | VillageCadre | Screener | AssistanceOfficer | CountyApprover)
+            }
             EditHouseholds => matches!(self, Admin | TownOffice | VillageCadre),
             ImportHouseholds => matches!(self, Admin | TownOffice),
             ExportHouseholds => matches!(self, Admin | TownOffice | VillageCadre),
@@ -72,16 +71,11 @@ impl Role {
     }
 
     pub fn from_key(key: &str) -> Option<Role> {
-        Role::ALL
-            .iter()
-            .copied()
-            .find(|r| r.key() == key.trim() || r.label() == key.trim())
+        Role::ALL.iter().copied().find(|r| r.key() == key.trim() || r.label() == key.trim())
     }
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct UserId(pub i64);
 
@@ -97,14 +91,8 @@ pub struct UsernameError(pub String);
 impl Username {
     pub fn parse(text: &str) -> Result<Self, UsernameError> {
         let t = text.trim();
-        let ok = (3..=32).contains(&t.len())
-            && t.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
-        if ok {
-            Ok(Username(t.to_ascii_lowercase()))
-        } else {
-            Err(UsernameError(t.to_string()))
-        }
+        let ok = (3..=32).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+        if ok { Ok(Username(t.to_ascii_lowercase())) } else { Err(UsernameError(t.to_string())) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -151,11 +139,7 @@ impl User {
     }
 
     pub fn actor(&self) -> Actor {
-        Actor {
-            user_id: Some(self.id),
-            name: self.username.to_string(),
-            role: Some(self.role),
-        }
+        Actor { user_id: Some(self.id), name: self.username.to_string(), role: Some(self.role) }
     }
 
     pub fn is_locked(&self, now: DateTime<Utc>) -> bool {
@@ -208,18 +192,12 @@ pub struct Scope {
 
 impl Scope {
     fn new(role: Role, region: RegionCode) -> Self {
-        Scope {
-            role,
-            region: Some(region),
-        }
+        Scope { role, region: Some(region) }
     }
 
     /// Everything: for the command line run by the operator of the machine, and for migrations.
     pub fn system() -> Self {
-        Scope {
-            role: Role::Admin,
-            region: None,
-        }
+        Scope { role: Role::Admin, region: None }
     }
 
     pub fn is_system(&self) -> bool {
@@ -267,19 +245,11 @@ pub struct Actor {
 impl Actor {
     /// The operator at the command line.
     pub fn cli() -> Self {
-        Actor {
-            user_id: None,
-            name: "命令行".to_string(),
-            role: Some(Role::Admin),
-        }
+        Actor { user_id: None, name: "命令行".to_string(), role: Some(Role::Admin) }
     }
 
     pub fn system(name: &str) -> Self {
-        Actor {
-            user_id: None,
-            name: name.to_string(),
-            role: None,
-        }
+        Actor { user_id: None, name: name.to_string(), role: None }
     }
 }
 
@@ -290,16 +260,10 @@ mod tests {
     #[test]
     fn password_policy() {
         assert_eq!(check_password("Ab1!", "u"), Err(PasswordError::TooShort));
-        assert_eq!(
-            check_password("abcdefgh1", "u"),
-            Err(PasswordError::TooFewClasses)
-        );
+        assert_eq!(check_password("abcdefgh1", "u"), Err(PasswordError::TooFewClasses));
         assert_eq!(check_password("Abcdefgh1", "u"), Ok(()));
         assert_eq!(check_password("abcdefg1!", "u"), Ok(()));
-        assert_eq!(
-            check_password("Zhangsan1!", "zhangsan"),
-            Err(PasswordError::ContainsUsername)
-        );
+        assert_eq!(check_password("Zhangsan1!", "zhangsan"), Err(PasswordError::ContainsUsername));
     }
 
     #[test]
@@ -327,10 +291,7 @@ mod tests {
 
     #[test]
     fn usernames() {
-        assert_eq!(
-            Username::parse("DaZheng.Cadre").unwrap().as_str(),
-            "dazheng.cadre"
-        );
+        assert_eq!(Username::parse("DaZheng.Cadre").unwrap().as_str(), "dazheng.cadre");
         assert!(Username::parse("ab").is_err());
         assert!(Username::parse("张三").is_err());
     }

@@ -138,9 +138,7 @@ pub enum ChainBreak {
 impl ChainBreak {
     pub fn row(&self) -> i64 {
         match self {
-            ChainBreak::Altered { id }
-            | ChainBreak::Unlinked { id }
-            | ChainBreak::Gap { id, .. } => *id,
+            ChainBreak::Altered { id } | ChainBreak::Unlinked { id } | ChainBreak::Gap { id, .. } => *id,
         }
     }
 }
@@ -155,21 +153,14 @@ pub struct ChainVerifier {
 
 impl Default for ChainVerifier {
     fn default() -> Self {
-        ChainVerifier {
-            prev_hash: GENESIS_HASH.to_string(),
-            prev_id: 0,
-            checked: 0,
-        }
+        ChainVerifier { prev_hash: GENESIS_HASH.to_string(), prev_id: 0, checked: 0 }
     }
 }
 
 impl ChainVerifier {
     pub fn check(&mut self, r: &AuditRecord) -> Result<(), ChainBreak> {
         if r.id != self.prev_id + 1 {
-            return Err(ChainBreak::Gap {
-                id: r.id,
-                prev: self.prev_id,
-            });
+            return Err(ChainBreak::Gap { id: r.id, prev: self.prev_id });
         }
         if r.prev_hash != self.prev_hash {
             return Err(ChainBreak::Unlinked { id: r.id });
@@ -193,21 +184,11 @@ mod tests {
         let mut prev = GENESIS_HASH.to_string();
         (1..=n)
             .map(|id| {
-                let e = AuditEntry::new(
-                    DateTime::<Utc>::default(),
-                    &Actor::cli(),
-                    AuditAction::Update,
-                    "household",
-                    id,
-                )
-                .after(&serde_json::json!({"n": id}));
+                let e =
+                    AuditEntry::new(DateTime::<Utc>::default(), &Actor::cli(), AuditAction::Update, "household", id)
+                        .after(&serde_json::json!({"n": id}));
                 let hash = chain_hash(&prev, id, &e);
-                let r = AuditRecord {
-                    id,
-                    entry: e,
-                    prev_hash: prev.clone(),
-                    hash: hash.clone(),
-                };
+                let r = AuditRecord { id, entry: e, prev_hash: prev.clone(), hash: hash.clone() };
                 prev = hash;
                 r
             })

@@ -37,9 +37,7 @@ pub struct ShiftedClock {
 
 impl ShiftedClock {
     pub fn starting_at(start: DateTime<Utc>) -> Self {
-        ShiftedClock {
-            offset: start - Utc::now(),
-        }
+        ShiftedClock { offset: start - Utc::now() }
     }
 }
 
@@ -80,10 +78,7 @@ pub fn parse_moment(text: &str) -> Option<DateTime<Utc>> {
         return Some(t.with_timezone(&Utc));
     }
     let d = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()?;
-    d.and_hms_opt(9, 0, 0)?
-        .and_local_timezone(china())
-        .single()
-        .map(|t| t.with_timezone(&Utc))
+    d.and_hms_opt(9, 0, 0)?.and_local_timezone(china()).single().map(|t| t.with_timezone(&Utc))
 }
 
 #[cfg(test)]

@@ -72,11 +72,7 @@ pub trait CodeEnum: Copy + Sized + 'static {
     fn label(self) -> &'static str;
     fn parse_label(text: &str) -> Option<Self>;
     fn labels_hint() -> String {
-        Self::all()
-            .iter()
-            .map(|v| v.label())
-            .collect::<Vec<_>>()
-            .join("、")
+        Self::all().iter().map(|v| v.label()).collect::<Vec<_>>().join("、")
     }
 }
 
@@ -238,13 +234,7 @@ code_enum! {
 impl SchoolStatus {
     /// 义务教育阶段 (primary school and grades 7–9).
     pub fn is_compulsory(self) -> bool {
-        matches!(
-            self,
-            SchoolStatus::Primary
-                | SchoolStatus::Grade7
-                | SchoolStatus::Grade8
-                | SchoolStatus::Grade9
-        )
+        matches!(self, SchoolStatus::Primary | SchoolStatus::Grade7 | SchoolStatus::Grade8 | SchoolStatus::Grade9)
     }
 }
 
@@ -262,10 +252,7 @@ code_enum! {
 impl LabourSkill {
     /// 有劳动能力 (普通, 技能, 弱/半) — the able-bodied of DOMAIN §7.2.
     pub fn is_able(self) -> bool {
-        matches!(
-            self,
-            LabourSkill::Ordinary | LabourSkill::Skilled | LabourSkill::Weak
-        )
+        matches!(self, LabourSkill::Ordinary | LabourSkill::Skilled | LabourSkill::Weak)
     }
 }
 
@@ -304,9 +291,7 @@ code_enum! {
 }
 
 /// 健康状况: a combination of [`HealthCondition`]s, stored as a bit set.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct Health(u8);
 
 /// Why a 健康状况 text could not be read.
@@ -342,11 +327,7 @@ impl Health {
     }
 
     pub fn conditions(self) -> Vec<HealthCondition> {
-        HealthCondition::ALL
-            .iter()
-            .copied()
-            .filter(|c| self.has(*c))
-            .collect()
+        HealthCondition::ALL.iter().copied().filter(|c| self.has(*c)).collect()
     }
 
     /// Parses "健康", "残疾,长期慢性病", "残疾、长期慢性病" …
@@ -357,8 +338,7 @@ impl Health {
             if part.is_empty() {
                 continue;
             }
-            let c = HealthCondition::parse_label(part)
-                .ok_or_else(|| HealthError::Unknown(part.to_string()))?;
+            let c = HealthCondition::parse_label(part).ok_or_else(|| HealthError::Unknown(part.to_string()))?;
             bits |= c.code() as u8;
         }
         if bits == 0 {
@@ -499,11 +479,7 @@ mod tests {
 
     #[test]
     fn codes_round_trip_and_are_unique() {
-        fn check<T: Copy + Eq + std::fmt::Debug>(
-            all: &[T],
-            code: fn(T) -> i16,
-            from: fn(i16) -> Option<T>,
-        ) {
+        fn check<T: Copy + Eq + std::fmt::Debug>(all: &[T], code: fn(T) -> i16, from: fn(i16) -> Option<T>) {
             let mut seen = std::collections::HashSet::new();
             for v in all {
                 assert!(seen.insert(code(*v)), "duplicate code for {v:?}");
@@ -511,11 +487,7 @@ mod tests {
             }
         }
         check(Relation::ALL, Relation::code, Relation::from_code);
-        check(
-            SchoolStatus::ALL,
-            SchoolStatus::code,
-            SchoolStatus::from_code,
-        );
+        check(SchoolStatus::ALL, SchoolStatus::code, SchoolStatus::from_code);
         check(RiskType::ALL, RiskType::code, RiskType::from_code);
         check(Education::ALL, Education::code, Education::from_code);
     }
@@ -524,14 +496,8 @@ mod tests {
     fn labels_and_aliases_parse() {
         assert_eq!(Relation::parse_label(" 户主 "), Some(Relation::Head));
         assert_eq!(Relation::parse_label("本人"), Some(Relation::Head));
-        assert_eq!(
-            RiskType::parse_label("因产业失败"),
-            Some(RiskType::FailedEnterprise)
-        );
-        assert_eq!(
-            LabourSkill::parse_label("半劳动力"),
-            Some(LabourSkill::Weak)
-        );
+        assert_eq!(RiskType::parse_label("因产业失败"), Some(RiskType::FailedEnterprise));
+        assert_eq!(LabourSkill::parse_label("半劳动力"), Some(LabourSkill::Weak));
         assert_eq!(HousingGrade::parse_label("C级"), Some(HousingGrade::C));
         assert_eq!(Relation::parse_label("表哥"), None);
     }
@@ -542,14 +508,8 @@ mod tests {
         assert!(h.has(HealthCondition::Disabled) && h.has(HealthCondition::Chronic));
         assert_eq!(h.to_string(), "长期慢性病,残疾");
         assert_eq!(Health::parse(&h.to_string()).unwrap(), h);
-        assert_eq!(
-            Health::parse("健康,残疾"),
-            Err(HealthError::HealthyCombined)
-        );
-        assert!(matches!(
-            Health::parse("很好"),
-            Err(HealthError::Unknown(_))
-        ));
+        assert_eq!(Health::parse("健康,残疾"), Err(HealthError::HealthyCombined));
+        assert!(matches!(Health::parse("很好"), Err(HealthError::Unknown(_))));
         assert_eq!(Health::from_bits(h.bits()), Some(h));
     }
 

@@ -5,9 +5,8 @@
 use chrono::NaiveDate;
 
 use crate::codes::{
-    CodeEnum, DisabilityClass, DisasterKind, Education, EliminationMode, Ethnicity, Health,
-    HouseholdKind, HousingGrade, LabourSkill, MonitoringCategory, PoliticalStatus, Relation,
-    RiskType, SchoolStatus, Sex,
+    CodeEnum, DisabilityClass, DisasterKind, Education, EliminationMode, Ethnicity, Health, HouseholdKind,
+    HousingGrade, LabourSkill, MonitoringCategory, PoliticalStatus, Relation, RiskType, SchoolStatus, Sex,
 };
 use crate::household::{Household, MAX_RISKS, Monitoring, OfficerContact, PersonName, Phone};
 use crate::member::Member;
@@ -29,11 +28,7 @@ pub struct FieldErrors(pub Vec<FieldError>);
 
 impl FieldErrors {
     pub fn push(&mut self, field: &'static str, label: &'static str, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field,
-            label,
-            message: message.into(),
-        });
+        self.0.push(FieldError { field, label, message: message.into() });
     }
 
     pub fn is_empty(&self) -> bool {
@@ -42,10 +37,7 @@ impl FieldErrors {
 
     /// The first message for a field (shown next to it).
     pub fn get(&self, field: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.as_str())
+        self.0.iter().find(|e| e.field == field).map(|e| e.message.as_str())
     }
 
     pub fn into_result<T>(self, v: T) -> Result<T, FieldErrors> {
@@ -55,11 +47,7 @@ impl FieldErrors {
 
 impl std::fmt::Display for FieldErrors {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let parts: Vec<String> = self
-            .0
-            .iter()
-            .map(|e| format!("{}：{}", e.label, e.message))
-            .collect();
+        let parts: Vec<String> = self.0.iter().map(|e| format!("{}：{}", e.label, e.message)).collect();
         f.write_str(&parts.join("；"))
     }
 }
@@ -72,9 +60,7 @@ pub fn code_label<T: CodeEnum>(text: &str) -> Result<Option<T>, String> {
     if t.is_empty() {
         return Ok(None);
     }
-    T::parse_label(t)
-        .map(Some)
-        .ok_or_else(|| format!("无法识别“{t}”，可填：{}", T::labels_hint()))
+    T::parse_label(t).map(Some).ok_or_else(|| format!("无法识别“{t}”，可填：{}", T::labels_hint()))
 }
 
 /// An enumeration label that must be present.
@@ -87,9 +73,7 @@ pub fn yes_no(text: &str) -> Result<Option<bool>, String> {
     if text.trim().is_empty() {
         return Ok(None);
     }
-    crate::text::parse_yes_no(text)
-        .map(Some)
-        .ok_or_else(|| format!("应填“是”或“否”，收到“{}”", text.trim()))
+    crate::text::parse_yes_no(text).map(Some).ok_or_else(|| format!("应填“是”或“否”，收到“{}”", text.trim()))
 }
 
 /// 达标/不达标 (or 是/否) for the water indicators; empty → `None`.
@@ -97,18 +81,14 @@ pub fn pass_fail(text: &str) -> Result<Option<bool>, String> {
     if text.trim().is_empty() {
         return Ok(None);
     }
-    crate::text::parse_yes_no(text)
-        .map(Some)
-        .ok_or_else(|| format!("应填“达标”或“不达标”，收到“{}”", text.trim()))
+    crate::text::parse_yes_no(text).map(Some).ok_or_else(|| format!("应填“达标”或“不达标”，收到“{}”", text.trim()))
 }
 
 pub fn date(text: &str) -> Result<Option<NaiveDate>, String> {
     if text.trim().is_empty() {
         return Ok(None);
     }
-    crate::text::parse_date(text)
-        .map(Some)
-        .ok_or_else(|| format!("“{}”不是有效日期，请填写如 2022-03-28", text.trim()))
+    crate::text::parse_date(text).map(Some).ok_or_else(|| format!("“{}”不是有效日期，请填写如 2022-03-28", text.trim()))
 }
 
 /// Money in 元, never negative; empty → 0.
@@ -173,19 +153,13 @@ pub fn monitoring(
     let mut errs = Vec::new();
     let Some(category) = category else {
         if eliminated == Some(true) || mode.is_some() || on.is_some() || since.is_some() {
-            errs.push((
-                "monitoring_category",
-                "填写了识别监测时间或风险消除信息，但没有监测对象类别".to_string(),
-            ));
+            errs.push(("monitoring_category", "填写了识别监测时间或风险消除信息，但没有监测对象类别".to_string()));
             return Err(errs);
         }
         return Ok(Monitoring::Never);
     };
     let Some(since) = since else {
-        errs.push((
-            "monitored_since",
-            "监测对象必须填写识别监测时间".to_string(),
-        ));
+        errs.push(("monitored_since", "监测对象必须填写识别监测时间".to_string()));
         return Err(errs);
     };
     if eliminated == Some(true) || mode.is_some() || on.is_some() {
@@ -196,24 +170,15 @@ pub fn monitoring(
             ));
         }
         if on.is_none() {
-            errs.push((
-                "eliminated_on",
-                "风险已消除的监测对象必须填写风险消除时间".to_string(),
-            ));
+            errs.push(("eliminated_on", "风险已消除的监测对象必须填写风险消除时间".to_string()));
         }
         if eliminated == Some(false) {
-            errs.push((
-                "eliminated",
-                "“风险是否已消除”为否，却填写了风险消除方式或时间".to_string(),
-            ));
+            errs.push(("eliminated", "“风险是否已消除”为否，却填写了风险消除方式或时间".to_string()));
         }
         if let Some(on) = on
             && on < since
         {
-            errs.push((
-                "eliminated_on",
-                format!("风险消除时间 {on} 早于识别监测时间 {since}"),
-            ));
+            errs.push(("eliminated_on", format!("风险消除时间 {on} 早于识别监测时间 {since}")));
         }
         if !errs.is_empty() {
             return Err(errs);
@@ -221,12 +186,7 @@ pub fn monitoring(
         let (Some(mode), Some(on)) = (mode, on) else {
             return Err(errs);
         };
-        return Ok(Monitoring::Eliminated {
-            category,
-            since,
-            mode,
-            on,
-        });
+        return Ok(Monitoring::Eliminated { category, since, mode, on });
     }
     Ok(Monitoring::Monitored { category, since })
 }
@@ -235,10 +195,7 @@ pub fn monitoring(
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
 pub enum HouseholdRule {
     #[error("户类型为{kind}，监测对象类别不能是“{category}”")]
-    KindCategory {
-        kind: HouseholdKind,
-        category: MonitoringCategory,
-    },
+    KindCategory { kind: HouseholdKind, category: MonitoringCategory },
     #[error("脱贫户应填写脱贫年度")]
     ExitYearMissing,
     #[error("一般农户不应填写脱贫年度")]
@@ -283,10 +240,7 @@ pub fn check_household_fields(h: &Household) -> Vec<HouseholdRule> {
             HouseholdKind::Ordinary => category == MonitoringCategory::UnstableExited,
         };
         if wrong {
-            out.push(HouseholdRule::KindCategory {
-                kind: h.kind,
-                category,
-            });
+            out.push(HouseholdRule::KindCategory { kind: h.kind, category });
         }
         if matches!(h.monitoring, Monitoring::Monitored { .. }) && h.risks.is_empty() {
             out.push(HouseholdRule::NoRisk);
@@ -306,12 +260,7 @@ pub fn check_household_fields(h: &Household) -> Vec<HouseholdRule> {
     out
 }
 
-fn take<T>(
-    errs: &mut FieldErrors,
-    ok: &mut bool,
-    key: &'static str,
-    r: Result<Option<T>, String>,
-) -> Option<T> {
+fn take<T>(errs: &mut FieldErrors, ok: &mut bool, key: &'static str, r: Result<Option<T>, String>) -> Option<T> {
     match r {
         Ok(v) => v,
         Err(m) => {
@@ -393,13 +342,11 @@ pub fn household_label(field: &str) -> &'static str {
 }
 
 fn opt_text(v: Option<bool>) -> String {
-    v.map(|b| crate::text::yes_no(b).to_string())
-        .unwrap_or_default()
+    v.map(|b| crate::text::yes_no(b).to_string()).unwrap_or_default()
 }
 
 fn pass_text(v: Option<bool>) -> String {
-    v.map(|b| if b { "达标" } else { "不达标" }.to_string())
-        .unwrap_or_default()
+    v.map(|b| if b { "达标" } else { "不达标" }.to_string()).unwrap_or_default()
 }
 
 impl HouseholdInput {
@@ -407,28 +354,13 @@ impl HouseholdInput {
     pub fn from_household(h: &Household) -> Self {
         let (category, since, eliminated, mode, on) = match h.monitoring {
             Monitoring::Never => (None, None, None, None, None),
-            Monitoring::Monitored { category, since } => {
-                (Some(category), Some(since), Some(false), None, None)
+            Monitoring::Monitored { category, since } => (Some(category), Some(since), Some(false), None, None),
+            Monitoring::Eliminated { category, since, mode, on } => {
+                (Some(category), Some(since), Some(true), Some(mode), Some(on))
             }
-            Monitoring::Eliminated {
-                category,
-                since,
-                mode,
-                on,
-            } => (
-                Some(category),
-                Some(since),
-                Some(true),
-                Some(mode),
-                Some(on),
-            ),
         };
         HouseholdInput {
-            group_no: Some(if h.group_no == 0 {
-                String::new()
-            } else {
-                h.group_no.to_string()
-            }),
+            group_no: Some(if h.group_no == 0 { String::new() } else { h.group_no.to_string() }),
             address: Some(h.address.clone()),
             phone: Some(h.phone.as_ref().map(|p| p.to_string()).unwrap_or_default()),
             kind: Some(h.kind.label().to_string()),
@@ -438,23 +370,9 @@ impl HouseholdInput {
             eliminated: Some(opt_text(eliminated)),
             elimination_mode: Some(mode.map(|m| m.label().to_string()).unwrap_or_default()),
             eliminated_on: Some(on.map(|d| d.to_string()).unwrap_or_default()),
-            risks: Some(
-                h.risks
-                    .iter()
-                    .map(|r| r.label())
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-            disaster_kind: Some(
-                h.disaster_kind
-                    .map(|d| d.label().to_string())
-                    .unwrap_or_default(),
-            ),
-            housing_grade: Some(
-                h.housing_grade
-                    .map(|g| g.label().to_string())
-                    .unwrap_or_default(),
-            ),
+            risks: Some(h.risks.iter().map(|r| r.label()).collect::<Vec<_>>().join(",")),
+            disaster_kind: Some(h.disaster_kind.map(|d| d.label().to_string()).unwrap_or_default()),
+            housing_grade: Some(h.housing_grade.map(|g| g.label().to_string()).unwrap_or_default()),
             water_safe: Some(opt_text(h.water.safe)),
             water_quantity: Some(pass_text(h.water.quantity_ok)),
             water_quality: Some(pass_text(h.water.quality_ok)),
@@ -465,24 +383,10 @@ impl HouseholdInput {
             military_family: Some(opt_text(Some(h.military_family))),
             no_labour_safety_net: Some(opt_text(Some(h.no_labour_safety_net))),
             relocated: Some(opt_text(Some(h.relocated))),
-            officer_name: Some(
-                h.officer
-                    .as_ref()
-                    .map(|o| o.name.to_string())
-                    .unwrap_or_default(),
-            ),
-            officer_unit: Some(
-                h.officer
-                    .as_ref()
-                    .map(|o| o.unit.clone())
-                    .unwrap_or_default(),
-            ),
+            officer_name: Some(h.officer.as_ref().map(|o| o.name.to_string()).unwrap_or_default()),
+            officer_unit: Some(h.officer.as_ref().map(|o| o.unit.clone()).unwrap_or_default()),
             officer_phone: Some(
-                h.officer
-                    .as_ref()
-                    .and_then(|o| o.phone.as_ref())
-                    .map(|p| p.to_string())
-                    .unwrap_or_default(),
+                h.officer.as_ref().and_then(|o| o.phone.as_ref()).map(|p| p.to_string()).unwrap_or_default(),
             ),
             declared_size: Some(h.declared_size.map(|s| s.to_string()).unwrap_or_default()),
         }
@@ -510,9 +414,8 @@ impl HouseholdInput {
                 if t.trim().is_empty() {
                     Ok(0)
                 } else {
-                    crate::region::parse_group_no(t).ok_or_else(|| {
-                        format!("无法识别的组“{}”，请填写数字，如 3 或 3组", t.trim())
-                    })
+                    crate::region::parse_group_no(t)
+                        .ok_or_else(|| format!("无法识别的组“{}”，请填写数字，如 3 或 3组", t.trim()))
                 }
             },
             |v| h.group_no = v
@@ -525,75 +428,25 @@ impl HouseholdInput {
             }
         }
         field!("phone", self.phone, phone, |v| h.phone = v);
-        field!("kind", self.kind, required_label::<HouseholdKind>, |v| h
-            .kind =
-            v);
-        field!(
-            "exit_year",
-            self.exit_year,
-            |t| small_int(t, 2013, 2021),
-            |v| h.exit_year = v.map(|y| y as i32)
-        );
+        field!("kind", self.kind, required_label::<HouseholdKind>, |v| h.kind = v);
+        field!("exit_year", self.exit_year, |t| small_int(t, 2013, 2021), |v| h.exit_year = v.map(|y| y as i32));
         field!("risks", self.risks, |t: &str| risks([t]), |v| h.risks = v);
-        field!(
-            "disaster_kind",
-            self.disaster_kind,
-            code_label::<DisasterKind>,
-            |v| h.disaster_kind = v
-        );
-        field!(
-            "housing_grade",
-            self.housing_grade,
-            code_label::<HousingGrade>,
-            |v| h.housing_grade = v
-        );
+        field!("disaster_kind", self.disaster_kind, code_label::<DisasterKind>, |v| h.disaster_kind = v);
+        field!("housing_grade", self.housing_grade, code_label::<HousingGrade>, |v| h.housing_grade = v);
         field!("water_safe", self.water_safe, yes_no, |v| h.water.safe = v);
-        field!("water_quantity", self.water_quantity, pass_fail, |v| h
-            .water
-            .quantity_ok =
-            v);
-        field!("water_quality", self.water_quality, pass_fail, |v| h
-            .water
-            .quality_ok =
-            v);
-        field!(
-            "water_convenience",
-            self.water_convenience,
-            pass_fail,
-            |v| h.water.convenience_ok = v
-        );
-        field!(
-            "water_reliability",
-            self.water_reliability,
-            pass_fail,
-            |v| h.water.reliability_ok = v
-        );
-        field!(
-            "food_clothing_secure",
-            self.food_clothing_secure,
-            yes_no,
-            |v| h.food_clothing_secure = v
-        );
+        field!("water_quantity", self.water_quantity, pass_fail, |v| h.water.quantity_ok = v);
+        field!("water_quality", self.water_quality, pass_fail, |v| h.water.quality_ok = v);
+        field!("water_convenience", self.water_convenience, pass_fail, |v| h.water.convenience_ok = v);
+        field!("water_reliability", self.water_reliability, pass_fail, |v| h.water.reliability_ok = v);
+        field!("food_clothing_secure", self.food_clothing_secure, yes_no, |v| h.food_clothing_secure = v);
         if let Some(n) = &self.food_clothing_note {
             h.food_clothing_note = n.trim().chars().take(500).collect();
         }
-        field!("military_family", self.military_family, yes_no, |v| h
-            .military_family =
+        field!("military_family", self.military_family, yes_no, |v| h.military_family = v.unwrap_or(false));
+        field!("no_labour_safety_net", self.no_labour_safety_net, yes_no, |v| h.no_labour_safety_net =
             v.unwrap_or(false));
-        field!(
-            "no_labour_safety_net",
-            self.no_labour_safety_net,
-            yes_no,
-            |v| h.no_labour_safety_net = v.unwrap_or(false)
-        );
-        field!("relocated", self.relocated, yes_no, |v| h.relocated =
-            v.unwrap_or(false));
-        field!(
-            "declared_size",
-            self.declared_size,
-            |t| small_int(t, 1, 30),
-            |v| h.declared_size = v.map(|s| s as u16)
-        );
+        field!("relocated", self.relocated, yes_no, |v| h.relocated = v.unwrap_or(false));
+        field!("declared_size", self.declared_size, |t| small_int(t, 1, 30), |v| h.declared_size = v.map(|s| s as u16));
 
         // monitoring: the five fields together
         if self.monitoring_category.is_some()
@@ -603,18 +456,13 @@ impl HouseholdInput {
             || self.eliminated_on.is_some()
         {
             let current = HouseholdInput::from_household(base);
-            let pick = |v: &Option<String>, cur: &Option<String>| {
-                v.clone().or_else(|| cur.clone()).unwrap_or_default()
-            };
+            let pick = |v: &Option<String>, cur: &Option<String>| v.clone().or_else(|| cur.clone()).unwrap_or_default();
             let mut ok = true;
             let category = take(
                 &mut errs,
                 &mut ok,
                 "monitoring_category",
-                code_label::<MonitoringCategory>(&pick(
-                    &self.monitoring_category,
-                    &current.monitoring_category,
-                )),
+                code_label::<MonitoringCategory>(&pick(&self.monitoring_category, &current.monitoring_category)),
             );
             let since = take(
                 &mut errs,
@@ -622,27 +470,16 @@ impl HouseholdInput {
                 "monitored_since",
                 date(&pick(&self.monitored_since, &current.monitored_since)),
             );
-            let eliminated = take(
-                &mut errs,
-                &mut ok,
-                "eliminated",
-                yes_no(&pick(&self.eliminated, &current.eliminated)),
-            );
+            let eliminated =
+                take(&mut errs, &mut ok, "eliminated", yes_no(&pick(&self.eliminated, &current.eliminated)));
             let mode = take(
                 &mut errs,
                 &mut ok,
                 "elimination_mode",
-                code_label::<EliminationMode>(&pick(
-                    &self.elimination_mode,
-                    &current.elimination_mode,
-                )),
+                code_label::<EliminationMode>(&pick(&self.elimination_mode, &current.elimination_mode)),
             );
-            let on = take(
-                &mut errs,
-                &mut ok,
-                "eliminated_on",
-                date(&pick(&self.eliminated_on, &current.eliminated_on)),
-            );
+            let on =
+                take(&mut errs, &mut ok, "eliminated_on", date(&pick(&self.eliminated_on, &current.eliminated_on)));
             if ok {
                 match monitoring(category, since, eliminated, mode, on) {
                     Ok(m) => h.monitoring = m,
@@ -656,48 +493,29 @@ impl HouseholdInput {
         }
 
         // officer: the three fields together
-        if self.officer_name.is_some()
-            || self.officer_unit.is_some()
-            || self.officer_phone.is_some()
-        {
+        if self.officer_name.is_some() || self.officer_unit.is_some() || self.officer_phone.is_some() {
             let name = self
                 .officer_name
                 .clone()
                 .or_else(|| base.officer.as_ref().map(|o| o.name.to_string()))
                 .unwrap_or_default();
-            let unit = self
-                .officer_unit
-                .clone()
-                .or_else(|| base.officer.as_ref().map(|o| o.unit.clone()))
-                .unwrap_or_default();
+            let unit =
+                self.officer_unit.clone().or_else(|| base.officer.as_ref().map(|o| o.unit.clone())).unwrap_or_default();
             let ph = self
                 .officer_phone
                 .clone()
-                .or_else(|| {
-                    base.officer
-                        .as_ref()
-                        .and_then(|o| o.phone.as_ref())
-                        .map(|p| p.to_string())
-                })
+                .or_else(|| base.officer.as_ref().and_then(|o| o.phone.as_ref()).map(|p| p.to_string()))
                 .unwrap_or_default();
             if name.trim().is_empty() {
                 if !unit.trim().is_empty() || !ph.trim().is_empty() {
-                    errs.push(
-                        "officer_name",
-                        "帮扶责任人",
-                        "填写了帮扶责任人单位或电话，但没有姓名",
-                    );
+                    errs.push("officer_name", "帮扶责任人", "填写了帮扶责任人单位或电话，但没有姓名");
                 } else {
                     h.officer = None;
                 }
             } else {
                 match (PersonName::parse(&name), phone(&ph)) {
                     (Ok(name), Ok(phone)) => {
-                        h.officer = Some(OfficerContact {
-                            name,
-                            unit: unit.trim().to_string(),
-                            phone,
-                        })
+                        h.officer = Some(OfficerContact { name, unit: unit.trim().to_string(), phone })
                     }
                     (n, p) => {
                         if let Err(e) = n {
@@ -782,24 +600,12 @@ impl MemberInput {
             relation: m.relation.label().to_string(),
             sex: m.sex.label().to_string(),
             ethnicity: m.ethnicity.to_string(),
-            political_status: m
-                .political_status
-                .map(|p| p.label().to_string())
-                .unwrap_or_default(),
-            education: m
-                .education
-                .map(|e| e.label().to_string())
-                .unwrap_or_default(),
-            school_status: m
-                .school_status
-                .map(|s| s.label().to_string())
-                .unwrap_or_default(),
+            political_status: m.political_status.map(|p| p.label().to_string()).unwrap_or_default(),
+            education: m.education.map(|e| e.label().to_string()).unwrap_or_default(),
+            school_status: m.school_status.map(|s| s.label().to_string()).unwrap_or_default(),
             dropout_reason: m.dropout_reason.clone(),
             health: m.health.to_string(),
-            disability_class: m
-                .disability_class
-                .map(|d| d.label().to_string())
-                .unwrap_or_default(),
+            disability_class: m.disability_class.map(|d| d.label().to_string()).unwrap_or_default(),
             labour_skill: m.labour_skill.label().to_string(),
             work_months: m.work_months.map(|w| w.to_string()).unwrap_or_default(),
             work_place: m.work_place.clone(),
@@ -817,28 +623,16 @@ impl MemberInput {
     pub fn parse(&self) -> Result<Member, FieldErrors> {
         let mut errs = FieldErrors::default();
         let mut err = |k: &'static str, m: String| errs.push(k, member_label(k), m);
-        let name = PersonName::parse(&self.name)
-            .map_err(|e| err("name", e.to_string()))
-            .ok();
-        let id = NationalId::parse_strict(&self.national_id)
-            .map_err(|e| err("national_id", e.to_string()))
-            .ok();
-        let relation = required_label::<Relation>(&self.relation)
-            .map_err(|e| err("relation", e))
-            .ok();
-        let sex = code_label::<Sex>(&self.sex)
-            .map_err(|e| err("sex", e))
-            .ok()
-            .flatten();
+        let name = PersonName::parse(&self.name).map_err(|e| err("name", e.to_string())).ok();
+        let id = NationalId::parse_strict(&self.national_id).map_err(|e| err("national_id", e.to_string())).ok();
+        let relation = required_label::<Relation>(&self.relation).map_err(|e| err("relation", e)).ok();
+        let sex = code_label::<Sex>(&self.sex).map_err(|e| err("sex", e)).ok().flatten();
         let ethnicity = if self.ethnicity.trim().is_empty() {
             err("ethnicity", "必须填写民族，如 汉族、壮族".to_string());
             None
         } else {
             Ethnicity::parse(&self.ethnicity).or_else(|| {
-                err(
-                    "ethnicity",
-                    format!("无法识别的民族“{}”", self.ethnicity.trim()),
-                );
+                err("ethnicity", format!("无法识别的民族“{}”", self.ethnicity.trim()));
                 None
             })
         };
@@ -846,28 +640,16 @@ impl MemberInput {
             .map_err(|e| err("political_status", e))
             .ok()
             .flatten();
-        let education = code_label::<Education>(&self.education)
-            .map_err(|e| err("education", e))
-            .ok()
-            .flatten();
-        let school_status = code_label::<SchoolStatus>(&self.school_status)
-            .map_err(|e| err("school_status", e))
-            .ok()
-            .flatten();
-        let health = Health::parse(&self.health)
-            .map_err(|e| err("health", e.to_string()))
-            .ok();
+        let education = code_label::<Education>(&self.education).map_err(|e| err("education", e)).ok().flatten();
+        let school_status =
+            code_label::<SchoolStatus>(&self.school_status).map_err(|e| err("school_status", e)).ok().flatten();
+        let health = Health::parse(&self.health).map_err(|e| err("health", e.to_string())).ok();
         let disability_class = code_label::<DisabilityClass>(&self.disability_class)
             .map_err(|e| err("disability_class", e))
             .ok()
             .flatten();
-        let labour_skill = required_label::<LabourSkill>(&self.labour_skill)
-            .map_err(|e| err("labour_skill", e))
-            .ok();
-        let work_months = small_int(&self.work_months, 0, 12)
-            .map_err(|e| err("work_months", e))
-            .ok()
-            .flatten();
+        let labour_skill = required_label::<LabourSkill>(&self.labour_skill).map_err(|e| err("labour_skill", e)).ok();
+        let work_months = small_int(&self.work_months, 0, 12).map_err(|e| err("work_months", e)).ok().flatten();
         let mut yn = |k: &'static str, t: &str| yes_no(t).map_err(|e| err(k, e)).ok().flatten();
         let resident_medical = yn("resident_medical", &self.resident_medical);
         let employee_medical = yn("employee_medical", &self.employee_medical);
@@ -876,14 +658,8 @@ impl MemberInput {
         let dibao = yn("dibao", &self.dibao);
         let tekun = yn("tekun", &self.tekun);
 
-        let (
-            Some(name),
-            Some(id),
-            Some(relation),
-            Some(ethnicity),
-            Some(health),
-            Some(labour_skill),
-        ) = (name, id, relation, ethnicity, health, labour_skill)
+        let (Some(name), Some(id), Some(relation), Some(ethnicity), Some(health), Some(labour_skill)) =
+            (name, id, relation, ethnicity, health, labour_skill)
         else {
             return Err(errs);
         };
@@ -944,11 +720,8 @@ mod tests {
 
     #[test]
     fn applies_fields_and_keeps_others() {
-        let input = HouseholdInput {
-            phone: Some("13800001234".into()),
-            group_no: Some("3组".into()),
-            ..Default::default()
-        };
+        let input =
+            HouseholdInput { phone: Some("13800001234".into()), group_no: Some("3组".into()), ..Default::default() };
         let h = input.apply(&base()).unwrap();
         assert_eq!(h.phone.unwrap().as_str(), "13800001234");
         assert_eq!(h.group_no, 3);
@@ -978,25 +751,10 @@ mod tests {
             ..Default::default()
         };
         let h = input.apply(&base()).unwrap();
-        assert!(matches!(
-            h.monitoring,
-            Monitoring::Monitored {
-                category: MonitoringCategory::MarginalAtRisk,
-                ..
-            }
-        ));
+        assert!(matches!(h.monitoring, Monitoring::Monitored { category: MonitoringCategory::MarginalAtRisk, .. }));
 
-        let input = HouseholdInput {
-            monitoring_category: Some("边缘易致贫户".into()),
-            ..Default::default()
-        };
-        assert!(
-            input
-                .apply(&base())
-                .unwrap_err()
-                .get("monitored_since")
-                .is_some()
-        );
+        let input = HouseholdInput { monitoring_category: Some("边缘易致贫户".into()), ..Default::default() };
+        assert!(input.apply(&base()).unwrap_err().get("monitored_since").is_some());
 
         // category inconsistent with kind
         let input = HouseholdInput {
@@ -1005,13 +763,7 @@ mod tests {
             risks: Some("因病".into()),
             ..Default::default()
         };
-        assert!(
-            input
-                .apply(&base())
-                .unwrap_err()
-                .get("monitoring_category")
-                .is_some()
-        );
+        assert!(input.apply(&base()).unwrap_err().get("monitoring_category").is_some());
 
         assert!(
             monitoring(
@@ -1023,18 +775,12 @@ mod tests {
             )
             .is_err()
         );
-        assert_eq!(
-            monitoring(None, None, None, None, None),
-            Ok(Monitoring::Never)
-        );
+        assert_eq!(monitoring(None, None, None, None, None), Ok(Monitoring::Never));
     }
 
     #[test]
     fn risks_are_limited_and_distinct() {
-        assert_eq!(
-            risks(["因病,因学"]).unwrap(),
-            vec![RiskType::Illness, RiskType::Schooling]
-        );
+        assert_eq!(risks(["因病,因学"]).unwrap(), vec![RiskType::Illness, RiskType::Schooling]);
         assert!(risks(["因病,因病"]).is_err());
         assert!(risks(["因病,因学,因残,因意外事故,缺劳动力,其他"]).is_err());
         assert!(risks(["因穷"]).is_err());
@@ -1071,11 +817,7 @@ mod tests {
             category: MonitoringCategory::MarginalAtRisk,
             since: NaiveDate::from_ymd_opt(2022, 4, 1).unwrap(),
         };
-        h.water = DrinkingWater {
-            safe: Some(true),
-            quantity_ok: Some(true),
-            ..Default::default()
-        };
+        h.water = DrinkingWater { safe: Some(true), quantity_ok: Some(true), ..Default::default() };
         h.officer = Some(OfficerContact {
             name: PersonName::parse("黄文敏").unwrap(),
             unit: "镇社会事业办".into(),

@@ -2,22 +2,16 @@
 
 use chrono::NaiveDate;
 
-use crate::codes::{
-    DisasterKind, EliminationMode, HouseholdKind, HousingGrade, MonitoringCategory, RiskType,
-};
+use crate::codes::{DisasterKind, EliminationMode, HouseholdKind, HousingGrade, MonitoringCategory, RiskType};
 use crate::region::{GroupNo, RegionCode};
 
 /// Internal integer key of a household row.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct HouseholdId(pub i64);
 
 /// 户编号: the national household number. Letters, digits and '-', 1–40 characters.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct HouseholdNo(String);
 
@@ -27,9 +21,7 @@ pub enum HouseholdNoError {
     Empty,
     #[error("户编号“{0}”只能包含数字、字母和“-”，最长40位")]
     Malformed(String),
-    #[error(
-        "户编号“{0}”在Excel中以数字格式存储，可能已丢失位数：请把该列设置为“文本”格式后重新导出"
-    )]
+    #[error("户编号“{0}”在Excel中以数字格式存储，可能已丢失位数：请把该列设置为“文本”格式后重新导出")]
     StoredAsNumber(String),
 }
 
@@ -78,9 +70,7 @@ impl std::fmt::Display for HouseholdNo {
 pub struct Phone(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "联系电话“{0}”格式不正确：手机号应为11位数字，固定电话为7–8位号码（可带区号，如0772-2673367）"
-)]
+#[error("联系电话“{0}”格式不正确：手机号应为11位数字，固定电话为7–8位号码（可带区号，如0772-2673367）")]
 pub struct PhoneError(pub String);
 
 impl Phone {
@@ -91,11 +81,7 @@ impl Phone {
         let ok_chars = t.bytes().all(|b| b.is_ascii_digit() || b == b'-') && !digits.is_empty();
         let mobile = digits.len() == 11 && digits.starts_with('1');
         let landline = (7..=12).contains(&digits.len()) && !digits.starts_with('1');
-        if ok_chars && (mobile || landline) {
-            Ok(Phone(t))
-        } else {
-            Err(PhoneError(text.trim().to_string()))
-        }
+        if ok_chars && (mobile || landline) { Ok(Phone(t)) } else { Err(PhoneError(text.trim().to_string())) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -134,9 +120,7 @@ impl std::fmt::Display for Phone {
 }
 
 /// 姓名: non-empty, at most 50 characters, inner spaces kept (minority names use "·").
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct PersonName(String);
 
@@ -159,10 +143,7 @@ impl PersonName {
         if t.chars().count() > 50 {
             return Err(PersonNameError::TooLong);
         }
-        if let Some(c) = t
-            .chars()
-            .find(|c| c.is_ascii_digit() || "<>\"'&;@#$%^*=+\\|/{}[]".contains(*c))
-        {
+        if let Some(c) = t.chars().find(|c| c.is_ascii_digit() || "<>\"'&;@#$%^*=+\\|/{}[]".contains(*c)) {
             return Err(PersonNameError::BadCharacter(c));
         }
         Ok(PersonName(t.to_string()))
@@ -197,25 +178,15 @@ impl std::fmt::Display for PersonName {
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Monitoring {
     Never,
-    Monitored {
-        category: MonitoringCategory,
-        since: NaiveDate,
-    },
-    Eliminated {
-        category: MonitoringCategory,
-        since: NaiveDate,
-        mode: EliminationMode,
-        on: NaiveDate,
-    },
+    Monitored { category: MonitoringCategory, since: NaiveDate },
+    Eliminated { category: MonitoringCategory, since: NaiveDate, mode: EliminationMode, on: NaiveDate },
 }
 
 impl Monitoring {
     pub fn category(&self) -> Option<MonitoringCategory> {
         match self {
             Monitoring::Never => None,
-            Monitoring::Monitored { category, .. } | Monitoring::Eliminated { category, .. } => {
-                Some(*category)
-            }
+            Monitoring::Monitored { category, .. } | Monitoring::Eliminated { category, .. } => Some(*category),
         }
     }
 
@@ -264,13 +235,8 @@ pub struct DrinkingWater {
 impl DrinkingWater {
     /// True when an indicator is recorded as failing but the overall judgement says safe.
     pub fn contradicts_indicators(&self) -> bool {
-        let any_fail = [
-            self.quantity_ok,
-            self.quality_ok,
-            self.convenience_ok,
-            self.reliability_ok,
-        ]
-        .contains(&Some(false));
+        let any_fail =
+            [self.quantity_ok, self.quality_ok, self.convenience_ok, self.reliability_ok].contains(&Some(false));
         self.safe == Some(true) && any_fail
     }
 }
@@ -345,18 +311,11 @@ impl Household {
 
     /// Encodes the ordered risk list for storage ("1,4"), decoded by [`Household::decode_risks`].
     pub fn encode_risks(&self) -> String {
-        self.risks
-            .iter()
-            .map(|r| r.code().to_string())
-            .collect::<Vec<_>>()
-            .join(",")
+        self.risks.iter().map(|r| r.code().to_string()).collect::<Vec<_>>().join(",")
     }
 
     pub fn decode_risks(text: &str) -> Vec<RiskType> {
-        text.split(',')
-            .filter_map(|c| c.trim().parse().ok())
-            .filter_map(RiskType::from_code)
-            .collect()
+        text.split(',').filter_map(|c| c.trim().parse().ok()).filter_map(RiskType::from_code).collect()
     }
 }
 
@@ -366,24 +325,15 @@ mod tests {
 
     #[test]
     fn household_numbers() {
-        assert_eq!(
-            HouseholdNo::parse(" 4502031002010001 ").unwrap().as_str(),
-            "4502031002010001"
-        );
+        assert_eq!(HouseholdNo::parse(" 4502031002010001 ").unwrap().as_str(), "4502031002010001");
         assert!(HouseholdNo::parse("").is_err());
         assert!(HouseholdNo::parse("45 02?").is_err());
-        assert!(matches!(
-            HouseholdNo::parse("4.50203100201E+15"),
-            Err(HouseholdNoError::StoredAsNumber(_))
-        ));
+        assert!(matches!(HouseholdNo::parse("4.50203100201E+15"), Err(HouseholdNoError::StoredAsNumber(_))));
     }
 
     #[test]
     fn phones() {
-        assert_eq!(
-            Phone::parse("138 0000 1234").unwrap().as_str(),
-            "13800001234"
-        );
+        assert_eq!(Phone::parse("138 0000 1234").unwrap().as_str(), "13800001234");
         assert!(Phone::parse("0772-2673367").is_ok());
         assert!(Phone::parse("2673367").is_ok());
         assert!(Phone::parse("1380000123").is_err());
@@ -396,10 +346,7 @@ mod tests {
         assert_eq!(PersonName::parse(" 张三 ").unwrap().as_str(), "张三");
         assert!(PersonName::parse("阿依古丽·买买提").is_ok());
         assert_eq!(PersonName::parse(""), Err(PersonNameError::Empty));
-        assert_eq!(
-            PersonName::parse("张3"),
-            Err(PersonNameError::BadCharacter('3'))
-        );
+        assert_eq!(PersonName::parse("张3"), Err(PersonNameError::BadCharacter('3')));
     }
 
     #[test]
@@ -409,11 +356,7 @@ mod tests {
             RegionCode::parse("450203100201").unwrap(),
             HouseholdKind::Ordinary,
         );
-        h.risks = vec![
-            RiskType::Illness,
-            RiskType::Other,
-            RiskType::NaturalDisaster,
-        ];
+        h.risks = vec![RiskType::Illness, RiskType::Other, RiskType::NaturalDisaster];
         assert_eq!(h.encode_risks(), "1,99,4");
         assert_eq!(Household::decode_risks(&h.encode_risks()), h.risks);
         assert_eq!(Household::decode_risks(""), vec![]);
@@ -421,19 +364,11 @@ mod tests {
 
     #[test]
     fn water_contradiction() {
-        let w = DrinkingWater {
-            safe: Some(true),
-            quality_ok: Some(false),
-            ..Default::default()
-        };
+        let w = DrinkingWater { safe: Some(true), quality_ok: Some(false), ..Default::default() };
         assert!(w.contradicts_indicators());
         assert!(
-            !DrinkingWater {
-                safe: Some(false),
-                quality_ok: Some(false),
-                ..Default::default()
-            }
-            .contradicts_indicators()
+            !DrinkingWater { safe: Some(false), quality_ok: Some(false), ..Default::default() }
+                .contradicts_indicators()
         );
     }
 }

@@ -7,10 +7,8 @@ use std::collections::{HashMap, VecDeque};
 use crate::ports::{HouseholdDetail, HouseholdUpdate, ImportPlan, IncomingHousehold, MemberRecord};
 
 pub fn plan(incoming: Vec<IncomingHousehold>, existing: Vec<HouseholdDetail>) -> ImportPlan {
-    let mut by_no: HashMap<String, HouseholdDetail> = existing
-        .into_iter()
-        .map(|d| (d.record.household.household_no.to_string(), d))
-        .collect();
+    let mut by_no: HashMap<String, HouseholdDetail> =
+        existing.into_iter().map(|d| (d.record.household.household_no.to_string(), d)).collect();
     let mut out = ImportPlan::default();
     for inc in incoming {
         let Some(before) = by_no.remove(inc.household.household_no.as_str()) else {
@@ -29,18 +27,13 @@ fn diff(before: HouseholdDetail, inc: IncomingHousehold) -> Option<HouseholdUpda
     let household_changed = before.record.household != inc.household;
     let mut pool: HashMap<u64, VecDeque<&MemberRecord>> = HashMap::new();
     for m in &before.members {
-        pool.entry(m.member.national_id.key())
-            .or_default()
-            .push_back(m);
+        pool.entry(m.member.national_id.key()).or_default().push_back(m);
     }
     let mut inserts = Vec::new();
     let mut updates = Vec::new();
     for (i, m) in inc.members.iter().enumerate() {
         let seq = i as i32 + 1;
-        match pool
-            .get_mut(&m.national_id.key())
-            .and_then(|q| q.pop_front())
-        {
+        match pool.get_mut(&m.national_id.key()).and_then(|q| q.pop_front()) {
             Some(old) => {
                 if old.member != *m || old.seq != seq {
                     updates.push((old.id, seq, m.clone()));
@@ -51,15 +44,8 @@ fn diff(before: HouseholdDetail, inc: IncomingHousehold) -> Option<HouseholdUpda
     }
     let mut deletes: Vec<_> = pool.values().flat_map(|q| q.iter().map(|m| m.id)).collect();
     deletes.sort();
-    let income = inc
-        .income
-        .filter(|new| before.incomes.iter().find(|r| r.year == new.year) != Some(new));
-    if !household_changed
-        && inserts.is_empty()
-        && updates.is_empty()
-        && deletes.is_empty()
-        && income.is_none()
-    {
+    let income = inc.income.filter(|new| before.incomes.iter().find(|r| r.year == new.year) != Some(new));
+    if !household_changed && inserts.is_empty() && updates.is_empty() && deletes.is_empty() && income.is_none() {
         return None;
     }
     Some(HouseholdUpdate {
@@ -96,11 +82,7 @@ mod tests {
     }
 
     fn member(name: &str, id: &str, r: Relation) -> Member {
-        Member::new(
-            PersonName::parse(name).unwrap(),
-            NationalId::parse(id).unwrap(),
-            r,
-        )
+        Member::new(PersonName::parse(name).unwrap(), NationalId::parse(id).unwrap(), r)
     }
 
     fn stored(inc: &IncomingHousehold) -> HouseholdDetail {
@@ -117,11 +99,7 @@ mod tests {
                 .members
                 .iter()
                 .enumerate()
-                .map(|(i, m)| MemberRecord {
-                    id: MemberId(100 + i as i64),
-                    seq: i as i32 + 1,
-                    member: m.clone(),
-                })
+                .map(|(i, m)| MemberRecord { id: MemberId(100 + i as i64), seq: i as i32 + 1, member: m.clone() })
                 .collect(),
             incomes: inc.income.into_iter().collect(),
         }
@@ -134,11 +112,7 @@ mod tests {
                 member("张三", "370101190102039973", Relation::Head),
                 member("李四", "11010519491231002X", Relation::Spouse),
             ],
-            income: Some(IncomeRecord {
-                year: 2021,
-                wage: Fen::from_yuan(10_000),
-                ..Default::default()
-            }),
+            income: Some(IncomeRecord { year: 2021, wage: Fen::from_yuan(10_000), ..Default::default() }),
         }
     }
 
@@ -162,14 +136,8 @@ mod tests {
         let mut corrected = s.clone();
         corrected.household.address = "新地址".into();
         corrected.members[1].work_months = Some(6);
-        corrected
-            .members
-            .push(member("张小", "440524188001010014", Relation::Son));
-        corrected.income = Some(IncomeRecord {
-            year: 2021,
-            wage: Fen::from_yuan(12_000),
-            ..Default::default()
-        });
+        corrected.members.push(member("张小", "440524188001010014", Relation::Son));
+        corrected.income = Some(IncomeRecord { year: 2021, wage: Fen::from_yuan(12_000), ..Default::default() });
         let p = plan(vec![corrected], vec![existing]);
         let u = &p.updates[0];
         assert!(u.household_changed);

@@ -23,8 +23,7 @@ pub mod text;
 pub use account::{Actor, Permission, Role, Scope, User, UserId, Username};
 pub use codes::*;
 pub use household::{
-    DrinkingWater, Household, HouseholdId, HouseholdNo, Monitoring, MonitoringStatus,
-    OfficerContact, PersonName, Phone,
+    DrinkingWater, Household, HouseholdId, HouseholdNo, Monitoring, MonitoringStatus, OfficerContact, PersonName, Phone,
 };
 pub use income::IncomeRecord;
 pub use member::{Member, MemberId};

@@ -3,16 +3,14 @@
 use chrono::NaiveDate;
 
 use crate::codes::{
-    DisabilityClass, Education, Ethnicity, Health, HealthCondition, LabourSkill, PoliticalStatus,
-    Relation, SchoolStatus, Sex,
+    DisabilityClass, Education, Ethnicity, Health, HealthCondition, LabourSkill, PoliticalStatus, Relation,
+    SchoolStatus, Sex,
 };
 use crate::household::PersonName;
 use crate::national_id::NationalId;
 
 /// Internal integer key of a member row.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct MemberId(pub i64);
 
@@ -106,18 +104,12 @@ pub enum MemberRule {
     SeveralSpouses(usize),
     #[error("证件号码{0}在本户出现多次")]
     DuplicateInHousehold(String),
-    #[error(
-        "{name}：文化程度和在校生状况须且只能填写一项（在校学生填在校生状况，其他人填文化程度）"
-    )]
+    #[error("{name}：文化程度和在校生状况须且只能填写一项（在校学生填在校生状况，其他人填文化程度）")]
     EducationXorSchool { name: String },
     #[error("{name}：证件号码校验位不正确（应为“{expected}”）")]
     IdChecksum { name: String, expected: char },
     #[error("{name}：性别“{given}”与证件号码（{derived}）不一致")]
-    SexMismatch {
-        name: String,
-        given: Sex,
-        derived: Sex,
-    },
+    SexMismatch { name: String, given: Sex, derived: Sex },
     #[error("{name}：健康状况含“残疾”时应填写残疾类别")]
     DisabilityClassMissing { name: String },
     #[error("{name}：务工月数应在0到12之间")]
@@ -152,18 +144,11 @@ pub fn check_member(m: &Member) -> Vec<MemberRule> {
         out.push(MemberRule::EducationXorSchool { name: name.clone() });
     }
     if !m.national_id.is_checksum_valid() {
-        out.push(MemberRule::IdChecksum {
-            name: name.clone(),
-            expected: m.national_id.expected_check_char(),
-        });
+        out.push(MemberRule::IdChecksum { name: name.clone(), expected: m.national_id.expected_check_char() });
     }
     let derived = m.national_id.sex();
     if m.sex != derived {
-        out.push(MemberRule::SexMismatch {
-            name: name.clone(),
-            given: m.sex,
-            derived,
-        });
+        out.push(MemberRule::SexMismatch { name: name.clone(), given: m.sex, derived });
     }
     if m.health.has(HealthCondition::Disabled) && m.disability_class.is_none() {
         out.push(MemberRule::DisabilityClassMissing { name: name.clone() });
@@ -178,19 +163,13 @@ pub fn check_member(m: &Member) -> Vec<MemberRule> {
 /// (DOMAIN §8.2); plus the per-member rules; plus the declared size.
 pub fn check_household(members: &[&Member], declared_size: Option<u16>) -> Vec<MemberRule> {
     let mut out = Vec::new();
-    let heads = members
-        .iter()
-        .filter(|m| m.relation == Relation::Head)
-        .count();
+    let heads = members.iter().filter(|m| m.relation == Relation::Head).count();
     match heads {
         0 => out.push(MemberRule::NoHead),
         1 => {}
         n => out.push(MemberRule::SeveralHeads(n)),
     }
-    let spouses = members
-        .iter()
-        .filter(|m| m.relation == Relation::Spouse)
-        .count();
+    let spouses = members.iter().filter(|m| m.relation == Relation::Spouse).count();
     if spouses > 1 {
         out.push(MemberRule::SeveralSpouses(spouses));
     }
@@ -206,10 +185,7 @@ pub fn check_household(members: &[&Member], declared_size: Option<u16>) -> Vec<M
     if let Some(d) = declared_size
         && usize::from(d) != members.len()
     {
-        out.push(MemberRule::SizeMismatch {
-            declared: d,
-            actual: members.len(),
-        });
+        out.push(MemberRule::SizeMismatch { declared: d, actual: members.len() });
     }
     out
 }
@@ -219,11 +195,7 @@ mod tests {
     use super::*;
 
     fn member(name: &str, id: &str, relation: Relation) -> Member {
-        Member::new(
-            PersonName::parse(name).unwrap(),
-            NationalId::parse(id).unwrap(),
-            relation,
-        )
+        Member::new(PersonName::parse(name).unwrap(), NationalId::parse(id).unwrap(), relation)
     }
 
     #[test]
@@ -237,23 +209,14 @@ mod tests {
         let d = member("王六", "440524188001010014", Relation::Spouse);
         let rules = check_household(&[&a, &b, &d], None);
         assert!(rules.contains(&MemberRule::SeveralSpouses(2)));
-        assert_eq!(
-            check_household(&[&a], Some(3)),
-            vec![MemberRule::SizeMismatch {
-                declared: 3,
-                actual: 1
-            }]
-        );
+        assert_eq!(check_household(&[&a], Some(3)), vec![MemberRule::SizeMismatch { declared: 3, actual: 1 }]);
     }
 
     #[test]
     fn duplicate_id_in_household() {
         let a = member("张三", "370101190102039973", Relation::Head);
         let b = member("张三三", "370101190102039973", Relation::Son);
-        assert!(matches!(
-            check_household(&[&a, &b], None)[0],
-            MemberRule::DuplicateInHousehold(_)
-        ));
+        assert!(matches!(check_household(&[&a, &b], None)[0], MemberRule::DuplicateInHousehold(_)));
     }
 
     #[test]

@@ -4,19 +4,7 @@ use std::fmt;
 use std::ops::{Add, Sub};
 
 /// An amount in 分. Negative values exist only as intermediate results (e.g. net income).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct Fen(pub i64);
 
@@ -39,10 +27,7 @@ impl Fen {
 
     /// Parses an amount in 元 as written in a cell or a form: "1234", "1,234.5", "￥1234.56", "-5".
     pub fn parse_yuan(text: &str) -> Result<Fen, MoneyError> {
-        let t: String = crate::text::compact(text)
-            .chars()
-            .filter(|c| !matches!(c, ',' | '，' | '¥' | '￥'))
-            .collect();
+        let t: String = crate::text::compact(text).chars().filter(|c| !matches!(c, ',' | '，' | '¥' | '￥')).collect();
         let t = t.strip_suffix('元').unwrap_or(&t);
         let (neg, t) = match t.strip_prefix('-') {
             Some(rest) => (true, rest),
@@ -59,12 +44,8 @@ impl Fen {
         if frac.len() > 2 {
             return Err(MoneyError::TooManyDecimals(text.trim().to_string()));
         }
-        let int: i64 = if int.is_empty() {
-            0
-        } else {
-            int.parse()
-                .map_err(|_| MoneyError::TooLarge(text.trim().to_string()))?
-        };
+        let int: i64 =
+            if int.is_empty() { 0 } else { int.parse().map_err(|_| MoneyError::TooLarge(text.trim().to_string()))? };
         let frac_fen: i64 = format!("{frac:0<2}").parse().unwrap_or(0);
         let fen = int
             .checked_mul(100)
@@ -155,22 +136,10 @@ mod tests {
         assert_eq!(Fen::parse_yuan("6500元"), Ok(Fen(650_000)));
         assert_eq!(Fen::parse_yuan(".5"), Ok(Fen(50)));
         assert_eq!(Fen::parse_yuan("-5"), Ok(Fen(-500)));
-        assert!(matches!(
-            Fen::parse_yuan("12.345"),
-            Err(MoneyError::TooManyDecimals(_))
-        ));
-        assert!(matches!(
-            Fen::parse_yuan("abc"),
-            Err(MoneyError::NotANumber(_))
-        ));
-        assert!(matches!(
-            Fen::parse_yuan(""),
-            Err(MoneyError::NotANumber(_))
-        ));
-        assert!(matches!(
-            Fen::parse_yuan("1.2.3"),
-            Err(MoneyError::NotANumber(_))
-        ));
+        assert!(matches!(Fen::parse_yuan("12.345"), Err(MoneyError::TooManyDecimals(_))));
+        assert!(matches!(Fen::parse_yuan("abc"), Err(MoneyError::NotANumber(_))));
+        assert!(matches!(Fen::parse_yuan(""), Err(MoneyError::NotANumber(_))));
+        assert!(matches!(Fen::parse_yuan("1.2.3"), Err(MoneyError::NotANumber(_))));
     }
 
     #[test]

@@ -41,11 +41,7 @@ pub enum IdError {
 
 /// The check character (0–9 or X) for the first 17 digits.
 pub fn check_char(first17: &[u8]) -> u8 {
-    let sum: u32 = first17
-        .iter()
-        .zip(WEIGHTS)
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
+    let sum: u32 = first17.iter().zip(WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
     CHECK_CHARS[(sum % 11) as usize]
 }
 
@@ -72,46 +68,26 @@ impl NationalId {
                 birth_date_of(&first17)?;
                 let c = check_char(&first17);
                 first17.push(c);
-                Ok(NationalId {
-                    text: String::from_utf8(first17).unwrap_or_default(),
-                    checksum_ok: true,
-                })
+                Ok(NationalId { text: String::from_utf8(first17).unwrap_or_default(), checksum_ok: true })
             }
             18 | 20 | 22 => {
                 if s.len() != len {
                     // multi-byte characters somewhere
-                    let (position, found) = s
-                        .chars()
-                        .enumerate()
-                        .find(|(_, c)| !c.is_ascii())
-                        .map(|(i, c)| (i + 1, c))
-                        .unwrap_or((1, '?'));
+                    let (position, found) =
+                        s.chars().enumerate().find(|(_, c)| !c.is_ascii()).map(|(i, c)| (i + 1, c)).unwrap_or((1, '?'));
                     return Err(IdError::BadCharacter { position, found });
                 }
                 digits_only(b, 17)?;
                 let last = b[17];
                 if !(last.is_ascii_digit() || last == b'X') {
-                    return Err(IdError::BadCharacter {
-                        position: 18,
-                        found: last as char,
-                    });
+                    return Err(IdError::BadCharacter { position: 18, found: last as char });
                 }
-                if let Some((i, c)) = b[18..]
-                    .iter()
-                    .enumerate()
-                    .find(|(_, c)| !c.is_ascii_alphanumeric())
-                {
-                    return Err(IdError::BadCharacter {
-                        position: 19 + i,
-                        found: *c as char,
-                    });
+                if let Some((i, c)) = b[18..].iter().enumerate().find(|(_, c)| !c.is_ascii_alphanumeric()) {
+                    return Err(IdError::BadCharacter { position: 19 + i, found: *c as char });
                 }
                 birth_date_of(&b[..17])?;
                 let checksum_ok = check_char(&b[..17]) == last;
-                Ok(NationalId {
-                    text: s,
-                    checksum_ok,
-                })
+                Ok(NationalId { text: s, checksum_ok })
             }
             n => Err(IdError::BadLength(n)),
         }
@@ -121,9 +97,7 @@ impl NationalId {
     pub fn parse_strict(raw: &str) -> Result<Self, StrictIdError> {
         let id = Self::parse(raw)?;
         if !id.checksum_ok {
-            return Err(StrictIdError::Checksum {
-                expected: id.expected_check_char(),
-            });
+            return Err(StrictIdError::Checksum { expected: id.expected_check_char() });
         }
         Ok(id)
     }
@@ -155,14 +129,8 @@ impl NationalId {
     /// 18-character ID, fits in an i64 (DOMAIN BENCHMARKS hint 1).
     pub fn key(&self) -> u64 {
         let b = self.text.as_bytes();
-        let first: u64 = b[..17]
-            .iter()
-            .fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
-        let check = if b[17] == b'X' {
-            10
-        } else {
-            u64::from(b[17] - b'0')
-        };
+        let first: u64 = b[..17].iter().fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
+        let check = if b[17] == b'X' { 10 } else { u64::from(b[17] - b'0') };
         first * 11 + check
     }
 
@@ -173,11 +141,7 @@ impl NationalId {
 
     /// Sex from the sequence number's parity (odd = male).
     pub fn sex(&self) -> Sex {
-        if (self.text.as_bytes()[16] - b'0') % 2 == 1 {
-            Sex::Male
-        } else {
-            Sex::Female
-        }
+        if (self.text.as_bytes()[16] - b'0') % 2 == 1 { Sex::Male } else { Sex::Female }
     }
 
     /// Age in full years on `on`.
@@ -218,18 +182,14 @@ pub enum StrictIdError {
 
 fn digits_only(b: &[u8], n: usize) -> Result<(), IdError> {
     match b[..n].iter().position(|c| !c.is_ascii_digit()) {
-        Some(i) => Err(IdError::BadCharacter {
-            position: i + 1,
-            found: b[i] as char,
-        }),
+        Some(i) => Err(IdError::BadCharacter { position: i + 1, found: b[i] as char }),
         None => Ok(()),
     }
 }
 
 fn birth_date_of(first17: &[u8]) -> Result<NaiveDate, IdError> {
     let s = std::str::from_utf8(&first17[6..14]).unwrap_or("");
-    let d =
-        NaiveDate::parse_from_str(s, "%Y%m%d").map_err(|_| IdError::BadBirthDate(s.to_string()))?;
+    let d = NaiveDate::parse_from_str(s, "%Y%m%d").map_err(|_| IdError::BadBirthDate(s.to_string()))?;
     if !(1870..=2099).contains(&d.year()) {
         return Err(IdError::BadBirthDate(s.to_string()));
     }
@@ -257,12 +217,7 @@ impl std::fmt::Display for NationalId {
 
 /// Builds a valid 18-character ID from its parts (used by the synthetic data generator and tests).
 pub fn make_id(address6: u32, birth: NaiveDate, sequence: u16) -> String {
-    let mut s = format!(
-        "{:06}{}{:03}",
-        address6 % 1_000_000,
-        birth.format("%Y%m%d"),
-        sequence % 1000
-    );
+    let mut s = format!("{:06}{}{:03}", address6 % 1_000_000, birth.format("%Y%m%d"), sequence % 1000);
     let c = check_char(s.as_bytes());
     s.push(c as char);
     s
@@ -275,11 +230,7 @@ mod tests {
 
     #[test]
     fn known_vectors_are_valid() {
-        for v in [
-            "11010519491231002X",
-            "440524188001010014",
-            "370101190102039973",
-        ] {
+        for v in ["11010519491231002X", "440524188001010014", "370101190102039973"] {
             let id = NationalId::parse(v).unwrap();
             assert!(id.is_checksum_valid(), "{v}");
             assert_eq!(id.as_str(), v);
@@ -312,10 +263,7 @@ mod tests {
         let id = NationalId::parse("110105491231002").unwrap();
         assert_eq!(id.as_str(), "11010519491231002X");
         assert!(id.is_checksum_valid());
-        assert_eq!(
-            id.birth_date(),
-            NaiveDate::from_ymd_opt(1949, 12, 31).unwrap()
-        );
+        assert_eq!(id.birth_date(), NaiveDate::from_ymd_opt(1949, 12, 31).unwrap());
     }
 
     #[test]
@@ -326,20 +274,14 @@ mod tests {
         assert!(id.is_checksum_valid());
         let id = NationalId::parse("11010519491231002X41B1").unwrap();
         assert_eq!(id.disability_suffix(), Some("41B1"));
-        assert_eq!(
-            id.key(),
-            NationalId::parse("11010519491231002X").unwrap().key()
-        );
+        assert_eq!(id.key(), NationalId::parse("11010519491231002X").unwrap().key());
     }
 
     #[test]
     fn sex_and_birth_date() {
         let id = NationalId::parse("11010519491231002X").unwrap();
         assert_eq!(id.sex(), Sex::Female);
-        assert_eq!(
-            id.birth_date(),
-            NaiveDate::from_ymd_opt(1949, 12, 31).unwrap()
-        );
+        assert_eq!(id.birth_date(), NaiveDate::from_ymd_opt(1949, 12, 31).unwrap());
         let id = NationalId::parse("370101190102039973").unwrap();
         assert_eq!(id.sex(), Sex::Male);
         assert_eq!(id.age_on(NaiveDate::from_ymd_opt(1911, 2, 2).unwrap()), 9);
@@ -350,22 +292,10 @@ mod tests {
     fn malformed_numbers_are_errors() {
         assert_eq!(NationalId::parse(""), Err(IdError::Empty));
         assert_eq!(NationalId::parse("1234"), Err(IdError::BadLength(4)));
-        assert!(matches!(
-            NationalId::parse("1101051949123100AX"),
-            Err(IdError::BadCharacter { position: 17, .. })
-        ));
-        assert!(matches!(
-            NationalId::parse("110105194902300012"),
-            Err(IdError::BadBirthDate(_))
-        ));
-        assert!(matches!(
-            NationalId::parse("4.50203199001011E+17"),
-            Err(IdError::StoredAsNumber(_))
-        ));
-        assert!(matches!(
-            NationalId::parse("11010519491231002张"),
-            Err(IdError::BadCharacter { position: 18, .. })
-        ));
+        assert!(matches!(NationalId::parse("1101051949123100AX"), Err(IdError::BadCharacter { position: 17, .. })));
+        assert!(matches!(NationalId::parse("110105194902300012"), Err(IdError::BadBirthDate(_))));
+        assert!(matches!(NationalId::parse("4.50203199001011E+17"), Err(IdError::StoredAsNumber(_))));
+        assert!(matches!(NationalId::parse("11010519491231002张"), Err(IdError::BadCharacter { position: 18, .. })));
     }
 
     #[test]

@@ -66,12 +66,7 @@ pub struct ParamRef {
 
 impl PolicyParam {
     pub fn reference(&self) -> ParamRef {
-        ParamRef {
-            year: self.year,
-            region: self.region,
-            name: self.name,
-            version: self.version,
-        }
+        ParamRef { year: self.year, region: self.region, name: self.name, version: self.version }
     }
 }
 
@@ -80,11 +75,7 @@ pub enum ParamError {
     #[error(
         "{year}年“{region}”尚未设定{name}：请系统管理员在“政策参数”页面或用 `fangpin params set` 设定后再试（不会使用猜测值）"
     )]
-    Missing {
-        year: i32,
-        region: RegionCode,
-        name: ParamName,
-    },
+    Missing { year: i32, region: RegionCode, name: ParamName },
     #[error("参数值无效：{0}")]
     Invalid(String),
 }
@@ -110,10 +101,7 @@ pub fn parse_value(name: ParamName, text: &str) -> Result<i64, ParamError> {
         ParamName::MonitoringLine => {
             let fen = Fen::parse_yuan(text).map_err(|e| ParamError::Invalid(e.to_string()))?;
             if fen.0 <= 0 || fen.0 > Fen::from_yuan(100_000).0 {
-                return Err(ParamError::Invalid(format!(
-                    "监测范围应在 0 到 100,000 元之间，收到“{}”",
-                    text.trim()
-                )));
+                return Err(ParamError::Invalid(format!("监测范围应在 0 到 100,000 元之间，收到“{}”", text.trim())));
             }
             Ok(fen.0)
         }
@@ -147,12 +135,7 @@ mod tests {
             p(2021, "450000000000", 1, 6000),
         ];
         let village = RegionCode::parse("450203100201").unwrap();
-        assert_eq!(
-            resolve(&params, 2022, village, ParamName::MonitoringLine)
-                .unwrap()
-                .value,
-            690_000
-        );
+        assert_eq!(resolve(&params, 2022, village, ParamName::MonitoringLine).unwrap().value, 690_000);
         let other = RegionCode::parse("450102100201").unwrap();
         let r = resolve(&params, 2022, other, ParamName::MonitoringLine).unwrap();
         assert_eq!((r.value, r.version), (650_000, 2));

@@ -72,10 +72,7 @@ impl HouseholdDetail {
     }
 
     pub fn head(&self) -> Option<&Member> {
-        self.members
-            .iter()
-            .map(|m| &m.member)
-            .find(|m| m.relation == crate::codes::Relation::Head)
+        self.members.iter().map(|m| &m.member).find(|m| m.relation == crate::codes::Relation::Head)
     }
 
     pub fn latest_income(&self) -> Option<&IncomeRecord> {
@@ -129,11 +126,7 @@ impl Cursor {
         let village = p.next()?.parse().ok()?;
         let group_no = p.next()?.parse().ok()?;
         let household_no = HouseholdNo::parse(p.next()?).ok()?.to_string();
-        Some(Cursor {
-            village,
-            group_no,
-            household_no,
-        })
+        Some(Cursor { village, group_no, household_no })
     }
 }
 
@@ -242,10 +235,7 @@ pub trait HouseholdStore: Send + Sync {
 
     /// Existing households by 户编号, regardless of scope (the import decides what to do with
     /// out-of-scope matches and says so without revealing them).
-    fn households_by_no(
-        &self,
-        nos: &[HouseholdNo],
-    ) -> impl Future<Output = StoreResult<Vec<HouseholdDetail>>> + Send;
+    fn households_by_no(&self, nos: &[HouseholdNo]) -> impl Future<Output = StoreResult<Vec<HouseholdDetail>>> + Send;
 
     /// Where ID keys are registered, regardless of scope: (key, 户编号, village).
     fn member_locations(
@@ -301,10 +291,7 @@ pub trait UserStore: Send + Sync {
         user: &NewUser,
     ) -> impl Future<Output = StoreResult<User>> + Send;
     /// The user and the password hash.
-    fn user_by_username(
-        &self,
-        username: &str,
-    ) -> impl Future<Output = StoreResult<Option<(User, String)>>> + Send;
+    fn user_by_username(&self, username: &str) -> impl Future<Output = StoreResult<Option<(User, String)>>> + Send;
     fn user(&self, id: UserId) -> impl Future<Output = StoreResult<Option<User>>> + Send;
     /// Users whose region lies in the scope.
     fn list_users(&self, scope: &Scope) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
@@ -334,11 +321,7 @@ pub trait UserStore: Send + Sync {
         max_failures: i32,
         lock_until: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<User>> + Send;
-    fn record_login_success(
-        &self,
-        id: UserId,
-        at: DateTime<Utc>,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn record_login_success(&self, id: UserId, at: DateTime<Utc>) -> impl Future<Output = StoreResult<()>> + Send;
     fn count_users(&self) -> impl Future<Output = StoreResult<i64>> + Send;
 }
 
@@ -373,15 +356,8 @@ pub trait SessionStore: Send + Sync {
         at: DateTime<Utc>,
         expires_at: Option<DateTime<Utc>>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    fn session(
-        &self,
-        token_hash: &str,
-    ) -> impl Future<Output = StoreResult<Option<SessionRecord>>> + Send;
-    fn touch_session(
-        &self,
-        token_hash: &str,
-        at: DateTime<Utc>,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn session(&self, token_hash: &str) -> impl Future<Output = StoreResult<Option<SessionRecord>>> + Send;
+    fn touch_session(&self, token_hash: &str, at: DateTime<Utc>) -> impl Future<Output = StoreResult<()>> + Send;
     fn delete_session(&self, token_hash: &str) -> impl Future<Output = StoreResult<()>> + Send;
     fn delete_user_sessions(&self, user: UserId) -> impl Future<Output = StoreResult<()>> + Send;
 }
@@ -406,11 +382,7 @@ pub trait AuditStore: Send + Sync {
         limit: u32,
     ) -> impl Future<Output = StoreResult<Vec<AuditRecord>>> + Send;
     /// Rows in id order from `from_id` (inclusive), for verification in batches.
-    fn audit_chain(
-        &self,
-        from_id: i64,
-        limit: u32,
-    ) -> impl Future<Output = StoreResult<Vec<AuditRecord>>> + Send;
+    fn audit_chain(&self, from_id: i64, limit: u32) -> impl Future<Output = StoreResult<Vec<AuditRecord>>> + Send;
 }
 
 pub trait ParamStore: Send + Sync {
@@ -428,10 +400,7 @@ pub trait ParamStore: Send + Sync {
         note: &str,
     ) -> impl Future<Output = StoreResult<PolicyParam>> + Send;
     /// Every version of every parameter (optionally for one year), oldest first.
-    fn params(
-        &self,
-        year: Option<i32>,
-    ) -> impl Future<Output = StoreResult<Vec<PolicyParam>>> + Send;
+    fn params(&self, year: Option<i32>) -> impl Future<Output = StoreResult<Vec<PolicyParam>>> + Send;
 }
 
 /// Everything at once, for code that needs the whole store.
@@ -440,13 +409,6 @@ pub trait Store:
 {
 }
 impl<T> Store for T where
-    T: RegionStore
-        + HouseholdStore
-        + UserStore
-        + SessionStore
-        + AuditStore
-        + ParamStore
-        + Clone
-        + 'static
+    T: RegionStore + HouseholdStore + UserStore + SessionStore + AuditStore + ParamStore + Clone + 'static
 {
 }

@@ -3,9 +3,7 @@
 use std::fmt;
 
 /// Level of a division in the 12-digit code.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RegionLevel {
     Province = 1,
@@ -54,9 +52,7 @@ impl RegionLevel {
 }
 
 /// A 12-digit 统计用区划代码. Stored as an integer so that a subtree is a contiguous range.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct RegionCode(u64);
 
@@ -76,16 +72,12 @@ impl RegionCode {
         if t.len() != 12 || !t.bytes().all(|b| b.is_ascii_digit()) {
             return Err(RegionCodeError::Malformed(text.to_string()));
         }
-        let v: u64 = t
-            .parse()
-            .map_err(|_| RegionCodeError::Malformed(text.to_string()))?;
+        let v: u64 = t.parse().map_err(|_| RegionCodeError::Malformed(text.to_string()))?;
         Self::from_u64(v).ok_or_else(|| RegionCodeError::NoProvince(text.to_string()))
     }
 
     pub fn from_u64(v: u64) -> Option<Self> {
-        (10_000_000_000..=MAX_CODE)
-            .contains(&v)
-            .then_some(RegionCode(v))
+        (10_000_000_000..=MAX_CODE).contains(&v).then_some(RegionCode(v))
     }
 
     pub fn from_i64(v: i64) -> Option<Self> {
@@ -209,16 +201,13 @@ pub fn parse_group_no(text: &str) -> Option<GroupNo> {
     let end = t
         .char_indices()
         .find(|(_, c)| {
-            !(c.is_ascii_digit()
-                || "零〇一二两三四五六七八九十百".contains(*c)
-                || c.is_numeric() && !c.is_ascii())
+            !(c.is_ascii_digit() || "零〇一二两三四五六七八九十百".contains(*c) || c.is_numeric() && !c.is_ascii())
         })
         .map(|(i, _)| i)
         .unwrap_or(t.len());
     let (num, rest) = t.split_at(end);
     let rest = rest.trim();
-    if !(rest.is_empty() || ["组", "村民小组", "小组", "队", "屯", "生产队"].contains(&rest))
-    {
+    if !(rest.is_empty() || ["组", "村民小组", "小组", "队", "屯", "生产队"].contains(&rest)) {
         return None;
     }
     let num: String = num.chars().map(crate::text::fold_fullwidth).collect();
@@ -263,10 +252,7 @@ pub fn luorong_regions() -> Vec<Region> {
 }
 
 fn region(code: u64, name: &str) -> Region {
-    Region {
-        code: RegionCode(code),
-        name: name.to_string(),
-    }
+    Region { code: RegionCode(code), name: name.to_string() }
 }
 
 #[cfg(test)]
@@ -282,14 +268,8 @@ mod tests {
         assert_eq!(t.level(), RegionLevel::Town);
         assert_eq!(t.parent().unwrap().to_string(), "450203000000");
         assert_eq!(t.parent().unwrap().level(), RegionLevel::County);
-        assert_eq!(
-            RegionCode::parse("450200000000").unwrap().level(),
-            RegionLevel::City
-        );
-        assert_eq!(
-            RegionCode::parse("450000000000").unwrap().level(),
-            RegionLevel::Province
-        );
+        assert_eq!(RegionCode::parse("450200000000").unwrap().level(), RegionLevel::City);
+        assert_eq!(RegionCode::parse("450000000000").unwrap().level(), RegionLevel::Province);
         assert_eq!(RegionCode::parse("450000000000").unwrap().parent(), None);
         assert_eq!(v.ancestors().len(), 4);
     }

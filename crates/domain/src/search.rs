@@ -69,11 +69,7 @@ pub fn pinyin_keys(name: &str) -> String {
             }
         }
     }
-    if keys.is_empty() {
-        String::new()
-    } else {
-        format!("|{}|", keys.join("|"))
-    }
+    if keys.is_empty() { String::new() } else { format!("|{}|", keys.join("|")) }
 }
 
 /// What a search box text means.
@@ -102,10 +98,7 @@ impl SearchQuery {
         {
             return SearchQuery::NationalId(id.key());
         }
-        if upper
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b == b'X' || b == b'-')
-        {
+        if upper.bytes().all(|b| b.is_ascii_digit() || b == b'X' || b == b'-') {
             return SearchQuery::Digits(upper);
         }
         if t.bytes().all(|b| b.is_ascii_alphabetic()) {
@@ -141,21 +134,9 @@ mod tests {
     #[test]
     fn query_kinds() {
         assert_eq!(SearchQuery::parse("  "), SearchQuery::None);
-        assert!(matches!(
-            SearchQuery::parse("11010519491231002x"),
-            SearchQuery::NationalId(_)
-        ));
-        assert_eq!(
-            SearchQuery::parse("450203"),
-            SearchQuery::Digits("450203".into())
-        );
-        assert_eq!(
-            SearchQuery::parse("ZhangS"),
-            SearchQuery::Pinyin("zhangs".into())
-        );
-        assert_eq!(
-            SearchQuery::parse("张 三"),
-            SearchQuery::Name("张三".into())
-        );
+        assert!(matches!(SearchQuery::parse("11010519491231002x"), SearchQuery::NationalId(_)));
+        assert_eq!(SearchQuery::parse("450203"), SearchQuery::Digits("450203".into()));
+        assert_eq!(SearchQuery::parse("ZhangS"), SearchQuery::Pinyin("zhangs".into()));
+        assert_eq!(SearchQuery::parse("张 三"), SearchQuery::Name("张三".into()));
     }
 }

@@ -10,9 +10,7 @@ use crate::codes::Relation;
 use crate::fields::{FieldErrors, HouseholdInput, MemberInput};
 use crate::household::HouseholdNo;
 use crate::member::{Member, MemberId, MemberRule, check_household};
-use crate::ports::{
-    AuditStore, HouseholdDetail, HouseholdRecord, HouseholdStore, MemberChange, StoreError,
-};
+use crate::ports::{AuditStore, HouseholdDetail, HouseholdRecord, HouseholdStore, MemberChange, StoreError};
 
 /// Why an edit did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -36,11 +34,7 @@ impl From<FieldErrors> for EditError {
 }
 
 fn require(scope: &Scope, p: Permission) -> Result<(), EditError> {
-    if scope.allows(p) {
-        Ok(())
-    } else {
-        Err(EditError::Forbidden)
-    }
+    if scope.allows(p) { Ok(()) } else { Err(EditError::Forbidden) }
 }
 
 /// Loads a household the caller may edit, at the version they saw.
@@ -51,14 +45,9 @@ async fn load_for_edit<S: HouseholdStore>(
     expected_version: i64,
 ) -> Result<HouseholdDetail, EditError> {
     require(scope, Permission::EditHouseholds)?;
-    let detail = store
-        .household(scope, no)
-        .await?
-        .ok_or(EditError::NotFound)?;
+    let detail = store.household(scope, no).await?.ok_or(EditError::NotFound)?;
     if detail.record.version != expected_version {
-        return Err(EditError::Conflict {
-            current: detail.record.version,
-        });
+        return Err(EditError::Conflict { current: detail.record.version });
     }
     Ok(detail)
 }
@@ -73,20 +62,11 @@ pub async fn view_household<S: HouseholdStore + AuditStore>(
     no: &HouseholdNo,
 ) -> Result<HouseholdDetail, EditError> {
     require(scope, Permission::ViewHouseholds)?;
-    let detail = store
-        .household(scope, no)
-        .await?
-        .ok_or(EditError::NotFound)?;
+    let detail = store.household(scope, no).await?.ok_or(EditError::NotFound)?;
     if scope.allows(Permission::ViewSensitive) {
-        let e = AuditEntry::new(
-            at,
-            actor,
-            AuditAction::ViewSensitive,
-            "household",
-            detail.record.id.0,
-        )
-        .region(detail.record.household.village)
-        .note(format!("查看户 {} 的完整证件号码和电话", no));
+        let e = AuditEntry::new(at, actor, AuditAction::ViewSensitive, "household", detail.record.id.0)
+            .region(detail.record.household.village)
+            .note(format!("查看户 {} 的完整证件号码和电话", no));
         store.append_audit(&[e]).await?;
     }
     Ok(detail)
@@ -140,49 +120,32 @@ pub async fn save_member<S: HouseholdStore>(
     for (k, other_no, village) in store.member_locations(&[key]).await? {
         if k == key && other_no != *no {
             let msg = if scope.contains(village) {
-                format!(
-                    "该证件号码已登记在户编号 {other_no} 的家庭中，一人只能在一户：请先从原户移除"
-                )
+                format!("该证件号码已登记在户编号 {other_no} 的家庭中，一人只能在一户：请先从原户移除")
             } else {
                 "该证件号码已登记在其他地区的家庭中，一人只能在一户：请联系镇专项办核实".to_string()
             };
             errs.push("national_id", "证件号码", msg);
         }
     }
-    if detail
-        .members
-        .iter()
-        .any(|m| m.member.national_id.key() == key && Some(m.id) != member_id)
-    {
+    if detail.members.iter().any(|m| m.member.national_id.key() == key && Some(m.id) != member_id) {
         errs.push("national_id", "证件号码", "该证件号码已是本户的另一名成员");
     }
 
     // head swap
-    let old_head = detail
-        .members
-        .iter()
-        .find(|m| m.member.relation == Relation::Head && Some(m.id) != member_id);
+    let old_head = detail.members.iter().find(|m| m.member.relation == Relation::Head && Some(m.id) != member_id);
     if member.relation == Relation::Head
         && let Some(old) = old_head
     {
-        match previous_head_relation
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
+        match previous_head_relation.map(str::trim).filter(|s| !s.is_empty()) {
             None => errs.push(
                 "relation",
                 "与户主关系",
-                format!(
-                    "本户户主是{}：把此人设为户主时，请同时选择原户主改为何种关系",
-                    old.member.name
-                ),
+                format!("本户户主是{}：把此人设为户主时，请同时选择原户主改为何种关系", old.member.name),
             ),
             Some(text) => match crate::fields::required_label::<Relation>(text) {
-                Ok(Relation::Head) | Err(_) => errs.push(
-                    "previous_head_relation",
-                    "原户主改为",
-                    "请选择户主以外的关系，如 配偶",
-                ),
+                Ok(Relation::Head) | Err(_) => {
+                    errs.push("previous_head_relation", "原户主改为", "请选择户主以外的关系，如 配偶")
+                }
                 Ok(r) => {
                     let mut m = old.member.clone();
                     m.relation = r;
@@ -199,9 +162,7 @@ pub async fn save_member<S: HouseholdStore>(
         None => MemberChange::Insert(member),
     });
     check_no_new_violations(&detail, &changes)?;
-    Ok(store
-        .write_members(actor, at, &detail, &changes, "")
-        .await?)
+    Ok(store.write_members(actor, at, &detail, &changes, "").await?)
 }
 
 /// Removes a member with a reason (死亡, 婚出, 迁出 …). The head cannot be removed: make
@@ -218,44 +179,28 @@ pub async fn remove_member<S: HouseholdStore>(
     reason: &str,
 ) -> Result<HouseholdRecord, EditError> {
     let detail = load_for_edit(store, scope, no, expected_version).await?;
-    let target = detail
-        .members
-        .iter()
-        .find(|m| m.id == member_id)
-        .ok_or(EditError::NotFound)?;
+    let target = detail.members.iter().find(|m| m.id == member_id).ok_or(EditError::NotFound)?;
     let mut errs = FieldErrors::default();
     if reason.trim().is_empty() {
         errs.push("reason", "移除原因", "请填写移除原因，如 死亡、婚出、迁出");
     }
     if target.member.relation == Relation::Head && detail.members.len() > 1 {
-        errs.push(
-            "reason",
-            "移除原因",
-            "不能直接移除户主：请先把另一名成员设为户主",
-        );
+        errs.push("reason", "移除原因", "不能直接移除户主：请先把另一名成员设为户主");
     }
     if !errs.is_empty() {
         return Err(errs.into());
     }
     let changes = [MemberChange::Delete(member_id)];
-    Ok(store
-        .write_members(actor, at, &detail, &changes, reason.trim())
-        .await?)
+    Ok(store.write_members(actor, at, &detail, &changes, reason.trim()).await?)
 }
 
 /// The composition rules (DOMAIN §8.2) are enforced on edit: an edit may not introduce a
 /// violation the household did not already have (imported data may hold old ones, which the
 /// page shows; refusing every edit until they are all fixed would block the fix itself).
-fn check_no_new_violations(
-    detail: &HouseholdDetail,
-    changes: &[MemberChange],
-) -> Result<(), EditError> {
+fn check_no_new_violations(detail: &HouseholdDetail, changes: &[MemberChange]) -> Result<(), EditError> {
     let before: Vec<&Member> = detail.member_refs();
-    let mut after: Vec<(Option<MemberId>, Member)> = detail
-        .members
-        .iter()
-        .map(|m| (Some(m.id), m.member.clone()))
-        .collect();
+    let mut after: Vec<(Option<MemberId>, Member)> =
+        detail.members.iter().map(|m| (Some(m.id), m.member.clone())).collect();
     for c in changes {
         match c {
             MemberChange::Insert(m) => after.push((None, m.clone())),
@@ -269,10 +214,7 @@ fn check_no_new_violations(
     }
     let after_refs: Vec<&Member> = after.iter().map(|(_, m)| m).collect();
     let old = composition(&before);
-    let new: Vec<MemberRule> = composition(&after_refs)
-        .into_iter()
-        .filter(|r| !old.contains(r))
-        .collect();
+    let new: Vec<MemberRule> = composition(&after_refs).into_iter().filter(|r| !old.contains(r)).collect();
     if new.is_empty() {
         return Ok(());
     }

@@ -14,10 +14,7 @@ pub fn fold_fullwidth(c: char) -> char {
 
 /// Trims, folds full-width characters and drops every whitespace (including non-breaking spaces).
 pub fn compact(text: &str) -> String {
-    text.chars()
-        .map(fold_fullwidth)
-        .filter(|c| !c.is_whitespace())
-        .collect()
+    text.chars().map(fold_fullwidth).filter(|c| !c.is_whitespace()).collect()
 }
 
 /// Parses a Chinese numeral below 1000 ("三", "十二", "二十一", "一百零五").
@@ -66,12 +63,8 @@ pub fn parse_chinese_number(text: &str) -> Option<u32> {
 /// 是/否 cells: 是, 否, Y, N, 1, 0, true, false, √, ×.
 pub fn parse_yes_no(text: &str) -> Option<bool> {
     match compact(text).to_lowercase().as_str() {
-        "是" | "有" | "y" | "yes" | "1" | "true" | "√" | "达标" | "基本达标" | "安全" => {
-            Some(true)
-        }
-        "否" | "无" | "n" | "no" | "0" | "false" | "×" | "不达标" | "不安全" => {
-            Some(false)
-        }
+        "是" | "有" | "y" | "yes" | "1" | "true" | "√" | "达标" | "基本达标" | "安全" => Some(true),
+        "否" | "无" | "n" | "no" | "0" | "false" | "×" | "不达标" | "不安全" => Some(false),
         _ => None,
     }
 }
@@ -85,25 +78,12 @@ pub fn yes_no(v: bool) -> &'static str {
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
     let t = compact(text);
     let t = t.split(['T']).next().unwrap_or("");
-    let t = if t.len() > 10 && t.contains(':') {
-        &t[..t.len().min(10)]
-    } else {
-        t
-    };
+    let t = if t.len() > 10 && t.contains(':') { &t[..t.len().min(10)] } else { t };
     if t.len() == 8 && t.bytes().all(|b| b.is_ascii_digit()) {
         return NaiveDate::parse_from_str(t, "%Y%m%d").ok();
     }
-    let normalised: String = t
-        .trim_end_matches('日')
-        .chars()
-        .map(|c| {
-            if matches!(c, '/' | '.' | '年' | '月') {
-                '-'
-            } else {
-                c
-            }
-        })
-        .collect();
+    let normalised: String =
+        t.trim_end_matches('日').chars().map(|c| if matches!(c, '/' | '.' | '年' | '月') { '-' } else { c }).collect();
     let mut parts = normalised.split('-');
     let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() || y.len() != 4 {

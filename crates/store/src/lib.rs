@@ -42,11 +42,7 @@ mod sqlite {
         use crate::sql::{self, Arg};
         use sqlx::Row;
 
-        pub(super) async fn allocate_ids(
-            conn: &mut Conn,
-            table: &str,
-            n: usize,
-        ) -> Result<Vec<i64>, sqlx::Error> {
+        pub(super) async fn allocate_ids(conn: &mut Conn, table: &str, n: usize) -> Result<Vec<i64>, sqlx::Error> {
             let max: i64 = dynamic(format!("SELECT COALESCE(MAX(id), 0) AS m FROM {table}"))
                 .fetch_one(&mut *conn)
                 .await?
@@ -87,21 +83,13 @@ mod pg {
         use crate::sql::Arg;
         use sqlx::Row;
 
-        pub(super) async fn allocate_ids(
-            conn: &mut Conn,
-            table: &str,
-            n: usize,
-        ) -> Result<Vec<i64>, sqlx::Error> {
+        pub(super) async fn allocate_ids(conn: &mut Conn, table: &str, n: usize) -> Result<Vec<i64>, sqlx::Error> {
             if n == 0 {
                 return Ok(Vec::new());
             }
-            let q = format!(
-                "SELECT nextval(pg_get_serial_sequence('{table}', 'id')) AS id FROM generate_series(1, $1)"
-            );
-            let rows = sqlx::query(sqlx::AssertSqlSafe(q))
-                .bind(n as i64)
-                .fetch_all(&mut *conn)
-                .await?;
+            let q =
+                format!("SELECT nextval(pg_get_serial_sequence('{table}', 'id')) AS id FROM generate_series(1, $1)");
+            let rows = sqlx::query(sqlx::AssertSqlSafe(q)).bind(n as i64).fetch_all(&mut *conn).await?;
             rows.iter().map(|r| r.try_get::<i64, _>("id")).collect()
         }
 
@@ -114,9 +102,7 @@ mod pg {
             if rows.is_empty() {
                 return Ok(());
             }
-            let mut copy = conn
-                .copy_in_raw(&format!("COPY {table} ({}) FROM STDIN", cols.join(", ")))
-                .await?;
+            let mut copy = conn.copy_in_raw(&format!("COPY {table} ({}) FROM STDIN", cols.join(", "))).await?;
             let mut buf = String::with_capacity(64 * 1024);
             for row in rows {
                 for (i, a) in row.iter().enumerate() {
@@ -147,9 +133,7 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
 
 /// A unique-constraint violation becomes a `Duplicate` with a message for the user.
 pub(crate) fn unique_as(e: sqlx::Error, message: String) -> StoreError {
-    if e.as_database_error()
-        .is_some_and(|d| d.is_unique_violation())
-    {
+    if e.as_database_error().is_some_and(|d| d.is_unique_violation()) {
         StoreError::Duplicate(message)
     } else {
         db_err(e)
@@ -160,9 +144,7 @@ pub(crate) fn unique_as(e: sqlx::Error, message: String) -> StoreError {
 pub enum ConnectError {
     #[error("unsupported database URL scheme in {0}: use sqlite://PATH or postgres://USER@HOST/DB")]
     Scheme(String),
-    #[error(
-        "the SQLite file's directory {0} does not exist (refusing to create a database at a mistyped path)"
-    )]
+    #[error("the SQLite file's directory {0} does not exist (refusing to create a database at a mistyped path)")]
     MissingDir(String),
     #[error("cannot connect to {url}: {source}")]
     Connect { url: String, source: sqlx::Error },
@@ -178,10 +160,7 @@ pub struct ConnectOptions {
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        ConnectOptions {
-            max_connections: 8,
-            busy_timeout: Duration::from_secs(10),
-        }
+        ConnectOptions { max_connections: 8, busy_timeout: Duration::from_secs(10) }
     }
 }
 
@@ -238,14 +217,8 @@ impl Db {
     /// Connects to `sqlite://PATH` (created if its directory exists) or `postgres://…`.
     pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Db, ConnectError> {
         let shown = redact_url(url);
-        let fail = |source| ConnectError::Connect {
-            url: shown.clone(),
-            source,
-        };
-        if let Some(path) = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-        {
+        let fail = |source| ConnectError::Connect { url: shown.clone(), source };
+        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
             let path = path.split('?').next().unwrap_or(path);
             let p = Path::new(path);
             if let Some(dir) = p.parent()
@@ -332,10 +305,7 @@ impl Db {
     pub async fn execute_raw(&self, sql: &str) -> StoreResult<u64> {
         let q = sqlx::AssertSqlSafe(sql.to_string());
         let r = match &*self.0 {
-            Pools::Sqlite { writer, .. } => sqlx::raw_sql(q)
-                .execute(writer)
-                .await
-                .map(|r| r.rows_affected()),
+            Pools::Sqlite { writer, .. } => sqlx::raw_sql(q).execute(writer).await.map(|r| r.rows_affected()),
             Pools::Postgres(p) => sqlx::raw_sql(q).execute(p).await.map(|r| r.rows_affected()),
         };
         r.map_err(db_err)
@@ -343,12 +313,7 @@ impl Db {
 }
 
 impl RegionStore for Db {
-    async fn upsert_regions(
-        &self,
-        actor: &Actor,
-        at: DateTime<Utc>,
-        regions: &[Region],
-    ) -> StoreResult<usize> {
+    async fn upsert_regions(&self, actor: &Actor, at: DateTime<Utc>, regions: &[Region]) -> StoreResult<usize> {
         dispatch!(self, upsert_regions(actor, at, regions))
     }
     async fn all_regions(&self) -> StoreResult<Vec<Region>> {
@@ -366,11 +331,7 @@ impl HouseholdStore for Db {
     ) -> StoreResult<Page<HouseholdSummary>> {
         dispatch!(self, list_households(scope, filter, after, limit))
     }
-    async fn household(
-        &self,
-        scope: &Scope,
-        no: &HouseholdNo,
-    ) -> StoreResult<Option<HouseholdDetail>> {
+    async fn household(&self, scope: &Scope, no: &HouseholdNo) -> StoreResult<Option<HouseholdDetail>> {
         dispatch!(self, household(scope, no))
     }
     async fn export_batch(
@@ -385,10 +346,7 @@ impl HouseholdStore for Db {
     async fn households_by_no(&self, nos: &[HouseholdNo]) -> StoreResult<Vec<HouseholdDetail>> {
         dispatch!(self, households_by_no(nos))
     }
-    async fn member_locations(
-        &self,
-        keys: &[u64],
-    ) -> StoreResult<Vec<(u64, HouseholdNo, RegionCode)>> {
+    async fn member_locations(&self, keys: &[u64]) -> StoreResult<Vec<(u64, HouseholdNo, RegionCode)>> {
         dispatch!(self, member_locations(keys))
     }
     async fn save_household(
@@ -422,12 +380,7 @@ impl HouseholdStore for Db {
 }
 
 impl UserStore for Db {
-    async fn create_user(
-        &self,
-        actor: &Actor,
-        at: DateTime<Utc>,
-        user: &NewUser,
-    ) -> StoreResult<User> {
+    async fn create_user(&self, actor: &Actor, at: DateTime<Utc>, user: &NewUser) -> StoreResult<User> {
         dispatch!(self, create_user(actor, at, user))
     }
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<(User, String)>> {
@@ -449,18 +402,9 @@ impl UserStore for Db {
         region: RegionCode,
         active: bool,
     ) -> StoreResult<User> {
-        dispatch!(
-            self,
-            update_user(actor, at, id, display_name, role, region, active)
-        )
+        dispatch!(self, update_user(actor, at, id, display_name, role, region, active))
     }
-    async fn set_password(
-        &self,
-        actor: &Actor,
-        at: DateTime<Utc>,
-        id: UserId,
-        hash: &str,
-    ) -> StoreResult<()> {
+    async fn set_password(&self, actor: &Actor, at: DateTime<Utc>, id: UserId, hash: &str) -> StoreResult<()> {
         dispatch!(self, set_password(actor, at, id, hash))
     }
     async fn record_login_failure(
@@ -490,10 +434,7 @@ impl SessionStore for Db {
         at: DateTime<Utc>,
         expires_at: Option<DateTime<Utc>>,
     ) -> StoreResult<()> {
-        dispatch!(
-            self,
-            create_session(token_hash, user, kind, csrf_token, at, expires_at)
-        )
+        dispatch!(self, create_session(token_hash, user, kind, csrf_token, at, expires_at))
     }
     async fn session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
         dispatch!(self, session(token_hash))
@@ -533,10 +474,7 @@ impl ParamStore for Db {
         example: bool,
         note: &str,
     ) -> StoreResult<PolicyParam> {
-        dispatch!(
-            self,
-            set_param(actor, at, year, region, name, value, example, note)
-        )
+        dispatch!(self, set_param(actor, at, year, region, name, value, example, note))
     }
     async fn params(&self, year: Option<i32>) -> StoreResult<Vec<PolicyParam>> {
         dispatch!(self, params(year))
@@ -573,17 +511,8 @@ mod tests {
 
     #[test]
     fn urls_are_redacted() {
-        assert_eq!(
-            redact_url("postgres://fp:secret@db:5432/fangpin"),
-            "postgres://fp:***@db:5432/fangpin"
-        );
-        assert_eq!(
-            redact_url("postgres://postgres@127.0.0.1/fangpin"),
-            "postgres://postgres@127.0.0.1/fangpin"
-        );
-        assert_eq!(
-            redact_url("sqlite://./fangpin-data/fangpin.db"),
-            "sqlite://./fangpin-data/fangpin.db"
-        );
+        assert_eq!(redact_url("postgres://fp:secret@db:5432/fangpin"), "postgres://fp:***@db:5432/fangpin");
+        assert_eq!(redact_url("postgres://postgres@127.0.0.1/fangpin"), "postgres://postgres@127.0.0.1/fangpin");
+        assert_eq!(redact_url("sqlite://./fangpin-data/fangpin.db"), "sqlite://./fangpin-data/fangpin.db");
     }
 }

@@ -8,8 +8,7 @@ use domain::account::{Actor, Role, Scope, User, UserId, Username};
 use domain::audit::{AuditAction, AuditEntry, AuditRecord, GENESIS_HASH, chain_hash};
 use domain::codes::CodeEnum;
 use domain::household::{
-    DrinkingWater, Household, HouseholdId, HouseholdNo, Monitoring, OfficerContact, PersonName,
-    Phone,
+    DrinkingWater, Household, HouseholdId, HouseholdNo, Monitoring, OfficerContact, PersonName, Phone,
 };
 use domain::income::IncomeRecord;
 use domain::member::{Member, MemberId};
@@ -17,9 +16,8 @@ use domain::money::Fen;
 use domain::national_id::NationalId;
 use domain::params::{ParamName, PolicyParam};
 use domain::ports::{
-    AuditFilter, Cursor, HouseholdDetail, HouseholdFilter, HouseholdRecord, HouseholdSummary,
-    ImportMeta, ImportOutcome, ImportPlan, MemberChange, MemberRecord, Page, SessionKind,
-    SessionRecord, StoreError,
+    AuditFilter, Cursor, HouseholdDetail, HouseholdFilter, HouseholdRecord, HouseholdSummary, ImportMeta,
+    ImportOutcome, ImportPlan, MemberChange, MemberRecord, Page, SessionKind, SessionRecord, StoreError,
 };
 use domain::region::{Region, RegionCode};
 use sqlx::{AssertSqlSafe, Database, Pool, Row, Transaction};
@@ -64,11 +62,7 @@ fn opt_enum<T: CodeEnum>(v: Option<i16>, what: &str) -> Result<Option<T>, sqlx::
 /// Begins a write transaction. SQLite: BEGIN IMMEDIATE takes the write lock up front, so two
 /// writers never deadlock upgrading a read lock.
 async fn begin(w: &Pool<DB>) -> Result<Transaction<'static, DB>, sqlx::Error> {
-    if BACKEND == crate::Backend::Sqlite {
-        w.begin_with("BEGIN IMMEDIATE").await
-    } else {
-        w.begin().await
-    }
+    if BACKEND == crate::Backend::Sqlite { w.begin_with("BEGIN IMMEDIATE").await } else { w.begin().await }
 }
 
 // ---------------------------------------------------------------- migrations
@@ -83,10 +77,7 @@ pub(crate) async fn migrate(w: &Pool<DB>) -> Result<Vec<i64>, StoreError> {
     .map_err(crate::db_err)?;
     drop(conn);
     let applied = applied_migrations(w).await?;
-    let known_max = crate::migrate::MIGRATIONS
-        .last()
-        .map(|m| m.version)
-        .unwrap_or(0);
+    let known_max = crate::migrate::MIGRATIONS.last().map(|m| m.version).unwrap_or(0);
     if let Some((v, _)) = applied.iter().find(|(v, _)| *v > known_max) {
         return Err(StoreError::Database(format!(
             "database schema version {v} is newer than this fangpin (knows up to {known_max}): upgrade fangpin; downgrading is not supported"
@@ -106,10 +97,7 @@ pub(crate) async fn migrate(w: &Pool<DB>) -> Result<Vec<i64>, StoreError> {
         }
         let mut tx = begin(w).await.map_err(crate::db_err)?;
         let sql = crate::migrate::expand(m.sql, BACKEND);
-        sqlx::raw_sql(AssertSqlSafe(sql))
-            .execute(&mut *tx)
-            .await
-            .map_err(crate::db_err)?;
+        sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *tx).await.map_err(crate::db_err)?;
         sqlx::query("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)")
             .bind(m.version)
             .bind(m.name)
@@ -130,12 +118,7 @@ pub(crate) async fn applied_migrations(r: &Pool<DB>) -> Result<Vec<(i64, String)
         .await
         .map_err(crate::db_err)?;
     rows.iter()
-        .map(|r| {
-            Ok((
-                r.try_get::<i64, _>("version")?,
-                r.try_get::<String, _>("checksum")?,
-            ))
-        })
+        .map(|r| Ok((r.try_get::<i64, _>("version")?, r.try_get::<String, _>("checksum")?)))
         .collect::<Result<_, sqlx::Error>>()
         .map_err(crate::db_err)
 }
@@ -155,10 +138,7 @@ pub(crate) async fn schema_columns(r: &Pool<DB>) -> Result<Vec<(String, String)>
 }
 
 pub(crate) async fn ping(r: &Pool<DB>) -> Result<(), StoreError> {
-    sqlx::query("SELECT 1")
-        .execute(r)
-        .await
-        .map_err(crate::db_err)?;
+    sqlx::query("SELECT 1").execute(r).await.map_err(crate::db_err)?;
     Ok(())
 }
 
@@ -171,13 +151,10 @@ async fn audit_in_tx(conn: &mut Conn, entries: &[AuditEntry]) -> Result<(), sqlx
     }
     if BACKEND == crate::Backend::Postgres {
         // one appender at a time, so that ids and hashes chain without gaps
-        sqlx::query("SELECT pg_advisory_xact_lock(7301)")
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(7301)").execute(&mut *conn).await?;
     }
-    let last = sqlx::query("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
-        .fetch_optional(&mut *conn)
-        .await?;
+    let last =
+        sqlx::query("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetch_optional(&mut *conn).await?;
     let (mut id, mut prev) = match last {
         Some(r) => (r.try_get::<i64, _>("id")?, r.try_get::<String, _>("hash")?),
         None => (0, GENESIS_HASH.to_string()),
@@ -230,9 +207,7 @@ fn decode_audit(r: &DbRow) -> Result<AuditRecord, sqlx::Error> {
             action: enum_of(r.try_get("action")?, "audit_log.action")?,
             entity: r.try_get("entity")?,
             entity_id: r.try_get("entity_id")?,
-            region: r
-                .try_get::<Option<i64>, _>("region_code")?
-                .and_then(RegionCode::from_i64),
+            region: r.try_get::<Option<i64>, _>("region_code")?.and_then(RegionCode::from_i64),
             before: r.try_get("before_json")?,
             after: r.try_get("after_json")?,
             note: r.try_get("note")?,
@@ -244,65 +219,31 @@ fn decode_audit(r: &DbRow) -> Result<AuditRecord, sqlx::Error> {
 
 const AUDIT_SELECT: &str = "SELECT id, at, actor_id, actor_name, action, entity, entity_id, region_code, before_json, after_json, note, prev_hash, hash FROM audit_log";
 
-pub(crate) async fn audit_rows(
-    r: &Pool<DB>,
-    f: &AuditFilter,
-    limit: u32,
-) -> Result<Vec<AuditRecord>, StoreError> {
+pub(crate) async fn audit_rows(r: &Pool<DB>, f: &AuditFilter, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
     let mut args = Vec::new();
     let mut w = vec!["1 = 1".to_string()];
     if let Some(e) = &f.entity {
-        w.push(format!(
-            "entity = {}",
-            sql::push(&mut args, Arg::Text(Some(e.clone())))
-        ));
+        w.push(format!("entity = {}", sql::push(&mut args, Arg::Text(Some(e.clone())))));
     }
     if let Some(e) = &f.entity_id {
-        w.push(format!(
-            "entity_id = {}",
-            sql::push(&mut args, Arg::Text(Some(e.clone())))
-        ));
+        w.push(format!("entity_id = {}", sql::push(&mut args, Arg::Text(Some(e.clone())))));
     }
     if let Some(a) = f.actor_id {
-        w.push(format!(
-            "actor_id = {}",
-            sql::push(&mut args, Arg::I64(Some(a)))
-        ));
+        w.push(format!("actor_id = {}", sql::push(&mut args, Arg::I64(Some(a)))));
     }
     if let Some(b) = f.before_id {
         w.push(format!("id < {}", sql::push(&mut args, Arg::I64(Some(b)))));
     }
     let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit))));
-    let q = format!(
-        "{AUDIT_SELECT} WHERE {} ORDER BY id DESC LIMIT {lim}",
-        w.join(" AND ")
-    );
-    let rows = bind_all(dynamic(q), &args)
-        .fetch_all(r)
-        .await
-        .map_err(crate::db_err)?;
-    rows.iter()
-        .map(decode_audit)
-        .collect::<Result<_, _>>()
-        .map_err(crate::db_err)
+    let q = format!("{AUDIT_SELECT} WHERE {} ORDER BY id DESC LIMIT {lim}", w.join(" AND "));
+    let rows = bind_all(dynamic(q), &args).fetch_all(r).await.map_err(crate::db_err)?;
+    rows.iter().map(decode_audit).collect::<Result<_, _>>().map_err(crate::db_err)
 }
 
-pub(crate) async fn audit_chain(
-    r: &Pool<DB>,
-    from_id: i64,
-    limit: u32,
-) -> Result<Vec<AuditRecord>, StoreError> {
+pub(crate) async fn audit_chain(r: &Pool<DB>, from_id: i64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
     let q = format!("{AUDIT_SELECT} WHERE id >= $1 ORDER BY id LIMIT $2");
-    let rows = dynamic(q)
-        .bind(from_id)
-        .bind(i64::from(limit))
-        .fetch_all(r)
-        .await
-        .map_err(crate::db_err)?;
-    rows.iter()
-        .map(decode_audit)
-        .collect::<Result<_, _>>()
-        .map_err(crate::db_err)
+    let rows = dynamic(q).bind(from_id).bind(i64::from(limit)).fetch_all(r).await.map_err(crate::db_err)?;
+    rows.iter().map(decode_audit).collect::<Result<_, _>>().map_err(crate::db_err)
 }
 
 // ---------------------------------------------------------------- regions
@@ -330,9 +271,11 @@ pub(crate) async fn upsert_regions(
         changed += res.rows_affected() as usize;
     }
     if changed > 0 {
-        let e = AuditEntry::new(at, actor, AuditAction::Update, "region", regions.len()).note(
-            format!("区划：写入{}个，其中新增或更名{}个", regions.len(), changed),
-        );
+        let e = AuditEntry::new(at, actor, AuditAction::Update, "region", regions.len()).note(format!(
+            "区划：写入{}个，其中新增或更名{}个",
+            regions.len(),
+            changed
+        ));
         audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
     }
     tx.commit().await.map_err(crate::db_err)?;
@@ -340,10 +283,7 @@ pub(crate) async fn upsert_regions(
 }
 
 pub(crate) async fn all_regions(r: &Pool<DB>) -> Result<Vec<Region>, StoreError> {
-    let rows = sqlx::query("SELECT code, name FROM regions ORDER BY code")
-        .fetch_all(r)
-        .await
-        .map_err(crate::db_err)?;
+    let rows = sqlx::query("SELECT code, name FROM regions ORDER BY code").fetch_all(r).await.map_err(crate::db_err)?;
     rows.iter()
         .map(|row| {
             let code: i64 = row.try_get("code")?;
@@ -361,35 +301,20 @@ pub(crate) async fn all_regions(r: &Pool<DB>) -> Result<Vec<Region>, StoreError>
 fn household_select() -> String {
     format!(
         "SELECT h.id, h.version, h.import_id, h.created_at, h.updated_at, {} FROM households h",
-        sql::HOUSEHOLD_COLS
-            .iter()
-            .map(|c| format!("h.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        sql::HOUSEHOLD_COLS.iter().map(|c| format!("h.{c}")).collect::<Vec<_>>().join(", ")
     )
 }
 
 fn decode_monitoring(r: &DbRow) -> Result<Monitoring, sqlx::Error> {
     let status: i16 = r.try_get("monitoring_status")?;
-    let category = opt_enum(
-        r.try_get("monitoring_category")?,
-        "households.monitoring_category",
-    )?;
+    let category = opt_enum(r.try_get("monitoring_category")?, "households.monitoring_category")?;
     let since = r.try_get("monitored_since")?;
-    let mode = opt_enum(
-        r.try_get("elimination_mode")?,
-        "households.elimination_mode",
-    )?;
+    let mode = opt_enum(r.try_get("elimination_mode")?, "households.elimination_mode")?;
     let on = r.try_get("eliminated_on")?;
     Ok(match (status, category, since, mode, on) {
         (0, _, _, _, _) => Monitoring::Never,
         (1, Some(category), Some(since), _, _) => Monitoring::Monitored { category, since },
-        (2, Some(category), Some(since), Some(mode), Some(on)) => Monitoring::Eliminated {
-            category,
-            since,
-            mode,
-            on,
-        },
+        (2, Some(category), Some(since), Some(mode), Some(on)) => Monitoring::Eliminated { category, since, mode, on },
         _ => return Err(bad("households.monitoring_status")),
     })
 }
@@ -400,25 +325,17 @@ fn decode_household(r: &DbRow) -> Result<HouseholdRecord, sqlx::Error> {
     let officer = match officer_name {
         Some(n) if !n.is_empty() => Some(OfficerContact {
             name: PersonName::parse(&n).map_err(|_| bad("households.officer_name"))?,
-            unit: r
-                .try_get::<Option<String>, _>("officer_unit")?
-                .unwrap_or_default(),
-            phone: r
-                .try_get::<Option<String>, _>("officer_phone")?
-                .and_then(|p| Phone::parse(&p).ok()),
+            unit: r.try_get::<Option<String>, _>("officer_unit")?.unwrap_or_default(),
+            phone: r.try_get::<Option<String>, _>("officer_phone")?.and_then(|p| Phone::parse(&p).ok()),
         }),
         _ => None,
     };
     let household = Household {
         household_no: HouseholdNo::parse(&no).map_err(|_| bad("households.household_no"))?,
-        village: RegionCode::from_i64(r.try_get("village_code")?)
-            .ok_or_else(|| bad("households.village_code"))?,
-        group_no: u16::try_from(r.try_get::<i32, _>("group_no")?)
-            .map_err(|_| bad("households.group_no"))?,
+        village: RegionCode::from_i64(r.try_get("village_code")?).ok_or_else(|| bad("households.village_code"))?,
+        group_no: u16::try_from(r.try_get::<i32, _>("group_no")?).map_err(|_| bad("households.group_no"))?,
         address: r.try_get("address")?,
-        phone: r
-            .try_get::<Option<String>, _>("phone")?
-            .and_then(|p| Phone::parse(&p).ok()),
+        phone: r.try_get::<Option<String>, _>("phone")?.and_then(|p| Phone::parse(&p).ok()),
         kind: enum_of(r.try_get("kind")?, "households.kind")?,
         exit_year: r.try_get("exit_year")?,
         monitoring: decode_monitoring(r)?,
@@ -438,9 +355,7 @@ fn decode_household(r: &DbRow) -> Result<HouseholdRecord, sqlx::Error> {
         no_labour_safety_net: r.try_get("no_labour_safety_net")?,
         relocated: r.try_get("relocated")?,
         officer,
-        declared_size: r
-            .try_get::<Option<i32>, _>("declared_size")?
-            .and_then(|v| u16::try_from(v).ok()),
+        declared_size: r.try_get::<Option<i32>, _>("declared_size")?.and_then(|v| u16::try_from(v).ok()),
     };
     Ok(HouseholdRecord {
         id: HouseholdId(r.try_get("id")?),
@@ -455,8 +370,7 @@ fn decode_household(r: &DbRow) -> Result<HouseholdRecord, sqlx::Error> {
 fn decode_member(r: &DbRow) -> Result<(i64, MemberRecord), sqlx::Error> {
     let id_text: String = r.try_get("id_number")?;
     let member = Member {
-        name: PersonName::parse(&r.try_get::<String, _>("name")?)
-            .map_err(|_| bad("members.name"))?,
+        name: PersonName::parse(&r.try_get::<String, _>("name")?).map_err(|_| bad("members.name"))?,
         national_id: NationalId::parse(&id_text).map_err(|_| bad("members.id_number"))?,
         relation: enum_of(r.try_get("relation")?, "members.relation")?,
         sex: enum_of(r.try_get("sex")?, "members.sex")?,
@@ -466,13 +380,10 @@ fn decode_member(r: &DbRow) -> Result<(i64, MemberRecord), sqlx::Error> {
         education: opt_enum(r.try_get("education")?, "members.education")?,
         school_status: opt_enum(r.try_get("school_status")?, "members.school_status")?,
         dropout_reason: r.try_get("dropout_reason")?,
-        health: domain::codes::Health::from_bits(r.try_get("health")?)
-            .ok_or_else(|| bad("members.health"))?,
+        health: domain::codes::Health::from_bits(r.try_get("health")?).ok_or_else(|| bad("members.health"))?,
         disability_class: opt_enum(r.try_get("disability_class")?, "members.disability_class")?,
         labour_skill: enum_of(r.try_get("labour_skill")?, "members.labour_skill")?,
-        work_months: r
-            .try_get::<Option<i16>, _>("work_months")?
-            .and_then(|v| u8::try_from(v).ok()),
+        work_months: r.try_get::<Option<i16>, _>("work_months")?.and_then(|v| u8::try_from(v).ok()),
         work_place: r.try_get("work_place")?,
         resident_medical: r.try_get("resident_medical")?,
         employee_medical: r.try_get("employee_medical")?,
@@ -481,14 +392,7 @@ fn decode_member(r: &DbRow) -> Result<(i64, MemberRecord), sqlx::Error> {
         dibao: r.try_get("dibao")?,
         tekun: r.try_get("tekun")?,
     };
-    Ok((
-        r.try_get("household_id")?,
-        MemberRecord {
-            id: MemberId(r.try_get("id")?),
-            seq: r.try_get("seq")?,
-            member,
-        },
-    ))
+    Ok((r.try_get("household_id")?, MemberRecord { id: MemberId(r.try_get("id")?), seq: r.try_get("seq")?, member }))
 }
 
 fn decode_income(r: &DbRow) -> Result<(i64, IncomeRecord), sqlx::Error> {
@@ -508,18 +412,13 @@ fn decode_income(r: &DbRow) -> Result<(i64, IncomeRecord), sqlx::Error> {
 }
 
 /// Members and incomes for a set of households: two queries, whatever the count (no N+1).
-async fn attach_details(
-    r: &Pool<DB>,
-    records: Vec<HouseholdRecord>,
-) -> Result<Vec<HouseholdDetail>, sqlx::Error> {
+async fn attach_details(r: &Pool<DB>, records: Vec<HouseholdRecord>) -> Result<Vec<HouseholdDetail>, sqlx::Error> {
     if records.is_empty() {
         return Ok(Vec::new());
     }
     let ids: Vec<Arg> = records.iter().map(|h| Arg::I64(Some(h.id.0))).collect();
-    let mut members: std::collections::HashMap<i64, Vec<MemberRecord>> =
-        std::collections::HashMap::new();
-    let mut incomes: std::collections::HashMap<i64, Vec<IncomeRecord>> =
-        std::collections::HashMap::new();
+    let mut members: std::collections::HashMap<i64, Vec<MemberRecord>> = std::collections::HashMap::new();
+    let mut incomes: std::collections::HashMap<i64, Vec<IncomeRecord>> = std::collections::HashMap::new();
     for chunk in ids.chunks(500) {
         let list = sql::list_placeholders(chunk.len(), 0);
         let q = format!(
@@ -558,14 +457,11 @@ pub(crate) async fn list_households(
 ) -> Result<Page<HouseholdSummary>, StoreError> {
     let mut count_args = Vec::new();
     let w = sql::household_where(scope, filter, &mut count_args);
-    let total: i64 = bind_all(
-        dynamic(format!("SELECT COUNT(*) AS n FROM households h WHERE {w}")),
-        &count_args,
-    )
-    .fetch_one(r)
-    .await
-    .and_then(|row| row.try_get("n"))
-    .map_err(crate::db_err)?;
+    let total: i64 = bind_all(dynamic(format!("SELECT COUNT(*) AS n FROM households h WHERE {w}")), &count_args)
+        .fetch_one(r)
+        .await
+        .and_then(|row| row.try_get("n"))
+        .map_err(crate::db_err)?;
 
     let mut args = Vec::new();
     let mut w = sql::household_where(scope, filter, &mut args);
@@ -582,20 +478,15 @@ pub(crate) async fn list_households(
          FROM households h WHERE {w}
          ORDER BY h.village_code, h.group_no, h.household_no LIMIT {lim}"
     );
-    let rows = bind_all(dynamic(q), &args)
-        .fetch_all(r)
-        .await
-        .map_err(crate::db_err)?;
+    let rows = bind_all(dynamic(q), &args).fetch_all(r).await.map_err(crate::db_err)?;
     let mut items = rows
         .iter()
         .map(|row| {
             let no: String = row.try_get("household_no")?;
             Ok(HouseholdSummary {
                 id: HouseholdId(row.try_get("id")?),
-                household_no: HouseholdNo::parse(&no)
-                    .map_err(|_| bad("households.household_no"))?,
-                village: RegionCode::from_i64(row.try_get("village_code")?)
-                    .ok_or_else(|| bad("village_code"))?,
+                household_no: HouseholdNo::parse(&no).map_err(|_| bad("households.household_no"))?,
+                village: RegionCode::from_i64(row.try_get("village_code")?).ok_or_else(|| bad("village_code"))?,
                 group_no: u16::try_from(row.try_get::<i32, _>("group_no")?).unwrap_or(0),
                 kind: enum_of(row.try_get("kind")?, "households.kind")?,
                 monitoring: decode_monitoring(row)?,
@@ -630,23 +521,11 @@ pub(crate) async fn household(
     no: &HouseholdNo,
 ) -> Result<Option<HouseholdDetail>, StoreError> {
     let (lo, hi) = scope.range();
-    let q = format!(
-        "{} WHERE h.household_no = $1 AND h.village_code BETWEEN $2 AND $3",
-        household_select()
-    );
-    let row = dynamic(q)
-        .bind(no.to_string())
-        .bind(lo)
-        .bind(hi)
-        .fetch_optional(r)
-        .await
-        .map_err(crate::db_err)?;
+    let q = format!("{} WHERE h.household_no = $1 AND h.village_code BETWEEN $2 AND $3", household_select());
+    let row = dynamic(q).bind(no.to_string()).bind(lo).bind(hi).fetch_optional(r).await.map_err(crate::db_err)?;
     let Some(row) = row else { return Ok(None) };
     let rec = decode_household(&row).map_err(crate::db_err)?;
-    Ok(attach_details(r, vec![rec])
-        .await
-        .map_err(crate::db_err)?
-        .pop())
+    Ok(attach_details(r, vec![rec]).await.map_err(crate::db_err)?.pop())
 }
 
 pub(crate) async fn export_batch(
@@ -662,54 +541,24 @@ pub(crate) async fn export_batch(
         w.push_str(&sql::after_cursor(c, &mut args));
     }
     let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit))));
-    let q = format!(
-        "{} WHERE {w} ORDER BY h.village_code, h.group_no, h.household_no LIMIT {lim}",
-        household_select()
-    );
-    let rows = bind_all(dynamic(q), &args)
-        .fetch_all(r)
-        .await
-        .map_err(crate::db_err)?;
-    let recs = rows
-        .iter()
-        .map(decode_household)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(crate::db_err)?;
-    let next = (recs.len() == limit as usize)
-        .then(|| recs.last())
-        .flatten()
-        .map(|h| Cursor {
-            village: h.household.village.as_i64(),
-            group_no: i32::from(h.household.group_no),
-            household_no: h.household.household_no.to_string(),
-        });
+    let q = format!("{} WHERE {w} ORDER BY h.village_code, h.group_no, h.household_no LIMIT {lim}", household_select());
+    let rows = bind_all(dynamic(q), &args).fetch_all(r).await.map_err(crate::db_err)?;
+    let recs = rows.iter().map(decode_household).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)?;
+    let next = (recs.len() == limit as usize).then(|| recs.last()).flatten().map(|h| Cursor {
+        village: h.household.village.as_i64(),
+        group_no: i32::from(h.household.group_no),
+        household_no: h.household.household_no.to_string(),
+    });
     Ok((attach_details(r, recs).await.map_err(crate::db_err)?, next))
 }
 
-pub(crate) async fn households_by_no(
-    r: &Pool<DB>,
-    nos: &[HouseholdNo],
-) -> Result<Vec<HouseholdDetail>, StoreError> {
+pub(crate) async fn households_by_no(r: &Pool<DB>, nos: &[HouseholdNo]) -> Result<Vec<HouseholdDetail>, StoreError> {
     let mut out = Vec::new();
     for chunk in nos.chunks(500) {
-        let args: Vec<Arg> = chunk
-            .iter()
-            .map(|n| Arg::Text(Some(n.to_string())))
-            .collect();
-        let q = format!(
-            "{} WHERE h.household_no IN ({})",
-            household_select(),
-            sql::list_placeholders(args.len(), 0)
-        );
-        let rows = bind_all(dynamic(q), &args)
-            .fetch_all(r)
-            .await
-            .map_err(crate::db_err)?;
-        let recs = rows
-            .iter()
-            .map(decode_household)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(crate::db_err)?;
+        let args: Vec<Arg> = chunk.iter().map(|n| Arg::Text(Some(n.to_string()))).collect();
+        let q = format!("{} WHERE h.household_no IN ({})", household_select(), sql::list_placeholders(args.len(), 0));
+        let rows = bind_all(dynamic(q), &args).fetch_all(r).await.map_err(crate::db_err)?;
+        let recs = rows.iter().map(decode_household).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)?;
         out.extend(attach_details(r, recs).await.map_err(crate::db_err)?);
     }
     Ok(out)
@@ -726,11 +575,7 @@ pub(crate) async fn member_locations(
             "SELECT m.id_key, h.household_no, h.village_code FROM members m JOIN households h ON h.id = m.household_id WHERE m.id_key IN ({})",
             sql::list_placeholders(args.len(), 0)
         );
-        for row in bind_all(dynamic(q), &args)
-            .fetch_all(r)
-            .await
-            .map_err(crate::db_err)?
-        {
+        for row in bind_all(dynamic(q), &args).fetch_all(r).await.map_err(crate::db_err)? {
             let key: i64 = row.try_get("id_key").map_err(crate::db_err)?;
             let no: String = row.try_get("household_no").map_err(crate::db_err)?;
             let v: i64 = row.try_get("village_code").map_err(crate::db_err)?;
@@ -745,24 +590,16 @@ pub(crate) async fn member_locations(
 // ---------------------------------------------------------------- households: writing
 
 /// Bumps the version if it is still `expected`; otherwise someone else wrote first.
-async fn bump_version(
-    conn: &mut Conn,
-    id: HouseholdId,
-    expected: i64,
-    at: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let res = sqlx::query("UPDATE households SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3")
-        .bind(at)
-        .bind(id.0)
-        .bind(expected)
-        .execute(&mut *conn)
-        .await
-        .map_err(crate::db_err)?;
-    if res.rows_affected() == 0 {
-        Err(StoreError::Conflict)
-    } else {
-        Ok(())
-    }
+async fn bump_version(conn: &mut Conn, id: HouseholdId, expected: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
+    let res =
+        sqlx::query("UPDATE households SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3")
+            .bind(at)
+            .bind(id.0)
+            .bind(expected)
+            .execute(&mut *conn)
+            .await
+            .map_err(crate::db_err)?;
+    if res.rows_affected() == 0 { Err(StoreError::Conflict) } else { Ok(()) }
 }
 
 /// Rewrites a household's own columns (the version was bumped by `bump_version`).
@@ -773,17 +610,10 @@ async fn update_household_row(
     h: &Household,
 ) -> Result<(), StoreError> {
     let mut args = sql::household_args(h);
-    let sets: Vec<String> = sql::HOUSEHOLD_COLS
-        .iter()
-        .enumerate()
-        .map(|(i, c)| format!("{c} = ${}", i + 1))
-        .collect();
+    let sets: Vec<String> = sql::HOUSEHOLD_COLS.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
     let idp = sql::push(&mut args, Arg::I64(Some(id.0)));
     let q = format!("UPDATE households SET {} WHERE id = {idp}", sets.join(", "));
-    bind_all(dynamic(q), &args)
-        .execute(&mut *conn)
-        .await
-        .map_err(crate::db_err)?;
+    bind_all(dynamic(q), &args).execute(&mut *conn).await.map_err(crate::db_err)?;
     if before.village != h.village {
         sqlx::query("UPDATE members SET village_code = $1 WHERE household_id = $2")
             .bind(h.village.as_i64())
@@ -813,12 +643,7 @@ pub(crate) async fn save_household(
         .note(format!("修改户 {} 的基本信息", h.household_no));
     audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
     tx.commit().await.map_err(crate::db_err)?;
-    Ok(HouseholdRecord {
-        version: rec.version + 1,
-        household: h.clone(),
-        updated_at: at,
-        ..rec.clone()
-    })
+    Ok(HouseholdRecord { version: rec.version + 1, household: h.clone(), updated_at: at, ..rec.clone() })
 }
 
 async fn insert_member(
@@ -828,11 +653,7 @@ async fn insert_member(
     seq: i32,
     m: &Member,
 ) -> Result<i64, StoreError> {
-    let mut args = vec![
-        Arg::I64(Some(household_id)),
-        Arg::I64(Some(village)),
-        Arg::I32(Some(seq)),
-    ];
+    let mut args = vec![Arg::I64(Some(household_id)), Arg::I64(Some(village)), Arg::I32(Some(seq))];
     args.extend(sql::member_args(m));
     let q = format!(
         "INSERT INTO members (household_id, village_code, seq, {}) VALUES {} RETURNING id",
@@ -854,70 +675,35 @@ async fn update_member_row(
     m: &Member,
 ) -> Result<(), StoreError> {
     let mut args = sql::member_args(m);
-    let mut sets: Vec<String> = sql::MEMBER_COLS
-        .iter()
-        .enumerate()
-        .map(|(i, c)| format!("{c} = ${}", i + 1))
-        .collect();
-    sets.push(format!(
-        "seq = {}",
-        sql::push(&mut args, Arg::I32(Some(seq)))
-    ));
+    let mut sets: Vec<String> = sql::MEMBER_COLS.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
+    sets.push(format!("seq = {}", sql::push(&mut args, Arg::I32(Some(seq)))));
     let idp = sql::push(&mut args, Arg::I64(Some(id.0)));
     let hp = sql::push(&mut args, Arg::I64(Some(household_id)));
-    let q = format!(
-        "UPDATE members SET {} WHERE id = {idp} AND household_id = {hp}",
-        sets.join(", ")
-    );
-    let res = bind_all(dynamic(q), &args)
-        .execute(&mut *conn)
-        .await
-        .map_err(crate::db_err)?;
-    if res.rows_affected() == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
+    let q = format!("UPDATE members SET {} WHERE id = {idp} AND household_id = {hp}", sets.join(", "));
+    let res = bind_all(dynamic(q), &args).execute(&mut *conn).await.map_err(crate::db_err)?;
+    if res.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
-async fn delete_member_row(
-    conn: &mut Conn,
-    household_id: i64,
-    id: MemberId,
-) -> Result<(), StoreError> {
+async fn delete_member_row(conn: &mut Conn, household_id: i64, id: MemberId) -> Result<(), StoreError> {
     let res = sqlx::query("DELETE FROM members WHERE id = $1 AND household_id = $2")
         .bind(id.0)
         .bind(household_id)
         .execute(&mut *conn)
         .await
         .map_err(crate::db_err)?;
-    if res.rows_affected() == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
+    if res.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
-async fn upsert_income(
-    conn: &mut Conn,
-    household_id: i64,
-    r: &IncomeRecord,
-) -> Result<(), StoreError> {
+async fn upsert_income(conn: &mut Conn, household_id: i64, r: &IncomeRecord) -> Result<(), StoreError> {
     let args = sql::income_args(household_id, r);
-    let sets: Vec<String> = sql::INCOME_COLS[2..]
-        .iter()
-        .map(|c| format!("{c} = excluded.{c}"))
-        .collect();
+    let sets: Vec<String> = sql::INCOME_COLS[2..].iter().map(|c| format!("{c} = excluded.{c}")).collect();
     let q = format!(
         "INSERT INTO income_records ({}) VALUES {} ON CONFLICT (household_id, year) DO UPDATE SET {}",
         sql::INCOME_COLS.join(", "),
         sql::values_placeholders(1, args.len(), 0),
         sets.join(", ")
     );
-    bind_all(dynamic(q), &args)
-        .execute(&mut *conn)
-        .await
-        .map_err(crate::db_err)?;
+    bind_all(dynamic(q), &args).execute(&mut *conn).await.map_err(crate::db_err)?;
     Ok(())
 }
 
@@ -950,56 +736,34 @@ pub(crate) async fn write_members(
                 let id = insert_member(&mut tx, hid, village.as_i64(), next_seq, m).await?;
                 next_seq += 1;
                 audit.push(
-                    AuditEntry {
-                        action: AuditAction::Create,
-                        ..e
-                    }
-                    .after(&MemberAudit {
-                        member_id: id,
-                        member: m,
-                    })
-                    .note(format!("新增成员 {}", m.name)),
+                    AuditEntry { action: AuditAction::Create, ..e }
+                        .after(&MemberAudit { member_id: id, member: m })
+                        .note(format!("新增成员 {}", m.name)),
                 );
             }
             MemberChange::Update(id, m) => {
                 let prev = old(*id).ok_or(StoreError::NotFound)?;
                 update_member_row(&mut tx, hid, *id, prev.seq, m).await?;
                 audit.push(
-                    e.before(&MemberAudit {
-                        member_id: id.0,
-                        member: &prev.member,
-                    })
-                    .after(&MemberAudit {
-                        member_id: id.0,
-                        member: m,
-                    })
-                    .note(format!("修改成员 {}", m.name)),
+                    e.before(&MemberAudit { member_id: id.0, member: &prev.member })
+                        .after(&MemberAudit { member_id: id.0, member: m })
+                        .note(format!("修改成员 {}", m.name)),
                 );
             }
             MemberChange::Delete(id) => {
                 let prev = old(*id).ok_or(StoreError::NotFound)?;
                 delete_member_row(&mut tx, hid, *id).await?;
                 audit.push(
-                    AuditEntry {
-                        action: AuditAction::Delete,
-                        ..e
-                    }
-                    .before(&MemberAudit {
-                        member_id: id.0,
-                        member: &prev.member,
-                    })
-                    .note(format!("移除成员 {}：{reason}", prev.member.name)),
+                    AuditEntry { action: AuditAction::Delete, ..e }
+                        .before(&MemberAudit { member_id: id.0, member: &prev.member })
+                        .note(format!("移除成员 {}：{reason}", prev.member.name)),
                 );
             }
         }
     }
     audit_in_tx(&mut tx, &audit).await.map_err(crate::db_err)?;
     tx.commit().await.map_err(crate::db_err)?;
-    Ok(HouseholdRecord {
-        version: rec.version + 1,
-        updated_at: at,
-        ..rec.clone()
-    })
+    Ok(HouseholdRecord { version: rec.version + 1, updated_at: at, ..rec.clone() })
 }
 
 pub(crate) async fn apply_import(
@@ -1032,13 +796,9 @@ pub(crate) async fn apply_import(
     // new households: the bulk path (COPY on PostgreSQL, multi-row INSERT on SQLite)
     let mut members_written = 0;
     if !plan.creates.is_empty() {
-        let hids = bulk::allocate_ids(&mut tx, "households", plan.creates.len())
-            .await
-            .map_err(crate::db_err)?;
+        let hids = bulk::allocate_ids(&mut tx, "households", plan.creates.len()).await.map_err(crate::db_err)?;
         let member_total: usize = plan.creates.iter().map(|c| c.members.len()).sum();
-        let mids = bulk::allocate_ids(&mut tx, "members", member_total)
-            .await
-            .map_err(crate::db_err)?;
+        let mids = bulk::allocate_ids(&mut tx, "members", member_total).await.map_err(crate::db_err)?;
         let mut hh_cols = vec!["id"];
         hh_cols.extend_from_slice(sql::HOUSEHOLD_COLS);
         hh_cols.extend_from_slice(&["version", "import_id", "created_at", "updated_at"]);
@@ -1054,12 +814,7 @@ pub(crate) async fn apply_import(
                 let hid = hids[chunk_no * BATCH + i];
                 let mut row = vec![Arg::I64(Some(hid))];
                 row.extend(sql::household_args(&c.household));
-                row.extend([
-                    Arg::I64(Some(1)),
-                    Arg::I64(Some(import_id)),
-                    Arg::Ts(Some(at)),
-                    Arg::Ts(Some(at)),
-                ]);
+                row.extend([Arg::I64(Some(1)), Arg::I64(Some(import_id)), Arg::Ts(Some(at)), Arg::Ts(Some(at))]);
                 hh_rows.push(row);
                 for (seq, m) in c.members.iter().enumerate() {
                     let mut row = vec![
@@ -1076,15 +831,9 @@ pub(crate) async fn apply_import(
                 }
             }
             members_written += m_rows.len();
-            bulk::insert(&mut tx, "households", &hh_cols, &hh_rows)
-                .await
-                .map_err(crate::db_err)?;
-            bulk::insert(&mut tx, "members", &m_cols, &m_rows)
-                .await
-                .map_err(crate::db_err)?;
-            bulk::insert(&mut tx, "income_records", sql::INCOME_COLS, &inc_rows)
-                .await
-                .map_err(crate::db_err)?;
+            bulk::insert(&mut tx, "households", &hh_cols, &hh_rows).await.map_err(crate::db_err)?;
+            bulk::insert(&mut tx, "members", &m_cols, &m_rows).await.map_err(crate::db_err)?;
+            bulk::insert(&mut tx, "income_records", sql::INCOME_COLS, &inc_rows).await.map_err(crate::db_err)?;
         }
     }
 
@@ -1129,10 +878,7 @@ pub(crate) async fn apply_import(
                 .region(u.household.village)
                 .before(&u.before)
                 .after(&after)
-                .note(format!(
-                    "导入批次 #{import_id}（{}）更新户 {}",
-                    meta.file_name, u.household.household_no
-                )),
+                .note(format!("导入批次 #{import_id}（{}）更新户 {}", meta.file_name, u.household.household_no)),
         );
     }
     let outcome = ImportOutcome {
@@ -1162,12 +908,10 @@ const USER_SELECT: &str = "SELECT id, username, display_name, role, region_code,
 fn decode_user(r: &DbRow) -> Result<User, sqlx::Error> {
     Ok(User {
         id: UserId(r.try_get("id")?),
-        username: Username::parse(&r.try_get::<String, _>("username")?)
-            .map_err(|_| bad("users.username"))?,
+        username: Username::parse(&r.try_get::<String, _>("username")?).map_err(|_| bad("users.username"))?,
         display_name: r.try_get("display_name")?,
         role: enum_of(r.try_get("role")?, "users.role")?,
-        region: RegionCode::from_i64(r.try_get("region_code")?)
-            .ok_or_else(|| bad("users.region_code"))?,
+        region: RegionCode::from_i64(r.try_get("region_code")?).ok_or_else(|| bad("users.region_code"))?,
         active: r.try_get("active")?,
         failed_logins: r.try_get("failed_logins")?,
         locked_until: r.try_get("locked_until")?,
@@ -1217,48 +961,23 @@ pub(crate) async fn create_user(
     Ok(user)
 }
 
-pub(crate) async fn user_by_username(
-    r: &Pool<DB>,
-    username: &str,
-) -> Result<Option<(User, String)>, StoreError> {
+pub(crate) async fn user_by_username(r: &Pool<DB>, username: &str) -> Result<Option<(User, String)>, StoreError> {
     let q = format!("{USER_SELECT} WHERE username = $1");
-    let row = dynamic(q)
-        .bind(username.trim().to_ascii_lowercase())
-        .fetch_optional(r)
-        .await
-        .map_err(crate::db_err)?;
-    row.map(|r| Ok((decode_user(&r)?, r.try_get("password_hash")?)))
-        .transpose()
-        .map_err(crate::db_err)
+    let row = dynamic(q).bind(username.trim().to_ascii_lowercase()).fetch_optional(r).await.map_err(crate::db_err)?;
+    row.map(|r| Ok((decode_user(&r)?, r.try_get("password_hash")?))).transpose().map_err(crate::db_err)
 }
 
 pub(crate) async fn user(r: &Pool<DB>, id: UserId) -> Result<Option<User>, StoreError> {
     let q = format!("{USER_SELECT} WHERE id = $1");
-    let row = dynamic(q)
-        .bind(id.0)
-        .fetch_optional(r)
-        .await
-        .map_err(crate::db_err)?;
-    row.map(|r| decode_user(&r))
-        .transpose()
-        .map_err(crate::db_err)
+    let row = dynamic(q).bind(id.0).fetch_optional(r).await.map_err(crate::db_err)?;
+    row.map(|r| decode_user(&r)).transpose().map_err(crate::db_err)
 }
 
 pub(crate) async fn list_users(r: &Pool<DB>, scope: &Scope) -> Result<Vec<User>, StoreError> {
     let (lo, hi) = scope.range();
-    let q = format!(
-        "{USER_SELECT} WHERE region_code BETWEEN $1 AND $2 ORDER BY region_code, role, username"
-    );
-    let rows = dynamic(q)
-        .bind(lo)
-        .bind(hi)
-        .fetch_all(r)
-        .await
-        .map_err(crate::db_err)?;
-    rows.iter()
-        .map(decode_user)
-        .collect::<Result<_, _>>()
-        .map_err(crate::db_err)
+    let q = format!("{USER_SELECT} WHERE region_code BETWEEN $1 AND $2 ORDER BY region_code, role, username");
+    let rows = dynamic(q).bind(lo).bind(hi).fetch_all(r).await.map_err(crate::db_err)?;
+    rows.iter().map(decode_user).collect::<Result<_, _>>().map_err(crate::db_err)
 }
 
 pub(crate) async fn update_user(
@@ -1299,13 +1018,7 @@ pub(crate) async fn update_user(
             .await
             .map_err(crate::db_err)?;
     }
-    let after = User {
-        display_name: display_name.to_string(),
-        role,
-        region,
-        active,
-        ..before.clone()
-    };
+    let after = User { display_name: display_name.to_string(), role, region, active, ..before.clone() };
     let e = AuditEntry::new(at, actor, AuditAction::Update, "user", id.0)
         .region(region)
         .before(&before)
@@ -1336,13 +1049,8 @@ pub(crate) async fn set_password(
     if res.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-        .bind(id.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(crate::db_err)?;
-    let e = AuditEntry::new(at, actor, AuditAction::Update, "user", id.0)
-        .note("重设密码（密码本身不记录）");
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.0).execute(&mut *tx).await.map_err(crate::db_err)?;
+    let e = AuditEntry::new(at, actor, AuditAction::Update, "user", id.0).note("重设密码（密码本身不记录）");
     audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
     tx.commit().await.map_err(crate::db_err)
 }
@@ -1367,21 +1075,12 @@ pub(crate) async fn record_login_failure(
     .await
     .map_err(crate::db_err)?;
     let q = format!("{USER_SELECT} WHERE id = $1");
-    let u = dynamic(q)
-        .bind(id.0)
-        .fetch_one(&mut *tx)
-        .await
-        .and_then(|r| decode_user(&r))
-        .map_err(crate::db_err)?;
+    let u = dynamic(q).bind(id.0).fetch_one(&mut *tx).await.and_then(|r| decode_user(&r)).map_err(crate::db_err)?;
     tx.commit().await.map_err(crate::db_err)?;
     Ok(u)
 }
 
-pub(crate) async fn record_login_success(
-    w: &Pool<DB>,
-    id: UserId,
-    _at: DateTime<Utc>,
-) -> Result<(), StoreError> {
+pub(crate) async fn record_login_success(w: &Pool<DB>, id: UserId, _at: DateTime<Utc>) -> Result<(), StoreError> {
     sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
         .bind(id.0)
         .execute(w)
@@ -1424,10 +1123,7 @@ pub(crate) async fn create_session(
     Ok(())
 }
 
-pub(crate) async fn session(
-    r: &Pool<DB>,
-    token_hash: &str,
-) -> Result<Option<SessionRecord>, StoreError> {
+pub(crate) async fn session(r: &Pool<DB>, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
     let row = sqlx::query(
         "SELECT s.token_hash, s.kind, s.csrf_token, s.created_at AS s_created, s.last_seen_at, s.expires_at,
                 u.id, u.username, u.display_name, u.role, u.region_code, u.active, u.failed_logins, u.locked_until, u.created_at
@@ -1452,11 +1148,7 @@ pub(crate) async fn session(
     .map_err(crate::db_err)
 }
 
-pub(crate) async fn touch_session(
-    w: &Pool<DB>,
-    token_hash: &str,
-    at: DateTime<Utc>,
-) -> Result<(), StoreError> {
+pub(crate) async fn touch_session(w: &Pool<DB>, token_hash: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
     sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
         .bind(at)
         .bind(token_hash.to_string())
@@ -1476,11 +1168,7 @@ pub(crate) async fn delete_session(w: &Pool<DB>, token_hash: &str) -> Result<(),
 }
 
 pub(crate) async fn delete_user_sessions(w: &Pool<DB>, user: UserId) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-        .bind(user.0)
-        .execute(w)
-        .await
-        .map_err(crate::db_err)?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user.0).execute(w).await.map_err(crate::db_err)?;
     Ok(())
 }
 
@@ -1535,29 +1223,16 @@ pub(crate) async fn set_param(
     .execute(&mut *tx)
     .await
     .map_err(crate::db_err)?;
-    let e = AuditEntry::new(
-        at,
-        actor,
-        AuditAction::Create,
-        "param",
-        format!("{year}/{region}/{}", name.key()),
-    )
-    .region(region)
-    .after(&p)
-    .note(format!(
-        "设定{year}年{}为{}（第{version}版）",
-        name.label(),
-        name.display_value(value)
-    ));
+    let e = AuditEntry::new(at, actor, AuditAction::Create, "param", format!("{year}/{region}/{}", name.key()))
+        .region(region)
+        .after(&p)
+        .note(format!("设定{year}年{}为{}（第{version}版）", name.label(), name.display_value(value)));
     audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
     tx.commit().await.map_err(crate::db_err)?;
     Ok(p)
 }
 
-pub(crate) async fn params(
-    r: &Pool<DB>,
-    year: Option<i32>,
-) -> Result<Vec<PolicyParam>, StoreError> {
+pub(crate) async fn params(r: &Pool<DB>, year: Option<i32>) -> Result<Vec<PolicyParam>, StoreError> {
     let rows = sqlx::query(
         "SELECT year, region_code, name, version, value, example, note, set_by, set_at FROM policy_params
          WHERE ($1 IS NULL OR year = $1) ORDER BY year, region_code, name, version",

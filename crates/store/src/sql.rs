@@ -99,12 +99,7 @@ pub fn household_args(h: &Household) -> Vec<Arg> {
     let (status, category, since, mode, on) = match h.monitoring {
         Never => (0i16, None, None, None, None),
         Monitored { category, since } => (1, Some(category), Some(since), None, None),
-        Eliminated {
-            category,
-            since,
-            mode,
-            on,
-        } => (2, Some(category), Some(since), Some(mode), Some(on)),
+        Eliminated { category, since, mode, on } => (2, Some(category), Some(since), Some(mode), Some(on)),
     };
     vec![
         Arg::Text(Some(h.household_no.to_string())),
@@ -134,12 +129,7 @@ pub fn household_args(h: &Household) -> Vec<Arg> {
         Arg::Bool(Some(h.relocated)),
         Arg::Text(h.officer.as_ref().map(|o| o.name.to_string())),
         Arg::Text(h.officer.as_ref().map(|o| o.unit.clone())),
-        Arg::Text(
-            h.officer
-                .as_ref()
-                .and_then(|o| o.phone.as_ref())
-                .map(|p| p.to_string()),
-        ),
+        Arg::Text(h.officer.as_ref().and_then(|o| o.phone.as_ref()).map(|p| p.to_string())),
         Arg::I32(h.declared_size.map(i32::from)),
     ]
 }
@@ -247,10 +237,7 @@ pub fn values_placeholders(rows: usize, cols: usize, start: usize) -> String {
 
 /// "$k, $k+1, …" for an IN list.
 pub fn list_placeholders(n: usize, start: usize) -> String {
-    (0..n)
-        .map(|i| format!("${}", start + i + 1))
-        .collect::<Vec<_>>()
-        .join(",")
+    (0..n).map(|i| format!("${}", start + i + 1)).collect::<Vec<_>>().join(",")
 }
 
 /// Adds one argument and returns its placeholder.
@@ -261,9 +248,7 @@ pub fn push(args: &mut Vec<Arg>, a: Arg) -> String {
 
 /// Escapes LIKE wildcards in user text (used with `ESCAPE '\'`).
 fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 /// The smallest string greater than every string starting with `s` (for prefix ranges that
@@ -283,11 +268,8 @@ fn prefix_end(s: &str) -> String {
 /// read is limited to the caller's region subtree), then the filters.
 pub fn household_where(scope: &Scope, filter: &HouseholdFilter, args: &mut Vec<Arg>) -> String {
     let (lo, hi) = scope.range();
-    let mut w = format!(
-        "h.village_code BETWEEN {} AND {}",
-        push(args, Arg::I64(Some(lo))),
-        push(args, Arg::I64(Some(hi)))
-    );
+    let mut w =
+        format!("h.village_code BETWEEN {} AND {}", push(args, Arg::I64(Some(lo))), push(args, Arg::I64(Some(hi))));
     if let Some(r) = filter.region {
         let (rlo, rhi) = r.subtree();
         w.push_str(&format!(
@@ -297,36 +279,20 @@ pub fn household_where(scope: &Scope, filter: &HouseholdFilter, args: &mut Vec<A
         ));
     }
     if let Some(g) = filter.group_no {
-        w.push_str(&format!(
-            " AND h.group_no = {}",
-            push(args, Arg::I32(Some(i32::from(g))))
-        ));
+        w.push_str(&format!(" AND h.group_no = {}", push(args, Arg::I32(Some(i32::from(g))))));
     }
     if let Some(k) = filter.kind {
-        w.push_str(&format!(
-            " AND h.kind = {}",
-            push(args, Arg::I16(Some(k.code())))
-        ));
+        w.push_str(&format!(" AND h.kind = {}", push(args, Arg::I16(Some(k.code())))));
     }
     if let Some(s) = filter.status {
-        w.push_str(&format!(
-            " AND h.monitoring_status = {}",
-            push(args, Arg::I16(Some(s.code())))
-        ));
+        w.push_str(&format!(" AND h.monitoring_status = {}", push(args, Arg::I16(Some(s.code())))));
     }
     if let Some(c) = filter.category {
-        w.push_str(&format!(
-            " AND h.monitoring_category = {}",
-            push(args, Arg::I16(Some(c.code())))
-        ));
+        w.push_str(&format!(" AND h.monitoring_category = {}", push(args, Arg::I16(Some(c.code())))));
     }
     // member searches stay inside the scope's village range too
     let member_scope = |args: &mut Vec<Arg>| {
-        format!(
-            "village_code BETWEEN {} AND {}",
-            push(args, Arg::I64(Some(lo))),
-            push(args, Arg::I64(Some(hi)))
-        )
+        format!("village_code BETWEEN {} AND {}", push(args, Arg::I64(Some(lo))), push(args, Arg::I64(Some(hi))))
     };
     match &filter.query {
         None | Some(SearchQuery::None) => {}
@@ -338,10 +304,7 @@ pub fn household_where(scope: &Scope, filter: &HouseholdFilter, args: &mut Vec<A
             ));
         }
         Some(SearchQuery::Digits(d)) => {
-            let (a, b) = (
-                push(args, Arg::Text(Some(d.clone()))),
-                push(args, Arg::Text(Some(prefix_end(d)))),
-            );
+            let (a, b) = (push(args, Arg::Text(Some(d.clone()))), push(args, Arg::Text(Some(prefix_end(d)))));
             let ms = member_scope(args);
             w.push_str(&format!(
                 " AND ((h.household_no >= {a} AND h.household_no < {b}) OR h.id IN (SELECT household_id FROM members WHERE {ms} AND id_number >= {a} AND id_number < {b}))"

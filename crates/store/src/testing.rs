@@ -30,79 +30,34 @@ impl TestDb {
     pub async fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
-        let db = Db::connect(&url, &ConnectOptions::default())
-            .await
-            .expect("open sqlite");
+        let db = Db::connect(&url, &ConnectOptions::default()).await.expect("open sqlite");
         db.migrate().await.expect("migrate sqlite");
-        TestDb {
-            db,
-            label: "sqlite",
-            url,
-            pg: None,
-            _dir: Some(dir),
-        }
+        TestDb { db, label: "sqlite", url, pg: None, _dir: Some(dir) }
     }
 
     /// A migrated, empty PostgreSQL database of its own, or `None` (with a notice) when
     /// PostgreSQL is unreachable outside CI.
     pub async fn postgres() -> Option<TestDb> {
-        let admin_url = std::env::var("FANGPIN_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| DEFAULT_PG_URL.to_string());
-        let admin = match Db::connect(
-            &admin_url,
-            &ConnectOptions {
-                max_connections: 1,
-                ..Default::default()
-            },
-        )
-        .await
-        {
+        let admin_url = std::env::var("FANGPIN_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_string());
+        let admin = match Db::connect(&admin_url, &ConnectOptions { max_connections: 1, ..Default::default() }).await {
             Ok(a) => a,
             Err(e) => {
                 if under_ci() {
-                    panic!(
-                        "CI=true but PostgreSQL is unreachable at {}: {e}",
-                        crate::redact_url(&admin_url)
-                    );
+                    panic!("CI=true but PostgreSQL is unreachable at {}: {e}", crate::redact_url(&admin_url));
                 }
-                eprintln!(
-                    "NOTICE: PostgreSQL unreachable ({e}); skipping the PostgreSQL half of this test"
-                );
+                eprintln!("NOTICE: PostgreSQL unreachable ({e}); skipping the PostgreSQL half of this test");
                 return None;
             }
         };
-        let name = format!(
-            "fangpin_test_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        );
-        admin
-            .execute_raw(&format!("DROP DATABASE IF EXISTS {name}"))
-            .await
-            .expect("drop old test db");
-        admin
-            .execute_raw(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("create test db");
+        let name = format!("fangpin_test_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+        admin.execute_raw(&format!("DROP DATABASE IF EXISTS {name}")).await.expect("drop old test db");
+        admin.execute_raw(&format!("CREATE DATABASE {name}")).await.expect("create test db");
         admin.close().await;
         let url = replace_db_name(&admin_url, &name);
-        let db = Db::connect(
-            &url,
-            &ConnectOptions {
-                max_connections: 4,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("open pg");
+        let db =
+            Db::connect(&url, &ConnectOptions { max_connections: 4, ..Default::default() }).await.expect("open pg");
         db.migrate().await.expect("migrate pg");
-        Some(TestDb {
-            db,
-            label: "postgres",
-            url,
-            pg: Some((admin_url, name)),
-            _dir: None,
-        })
+        Some(TestDb { db, label: "postgres", url, pg: Some((admin_url, name)), _dir: None })
     }
 
     /// SQLite, then PostgreSQL when available.
@@ -117,18 +72,10 @@ impl TestDb {
         self.db.close().await;
         if let Some((admin_url, name)) = self.pg
             && std::env::var("FANGPIN_TEST_KEEP_DB").is_err()
-            && let Ok(admin) = Db::connect(
-                &admin_url,
-                &ConnectOptions {
-                    max_connections: 1,
-                    ..Default::default()
-                },
-            )
-            .await
+            && let Ok(admin) =
+                Db::connect(&admin_url, &ConnectOptions { max_connections: 1, ..Default::default() }).await
         {
-            let _ = admin
-                .execute_raw(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await;
+            let _ = admin.execute_raw(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
             admin.close().await;
         }
     }
@@ -136,10 +83,7 @@ impl TestDb {
 
 /// `postgres://u@h:p/old?x` → `postgres://u@h:p/new?x`
 pub fn replace_db_name(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map(|(b, q)| (b, format!("?{q}")))
-        .unwrap_or((url, String::new()));
+    let (base, query) = url.split_once('?').map(|(b, q)| (b, format!("?{q}"))).unwrap_or((url, String::new()));
     let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
     match base[scheme_end..].rfind('/') {
         Some(i) => format!("{}/{name}{query}", &base[..scheme_end + i]),
@@ -155,9 +99,6 @@ mod tests {
             super::replace_db_name("postgres://postgres@127.0.0.1:5432/postgres", "x"),
             "postgres://postgres@127.0.0.1:5432/x"
         );
-        assert_eq!(
-            super::replace_db_name("postgres://h/db?sslmode=disable", "y"),
-            "postgres://h/y?sslmode=disable"
-        );
+        assert_eq!(super::replace_db_name("postgres://h/db?sslmode=disable", "y"), "postgres://h/y?sslmode=disable");
     }
 }

@@ -30,11 +30,7 @@ fn village(code: u64) -> RegionCode {
 fn person(name: &str, seq: u32, relation: Relation, birth_year: i32) -> Member {
     let birth = NaiveDate::from_ymd_opt(birth_year, 1 + seq % 12, 1 + seq % 28).unwrap();
     let id = make_id(450203, birth, (seq % 1000) as u16);
-    let mut m = Member::new(
-        PersonName::parse(name).unwrap(),
-        NationalId::parse(&id).unwrap(),
-        relation,
-    );
+    let mut m = Member::new(PersonName::parse(name).unwrap(), NationalId::parse(&id).unwrap(), relation);
     m.sex = m.national_id.sex();
     m
 }
@@ -45,11 +41,7 @@ fn incoming(n: u32, village_code: u64) -> IncomingHousehold {
     let mut h = Household::new(
         no,
         village(village_code),
-        if n.is_multiple_of(5) {
-            HouseholdKind::PovertyExited
-        } else {
-            HouseholdKind::Ordinary
-        },
+        if n.is_multiple_of(5) { HouseholdKind::PovertyExited } else { HouseholdKind::Ordinary },
     );
     if h.kind == HouseholdKind::PovertyExited {
         h.exit_year = Some(2019);
@@ -72,12 +64,7 @@ fn incoming(n: u32, village_code: u64) -> IncomingHousehold {
     h.housing_grade = Some(HousingGrade::B);
     let names = ["韦", "覃", "蒙", "黄", "曾", "单"];
     let surname = names[(n as usize) % names.len()];
-    let head = person(
-        &format!("{surname}国{}", ["强", "明", "华", "平"][n as usize % 4]),
-        n * 2,
-        Relation::Head,
-        1970,
-    );
+    let head = person(&format!("{surname}国{}", ["强", "明", "华", "平"][n as usize % 4]), n * 2, Relation::Head, 1970);
     let mut spouse = person("李秀英", n * 2 + 1, Relation::Spouse, 1972);
     spouse.health = Health::parse("长期慢性病").unwrap();
     spouse.education = Some(Education::Primary);
@@ -94,19 +81,10 @@ fn incoming(n: u32, village_code: u64) -> IncomingHousehold {
 }
 
 async fn seed<S: Store>(s: &S, households: Vec<IncomingHousehold>) -> ImportOutcome {
-    s.upsert_regions(&Actor::cli(), at(), &luorong_regions())
-        .await
-        .unwrap();
-    let meta = ImportMeta {
-        file_name: "test.xlsx".into(),
-        file_sha256: "0".repeat(64),
-        rows: 0,
-        warnings: 0,
-    };
+    s.upsert_regions(&Actor::cli(), at(), &luorong_regions()).await.unwrap();
+    let meta = ImportMeta { file_name: "test.xlsx".into(), file_sha256: "0".repeat(64), rows: 0, warnings: 0 };
     let plan = domain::import::plan(households, vec![]);
-    s.apply_import(&Actor::cli(), at(), &meta, &plan)
-        .await
-        .unwrap()
+    s.apply_import(&Actor::cli(), at(), &meta, &plan).await.unwrap()
 }
 
 fn scope_of(role: Role, region: u64) -> Scope {
@@ -140,11 +118,7 @@ where
 async fn migrations_are_idempotent_and_both_schemas_match() {
     let mut schemas = Vec::new();
     for t in TestDb::both().await {
-        assert_eq!(
-            t.db.migrate().await.unwrap(),
-            Vec::<i64>::new(),
-            "second migrate applies nothing"
-        );
+        assert_eq!(t.db.migrate().await.unwrap(), Vec::<i64>::new(), "second migrate applies nothing");
         assert_eq!(t.db.applied_migrations().await.unwrap(), vec![1]);
         schemas.push((t.label, t.db.schema_columns().await.unwrap()));
         t.cleanup().await;
@@ -162,49 +136,23 @@ async fn imported_households_read_back_exactly() {
         let out = seed(&db, data.clone()).await;
         assert_eq!((out.created, out.updated, out.members_written), (14, 0, 28));
         for inc in &data {
-            let d = db
-                .household(&Scope::system(), &inc.household.household_no)
-                .await
-                .unwrap()
-                .unwrap();
+            let d = db.household(&Scope::system(), &inc.household.household_no).await.unwrap().unwrap();
             assert_eq!(d.record.household, inc.household);
             assert_eq!(d.record.version, 1);
             assert_eq!(d.record.import_id, Some(out.import_id));
-            assert_eq!(
-                d.members
-                    .iter()
-                    .map(|m| m.member.clone())
-                    .collect::<Vec<_>>(),
-                inc.members
-            );
-            assert_eq!(
-                d.members.iter().map(|m| m.seq).collect::<Vec<_>>(),
-                vec![1, 2]
-            );
+            assert_eq!(d.members.iter().map(|m| m.member.clone()).collect::<Vec<_>>(), inc.members);
+            assert_eq!(d.members.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 2]);
             assert_eq!(d.incomes, inc.income.into_iter().collect::<Vec<_>>());
         }
-        let nos: Vec<_> = data
-            .iter()
-            .map(|d| d.household.household_no.clone())
-            .collect();
+        let nos: Vec<_> = data.iter().map(|d| d.household.household_no.clone()).collect();
         assert_eq!(db.households_by_no(&nos).await.unwrap().len(), 14);
         let key = data[3].members[0].national_id.key();
         let loc = db.member_locations(&[key, 42]).await.unwrap();
-        assert_eq!(
-            loc,
-            vec![(
-                key,
-                data[3].household.household_no.clone(),
-                village(DAZHENG)
-            )]
-        );
+        assert_eq!(loc, vec![(key, data[3].household.household_no.clone(), village(DAZHENG))]);
         // same data again: nothing to do
         let existing = db.households_by_no(&nos).await.unwrap();
         let plan = domain::import::plan(data, existing);
-        assert_eq!(
-            (plan.creates.len(), plan.updates.len(), plan.unchanged),
-            (0, 0, 14)
-        );
+        assert_eq!((plan.creates.len(), plan.updates.len(), plan.unchanged), (0, 0, 14));
     })
     .await;
 }
@@ -215,69 +163,25 @@ async fn scope_limits_every_read() {
         seed(&db, vec![incoming(1, DAZHENG), incoming(2, DONGTANG)]).await;
         let dongtang_cadre = scope_of(Role::VillageCadre, DONGTANG);
         let dazheng_no = HouseholdNo::parse(&format!("{DAZHENG}0001")).unwrap();
-        assert!(
-            db.household(&dongtang_cadre, &dazheng_no)
-                .await
-                .unwrap()
-                .is_none()
-        );
-        assert!(
-            db.household(&Scope::system(), &dazheng_no)
-                .await
-                .unwrap()
-                .is_some()
-        );
-        let page = db
-            .list_households(&dongtang_cadre, &HouseholdFilter::default(), None, 50)
-            .await
-            .unwrap();
+        assert!(db.household(&dongtang_cadre, &dazheng_no).await.unwrap().is_none());
+        assert!(db.household(&Scope::system(), &dazheng_no).await.unwrap().is_some());
+        let page = db.list_households(&dongtang_cadre, &HouseholdFilter::default(), None, 50).await.unwrap();
         assert_eq!(page.total, 1);
         assert!(page.items.iter().all(|h| h.village == village(DONGTANG)));
         // searching for the other village's household by its number or its head's ID finds nothing
-        for q in [
-            dazheng_no.to_string(),
-            incoming(1, DAZHENG).members[0].national_id.to_string(),
-            "韦".into(),
-        ] {
-            let f = HouseholdFilter {
-                query: Some(SearchQuery::parse(&q)),
-                ..Default::default()
-            };
-            let p = db
-                .list_households(&dongtang_cadre, &f, None, 50)
-                .await
-                .unwrap();
-            assert!(
-                p.items.iter().all(|h| h.village == village(DONGTANG)),
-                "query {q}"
-            );
+        for q in [dazheng_no.to_string(), incoming(1, DAZHENG).members[0].national_id.to_string(), "韦".into()] {
+            let f = HouseholdFilter { query: Some(SearchQuery::parse(&q)), ..Default::default() };
+            let p = db.list_households(&dongtang_cadre, &f, None, 50).await.unwrap();
+            assert!(p.items.iter().all(|h| h.village == village(DONGTANG)), "query {q}");
         }
         // even filtering explicitly for the other village
-        let f = HouseholdFilter {
-            region: Some(village(DAZHENG)),
-            ..Default::default()
-        };
-        assert_eq!(
-            db.list_households(&dongtang_cadre, &f, None, 50)
-                .await
-                .unwrap()
-                .total,
-            0
-        );
-        let (batch, _) = db
-            .export_batch(&dongtang_cadre, &HouseholdFilter::default(), None, 100)
-            .await
-            .unwrap();
+        let f = HouseholdFilter { region: Some(village(DAZHENG)), ..Default::default() };
+        assert_eq!(db.list_households(&dongtang_cadre, &f, None, 50).await.unwrap().total, 0);
+        let (batch, _) = db.export_batch(&dongtang_cadre, &HouseholdFilter::default(), None, 100).await.unwrap();
         assert_eq!(batch.len(), 1);
         assert_eq!(batch[0].record.household.village, village(DONGTANG));
         let town = scope_of(Role::TownOffice, 450_203_100_000);
-        assert_eq!(
-            db.list_households(&town, &HouseholdFilter::default(), None, 50)
-                .await
-                .unwrap()
-                .total,
-            2
-        );
+        assert_eq!(db.list_households(&town, &HouseholdFilter::default(), None, 50).await.unwrap().total, 2);
     })
     .await;
 }
@@ -293,16 +197,9 @@ async fn list_filters_search_and_keyset_pages() {
         let mut seen = Vec::new();
         let mut after: Option<Cursor> = None;
         loop {
-            let p = db
-                .list_households(&sys, &HouseholdFilter::default(), after.as_ref(), 7)
-                .await
-                .unwrap();
+            let p = db.list_households(&sys, &HouseholdFilter::default(), after.as_ref(), 7).await.unwrap();
             assert_eq!(p.total, 30);
-            seen.extend(
-                p.items
-                    .iter()
-                    .map(|h| (h.village, h.group_no, h.household_no.to_string())),
-            );
+            seen.extend(p.items.iter().map(|h| (h.village, h.group_no, h.household_no.to_string())));
             match p.next {
                 Some(c) => after = Some(Cursor::decode(&c).unwrap()),
                 None => break,
@@ -315,45 +212,17 @@ async fn list_filters_search_and_keyset_pages() {
         sorted.dedup();
         assert_eq!(sorted.len(), 30);
 
-        let p = db
-            .list_households(&sys, &HouseholdFilter::default(), None, 1)
-            .await
-            .unwrap();
+        let p = db.list_households(&sys, &HouseholdFilter::default(), None, 1).await.unwrap();
         assert_eq!(p.items[0].member_count, 2);
         assert!(p.items[0].head_name.is_some());
-        assert!(
-            p.items[0]
-                .head_id_masked
-                .as_ref()
-                .unwrap()
-                .contains("********")
-        );
+        assert!(p.items[0].head_id_masked.as_ref().unwrap().contains("********"));
 
         let count = |f: HouseholdFilter| {
             let db = db.clone();
-            async move {
-                db.list_households(&Scope::system(), &f, None, 100)
-                    .await
-                    .unwrap()
-                    .total
-            }
+            async move { db.list_households(&Scope::system(), &f, None, 100).await.unwrap().total }
         };
-        assert_eq!(
-            count(HouseholdFilter {
-                region: Some(village(DONGTANG)),
-                ..Default::default()
-            })
-            .await,
-            10
-        );
-        assert_eq!(
-            count(HouseholdFilter {
-                kind: Some(HouseholdKind::PovertyExited),
-                ..Default::default()
-            })
-            .await,
-            6
-        );
+        assert_eq!(count(HouseholdFilter { region: Some(village(DONGTANG)), ..Default::default() }).await, 10);
+        assert_eq!(count(HouseholdFilter { kind: Some(HouseholdKind::PovertyExited), ..Default::default() }).await, 6);
         assert_eq!(
             count(HouseholdFilter {
                 status: Some(domain::household::MonitoringStatus::Monitored),
@@ -363,18 +232,10 @@ async fn list_filters_search_and_keyset_pages() {
             4
         );
         assert_eq!(
-            count(HouseholdFilter {
-                group_no: Some(1),
-                region: Some(village(DAZHENG)),
-                ..Default::default()
-            })
-            .await,
+            count(HouseholdFilter { group_no: Some(1), region: Some(village(DAZHENG)), ..Default::default() }).await,
             5
         );
-        let q = |s: &str| HouseholdFilter {
-            query: Some(SearchQuery::parse(s)),
-            ..Default::default()
-        };
+        let q = |s: &str| HouseholdFilter { query: Some(SearchQuery::parse(s)), ..Default::default() };
         // by full ID, by the start of an ID, by 户编号 prefix, by name, by pinyin and initials
         let id = data[4].members[1].national_id.to_string();
         assert_eq!(count(q(&id)).await, 1);
@@ -399,35 +260,21 @@ async fn edits_are_versioned_and_audited() {
         let mut h = before.record.household.clone();
         h.address = "新地址".into();
         h.housing_grade = Some(HousingGrade::D);
-        let rec = db
-            .save_household(&Actor::cli(), at(), &before, &h)
-            .await
-            .unwrap();
+        let rec = db.save_household(&Actor::cli(), at(), &before, &h).await.unwrap();
         assert_eq!(rec.version, 2);
         let after = db.household(&Scope::system(), &no).await.unwrap().unwrap();
         assert_eq!(after.record.household, h);
         assert_eq!(after.record.version, 2);
         // a second writer holding the old version loses
-        assert!(matches!(
-            db.save_household(&Actor::cli(), at(), &before, &h).await,
-            Err(StoreError::Conflict)
-        ));
+        assert!(matches!(db.save_household(&Actor::cli(), at(), &before, &h).await, Err(StoreError::Conflict)));
 
         // members: add, change, remove — each bumps the version
         let kid = person("韦小宝", 900, Relation::Son, 2012);
         let mut kid = kid;
         kid.education = None;
         kid.school_status = Some(SchoolStatus::Primary);
-        let rec = db
-            .write_members(
-                &Actor::cli(),
-                at(),
-                &after,
-                &[MemberChange::Insert(kid.clone())],
-                "",
-            )
-            .await
-            .unwrap();
+        let rec =
+            db.write_members(&Actor::cli(), at(), &after, &[MemberChange::Insert(kid.clone())], "").await.unwrap();
         assert_eq!(rec.version, 3);
         let d = db.household(&Scope::system(), &no).await.unwrap().unwrap();
         assert_eq!(d.members.len(), 3);
@@ -440,10 +287,7 @@ async fn edits_are_versioned_and_audited() {
             &Actor::cli(),
             at(),
             &d,
-            &[
-                MemberChange::Update(d.members[1].id, changed.clone()),
-                MemberChange::Delete(d.members[2].id),
-            ],
+            &[MemberChange::Update(d.members[1].id, changed.clone()), MemberChange::Delete(d.members[2].id)],
             "迁出",
         )
         .await
@@ -453,14 +297,7 @@ async fn edits_are_versioned_and_audited() {
         assert_eq!(d2.members.len(), 2);
         assert_eq!(d2.members[1].member, changed);
         assert!(matches!(
-            db.write_members(
-                &Actor::cli(),
-                at(),
-                &d,
-                &[MemberChange::Delete(d.members[0].id)],
-                "x"
-            )
-            .await,
+            db.write_members(&Actor::cli(), at(), &d, &[MemberChange::Delete(d.members[0].id)], "x").await,
             Err(StoreError::Conflict)
         ));
 
@@ -476,23 +313,11 @@ async fn edits_are_versioned_and_audited() {
             .await
             .unwrap();
         let actions: Vec<_> = hist.iter().map(|r| r.entry.action).collect();
-        assert_eq!(
-            actions,
-            vec![
-                AuditAction::Delete,
-                AuditAction::Update,
-                AuditAction::Create,
-                AuditAction::Update
-            ]
-        );
+        assert_eq!(actions, vec![AuditAction::Delete, AuditAction::Update, AuditAction::Create, AuditAction::Update]);
         assert!(hist[0].entry.note.contains("迁出"));
         assert!(hist[3].entry.before.as_ref().unwrap().contains("大正村"));
         assert!(hist[3].entry.after.as_ref().unwrap().contains("新地址"));
-        assert_eq!(
-            store::verify_audit(&db).await.unwrap() as usize,
-            hist.len() + 2,
-            "plus the region and import rows"
-        );
+        assert_eq!(store::verify_audit(&db).await.unwrap() as usize, hist.len() + 2, "plus the region and import rows");
     })
     .await;
 }
@@ -502,68 +327,33 @@ async fn import_updates_in_place_and_is_all_or_nothing() {
     on_both(|db| async move {
         let data: Vec<_> = (1..=3).map(|n| incoming(n, DAZHENG)).collect();
         seed(&db, data.clone()).await;
-        let nos: Vec<_> = data
-            .iter()
-            .map(|d| d.household.household_no.clone())
-            .collect();
+        let nos: Vec<_> = data.iter().map(|d| d.household.household_no.clone()).collect();
         let mut corrected = data.clone();
         corrected[1].household.address = "更正后的地址".into();
         corrected[1].members[1].dibao = true;
         corrected[2].members.pop();
         corrected[2].income.as_mut().unwrap().transfer = Fen::from_yuan(3_000);
-        let plan =
-            domain::import::plan(corrected.clone(), db.households_by_no(&nos).await.unwrap());
+        let plan = domain::import::plan(corrected.clone(), db.households_by_no(&nos).await.unwrap());
         assert_eq!((plan.updates.len(), plan.unchanged), (2, 1));
-        let meta = ImportMeta {
-            file_name: "fix.csv".into(),
-            file_sha256: "1".repeat(64),
-            rows: 5,
-            warnings: 0,
-        };
-        let out = db
-            .apply_import(&Actor::cli(), at(), &meta, &plan)
-            .await
-            .unwrap();
+        let meta = ImportMeta { file_name: "fix.csv".into(), file_sha256: "1".repeat(64), rows: 5, warnings: 0 };
+        let out = db.apply_import(&Actor::cli(), at(), &meta, &plan).await.unwrap();
         assert_eq!((out.created, out.updated, out.unchanged), (0, 2, 1));
         for c in &corrected {
-            let d = db
-                .household(&Scope::system(), &c.household.household_no)
-                .await
-                .unwrap()
-                .unwrap();
+            let d = db.household(&Scope::system(), &c.household.household_no).await.unwrap().unwrap();
             assert_eq!(d.record.household, c.household);
-            assert_eq!(
-                d.members
-                    .iter()
-                    .map(|m| m.member.clone())
-                    .collect::<Vec<_>>(),
-                c.members
-            );
+            assert_eq!(d.members.iter().map(|m| m.member.clone()).collect::<Vec<_>>(), c.members);
             assert_eq!(d.incomes[0], c.income.unwrap());
         }
         // a stale plan (computed before another write) fails as a whole
-        let stale_plan =
-            domain::import::plan(data.clone(), db.households_by_no(&nos).await.unwrap());
-        let d = db
-            .household(&Scope::system(), &nos[1])
-            .await
-            .unwrap()
-            .unwrap();
-        db.save_household(&Actor::cli(), at(), &d, &d.record.household.clone())
-            .await
-            .unwrap();
+        let stale_plan = domain::import::plan(data.clone(), db.households_by_no(&nos).await.unwrap());
+        let d = db.household(&Scope::system(), &nos[1]).await.unwrap().unwrap();
+        db.save_household(&Actor::cli(), at(), &d, &d.record.household.clone()).await.unwrap();
         let mut with_new = stale_plan;
         with_new.creates.push(incoming(9, DAZHENG));
         let err = db.apply_import(&Actor::cli(), at(), &meta, &with_new).await;
         assert!(matches!(err, Err(StoreError::Conflict)));
         assert!(
-            db.household(
-                &Scope::system(),
-                &incoming(9, DAZHENG).household.household_no
-            )
-            .await
-            .unwrap()
-            .is_none(),
+            db.household(&Scope::system(), &incoming(9, DAZHENG).household.household_no).await.unwrap().is_none(),
             "nothing written"
         );
         store::verify_audit(&db).await.unwrap();
@@ -577,21 +367,11 @@ async fn bulk_path_handles_thousands() {
         let data: Vec<_> = (1..=1500).map(|n| incoming(n, DAZHENG)).collect();
         let out = seed(&db, data).await;
         assert_eq!((out.created, out.members_written), (1500, 3000));
-        let p = db
-            .list_households(&Scope::system(), &HouseholdFilter::default(), None, 10)
-            .await
-            .unwrap();
+        let p = db.list_households(&Scope::system(), &HouseholdFilter::default(), None, 10).await.unwrap();
         assert_eq!(p.total, 1500);
-        let (batch, next) = db
-            .export_batch(&Scope::system(), &HouseholdFilter::default(), None, 500)
-            .await
-            .unwrap();
+        let (batch, next) = db.export_batch(&Scope::system(), &HouseholdFilter::default(), None, 500).await.unwrap();
         assert_eq!(batch.len(), 500);
-        assert!(
-            batch
-                .iter()
-                .all(|d| d.members.len() == 2 && d.incomes.len() == 1)
-        );
+        assert!(batch.iter().all(|d| d.members.len() == 2 && d.incomes.len() == 1));
         assert!(next.is_some());
     })
     .await;
@@ -602,41 +382,22 @@ async fn audit_log_is_append_only_and_tampering_is_found() {
     on_both(|db| async move {
         seed(&db, vec![incoming(1, DAZHENG)]).await;
         let entries: Vec<_> = (0..5)
-            .map(|i| {
-                AuditEntry::new(at(), &Actor::cli(), AuditAction::Export, "export", i)
-                    .note(format!("导出 {i}"))
-            })
+            .map(|i| AuditEntry::new(at(), &Actor::cli(), AuditAction::Export, "export", i).note(format!("导出 {i}")))
             .collect();
         db.append_audit(&entries).await.unwrap();
         assert_eq!(store::verify_audit(&db).await.unwrap(), 7);
         // the database itself refuses changes
-        assert!(
-            db.execute_raw("UPDATE audit_log SET note = 'x' WHERE id = 3")
-                .await
-                .is_err()
-        );
-        assert!(
-            db.execute_raw("DELETE FROM audit_log WHERE id = 3")
-                .await
-                .is_err()
-        );
+        assert!(db.execute_raw("UPDATE audit_log SET note = 'x' WHERE id = 3").await.is_err());
+        assert!(db.execute_raw("DELETE FROM audit_log WHERE id = 3").await.is_err());
         // someone with database access disables the guard and edits a row: verify names it
         let disable = match db.backend() {
             store::Backend::Sqlite => "DROP TRIGGER audit_log_no_update",
             store::Backend::Postgres => "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change",
         };
         db.execute_raw(disable).await.unwrap();
-        db.execute_raw("UPDATE audit_log SET note = '改过' WHERE id = 4")
-            .await
-            .unwrap();
+        db.execute_raw("UPDATE audit_log SET note = '改过' WHERE id = 4").await.unwrap();
         let err = store::verify_audit(&db).await.unwrap_err();
-        assert!(
-            matches!(
-                err,
-                store::AuditVerifyError::Broken(domain::audit::ChainBreak::Altered { id: 4 })
-            ),
-            "{err}"
-        );
+        assert!(matches!(err, store::AuditVerifyError::Broken(domain::audit::ChainBreak::Altered { id: 4 })), "{err}");
     })
     .await;
 }
@@ -698,42 +459,20 @@ async fn policy_parameters_are_versioned() {
     on_both(|db| async move {
         let gx = RegionCode::parse("450000000000").unwrap();
         let p1 = db
-            .set_param(
-                &Actor::cli(),
-                at(),
-                2022,
-                gx,
-                ParamName::MonitoringLine,
-                600_000,
-                true,
-                "初值",
-            )
+            .set_param(&Actor::cli(), at(), 2022, gx, ParamName::MonitoringLine, 600_000, true, "初值")
             .await
             .unwrap();
         let p2 = db
-            .set_param(
-                &Actor::cli(),
-                at(),
-                2022,
-                gx,
-                ParamName::MonitoringLine,
-                650_000,
-                true,
-                "示例值",
-            )
+            .set_param(&Actor::cli(), at(), 2022, gx, ParamName::MonitoringLine, 650_000, true, "示例值")
             .await
             .unwrap();
         assert_eq!((p1.version, p2.version), (1, 2));
         let all = db.params(Some(2022)).await.unwrap();
         assert_eq!(all, vec![p1, p2.clone()]);
         assert!(db.params(Some(2023)).await.unwrap().is_empty());
-        let r = domain::params::resolve(&all, 2022, village(DAZHENG), ParamName::MonitoringLine)
-            .unwrap();
+        let r = domain::params::resolve(&all, 2022, village(DAZHENG), ParamName::MonitoringLine).unwrap();
         assert_eq!(r, &p2);
-        assert!(
-            domain::params::resolve(&all, 2023, village(DAZHENG), ParamName::MonitoringLine)
-                .is_err()
-        );
+        assert!(domain::params::resolve(&all, 2023, village(DAZHENG), ParamName::MonitoringLine).is_err());
     })
     .await;
 }
