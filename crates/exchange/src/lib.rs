@@ -1,1 +1,24 @@
+//! Import and export of the national member-per-row layout (全国防返贫监测信息系统: one row per
+//! member, the household's columns repeated on each of its rows) as .xlsx and .csv.
+//!
+//! * [`layout`] — the columns, their accepted header variants, which are required;
+//! * [`read`] — streaming readers (calamine for xlsx; csv + encoding_rs for UTF-8/GB18030);
+//! * [`parse`] — rows to households, with errors (nothing is written) and warnings (imported);
+//! * [`write`] — the export, the import template and the issue report;
+//! * [`import_households`] (= blocking [`prepare_import`] + async [`complete_import`]) and
+//!   [`export_households`] — the whole operation through the domain's storage traits.
 
+pub mod layout;
+pub mod parse;
+pub mod read;
+pub mod regions;
+mod run;
+pub mod write;
+
+pub use parse::{Issue, Origin, ParsedImport, Tier, parse_households};
+pub use read::{Cell, FileFormat, ReadError, Row, RowSource};
+pub use run::{
+    ExportError, ImportError, ImportOptions, ImportReport, PreparedImport, complete_import, export_households,
+    import_households, prepare_import,
+};
+pub use write::{ExportWriter, WriteError, write_issues, write_template};

@@ -1,0 +1,637 @@
+//! Reading the layout from .xlsx (calamine) and .csv (UTF-8 or GB18030), row by row.
+//!
+//! Both readers stream: an xlsx sheet is read cell by cell from the zip, a CSV is decoded as it
+//! is read. Each finds the header row among the first [`HEADER_SEARCH_ROWS`] rows (national
+//! exports often carry a title row above it) and reports rows by their spreadsheet row number.
+
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::io::{Read, Seek};
+use std::path::Path;
+
+use calamine::{DataRef, Reader, Xlsx, XlsxError};
+use chrono::NaiveDate;
+
+use crate::layout::ColumnMap;
+
+/// How many rows from the top may hold the header row.
+pub const HEADER_SEARCH_ROWS: usize = 10;
+
+/// Columns read beyond the header row's width are ignored; this caps a header search on a
+/// sheet with stray far-right cells.
+const MAX_COLUMNS: usize = 1024;
+
+/// A cell, with the type the spreadsheet gave it (a number that should have been text has
+/// lost digits, a date cell needs no parsing).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Empty,
+    /// Trimmed, never empty.
+    Text(String),
+    Number(f64),
+    Bool(bool),
+    Date(NaiveDate),
+    /// An Excel error value such as "#N/A".
+    Error(String),
+}
+
+impl Cell {
+    /// A text cell, or `Empty` when it is blank.
+    pub fn text_cell(s: &str) -> Cell {
+        let t = s.trim();
+        if t.is_empty() { Cell::Empty } else { Cell::Text(t.to_string()) }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Cell::Empty)
+    }
+
+    /// The value as a person reads it in the spreadsheet (whole numbers without ".0").
+    pub fn text(&self) -> Cow<'_, str> {
+        match self {
+            Cell::Empty => Cow::Borrowed(""),
+            Cell::Text(s) | Cell::Error(s) => Cow::Borrowed(s),
+            Cell::Number(v) => Cow::Owned(number_text(*v)),
+            Cell::Bool(b) => Cow::Borrowed(domain::text::yes_no(*b)),
+            Cell::Date(d) => Cow::Owned(d.to_string()),
+        }
+    }
+}
+
+/// A number as Excel shows it in a General cell: whole numbers without decimals.
+pub fn number_text(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e17 { format!("{v:.0}") } else { v.to_string() }
+}
+
+/// One data row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// The spreadsheet row number (1-based, as Excel shows it).
+    pub number: usize,
+    /// Cells by column position in the file.
+    pub cells: Vec<Cell>,
+}
+
+pub(crate) static EMPTY: Cell = Cell::Empty;
+
+impl Row {
+    pub fn get(&self, i: usize) -> &Cell {
+        self.cells.get(i).unwrap_or(&EMPTY)
+    }
+
+    pub fn is_blank(&self) -> bool {
+        self.cells.iter().all(Cell::is_empty)
+    }
+}
+
+/// A table being read: the header row, then the data rows in order.
+pub trait RowSource {
+    /// Spreadsheet row number of the header row.
+    fn header_row(&self) -> usize;
+    /// The header cells as text.
+    fn headers(&self) -> &[String];
+    /// The number of data rows when the file says it up front (xlsx), for progress.
+    fn rows_hint(&self) -> Option<usize>;
+    /// The next data row (blank rows included). `None` at the end or after a read error, which
+    /// the `read_*` function that called back then returns.
+    fn next_row(&mut self) -> Option<Row>;
+}
+
+/// Why a file could not be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("无法识别文件“{0}”的格式：请上传 .xlsx 或 .csv 文件（.xls 文件请先在Excel中“另存为”.xlsx）")]
+    UnknownFormat(String),
+    #[error("读取文件失败：{0}")]
+    Io(#[from] std::io::Error),
+    #[error("无法打开Excel文件：请确认文件未损坏、未加密，且为 .xlsx 格式（详细信息：{0}）")]
+    Xlsx(String),
+    #[error("CSV文件第{line}行无法读取：{detail}")]
+    Csv { line: u64, detail: String },
+    #[error("CSV文件第{line}行附近含有无法识别的字符：请在Excel中“另存为”“CSV UTF-8（逗号分隔）”后重新上传")]
+    Encoding { line: u64 },
+    #[error(
+        "未找到表头：文件的前{HEADER_SEARCH_ROWS}行中没有同时包含“户编号”和“证件号码”列的一行，请使用全国系统导出的文件或本系统的导入模板"
+    )]
+    NoHeader,
+}
+
+impl From<XlsxError> for ReadError {
+    fn from(e: XlsxError) -> Self {
+        match e {
+            XlsxError::Io(e) => ReadError::Io(e),
+            e => ReadError::Xlsx(e.to_string()),
+        }
+    }
+}
+
+/// The two file formats of the layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileFormat {
+    Xlsx,
+    Csv,
+}
+
+impl FileFormat {
+    /// From a file name's extension (case-insensitive).
+    pub fn from_file_name(name: &str) -> Result<FileFormat, ReadError> {
+        let ext = Path::new(name).extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        match ext.as_str() {
+            "xlsx" | "xlsm" => Ok(FileFormat::Xlsx),
+            "csv" => Ok(FileFormat::Csv),
+            _ => Err(ReadError::UnknownFormat(name.to_string())),
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            FileFormat::Xlsx => "xlsx",
+            FileFormat::Csv => "csv",
+        }
+    }
+
+    /// MIME type, for downloads.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            FileFormat::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            FileFormat::Csv => "text/csv; charset=utf-8",
+        }
+    }
+}
+
+/// Opens a file and hands its table to `f`.
+pub fn read_path<T>(path: &Path, format: FileFormat, f: impl FnOnce(&mut dyn RowSource) -> T) -> Result<T, ReadError> {
+    let file = std::fs::File::open(path)?;
+    match format {
+        FileFormat::Xlsx => read_xlsx(std::io::BufReader::new(file), f),
+        FileFormat::Csv => read_csv(file, f),
+    }
+}
+
+/// Reads a file held in memory (an upload).
+pub fn read_bytes<T>(
+    bytes: &[u8],
+    format: FileFormat,
+    f: impl FnOnce(&mut dyn RowSource) -> T,
+) -> Result<T, ReadError> {
+    match format {
+        FileFormat::Xlsx => read_xlsx(std::io::Cursor::new(bytes), f),
+        FileFormat::Csv => read_csv(bytes, f),
+    }
+}
+
+/// Calls `f` on a source, then returns the read error the source hit, if any: a table that
+/// broke off half way must not be taken for a short one.
+fn finish<T, S: RowSource + ErrorSlot>(mut source: S, f: impl FnOnce(&mut dyn RowSource) -> T) -> Result<T, ReadError> {
+    let out = f(&mut source);
+    match source.take_error() {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+trait ErrorSlot {
+    fn take_error(&mut self) -> Option<ReadError>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// xlsx
+
+/// Reads the first sheet whose header row (within the first rows) names 户编号 and 证件号码.
+pub fn read_xlsx<RS: Read + Seek, T>(input: RS, f: impl FnOnce(&mut dyn RowSource) -> T) -> Result<T, ReadError> {
+    let mut workbook: Xlsx<RS> = Xlsx::new(input)?;
+    // a sheet that cannot be read (a chart sheet, say) is skipped unless no other sheet matches
+    let mut skipped = None;
+    for name in workbook.sheet_names() {
+        let cells = match workbook.worksheet_cells_reader(&name) {
+            Ok(c) => c,
+            Err(e) => {
+                skipped = Some(e);
+                continue;
+            }
+        };
+        let last_row = cells.dimensions().end.0 as usize + 1;
+        let mut rows = XlsxRows { cells, pending: None, done: false };
+        let mut found = None;
+        while let Some(row) = rows.next_row(MAX_COLUMNS)? {
+            if row.number > HEADER_SEARCH_ROWS {
+                break;
+            }
+            let headers: Vec<String> = row.cells.iter().map(|c| c.text().into_owned()).collect();
+            if ColumnMap::from_headers(&headers).is_header() {
+                found = Some((row.number, headers));
+                break;
+            }
+        }
+        if let Some((header_row, headers)) = found {
+            let source = XlsxSource {
+                rows,
+                header_row,
+                rows_hint: last_row.saturating_sub(header_row),
+                width: headers.len(),
+                headers,
+                error: None,
+            };
+            return finish(source, f);
+        }
+    }
+    Err(skipped.map(ReadError::from).unwrap_or(ReadError::NoHeader))
+}
+
+struct XlsxRows<'a, RS: Read + Seek> {
+    cells: calamine::XlsxCellReader<'a, RS>,
+    /// The first cell of the next row, read ahead while finishing the previous one.
+    pending: Option<(usize, usize, Cell)>,
+    /// The end of the sheet data was reached (the XML reader must not be asked again).
+    done: bool,
+}
+
+impl<RS: Read + Seek> XlsxRows<'_, RS> {
+    fn next_cell(&mut self) -> Result<Option<(usize, usize, Cell)>, XlsxError> {
+        if let Some(p) = self.pending.take() {
+            return Ok(Some(p));
+        }
+        if self.done {
+            return Ok(None);
+        }
+        let cell = self.cells.next_cell()?;
+        self.done = cell.is_none();
+        Ok(cell.map(|c| {
+            let (r, col) = c.get_position();
+            (r as usize, col as usize, convert(c.get_value()))
+        }))
+    }
+
+    /// The next row that has at least one cell, with cells beyond `width` dropped.
+    fn next_row(&mut self, width: usize) -> Result<Option<Row>, XlsxError> {
+        let Some((r, c, v)) = self.next_cell()? else { return Ok(None) };
+        let mut cells = Vec::new();
+        let mut put = |c: usize, v: Cell| {
+            if c < width && !v.is_empty() {
+                if cells.len() <= c {
+                    cells.resize(c + 1, Cell::Empty);
+                }
+                cells[c] = v;
+            }
+        };
+        put(c, v);
+        while let Some((r2, c2, v2)) = self.next_cell()? {
+            if r2 != r {
+                self.pending = Some((r2, c2, v2));
+                break;
+            }
+            put(c2, v2);
+        }
+        Ok(Some(Row { number: r + 1, cells }))
+    }
+}
+
+fn convert(v: &DataRef<'_>) -> Cell {
+    match v {
+        DataRef::Empty => Cell::Empty,
+        DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => Cell::text_cell(s),
+        DataRef::SharedString(s) => Cell::text_cell(s),
+        DataRef::Float(f) => Cell::Number(*f),
+        DataRef::Int(i) => Cell::Number(*i as f64),
+        DataRef::Bool(b) => Cell::Bool(*b),
+        DataRef::DateTime(dt) if dt.is_datetime() => {
+            let (y, m, d, ..) = dt.to_ymd_hms_milli();
+            NaiveDate::from_ymd_opt(i32::from(y), u32::from(m), u32::from(d))
+                .map(Cell::Date)
+                .unwrap_or_else(|| Cell::Number(dt.as_f64()))
+        }
+        DataRef::DateTime(dt) => Cell::Number(dt.as_f64()),
+        DataRef::Error(e) => Cell::Error(e.to_string()),
+    }
+}
+
+struct XlsxSource<'a, RS: Read + Seek> {
+    rows: XlsxRows<'a, RS>,
+    header_row: usize,
+    headers: Vec<String>,
+    rows_hint: usize,
+    width: usize,
+    error: Option<ReadError>,
+}
+
+impl<RS: Read + Seek> RowSource for XlsxSource<'_, RS> {
+    fn header_row(&self) -> usize {
+        self.header_row
+    }
+
+    fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    fn rows_hint(&self) -> Option<usize> {
+        Some(self.rows_hint)
+    }
+
+    fn next_row(&mut self) -> Option<Row> {
+        if self.error.is_some() {
+            return None;
+        }
+        match self.rows.next_row(self.width) {
+            Ok(r) => r,
+            Err(e) => {
+                self.error = Some(e.into());
+                None
+            }
+        }
+    }
+}
+
+impl<RS: Read + Seek> ErrorSlot for XlsxSource<'_, RS> {
+    fn take_error(&mut self) -> Option<ReadError> {
+        self.error.take()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// csv
+
+/// How many bytes are inspected to tell UTF-8 from GB18030 and to pick the delimiter.
+const SNIFF_BYTES: usize = 64 * 1024;
+
+/// Reads a CSV: UTF-8 with or without BOM, UTF-16 with BOM, otherwise GB18030 (which covers
+/// GBK and GB2312, what Excel writes on a Chinese Windows). Comma, tab or semicolon separated.
+pub fn read_csv<R: Read, T>(mut input: R, f: impl FnOnce(&mut dyn RowSource) -> T) -> Result<T, ReadError> {
+    let mut prefix = Vec::with_capacity(SNIFF_BYTES);
+    (&mut input).take(SNIFF_BYTES as u64).read_to_end(&mut prefix)?;
+    let (encoding, bom_len) = match encoding_rs::Encoding::for_bom(&prefix) {
+        Some((enc, len)) => (enc, len),
+        None => match std::str::from_utf8(&prefix) {
+            // a multi-byte character cut at the end of the sniffed bytes is still UTF-8
+            Err(e) if e.error_len().is_some() => (encoding_rs::GB18030, 0),
+            _ => (encoding_rs::UTF_8, 0),
+        },
+    };
+    let delimiter = sniff_delimiter(&prefix[bom_len..], encoding);
+    let mut body = std::io::Cursor::new(prefix).chain(input);
+    std::io::copy(&mut (&mut body).take(bom_len as u64), &mut std::io::sink())?;
+    if encoding == encoding_rs::UTF_8 {
+        // UTF-8 passes through: the csv reader checks it and says where it is not.
+        csv_source(body, delimiter, f)
+    } else {
+        csv_source(Decode::new(body, encoding), delimiter, f)
+    }
+}
+
+fn sniff_delimiter(bytes: &[u8], encoding: &'static encoding_rs::Encoding) -> u8 {
+    if encoding == encoding_rs::UTF_16LE || encoding == encoding_rs::UTF_16BE {
+        // Excel's "Unicode text" export
+        return b'\t';
+    }
+    // ASCII bytes never occur inside a GB18030 or UTF-8 multi-byte character.
+    let line = bytes.split(|b| *b == b'\n').next().unwrap_or(bytes);
+    let count = |d: u8| line.iter().filter(|b| **b == d).count();
+    [b',', b'\t', b';'].into_iter().max_by_key(|d| (count(*d), *d == b',')).unwrap_or(b',')
+}
+
+fn csv_source<R: Read, T>(input: R, delimiter: u8, f: impl FnOnce(&mut dyn RowSource) -> T) -> Result<T, ReadError> {
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(input);
+    let mut record = csv::StringRecord::new();
+    for _ in 0..HEADER_SEARCH_ROWS {
+        if !reader.read_record(&mut record).map_err(csv_error)? {
+            break;
+        }
+        let headers: Vec<String> = record.iter().map(|s| s.trim().to_string()).collect();
+        if ColumnMap::from_headers(&headers).is_header() {
+            let header_row = line_of(&record);
+            let source = CsvSource { reader, record, header_row, width: headers.len(), headers, error: None };
+            return finish(source, f);
+        }
+    }
+    Err(ReadError::NoHeader)
+}
+
+fn line_of(record: &csv::StringRecord) -> usize {
+    record.position().map(|p| p.line() as usize).unwrap_or(0)
+}
+
+fn csv_error(e: csv::Error) -> ReadError {
+    let line = e.position().map(|p| p.line()).unwrap_or(0);
+    match e.kind() {
+        csv::ErrorKind::Utf8 { .. } => ReadError::Encoding { line },
+        csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => ReadError::Encoding { line },
+        _ => ReadError::Csv { line, detail: e.to_string() },
+    }
+}
+
+struct CsvSource<R: Read> {
+    reader: csv::Reader<R>,
+    record: csv::StringRecord,
+    header_row: usize,
+    headers: Vec<String>,
+    width: usize,
+    error: Option<ReadError>,
+}
+
+impl<R: Read> RowSource for CsvSource<R> {
+    fn header_row(&self) -> usize {
+        self.header_row
+    }
+
+    fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    fn rows_hint(&self) -> Option<usize> {
+        None
+    }
+
+    fn next_row(&mut self) -> Option<Row> {
+        if self.error.is_some() {
+            return None;
+        }
+        match self.reader.read_record(&mut self.record) {
+            Ok(true) => Some(Row {
+                number: line_of(&self.record),
+                cells: self.record.iter().take(self.width).map(Cell::text_cell).collect(),
+            }),
+            Ok(false) => None,
+            Err(e) => {
+                self.error = Some(csv_error(e));
+                None
+            }
+        }
+    }
+}
+
+impl<R: Read> ErrorSlot for CsvSource<R> {
+    fn take_error(&mut self) -> Option<ReadError> {
+        self.error.take()
+    }
+}
+
+/// Decodes a byte stream to UTF-8 as it is read; malformed input is an `InvalidData` error
+/// rather than a replacement character (a wrong guess must not import mojibake).
+struct Decode<R: Read> {
+    inner: R,
+    decoder: encoding_rs::Decoder,
+    input: Vec<u8>,
+    in_start: usize,
+    in_end: usize,
+    eof: bool,
+    output: VecDeque<u8>,
+    scratch: Vec<u8>,
+}
+
+impl<R: Read> Decode<R> {
+    fn new(inner: R, encoding: &'static encoding_rs::Encoding) -> Self {
+        Decode {
+            inner,
+            decoder: encoding.new_decoder_without_bom_handling(),
+            input: vec![0; 16 * 1024],
+            in_start: 0,
+            in_end: 0,
+            eof: false,
+            output: VecDeque::new(),
+            scratch: vec![0; 64 * 1024],
+        }
+    }
+
+    fn fill(&mut self) -> std::io::Result<()> {
+        while self.output.is_empty() {
+            if self.in_start == self.in_end && !self.eof {
+                self.in_start = 0;
+                self.in_end = self.inner.read(&mut self.input)?;
+                self.eof = self.in_end == 0;
+            }
+            if self.eof && self.in_start == self.in_end {
+                // flush whatever the decoder still holds (an incomplete sequence is malformed)
+                let (res, _, written) = self.decoder.decode_to_utf8_without_replacement(&[], &mut self.scratch, true);
+                if let encoding_rs::DecoderResult::Malformed(..) = res {
+                    return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "malformed"));
+                }
+                self.output.extend(&self.scratch[..written]);
+                return Ok(());
+            }
+            let (res, read, written) = self.decoder.decode_to_utf8_without_replacement(
+                &self.input[self.in_start..self.in_end],
+                &mut self.scratch,
+                false,
+            );
+            self.in_start += read;
+            self.output.extend(&self.scratch[..written]);
+            if let encoding_rs::DecoderResult::Malformed(..) = res {
+                return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "malformed"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Decode<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.output.is_empty() {
+            self.fill()?;
+        }
+        let n = buf.len().min(self.output.len());
+        for (dst, src) in buf.iter_mut().zip(self.output.drain(..n)) {
+            *dst = src;
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows_of(bytes: &[u8]) -> Result<(usize, Vec<String>, Vec<Row>), ReadError> {
+        read_csv(bytes, |s| {
+            let mut rows = Vec::new();
+            while let Some(r) = s.next_row() {
+                rows.push(r);
+            }
+            (s.header_row(), s.headers().to_vec(), rows)
+        })
+    }
+
+    #[test]
+    fn csv_utf8_with_title_row_and_bom() {
+        let text = "\u{feff}2022年农户信息表\n户编号,证件号码,姓名\n001,11010519491231002X,张三\n";
+        let (header_row, headers, rows) = rows_of(text.as_bytes()).unwrap();
+        assert_eq!(header_row, 2);
+        assert_eq!(headers, vec!["户编号", "证件号码", "姓名"]);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].number, 3);
+        assert_eq!(rows[0].get(2), &Cell::Text("张三".into()));
+    }
+
+    #[test]
+    fn csv_gbk_is_decoded() {
+        let text = "户编号\t证件号码\t姓名\n001\t11010519491231002X\t雒容\n";
+        let (bytes, _, _) = encoding_rs::GBK.encode(text);
+        let (_, headers, rows) = rows_of(&bytes).unwrap();
+        assert_eq!(headers[0], "户编号");
+        assert_eq!(rows[0].get(2).text(), "雒容");
+    }
+
+    #[test]
+    fn csv_utf16_with_bom_is_decoded() {
+        let text = "户编号\t证件号码\t姓名\r\n001\t11010519491231002X\t覃秀兰\r\n";
+        let mut bytes = vec![0xFF, 0xFE];
+        for u in text.encode_utf16() {
+            bytes.extend_from_slice(&u.to_le_bytes());
+        }
+        let (_, headers, rows) = rows_of(&bytes).unwrap();
+        assert_eq!(headers[2], "姓名");
+        assert_eq!(rows[0].get(2).text(), "覃秀兰");
+    }
+
+    #[test]
+    fn header_must_be_within_the_first_rows() {
+        let mut text = String::new();
+        for i in 0..HEADER_SEARCH_ROWS {
+            text.push_str(&format!("说明{i}\n"));
+        }
+        text.push_str("户编号,证件号码\n");
+        assert!(matches!(rows_of(text.as_bytes()), Err(ReadError::NoHeader)));
+    }
+
+    #[test]
+    fn csv_without_header_is_refused() {
+        let err = rows_of("a,b\n1,2\n".as_bytes()).unwrap_err();
+        assert!(matches!(err, ReadError::NoHeader));
+        assert!(err.to_string().contains("户编号"));
+    }
+
+    #[test]
+    fn csv_broken_utf8_after_the_sniffed_part_is_an_error() {
+        let mut bytes = "户编号,证件号码\n".as_bytes().to_vec();
+        for _ in 0..5000 {
+            bytes.extend_from_slice("001,11010519491231002X\n".as_bytes());
+        }
+        bytes.extend_from_slice(b"\xff\xfe\xfd,1\n");
+        assert!(matches!(rows_of(&bytes), Err(ReadError::Encoding { .. })));
+    }
+
+    #[test]
+    fn xlsx_without_header_is_refused_and_garbage_is_unreadable() {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        wb.add_worksheet().write_string(0, 0, "户编号").unwrap();
+        let bytes = wb.save_to_buffer().unwrap();
+        assert!(matches!(read_bytes(&bytes, FileFormat::Xlsx, |_| ()), Err(ReadError::NoHeader)));
+        let e = read_bytes(b"not a zip", FileFormat::Xlsx, |_| ()).unwrap_err();
+        assert!(e.to_string().contains("无法打开Excel文件"), "{e}");
+    }
+
+    #[test]
+    fn formats_from_names() {
+        assert_eq!(FileFormat::from_file_name("a.XLSX").unwrap(), FileFormat::Xlsx);
+        assert_eq!(FileFormat::from_file_name("农户.csv").unwrap(), FileFormat::Csv);
+        let e = FileFormat::from_file_name("农户.xls").unwrap_err();
+        assert!(e.to_string().contains(".xlsx"));
+    }
+
+    #[test]
+    fn number_texts() {
+        assert_eq!(number_text(3.0), "3");
+        assert_eq!(number_text(1234.5), "1234.5");
+        assert_eq!(Cell::Number(13800001234.0).text(), "13800001234");
+    }
+}
