@@ -271,8 +271,10 @@ fn take<T>(errs: &mut FieldErrors, ok: &mut bool, key: &'static str, r: Result<O
     }
 }
 
-/// Household fields as text (a form or the API). `None` leaves a field as it is.
+/// Household fields as text (a form or the API). `None` leaves a field as it is. Values are
+/// written as in the national layout (Chinese labels, 是/否, dates like 2022-03-28).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct HouseholdInput {
     pub group_no: Option<String>,
@@ -541,6 +543,7 @@ impl HouseholdInput {
 
 /// Member fields as text. Every field is read (a member form always posts them all).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct MemberInput {
     pub name: String,

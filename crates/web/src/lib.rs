@@ -1,1 +1,152 @@
+//! fangpin's web layer: Chinese HTML pages (askama + htmx, mobile first) and the JSON API
+//! under `/api/v1` (OpenAPI at `/api/v1/openapi.json`, Swagger UI at `/api/docs`).
+//!
+//! Handlers are thin: authenticate (the extractors in `auth`), call one domain function with
+//! the caller's scope, render. Every household read goes through the scope the extractor built.
 
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod jobs;
+pub mod pages;
+pub mod regions;
+pub mod views;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Path;
+use axum::http::{HeaderValue, Response, StatusCode, header};
+use axum::routing::get;
+use domain::clock::Clock;
+use store::Db;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// Settings the web layer needs (from the binary's configuration).
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Idle sessions end after this long (issue 2: 30 minutes by default).
+    pub idle_timeout: Duration,
+    /// Mark cookies `Secure` (set when served over HTTPS).
+    pub secure_cookies: bool,
+    /// Largest accepted upload.
+    pub max_upload_bytes: usize,
+    /// Where uploads and generated reports are kept while a job runs.
+    pub work_dir: std::path::PathBuf,
+    /// Login attempts per minute from one address before 429.
+    pub login_attempts_per_minute: u32,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            idle_timeout: Duration::from_secs(30 * 60),
+            secure_cookies: false,
+            max_upload_bytes: 200 * 1024 * 1024,
+            work_dir: std::env::temp_dir().join("fangpin-work"),
+            login_attempts_per_minute: 20,
+        }
+    }
+}
+
+/// Shared state of every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<WebConfig>,
+    pub regions: Arc<regions::RegionCache>,
+    pub jobs: Arc<jobs::Jobs>,
+    pub throttle: Arc<auth::Throttle>,
+}
+
+impl AppState {
+    pub fn new(db: Db, clock: Arc<dyn Clock>, config: WebConfig) -> Self {
+        let throttle = auth::Throttle::new(config.login_attempts_per_minute);
+        AppState {
+            regions: Arc::new(regions::RegionCache::new(db.clone())),
+            db,
+            clock,
+            config: Arc::new(config),
+            jobs: Arc::new(jobs::Jobs::default()),
+            throttle: Arc::new(throttle),
+        }
+    }
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.config.max_upload_bytes;
+    Router::new()
+        .merge(pages::routes())
+        .merge(api::routes())
+        .route("/healthz", get(healthz))
+        .route("/static/{*path}", get(asset))
+        .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::csrf_guard))
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'",
+            ),
+        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(error::panic_response))
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<Body>| {
+            // path only: query strings may carry search terms (names, ID numbers)
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+        }))
+        .with_state(state)
+}
+
+/// Serves the application on a bound listener until `shutdown` completes. Client addresses are
+/// passed to the handlers (login throttling).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> (StatusCode, &'static str) {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ok"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
+    }
+}
+
+#[derive(rust_embed::Embed)]
+#[folder = "static/"]
+struct Assets;
+
+async fn asset(Path(path): Path<String>) -> Response<Body> {
+    match Assets::get(&path) {
+        Some(f) => {
+            let mime = match path.rsplit('.').next() {
+                Some("css") => "text/css; charset=utf-8",
+                Some("js") => "text/javascript; charset=utf-8",
+                Some("svg") => "image/svg+xml",
+                Some("png") => "image/png",
+                _ => "application/octet-stream",
+            };
+            Response::builder()
+                .header(header::CONTENT_TYPE, mime)
+                // file names of vendored files carry their version; app files change with releases
+                .header(header::CACHE_CONTROL, "public, max-age=3600")
+                .body(Body::from(f.data.into_owned()))
+                .unwrap_or_default()
+        }
+        None => Response::builder().status(StatusCode::NOT_FOUND).body(Body::from("not found")).unwrap_or_default(),
+    }
+}

@@ -1,0 +1,62 @@
+//! Background jobs with progress (imports): started by a request, watched by the page that
+//! polls them. Kept in memory: the import itself is recorded in the database and the audit
+//! log, so a restart loses only the progress bar.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use domain::account::UserId;
+use exchange::ImportReport;
+
+#[derive(Debug, Clone)]
+pub enum JobState {
+    Running { done: usize, total: usize, stage: &'static str },
+    Finished { report: Box<ImportReport>, report_files: Vec<PathBuf> },
+    Failed { message: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: String,
+    pub owner: UserId,
+    pub file_name: String,
+    pub dry_run: bool,
+    pub state: JobState,
+}
+
+#[derive(Default)]
+pub struct Jobs {
+    jobs: Mutex<HashMap<String, Arc<Mutex<Job>>>>,
+}
+
+impl Jobs {
+    pub fn start(&self, owner: UserId, file_name: &str, dry_run: bool) -> Arc<Mutex<Job>> {
+        let id = crate::auth::new_token()[..16].to_string();
+        let job = Arc::new(Mutex::new(Job {
+            id: id.clone(),
+            owner,
+            file_name: file_name.to_string(),
+            dry_run,
+            state: JobState::Running { done: 0, total: 0, stage: "读取文件" },
+        }));
+        let mut m = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        // keep the most recent few hundred
+        if m.len() > 500 {
+            m.retain(|_, j| matches!(j.lock().map(|j| j.state.clone()), Ok(JobState::Running { .. })));
+        }
+        m.insert(id, job.clone());
+        job
+    }
+
+    /// The job, if it exists and belongs to `user` (others get nothing, as for a missing job).
+    pub fn get(&self, id: &str, user: UserId) -> Option<Job> {
+        let m = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        let j = m.get(id)?.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        (j.owner == user).then_some(j)
+    }
+}
+
+pub fn set_state(job: &Arc<Mutex<Job>>, state: JobState) {
+    job.lock().unwrap_or_else(|e| e.into_inner()).state = state;
+}

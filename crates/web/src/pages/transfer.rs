@@ -1,0 +1,386 @@
+//! Import and export pages: upload a file of the national layout (with progress, a summary and
+//! the problems as a download), download the template, export my scope.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use domain::account::Permission;
+use domain::ports::RegionStore;
+use exchange::{FileFormat, Tier};
+use tokio::io::AsyncWriteExt;
+
+use super::households::ListQuery;
+use super::{Chrome, render, render_status, require};
+use crate::AppState;
+use crate::auth::{Authed, PageAuth};
+use crate::error::PageError;
+use crate::jobs::{self, JobState};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/import", get(import_form).post(import_upload))
+        .route("/import/jobs/{id}", get(job_page))
+        .route("/import/jobs/{id}/progress", get(job_progress))
+        .route("/import/jobs/{id}/report.{ext}", get(job_report))
+        .route("/template.{ext}", get(template))
+        .route("/export.{ext}", get(export))
+}
+
+/// `attachment; filename="ascii"; filename*=UTF-8''中文`
+pub fn attachment(name: &str) -> HeaderValue {
+    let ascii: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' }).collect();
+    HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", urlencoding::encode(name)))
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}
+
+pub fn download(format: FileFormat, name: &str, bytes: Vec<u8>) -> Response {
+    let mut resp = Body::from(bytes).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    h.insert(header::CONTENT_DISPOSITION, attachment(name));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+fn format_of(ext: &str) -> Result<FileFormat, PageError> {
+    FileFormat::from_file_name(&format!("x.{ext}")).map_err(|_| PageError::NotFound)
+}
+
+#[derive(Template)]
+#[template(path = "import.html")]
+struct ImportPage {
+    chrome: Chrome,
+    income_year: i32,
+    error: Option<String>,
+}
+
+fn default_income_year(state: &AppState) -> i32 {
+    state.clock.today().format("%Y").to_string().parse::<i32>().unwrap_or(2022) - 1
+}
+
+pub async fn import_form(
+    State(state): State<AppState>,
+    PageAuth(a): PageAuth,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    require(&a, Permission::ImportHouseholds)?;
+    let tpl = ImportPage {
+        chrome: Chrome::new(&state, &a, &headers).await,
+        income_year: default_income_year(&state),
+        error: None,
+    };
+    render(&tpl, &tpl.chrome)
+}
+
+async fn import_error(
+    state: &AppState,
+    a: &Authed,
+    headers: &HeaderMap,
+    message: String,
+) -> Result<Response, PageError> {
+    let tpl = ImportPage {
+        chrome: Chrome::new(state, a, headers).await,
+        income_year: default_income_year(state),
+        error: Some(message),
+    };
+    render_status(StatusCode::UNPROCESSABLE_ENTITY, &tpl, &tpl.chrome)
+}
+
+/// An uploaded file saved to the work directory.
+pub struct Upload {
+    pub path: std::path::PathBuf,
+    pub file_name: String,
+    pub dry_run: bool,
+    pub income_year: Option<i32>,
+}
+
+/// Streams the multipart upload to disk (never whole in memory) and reads the options.
+pub async fn receive_upload(state: &AppState, mut mp: Multipart) -> Result<Upload, String> {
+    tokio::fs::create_dir_all(&state.config.work_dir).await.map_err(|e| format!("无法创建工作目录：{e}"))?;
+    let mut up = Upload { path: Default::default(), file_name: String::new(), dry_run: false, income_year: None };
+    while let Some(mut field) = mp.next_field().await.map_err(|e| format!("上传中断或文件过大：{e}"))? {
+        match field.name().unwrap_or("") {
+            "file" => {
+                let name = field.file_name().unwrap_or("").to_string();
+                if name.is_empty() {
+                    return Err("请选择要导入的文件（.xlsx 或 .csv）".into());
+                }
+                let format = FileFormat::from_file_name(&name).map_err(|e| e.to_string())?;
+                let path =
+                    state.config.work_dir.join(format!("upload-{}.{}", crate::auth::new_token(), format.extension()));
+                let mut f = tokio::fs::File::create(&path).await.map_err(|e| format!("无法保存上传文件：{e}"))?;
+                while let Some(chunk) = field.chunk().await.map_err(|e| format!("上传中断或文件过大：{e}"))? {
+                    f.write_all(&chunk).await.map_err(|e| format!("无法保存上传文件：{e}"))?;
+                }
+                f.flush().await.map_err(|e| e.to_string())?;
+                up.path = path;
+                up.file_name = name;
+            }
+            "dry_run" => {
+                up.dry_run = matches!(field.text().await.unwrap_or_default().as_str(), "on" | "true" | "1" | "是")
+            }
+            "income_year" => {
+                let t = field.text().await.unwrap_or_default();
+                if !t.trim().is_empty() {
+                    up.income_year = Some(
+                        t.trim()
+                            .parse()
+                            .ok()
+                            .filter(|y| (2014..=2100).contains(y))
+                            .ok_or("收入年度应为四位年份，如 2021")?,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    if up.file_name.is_empty() {
+        return Err("请选择要导入的文件（.xlsx 或 .csv）".into());
+    }
+    Ok(up)
+}
+
+/// Runs an import of an uploaded file: reading and checking on a blocking thread (it is CPU
+/// work), then the registry lookups and the write. Removes the upload afterwards.
+pub async fn run_import(
+    state: &AppState,
+    a: &Authed,
+    up: &Upload,
+    mut progress: Box<dyn FnMut(usize, usize) + Send>,
+) -> Result<exchange::ImportReport, exchange::ImportError> {
+    let income_year = up.income_year.unwrap_or_else(|| default_income_year(state));
+    let res = async {
+        let regions = state.db.all_regions().await?;
+        let (path, name, scope) = (up.path.clone(), up.file_name.clone(), a.scope);
+        let prepared = tokio::task::spawn_blocking(move || {
+            exchange::prepare_import(&path, &name, &regions, &scope, income_year, &mut *progress)
+        })
+        .await
+        .map_err(|e| domain::ports::StoreError::Database(format!("import task failed: {e}")))??;
+        exchange::complete_import(&state.db, &a.scope, &a.actor(), state.clock.now(), prepared, up.dry_run).await
+    }
+    .await;
+    let _ = tokio::fs::remove_file(&up.path).await;
+    res
+}
+
+pub async fn import_upload(
+    State(state): State<AppState>,
+    PageAuth(a): PageAuth,
+    headers: HeaderMap,
+    mp: Multipart,
+) -> Result<Response, PageError> {
+    require(&a, Permission::ImportHouseholds)?;
+    let up = match receive_upload(&state, mp).await {
+        Ok(u) => u,
+        Err(m) => return import_error(&state, &a, &headers, m).await,
+    };
+    let job = state.jobs.start(a.user.id, &up.file_name, up.dry_run);
+    let id = job.lock().map(|j| j.id.clone()).unwrap_or_default();
+    let st = state.clone();
+    tokio::spawn(async move {
+        let j2 = job.clone();
+        let progress = Box::new(move |done: usize, total: usize| {
+            jobs::set_state(&j2, JobState::Running { done, total, stage: "读取并校验" });
+        });
+        match run_import(&st, &a, &up, progress).await {
+            Ok(report) => {
+                let mut files = Vec::new();
+                for format in [FileFormat::Xlsx, FileFormat::Csv] {
+                    let path =
+                        st.config.work_dir.join(format!("report-{}.{}", crate::auth::new_token(), format.extension()));
+                    if let Ok(f) = std::fs::File::create(&path)
+                        && exchange::write_issues(format, f, &report.issues).is_ok()
+                    {
+                        files.push(path);
+                    }
+                }
+                jobs::set_state(&job, JobState::Finished { report: Box::new(report), report_files: files });
+            }
+            Err(e) => jobs::set_state(&job, JobState::Failed { message: e.to_string() }),
+        }
+    });
+    Ok(axum::response::Redirect::to(&format!("/import/jobs/{id}")).into_response())
+}
+
+pub struct IssueLine {
+    pub row: usize,
+    pub column: String,
+    pub value: String,
+    pub tier: String,
+    pub error: bool,
+    pub message: String,
+}
+
+#[derive(Template)]
+#[template(path = "import_job.html")]
+struct JobPage {
+    chrome: Chrome,
+    p: JobView,
+}
+
+#[derive(Template)]
+#[template(path = "import_progress.html")]
+struct ProgressFragment {
+    p: JobView,
+}
+
+pub struct JobView {
+    pub id: String,
+    pub file_name: String,
+    pub dry_run: bool,
+    pub running: bool,
+    pub percent: usize,
+    pub done: usize,
+    pub total: usize,
+    pub stage: String,
+    pub failed: Option<String>,
+    pub report: Option<exchange::ImportReport>,
+    pub issues: Vec<IssueLine>,
+}
+
+fn job_view(j: &jobs::Job) -> JobView {
+    let mut v = JobView {
+        id: j.id.clone(),
+        file_name: j.file_name.clone(),
+        dry_run: j.dry_run,
+        running: false,
+        percent: 0,
+        done: 0,
+        total: 0,
+        stage: String::new(),
+        failed: None,
+        report: None,
+        issues: Vec::new(),
+    };
+    match &j.state {
+        JobState::Running { done, total, stage } => {
+            v.running = true;
+            v.done = *done;
+            v.total = *total;
+            v.percent = if *total > 0 { (done * 100 / total).min(99) } else { 0 };
+            v.stage = stage.to_string();
+        }
+        JobState::Failed { message } => v.failed = Some(message.clone()),
+        JobState::Finished { report, .. } => {
+            v.issues = report
+                .issues
+                .iter()
+                .take(200)
+                .map(|i| IssueLine {
+                    row: i.row,
+                    column: i.column.clone(),
+                    value: i.value.clone(),
+                    tier: i.tier.label().to_string(),
+                    error: i.tier == Tier::Error,
+                    message: i.message.clone(),
+                })
+                .collect();
+            v.report = Some((**report).clone());
+        }
+    }
+    v
+}
+
+pub async fn job_page(
+    State(state): State<AppState>,
+    PageAuth(a): PageAuth,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let j = state.jobs.get(&id, a.user.id).ok_or(PageError::NotFound)?;
+    let tpl = JobPage { chrome: Chrome::new(&state, &a, &headers).await, p: job_view(&j) };
+    render(&tpl, &tpl.chrome)
+}
+
+pub async fn job_progress(
+    State(state): State<AppState>,
+    PageAuth(a): PageAuth,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let j = state.jobs.get(&id, a.user.id).ok_or(PageError::NotFound)?;
+    let html = ProgressFragment { p: job_view(&j) }.render()?;
+    Ok(axum::response::Html(html).into_response())
+}
+
+pub async fn job_report(
+    State(state): State<AppState>,
+    PageAuth(a): PageAuth,
+    Path((id, ext)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let format = format_of(&ext)?;
+    let j = state.jobs.get(&id, a.user.id).ok_or(PageError::NotFound)?;
+    let JobState::Finished { report_files, report } = &j.state else { return Err(PageError::NotFound) };
+    let path = report_files
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == format.extension()))
+        .ok_or(PageError::NotFound)?;
+    let bytes = tokio::fs::read(path).await.map_err(PageError::internal)?;
+    let stem = report.file_name.rsplit_once('.').map(|(s, _)| s).unwrap_or(&report.file_name);
+    Ok(download(format, &format!("{stem}-问题清单.{}", format.extension()), bytes))
+}
+
+pub async fn template(
+    State(state): State<AppState>,
+    PageAuth(_): PageAuth,
+    Path(ext): Path<String>,
+) -> Result<Response, PageError> {
+    let format = format_of(&ext)?;
+    let regions = state.db.all_regions().await?;
+    let bytes = exchange::write_template(format, Vec::new(), &regions).map_err(PageError::internal)?;
+    Ok(download(format, &format!("农户导入模板.{}", format.extension()), bytes))
+}
+
+/// Writes an export of the list's filters to a temporary file and sends it.
+pub async fn export(
+    State(state): State<AppState>,
+    PageAuth(a): PageAuth,
+    Path(ext): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, PageError> {
+    require(&a, Permission::ExportHouseholds)?;
+    let format = format_of(&ext)?;
+    let bytes = export_bytes(&state, &a, &q, format).await?;
+    let today = state.clock.today().format("%Y%m%d");
+    Ok(download(format, &format!("农户信息-{today}.{}", format.extension()), bytes))
+}
+
+pub async fn export_bytes(
+    state: &AppState,
+    a: &Authed,
+    q: &ListQuery,
+    format: FileFormat,
+) -> Result<Vec<u8>, PageError> {
+    tokio::fs::create_dir_all(&state.config.work_dir).await.map_err(PageError::internal)?;
+    let path = state.config.work_dir.join(format!("export-{}.{}", crate::auth::new_token(), format.extension()));
+    let file = std::fs::File::create(&path).map_err(PageError::internal)?;
+    let mut progress = |_: usize, _: usize| {};
+    let res = exchange::export_households(
+        &state.db,
+        &a.scope,
+        &a.actor(),
+        state.clock.now(),
+        &q.filter(),
+        format,
+        std::io::BufWriter::new(file),
+        &mut progress,
+    )
+    .await;
+    let bytes = match res {
+        Ok(_) => tokio::fs::read(&path).await.map_err(PageError::internal),
+        Err(exchange::ExportError::Forbidden) => Err(PageError::Forbidden),
+        Err(e) => Err(PageError::internal(e)),
+    };
+    let _ = tokio::fs::remove_file(&path).await;
+    bytes
+}
+
+/// Keeps the import/export modules' shared pieces reachable from the API.
+pub type SharedJob = Arc<std::sync::Mutex<jobs::Job>>;
