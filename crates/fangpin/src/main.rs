@@ -1,1 +1,358 @@
-fn main() {}
+//! fangpin — 防止返贫动态监测和帮扶. The binary only parses the command line, loads the
+//! configuration and dispatches (STYLE §1); the work is in the library crates.
+
+mod commands;
+mod config;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use domain::clock::{Clock, ShiftedClock, SystemClock};
+
+use crate::config::Config;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "fangpin",
+    version,
+    about = "fangpin: rural poverty-relapse monitoring and assistance / 防止返贫动态监测和帮扶",
+    long_about = "fangpin keeps the register of rural households, their members and incomes, and runs \
+                  the monitoring work on it.\nfangpin 管理农户、家庭成员和收入登记，并在其上开展防止返贫动态监测工作。\n\n\
+                  Configuration / 配置: defaults → fangpin.toml → FANGPIN_* environment → flags."
+)]
+pub struct Cli {
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB (default: SQLite in the data directory) / 数据库地址
+    #[arg(long, global = true, env = "FANGPIN_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Configuration file (default: ./fangpin.toml if present) / 配置文件
+    #[arg(long, global = true, env = "FANGPIN_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (default ./fangpin-data) / 数据目录
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Run as of this moment, e.g. 2022-03-28T09:00:00+08:00 / 以指定时刻运行（演示、测试）
+    #[arg(long, global = true)]
+    now: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the web server (pages and API) / 启动网页和接口服务
+    Serve(ServeArgs),
+    /// Apply pending database migrations / 升级数据库结构
+    Migrate,
+    /// Import data files / 导入数据
+    #[command(subcommand)]
+    Import(ImportCmd),
+    /// Export data files / 导出数据
+    #[command(subcommand)]
+    Export(ExportCmd),
+    /// Write the household import template (.xlsx or .csv) / 生成农户导入模板
+    Template {
+        /// Output file; its extension chooses the format / 输出文件
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Load the demo town 雒容镇 with synthetic households and one user per role / 装入演示数据
+    Demo(DemoArgs),
+    /// Write synthetic data as import files, for benchmarks / 生成合成数据文件
+    Generate(GenerateArgs),
+    /// Administer users, tokens and regions / 用户、令牌和区划管理
+    #[command(subcommand)]
+    Admin(AdminCmd),
+    /// Policy parameters per (year, region) / 政策参数
+    #[command(subcommand)]
+    Params(ParamsCmd),
+    /// Audit log / 审计日志
+    #[command(subcommand)]
+    Audit(AuditCmd),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Listen address (default 127.0.0.1:8080) / 监听地址
+    #[arg(long, env = "FANGPIN_BIND")]
+    bind: Option<String>,
+    /// On an empty database, load the demo first (and run as of 2022-03-28 09:00 unless --now) / 空库时先装入演示数据
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum ImportCmd {
+    /// Households in the national member-per-row layout (.xlsx, .csv in UTF-8 or GBK) / 导入农户（全国系统成员明细格式）
+    Households {
+        file: PathBuf,
+        /// Check everything, write nothing / 只检查不写入
+        #[arg(long)]
+        dry_run: bool,
+        /// Year of the income columns (default: last year) / 收入年度
+        #[arg(long)]
+        income_year: Option<i32>,
+        /// Write the problems to this file (.xlsx or .csv; default FILE-问题清单.csv when there are any) / 问题清单输出文件
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
+    /// Regions from a CSV with columns 代码,名称 (12-digit codes) / 导入区划（代码,名称）
+    Regions { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+enum ExportCmd {
+    /// Households in the national layout, IDs as text / 导出农户
+    Households {
+        /// Output file; .xlsx or .csv / 输出文件
+        #[arg(long)]
+        out: PathBuf,
+        /// Only this region's subtree (12-digit code) / 只导出该区划
+        #[arg(long)]
+        region: Option<String>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Random seed (the same seed gives the same data) / 随机种子
+    #[arg(long, default_value_t = 2022)]
+    seed: u64,
+    /// Number of households (default ~12,000) / 户数
+    #[arg(long)]
+    households: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// town | county | m1 | province
+    #[arg(long, default_value = "town")]
+    preset: String,
+    /// Output directory / 输出目录
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, default_value_t = 2022)]
+    seed: u64,
+    /// Override the preset's number of households / 户数
+    #[arg(long)]
+    households: Option<usize>,
+    /// csv (default, streams any size) or xlsx / 文件格式
+    #[arg(long, default_value = "csv")]
+    format: String,
+}
+
+#[derive(Subcommand, Debug)]
+enum AdminCmd {
+    /// Create a user; the password comes from FANGPIN_PASSWORD or standard input / 创建用户（密码取自 FANGPIN_PASSWORD 或标准输入）
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        /// admin, town_office, village_cadre, screener, assistance_officer, supervisor, department_staff, county_approver, leader
+        #[arg(long)]
+        role: String,
+        /// 12-digit region code / 12位区划代码
+        #[arg(long)]
+        region: String,
+        #[arg(long, default_value = "")]
+        display_name: String,
+    },
+    /// Set a user's password (from FANGPIN_PASSWORD or standard input) and unlock the account / 重设密码并解锁
+    ResetPassword {
+        #[arg(long)]
+        username: String,
+    },
+    /// List users / 列出用户
+    ListUsers,
+    /// Create a long-lived API token for an integration (printed once) / 创建集成令牌
+    CreateToken {
+        #[arg(long)]
+        username: String,
+        /// Days until it expires (default: never) / 有效天数
+        #[arg(long)]
+        days: Option<i64>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ParamsCmd {
+    /// Set a parameter (adds a new version) / 设定参数（新增版本）
+    Set {
+        #[arg(long)]
+        year: i32,
+        /// 12-digit region code / 12位区划代码
+        #[arg(long)]
+        region: String,
+        /// 监测范围, 元 per person per year
+        #[arg(long)]
+        monitoring_line: String,
+        /// Mark as an example value, not a confirmed figure / 标为示例值
+        #[arg(long)]
+        example: bool,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// List parameters / 列出参数
+    List {
+        #[arg(long)]
+        year: Option<i32>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCmd {
+    /// Check the hash chain; exits non-zero naming the first bad row / 校验哈希链
+    Verify,
+}
+
+/// Everything a command needs.
+pub struct Ctx {
+    pub config: Config,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Ctx {
+    pub async fn db(&self) -> anyhow::Result<store::Db> {
+        let url = self.config.database_url()?;
+        let opts = store::ConnectOptions { max_connections: self.config.db_max_connections, ..Default::default() };
+        let db = store::Db::connect(&url, &opts).await?;
+        tracing::debug!(url = %store::redact_url(&url), "connected");
+        Ok(db)
+    }
+
+    /// Opens the database and checks its schema is current (or applies migrations if asked).
+    pub async fn ready_db(&self, migrate: bool) -> anyhow::Result<store::Db> {
+        let db = self.db().await?;
+        if migrate {
+            db.migrate().await?;
+        } else {
+            let applied = db.applied_migrations().await?;
+            let known = store::migrate::MIGRATIONS.len();
+            if applied.len() < known {
+                anyhow::bail!(
+                    "the database is not up to date: run `fangpin migrate` first / 数据库结构未升级：请先运行 fangpin migrate"
+                );
+            }
+        }
+        Ok(db)
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let mut flags = serde_json::Map::new();
+    if let Some(u) = &cli.database_url {
+        flags.insert("database_url".into(), u.clone().into());
+    }
+    if let Some(d) = &cli.data_dir {
+        flags.insert("data_dir".into(), d.display().to_string().into());
+    }
+    if let Some(n) = &cli.now {
+        flags.insert("now".into(), n.clone().into());
+    }
+    if let Command::Serve(s) = &cli.command
+        && let Some(b) = &s.bind
+    {
+        flags.insert("bind".into(), b.clone().into());
+    }
+    let config = match Config::load(
+        cli.config.as_ref(),
+        figment::providers::Serialized::defaults(serde_json::Value::Object(flags)),
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn make_clock(config: &Config) -> anyhow::Result<Arc<dyn Clock>> {
+    Ok(match &config.now {
+        Some(t) => {
+            let start = domain::clock::parse_moment(t).ok_or_else(|| {
+                anyhow::anyhow!("--now / FANGPIN_NOW: cannot read {t:?}; use e.g. 2022-03-28T09:00:00+08:00")
+            })?;
+            Arc::new(ShiftedClock::starting_at(start))
+        }
+        None => Arc::new(SystemClock),
+    })
+}
+
+async fn run(command: Command, mut config: Config) -> anyhow::Result<std::process::ExitCode> {
+    use std::process::ExitCode;
+    if let Command::Serve(s) = &command
+        && s.demo
+        && config.now.is_none()
+    {
+        config.now = Some(commands::demo::DEMO_NOW.to_string());
+    }
+    let clock = make_clock(&config)?;
+    let ctx = Ctx { config, clock };
+    match command {
+        Command::Serve(a) => commands::serve::run(&ctx, a.demo).await,
+        Command::Migrate => {
+            let db = ctx.db().await?;
+            let done = db.migrate().await?;
+            if done.is_empty() {
+                println!("database is up to date / 数据库已是最新");
+            } else {
+                println!("applied migrations {done:?} / 已升级");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import(ImportCmd::Households { file, dry_run, income_year, report }) => {
+            commands::transfer::import_households(&ctx, &file, dry_run, income_year, report).await
+        }
+        Command::Import(ImportCmd::Regions { file }) => commands::admin::import_regions(&ctx, &file).await,
+        Command::Export(ExportCmd::Households { out, region }) => {
+            commands::transfer::export_households(&ctx, &out, region).await
+        }
+        Command::Template { out } => commands::transfer::template(&ctx, &out).await,
+        Command::Demo(a) => commands::demo::run(&ctx, a.seed, a.households).await.map(|_| ExitCode::SUCCESS),
+        Command::Generate(a) => commands::transfer::generate(&a.preset, &a.out, a.seed, a.households, &a.format),
+        Command::Admin(c) => match c {
+            AdminCmd::CreateUser { username, role, region, display_name } => {
+                commands::admin::create_user(&ctx, &username, &role, &region, &display_name).await
+            }
+            AdminCmd::ResetPassword { username } => commands::admin::reset_password(&ctx, &username).await,
+            AdminCmd::ListUsers => commands::admin::list_users(&ctx).await,
+            AdminCmd::CreateToken { username, days } => commands::admin::create_token(&ctx, &username, days).await,
+        },
+        Command::Params(ParamsCmd::Set { year, region, monitoring_line, example, note }) => {
+            commands::admin::params_set(&ctx, year, &region, &monitoring_line, example, &note).await
+        }
+        Command::Params(ParamsCmd::List { year }) => commands::admin::params_list(&ctx, year).await,
+        Command::Audit(AuditCmd::Verify) => commands::admin::audit_verify(&ctx).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        super::Cli::command().debug_assert();
+    }
+}

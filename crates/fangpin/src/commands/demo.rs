@@ -1,0 +1,101 @@
+//! `fangpin demo`: the demo town 雒容镇 (DOMAIN D1) with ~12,000 synthetic households
+//! (BENCHMARKS.md distributions), the 2022 example monitoring line (D2) and one user per role.
+
+use std::time::Instant;
+
+use anyhow::bail;
+use domain::account::{Actor, Role};
+use domain::params::ParamName;
+use domain::ports::{HouseholdFilter, HouseholdStore, ImportMeta, ParamStore, RegionStore, UserStore};
+use domain::region::RegionCode;
+
+use crate::Ctx;
+
+/// The demo runs as of the first working day of the 2022 campaign (seed: 03-26 → 04-30).
+pub const DEMO_NOW: &str = "2022-03-28T09:00:00+08:00";
+/// One password for every demo account (printed on start and written in the README).
+pub const DEMO_PASSWORD: &str = "Fangpin@2022";
+
+/// (username, display name, role, region)
+pub const DEMO_USERS: &[(&str, &str, Role, u64)] = &[
+    ("admin", "系统管理员", Role::Admin, 450_000_000_000),
+    ("town", "镇专项办", Role::TownOffice, 450_203_100_000),
+    ("dazheng", "大正村村干部", Role::VillageCadre, 450_203_100_201),
+    ("dongtang", "东塘村村干部", Role::VillageCadre, 450_203_100_202),
+    ("screener", "大正村排查员", Role::Screener, 450_203_100_201),
+    ("officer", "大正村帮扶责任人", Role::AssistanceOfficer, 450_203_100_201),
+    ("supervisor", "督导一组成员", Role::Supervisor, 450_203_100_000),
+    ("dept", "区医保局", Role::DepartmentStaff, 450_203_000_000),
+    ("county", "区级审定人", Role::CountyApprover, 450_203_000_000),
+    ("leader", "镇领导", Role::Leader, 450_203_100_000),
+];
+
+pub fn print_logins() {
+    println!("演示账户 / demo accounts (password 密码: {DEMO_PASSWORD}):");
+    for (u, name, role, region) in DEMO_USERS {
+        println!("  {u:<11} {}（{name}，区划 {region}）", role.label());
+    }
+}
+
+/// Loads the demo into an empty database.
+pub async fn run(ctx: &Ctx, seed: u64, households: Option<usize>) -> anyhow::Result<()> {
+    let db = ctx.ready_db(true).await?;
+    load(ctx, &db, seed, households).await?;
+    print_logins();
+    Ok(())
+}
+
+pub async fn load(ctx: &Ctx, db: &store::Db, seed: u64, households: Option<usize>) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let now = ctx.clock.now();
+    let actor = Actor::system("演示数据");
+    if db.list_households(&domain::Scope::system(), &HouseholdFilter::default(), None, 1).await?.total > 0 {
+        bail!(
+            "the database already holds households: the demo loads only into an empty database / 数据库已有农户数据，演示数据只能装入空库"
+        );
+    }
+    db.upsert_regions(&actor, now, &domain::region::luorong_regions()).await?;
+    let guangxi = RegionCode::from_u64(450_000_000_000).ok_or_else(|| anyhow::anyhow!("region code"))?;
+    if db.params(Some(2022)).await?.is_empty() {
+        db.set_param(
+            &actor,
+            now,
+            2022,
+            guangxi,
+            ParamName::MonitoringLine,
+            domain::Fen::from_yuan(6_500).0,
+            true,
+            "示例值：广西2022年监测范围未见公开文件（DOMAIN D2），正式使用前请按自治区文件设定",
+        )
+        .await?;
+    }
+    for (username, name, role, region) in DEMO_USERS {
+        if db.user_by_username(username).await?.is_none() {
+            let region = RegionCode::from_u64(*region).ok_or_else(|| anyhow::anyhow!("region code"))?;
+            web::auth::create_user(db, &actor, now, username, name, *role, region, DEMO_PASSWORD).await?;
+        }
+    }
+    let opts = synth::GenOptions {
+        seed,
+        households,
+        as_of: ctx.clock.today().min(chrono::NaiveDate::from_ymd_opt(2022, 3, 28).unwrap_or_default()),
+    };
+    let generated: Vec<_> = synth::households(synth::Preset::Town, &opts).collect();
+    let members: usize = generated.iter().map(|h| h.members.len()).sum();
+    let n = generated.len();
+    let gen_time = started.elapsed();
+    let plan = domain::import::plan(generated, Vec::new());
+    let meta = ImportMeta {
+        file_name: format!("演示数据（种子 {seed}）"),
+        file_sha256: String::new(),
+        rows: members,
+        warnings: 0,
+    };
+    db.apply_import(&actor, now, &meta, &plan).await?;
+    println!(
+        "demo loaded / 演示数据已装入: 雒容镇 13 villages, {n} households, {members} members in {:.1?} (generation {:.1?})",
+        started.elapsed(),
+        gen_time
+    );
+    Ok(())
+}

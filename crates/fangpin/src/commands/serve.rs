@@ -1,0 +1,51 @@
+//! `fangpin serve`: the web server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use domain::ports::{HouseholdFilter, HouseholdStore, UserStore};
+
+use crate::Ctx;
+
+pub async fn run(ctx: &Ctx, demo: bool) -> anyhow::Result<std::process::ExitCode> {
+    let db = ctx.ready_db(ctx.config.auto_migrate).await?;
+    let empty = db.count_users().await? == 0
+        && db.list_households(&domain::Scope::system(), &HouseholdFilter::default(), None, 1).await?.total == 0;
+    if demo {
+        if empty {
+            super::demo::load(ctx, &db, 2022, None).await?;
+        } else {
+            println!("the database is not empty: serving it as it is (no demo loaded) / 数据库非空，未装入演示数据");
+        }
+        super::demo::print_logins();
+    } else if db.count_users().await? == 0 {
+        println!(
+            "no users yet: create one with `fangpin admin create-user --username admin --role admin --region <12-digit code>`, \
+             or run `fangpin serve --demo` on an empty database / 尚无用户"
+        );
+    }
+    if let Some(now) = &ctx.config.now {
+        println!("clock set to {now} (it keeps ticking from there) / 系统时间设为 {now}");
+    }
+    let web_config = web::WebConfig {
+        idle_timeout: Duration::from_secs(ctx.config.idle_timeout_minutes.max(1) * 60),
+        secure_cookies: ctx.config.secure_cookies,
+        max_upload_bytes: ctx.config.max_upload_mb.max(1) * 1024 * 1024,
+        work_dir: ctx.config.work_dir(),
+        ..Default::default()
+    };
+    let state = web::AppState::new(db.clone(), Arc::clone(&ctx.clock), web_config);
+    let addr: SocketAddr = ctx.config.bind.parse().map_err(|e| anyhow::anyhow!("--bind {}: {e}", ctx.config.bind))?;
+    let listener =
+        tokio::net::TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    let shown = listener.local_addr()?;
+    println!("fangpin is listening on http://{shown}/ (Ctrl-C to stop) / 服务已启动：http://{shown}/");
+    web::serve(listener, state, async {
+        let _ = tokio::signal::ctrl_c().await;
+        println!("stopping / 正在停止");
+    })
+    .await?;
+    db.close().await;
+    Ok(std::process::ExitCode::SUCCESS)
+}
