@@ -39,7 +39,7 @@ mod sqlite {
     /// SQLite bulk path: prepared multi-row INSERTs inside the caller's transaction.
     mod bulk {
         use super::{Conn, bind_all, dynamic};
-        use crate::sql::{self, Arg};
+        use crate::sql::Arg;
         use sqlx::Row;
 
         pub(super) async fn allocate_ids(conn: &mut Conn, table: &str, n: usize) -> Result<Vec<i64>, sqlx::Error> {
@@ -56,13 +56,16 @@ mod sqlite {
             cols: &[&str],
             rows: &[Vec<Arg>],
         ) -> Result<(), sqlx::Error> {
-            // SQLite allows 32766 parameters per statement
-            let per = (30_000 / cols.len().max(1)).clamp(1, 500);
+            // Anonymous `?` placeholders: SQLite keeps `$n`/`?n` names in a list searched
+            // linearly per parameter, which makes a 10,000-parameter statement quadratic.
+            // At most 32766 parameters per statement.
+            let per = (30_000 / cols.len().max(1)).clamp(1, 1000);
+            let row = format!("({})", vec!["?"; cols.len()].join(","));
             for chunk in rows.chunks(per) {
                 let q = format!(
                     "INSERT INTO {table} ({}) VALUES {}",
                     cols.join(", "),
-                    sql::values_placeholders(chunk.len(), cols.len(), 0)
+                    vec![row.as_str(); chunk.len()].join(",")
                 );
                 let args: Vec<Arg> = chunk.iter().flatten().cloned().collect();
                 bind_all(dynamic(q), &args).execute(&mut *conn).await?;
