@@ -224,6 +224,23 @@ struct EditPage {
     conflict: bool,
 }
 
+/// Fields marked with an error, for the summary at the top of a form.
+fn marked(groups: &[FieldGroup]) -> usize {
+    groups.iter().flat_map(|g| g.fields.iter()).filter(|f| f.error.is_some()).count()
+}
+
+impl EditPage {
+    fn marked(&self) -> usize {
+        marked(&self.groups)
+    }
+}
+
+impl MemberPage {
+    fn marked(&self) -> usize {
+        marked(&self.groups)
+    }
+}
+
 fn household_groups(i: &HouseholdInput) -> Vec<FieldGroup> {
     let v = |o: &Option<String>| o.clone().unwrap_or_default();
     let risks: Vec<String> = v(&i.risks).split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();

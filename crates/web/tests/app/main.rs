@@ -1,0 +1,10 @@
+//! In-process tests of the whole web application (pages and API) through the router, on a
+//! real database per test (STYLE §11–13).
+
+mod harness;
+
+mod api;
+mod auth;
+mod edit;
+mod pages;
+mod scope;
