@@ -49,7 +49,7 @@ macro_rules! code_enum {
 
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.label())
+                f.pad(self.label())
             }
         }
 
@@ -469,7 +469,7 @@ impl From<Ethnicity> for String {
 
 impl std::fmt::Display for Ethnicity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.0)
+        f.pad(self.0)
     }
 }
 

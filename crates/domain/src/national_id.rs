@@ -211,7 +211,7 @@ impl From<NationalId> for String {
 
 impl std::fmt::Display for NationalId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
+        f.pad(&self.text)
     }
 }
 

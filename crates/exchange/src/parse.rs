@@ -449,6 +449,10 @@ impl<'a> Parser<'a> {
             c => HouseholdNo::parse(&c.text()),
         };
         match parsed {
+            Ok(n) if n.as_str() == crate::write::EXAMPLE_HOUSEHOLD_NO => {
+                self.error(row, Col::HouseholdNo, "这是模板中的示例行，请删除示例行、填入实际数据后再导入".to_string());
+                None
+            }
             Ok(n) => Some(n),
             Err(e) => {
                 let hint = match e {

@@ -450,6 +450,9 @@ impl<W: Write + Send> ExportWriter<W> {
 // ---------------------------------------------------------------------------------------------
 // template
 
+/// 户编号 of the template's example rows; the import refuses rows that still carry it.
+pub const EXAMPLE_HOUSEHOLD_NO: &str = "EXAMPLE-0001";
+
 /// The example household of the template: two members with valid IDs in the first village of
 /// `regions` (雒容镇 大正村 when the list has no village).
 pub fn example_household(regions: &[Region]) -> (HouseholdDetail, Vec<Region>) {
@@ -461,8 +464,9 @@ pub fn example_household(regions: &[Region]) -> (HouseholdDetail, Vec<Region>) {
             regions[4].code
         }
     };
+    // a number no real household has: importing the untouched template must not overwrite one
     let mut h = Household::new(
-        HouseholdNo::parse(&format!("{}0001", village)).unwrap_or_else(|_| HouseholdNo::parse("0001").expect("valid")),
+        HouseholdNo::parse(EXAMPLE_HOUSEHOLD_NO).expect("valid example number"),
         village,
         HouseholdKind::Ordinary,
     );

@@ -1,8 +1,22 @@
 //! fangpin — 防止返贫动态监测和帮扶. The binary only parses the command line, loads the
 //! configuration and dispatches (STYLE §1); the work is in the library crates.
 
+/// `println!` that ends the program quietly when the reader has gone away (`fangpin … | head`).
+macro_rules! say {
+    ($($t:tt)*) => { $crate::emit(format_args!($($t)*)) };
+}
+
 mod commands;
 mod config;
+
+pub fn emit(args: std::fmt::Arguments) {
+    use std::io::Write;
+    if let Err(e) = writeln!(std::io::stdout().lock(), "{args}")
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(0);
+    }
+}
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -211,9 +225,14 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub async fn db(&self) -> anyhow::Result<store::Db> {
+    /// Opens the database; `create` lets a SQLite file come into being (commands that migrate).
+    pub async fn db(&self, create: bool) -> anyhow::Result<store::Db> {
         let url = self.config.database_url()?;
-        let opts = store::ConnectOptions { max_connections: self.config.db_max_connections, ..Default::default() };
+        let opts = store::ConnectOptions {
+            max_connections: self.config.db_max_connections,
+            create_sqlite: create,
+            ..Default::default()
+        };
         let db = store::Db::connect(&url, &opts).await?;
         tracing::debug!(url = %store::redact_url(&url), "connected");
         Ok(db)
@@ -221,7 +240,7 @@ impl Ctx {
 
     /// Opens the database and checks its schema is current (or applies migrations if asked).
     pub async fn ready_db(&self, migrate: bool) -> anyhow::Result<store::Db> {
-        let db = self.db().await?;
+        let db = self.db(migrate).await?;
         if migrate {
             db.migrate().await?;
         } else {
@@ -312,12 +331,12 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<std::proces
     match command {
         Command::Serve(a) => commands::serve::run(&ctx, a.demo).await,
         Command::Migrate => {
-            let db = ctx.db().await?;
+            let db = ctx.db(true).await?;
             let done = db.migrate().await?;
             if done.is_empty() {
-                println!("database is up to date / 数据库已是最新");
+                say!("database is up to date / 数据库已是最新");
             } else {
-                println!("applied migrations {done:?} / 已升级");
+                say!("applied migrations {done:?} / 已升级");
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -149,6 +149,8 @@ pub enum ConnectError {
     Scheme(String),
     #[error("the SQLite file's directory {0} does not exist (refusing to create a database at a mistyped path)")]
     MissingDir(String),
+    #[error("the database {0} does not exist yet: run `fangpin migrate` (or `fangpin demo`) first / 数据库尚未建立")]
+    NoDatabase(String),
     #[error("cannot connect to {url}: {source}")]
     Connect { url: String, source: sqlx::Error },
 }
@@ -159,11 +161,13 @@ pub struct ConnectOptions {
     /// PostgreSQL pool size; SQLite readers.
     pub max_connections: u32,
     pub busy_timeout: Duration,
+    /// Create the SQLite file if it does not exist (only commands that migrate should).
+    pub create_sqlite: bool,
 }
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        ConnectOptions { max_connections: 8, busy_timeout: Duration::from_secs(10) }
+        ConnectOptions { max_connections: 8, busy_timeout: Duration::from_secs(10), create_sqlite: true }
     }
 }
 
@@ -229,6 +233,9 @@ impl Db {
                 && !dir.exists()
             {
                 return Err(ConnectError::MissingDir(dir.display().to_string()));
+            }
+            if !opts.create_sqlite && !p.exists() {
+                return Err(ConnectError::NoDatabase(p.display().to_string()));
             }
             let base = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
                 .map_err(fail)?

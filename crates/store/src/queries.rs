@@ -112,15 +112,16 @@ pub(crate) async fn migrate(w: &Pool<DB>) -> Result<Vec<i64>, StoreError> {
     Ok(done)
 }
 
+// errors are expected here (a new database has no table yet): not logged
 pub(crate) async fn applied_migrations(r: &Pool<DB>) -> Result<Vec<(i64, String)>, StoreError> {
     let rows = sqlx::query("SELECT version, checksum FROM schema_migrations ORDER BY version")
         .fetch_all(r)
         .await
-        .map_err(crate::db_err)?;
+        .map_err(|e| StoreError::Database(e.to_string()))?;
     rows.iter()
         .map(|r| Ok((r.try_get::<i64, _>("version")?, r.try_get::<String, _>("checksum")?)))
         .collect::<Result<_, sqlx::Error>>()
-        .map_err(crate::db_err)
+        .map_err(|e| StoreError::Database(e.to_string()))
 }
 
 /// Table name → column names, for the schema-equivalence check between backends.

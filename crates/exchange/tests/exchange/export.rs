@@ -226,21 +226,25 @@ async fn large_files_go_in_batches() {
 }
 
 #[tokio::test]
-async fn template_parses_back_without_errors() {
+async fn template_example_rows_are_refused_until_filled_in() {
     let dir = Dir::new();
     for format in [FileFormat::Xlsx, FileFormat::Csv] {
         let path = dir.path(&format!("模板.{}", format.extension()));
         let file = std::fs::File::create(&path).unwrap();
         exchange::write_template(format, file, &domain::region::luorong_regions()).unwrap();
         let store = FakeStore::luorong();
+        // untouched, its example rows are refused (they must not land in the registry)
         let r = import_as(&store, &town_scope(), &path, true).await;
-        assert_eq!(
-            (r.errors, r.warnings, r.households, r.members, r.created),
-            (0, 0, 1, 2, 1),
-            "{format:?} {:#?}",
-            r.issues
-        );
+        assert_eq!((r.errors, r.warnings), (2, 0), "{format:?} {:#?}", r.issues);
+        assert!(r.issues.iter().all(|i| i.column == "户编号" && i.message.contains("示例行")));
     }
+    // with a real number, the example parses without any problem
+    let csv = std::fs::read_to_string(dir.path("模板.csv"))
+        .unwrap()
+        .replace(exchange::write::EXAMPLE_HOUSEHOLD_NO, "4502031002010001");
+    std::fs::write(dir.path("filled.csv"), csv).unwrap();
+    let r = import_as(&FakeStore::luorong(), &town_scope(), &dir.path("filled.csv"), true).await;
+    assert_eq!((r.errors, r.warnings, r.households, r.members, r.created), (0, 0, 1, 2, 1), "{:#?}", r.issues);
     // the xlsx has the 说明 sheet with a line per column
     let mut wb: Xlsx<_> = open_workbook(dir.path("模板.xlsx")).unwrap();
     assert_eq!(wb.sheet_names(), vec!["农户成员", "说明"]);

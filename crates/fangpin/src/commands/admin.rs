@@ -27,7 +27,7 @@ pub async fn create_user(
     let u =
         web::auth::create_user(&db, &Actor::cli(), ctx.clock.now(), username, display_name, role, region, &password)
             .await?;
-    println!("created user {} ({}, region {}) / 已创建用户", u.username, u.role.label(), u.region);
+    say!("created user {} ({}, region {}) / 已创建用户", u.username, u.role.label(), u.region);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -36,7 +36,7 @@ pub async fn reset_password(ctx: &Ctx, username: &str) -> anyhow::Result<ExitCod
     let (u, _) = db.user_by_username(username).await?.ok_or_else(|| anyhow!("no user {username:?} / 用户不存在"))?;
     let password = super::read_password()?;
     web::auth::reset_password(&db, &Actor::cli(), ctx.clock.now(), &u, &password).await?;
-    println!("password set and account unlocked for {} / 已重设密码并解锁", u.username);
+    say!("password set and account unlocked for {} / 已重设密码并解锁", u.username);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -51,7 +51,7 @@ pub async fn list_users(ctx: &Ctx) -> anyhow::Result<ExitCode> {
         } else {
             "active"
         };
-        println!("{:<20} {:<18} {} {} {}", u.username, u.role.key(), u.region, state, u.display_name);
+        say!("{:<20} {:<18} {} {} {}", u.username.as_str(), u.role.key(), u.region, state, u.display_name);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -74,7 +74,7 @@ pub async fn create_token(ctx: &Ctx, username: &str, days: Option<i64>) -> anyho
     let e = domain::audit::AuditEntry::new(now, &Actor::cli(), domain::audit::AuditAction::Create, "user", u.id.0)
         .note(format!("为 {} 创建集成令牌{}", u.username, days.map(|d| format!("（{d}天有效）")).unwrap_or_default()));
     domain::ports::AuditStore::append_audit(&db, &[e]).await?;
-    println!("{token}");
+    say!("{token}");
     eprintln!(
         "token for {} — shown once, keep it secret; send as `Authorization: Bearer <token>` / 令牌只显示一次",
         u.username
@@ -97,7 +97,7 @@ pub async fn import_regions(ctx: &Ctx, file: &Path) -> anyhow::Result<ExitCode> 
         }
     }
     let changed = db.upsert_regions(&Actor::cli(), ctx.clock.now(), &sorted).await?;
-    println!(
+    say!(
         "{} regions read, {changed} added or renamed / 读取 {} 个区划，新增或更名 {changed} 个",
         sorted.len(),
         sorted.len()
@@ -119,7 +119,7 @@ pub async fn params_set(
     let p = db
         .set_param(&Actor::cli(), ctx.clock.now(), year, region, ParamName::MonitoringLine, value, example, note)
         .await?;
-    println!(
+    say!(
         "{} {} {}: {} (version {}{}) / 已设定",
         p.year,
         p.region,
@@ -135,10 +135,10 @@ pub async fn params_list(ctx: &Ctx, year: Option<i32>) -> anyhow::Result<ExitCod
     let db = ctx.ready_db(false).await?;
     let params = db.params(year).await?;
     if params.is_empty() {
-        println!("no parameters set / 尚未设定参数");
+        say!("no parameters set / 尚未设定参数");
     }
     for p in params {
-        println!(
+        say!(
             "{} {} {:<16} v{} {}{} — {} ({})",
             p.year,
             p.region,
@@ -157,11 +157,11 @@ pub async fn audit_verify(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let db = ctx.ready_db(false).await?;
     match store::verify_audit(&db).await {
         Ok(n) => {
-            println!("audit log intact: {n} rows, hash chain unbroken / 审计日志完整：{n} 条");
+            say!("audit log intact: {n} rows, hash chain unbroken / 审计日志完整：{n} 条");
             Ok(ExitCode::SUCCESS)
         }
         Err(store::AuditVerifyError::Broken(b)) => {
-            println!("audit log BROKEN at row {}: {b} / 审计日志被改动，第 {} 行", b.row(), b.row());
+            say!("audit log BROKEN at row {}: {b} / 审计日志被改动，第 {} 行", b.row(), b.row());
             Ok(ExitCode::from(3))
         }
         Err(store::AuditVerifyError::Store(e)) => Err(e.into()),

@@ -31,9 +31,9 @@ pub const DEMO_USERS: &[(&str, &str, Role, u64)] = &[
 ];
 
 pub fn print_logins() {
-    println!("演示账户 / demo accounts (password 密码: {DEMO_PASSWORD}):");
+    say!("演示账户 / demo accounts (password 密码: {DEMO_PASSWORD}):");
     for (u, name, role, region) in DEMO_USERS {
-        println!("  {u:<11} {}（{name}，区划 {region}）", role.label());
+        say!("  {u:<11} {}（{name}，区划 {region}）", role.label());
     }
 }
 
@@ -92,7 +92,7 @@ pub async fn load(ctx: &Ctx, db: &store::Db, seed: u64, households: Option<usize
         warnings: 0,
     };
     db.apply_import(&actor, now, &meta, &plan).await?;
-    println!(
+    say!(
         "demo loaded / 演示数据已装入: 雒容镇 13 villages, {n} households, {members} members in {:.1?} (generation {:.1?})",
         started.elapsed(),
         gen_time

@@ -16,17 +16,17 @@ pub async fn run(ctx: &Ctx, demo: bool) -> anyhow::Result<std::process::ExitCode
         if empty {
             super::demo::load(ctx, &db, 2022, None).await?;
         } else {
-            println!("the database is not empty: serving it as it is (no demo loaded) / 数据库非空，未装入演示数据");
+            say!("the database is not empty: serving it as it is (no demo loaded) / 数据库非空，未装入演示数据");
         }
         super::demo::print_logins();
     } else if db.count_users().await? == 0 {
-        println!(
+        say!(
             "no users yet: create one with `fangpin admin create-user --username admin --role admin --region <12-digit code>`, \
              or run `fangpin serve --demo` on an empty database / 尚无用户"
         );
     }
     if let Some(now) = &ctx.config.now {
-        println!("clock set to {now} (it keeps ticking from there) / 系统时间设为 {now}");
+        say!("clock set to {now} (it keeps ticking from there) / 系统时间设为 {now}");
     }
     let web_config = web::WebConfig {
         idle_timeout: Duration::from_secs(ctx.config.idle_timeout_minutes.max(1) * 60),
@@ -40,10 +40,10 @@ pub async fn run(ctx: &Ctx, demo: bool) -> anyhow::Result<std::process::ExitCode
     let listener =
         tokio::net::TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     let shown = listener.local_addr()?;
-    println!("fangpin is listening on http://{shown}/ (Ctrl-C to stop) / 服务已启动：http://{shown}/");
+    say!("fangpin is listening on http://{shown}/ (Ctrl-C to stop) / 服务已启动：http://{shown}/");
     web::serve(listener, state, async {
         let _ = tokio::signal::ctrl_c().await;
-        println!("stopping / 正在停止");
+        say!("stopping / 正在停止");
     })
     .await?;
     db.close().await;

@@ -45,7 +45,7 @@ pub async fn import_households(
         exchange::import_households(&db, &Scope::system(), &Actor::cli(), ctx.clock.now(), file, &opts, &mut progress)
             .await?;
     eprintln!();
-    println!(
+    say!(
         "{}: {} rows, {} households, {} members; {} errors, {} warnings / {} 行，{} 户，{} 人；错误 {}，警告 {}",
         r.file_name,
         r.rows,
@@ -60,10 +60,10 @@ pub async fn import_households(
         r.warnings
     );
     for i in r.issues.iter().take(20) {
-        println!("  第{}行 [{}] {} {}：{}", i.row, i.tier.label(), i.column, i.value, i.message);
+        say!("  第{}行 [{}] {} {}：{}", i.row, i.tier.label(), i.column, i.value, i.message);
     }
     if r.issues.len() > 20 {
-        println!("  … {} more / 另有 {} 条", r.issues.len() - 20, r.issues.len() - 20);
+        say!("  … {} more / 另有 {} 条", r.issues.len() - 20, r.issues.len() - 20);
     }
     if !r.issues.is_empty() {
         let path = report.unwrap_or_else(|| {
@@ -72,15 +72,15 @@ pub async fn import_households(
         });
         let format = FileFormat::from_file_name(&path.to_string_lossy())?;
         exchange::write_issues(format, std::fs::File::create(&path)?, &r.issues)?;
-        println!("problems written to / 问题清单：{}", path.display());
+        say!("problems written to / 问题清单：{}", path.display());
     }
     let took = started.elapsed();
     if r.errors > 0 {
-        println!("nothing written because of errors / 有错误，未写入任何数据");
+        say!("nothing written because of errors / 有错误，未写入任何数据");
         return Ok(ExitCode::from(1));
     }
     if r.written {
-        println!(
+        say!(
             "written in {took:.1?} (import #{}) / 已写入：新增 {} 户，更新 {} 户，未变 {} 户",
             r.import_id.unwrap_or_default(),
             r.created,
@@ -88,9 +88,11 @@ pub async fn import_households(
             r.unchanged
         );
     } else {
-        println!(
+        say!(
             "dry run, nothing written ({took:.1?}) / 只检查未写入：将新增 {} 户，更新 {} 户，未变 {} 户",
-            r.created, r.updated, r.unchanged
+            r.created,
+            r.updated,
+            r.unchanged
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -117,7 +119,7 @@ pub async fn export_households(ctx: &Ctx, out: &Path, region: Option<String>) ->
     )
     .await?;
     eprintln!();
-    println!("{rows} member rows written to {} in {:.1?} / 已导出 {rows} 行", out.display(), started.elapsed());
+    say!("{rows} member rows written to {} in {:.1?} / 已导出 {rows} 行", out.display(), started.elapsed());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -130,7 +132,7 @@ pub async fn template(ctx: &Ctx, out: &Path) -> anyhow::Result<ExitCode> {
     };
     let regions = if regions.is_empty() { domain::region::luorong_regions() } else { regions };
     exchange::write_template(format, std::fs::File::create(out)?, &regions)?;
-    println!("template written to {} / 模板已生成", out.display());
+    say!("template written to {} / 模板已生成", out.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -189,7 +191,7 @@ pub fn generate(
     w.finish()?;
     eprintln!();
     let secs = started.elapsed().as_secs_f64();
-    println!(
+    say!(
         "{preset}: {} regions, {total} households, {rows} member rows → {} in {secs:.1}s ({:.0} households/s)",
         regions.len(),
         path.display(),

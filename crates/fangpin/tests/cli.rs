@@ -1,0 +1,766 @@
+//! End-to-end tests of the `fangpin` binary: each test runs the real executable in a temporary
+//! directory of its own, on SQLite (`--data-dir`) and on PostgreSQL (`--database-url`, a fresh
+//! database from `store::testing::TestDb`), and checks exit codes, output (English and Chinese
+//! parts) and what ended up in the database.
+//!
+//! Without a reachable PostgreSQL the PostgreSQL half is skipped with a notice, except under
+//! `CI=true`, where `TestDb::postgres()` fails the test.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeZone, Utc};
+use domain::audit::AuditRecord;
+use domain::ports::{AuditFilter, AuditStore, HouseholdDetail, HouseholdFilter, HouseholdStore, RegionStore};
+use domain::{HouseholdNo, Scope};
+use store::testing::TestDb;
+
+const BIN: &str = env!("CARGO_BIN_EXE_fangpin");
+
+/// No single command of these tests takes more than a few seconds, even on a debug build.
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The 雒容镇 part of the region tree, as a region file (UTF-8, 代码,名称).
+const REGIONS_CSV: &str = "代码,名称\n\
+    450000000000,广西壮族自治区\n\
+    450200000000,柳州市\n\
+    450203000000,鱼峰区\n\
+    450203100000,雒容镇\n\
+    450203100201,大正村\n\
+    450203100202,东塘村\n";
+
+const GOOD_PASSWORD: &str = "Luorong#2022";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// One run of the binary in a temporary directory, against one database.
+struct Fangpin {
+    /// The working directory of every command (so no stray `fangpin.toml` is read); SQLite keeps
+    /// its database in `dir/data`.
+    dir: tempfile::TempDir,
+    /// The PostgreSQL URL, or `None` for SQLite via `--data-dir`.
+    url: Option<String>,
+    label: &'static str,
+    rt: tokio::runtime::Runtime,
+    /// Dropped (the database with it) when the test ends, also when it fails.
+    pg: Option<TestDb>,
+}
+
+impl Drop for Fangpin {
+    fn drop(&mut self) {
+        if let Some(pg) = self.pg.take() {
+            self.rt.block_on(pg.cleanup());
+        }
+    }
+}
+
+impl Fangpin {
+    /// A fresh, empty (not even migrated) database, or `None` when PostgreSQL is unreachable
+    /// outside CI.
+    fn new(backend: Backend, test: &str) -> Option<Fangpin> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        match backend {
+            Backend::Sqlite => Some(Fangpin { dir, url: None, label: "sqlite", rt, pg: None }),
+            Backend::Postgres => {
+                let Some(pg) = rt.block_on(TestDb::postgres()) else {
+                    eprintln!("NOTICE: {test}: PostgreSQL unreachable, its PostgreSQL half is skipped");
+                    return None;
+                };
+                // TestDb migrates; these tests start from an empty database, as `migrate` would.
+                rt.block_on(pg.db.execute_raw("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"))
+                    .expect("empty the test database");
+                Some(Fangpin { dir, url: Some(pg.url.clone()), label: "postgres", rt, pg: Some(pg) })
+            }
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn db_url(&self) -> String {
+        match &self.url {
+            Some(u) => u.clone(),
+            None => format!("sqlite://{}", self.path("data").join("fangpin.db").display()),
+        }
+    }
+
+    fn backend_args(&self) -> Vec<String> {
+        match &self.url {
+            Some(u) => vec!["--database-url".into(), u.clone()],
+            None => vec!["--data-dir".into(), self.path("data").display().to_string()],
+        }
+    }
+
+    /// Runs `fangpin <backend args> ARGS`.
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_env(args, &[])
+    }
+
+    fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut all = self.backend_args();
+        all.extend(args.iter().map(|a| a.to_string()));
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        self.run_bare(&all, env)
+    }
+
+    /// Runs `fangpin ARGS` without the backend arguments, with only `env` among the FANGPIN_*
+    /// variables, standard input empty, and a time limit.
+    fn run_bare(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new(BIN);
+        cmd.current_dir(self.dir.path()).args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("FANGPIN_") || k == "RUST_LOG" {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.envs(env.iter().copied());
+        with_timeout(cmd, &args.join(" "))
+    }
+
+    /// Runs and expects exit code 0.
+    fn ok(&self, args: &[&str]) -> Output {
+        self.ok_env(args, &[])
+    }
+
+    fn ok_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let out = self.run_env(args, env);
+        expect_code(&out, 0, &format!("[{}] fangpin {}", self.label, args.join(" ")));
+        out
+    }
+
+    /// Runs and expects exit code `code`.
+    fn fails(&self, args: &[&str], code: i32) -> Output {
+        self.fails_env(args, &[], code)
+    }
+
+    fn fails_env(&self, args: &[&str], env: &[(&str, &str)], code: i32) -> Output {
+        let out = self.run_env(args, env);
+        expect_code(&out, code, &format!("[{}] fangpin {}", self.label, args.join(" ")));
+        out
+    }
+
+    /// `migrate`, then the 雒容镇 regions of [`REGIONS_CSV`].
+    fn with_regions(&self) {
+        self.ok(&["migrate"]);
+        let path = self.path("luorong-regions.csv");
+        std::fs::write(&path, REGIONS_CSV).unwrap();
+        self.ok(&["import", "regions", path.to_str().unwrap()]);
+    }
+
+    /// Opens the database with the store (the binary is not running), for checks and tampering.
+    fn with_db<T>(&self, f: impl AsyncFnOnce(&store::Db) -> T) -> T {
+        self.rt.block_on(async {
+            let db = store::Db::connect(&self.db_url(), &store::ConnectOptions::default()).await.expect("connect");
+            let r = f(&db).await;
+            db.close().await;
+            r
+        })
+    }
+
+    fn household_count(&self) -> i64 {
+        self.with_db(async |db| {
+            db.list_households(&Scope::system(), &HouseholdFilter::default(), None, 1).await.unwrap().total
+        })
+    }
+
+    fn household(&self, no: &str) -> HouseholdDetail {
+        let no = HouseholdNo::parse(no).unwrap();
+        self.with_db(async |db| db.household(&Scope::system(), &no).await.unwrap())
+            .unwrap_or_else(|| panic!("[{}] household {no} not found", self.label))
+    }
+
+    fn region_names(&self) -> Vec<(String, String)> {
+        self.with_db(async |db| db.all_regions().await.unwrap())
+            .into_iter()
+            .map(|r| (r.code.to_string(), r.name))
+            .collect()
+    }
+
+    /// Audit rows, newest first.
+    fn audit(&self) -> Vec<AuditRecord> {
+        self.with_db(async |db| db.audit_rows(&AuditFilter::default(), 1000).await.unwrap())
+    }
+}
+
+/// Runs a command, killing it (by its process id) if it outlives [`TIMEOUT`].
+fn with_timeout(mut cmd: Command, what: &str) -> Output {
+    let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {BIN}: {e}"));
+    let pid = child.id();
+    let (done, finished) = mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        let timed_out = finished.recv_timeout(TIMEOUT) == Err(mpsc::RecvTimeoutError::Timeout);
+        if timed_out {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        }
+        timed_out
+    });
+    let out = child.wait_with_output().expect("wait for fangpin");
+    let _ = done.send(());
+    assert!(!watchdog.join().unwrap(), "`fangpin {what}` did not finish within {TIMEOUT:?}");
+    out
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn expect_code(out: &Output, code: i32, what: &str) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{what}: expected exit code {code}\n--- stdout\n{}\n--- stderr\n{}",
+        stdout(out),
+        stderr(out)
+    );
+}
+
+/// Asserts that `text` contains every fragment.
+#[track_caller]
+fn has(text: &str, fragments: &[&str]) {
+    for f in fragments {
+        assert!(text.contains(f), "expected “{f}” in:\n{text}");
+    }
+}
+
+/// Runs `scenario` on SQLite, then on PostgreSQL when available, printing each one's time.
+fn on_each_backend(test: &str, scenario: impl Fn(&Fangpin)) {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(fp) = Fangpin::new(backend, test) else { continue };
+        let started = Instant::now();
+        scenario(&fp);
+        eprintln!("{test} [{}]: {:.2?}", fp.label, started.elapsed());
+    }
+}
+
+/// A CSV file's header and records (a leading BOM dropped).
+fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut r = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
+    let header = r.headers().unwrap().iter().map(str::to_string).collect();
+    let rows = r.records().map(|rec| rec.unwrap().iter().map(str::to_string).collect()).collect();
+    (header, rows)
+}
+
+fn col(header: &[String], name: &str) -> usize {
+    header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name} in {header:?}"))
+}
+
+/// Edits a text file as a person would: on the lines containing `on`, replaces `from` by `to`
+/// (once per line). Returns the number of lines changed.
+fn edit_lines(path: &Path, on: &str, from: &str, to: &str) -> usize {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut changed = 0;
+    let edited: Vec<String> = text
+        .split_inclusive('\n')
+        .map(|line| {
+            if line.contains(on) && line.contains(from) {
+                changed += 1;
+                line.replacen(from, to, 1)
+            } else {
+                line.to_string()
+            }
+        })
+        .collect();
+    std::fs::write(path, edited.concat()).unwrap();
+    changed
+}
+
+// ---- 1. help ---------------------------------------------------------------------------------
+
+#[test]
+fn help_is_in_english_and_chinese() {
+    let fp = Fangpin::new(Backend::Sqlite, "help").unwrap();
+    let out = fp.run_bare(&["-h"], &[]);
+    expect_code(&out, 0, "fangpin -h");
+    has(&stdout(&out), &["rural poverty-relapse monitoring and assistance / 防止返贫动态监测和帮扶", "Usage: fangpin"]);
+    let out = fp.run_bare(&["--help"], &[]);
+    expect_code(&out, 0, "fangpin --help");
+    has(
+        &stdout(&out),
+        &[
+            "keeps the register of rural households",
+            "管理农户、家庭成员和收入登记",
+            "Apply pending database migrations / 升级数据库结构",
+            "Import data files / 导入数据",
+            "--database-url",
+        ],
+    );
+    let out = fp.run_bare(&["import", "households", "--help"], &[]);
+    expect_code(&out, 0, "fangpin import households --help");
+    has(
+        &stdout(&out),
+        &[
+            "national member-per-row layout",
+            "全国系统成员明细格式",
+            "--dry-run",
+            "Check everything, write nothing / 只检查不写入",
+        ],
+    );
+    let out = fp.run_bare(&["admin", "create-user", "--help"], &[]);
+    expect_code(&out, 0, "fangpin admin create-user --help");
+    has(&stdout(&out), &["FANGPIN_PASSWORD", "创建用户", "village_cadre"]);
+    let out = fp.run_bare(&["--version"], &[]);
+    expect_code(&out, 0, "fangpin --version");
+    assert_eq!(stdout(&out).trim(), format!("fangpin {}", env!("CARGO_PKG_VERSION")));
+    // a misspelt subcommand is a usage error
+    let out = fp.run_bare(&["migrat"], &[]);
+    expect_code(&out, 2, "fangpin migrat");
+    has(&stderr(&out), &["unrecognized subcommand"]);
+}
+
+// ---- 2. migrate and demo ----------------------------------------------------------------------
+
+#[test]
+fn migrate_twice_then_demo_once() {
+    on_each_backend("migrate_twice_then_demo_once", |fp| {
+        let out = fp.run(&["export", "households", "--out", "x.csv"]);
+        assert_eq!(out.status.code(), Some(1), "[{}] export before migrate", fp.label);
+        // SQLite: no file yet (and none is created); PostgreSQL: an empty database
+        has(&stderr(&out), &["run `fangpin migrate`"]);
+        if fp.label == "sqlite" {
+            assert!(!fp.path("data/fangpin.db").exists(), "a failing command creates no database file");
+        }
+
+        let out = fp.ok(&["migrate"]);
+        has(&stdout(&out), &["applied migrations [1] / 已升级"]);
+        let out = fp.ok(&["migrate"]);
+        has(&stdout(&out), &["database is up to date / 数据库已是最新"]);
+
+        let out = fp.ok(&["demo", "--households", "300"]);
+        has(&stdout(&out), &["demo loaded / 演示数据已装入", "300 households", "演示账户 / demo accounts"]);
+        assert_eq!(fp.household_count(), 300);
+        let users = stdout(&fp.ok(&["admin", "list-users"]));
+        assert_eq!(users.lines().count(), 10, "one demo user per role:\n{users}");
+        let regions = fp.region_names();
+        assert_eq!(regions.len(), 17, "the province, city, county, 雒容镇 and its 13 villages");
+        assert!(regions.contains(&("450203100201".into(), "大正村".into())));
+
+        let out = fp.fails(&["demo", "--households", "300"], 1);
+        has(&stderr(&out), &["the demo loads only into an empty database", "演示数据只能装入空库"]);
+        assert_eq!(fp.household_count(), 300, "the second demo wrote nothing");
+    });
+}
+
+// ---- 3. export → import round trips; an edited file updates one household --------------------
+
+#[test]
+fn export_then_import_is_idempotent_and_an_edit_updates_one_household() {
+    on_each_backend("export_then_import_is_idempotent", |fp| {
+        fp.ok(&["migrate"]);
+        fp.ok(&["demo", "--households", "300"]);
+
+        let out = fp.ok(&["export", "households", "--out", "x.csv"]);
+        let (header, rows) = read_csv(&fp.path("x.csv"));
+        has(&stdout(&out), &[&format!("{} member rows written", rows.len()), "已导出"]);
+        assert!(rows.len() > 300, "a row per member");
+
+        let (no_col, addr_col) = (col(&header, "户编号"), col(&header, "家庭住址"));
+        // a household with several members and an address without a comma (so unquoted)
+        let row = rows
+            .iter()
+            .find(|r| {
+                let n = rows.iter().filter(|x| x[no_col] == r[no_col]).count();
+                n >= 2 && !r[addr_col].is_empty() && !r[addr_col].contains([',', '"'])
+            })
+            .expect("a household to edit");
+        let (no, old_address) = (row[no_col].clone(), row[addr_col].clone());
+        let members = rows.iter().filter(|r| r[no_col] == no).count();
+        let before = fp.household(&no);
+
+        for file in ["x.csv", "x.xlsx"] {
+            if file.ends_with("xlsx") {
+                fp.ok(&["export", "households", "--out", file]);
+            }
+            let out = fp.ok(&["import", "households", file]);
+            has(
+                &stdout(&out),
+                &[
+                    &format!("{file}: {} rows, 300 households", rows.len()),
+                    "0 errors",
+                    "错误 0",
+                    "written",
+                    "已写入：新增 0 户，更新 0 户，未变 300 户",
+                ],
+            );
+            assert_eq!(fp.household_count(), 300);
+            assert_eq!(fp.household(&no).record.version, before.record.version, "{file}: no version bumped");
+        }
+
+        let new_address = "雒容镇大正村新建路8号";
+        let changed =
+            edit_lines(&fp.path("x.csv"), &format!(",{no},"), &format!(",{old_address},"), &format!(",{new_address},"));
+        assert_eq!(changed, members, "the address is on each of the household's rows");
+        let out = fp.ok(&["import", "households", "x.csv"]);
+        has(&stdout(&out), &["0 errors", "已写入：新增 0 户，更新 1 户，未变 299 户"]);
+        let after = fp.household(&no);
+        assert_eq!(after.record.household.address, new_address);
+        assert_eq!(after.record.id, before.record.id, "updated in place");
+        assert_eq!(after.record.version, before.record.version + 1);
+        assert_eq!(
+            after.members.iter().map(|m| m.id).collect::<Vec<_>>(),
+            before.members.iter().map(|m| m.id).collect::<Vec<_>>(),
+            "members kept"
+        );
+        assert_eq!(fp.household_count(), 300);
+    });
+}
+
+// ---- 4. a file with errors writes nothing; a dry run writes nothing --------------------------
+
+#[test]
+fn a_file_with_an_error_writes_nothing() {
+    on_each_backend("a_file_with_an_error_writes_nothing", |fp| {
+        fp.ok(&["generate", "--preset", "town", "--out", "g", "--households", "50"]);
+        fp.ok(&["migrate"]);
+        fp.ok(&["import", "regions", "g/regions.csv"]);
+        let good = fp.path("g/households.csv");
+
+        // an ID with a letter in the middle, on spreadsheet row 5 (the 4th data row)
+        let (header, rows) = read_csv(&good);
+        let id = rows[3][col(&header, "证件号码")].clone();
+        let bad_id = format!("{}A{}", &id[..9], &id[10..]);
+        let bad = fp.path("bad.csv");
+        std::fs::copy(&good, &bad).unwrap();
+        assert_eq!(edit_lines(&bad, &id, &id, &bad_id), 1);
+        let out = fp.fails(&["import", "households", "bad.csv"], 1);
+        let text = stdout(&out);
+        has(
+            &text,
+            &[
+                "1 errors",
+                "错误 1",
+                "第5行 [错误] 证件号码",
+                "nothing written because of errors / 有错误，未写入任何数据",
+            ],
+        );
+        assert!(!text.contains("已写入"), "{text}");
+        has(&text, &["problems written to / 问题清单：bad-问题清单.csv"]);
+        let report = std::fs::read_to_string(fp.path("bad-问题清单.csv")).expect("the default report beside the input");
+        has(&report, &["行号,列,值,级别,说明", &format!("5,证件号码,{bad_id},错误,")]);
+        assert_eq!(fp.household_count(), 0, "49 good households, one bad row: nothing written");
+
+        // a missing required column, report where asked
+        let missing = fp.path("missing.csv");
+        std::fs::copy(&good, &missing).unwrap();
+        assert_eq!(edit_lines(&missing, "户编号", ",民族,", ",民族备注,"), 1);
+        let out = fp.fails(&["import", "households", "missing.csv", "--report", "problems.csv"], 1);
+        has(&stdout(&out), &["民族", "缺少必填列", "有错误，未写入任何数据"]);
+        let report = std::fs::read_to_string(fp.path("problems.csv")).expect("the --report file");
+        has(&report, &[",民族,", "缺少必填列"]);
+        assert!(!fp.path("missing-问题清单.csv").exists(), "only the --report file is written");
+        assert_eq!(fp.household_count(), 0);
+
+        // the good file, dry run: counts what would happen, writes nothing
+        let out = fp.ok(&["import", "households", "g/households.csv", "--dry-run"]);
+        has(&stdout(&out), &["0 errors", "dry run, nothing written", "将新增 50 户，更新 0 户，未变 0 户"]);
+        assert_eq!(fp.household_count(), 0);
+        assert!(!fp.path("g/households-问题清单.csv").exists(), "no problems, no report");
+        fp.ok(&["import", "households", "g/households.csv"]);
+        assert_eq!(fp.household_count(), 50);
+
+        // with households registered, the bad file still changes nothing
+        let out = fp.fails(&["import", "households", "bad.csv"], 1);
+        has(&stdout(&out), &["有错误，未写入任何数据"]);
+        assert_eq!(fp.household_count(), 50);
+    });
+}
+
+// ---- 5. the template -------------------------------------------------------------------------
+
+#[test]
+fn the_template_imports() {
+    on_each_backend("the_template_imports", |fp| {
+        // before there is a database: the demo town's regions are used for the example
+        let out = fp.ok(&["template", "--out", "t.xlsx"]);
+        has(&stdout(&out), &["template written to t.xlsx / 模板已生成"]);
+        fp.ok(&["template", "--out", "t.csv"]);
+        assert!(std::fs::read(fp.path("t.xlsx")).unwrap().starts_with(b"PK"), "an xlsx is a zip");
+        let csv = std::fs::read_to_string(fp.path("t.csv")).unwrap();
+        assert!(csv.starts_with("\u{feff}县,乡镇,村,组,户编号,"), "{csv}");
+        let out = fp.fails(&["template", "--out", "t.txt"], 1);
+        has(&stderr(&out), &["t.txt"]);
+
+        fp.with_regions();
+        // the untouched template is refused: its example rows must not land in the registry
+        for t in ["t.xlsx", "t.csv"] {
+            let out = fp.fails(&["import", "households", t], 1);
+            has(&stdout(&out), &["这是模板中的示例行", "nothing written because of errors"]);
+        }
+        assert_eq!(fp.household_count(), 0);
+        // filled in (here: the example's number replaced by a real one), it imports
+        std::fs::write(fp.path("filled.csv"), csv.replace("EXAMPLE-0001", "4502031002010001")).unwrap();
+        let out = fp.ok(&["import", "households", "filled.csv"]);
+        has(&stdout(&out), &["2 rows, 1 households, 2 members; 0 errors, 0 warnings", "已写入：新增 1 户"]);
+        let out = fp.ok(&["import", "households", "filled.csv"]);
+        has(&stdout(&out), &["0 errors", "新增 0 户，更新 0 户，未变 1 户"]);
+        assert_eq!(fp.household_count(), 1);
+        let h = fp.household("4502031002010001");
+        assert_eq!(h.record.household.village.to_string(), "450203100201");
+        assert_eq!(h.members.len(), 2);
+    });
+}
+
+// ---- 6. regions ------------------------------------------------------------------------------
+
+#[test]
+fn regions_import_and_a_bad_code_names_its_line() {
+    on_each_backend("regions_import", |fp| {
+        fp.ok(&["migrate"]);
+        std::fs::write(fp.path("r.csv"), REGIONS_CSV).unwrap();
+        let out = fp.ok(&["import", "regions", "r.csv"]);
+        has(&stdout(&out), &["6 regions read, 6 added or renamed / 读取 6 个区划，新增或更名 6 个"]);
+        let regions = fp.region_names();
+        assert_eq!(regions.len(), 6);
+        assert!(regions.contains(&("450203100000".into(), "雒容镇".into())));
+        assert!(regions.contains(&("450203100202".into(), "东塘村".into())));
+
+        // a rename, with a BOM and the parents already registered
+        std::fs::write(fp.path("rename.csv"), "\u{feff}区划代码,区划名称\n450203100202,东塘社区\n").unwrap();
+        let out = fp.ok(&["import", "regions", "rename.csv"]);
+        has(&stdout(&out), &["1 regions read, 1 added or renamed"]);
+        assert!(fp.region_names().contains(&("450203100202".into(), "东塘社区".into())));
+
+        std::fs::write(fp.path("bad.csv"), "代码,名称\n450203100203,秀水村\n4502031002X4,竹车村\n").unwrap();
+        let out = fp.fails(&["import", "regions", "bad.csv"], 1);
+        has(&stderr(&out), &["区划文件第3行", "4502031002X4"]);
+
+        std::fs::write(fp.path("orphan.csv"), "代码,名称\n450204100201,某村\n").unwrap();
+        let out = fp.fails(&["import", "regions", "orphan.csv"], 1);
+        has(&stderr(&out), &["450204100201", "has no parent", "上级区划缺失"]);
+
+        std::fs::write(fp.path("noheader.csv"), "450203100203,秀水村\n").unwrap();
+        let out = fp.fails(&["import", "regions", "noheader.csv"], 1);
+        has(&stderr(&out), &["表头"]);
+        assert_eq!(fp.region_names().len(), 6, "the failed files added nothing");
+    });
+}
+
+fn create_user<'a>(username: &'a str, role: &'a str, region: &'a str) -> [&'a str; 8] {
+    ["admin", "create-user", "--username", username, "--role", role, "--region", region]
+}
+
+// ---- 7. users and tokens ---------------------------------------------------------------------
+
+#[test]
+fn admin_creates_users_and_tokens() {
+    on_each_backend("admin_creates_users_and_tokens", |fp| {
+        fp.with_regions();
+        let args = create_user("cadre1", "village_cadre", "450203100201");
+        let pw = |p: &'static str| [("FANGPIN_PASSWORD", p)];
+
+        let out = fp.fails_env(&args, &pw("abcdefgh"), 1);
+        has(&stderr(&out), &["密码须包含大写字母、小写字母、数字、符号中的至少三类"]);
+        let out = fp.fails_env(&args, &pw("Ab1!"), 1);
+        has(&stderr(&out), &["密码至少8位"]);
+        let out = fp.fails_env(&args, &pw("Cadre1!xyz"), 1);
+        has(&stderr(&out), &["密码不能包含用户名"]);
+        // no FANGPIN_PASSWORD and nothing on standard input
+        let out = fp.fails(&args, 1);
+        has(&stderr(&out), &["no password given", "未提供密码"]);
+
+        let out = fp.ok_env(&args, &pw(GOOD_PASSWORD));
+        has(&stdout(&out), &["created user cadre1 (村干部, region 450203100201) / 已创建用户"]);
+        let out = fp.fails_env(&args, &pw(GOOD_PASSWORD), 1);
+        has(&stderr(&out), &["用户名“cadre1”已被使用"]);
+
+        // usernames are 3–32 characters: "u1" is refused
+        let out = fp.fails_env(&create_user("u1", "village_cadre", "450203100201"), &pw(GOOD_PASSWORD), 1);
+        has(&stderr(&out), &["用户名“u1”无效"]);
+
+        let out = fp.fails_env(&create_user("mayor1", "mayor", "450203100201"), &pw(GOOD_PASSWORD), 1);
+        let err = stderr(&out);
+        has(&err, &["unknown role \"mayor\"; one of: admin, town_office, village_cadre"]);
+        for role in domain::Role::ALL {
+            has(&err, &[role.key()]);
+        }
+        let out = fp.fails_env(&create_user("cadre2", "village_cadre", "450203100299"), &pw(GOOD_PASSWORD), 1);
+        has(&stderr(&out), &["区划代码 450203100299 不存在"]);
+
+        let list = stdout(&fp.ok(&["admin", "list-users"]));
+        assert_eq!(list.lines().count(), 1, "only cadre1 was created:\n{list}");
+        let line = list.lines().next().unwrap();
+        assert!(
+            line.starts_with(&format!("{:<20} {:<18} 450203100201 active", "cadre1", "village_cadre")),
+            "columns aligned: {line:?}"
+        );
+
+        let out = fp.ok(&["admin", "create-token", "--username", "cadre1"]);
+        let token = stdout(&out).trim().to_string();
+        assert_eq!(token.len(), 43, "{token:?}");
+        assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{token:?}");
+        has(&stderr(&out), &["shown once", "令牌只显示一次"]);
+        let again = stdout(&fp.ok(&["admin", "create-token", "--username", "cadre1", "--days", "30"]));
+        assert_ne!(again.trim(), token, "a new token each time");
+        let out = fp.fails(&["admin", "create-token", "--username", "nobody"], 1);
+        has(&stderr(&out), &["no user \"nobody\" / 用户不存在"]);
+        let notes: Vec<String> = fp.audit().into_iter().map(|r| r.entry.note).collect();
+        assert_eq!(notes.iter().filter(|n| n.contains("为 cadre1 创建集成令牌")).count(), 2, "{notes:#?}");
+    });
+}
+
+// ---- 8. parameters ---------------------------------------------------------------------------
+
+#[test]
+fn params_are_versioned() {
+    on_each_backend("params_are_versioned", |fp| {
+        fp.with_regions();
+        let out = fp.ok(&["params", "list", "--year", "2022"]);
+        has(&stdout(&out), &["no parameters set / 尚未设定参数"]);
+        let set =
+            ["params", "set", "--year", "2022", "--region", "450000000000", "--monitoring-line", "6500", "--example"];
+        let out = fp.ok(&set);
+        has(
+            &stdout(&out),
+            &["2022 450000000000 monitoring_line: 6,500.00 元/人/年 (version 1, example 示例值) / 已设定"],
+        );
+        let out = fp.ok(&set);
+        has(&stdout(&out), &["(version 2, example 示例值)"]);
+
+        let out =
+            fp.fails(&["params", "set", "--year", "2022", "--region", "450000000000", "--monitoring-line=-6500"], 1);
+        has(&stderr(&out), &["监测范围应在 0 到 100,000 元之间", "-6500"]);
+
+        let list = stdout(&fp.ok(&["params", "list", "--year", "2022"]));
+        let lines: Vec<&str> = list.lines().collect();
+        assert_eq!(lines.len(), 2, "{list}");
+        assert!(
+            lines[0].starts_with("2022 450000000000 monitoring_line")
+                && lines[0].contains(" v1 6,500.00 元/人/年 [示例值]")
+        );
+        assert!(lines[1].contains(" v2 6,500.00 元/人/年 [示例值]"), "{list}");
+        let out = fp.ok(&["params", "list", "--year", "2023"]);
+        has(&stdout(&out), &["尚未设定参数"]);
+    });
+}
+
+// ---- 9. the audit log ------------------------------------------------------------------------
+
+#[test]
+fn audit_verify_finds_a_tampered_row() {
+    on_each_backend("audit_verify_finds_a_tampered_row", |fp| {
+        fp.with_regions();
+        fp.ok_env(&create_user("town1", "town_office", "450203100000"), &[("FANGPIN_PASSWORD", GOOD_PASSWORD)]);
+        fp.ok(&["params", "set", "--year", "2022", "--region", "450000000000", "--monitoring-line", "6500"]);
+        fp.ok(&["export", "households", "--out", "x.csv"]);
+        let rows = fp.audit().len();
+        assert!(rows >= 4, "regions, user, parameter and export are audited ({rows} rows)");
+
+        let out = fp.ok(&["audit", "verify"]);
+        has(&stdout(&out), &[&format!("audit log intact: {rows} rows, hash chain unbroken / 审计日志完整：{rows} 条")]);
+
+        let tamper = match fp.label {
+            "sqlite" => "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET note = 'x' WHERE id = 2",
+            _ => {
+                "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change; UPDATE audit_log SET note = 'x' WHERE id = 2"
+            }
+        };
+        let changed = fp.with_db(async |db| db.execute_raw(tamper).await.unwrap());
+        assert_eq!(changed, 1);
+        let out = fp.fails(&["audit", "verify"], 3);
+        has(&stdout(&out), &["audit log BROKEN at row 2", "审计日志第2行被改动", "第 2 行"]);
+    });
+}
+
+// ---- 10. generated files ---------------------------------------------------------------------
+
+#[test]
+fn generated_files_import_cleanly() {
+    on_each_backend("generated_files_import_cleanly", |fp| {
+        let out = fp.ok(&["generate", "--preset", "town", "--out", "gen", "--households", "500"]);
+        has(&stdout(&out), &["town: 17 regions, 500 households"]);
+        let regions = std::fs::read_to_string(fp.path("gen/regions.csv")).unwrap();
+        assert!(regions.starts_with("\u{feff}代码,名称\n450000000000,广西壮族自治区\n"), "{regions}");
+        assert_eq!(regions.lines().count(), 18);
+        assert!(fp.path("gen/households.csv").exists());
+
+        fp.ok(&["migrate"]);
+        let out = fp.ok(&["import", "regions", "gen/regions.csv"]);
+        has(&stdout(&out), &["17 regions read"]);
+        let out = fp.ok(&["import", "households", "gen/households.csv"]);
+        has(&stdout(&out), &["500 households", "0 errors", "错误 0", "已写入：新增 500 户，更新 0 户，未变 0 户"]);
+        assert_eq!(fp.household_count(), 500);
+        let out = fp.ok(&["import", "households", "gen/households.csv"]);
+        has(&stdout(&out), &["新增 0 户，更新 0 户，未变 500 户"]);
+    });
+}
+
+// ---- 11. configuration -----------------------------------------------------------------------
+
+#[test]
+fn bad_database_urls_and_config_files_are_refused() {
+    let fp = Fangpin::new(Backend::Sqlite, "configuration").unwrap();
+    let out = fp.run_bare(&["migrate"], &[("FANGPIN_DATABASE_URL", "mysql://fp:secret@db/fangpin")]);
+    expect_code(&out, 1, "FANGPIN_DATABASE_URL=mysql://…");
+    let err = stderr(&out);
+    has(&err, &["unsupported database URL scheme", "sqlite://PATH or postgres://USER@HOST/DB", "mysql://fp:***@db"]);
+    assert!(!err.contains("secret"), "the password is not shown: {err}");
+
+    for (url, dir) in [("sqlite:///nonexistent-dir/x.db", "/nonexistent-dir"), ("sqlite://missing/x.db", "missing")] {
+        let out = fp.run_bare(&["--database-url", url, "migrate"], &[]);
+        expect_code(&out, 1, url);
+        has(&stderr(&out), &[dir, "does not exist"]);
+        assert!(!fp.path("missing").exists() && !Path::new("/nonexistent-dir").exists(), "{url}: nothing created");
+    }
+
+    let out = fp.run_bare(&["--config", "nope.toml", "migrate"], &[]);
+    expect_code(&out, 2, "--config nope.toml");
+    has(&stderr(&out), &["nope.toml", "配置文件不存在"]);
+    std::fs::write(fp.path("fangpin.toml"), "databse_url = \"sqlite://x.db\"\n").unwrap();
+    let out = fp.run_bare(&["migrate"], &[]);
+    expect_code(&out, 2, "fangpin.toml with an unknown key");
+    has(&stderr(&out), &["invalid configuration / 配置有误", "databse_url"]);
+    std::fs::remove_file(fp.path("fangpin.toml")).unwrap();
+
+    // the settings file's URL is used, and a FANGPIN_* typo is pointed out
+    std::fs::write(fp.path("fangpin.toml"), "database_url = \"sqlite://from-file.db\"\n").unwrap();
+    let out = fp.run_bare(&["migrate"], &[("FANGPIN_DATABSE_URL", "x")]);
+    expect_code(&out, 0, "migrate with fangpin.toml");
+    has(&stderr(&out), &["unknown environment variable FANGPIN_DATABSE_URL ignored"]);
+    assert!(fp.path("from-file.db").exists());
+}
+
+#[test]
+fn the_clock_can_be_set() {
+    fn at_now<'a>(now: &'a str, args: &[&'a str]) -> Vec<&'a str> {
+        [&["--now", now][..], args].concat()
+    }
+    on_each_backend("the_clock_can_be_set", |fp| {
+        let set = ["params", "set", "--year", "2022", "--region", "450000000000", "--monitoring-line", "6500"];
+        let at = |y, m, d, h| Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap();
+        let latest = || -> DateTime<Utc> { fp.audit()[0].entry.at };
+        let near = |t: DateTime<Utc>, want: DateTime<Utc>| t >= want && t - want < chrono::Duration::minutes(5);
+
+        fp.ok(&["--now", "2022-03-28T09:00:00+08:00", "migrate"]);
+        fp.with_regions();
+        fp.ok(&at_now("2022-03-28T09:00:00+08:00", &set));
+        assert!(near(latest(), at(2022, 3, 28, 1)), "{}", latest());
+        // a date alone means 09:00 China time
+        fp.ok(&at_now("2022-04-18", &set));
+        assert!(near(latest(), at(2022, 4, 18, 1)), "{}", latest());
+        // FANGPIN_NOW, and the flag over it
+        fp.ok_env(&set, &[("FANGPIN_NOW", "2022-05-04T10:00:00+08:00")]);
+        assert!(near(latest(), at(2022, 5, 4, 2)), "{}", latest());
+        fp.ok_env(&at_now("2022-05-10T10:00:00+08:00", &set), &[("FANGPIN_NOW", "2022-05-04T10:00:00+08:00")]);
+        assert!(near(latest(), at(2022, 5, 10, 2)), "{}", latest());
+
+        let rows = fp.audit().len();
+        let out = fp.fails(&at_now("yesterday", &set), 1);
+        has(&stderr(&out), &["--now / FANGPIN_NOW: cannot read \"yesterday\"", "2022-03-28T09:00:00+08:00"]);
+        assert_eq!(fp.audit().len(), rows, "nothing written");
+        let list = stdout(&fp.ok(&["params", "list", "--year", "2022"]));
+        assert_eq!(list.lines().count(), 4, "{list}");
+    });
+}
