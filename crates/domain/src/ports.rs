@@ -45,6 +45,7 @@ pub struct HouseholdRecord {
     /// Bumped by every change to the household or its members.
     pub version: i64,
     pub household: Household,
+    /// The import that created the household (later imports that change it do not replace it).
     pub import_id: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

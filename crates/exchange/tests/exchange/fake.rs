@@ -289,7 +289,7 @@ impl HouseholdStore for FakeStore {
                 d.incomes.sort_by_key(|r| std::cmp::Reverse(r.year));
             }
             d.record.version += 1;
-            d.record.import_id = Some(import_id);
+            // like the real store: import_id stays the import that created the household
             d.record.updated_at = at;
             s.next_member = next_member;
         }
