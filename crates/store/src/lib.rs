@@ -38,9 +38,14 @@ mod sqlite {
 
     /// SQLite bulk path: prepared multi-row INSERTs inside the caller's transaction.
     mod bulk {
-        use super::{Conn, bind_all, dynamic};
+        use super::{Conn, bind_owned, dynamic};
         use crate::sql::Arg;
         use sqlx::Row;
+
+        /// After a bulk load: let SQLite gather the statistics its planner uses.
+        pub(super) async fn refresh_statistics(w: &sqlx::Pool<super::DB>) -> Result<(), sqlx::Error> {
+            sqlx::query("PRAGMA optimize").execute(w).await.map(|_| ())
+        }
 
         pub(super) async fn allocate_ids(conn: &mut Conn, table: &str, n: usize) -> Result<Vec<i64>, sqlx::Error> {
             let max: i64 = dynamic(format!("SELECT COALESCE(MAX(id), 0) AS m FROM {table}"))
@@ -54,21 +59,25 @@ mod sqlite {
             conn: &mut Conn,
             table: &str,
             cols: &[&str],
-            rows: &[Vec<Arg>],
+            rows: Vec<Vec<Arg>>,
         ) -> Result<(), sqlx::Error> {
             // Anonymous `?` placeholders: SQLite keeps `$n`/`?n` names in a list searched
             // linearly per parameter, which makes a 10,000-parameter statement quadratic.
             // At most 32766 parameters per statement.
             let per = (30_000 / cols.len().max(1)).clamp(1, 1000);
             let row = format!("({})", vec!["?"; cols.len()].join(","));
-            for chunk in rows.chunks(per) {
+            let mut rows = rows.into_iter();
+            loop {
+                let chunk: Vec<Vec<Arg>> = rows.by_ref().take(per).collect();
+                if chunk.is_empty() {
+                    break;
+                }
                 let q = format!(
                     "INSERT INTO {table} ({}) VALUES {}",
                     cols.join(", "),
                     vec![row.as_str(); chunk.len()].join(",")
                 );
-                let args: Vec<Arg> = chunk.iter().flatten().cloned().collect();
-                bind_all(dynamic(q), &args).execute(&mut *conn).await?;
+                bind_owned(dynamic(q), chunk.into_iter().flatten().collect()).execute(&mut *conn).await?;
             }
             Ok(())
         }
@@ -86,6 +95,12 @@ mod pg {
         use crate::sql::Arg;
         use sqlx::Row;
 
+        /// After a bulk load: fresh planner statistics, or PostgreSQL plans lookups on the new
+        /// rows as if the tables were empty (seen: 60 ms hash joins instead of index probes).
+        pub(super) async fn refresh_statistics(w: &sqlx::Pool<super::DB>) -> Result<(), sqlx::Error> {
+            sqlx::query("ANALYZE households, members, income_records").execute(w).await.map(|_| ())
+        }
+
         pub(super) async fn allocate_ids(conn: &mut Conn, table: &str, n: usize) -> Result<Vec<i64>, sqlx::Error> {
             if n == 0 {
                 return Ok(Vec::new());
@@ -100,14 +115,14 @@ mod pg {
             conn: &mut Conn,
             table: &str,
             cols: &[&str],
-            rows: &[Vec<Arg>],
+            rows: Vec<Vec<Arg>>,
         ) -> Result<(), sqlx::Error> {
             if rows.is_empty() {
                 return Ok(());
             }
             let mut copy = conn.copy_in_raw(&format!("COPY {table} ({}) FROM STDIN", cols.join(", "))).await?;
             let mut buf = String::with_capacity(64 * 1024);
-            for row in rows {
+            for row in &rows {
                 for (i, a) in row.iter().enumerate() {
                     if i > 0 {
                         buf.push('\t');

@@ -43,6 +43,28 @@ pub(crate) fn bind_all<'q>(mut q: Query<'q>, args: &[Arg]) -> Query<'q> {
     q
 }
 
+/// Like [`bind_all`], consuming the values (no copies of the text).
+pub(crate) fn bind_owned<'q>(mut q: Query<'q>, args: Vec<Arg>) -> Query<'q> {
+    for a in args {
+        q = match a {
+            Arg::I64(v) => q.bind(v),
+            Arg::I32(v) => q.bind(v),
+            Arg::I16(v) => q.bind(v),
+            Arg::Text(v) => q.bind(v),
+            Arg::Bool(v) => q.bind(v),
+            Arg::Date(v) => q.bind(v),
+            Arg::Ts(v) => q.bind(v),
+        };
+    }
+    q
+}
+
+/// Placeholders of a query whose only parameters are one IN list: anonymous on SQLite (named
+/// ones are looked up linearly inside SQLite), numbered on PostgreSQL.
+fn in_list(n: usize) -> String {
+    if BACKEND == crate::Backend::Sqlite { vec!["?"; n].join(",") } else { sql::list_placeholders(n, 0) }
+}
+
 fn dynamic(sql: String) -> Query<'static> {
     sqlx::query(AssertSqlSafe(sql))
 }
@@ -421,7 +443,7 @@ async fn attach_details(r: &Pool<DB>, records: Vec<HouseholdRecord>) -> Result<V
     let mut members: std::collections::HashMap<i64, Vec<MemberRecord>> = std::collections::HashMap::new();
     let mut incomes: std::collections::HashMap<i64, Vec<IncomeRecord>> = std::collections::HashMap::new();
     for chunk in ids.chunks(500) {
-        let list = sql::list_placeholders(chunk.len(), 0);
+        let list = in_list(chunk.len());
         let q = format!(
             "SELECT id, household_id, seq, {} FROM members WHERE household_id IN ({list}) ORDER BY household_id, seq, id",
             sql::MEMBER_COLS.join(", ")
@@ -458,7 +480,7 @@ pub(crate) async fn list_households(
 ) -> Result<Page<HouseholdSummary>, StoreError> {
     let mut count_args = Vec::new();
     let w = sql::household_where(scope, filter, &mut count_args);
-    let total: i64 = bind_all(dynamic(format!("SELECT COUNT(*) AS n FROM households h WHERE {w}")), &count_args)
+    let total: i64 = bind_owned(dynamic(format!("SELECT COUNT(*) AS n FROM households h WHERE {w}")), count_args)
         .fetch_one(r)
         .await
         .and_then(|row| row.try_get("n"))
@@ -479,7 +501,7 @@ pub(crate) async fn list_households(
          FROM households h WHERE {w}
          ORDER BY h.village_code, h.group_no, h.household_no LIMIT {lim}"
     );
-    let rows = bind_all(dynamic(q), &args).fetch_all(r).await.map_err(crate::db_err)?;
+    let rows = bind_owned(dynamic(q), args).fetch_all(r).await.map_err(crate::db_err)?;
     let mut items = rows
         .iter()
         .map(|row| {
@@ -557,7 +579,7 @@ pub(crate) async fn households_by_no(r: &Pool<DB>, nos: &[HouseholdNo]) -> Resul
     let mut out = Vec::new();
     for chunk in nos.chunks(500) {
         let args: Vec<Arg> = chunk.iter().map(|n| Arg::Text(Some(n.to_string()))).collect();
-        let q = format!("{} WHERE h.household_no IN ({})", household_select(), sql::list_placeholders(args.len(), 0));
+        let q = format!("{} WHERE h.household_no IN ({})", household_select(), in_list(args.len()));
         let rows = bind_all(dynamic(q), &args).fetch_all(r).await.map_err(crate::db_err)?;
         let recs = rows.iter().map(decode_household).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)?;
         out.extend(attach_details(r, recs).await.map_err(crate::db_err)?);
@@ -574,7 +596,7 @@ pub(crate) async fn member_locations(
         let args: Vec<Arg> = chunk.iter().map(|k| Arg::I64(Some(*k as i64))).collect();
         let q = format!(
             "SELECT m.id_key, h.household_no, h.village_code FROM members m JOIN households h ON h.id = m.household_id WHERE m.id_key IN ({})",
-            sql::list_placeholders(args.len(), 0)
+            in_list(args.len())
         );
         for row in bind_all(dynamic(q), &args).fetch_all(r).await.map_err(crate::db_err)? {
             let key: i64 = row.try_get("id_key").map_err(crate::db_err)?;
@@ -832,9 +854,9 @@ pub(crate) async fn apply_import(
                 }
             }
             members_written += m_rows.len();
-            bulk::insert(&mut tx, "households", &hh_cols, &hh_rows).await.map_err(crate::db_err)?;
-            bulk::insert(&mut tx, "members", &m_cols, &m_rows).await.map_err(crate::db_err)?;
-            bulk::insert(&mut tx, "income_records", sql::INCOME_COLS, &inc_rows).await.map_err(crate::db_err)?;
+            bulk::insert(&mut tx, "households", &hh_cols, hh_rows).await.map_err(crate::db_err)?;
+            bulk::insert(&mut tx, "members", &m_cols, m_rows).await.map_err(crate::db_err)?;
+            bulk::insert(&mut tx, "income_records", sql::INCOME_COLS, inc_rows).await.map_err(crate::db_err)?;
         }
     }
 
@@ -899,6 +921,9 @@ pub(crate) async fn apply_import(
     );
     audit_in_tx(&mut tx, &audit).await.map_err(crate::db_err)?;
     tx.commit().await.map_err(crate::db_err)?;
+    if plan.creates.len() + plan.updates.len() >= 1000 {
+        bulk::refresh_statistics(w).await.map_err(crate::db_err)?;
+    }
     Ok(outcome)
 }
 
