@@ -343,12 +343,14 @@ pub fn household_label(field: &str) -> &'static str {
     }
 }
 
-fn opt_text(v: Option<bool>) -> String {
+/// 是/否, or empty when not recorded.
+pub fn opt_text(v: Option<bool>) -> String {
     v.map(|b| crate::text::yes_no(b).to_string()).unwrap_or_default()
 }
 
-fn pass_text(v: Option<bool>) -> String {
-    v.map(|b| if b { "达标" } else { "不达标" }.to_string()).unwrap_or_default()
+/// 达标/不达标, or empty when not recorded.
+pub fn pass_text(v: Option<bool>) -> String {
+    v.map(|b| crate::text::pass_fail(b).to_string()).unwrap_or_default()
 }
 
 impl HouseholdInput {

@@ -73,6 +73,11 @@ pub fn yes_no(v: bool) -> &'static str {
     if v { "是" } else { "否" }
 }
 
+/// The water indicators' 达标 / 不达标.
+pub fn pass_fail(v: bool) -> &'static str {
+    if v { "达标" } else { "不达标" }
+}
+
 /// Dates as people type them: 2022-03-28, 2022/3/28, 2022.3.28, 20220328, 2022年3月28日, and a
 /// trailing time ("2022-03-28 00:00:00") as spreadsheets write it.
 pub fn parse_date(text: &str) -> Option<NaiveDate> {

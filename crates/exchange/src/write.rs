@@ -77,7 +77,7 @@ impl Out {
     }
 
     fn pass_fail(v: Option<bool>) -> Out {
-        v.map(|b| Out::text(if b { "达标" } else { "不达标" })).unwrap_or(Out::Empty)
+        v.map(|b| Out::text(domain::text::pass_fail(b))).unwrap_or(Out::Empty)
     }
 
     fn int(v: Option<i64>) -> Out {

@@ -20,13 +20,7 @@ fn label<T: CodeEnum>(v: Option<T>) -> String {
     v.map(|v| v.label().to_string()).unwrap_or_default()
 }
 
-fn opt_yes_no(v: Option<bool>) -> String {
-    v.map(|b| yes_no(b).to_string()).unwrap_or_default()
-}
-
-fn pass(v: Option<bool>) -> String {
-    v.map(|b| if b { "达标" } else { "不达标" }.to_string()).unwrap_or_default()
-}
+use domain::fields::{opt_text as opt_yes_no, pass_text as pass};
 
 /// A line of the household list.
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -218,6 +218,7 @@ pub async fn detail(
 struct EditPage {
     chrome: Chrome,
     no: String,
+    action: String,
     version: i64,
     groups: Vec<FieldGroup>,
     problems: Vec<String>,
@@ -369,6 +370,7 @@ pub async fn edit_form(
     let d = state.db.household(&a.scope, &no).await?.ok_or(PageError::NotFound)?;
     let tpl = EditPage {
         chrome: Chrome::new(&state, &a, &headers).await,
+        action: format!("/households/{no}/edit"),
         no: no.to_string(),
         version: d.record.version,
         groups: household_groups(&HouseholdInput::from_household(&d.record.household)),
@@ -399,6 +401,7 @@ pub async fn edit_submit(
     let problems = attach_errors(&mut groups, &errs);
     let tpl = EditPage {
         chrome: Chrome::new(&state, &a, &headers).await,
+        action: format!("/households/{no}/edit"),
         no: no.to_string(),
         version,
         groups,
