@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod calendar;
 pub mod clock;
 pub mod codes;
 pub mod fields;
