@@ -313,16 +313,19 @@ pub trait UserStore: Send + Sync {
         id: UserId,
         hash: &str,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Counts a failed login; locks the account until `lock_until` when the count reaches the
-    /// limit. Returns the updated user.
+    /// Counts a failed login (from 1 again when `restart`: the previous lock has run out) and
+    /// locks the account until `lock_until` when the count reaches `max_failures`; appends
+    /// `audit` in the same transaction. Returns the updated user.
     fn record_login_failure(
         &self,
         id: UserId,
-        at: DateTime<Utc>,
         max_failures: i32,
         lock_until: DateTime<Utc>,
+        restart: bool,
+        audit: &[AuditEntry],
     ) -> impl Future<Output = StoreResult<User>> + Send;
-    fn record_login_success(&self, id: UserId, at: DateTime<Utc>) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Clears the failure count and any lock (a successful login, or an administrator's unlock).
+    fn reset_login_failures(&self, id: UserId, audit: &[AuditEntry]) -> impl Future<Output = StoreResult<()>> + Send;
     fn count_users(&self) -> impl Future<Output = StoreResult<i64>> + Send;
 }
 
@@ -356,10 +359,12 @@ pub trait SessionStore: Send + Sync {
         csrf_token: &str,
         at: DateTime<Utc>,
         expires_at: Option<DateTime<Utc>>,
+        audit: &[AuditEntry],
     ) -> impl Future<Output = StoreResult<()>> + Send;
     fn session(&self, token_hash: &str) -> impl Future<Output = StoreResult<Option<SessionRecord>>> + Send;
     fn touch_session(&self, token_hash: &str, at: DateTime<Utc>) -> impl Future<Output = StoreResult<()>> + Send;
-    fn delete_session(&self, token_hash: &str) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Ends a session, appending `audit` in the same transaction.
+    fn delete_session(&self, token_hash: &str, audit: &[AuditEntry]) -> impl Future<Output = StoreResult<()>> + Send;
     fn delete_user_sessions(&self, user: UserId) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
@@ -371,6 +376,10 @@ pub struct AuditFilter {
     pub actor_id: Option<i64>,
     /// Rows with id < before (keyset, newest first).
     pub before_id: Option<i64>,
+    /// Only rows about regions in this inclusive code range; rows without a region (logins,
+    /// parameters of the whole system) only when `include_unregioned`.
+    pub region_range: Option<(i64, i64)>,
+    pub include_unregioned: bool,
 }
 
 pub trait AuditStore: Send + Sync {

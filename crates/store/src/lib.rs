@@ -435,14 +435,15 @@ impl UserStore for Db {
     async fn record_login_failure(
         &self,
         id: UserId,
-        at: DateTime<Utc>,
         max_failures: i32,
         lock_until: DateTime<Utc>,
+        restart: bool,
+        audit: &[AuditEntry],
     ) -> StoreResult<User> {
-        dispatch!(self, record_login_failure(id, at, max_failures, lock_until))
+        dispatch!(self, record_login_failure(id, max_failures, lock_until, restart, audit))
     }
-    async fn record_login_success(&self, id: UserId, at: DateTime<Utc>) -> StoreResult<()> {
-        dispatch!(self, record_login_success(id, at))
+    async fn reset_login_failures(&self, id: UserId, audit: &[AuditEntry]) -> StoreResult<()> {
+        dispatch!(self, reset_login_failures(id, audit))
     }
     async fn count_users(&self) -> StoreResult<i64> {
         dispatch!(self, count_users())
@@ -458,8 +459,9 @@ impl SessionStore for Db {
         csrf_token: &str,
         at: DateTime<Utc>,
         expires_at: Option<DateTime<Utc>>,
+        audit: &[AuditEntry],
     ) -> StoreResult<()> {
-        dispatch!(self, create_session(token_hash, user, kind, csrf_token, at, expires_at))
+        dispatch!(self, create_session(token_hash, user, kind, csrf_token, at, expires_at, audit))
     }
     async fn session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
         dispatch!(self, session(token_hash))
@@ -467,8 +469,8 @@ impl SessionStore for Db {
     async fn touch_session(&self, token_hash: &str, at: DateTime<Utc>) -> StoreResult<()> {
         dispatch!(self, touch_session(token_hash, at))
     }
-    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
-        dispatch!(self, delete_session(token_hash))
+    async fn delete_session(&self, token_hash: &str, audit: &[AuditEntry]) -> StoreResult<()> {
+        dispatch!(self, delete_session(token_hash, audit))
     }
     async fn delete_user_sessions(&self, user: UserId) -> StoreResult<()> {
         dispatch!(self, delete_user_sessions(user))

@@ -257,6 +257,11 @@ pub(crate) async fn audit_rows(r: &Pool<DB>, f: &AuditFilter, limit: u32) -> Res
     if let Some(b) = f.before_id {
         w.push(format!("id < {}", sql::push(&mut args, Arg::I64(Some(b)))));
     }
+    if let Some((lo, hi)) = f.region_range {
+        let (lo, hi) = (sql::push(&mut args, Arg::I64(Some(lo))), sql::push(&mut args, Arg::I64(Some(hi))));
+        let unregioned = if f.include_unregioned { " OR region_code IS NULL" } else { "" };
+        w.push(format!("(region_code BETWEEN {lo} AND {hi}{unregioned})"));
+    }
     let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit))));
     let q = format!("{AUDIT_SELECT} WHERE {} ORDER BY id DESC LIMIT {lim}", w.join(" AND "));
     let rows = bind_all(dynamic(q), &args).fetch_all(r).await.map_err(crate::db_err)?;
@@ -1084,16 +1089,21 @@ pub(crate) async fn set_password(
 pub(crate) async fn record_login_failure(
     w: &Pool<DB>,
     id: UserId,
-    _at: DateTime<Utc>,
     max_failures: i32,
     lock_until: DateTime<Utc>,
+    restart: bool,
+    audit: &[AuditEntry],
 ) -> Result<User, StoreError> {
     let mut tx = begin(w).await.map_err(crate::db_err)?;
+    // the new count is computed once, in SQL, so that two failures at once both count
     sqlx::query(
-        "UPDATE users SET failed_logins = failed_logins + 1,
-                locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END
-         WHERE id = $3",
+        "UPDATE users SET
+                failed_logins = CASE WHEN $1 THEN 1 ELSE failed_logins + 1 END,
+                locked_until = CASE WHEN (CASE WHEN $1 THEN 1 ELSE failed_logins + 1 END) >= $2 THEN $3
+                                    WHEN $1 THEN NULL ELSE locked_until END
+         WHERE id = $4",
     )
+    .bind(restart)
     .bind(max_failures)
     .bind(lock_until)
     .bind(id.0)
@@ -1102,17 +1112,20 @@ pub(crate) async fn record_login_failure(
     .map_err(crate::db_err)?;
     let q = format!("{USER_SELECT} WHERE id = $1");
     let u = dynamic(q).bind(id.0).fetch_one(&mut *tx).await.and_then(|r| decode_user(&r)).map_err(crate::db_err)?;
+    audit_in_tx(&mut tx, audit).await.map_err(crate::db_err)?;
     tx.commit().await.map_err(crate::db_err)?;
     Ok(u)
 }
 
-pub(crate) async fn record_login_success(w: &Pool<DB>, id: UserId, _at: DateTime<Utc>) -> Result<(), StoreError> {
+pub(crate) async fn reset_login_failures(w: &Pool<DB>, id: UserId, audit: &[AuditEntry]) -> Result<(), StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
     sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
         .bind(id.0)
-        .execute(w)
+        .execute(&mut *tx)
         .await
         .map_err(crate::db_err)?;
-    Ok(())
+    audit_in_tx(&mut tx, audit).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)
 }
 
 pub(crate) async fn count_users(r: &Pool<DB>) -> Result<i64, StoreError> {
@@ -1133,7 +1146,9 @@ pub(crate) async fn create_session(
     csrf: &str,
     at: DateTime<Utc>,
     expires_at: Option<DateTime<Utc>>,
+    audit: &[AuditEntry],
 ) -> Result<(), StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
     sqlx::query(
         "INSERT INTO sessions (token_hash, user_id, kind, csrf_token, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $5, $6)",
     )
@@ -1143,10 +1158,11 @@ pub(crate) async fn create_session(
     .bind(csrf.to_string())
     .bind(at)
     .bind(expires_at)
-    .execute(w)
+    .execute(&mut *tx)
     .await
     .map_err(crate::db_err)?;
-    Ok(())
+    audit_in_tx(&mut tx, audit).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)
 }
 
 pub(crate) async fn session(r: &Pool<DB>, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
@@ -1184,13 +1200,15 @@ pub(crate) async fn touch_session(w: &Pool<DB>, token_hash: &str, at: DateTime<U
     Ok(())
 }
 
-pub(crate) async fn delete_session(w: &Pool<DB>, token_hash: &str) -> Result<(), StoreError> {
+pub(crate) async fn delete_session(w: &Pool<DB>, token_hash: &str, audit: &[AuditEntry]) -> Result<(), StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
     sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
         .bind(token_hash.to_string())
-        .execute(w)
+        .execute(&mut *tx)
         .await
         .map_err(crate::db_err)?;
-    Ok(())
+    audit_in_tx(&mut tx, audit).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)
 }
 
 pub(crate) async fn delete_user_sessions(w: &Pool<DB>, user: UserId) -> Result<(), StoreError> {

@@ -2,7 +2,7 @@
 //! table (shared by INSERT, UPDATE and PostgreSQL COPY), and the household list's WHERE clause.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::account::Scope;
+use domain::account::{Permission, Scope};
 use domain::codes::CodeEnum;
 use domain::household::Household;
 use domain::income::IncomeRecord;
@@ -305,10 +305,16 @@ pub fn household_where(scope: &Scope, filter: &HouseholdFilter, args: &mut Vec<A
         }
         Some(SearchQuery::Digits(d)) => {
             let (a, b) = (push(args, Arg::Text(Some(d.clone()))), push(args, Arg::Text(Some(prefix_end(d)))));
-            let ms = member_scope(args);
-            w.push_str(&format!(
-                " AND ((h.household_no >= {a} AND h.household_no < {b}) OR h.id IN (SELECT household_id FROM members WHERE {ms} AND id_number >= {a} AND id_number < {b}))"
-            ));
+            if scope.allows(Permission::ViewSensitive) {
+                let ms = member_scope(args);
+                w.push_str(&format!(
+                    " AND ((h.household_no >= {a} AND h.household_no < {b}) OR h.id IN (SELECT household_id FROM members WHERE {ms} AND id_number >= {a} AND id_number < {b}))"
+                ));
+            } else {
+                // the beginning of an ID number would let a role that sees masked IDs probe the
+                // hidden digits one at a time: 户编号 only (a complete ID still finds its household)
+                w.push_str(&format!(" AND h.household_no >= {a} AND h.household_no < {b}"));
+            }
         }
         Some(SearchQuery::Pinyin(p)) => {
             let ms = member_scope(args);

@@ -420,18 +420,27 @@ async fn users_sessions_and_lockout() {
         assert_eq!(db.count_users().await.unwrap(), 1);
 
         let lock = at() + chrono::Duration::minutes(15);
+        let failed = |n: i32| vec![AuditEntry::new(at(), &Actor::cli(), AuditAction::LoginFailed, "user", u.id.0).note(format!("第{n}次"))];
         for i in 1..=4 {
-            let u2 = db.record_login_failure(u.id, at(), 5, lock).await.unwrap();
+            let u2 = db.record_login_failure(u.id, 5, lock, false, &failed(i)).await.unwrap();
             assert_eq!((u2.failed_logins, u2.locked_until), (i, None));
         }
-        let locked = db.record_login_failure(u.id, at(), 5, lock).await.unwrap();
+        let locked = db.record_login_failure(u.id, 5, lock, false, &failed(5)).await.unwrap();
         assert_eq!(locked.locked_until, Some(lock));
         assert!(locked.is_locked(at()));
-        db.record_login_success(u.id, at()).await.unwrap();
+        // after the lock has run out, one more failure counts from 1 and does not lock again
+        let restarted = db.record_login_failure(u.id, 5, lock, true, &failed(1)).await.unwrap();
+        assert_eq!((restarted.failed_logins, restarted.locked_until), (1, None));
+        let unlock = AuditEntry::new(at(), &Actor::cli(), AuditAction::Update, "user", u.id.0).note("解锁");
+        db.reset_login_failures(u.id, &[unlock]).await.unwrap();
         let u3 = db.user(u.id).await.unwrap().unwrap();
         assert_eq!((u3.failed_logins, u3.locked_until), (0, None));
+        let rows = db.audit_rows(&AuditFilter { entity: Some("user".into()), ..Default::default() }, 20).await.unwrap();
+        assert_eq!(rows.iter().filter(|r| r.entry.action == AuditAction::LoginFailed).count(), 6, "audited with the change");
+        assert_eq!(rows[0].entry.note, "解锁");
 
-        db.create_session("h1", u.id, SessionKind::Web, "csrf1", at(), None).await.unwrap();
+        let login = AuditEntry::new(at(), &Actor::cli(), AuditAction::Login, "user", u.id.0);
+        db.create_session("h1", u.id, SessionKind::Web, "csrf1", at(), None, &[login]).await.unwrap();
         let s = db.session("h1").await.unwrap().unwrap();
         assert_eq!((s.user.id, s.kind, s.csrf_token.as_str()), (u.id, SessionKind::Web, "csrf1"));
         let later = at() + chrono::Duration::minutes(3);
@@ -440,12 +449,16 @@ async fn users_sessions_and_lockout() {
         // a role change ends the user's sessions
         db.update_user(&Actor::cli(), at(), u.id, "大正村干部", Role::Screener, village(DAZHENG), true).await.unwrap();
         assert!(db.session("h1").await.unwrap().is_none());
-        db.create_session("h2", u.id, SessionKind::Api, "c", at(), None).await.unwrap();
+        db.create_session("h2", u.id, SessionKind::Api, "c", at(), None, &[]).await.unwrap();
         db.set_password(&Actor::cli(), at(), u.id, "$argon2id$new").await.unwrap();
         assert!(db.session("h2").await.unwrap().is_none(), "a new password ends sessions");
-        db.create_session("h3", u.id, SessionKind::Web, "c", at(), None).await.unwrap();
-        db.delete_session("h3").await.unwrap();
+        db.create_session("h3", u.id, SessionKind::Web, "c", at(), None, &[]).await.unwrap();
+        let logout = AuditEntry::new(at(), &Actor::cli(), AuditAction::Logout, "user", u.id.0);
+        db.delete_session("h3", &[logout]).await.unwrap();
         assert!(db.session("h3").await.unwrap().is_none());
+        let newest = db.audit_rows(&AuditFilter::default(), 1).await.unwrap();
+        assert_eq!(newest[0].entry.action, AuditAction::Logout);
+        store::verify_audit(&db).await.unwrap();
 
         let town = scope_of(Role::TownOffice, 450_203_100_000);
         assert_eq!(db.list_users(&town).await.unwrap().len(), 1);

@@ -28,6 +28,7 @@ use sha2::{Digest, Sha256};
 use crate::AppState;
 use crate::api::ApiError;
 use crate::error::PageError;
+use crate::views::china_time;
 
 pub const SESSION_COOKIE: &str = "fp_session";
 /// Double-submit token for the login form (there is no session yet).
@@ -150,7 +151,7 @@ async fn judge(state: &AppState, s: SessionRecord, now: DateTime<Utc>) -> Result
         || (s.kind != SessionKind::Integration && now - s.last_seen_at > idle)
         || !s.user.active;
     if expired {
-        state.db.delete_session(&s.token_hash).await?;
+        state.db.delete_session(&s.token_hash, &[]).await?;
         return Ok(None);
     }
     // write at most once a minute per session
@@ -238,10 +239,6 @@ impl LoginError {
     }
 }
 
-fn china_time(t: DateTime<Utc>) -> String {
-    t.with_timezone(&domain::clock::china()).format("%Y-%m-%d %H:%M").to_string()
-}
-
 /// Checks a username and password and opens a session. Returns the token (for the cookie or
 /// the bearer header) and the caller.
 pub async fn login(
@@ -259,10 +256,9 @@ pub async fn login(
         // the dummy hash is built (once) and checked on the blocking pool, like a real one
         let p = password.to_string();
         let _ = tokio::task::spawn_blocking(move || verify_password(&p, &DUMMY_HASH)).await;
-        let name: String = username.chars().take(32).collect();
-        let e =
-            AuditEntry::new(now, &Actor::system("匿名"), AuditAction::LoginFailed, "user", format!("unknown:{name}"))
-                .note(format!("不存在的用户名登录失败（来自 {ip}）"));
+        // what was typed is not recorded: people type passwords into the username field
+        let e = AuditEntry::new(now, &Actor::system("匿名"), AuditAction::LoginFailed, "user", "unknown")
+            .note(format!("不存在的用户名登录失败（来自 {ip}）"));
         state.db.append_audit(&[e]).await?;
         return Err(LoginError::Invalid { remaining: None });
     };
@@ -273,39 +269,42 @@ pub async fn login(
         return Err(LoginError::Locked { until: china_time(user.locked_until.unwrap_or(now)) });
     }
     if !verify_password_blocking(password.to_string(), hash).await {
+        // a lock that has run out starts the count again
+        let restart = user.locked_until.is_some();
+        let count = if restart { 1 } else { user.failed_logins + 1 };
         let lock_until = now + chrono::Duration::minutes(LOCKOUT_MINUTES);
-        let u = state.db.record_login_failure(user.id, now, MAX_FAILED_LOGINS, lock_until).await?;
         let mut entries = vec![
             AuditEntry::new(now, &user.actor(), AuditAction::LoginFailed, "user", user.id.0)
-                .note(format!("密码错误，第{}次（来自 {ip}）", u.failed_logins)),
+                .note(format!("密码错误，第{count}次（来自 {ip}）")),
         ];
-        if u.is_locked(now) {
+        if count >= MAX_FAILED_LOGINS {
             entries.push(
                 AuditEntry::new(now, &user.actor(), AuditAction::Lockout, "user", user.id.0)
                     .note(format!("连续{MAX_FAILED_LOGINS}次密码错误，锁定至 {}", china_time(lock_until))),
             );
-            state.db.append_audit(&entries).await?;
-            return Err(LoginError::Locked { until: china_time(lock_until) });
         }
-        state.db.append_audit(&entries).await?;
+        let u = state.db.record_login_failure(user.id, MAX_FAILED_LOGINS, lock_until, restart, &entries).await?;
+        if u.is_locked(now) {
+            return Err(LoginError::Locked { until: china_time(u.locked_until.unwrap_or(lock_until)) });
+        }
         return Err(LoginError::Invalid { remaining: Some(MAX_FAILED_LOGINS - u.failed_logins) });
     }
-    state.db.record_login_success(user.id, now).await?;
+    if user.failed_logins > 0 || user.locked_until.is_some() {
+        state.db.reset_login_failures(user.id, &[]).await?;
+    }
     let token = new_token();
     let csrf = new_token();
     let th = token_hash(&token);
-    state.db.create_session(&th, user.id, kind, &csrf, now, None).await?;
     let e = AuditEntry::new(now, &user.actor(), AuditAction::Login, "user", user.id.0)
         .note(format!("{}登录（来自 {ip}）", kind.label()));
-    state.db.append_audit(&[e]).await?;
+    state.db.create_session(&th, user.id, kind, &csrf, now, None, &[e]).await?;
     Ok((token, Authed { scope: user.scope(), csrf, token_hash: th, kind, user }))
 }
 
 /// Ends a session.
 pub async fn logout(state: &AppState, a: &Authed) -> Result<(), StoreError> {
-    state.db.delete_session(&a.token_hash).await?;
     let e = AuditEntry::new(state.clock.now(), &a.actor(), AuditAction::Logout, "user", a.user.id.0);
-    state.db.append_audit(&[e]).await
+    state.db.delete_session(&a.token_hash, &[e]).await
 }
 
 // ------------------------------------------------------------------ CSRF
@@ -364,7 +363,11 @@ pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next)
             Err(_) => return PageError::Internal("session lookup failed".into()).into_response(),
         }
     } else if req.uri().path() == "/login" {
-        cookie(&headers, LOGIN_COOKIE)
+        // the login form's double-submit cookie must be there: without it, refuse
+        match cookie(&headers, LOGIN_COOKIE) {
+            Some(c) => Some(c),
+            None => return forbidden_csrf(api),
+        }
     } else {
         // no session: the handler answers 401 or redirects to the login page
         None

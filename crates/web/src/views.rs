@@ -74,15 +74,18 @@ pub struct MemberView {
     pub id_checksum_ok: bool,
     pub relation: String,
     pub sex: String,
-    pub birth_date: NaiveDate,
+    /// Only for roles that may see full ID numbers: with the masked ID it would restore the
+    /// hidden digits (DOMAIN D18).
+    pub birth_date: Option<NaiveDate>,
     pub age: i32,
     pub ethnicity: String,
     pub political_status: String,
     pub education: String,
     pub school_status: String,
     pub dropout_reason: String,
-    pub health: String,
-    pub disability_class: String,
+    /// 健康状况 and 残疾类别: only for roles that may see them (DOMAIN D18).
+    pub health: Option<String>,
+    pub disability_class: Option<String>,
     pub labour_skill: String,
     pub work_months: Option<u8>,
     pub work_place: String,
@@ -107,15 +110,15 @@ pub fn member_view(r: &MemberRecord, sensitive: bool, today: NaiveDate) -> Membe
         id_checksum_ok: m.national_id.is_checksum_valid(),
         relation: m.relation.label().to_string(),
         sex: m.sex.label().to_string(),
-        birth_date: m.birth_date(),
+        birth_date: sensitive.then(|| m.birth_date()),
         age: m.age_on(today),
         ethnicity: m.ethnicity.to_string(),
         political_status: label(m.political_status),
         education: label(m.education),
         school_status: label(m.school_status),
         dropout_reason: m.dropout_reason.clone(),
-        health: m.health.to_string(),
-        disability_class: label(m.disability_class),
+        health: sensitive.then(|| m.health.to_string()),
+        disability_class: sensitive.then(|| label(m.disability_class)),
         labour_skill: m.labour_skill.label().to_string(),
         work_months: m.work_months,
         work_place: m.work_place.clone(),
@@ -236,8 +239,12 @@ pub fn household_view(d: &HouseholdDetail, regions: &RegionIndex, sensitive: boo
         Monitoring::Eliminated { category, since, mode, on } => (Some(category), Some(since), Some(mode), Some(on)),
     };
     let size = h.declared_size.map(u32::from).unwrap_or(d.members.len() as u32);
-    let mut warnings: Vec<String> =
-        domain::member::check_household(&d.member_refs(), h.declared_size).iter().map(|r| r.to_string()).collect();
+    // a warning about a disability class would tell roles without the permission about health
+    let mut warnings: Vec<String> = domain::member::check_household(&d.member_refs(), h.declared_size)
+        .iter()
+        .filter(|r| sensitive || !matches!(r, domain::member::MemberRule::DisabilityClassMissing { .. }))
+        .map(|r| r.to_string())
+        .collect();
     warnings.extend(domain::fields::check_household_fields(h).iter().map(|r| r.to_string()));
     let phone = |p: &Option<domain::household::Phone>| {
         p.as_ref().map(|p| if sensitive { p.to_string() } else { p.masked() }).unwrap_or_default()

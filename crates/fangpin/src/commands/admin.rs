@@ -62,6 +62,8 @@ pub async fn create_token(ctx: &Ctx, username: &str, days: Option<i64>) -> anyho
     let token = web::auth::new_token();
     let now = ctx.clock.now();
     let expires = days.map(|d| now + chrono::Duration::days(d));
+    let e = domain::audit::AuditEntry::new(now, &Actor::cli(), domain::audit::AuditAction::Create, "user", u.id.0)
+        .note(format!("为 {} 创建集成令牌{}", u.username, days.map(|d| format!("（{d}天有效）")).unwrap_or_default()));
     db.create_session(
         &web::auth::token_hash(&token),
         u.id,
@@ -69,11 +71,9 @@ pub async fn create_token(ctx: &Ctx, username: &str, days: Option<i64>) -> anyho
         &web::auth::new_token(),
         now,
         expires,
+        &[e],
     )
     .await?;
-    let e = domain::audit::AuditEntry::new(now, &Actor::cli(), domain::audit::AuditAction::Create, "user", u.id.0)
-        .note(format!("为 {} 创建集成令牌{}", u.username, days.map(|d| format!("（{d}天有效）")).unwrap_or_default()));
-    domain::ports::AuditStore::append_audit(&db, &[e]).await?;
     say!("{token}");
     eprintln!(
         "token for {} — shown once, keep it secret; send as `Authorization: Bearer <token>` / 令牌只显示一次",

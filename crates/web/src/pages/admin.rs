@@ -317,11 +317,15 @@ pub async fn user_unlock(
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     let u = load_user(&state, &a, id).await?;
-    let now = state.clock.now();
-    state.db.record_login_success(u.id, now).await?;
-    let e = domain::audit::AuditEntry::new(now, &a.actor(), domain::audit::AuditAction::Update, "user", u.id.0)
-        .note(format!("解锁用户 {}", u.username));
-    state.db.append_audit(&[e]).await?;
+    let e = domain::audit::AuditEntry::new(
+        state.clock.now(),
+        &a.actor(),
+        domain::audit::AuditAction::Update,
+        "user",
+        u.id.0,
+    )
+    .note(format!("解锁用户 {}", u.username));
+    state.db.reset_login_failures(u.id, &[e]).await?;
     Ok(redirect_with_flash(&format!("/admin/users/{id}"), "已解锁"))
 }
 
@@ -431,6 +435,9 @@ pub async fn param_set(
         let year: i32 =
             f.year.trim().parse().ok().filter(|y| (2015..=2100).contains(y)).ok_or("政策年度应为四位年份，如 2022")?;
         let region = RegionCode::parse(&f.region).map_err(|_| "请选择适用区划")?;
+        if !a.scope.contains(region) {
+            return Err("只能为您管辖范围内的区划设定参数");
+        }
         let value = domain::params::parse_value(ParamName::MonitoringLine, &f.value)
             .map_err(|_| "监测范围应为 0 到 100,000 之间的金额（元）")?;
         Ok::<_, &str>((year, region, value))
@@ -500,6 +507,9 @@ pub async fn audit(
         entity_id: Some(q.entity_id.trim().to_string()).filter(|s| !s.is_empty()),
         actor_id: None,
         before_id: q.before.parse().ok(),
+        // an administrator of a county sees its rows; rows without a region only at province level
+        region_range: Some(a.scope.range()),
+        include_unregioned: a.scope.region().is_none_or(|r| r.level() == domain::region::RegionLevel::Province),
     };
     let rows = state.db.audit_rows(&filter, 100).await?;
     let older = (rows.len() == 100).then(|| rows.last().map(|r| r.id)).flatten().map(|id| {

@@ -28,13 +28,11 @@ pub struct NextQuery {
     next: String,
 }
 
-/// Only local paths, never "//host" (open redirect).
+/// Only local paths of plain URL characters: never "//host", "/\\host" or control characters
+/// that browsers strip ("/\t/host" becomes "//host") — no open redirect.
 fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
-        next.to_string()
-    } else {
-        "/households".to_string()
-    }
+    let plain = next.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_.?=&%-+~,".contains(&b));
+    if plain && next.starts_with('/') && !next.starts_with("//") { next.to_string() } else { "/households".to_string() }
 }
 
 fn login_page(
@@ -179,5 +177,9 @@ mod tests {
         assert_eq!(super::safe_next("//evil.example"), "/households");
         assert_eq!(super::safe_next("https://evil.example"), "/households");
         assert_eq!(super::safe_next(""), "/households");
+        assert_eq!(super::safe_next("/\t/evil.example"), "/households");
+        assert_eq!(super::safe_next("/\\evil.example"), "/households");
+        let q = "/households?q=%E9%9F%A6&village=450203100201";
+        assert_eq!(super::safe_next(q), q);
     }
 }

@@ -36,6 +36,25 @@ async fn pages_need_a_login_and_come_back_after_it() {
 }
 
 #[tokio::test]
+async fn login_never_redirects_to_another_site() {
+    let app = TestApp::sqlite().await;
+    for next in ["//evil.example", "/\\evil.example", "/\t/evil.example", "https://evil.example", "/\n/evil.example"] {
+        let mut c = app.anonymous();
+        let page = c.get("/login").await;
+        let token = extract_csrf(&page.text()).unwrap();
+        let r = c
+            .post_raw(
+                "/login",
+                &encode(&[("_csrf", &token), ("username", "dazheng"), ("password", PASSWORD), ("next", next)]),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(r.location(), "/households", "next={next:?}");
+    }
+    app.cleanup().await;
+}
+
+#[tokio::test]
 async fn five_failures_lock_the_account_for_fifteen_minutes() {
     let app = TestApp::sqlite().await;
     let mut c = app.anonymous();
@@ -56,6 +75,9 @@ async fn five_failures_lock_the_account_for_fifteen_minutes() {
     assert!(c.post_login("nobody", PASSWORD).await.text().contains("用户名或密码错误"));
 
     app.clock.advance(Duration::minutes(16));
+    // the lock has run out: one more mistake counts as the first, it does not lock again
+    let r = c.post_login("dazheng", "Wrong#pass1").await;
+    assert!(r.text().contains("用户名或密码错误") && !r.text().contains("账户已锁定"), "{}", r.text());
     assert_eq!(c.post_login("dazheng", PASSWORD).await.status, StatusCode::SEE_OTHER);
 
     let rows =
@@ -126,11 +148,14 @@ async fn forms_without_the_csrf_token_are_refused() {
         .body(Body::from("--x--\r\n"))
         .unwrap();
     assert_eq!(c.send(req).await.status, StatusCode::FORBIDDEN);
-    // the login form is protected too
+    // the login form is protected too: without the token, and without its cookie
     let mut anon = app.anonymous();
     anon.get("/login").await;
     let r = anon.post_raw("/login", &encode(&[("username", "dazheng"), ("password", PASSWORD)])).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let mut bare = app.anonymous();
+    let r = bare.post_raw("/login", &encode(&[("username", "dazheng"), ("password", PASSWORD)])).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "no login cookie, no login");
     // nothing changed
     assert_eq!(app.household_version(D1).await.to_string(), v);
     // and with the token it goes through

@@ -99,6 +99,22 @@ async fn administrators_manage_users_and_parameters() {
     let page = admin.get("/admin/params").await.text();
     assert!(page.contains("7,000.00 元/人/年") && page.contains("第1版（现行）"));
 
+    // an administrator of a county cannot set the province's line, nor read other regions' audit
+    let actor = domain::Actor::system("测试");
+    let county = domain::RegionCode::parse("450203000000").unwrap();
+    web::auth::create_user(&app.db, &actor, start(), "cadmin", "区管理员", domain::Role::Admin, county, PASSWORD)
+        .await
+        .unwrap();
+    let mut cadmin = app.login("cadmin").await;
+    let r = cadmin
+        .post_form("/admin/params", &[("year", "2023"), ("region", "450000000000"), ("value", "99999"), ("note", "")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("只能为您管辖范围内的区划设定参数"));
+    let audit = cadmin.get("/admin/audit").await.text();
+    assert!(!audit.contains("设定2023年监测范围"), "the province's parameter change is not its business");
+    assert!(admin.get("/admin/audit").await.text().contains("设定2023年监测范围"));
+
     let r = admin.post_form("/admin/audit/verify", &[]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(admin.get("/admin/audit").await.text().contains("审计日志完整"));

@@ -100,6 +100,20 @@ async fn ids_are_masked_in_lists_and_full_views_are_audited() {
     let mut leader_api = app.api_login("leader").await;
     let v = leader_api.get(&format!("/api/v1/households/{D1}")).await.json();
     assert_eq!(v["members"][0]["national_id"], masked.as_str());
+    // nothing that restores the hidden digits, and no health status (DOMAIN D18)
+    assert!(v["members"][0]["birth_date"].is_null() && v["members"][0]["health"].is_null(), "{v}");
+    assert!(v["members"][0]["age"].is_number());
+    assert!(!detail.contains("长期慢性病"), "the spouse's health is hidden from the leader");
+    // and no probing of ID digits through search; a complete ID still finds its household
+    let probe = leader_api.get(&format!("/api/v1/households?q={}", &D1_HEAD_ID[..12])).await.json();
+    assert_eq!(probe["total"], 0);
+    let full = leader_api.get(&format!("/api/v1/households?q={D1_HEAD_ID}")).await.json();
+    assert_eq!(full["total"], 1);
+    let mut cadre_api = app.api_login("dazheng").await;
+    let prefix = cadre_api.get(&format!("/api/v1/households?q={}", &D1_HEAD_ID[..12])).await.json();
+    assert_eq!(prefix["total"], 1, "roles that see full IDs may search by their beginning");
+    let v = cadre_api.get(&format!("/api/v1/households/{D1}")).await.json();
+    assert_eq!(v["members"][0]["birth_date"], "1970-01-01");
     assert_eq!(leader_api.get("/api/v1/export").await.status, StatusCode::FORBIDDEN);
     // exports are audited
     let n = domain::ports::AuditStore::audit_rows(&app.db, &Default::default(), 1000).await.unwrap().len();
