@@ -397,7 +397,8 @@ impl HouseholdInput {
     }
 
     /// Applies the given fields to a copy of `base`, checking every value and then the
-    /// household's consistency rules. All problems are reported at once.
+    /// household's consistency rules (only violations this edit introduces). All problems are
+    /// reported at once.
     pub fn apply(&self, base: &Household) -> Result<Household, FieldErrors> {
         let mut h = base.clone();
         let mut errs = FieldErrors::default();
@@ -534,7 +535,10 @@ impl HouseholdInput {
         }
 
         if errs.is_empty() {
-            for rule in check_household_fields(&h) {
+            // refuse what this edit breaks; what the household already had (an imported
+            // warning) must not block an unrelated correction
+            let before = check_household_fields(base);
+            for rule in check_household_fields(&h).into_iter().filter(|r| !before.contains(r)) {
                 let f = rule.field();
                 errs.push(f, household_label(f), rule.to_string());
             }
@@ -781,6 +785,18 @@ mod tests {
             .is_err()
         );
         assert_eq!(monitoring(None, None, None, None, None), Ok(Monitoring::Never));
+    }
+
+    #[test]
+    fn old_violations_do_not_block_other_edits() {
+        // an imported 脱贫户 without 脱贫年度 (a warning at import)
+        let mut imported = base();
+        imported.kind = HouseholdKind::PovertyExited;
+        let input = HouseholdInput { phone: Some("13800001234".into()), ..Default::default() };
+        assert!(input.apply(&imported).is_ok());
+        // but an edit that introduces the problem is refused
+        let input = HouseholdInput { kind: Some("脱贫户".into()), ..Default::default() };
+        assert!(input.apply(&base()).unwrap_err().get("exit_year").is_some());
     }
 
     #[test]

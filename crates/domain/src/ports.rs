@@ -26,7 +26,7 @@ pub enum StoreError {
     #[error("记录不存在")]
     NotFound,
     /// Someone else changed the record since it was read (optimistic versioning).
-    #[error("该记录已被他人修改，请刷新后重新操作（您填写的内容已保留）")]
+    #[error("数据已被他人修改（版本已过期），请重新读取后再操作")]
     Conflict,
     /// A uniqueness rule: the message says which.
     #[error("{0}")]

@@ -87,7 +87,25 @@ pub async fn update_household<S: HouseholdStore>(
     if household == detail.record.household {
         return Ok(detail.record);
     }
-    Ok(store.save_household(actor, at, &detail, &household).await?)
+    let saved = store.save_household(actor, at, &detail, &household).await;
+    lost_race(store, scope, no, saved).await
+}
+
+/// A write that found a newer version (someone saved between our read and our write) is the
+/// same conflict as a stale form: say so with the current version.
+async fn lost_race<S: HouseholdStore>(
+    store: &S,
+    scope: &Scope,
+    no: &HouseholdNo,
+    r: Result<HouseholdRecord, StoreError>,
+) -> Result<HouseholdRecord, EditError> {
+    match r {
+        Err(StoreError::Conflict) => {
+            let current = store.household(scope, no).await?.ok_or(EditError::NotFound)?.record.version;
+            Err(EditError::Conflict { current })
+        }
+        other => Ok(other?),
+    }
 }
 
 /// Adds a member (`member_id = None`) or replaces one. When the member becomes 户主 while
@@ -162,7 +180,8 @@ pub async fn save_member<S: HouseholdStore>(
         None => MemberChange::Insert(member),
     });
     check_no_new_violations(&detail, &changes)?;
-    Ok(store.write_members(actor, at, &detail, &changes, "").await?)
+    let written = store.write_members(actor, at, &detail, &changes, "").await;
+    lost_race(store, scope, no, written).await
 }
 
 /// Removes a member with a reason (死亡, 婚出, 迁出 …). The head cannot be removed: make
@@ -184,14 +203,17 @@ pub async fn remove_member<S: HouseholdStore>(
     if reason.trim().is_empty() {
         errs.push("reason", "移除原因", "请填写移除原因，如 死亡、婚出、迁出");
     }
-    if target.member.relation == Relation::Head && detail.members.len() > 1 {
+    if detail.members.len() == 1 {
+        errs.push("reason", "移除原因", "不能移除户内唯一的成员：一户至少要有一名成员（户主）");
+    } else if target.member.relation == Relation::Head {
         errs.push("reason", "移除原因", "不能直接移除户主：请先把另一名成员设为户主");
     }
     if !errs.is_empty() {
         return Err(errs.into());
     }
     let changes = [MemberChange::Delete(member_id)];
-    Ok(store.write_members(actor, at, &detail, &changes, reason.trim()).await?)
+    let written = store.write_members(actor, at, &detail, &changes, reason.trim()).await;
+    lost_race(store, scope, no, written).await
 }
 
 /// The composition rules (DOMAIN §8.2) are enforced on edit: an edit may not introduce a

@@ -267,6 +267,8 @@ struct Group {
     member_failed: bool,
     /// Any error in any of its rows.
     failed: bool,
+    /// A later row's household columns differ from the first row's.
+    disagreed: bool,
 }
 
 struct Parser<'a> {
@@ -423,6 +425,7 @@ impl<'a> Parser<'a> {
                     canon,
                     members: Vec::new(),
                     member_failed: false,
+                    disagreed: false,
                 });
                 self.groups.len() - 1
             }
@@ -540,6 +543,7 @@ impl<'a> Parser<'a> {
         if now == self.groups[g].canon {
             return;
         }
+        self.groups[g].disagreed = true;
         let first_values = self.groups[g].canon.clone();
         for ((c, first), now) in compared_columns().zip(first_values.split(SEP)).zip(now.split(SEP)) {
             if now != first {
@@ -908,6 +912,20 @@ impl<'a> Parser<'a> {
             c => NationalId::parse(&c.text()),
         };
         match parsed {
+            // What Excel does to an 18-digit number stored as a number, then saved as text
+            // (e.g. to CSV): 15 significant digits, the rest zeros. Imported, it would replace
+            // the real person when the household is matched by ID.
+            Ok(id) if !id.is_checksum_valid() && id.id18().ends_with("000") => {
+                self.error(
+                    row,
+                    Col::NationalId,
+                    format!(
+                        "证件号码“{}”末三位为000且校验位不正确，疑似在Excel中以数字格式存储后被截断：请把该列设置为“文本”格式，从原系统重新导出",
+                        id
+                    ),
+                );
+                None
+            }
             Ok(id) => Some(id),
             Err(e) => {
                 let hint = match e {
@@ -986,7 +1004,23 @@ impl<'a> Parser<'a> {
                     );
                 }
             }
-            if heads.len() > 1 {
+            if heads.len() > 1 && g.disagreed {
+                // several households under one number: what a 户编号 column stored as numbers
+                // in Excel becomes (the last digits lost, different households merged)
+                self.issues.push(
+                    heads[1],
+                    Col::HouseholdNo.header(),
+                    g.no.as_str(),
+                    Tier::Error,
+                    format!(
+                        "户编号“{}”下有{}名户主（{}），且各行的户信息不一致：疑似不同的户共用了一个户编号（如户编号在Excel中以数字格式存储丢失了末尾数字），请核对户编号",
+                        g.no,
+                        heads.len(),
+                        rows_list(&heads)
+                    ),
+                );
+                failed = true;
+            } else if heads.len() > 1 {
                 let rule = MemberRule::SeveralHeads(heads.len());
                 self.issues.push(
                     heads[1],

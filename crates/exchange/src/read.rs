@@ -5,9 +5,11 @@
 //! exports often carry a title row above it) and reports rows by their spreadsheet row number.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{Read, Seek};
 use std::path::Path;
+use std::rc::Rc;
 
 use calamine::{DataRef, Reader, Xlsx, XlsxError};
 use chrono::NaiveDate;
@@ -390,25 +392,73 @@ fn sniff_delimiter(bytes: &[u8], encoding: &'static encoding_rs::Encoding) -> u8
 }
 
 fn csv_source<R: Read, T>(input: R, delimiter: u8, f: impl FnOnce(&mut dyn RowSource) -> T) -> Result<T, ReadError> {
+    let newlines = Rc::new(RefCell::new(VecDeque::new()));
+    let counted = LineCounter { inner: input, offset: 0, newlines: Rc::clone(&newlines) };
     let mut reader =
-        csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(input);
+        csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(counted);
     let mut record = csv::StringRecord::new();
+    let mut lines = Lines::new(newlines);
     for _ in 0..HEADER_SEARCH_ROWS {
         if !reader.read_record(&mut record).map_err(csv_error)? {
             break;
         }
         let headers: Vec<String> = record.iter().map(|s| s.trim().to_string()).collect();
         if ColumnMap::from_headers(&headers).is_header() {
-            let header_row = line_of(&record);
-            let source = CsvSource { reader, record, header_row, width: headers.len(), headers, error: None };
+            let header_row = lines.of(reader.position().byte(), &record);
+            let source = CsvSource { reader, record, header_row, lines, width: headers.len(), headers, error: None };
             return finish(source, f);
         }
     }
     Err(ReadError::NoHeader)
 }
 
-fn line_of(record: &csv::StringRecord) -> usize {
-    record.position().map(|p| p.line() as usize).unwrap_or(0)
+/// Remembers where the newlines are in what the csv reader reads, so that a record's line
+/// number can be told from its byte offset: the csv crate's own line numbers are wrong for CRLF
+/// files (BurntSushi/rust-csv#395), which is what Excel on Windows writes.
+struct LineCounter<R> {
+    inner: R,
+    offset: u64,
+    newlines: Rc<RefCell<VecDeque<u64>>>,
+}
+
+impl<R: Read> Read for LineCounter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut q = self.newlines.borrow_mut();
+        q.extend(buf[..n].iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| self.offset + i as u64));
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+/// Line numbers of records read in order, measured from where each record ends (the reader's
+/// position after it): the csv crate places a record's start before any blank lines it skipped.
+struct Lines {
+    newlines: Rc<RefCell<VecDeque<u64>>>,
+    /// Newlines seen before the last position asked about.
+    before: usize,
+    /// Just after the last newline counted.
+    after_last_newline: u64,
+}
+
+impl Lines {
+    fn new(newlines: Rc<RefCell<VecDeque<u64>>>) -> Self {
+        Lines { newlines, before: 0, after_last_newline: 0 }
+    }
+
+    /// The line a record starts on, given the reader's byte position just after it.
+    fn of(&mut self, end: u64, record: &csv::StringRecord) -> usize {
+        let mut q = self.newlines.borrow_mut();
+        while let Some(off) = q.front().copied().filter(|off| *off < end) {
+            q.pop_front();
+            self.before += 1;
+            self.after_last_newline = off + 1;
+        }
+        // a record that ends with its newline is on the line that newline closes
+        let last_line = if self.before > 0 && self.after_last_newline == end { self.before } else { self.before + 1 };
+        let inside: usize = record.iter().map(|f| f.bytes().filter(|b| *b == b'\n').count()).sum();
+        last_line - inside.min(last_line.saturating_sub(1))
+    }
 }
 
 fn csv_error(e: csv::Error) -> ReadError {
@@ -421,9 +471,10 @@ fn csv_error(e: csv::Error) -> ReadError {
 }
 
 struct CsvSource<R: Read> {
-    reader: csv::Reader<R>,
+    reader: csv::Reader<LineCounter<R>>,
     record: csv::StringRecord,
     header_row: usize,
+    lines: Lines,
     headers: Vec<String>,
     width: usize,
     error: Option<ReadError>,
@@ -448,7 +499,7 @@ impl<R: Read> RowSource for CsvSource<R> {
         }
         match self.reader.read_record(&mut self.record) {
             Ok(true) => Some(Row {
-                number: line_of(&self.record),
+                number: self.lines.of(self.reader.position().byte(), &self.record),
                 cells: self.record.iter().take(self.width).map(Cell::text_cell).collect(),
             }),
             Ok(false) => None,
@@ -549,6 +600,27 @@ mod tests {
             }
             (s.header_row(), s.headers().to_vec(), rows)
         })
+    }
+
+    #[test]
+    fn csv_row_numbers_are_lines_for_lf_and_crlf() {
+        for nl in ["\n", "\r\n"] {
+            let text = [
+                "2022年农户信息表",
+                "户编号,证件号码,姓名",
+                "001,11010519491231002X,张三",
+                "",
+                "002,11010519491231002X,李四",
+                "003,11010519491231002X,\"王\n五\"",
+                "004,11010519491231002X,赵六",
+            ]
+            .join(nl);
+            let (header_row, _, rows) = rows_of(text.as_bytes()).unwrap();
+            assert_eq!(header_row, 2, "{nl:?}");
+            // a blank line is a row in a spreadsheet too
+            // (a quoted cell spanning two lines takes two; the file does not end with a newline)
+            assert_eq!(rows.iter().map(|r| r.number).collect::<Vec<_>>(), vec![3, 5, 6, 8], "{nl:?}");
+        }
     }
 
     #[test]

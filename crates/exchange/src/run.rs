@@ -66,6 +66,8 @@ pub enum ImportError {
     Forbidden,
     #[error(transparent)]
     Unreadable(#[from] ReadError),
+    #[error("导入期间，文件中的某户被他人修改了：本次导入未写入任何数据，请重新导入")]
+    Changed,
     #[error("导入未完成：{0}")]
     Store(#[from] StoreError),
 }
@@ -231,7 +233,10 @@ pub async fn complete_import<S: RegionStore + HouseholdStore + AuditStore>(
         return Ok(report);
     }
     let meta = ImportMeta { file_name, file_sha256, rows: report.rows, warnings: report.warnings };
-    let outcome = store.apply_import(actor, at, &meta, &plan).await?;
+    let outcome = store.apply_import(actor, at, &meta, &plan).await.map_err(|e| match e {
+        StoreError::Conflict => ImportError::Changed,
+        e => ImportError::Store(e),
+    })?;
     report.written = true;
     report.import_id = Some(outcome.import_id);
     report.created = outcome.created;

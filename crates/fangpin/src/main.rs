@@ -242,7 +242,7 @@ impl Ctx {
     pub async fn ready_db(&self, migrate: bool) -> anyhow::Result<store::Db> {
         let db = self.db(migrate).await?;
         if migrate {
-            db.migrate().await?;
+            db.migrate(self.clock.now()).await?;
         } else {
             let applied = db.applied_migrations().await?;
             let known = store::migrate::MIGRATIONS.len();
@@ -306,7 +306,7 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn make_clock(config: &Config) -> anyhow::Result<Arc<dyn Clock>> {
+pub fn make_clock(config: &Config) -> anyhow::Result<Arc<dyn Clock>> {
     Ok(match &config.now {
         Some(t) => {
             let start = domain::clock::parse_moment(t).ok_or_else(|| {
@@ -318,21 +318,15 @@ fn make_clock(config: &Config) -> anyhow::Result<Arc<dyn Clock>> {
     })
 }
 
-async fn run(command: Command, mut config: Config) -> anyhow::Result<std::process::ExitCode> {
+async fn run(command: Command, config: Config) -> anyhow::Result<std::process::ExitCode> {
     use std::process::ExitCode;
-    if let Command::Serve(s) = &command
-        && s.demo
-        && config.now.is_none()
-    {
-        config.now = Some(commands::demo::DEMO_NOW.to_string());
-    }
     let clock = make_clock(&config)?;
     let ctx = Ctx { config, clock };
     match command {
         Command::Serve(a) => commands::serve::run(&ctx, a.demo).await,
         Command::Migrate => {
             let db = ctx.db(true).await?;
-            let done = db.migrate().await?;
+            let done = db.migrate(ctx.clock.now()).await?;
             if done.is_empty() {
                 say!("database is up to date / 数据库已是最新");
             } else {

@@ -290,11 +290,11 @@ impl Db {
         }
     }
 
-    /// Applies pending migrations; returns the versions applied now.
-    pub async fn migrate(&self) -> StoreResult<Vec<i64>> {
+    /// Applies pending migrations (recorded as applied `at`); returns the versions applied now.
+    pub async fn migrate(&self, at: DateTime<Utc>) -> StoreResult<Vec<i64>> {
         match &*self.0 {
-            Pools::Sqlite { writer, .. } => sqlite::migrate(writer).await,
-            Pools::Postgres(pool) => pg::migrate(pool).await,
+            Pools::Sqlite { writer, .. } => sqlite::migrate(writer, at).await,
+            Pools::Postgres(pool) => pg::migrate(pool, at).await,
         }
     }
 

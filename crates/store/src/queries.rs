@@ -89,7 +89,7 @@ async fn begin(w: &Pool<DB>) -> Result<Transaction<'static, DB>, sqlx::Error> {
 
 // ---------------------------------------------------------------- migrations
 
-pub(crate) async fn migrate(w: &Pool<DB>) -> Result<Vec<i64>, StoreError> {
+pub(crate) async fn migrate(w: &Pool<DB>, at: DateTime<Utc>) -> Result<Vec<i64>, StoreError> {
     let mut conn = w.acquire().await.map_err(crate::db_err)?;
     sqlx::raw_sql(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)",
@@ -124,7 +124,7 @@ pub(crate) async fn migrate(w: &Pool<DB>) -> Result<Vec<i64>, StoreError> {
             .bind(m.version)
             .bind(m.name)
             .bind(sum)
-            .bind(Utc::now().to_rfc3339())
+            .bind(at.to_rfc3339())
             .execute(&mut *tx)
             .await
             .map_err(crate::db_err)?;

@@ -31,7 +31,7 @@ impl TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
         let db = Db::connect(&url, &ConnectOptions::default()).await.expect("open sqlite");
-        db.migrate().await.expect("migrate sqlite");
+        db.migrate(chrono::Utc::now()).await.expect("migrate sqlite");
         TestDb { db, label: "sqlite", url, pg: None, _dir: Some(dir) }
     }
 
@@ -56,7 +56,7 @@ impl TestDb {
         let url = replace_db_name(&admin_url, &name);
         let db =
             Db::connect(&url, &ConnectOptions { max_connections: 4, ..Default::default() }).await.expect("open pg");
-        db.migrate().await.expect("migrate pg");
+        db.migrate(chrono::Utc::now()).await.expect("migrate pg");
         Some(TestDb { db, label: "postgres", url, pg: Some((admin_url, name)), _dir: None })
     }
 

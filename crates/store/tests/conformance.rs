@@ -118,7 +118,7 @@ where
 async fn migrations_are_idempotent_and_both_schemas_match() {
     let mut schemas = Vec::new();
     for t in TestDb::both().await {
-        assert_eq!(t.db.migrate().await.unwrap(), Vec::<i64>::new(), "second migrate applies nothing");
+        assert_eq!(t.db.migrate(at()).await.unwrap(), Vec::<i64>::new(), "second migrate applies nothing");
         assert_eq!(t.db.applied_migrations().await.unwrap(), vec![1]);
         schemas.push((t.label, t.db.schema_columns().await.unwrap()));
         t.cleanup().await;

@@ -153,7 +153,11 @@ impl From<EditError> for ApiError {
             EditError::NotFound => ApiError::not_found(),
             EditError::Forbidden => ApiError::forbidden(),
             EditError::Invalid(f) => ApiError::invalid(&f.0),
-            EditError::Conflict { .. } => ApiError::new(StatusCode::CONFLICT, "conflict", &e.to_string()),
+            EditError::Conflict { current } => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                &format!("该户已被他人修改，当前版本为 {current}：请重新读取（GET）后再提交"),
+            ),
             EditError::Store(s) => s.into(),
         }
     }
@@ -459,6 +463,9 @@ async fn import(State(state): State<AppState>, ApiAuth(a): ApiAuth, mp: Multipar
         Err(exchange::ImportError::Forbidden) => Err(ApiError::forbidden()),
         Err(exchange::ImportError::Unreadable(e)) => {
             Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &e.to_string()))
+        }
+        Err(exchange::ImportError::Changed) => {
+            Err(ApiError::new(StatusCode::CONFLICT, "conflict", &exchange::ImportError::Changed.to_string()))
         }
         Err(exchange::ImportError::Store(e)) => Err(e.into()),
     }

@@ -101,3 +101,40 @@ pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("handler panicked");
     error_page(StatusCode::INTERNAL_SERVER_ERROR, "系统出错", "系统内部出错，请稍后重试。")
 }
+
+/// axum answers malformed requests (a JSON body or a query that does not fit, a path segment
+/// that is not a number, an upload over the limit) with English plain text. This turns those
+/// answers into the API's JSON error shape, or a Chinese page, keeping the detail for the API.
+pub async fn explain_rejections(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let plain = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !(status.is_client_error() && plain) {
+        return resp;
+    }
+    let detail = match axum::body::to_bytes(resp.into_body(), 16 * 1024).await {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(_) => String::new(),
+    };
+    let (title, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ("文件过大", "上传的文件超过了允许的大小，请拆分后分批上传，或请管理员调高上限。")
+        }
+        StatusCode::METHOD_NOT_ALLOWED => ("不支持此操作", "此地址不支持这种请求方式。"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ("格式不支持", "请求内容的格式不正确（接口需要 JSON，上传需要 multipart/form-data）。")
+        }
+        _ => ("请求有误", "地址、参数或表单内容的格式不正确，请返回后重试。"),
+    };
+    if api {
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "too_large" } else { "invalid" };
+        let msg = if detail.is_empty() { message.to_string() } else { format!("{message}（详情：{detail}）") };
+        return crate::api::ApiError::new(status, code, &msg).into_response();
+    }
+    error_page(status, title, message)
+}

@@ -86,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/{*path}", get(asset))
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::csrf_guard))
+        .layer(axum::middleware::from_fn(error::explain_rejections))
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))

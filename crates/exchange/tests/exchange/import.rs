@@ -340,6 +340,26 @@ async fn an_id_registered_in_another_household_is_a_warning() {
 }
 
 #[tokio::test]
+async fn an_id_truncated_by_excel_is_an_error() {
+    // 15 significant digits and zeros: what a number cell becomes once saved as text
+    let mut s = Sheet::sample();
+    let id = s.get(0, "证件号码");
+    let truncated = format!("{}000", &id[..15]);
+    assert!(!domain::NationalId::parse(&truncated).unwrap().is_checksum_valid());
+    s.set(0, "证件号码", &truncated);
+    expect_error(&s, s.row_number(0), "证件号码", "疑似在Excel中以数字格式存储后被截断").await;
+}
+
+#[tokio::test]
+async fn households_merged_under_one_number_are_an_error() {
+    // two heads whose rows disagree: two households sharing a (truncated) number
+    let mut s = Sheet::sample();
+    s.set(1, "与户主关系", "户主");
+    s.set(1, "家庭住址", "大正村5组8号");
+    expect_error(&s, s.row_number(1), "户编号", "疑似不同的户共用了一个户编号").await;
+}
+
+#[tokio::test]
 async fn two_heads_and_two_spouses_are_warnings() {
     let mut s = Sheet::sample();
     s.set(3, "与户主关系", "户主");

@@ -12,11 +12,22 @@ pub async fn run(ctx: &Ctx, demo: bool) -> anyhow::Result<std::process::ExitCode
     let db = ctx.ready_db(ctx.config.auto_migrate).await?;
     let empty = db.count_users().await? == 0
         && db.list_households(&domain::Scope::system(), &HouseholdFilter::default(), None, 1).await?.total == 0;
+    // the demo runs as of the 2022 campaign — only when it is loaded now, never over real data
+    let demo_ctx;
+    let ctx = if demo && empty && ctx.config.now.is_none() {
+        let config = crate::config::Config { now: Some(super::demo::DEMO_NOW.to_string()), ..ctx.config.clone() };
+        demo_ctx = Ctx { clock: crate::make_clock(&config)?, config };
+        &demo_ctx
+    } else {
+        ctx
+    };
     if demo {
         if empty {
             super::demo::load(ctx, &db, 2022, None).await?;
         } else {
-            say!("the database is not empty: serving it as it is (no demo loaded) / 数据库非空，未装入演示数据");
+            say!(
+                "the database is not empty: serving it as it is (no demo loaded, real clock) / 数据库非空，未装入演示数据"
+            );
         }
         super::demo::print_logins();
     } else if db.count_users().await? == 0 {

@@ -94,6 +94,16 @@ async fn api_reads_and_edits_with_versions() {
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
         assert_eq!(r.json()["members"].as_array().unwrap().len(), 2);
 
+        // malformed requests get the same JSON error shape, in Chinese
+        let r = c.json("PUT", &format!("/api/v1/households/{D1}"), serde_json::json!({"version": "abc"})).await;
+        assert!(r.status.is_client_error());
+        assert_eq!(r.json()["error"]["code"], "invalid", "{}", r.text());
+        assert!(r.json()["error"]["message"].as_str().unwrap().contains("格式不正确"));
+        let r = c.get("/api/v1/households?limit=abc").await;
+        assert_eq!(r.json()["error"]["code"], "invalid");
+        let r = c.json("DELETE", &format!("/api/v1/households/{D1}/members/abc"), serde_json::json!({})).await;
+        assert_eq!(r.json()["error"]["code"], "invalid");
+
         // logging out ends the token
         assert_eq!(c.json("DELETE", "/api/v1/session", serde_json::json!({})).await.status, StatusCode::NO_CONTENT);
         assert_eq!(c.get("/api/v1/households").await.status, StatusCode::UNAUTHORIZED);

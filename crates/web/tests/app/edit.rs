@@ -145,3 +145,19 @@ async fn member_edits_keep_the_household_rules() {
         app.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn the_last_member_cannot_be_removed_and_bad_addresses_get_a_chinese_page() {
+    let app = TestApp::sqlite().await;
+    let mut c = app.login("dongtang").await;
+    let d = detail(&app, T1).await;
+    let (id, v) = (d.members[0].id.0, d.record.version.to_string());
+    let r = c.post_form(&format!("/households/{T1}/members/{id}/remove"), &[("version", &v), ("reason", "迁出")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("不能移除户内唯一的成员"));
+    assert_eq!(detail(&app, T1).await.members.len(), 1);
+    let r = c.get(&format!("/households/{T1}/members/abc/edit")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text().contains("格式不正确") && r.text().contains("<html"), "{}", r.text());
+    app.cleanup().await;
+}
