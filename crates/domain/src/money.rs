@@ -55,12 +55,17 @@ impl Fen {
         Ok(Fen(if neg { -fen } else { fen }))
     }
 
-    /// From a spreadsheet number in 元 (rounded to the nearest 分).
+    /// From a spreadsheet number in 元. A number with more than two decimals is refused, as
+    /// the same text would be (binary fractions like 1234.56 → 1234.5599… are fine).
     pub fn from_yuan_f64(v: f64) -> Result<Fen, MoneyError> {
         if !v.is_finite() || v.abs() >= 1e12 {
             return Err(MoneyError::TooLarge(v.to_string()));
         }
-        Ok(Fen((v * 100.0).round() as i64))
+        let fen = v * 100.0;
+        if (fen - fen.round()).abs() > 1e-6 * fen.abs().max(1.0) {
+            return Err(MoneyError::TooManyDecimals(v.to_string()));
+        }
+        Ok(Fen(fen.round() as i64))
     }
 
     /// 元 with two decimals, no separators ("1234.50"): the export format.
@@ -150,6 +155,8 @@ mod tests {
         assert_eq!(Fen(-100_000).to_string(), "-1,000.00");
         assert_eq!(Fen(650_000).per_person(4), Some(Fen(162_500)));
         assert_eq!(Fen(1).per_person(0), None);
+        assert_eq!(Fen::from_yuan_f64(1234.56), Ok(Fen(123_456)));
+        assert!(matches!(Fen::from_yuan_f64(1234.567), Err(MoneyError::TooManyDecimals(_))));
     }
 
     proptest! {

@@ -234,16 +234,6 @@ pub trait HouseholdStore: Send + Sync {
         limit: u32,
     ) -> impl Future<Output = StoreResult<(Vec<HouseholdDetail>, Option<Cursor>)>> + Send;
 
-    /// Existing households by 户编号, regardless of scope (the import decides what to do with
-    /// out-of-scope matches and says so without revealing them).
-    fn households_by_no(&self, nos: &[HouseholdNo]) -> impl Future<Output = StoreResult<Vec<HouseholdDetail>>> + Send;
-
-    /// Where ID keys are registered, regardless of scope: (key, 户编号, village).
-    fn member_locations(
-        &self,
-        keys: &[u64],
-    ) -> impl Future<Output = StoreResult<Vec<(u64, HouseholdNo, RegionCode)>>> + Send;
-
     /// Saves a household's own fields if its version is still `expected_version`; audited.
     fn save_household(
         &self,
@@ -272,6 +262,20 @@ pub trait HouseholdStore: Send + Sync {
         meta: &ImportMeta,
         plan: &ImportPlan,
     ) -> impl Future<Output = StoreResult<ImportOutcome>> + Send;
+}
+
+/// The only household reads that look beyond the caller's scope, kept apart so that each use is
+/// visible: the import (an existing household elsewhere is refused without saying where) and
+/// the rule "a person is in at most one household" (answered without naming the other one).
+pub trait RegistryLookup: Send + Sync {
+    /// Existing households by 户编号, in any region.
+    fn households_by_no(&self, nos: &[HouseholdNo]) -> impl Future<Output = StoreResult<Vec<HouseholdDetail>>> + Send;
+
+    /// Where ID keys are registered, in any region: (key, 户编号, village).
+    fn member_locations(
+        &self,
+        keys: &[u64],
+    ) -> impl Future<Output = StoreResult<Vec<(u64, HouseholdNo, RegionCode)>>> + Send;
 }
 
 /// A new account.
@@ -415,10 +419,18 @@ pub trait ParamStore: Send + Sync {
 
 /// Everything at once, for code that needs the whole store.
 pub trait Store:
-    RegionStore + HouseholdStore + UserStore + SessionStore + AuditStore + ParamStore + Clone + 'static
+    RegionStore + HouseholdStore + RegistryLookup + UserStore + SessionStore + AuditStore + ParamStore + Clone + 'static
 {
 }
 impl<T> Store for T where
-    T: RegionStore + HouseholdStore + UserStore + SessionStore + AuditStore + ParamStore + Clone + 'static
+    T: RegionStore
+        + HouseholdStore
+        + RegistryLookup
+        + UserStore
+        + SessionStore
+        + AuditStore
+        + ParamStore
+        + Clone
+        + 'static
 {
 }

@@ -10,7 +10,9 @@ use crate::codes::Relation;
 use crate::fields::{FieldErrors, HouseholdInput, MemberInput};
 use crate::household::HouseholdNo;
 use crate::member::{Member, MemberId, MemberRule, check_household};
-use crate::ports::{AuditStore, HouseholdDetail, HouseholdRecord, HouseholdStore, MemberChange, StoreError};
+use crate::ports::{
+    AuditStore, HouseholdDetail, HouseholdRecord, HouseholdStore, MemberChange, RegistryLookup, StoreError,
+};
 
 /// Why an edit did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -112,7 +114,7 @@ async fn lost_race<S: HouseholdStore>(
 /// another member is head, `previous_head_relation` says what the previous head becomes (both
 /// change in one write, so the household never has two heads or none).
 #[allow(clippy::too_many_arguments)]
-pub async fn save_member<S: HouseholdStore>(
+pub async fn save_member<S: HouseholdStore + RegistryLookup>(
     store: &S,
     at: DateTime<Utc>,
     scope: &Scope,

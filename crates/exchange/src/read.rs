@@ -39,8 +39,14 @@ pub enum Cell {
 
 impl Cell {
     /// A text cell, or `Empty` when it is blank.
+    /// A CSV cell. The apostrophe that an export puts before text Excel would take for a
+    /// formula (see `write::csv_safe`) is removed.
     pub fn text_cell(s: &str) -> Cell {
         let t = s.trim();
+        let t = match t.strip_prefix('\'') {
+            Some(rest) if rest.starts_with(['=', '+', '-', '@']) => rest,
+            _ => t,
+        };
         if t.is_empty() { Cell::Empty } else { Cell::Text(t.to_string()) }
     }
 
@@ -600,6 +606,16 @@ mod tests {
             }
             (s.header_row(), s.headers().to_vec(), rows)
         })
+    }
+
+    #[test]
+    fn formula_escapes_are_removed_and_nothing_else() {
+        let escaped = crate::write::csv_safe("=HYPERLINK(\"http://x\",\"点我\")");
+        assert!(escaped.starts_with("'="));
+        assert_eq!(Cell::text_cell(&escaped), Cell::Text("=HYPERLINK(\"http://x\",\"点我\")".into()));
+        assert_eq!(crate::write::csv_safe("大正村3组"), "大正村3组");
+        assert_eq!(Cell::text_cell("'张三"), Cell::Text("'张三".into()), "a real apostrophe stays");
+        assert_eq!(Cell::text_cell("-"), Cell::Text("-".into()));
     }
 
     #[test]

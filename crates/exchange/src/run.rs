@@ -7,7 +7,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use domain::audit::{AuditAction, AuditEntry};
 use domain::ports::{
-    AuditStore, HouseholdDetail, HouseholdFilter, HouseholdStore, ImportMeta, RegionStore, StoreError,
+    AuditStore, HouseholdDetail, HouseholdFilter, HouseholdStore, ImportMeta, RegionStore, RegistryLookup, StoreError,
 };
 use domain::search::SearchQuery;
 use domain::{Actor, HouseholdNo, Permission, Region, Scope};
@@ -149,7 +149,7 @@ pub fn prepare_import(
 /// Reading is blocking work done inside this future; a server that must not block its async
 /// threads calls the two halves itself. `progress(rows read, total or 0)` is called as rows are
 /// read.
-pub async fn import_households<S: RegionStore + HouseholdStore + AuditStore>(
+pub async fn import_households<S: RegionStore + HouseholdStore + RegistryLookup + AuditStore>(
     store: &S,
     scope: &Scope,
     actor: &Actor,
@@ -177,7 +177,7 @@ pub async fn import_households<S: RegionStore + HouseholdStore + AuditStore>(
 /// each ID is already registered (another household not in this file: a warning). With any
 /// error, or on a dry run, nothing is written; otherwise the plan of [`domain::import::plan`] is
 /// applied in one transaction by the store.
-pub async fn complete_import<S: RegionStore + HouseholdStore + AuditStore>(
+pub async fn complete_import<S: RegionStore + HouseholdStore + RegistryLookup + AuditStore>(
     store: &S,
     scope: &Scope,
     actor: &Actor,

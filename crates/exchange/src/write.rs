@@ -92,12 +92,19 @@ impl Out {
     fn csv_text(&self) -> String {
         match self {
             Out::Empty => String::new(),
-            Out::Text(s) => s.clone(),
+            Out::Text(s) => csv_safe(s),
             Out::Number(v) => number_text(*v),
             Out::Money(f) => f.to_yuan_string(),
             Out::Date(d) => d.to_string(),
         }
     }
+}
+
+/// Text that Excel would run as a formula when it opens a CSV (=, +, -, @ first; DDE and
+/// HYPERLINK attacks through an address or a note) gets a leading apostrophe, which Excel shows
+/// as text and the import removes again ([`crate::read::Cell::text_cell`]).
+pub fn csv_safe(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_string() }
 }
 
 /// Region names by code, to write 县, 乡镇 and 村 from a village code.

@@ -17,7 +17,9 @@ use std::path::Path;
 
 use chrono::{DateTime, TimeZone, Utc};
 use domain::audit::AuditAction;
-use domain::ports::{AuditFilter, AuditStore, HouseholdDetail, HouseholdFilter, HouseholdStore, RegionStore};
+use domain::ports::{
+    AuditFilter, AuditStore, HouseholdDetail, HouseholdFilter, HouseholdStore, RegionStore, RegistryLookup,
+};
 use domain::{Actor, HouseholdNo, Role, Scope};
 use exchange::{FileFormat, ImportOptions, ImportReport, Tier};
 use store::testing::TestDb;
@@ -73,7 +75,7 @@ async fn another(label: &str) -> TestDb {
 
 async fn import_as<S>(store: &S, scope: &Scope, path: &Path, dry_run: bool) -> ImportReport
 where
-    S: RegionStore + HouseholdStore + AuditStore,
+    S: RegionStore + HouseholdStore + RegistryLookup + AuditStore,
 {
     let opts = ImportOptions { dry_run, income_year: INCOME_YEAR, file_name: None };
     exchange::import_households(store, scope, &Actor::cli(), now(), path, &opts, &mut |_, _| {})
@@ -81,7 +83,7 @@ where
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-async fn import<S: RegionStore + HouseholdStore + AuditStore>(store: &S, path: &Path) -> ImportReport {
+async fn import<S: RegionStore + HouseholdStore + RegistryLookup + AuditStore>(store: &S, path: &Path) -> ImportReport {
     import_as(store, &town_scope(), path, false).await
 }
 

@@ -200,8 +200,25 @@ enum Pools {
 #[derive(Clone)]
 pub struct Db(Arc<Pools>);
 
-/// Hides the password in a database URL, for logs and messages.
+/// Hides the password in a database URL (user:password@ or ?password=), for logs and messages.
 pub fn redact_url(url: &str) -> String {
+    let url = redact_userinfo(url);
+    match url.split_once('?') {
+        Some((base, query)) => {
+            let q: Vec<String> = query
+                .split('&')
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => kv.to_string(),
+                })
+                .collect();
+            format!("{base}?{}", q.join("&"))
+        }
+        None => url,
+    }
+}
+
+fn redact_userinfo(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
             let creds = &url[s + 3..at];
@@ -368,12 +385,6 @@ impl HouseholdStore for Db {
     ) -> StoreResult<(Vec<HouseholdDetail>, Option<Cursor>)> {
         dispatch!(self, export_batch(scope, filter, after, limit))
     }
-    async fn households_by_no(&self, nos: &[HouseholdNo]) -> StoreResult<Vec<HouseholdDetail>> {
-        dispatch!(self, households_by_no(nos))
-    }
-    async fn member_locations(&self, keys: &[u64]) -> StoreResult<Vec<(u64, HouseholdNo, RegionCode)>> {
-        dispatch!(self, member_locations(keys))
-    }
     async fn save_household(
         &self,
         actor: &Actor,
@@ -401,6 +412,15 @@ impl HouseholdStore for Db {
         plan: &ImportPlan,
     ) -> StoreResult<ImportOutcome> {
         dispatch!(self, apply_import(actor, at, meta, plan))
+    }
+}
+
+impl RegistryLookup for Db {
+    async fn households_by_no(&self, nos: &[HouseholdNo]) -> StoreResult<Vec<HouseholdDetail>> {
+        dispatch!(self, households_by_no(nos))
+    }
+    async fn member_locations(&self, keys: &[u64]) -> StoreResult<Vec<(u64, HouseholdNo, RegionCode)>> {
+        dispatch!(self, member_locations(keys))
     }
 }
 
@@ -508,19 +528,30 @@ impl ParamStore for Db {
     }
 }
 
-/// Verifies the whole audit chain in batches; returns the number of rows checked.
-pub async fn verify_audit<S: AuditStore>(store: &S) -> Result<u64, AuditVerifyError> {
+/// What a verification saw: keep `last_id` and `last_hash` somewhere else (a notebook, a
+/// mail) — rows deleted from the end of the log can only be noticed against such a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditVerified {
+    pub rows: u64,
+    pub last_id: i64,
+    pub last_hash: String,
+}
+
+/// Verifies the whole audit chain in batches.
+pub async fn verify_audit<S: AuditStore>(store: &S) -> Result<AuditVerified, AuditVerifyError> {
     let mut v = domain::audit::ChainVerifier::default();
     let mut from = 1;
+    let mut last = (0, domain::audit::GENESIS_HASH.to_string());
     loop {
         let rows = store.audit_chain(from, 5000).await?;
-        if rows.is_empty() {
-            return Ok(v.checked);
-        }
+        let Some(end) = rows.last() else {
+            return Ok(AuditVerified { rows: v.checked, last_id: last.0, last_hash: last.1 });
+        };
         for r in &rows {
             v.check(r)?;
         }
-        from = rows.last().map(|r| r.id + 1).unwrap_or(from);
+        last = (end.id, end.hash.clone());
+        from = end.id + 1;
     }
 }
 
@@ -541,5 +572,9 @@ mod tests {
         assert_eq!(redact_url("postgres://fp:secret@db:5432/fangpin"), "postgres://fp:***@db:5432/fangpin");
         assert_eq!(redact_url("postgres://postgres@127.0.0.1/fangpin"), "postgres://postgres@127.0.0.1/fangpin");
         assert_eq!(redact_url("sqlite://./fangpin-data/fangpin.db"), "sqlite://./fangpin-data/fangpin.db");
+        assert_eq!(
+            redact_url("postgres://fp@db/fangpin?sslmode=disable&password=s3"),
+            "postgres://fp@db/fangpin?sslmode=disable&password=***"
+        );
     }
 }

@@ -317,7 +317,11 @@ async fn edits_are_versioned_and_audited() {
         assert!(hist[0].entry.note.contains("迁出"));
         assert!(hist[3].entry.before.as_ref().unwrap().contains("大正村"));
         assert!(hist[3].entry.after.as_ref().unwrap().contains("新地址"));
-        assert_eq!(store::verify_audit(&db).await.unwrap() as usize, hist.len() + 2, "plus the region and import rows");
+        assert_eq!(
+            store::verify_audit(&db).await.unwrap().rows as usize,
+            hist.len() + 2,
+            "plus the region and import rows"
+        );
     })
     .await;
 }
@@ -385,10 +389,15 @@ async fn audit_log_is_append_only_and_tampering_is_found() {
             .map(|i| AuditEntry::new(at(), &Actor::cli(), AuditAction::Export, "export", i).note(format!("导出 {i}")))
             .collect();
         db.append_audit(&entries).await.unwrap();
-        assert_eq!(store::verify_audit(&db).await.unwrap(), 7);
+        let v = store::verify_audit(&db).await.unwrap();
+        assert_eq!((v.rows, v.last_id), (7, 7));
+        assert_eq!(v.last_hash.len(), 64);
         // the database itself refuses changes
         assert!(db.execute_raw("UPDATE audit_log SET note = 'x' WHERE id = 3").await.is_err());
         assert!(db.execute_raw("DELETE FROM audit_log WHERE id = 3").await.is_err());
+        if db.backend() == store::Backend::Postgres {
+            assert!(db.execute_raw("TRUNCATE audit_log").await.is_err(), "TRUNCATE bypasses row triggers: guarded too");
+        }
         // someone with database access disables the guard and edits a row: verify names it
         let disable = match db.backend() {
             store::Backend::Sqlite => "DROP TRIGGER audit_log_no_update",

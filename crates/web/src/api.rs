@@ -59,6 +59,11 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/export", get(export))
         .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", ApiDoc::openapi()))
         .fallback(api_not_found)
+        // answers carry full ID numbers for some roles: never kept by a cache
+        .layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        ))
 }
 
 async fn api_not_found() -> ApiError {
@@ -456,7 +461,7 @@ async fn import(State(state): State<AppState>, ApiAuth(a): ApiAuth, mp: Multipar
     }
     let up = crate::pages::transfer::receive_upload(&state, mp)
         .await
-        .map_err(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &m))?;
+        .map_err(|(m, _)| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &m))?;
     let res = crate::pages::transfer::run_import(&state, &a, &up, Box::new(|_, _| {})).await;
     match res {
         Ok(report) => Ok(Json(report).into_response()),

@@ -61,7 +61,7 @@ pub async fn hash_password_blocking(password: String) -> Result<String, String> 
     tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(|e| e.to_string())?
 }
 
-async fn verify_password_blocking(password: String, hash: String) -> bool {
+pub async fn verify_password_blocking(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false)
 }
 

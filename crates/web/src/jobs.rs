@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use domain::account::UserId;
 use exchange::ImportReport;
@@ -20,6 +21,7 @@ pub enum JobState {
 pub struct Job {
     pub id: String,
     pub owner: UserId,
+    pub started: Instant,
     pub file_name: String,
     pub dry_run: bool,
     pub state: JobState,
@@ -36,15 +38,13 @@ impl Jobs {
         let job = Arc::new(Mutex::new(Job {
             id: id.clone(),
             owner,
+            started: Instant::now(),
             file_name: file_name.to_string(),
             dry_run,
             state: JobState::Running { done: 0, total: 0, stage: "读取文件" },
         }));
         let mut m = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
-        // keep the most recent few hundred
-        if m.len() > 500 {
-            m.retain(|_, j| matches!(j.lock().map(|j| j.state.clone()), Ok(JobState::Running { .. })));
-        }
+        prune(&mut m);
         m.insert(id, job.clone());
         job
     }
@@ -55,6 +55,23 @@ impl Jobs {
         let j = m.get(id)?.lock().unwrap_or_else(|e| e.into_inner()).clone();
         (j.owner == user).then_some(j)
     }
+}
+
+/// Finished jobs are kept for a day; then they and their report files (which quote ID numbers
+/// from the upload) are removed.
+const KEEP: Duration = Duration::from_secs(24 * 3600);
+
+fn prune(m: &mut HashMap<String, Arc<Mutex<Job>>>) {
+    m.retain(|_, j| {
+        let j = j.lock().unwrap_or_else(|e| e.into_inner());
+        let keep = matches!(j.state, JobState::Running { .. }) || j.started.elapsed() < KEEP;
+        if !keep && let JobState::Finished { report_files, .. } = &j.state {
+            for f in report_files {
+                let _ = std::fs::remove_file(f);
+            }
+        }
+        keep
+    });
 }
 
 pub fn set_state(job: &Arc<Mutex<Job>>, state: JobState) {

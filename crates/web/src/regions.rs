@@ -20,12 +20,6 @@ impl RegionIndex {
         self.by_code.get(&code).map(|r| r.name.clone()).unwrap_or_else(|| code.to_string())
     }
 
-    /// "雒容镇大正村"-style path below the county.
-    pub fn village_path(&self, code: RegionCode) -> String {
-        let town = code.parent().map(|t| self.name(t)).unwrap_or_default();
-        format!("{town}{}", self.name(code))
-    }
-
     /// Villages inside a scope, in code order.
     pub fn villages_in(&self, scope: &Scope) -> Vec<&Region> {
         self.sorted.iter().filter(|r| r.level() == RegionLevel::Village && scope.contains(r.code)).collect()
@@ -64,9 +58,5 @@ impl RegionCache {
             // keep serving the last good copy
             Err(_) => self.inner.read().unwrap_or_else(|e| e.into_inner()).1.clone(),
         }
-    }
-
-    pub fn invalidate(&self) {
-        self.inner.write().unwrap_or_else(|e| e.into_inner()).0 = None;
     }
 }

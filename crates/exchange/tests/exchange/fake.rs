@@ -9,8 +9,8 @@ use domain::audit::{AuditAction, AuditEntry, AuditRecord};
 use domain::household::MonitoringStatus;
 use domain::ports::{
     AuditFilter, AuditStore, Cursor, HouseholdDetail, HouseholdFilter, HouseholdRecord, HouseholdStore,
-    HouseholdSummary, ImportMeta, ImportOutcome, ImportPlan, MemberChange, MemberRecord, Page, RegionStore, StoreError,
-    StoreResult,
+    HouseholdSummary, ImportMeta, ImportOutcome, ImportPlan, MemberChange, MemberRecord, Page, RegionStore,
+    RegistryLookup, StoreError, StoreResult,
 };
 use domain::{
     Actor, Household, HouseholdId, HouseholdNo, MemberId, Region, RegionCode, Relation, Role, Scope, User, UserId,
@@ -131,6 +131,27 @@ impl RegionStore for FakeStore {
     }
 }
 
+impl RegistryLookup for FakeStore {
+    async fn households_by_no(&self, nos: &[HouseholdNo]) -> StoreResult<Vec<HouseholdDetail>> {
+        let s = self.state.lock().unwrap();
+        Ok(s.households.values().filter(|d| nos.contains(&d.record.household.household_no)).cloned().collect())
+    }
+
+    async fn member_locations(&self, keys: &[u64]) -> StoreResult<Vec<(u64, HouseholdNo, RegionCode)>> {
+        let s = self.state.lock().unwrap();
+        let mut out = Vec::new();
+        for d in s.households.values() {
+            for m in &d.members {
+                let k = m.member.national_id.key();
+                if keys.contains(&k) {
+                    out.push((k, d.record.household.household_no.clone(), d.record.household.village));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
 impl HouseholdStore for FakeStore {
     async fn list_households(
         &self,
@@ -186,25 +207,6 @@ impl HouseholdStore for FakeStore {
         let batch: Vec<HouseholdDetail> = rest.into_iter().take(limit as usize).collect();
         let next = if more { batch.last().map(|d| cursor_of(&d.record.household)) } else { None };
         Ok((batch, next))
-    }
-
-    async fn households_by_no(&self, nos: &[HouseholdNo]) -> StoreResult<Vec<HouseholdDetail>> {
-        let s = self.state.lock().unwrap();
-        Ok(s.households.values().filter(|d| nos.contains(&d.record.household.household_no)).cloned().collect())
-    }
-
-    async fn member_locations(&self, keys: &[u64]) -> StoreResult<Vec<(u64, HouseholdNo, RegionCode)>> {
-        let s = self.state.lock().unwrap();
-        let mut out = Vec::new();
-        for d in s.households.values() {
-            for m in &d.members {
-                let k = m.member.national_id.key();
-                if keys.contains(&k) {
-                    out.push((k, d.record.household.household_no.clone(), d.record.household.village));
-                }
-            }
-        }
-        Ok(out)
     }
 
     async fn save_household(

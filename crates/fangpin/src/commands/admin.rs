@@ -156,8 +156,12 @@ pub async fn params_list(ctx: &Ctx, year: Option<i32>) -> anyhow::Result<ExitCod
 pub async fn audit_verify(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let db = ctx.ready_db(false).await?;
     match store::verify_audit(&db).await {
-        Ok(n) => {
-            say!("audit log intact: {n} rows, hash chain unbroken / 审计日志完整：{n} 条");
+        Ok(v) => {
+            say!("audit log intact: {} rows, hash chain unbroken / 审计日志完整：{} 条", v.rows, v.rows);
+            say!("last row {} hash {}", v.last_id, v.last_hash);
+            say!(
+                "keep these two values elsewhere: rows deleted from the end can only be noticed against them / 请另行记下最后一条的编号和哈希"
+            );
             Ok(ExitCode::SUCCESS)
         }
         Err(store::AuditVerifyError::Broken(b)) => {

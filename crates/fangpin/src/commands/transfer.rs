@@ -37,8 +37,7 @@ pub async fn import_households(
 ) -> anyhow::Result<ExitCode> {
     let db = ctx.ready_db(false).await?;
     let started = Instant::now();
-    let year =
-        income_year.unwrap_or_else(|| ctx.clock.today().format("%Y").to_string().parse::<i32>().unwrap_or(2022) - 1);
+    let year = income_year.unwrap_or_else(|| chrono::Datelike::year(&ctx.clock.today()) - 1);
     let opts = ImportOptions { dry_run, income_year: year, file_name: None };
     let mut progress = progress_printer("rows / 行");
     let r =

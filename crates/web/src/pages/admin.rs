@@ -397,7 +397,8 @@ async fn params_page(
         .into_iter()
         .filter(|(c, _)| RegionCode::parse(c).is_ok_and(|r| r.level() <= RegionLevel::Town))
         .collect();
-    let year = if f.year.is_empty() { state.clock.today().format("%Y").to_string() } else { f.year.clone() };
+    let year =
+        if f.year.is_empty() { chrono::Datelike::year(&state.clock.today()).to_string() } else { f.year.clone() };
     Ok(ParamsPage {
         chrome: Chrome::new(state, a, headers).await,
         lines,
@@ -554,7 +555,10 @@ pub async fn audit(
 pub async fn audit_verify(State(state): State<AppState>, PageAuth(a): PageAuth) -> Result<Response, PageError> {
     require(&a, Permission::ViewAudit)?;
     let msg = match store::verify_audit(&state.db).await {
-        Ok(n) => format!("审计日志完整：已校验 {n} 条记录，哈希链无断裂"),
+        Ok(v) => format!(
+            "审计日志完整：已校验 {} 条记录，哈希链无断裂。最后一条为第 {} 条，哈希 {}（请另行记下，以便日后发现末尾记录被删除）",
+            v.rows, v.last_id, v.last_hash
+        ),
         Err(store::AuditVerifyError::Broken(b)) => format!("审计日志被改动：{b}"),
         Err(store::AuditVerifyError::Store(e)) => return Err(e.into()),
     };

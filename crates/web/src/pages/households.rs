@@ -190,7 +190,7 @@ pub async fn detail(
         )
         .await?;
     // the monitoring line of the current policy year, for reading the income figures
-    let year = state.clock.today().format("%Y").to_string().parse().unwrap_or(2022);
+    let year = chrono::Datelike::year(&state.clock.today());
     let params = state.db.params(Some(year)).await?;
     let line =
         domain::params::resolve(&params, year, d.record.household.village, ParamName::MonitoringLine).ok().map(|p| {
@@ -367,7 +367,8 @@ pub async fn edit_form(
 ) -> Result<Response, PageError> {
     require(&a, Permission::EditHouseholds)?;
     let no = parse_no(&no)?;
-    let d = state.db.household(&a.scope, &no).await?.ok_or(PageError::NotFound)?;
+    // the form shows the full phone numbers: an audited view like the detail page
+    let d = service::view_household(&state.db, state.clock.now(), &a.scope, &a.actor(), &no).await?;
     let tpl = EditPage {
         chrome: Chrome::new(&state, &a, &headers).await,
         action: format!("/households/{no}/edit"),
@@ -541,7 +542,8 @@ async fn member_page(
     member_id: Option<i64>,
 ) -> Result<(MemberPage, MemberInput), PageError> {
     require(a, Permission::EditHouseholds)?;
-    let d = state.db.household(&a.scope, no).await?.ok_or(PageError::NotFound)?;
+    // the form shows a member's full ID number: an audited view
+    let d = service::view_household(&state.db, state.clock.now(), &a.scope, &a.actor(), no).await?;
     let (input, title, action) = match member_id {
         None => (new_member_defaults(), "新增成员".to_string(), format!("/households/{no}/members/new")),
         Some(id) => {
@@ -559,7 +561,7 @@ async fn member_page(
         version: d.record.version,
         title,
         action,
-        groups: member_groups(&input, "", d.head().is_some()),
+        groups: member_groups(&input, "", d.head().is_some() && input.relation != Relation::Head.label()),
         problems: Vec::new(),
         conflict: false,
     };

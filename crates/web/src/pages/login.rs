@@ -143,10 +143,18 @@ pub async fn password_submit(
     State(state): State<AppState>,
     PageAuth(a): PageAuth,
     headers: HeaderMap,
-    Form(f): Form<PasswordForm>,
+    req: axum::extract::Request,
 ) -> Result<Response, PageError> {
+    let ip = auth::client_ip(req.extensions());
+    let Form(f) = Form::<PasswordForm>::from_request(req, &state)
+        .await
+        .map_err(|_| PageError::BadRequest("表单格式不正确".into()))?;
+    // guesses at the current password count against the same limit as logins
+    if !state.throttle.allow(ip) {
+        return Err(PageError::TooManyRequests);
+    }
     let (_, hash) = state.db.user_by_username(a.user.username.as_str()).await?.ok_or(PageError::NotFound)?;
-    let error = if !auth::verify_password(&f.current, &hash) {
+    let error = if !auth::verify_password_blocking(f.current.clone(), hash).await {
         Some("当前密码不正确".to_string())
     } else if f.new != f.confirm {
         Some("两次输入的新密码不一致".to_string())

@@ -1,8 +1,6 @@
 //! Import and export pages: upload a file of the national layout (with progress, a summary and
 //! the problems as a download), download the template, export my scope.
 
-use std::sync::Arc;
-
 use askama::Template;
 use axum::Router;
 use axum::body::Body;
@@ -57,12 +55,13 @@ fn format_of(ext: &str) -> Result<FileFormat, PageError> {
 #[template(path = "import.html")]
 struct ImportPage {
     chrome: Chrome,
-    income_year: i32,
+    income_year: String,
+    dry_run: bool,
     error: Option<String>,
 }
 
 fn default_income_year(state: &AppState) -> i32 {
-    state.clock.today().format("%Y").to_string().parse::<i32>().unwrap_or(2022) - 1
+    chrono::Datelike::year(&state.clock.today()) - 1
 }
 
 pub async fn import_form(
@@ -73,21 +72,25 @@ pub async fn import_form(
     require(&a, Permission::ImportHouseholds)?;
     let tpl = ImportPage {
         chrome: Chrome::new(&state, &a, &headers).await,
-        income_year: default_income_year(&state),
+        income_year: default_income_year(&state).to_string(),
+        dry_run: true,
         error: None,
     };
     render(&tpl, &tpl.chrome)
 }
 
+/// The form again, with the problem and what the user had chosen.
 async fn import_error(
     state: &AppState,
     a: &Authed,
     headers: &HeaderMap,
+    typed: (String, bool),
     message: String,
 ) -> Result<Response, PageError> {
     let tpl = ImportPage {
         chrome: Chrome::new(state, a, headers).await,
-        income_year: default_income_year(state),
+        income_year: typed.0,
+        dry_run: typed.1,
         error: Some(message),
     };
     render_status(StatusCode::UNPROCESSABLE_ENTITY, &tpl, &tpl.chrome)
@@ -101,18 +104,33 @@ pub struct Upload {
     pub income_year: Option<i32>,
 }
 
-/// Streams the multipart upload to disk (never whole in memory) and reads the options.
-pub async fn receive_upload(state: &AppState, mut mp: Multipart) -> Result<Upload, String> {
+/// Streams the multipart upload to disk (never whole in memory) and reads the options. On a
+/// problem, says what and gives back the typed options (income year, dry run) for the form.
+pub async fn receive_upload(state: &AppState, mp: Multipart) -> Result<Upload, (String, (String, bool))> {
+    let mut typed = (String::new(), false);
+    receive(state, mp, &mut typed).await.map_err(|m| (m, typed))
+}
+
+async fn receive(state: &AppState, mut mp: Multipart, typed: &mut (String, bool)) -> Result<Upload, String> {
     tokio::fs::create_dir_all(&state.config.work_dir).await.map_err(|e| format!("无法创建工作目录：{e}"))?;
     let mut up = Upload { path: Default::default(), file_name: String::new(), dry_run: false, income_year: None };
+    // every field is read before a problem is reported, so that the form can show them again
+    let mut problem: Option<String> = None;
     while let Some(mut field) = mp.next_field().await.map_err(|e| format!("上传中断或文件过大：{e}"))? {
         match field.name().unwrap_or("") {
             "file" => {
                 let name = field.file_name().unwrap_or("").to_string();
                 if name.is_empty() {
-                    return Err("请选择要导入的文件（.xlsx 或 .csv）".into());
+                    problem.get_or_insert("请选择要导入的文件（.xlsx 或 .csv）".into());
+                    continue;
                 }
-                let format = FileFormat::from_file_name(&name).map_err(|e| e.to_string())?;
+                let format = match FileFormat::from_file_name(&name) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        problem.get_or_insert(e.to_string());
+                        continue;
+                    }
+                };
                 let path =
                     state.config.work_dir.join(format!("upload-{}.{}", crate::auth::new_token(), format.extension()));
                 let mut f = tokio::fs::File::create(&path).await.map_err(|e| format!("无法保存上传文件：{e}"))?;
@@ -124,25 +142,32 @@ pub async fn receive_upload(state: &AppState, mut mp: Multipart) -> Result<Uploa
                 up.file_name = name;
             }
             "dry_run" => {
-                up.dry_run = matches!(field.text().await.unwrap_or_default().as_str(), "on" | "true" | "1" | "是")
+                up.dry_run = matches!(field.text().await.unwrap_or_default().as_str(), "on" | "true" | "1" | "是");
+                typed.1 = up.dry_run;
             }
             "income_year" => {
                 let t = field.text().await.unwrap_or_default();
+                typed.0 = t.trim().to_string();
                 if !t.trim().is_empty() {
-                    up.income_year = Some(
-                        t.trim()
-                            .parse()
-                            .ok()
-                            .filter(|y| (2014..=2100).contains(y))
-                            .ok_or("收入年度应为四位年份，如 2021")?,
-                    );
+                    match t.trim().parse().ok().filter(|y| (2014..=2100).contains(y)) {
+                        Some(y) => up.income_year = Some(y),
+                        None => {
+                            problem.get_or_insert("收入年度应为四位年份，如 2021".into());
+                        }
+                    }
                 }
             }
             _ => {}
         }
     }
     if up.file_name.is_empty() {
-        return Err("请选择要导入的文件（.xlsx 或 .csv）".into());
+        problem.get_or_insert("请选择要导入的文件（.xlsx 或 .csv）".into());
+    }
+    if let Some(p) = problem {
+        if !up.path.as_os_str().is_empty() {
+            let _ = tokio::fs::remove_file(&up.path).await;
+        }
+        return Err(p);
     }
     Ok(up)
 }
@@ -159,11 +184,15 @@ pub async fn run_import(
     let res = async {
         let regions = state.db.all_regions().await?;
         let (path, name, scope) = (up.path.clone(), up.file_name.clone(), a.scope);
-        let prepared = tokio::task::spawn_blocking(move || {
-            exchange::prepare_import(&path, &name, &regions, &scope, income_year, &mut *progress)
+        let (prepared, mut progress) = tokio::task::spawn_blocking(move || {
+            let r = exchange::prepare_import(&path, &name, &regions, &scope, income_year, &mut *progress);
+            (r, progress)
         })
         .await
-        .map_err(|e| domain::ports::StoreError::Database(format!("import task failed: {e}")))??;
+        .map_err(|e| domain::ports::StoreError::Database(format!("import task failed: {e}")))?;
+        let prepared = prepared?;
+        // the file is read: the rest is registry lookups and the write
+        progress(usize::MAX, 0);
         exchange::complete_import(&state.db, &a.scope, &a.actor(), state.clock.now(), prepared, up.dry_run).await
     }
     .await;
@@ -180,7 +209,7 @@ pub async fn import_upload(
     require(&a, Permission::ImportHouseholds)?;
     let up = match receive_upload(&state, mp).await {
         Ok(u) => u,
-        Err(m) => return import_error(&state, &a, &headers, m).await,
+        Err((m, typed)) => return import_error(&state, &a, &headers, typed, m).await,
     };
     let job = state.jobs.start(a.user.id, &up.file_name, up.dry_run);
     let id = job.lock().map(|j| j.id.clone()).unwrap_or_default();
@@ -188,7 +217,12 @@ pub async fn import_upload(
     tokio::spawn(async move {
         let j2 = job.clone();
         let progress = Box::new(move |done: usize, total: usize| {
-            jobs::set_state(&j2, JobState::Running { done, total, stage: "读取并校验" });
+            let state = if done == usize::MAX {
+                JobState::Running { done: 0, total: 0, stage: "核对登记库并写入" }
+            } else {
+                JobState::Running { done, total, stage: "读取并校验" }
+            };
+            jobs::set_state(&j2, state);
         });
         match run_import(&st, &a, &up, progress).await {
             Ok(report) => {
@@ -323,6 +357,16 @@ pub async fn job_report(
         .find(|p| p.extension().is_some_and(|e| e == format.extension()))
         .ok_or(PageError::NotFound)?;
     let bytes = tokio::fs::read(path).await.map_err(PageError::internal)?;
+    // the report quotes cells of the file, ID numbers among them
+    let e = domain::audit::AuditEntry::new(
+        state.clock.now(),
+        &a.actor(),
+        domain::audit::AuditAction::Export,
+        "import_report",
+        &id,
+    )
+    .note(format!("下载导入问题清单（{}，{}条）", report.file_name, report.issues.len()));
+    domain::ports::AuditStore::append_audit(&state.db, &[e]).await?;
     let stem = report.file_name.rsplit_once('.').map(|(s, _)| s).unwrap_or(&report.file_name);
     Ok(download(format, &format!("{stem}-问题清单.{}", format.extension()), bytes))
 }
@@ -381,6 +425,3 @@ pub async fn export_bytes(
     let _ = tokio::fs::remove_file(&path).await;
     bytes
 }
-
-/// Keeps the import/export modules' shared pieces reachable from the API.
-pub type SharedJob = Arc<std::sync::Mutex<jobs::Job>>;

@@ -289,8 +289,6 @@ impl Client<'_> {
     pub async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
         let mut all: Vec<(&str, &str)> = vec![("_csrf", self.csrf.as_str())];
         all.extend_from_slice(fields);
-        let csrf = self.csrf.clone();
-        let _ = csrf;
         self.post_raw(path, &encode(&all)).await
     }
 
