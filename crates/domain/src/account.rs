@@ -36,6 +36,8 @@ pub enum Permission {
     ManageUsers,
     SetParams,
     ViewAudit,
+    /// Run a screening (writes findings) and handle findings (dismiss, turn into a clue).
+    Screen,
 }
 
 impl Role {
@@ -51,6 +53,7 @@ impl Role {
             EditHouseholds => matches!(self, Admin | TownOffice | VillageCadre),
             ImportHouseholds => matches!(self, Admin | TownOffice),
             ExportHouseholds => matches!(self, Admin | TownOffice | VillageCadre),
+            Screen => matches!(self, Admin | TownOffice | VillageCadre),
             ManageUsers | SetParams | ViewAudit => self == Admin,
         }
     }

@@ -19,6 +19,7 @@ crate::codes::code_enum! {
         LoginFailed = 8 => "登录失败",
         Logout = 9 => "退出登录",
         Lockout = 10 => "账户锁定",
+        Screen = 11 => "筛查",
     }
 }
 

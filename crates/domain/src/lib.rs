@@ -17,6 +17,8 @@ pub mod national_id;
 pub mod params;
 pub mod ports;
 pub mod region;
+pub mod rules;
+pub mod screening;
 pub mod search;
 pub mod service;
 pub mod text;

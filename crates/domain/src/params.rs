@@ -14,6 +14,16 @@ crate::codes::code_enum! {
     pub enum ParamName {
         /// 监测范围 (元 per person per year), stored in 分.
         MonitoringLine = 1 => "监测范围" | "监测标准",
+        /// Months of stable income after identification before risk may be eliminated (D9).
+        StableMonths = 2 => "风险消除稳定期",
+        /// Working days from inclusion to the assistance officer (D10).
+        OfficerDueWorkdays = 3 => "帮扶责任人落实时限",
+        /// Calendar days from the officer's assignment to the first measures (D10).
+        MeasuresDueDays = 4 => "帮扶措施落实时限",
+        /// Youngest compulsory-education age on 1 September (D6).
+        CompulsoryAgeFrom = 5 => "义务教育起始年龄",
+        /// Oldest compulsory-education age on 1 September (D6).
+        CompulsoryAgeTo = 6 => "义务教育截止年龄",
     }
 }
 
@@ -22,12 +32,21 @@ impl ParamName {
     pub fn key(self) -> &'static str {
         match self {
             ParamName::MonitoringLine => "monitoring_line",
+            ParamName::StableMonths => "stable_months",
+            ParamName::OfficerDueWorkdays => "officer_due_workdays",
+            ParamName::MeasuresDueDays => "measures_due_days",
+            ParamName::CompulsoryAgeFrom => "compulsory_age_from",
+            ParamName::CompulsoryAgeTo => "compulsory_age_to",
         }
     }
 
     pub fn unit(self) -> &'static str {
         match self {
             ParamName::MonitoringLine => "元/人/年",
+            ParamName::StableMonths => "个月",
+            ParamName::OfficerDueWorkdays => "个工作日",
+            ParamName::MeasuresDueDays => "天",
+            ParamName::CompulsoryAgeFrom | ParamName::CompulsoryAgeTo => "周岁",
         }
     }
 
@@ -35,6 +54,20 @@ impl ParamName {
     pub fn display_value(self, value: i64) -> String {
         match self {
             ParamName::MonitoringLine => format!("{} 元/人/年", Fen(value)),
+            other => format!("{value} {}", other.unit()),
+        }
+    }
+
+    /// The value fangpin ships (DOMAIN Part A), used when no region sets one. The monitoring line
+    /// has none: a year without a line is an error, never a guess (D2).
+    pub fn shipped_default(self) -> Option<i64> {
+        match self {
+            ParamName::MonitoringLine => None,
+            ParamName::StableMonths => Some(6),
+            ParamName::OfficerDueWorkdays => Some(5),
+            ParamName::MeasuresDueDays => Some(10),
+            ParamName::CompulsoryAgeFrom => Some(6),
+            ParamName::CompulsoryAgeTo => Some(15),
         }
     }
 }
@@ -95,6 +128,34 @@ pub fn resolve(
         .ok_or(ParamError::Missing { year, region, name })
 }
 
+/// A value as a decision uses it: from a stored version, or the shipped default (version 0).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Applied {
+    pub value: i64,
+    pub reference: ParamRef,
+    pub example: bool,
+}
+
+/// Like [`resolve`], falling back to the shipped default where there is one.
+pub fn resolve_or_default(
+    params: &[PolicyParam],
+    year: i32,
+    region: RegionCode,
+    name: ParamName,
+) -> Result<Applied, ParamError> {
+    match resolve(params, year, region, name) {
+        Ok(p) => Ok(Applied { value: p.value, reference: p.reference(), example: p.example }),
+        Err(e) => match name.shipped_default() {
+            Some(value) => {
+                // version 0 = the default shipped with fangpin (DOMAIN Part A)
+                let province = region.ancestor(crate::region::RegionLevel::Province);
+                Ok(Applied { value, reference: ParamRef { year, region: province, name, version: 0 }, example: false })
+            }
+            None => Err(e),
+        },
+    }
+}
+
 /// Validates a value typed for a parameter and converts it to the storage unit.
 pub fn parse_value(name: ParamName, text: &str) -> Result<i64, ParamError> {
     match name {
@@ -104,6 +165,20 @@ pub fn parse_value(name: ParamName, text: &str) -> Result<i64, ParamError> {
                 return Err(ParamError::Invalid(format!("监测范围应在 0 到 100,000 元之间，收到“{}”", text.trim())));
             }
             Ok(fen.0)
+        }
+        other => {
+            let v: i64 = crate::text::compact(text)
+                .parse()
+                .map_err(|_| ParamError::Invalid(format!("{}应为整数，收到“{}”", other.label(), text.trim())))?;
+            let ok = match other {
+                ParamName::StableMonths => (1..=60).contains(&v),
+                ParamName::OfficerDueWorkdays | ParamName::MeasuresDueDays => (1..=90).contains(&v),
+                _ => (3..=20).contains(&v),
+            };
+            if !ok {
+                return Err(ParamError::Invalid(format!("{}的值 {v} 不合理", other.label())));
+            }
+            Ok(v)
         }
     }
 }
@@ -145,6 +220,14 @@ mod tests {
         ));
         let guangdong = RegionCode::parse("440000000000").unwrap();
         assert!(resolve(&params, 2022, guangdong, ParamName::MonitoringLine).is_err());
+    }
+
+    #[test]
+    fn shipped_defaults_are_version_zero() {
+        let village = RegionCode::parse("450203100201").unwrap();
+        let a = resolve_or_default(&[], 2022, village, ParamName::StableMonths).unwrap();
+        assert_eq!((a.value, a.reference.version, a.reference.region.to_string().as_str()), (6, 0, "450000000000"));
+        assert!(resolve_or_default(&[], 2022, village, ParamName::MonitoringLine).is_err());
     }
 
     #[test]

@@ -434,3 +434,137 @@ impl<T> Store for T where
         + 'static
 {
 }
+
+crate::codes::code_enum! {
+    /// Where a finding stands (issue 3 "Findings have a life").
+    pub enum FindingStatus {
+        Open = 1 => "待处理",
+        /// Turned into a clue for the identification procedure.
+        Clue = 2 => "已转为线索",
+        /// Looked at and set aside, with a reason.
+        Dismissed = 3 => "已排除",
+        /// A later screening no longer finds it (a visit or a data change fixed it).
+        Resolved = 4 => "已解决",
+    }
+}
+
+/// A finding as stored, with its household and its life.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FindingRecord {
+    pub id: i64,
+    pub household_id: HouseholdId,
+    pub household_no: HouseholdNo,
+    pub village: RegionCode,
+    pub code: crate::rules::FindingCode,
+    pub sub_code: String,
+    pub suggested_category: Option<MonitoringCategory>,
+    pub rule_id: String,
+    pub rule_version: i32,
+    /// JSON of the parameter versions used.
+    pub params: String,
+    /// JSON of the inputs read.
+    pub inputs: String,
+    pub member_id: Option<i64>,
+    pub explanation: String,
+    pub status: FindingStatus,
+    pub status_note: String,
+    pub status_by: Option<String>,
+    pub status_at: Option<DateTime<Utc>>,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub as_of: chrono::NaiveDate,
+}
+
+/// The findings of one evaluated household (possibly none: then its open ones are resolved).
+#[derive(Debug, Clone)]
+pub struct HouseholdFindings {
+    pub household_id: HouseholdId,
+    pub village: RegionCode,
+    pub findings: Vec<crate::rules::Finding>,
+}
+
+/// What recording a screening changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FindingChanges {
+    pub opened: usize,
+    pub updated: usize,
+    pub reopened: usize,
+    pub resolved: usize,
+}
+
+impl std::ops::AddAssign for FindingChanges {
+    fn add_assign(&mut self, o: Self) {
+        self.opened += o.opened;
+        self.updated += o.updated;
+        self.reopened += o.reopened;
+        self.resolved += o.resolved;
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FindingFilter {
+    pub region: Option<RegionCode>,
+    pub code: Option<crate::rules::FindingCode>,
+    pub status: Option<FindingStatus>,
+    pub household: Option<HouseholdId>,
+    /// Findings with id > after (keyset, oldest first).
+    pub after: Option<i64>,
+}
+
+pub trait FindingStore: Send + Sync {
+    /// Starts a screening run (a batch); its totals are filled in by [`FindingStore::finish_screening`].
+    fn begin_screening(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        as_of: chrono::NaiveDate,
+        region: Option<RegionCode>,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+
+    /// Records the findings of evaluated households in one transaction: a finding seen before
+    /// is updated (a resolved one reopens; a dismissed one or a clue stays so), a new one is
+    /// opened, and the household's open findings not seen now are resolved.
+    fn record_findings(
+        &self,
+        at: DateTime<Utc>,
+        as_of: chrono::NaiveDate,
+        run: Option<i64>,
+        results: &[HouseholdFindings],
+    ) -> impl Future<Output = StoreResult<FindingChanges>> + Send;
+
+    /// Closes a run with its totals and records it in the audit log.
+    fn finish_screening(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        run: i64,
+        households: usize,
+        findings: usize,
+        changes: FindingChanges,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Findings within the scope, oldest first, keyset-paged; with the total.
+    fn findings(
+        &self,
+        scope: &Scope,
+        filter: &FindingFilter,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Page<FindingRecord>>> + Send;
+
+    /// Counts by village, code and status within the scope (for the queue's summary).
+    fn finding_counts(
+        &self,
+        scope: &Scope,
+    ) -> impl Future<Output = StoreResult<Vec<(RegionCode, crate::rules::FindingCode, FindingStatus, i64)>>> + Send;
+
+    /// Sets a finding's status with a note (dismissal needs a reason); audited.
+    fn set_finding_status(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        scope: &Scope,
+        id: i64,
+        status: FindingStatus,
+        note: &str,
+    ) -> impl Future<Output = StoreResult<FindingRecord>> + Send;
+}

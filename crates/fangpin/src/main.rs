@@ -83,6 +83,21 @@ enum Command {
     /// Audit log / 审计日志
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Screen households with the rules and store the findings / 按规则筛查并保存发现
+    Screen(ScreenArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ScreenArgs {
+    /// Only this region's subtree (12-digit code; default: everything) / 只筛查该区划
+    #[arg(long)]
+    region: Option<String>,
+    /// Screen as of this date (default: today) / 筛查日期
+    #[arg(long)]
+    as_of: Option<String>,
+    /// table (default) or json / 输出格式
+    #[arg(long, default_value = "table")]
+    format: String,
 }
 
 #[derive(Args, Debug)]
@@ -357,6 +372,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<std::process::E
         }
         Command::Params(ParamsCmd::List { year }) => commands::admin::params_list(&ctx, year).await,
         Command::Audit(AuditCmd::Verify) => commands::admin::audit_verify(&ctx).await,
+        Command::Screen(a) => commands::screen::run(&ctx, a.region, a.as_of, &a.format).await,
     }
 }
 

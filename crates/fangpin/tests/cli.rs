@@ -335,7 +335,7 @@ fn migrate_twice_then_demo_once() {
         }
 
         let out = fp.ok(&["migrate"]);
-        has(&stdout(&out), &["applied migrations [1] / 已升级"]);
+        has(&stdout(&out), &["applied migrations [1, 2] / 已升级"]);
         let out = fp.ok(&["migrate"]);
         has(&stdout(&out), &["database is up to date / 数据库已是最新"]);
 
@@ -762,5 +762,39 @@ fn the_clock_can_be_set() {
         assert_eq!(fp.audit().len(), rows, "nothing written");
         let list = stdout(&fp.ok(&["params", "list", "--year", "2022"]));
         assert_eq!(list.lines().count(), 4, "{list}");
+    });
+}
+
+// ---- 12. screening ---------------------------------------------------------------------------
+
+#[test]
+fn screening_prints_and_stores_findings() {
+    on_each_backend("screening", |fp| {
+        fp.ok(&["--now", "2022-03-28T09:00:00+08:00", "demo", "--households", "300"]);
+        let out = fp.ok(&["--now", "2022-03-28T09:00:00+08:00", "screen", "--format", "json"]);
+        let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+        let rows = rows.as_array().unwrap();
+        assert!(!rows.is_empty(), "the demo town has findings");
+        for r in rows {
+            assert!(r["household_no"].as_str().is_some_and(|s| s.len() == 16));
+            assert!(
+                ["SHOULD_MONITOR", "ASSISTANCE_GAP", "WRONG_ELIMINATION", "ELIMINATION_DUE", "DATA_ERROR"]
+                    .contains(&r["code"].as_str().unwrap())
+            );
+            assert!(r["rule"].as_str().is_some_and(|s| !s.is_empty()) && r["rule_version"] == 1);
+            assert!(r["explanation"].as_str().unwrap().chars().count() > 10);
+        }
+        has(&stderr(&out), &["screened 300 households as of 2022-03-28", &format!("new {}", rows.len())]);
+        // again: nothing new; the table format; one village only
+        let out = fp.ok(&["--now", "2022-03-28T09:00:00+08:00", "screen"]);
+        has(&stdout(&out), &["户编号\t发现\t子项\t建议类别\t规则\t说明"]);
+        has(&stderr(&out), &["new 0, reopened 0, resolved 0"]);
+        let out =
+            fp.ok(&["--now", "2022-03-28T09:00:00+08:00", "screen", "--region", "450203100201", "--format", "json"]);
+        let village: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(village.as_array().unwrap().iter().all(|r| r["village"] == "450203100201"));
+        // a year without a monitoring line stops with a clear message (DOMAIN D2)
+        let out = fp.fails(&["screen", "--as-of", "2023-05-01"], 1);
+        has(&stderr(&out), &["2023年", "尚未设定监测范围"]);
     });
 }

@@ -248,6 +248,7 @@ macro_rules! dispatch {
             "all_regions" | "list_households" | "household" | "export_batch" | "households_by_no"
                 | "member_locations" | "user_by_username" | "user" | "list_users" | "count_users" | "session"
                 | "audit_rows" | "audit_chain" | "params" | "applied_migrations" | "schema_columns" | "ping"
+                | "findings" | "finding_counts"
         )
     };
 }
@@ -535,6 +536,58 @@ pub struct AuditVerified {
     pub rows: u64,
     pub last_id: i64,
     pub last_hash: String,
+}
+
+impl FindingStore for Db {
+    async fn begin_screening(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        as_of: chrono::NaiveDate,
+        region: Option<RegionCode>,
+    ) -> StoreResult<i64> {
+        dispatch!(self, begin_screening(actor, at, as_of, region))
+    }
+    async fn record_findings(
+        &self,
+        at: DateTime<Utc>,
+        as_of: chrono::NaiveDate,
+        run: Option<i64>,
+        results: &[HouseholdFindings],
+    ) -> StoreResult<FindingChanges> {
+        dispatch!(self, record_findings(at, as_of, run, results))
+    }
+    async fn finish_screening(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        run: i64,
+        households: usize,
+        findings: usize,
+        changes: FindingChanges,
+    ) -> StoreResult<()> {
+        dispatch!(self, finish_screening(actor, at, run, households, findings, changes))
+    }
+    async fn findings(&self, scope: &Scope, filter: &FindingFilter, limit: u32) -> StoreResult<Page<FindingRecord>> {
+        dispatch!(self, findings(scope, filter, limit))
+    }
+    async fn finding_counts(
+        &self,
+        scope: &Scope,
+    ) -> StoreResult<Vec<(RegionCode, domain::rules::FindingCode, FindingStatus, i64)>> {
+        dispatch!(self, finding_counts(scope))
+    }
+    async fn set_finding_status(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        scope: &Scope,
+        id: i64,
+        status: FindingStatus,
+        note: &str,
+    ) -> StoreResult<FindingRecord> {
+        dispatch!(self, set_finding_status(actor, at, scope, id, status, note))
+    }
 }
 
 /// Verifies the whole audit chain in batches.

@@ -13,8 +13,10 @@ pub struct Migration {
 }
 
 /// Every migration, in order. Append only; never edit one that has shipped.
-pub const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "registry", sql: include_str!("../migrations/0001_registry.sql") }];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "registry", sql: include_str!("../migrations/0001_registry.sql") },
+    Migration { version: 2, name: "findings", sql: include_str!("../migrations/0002_findings.sql") },
+];
 
 /// Expands the tokens and the backend-only sections.
 pub fn expand(sql: &str, backend: Backend) -> String {

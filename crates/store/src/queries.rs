@@ -1303,3 +1303,358 @@ pub(crate) async fn params(r: &Pool<DB>, year: Option<i32>) -> Result<Vec<Policy
         .collect::<Result<_, sqlx::Error>>()
         .map_err(crate::db_err)
 }
+
+// ---------------------------------------------------------------- findings
+
+use domain::ports::{FindingChanges, FindingFilter, FindingRecord, FindingStatus, HouseholdFindings};
+use domain::rules::FindingCode;
+
+pub(crate) async fn begin_screening(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    as_of: chrono::NaiveDate,
+    region: Option<RegionCode>,
+) -> Result<i64, StoreError> {
+    sqlx::query(
+        "INSERT INTO screening_runs (region_code, as_of, households, findings, opened, resolved, actor_id, actor_name, at)
+         VALUES ($1, $2, 0, 0, 0, 0, $3, $4, $5) RETURNING id",
+    )
+    .bind(region.map(|r| r.as_i64()))
+    .bind(as_of)
+    .bind(actor.user_id.map(|u| u.0))
+    .bind(actor.name.clone())
+    .bind(at)
+    .fetch_one(w)
+    .await
+    .and_then(|r| r.try_get("id"))
+    .map_err(crate::db_err)
+}
+
+const FINDING_COLS: &[&str] = &[
+    "household_id",
+    "village_code",
+    "fingerprint",
+    "code",
+    "sub_code",
+    "suggested_category",
+    "rule_id",
+    "rule_version",
+    "params",
+    "inputs",
+    "member_id",
+    "explanation",
+    "status",
+    "status_note",
+    "first_seen",
+    "last_seen",
+    "as_of",
+    "run_id",
+];
+
+pub(crate) async fn record_findings(
+    w: &Pool<DB>,
+    at: DateTime<Utc>,
+    as_of: chrono::NaiveDate,
+    run: Option<i64>,
+    results: &[HouseholdFindings],
+) -> Result<FindingChanges, StoreError> {
+    let mut changes = FindingChanges::default();
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    for chunk in results.chunks(500) {
+        let ids: Vec<Arg> = chunk.iter().map(|h| Arg::I64(Some(h.household_id.0))).collect();
+        let q = format!(
+            "SELECT id, household_id, fingerprint, status FROM findings WHERE household_id IN ({})",
+            in_list(ids.len())
+        );
+        let mut existing: std::collections::HashMap<(i64, String), (i64, i16)> = std::collections::HashMap::new();
+        for row in bind_owned(dynamic(q), ids).fetch_all(&mut *tx).await.map_err(crate::db_err)? {
+            let key = (
+                row.try_get::<i64, _>("household_id").map_err(crate::db_err)?,
+                row.try_get::<String, _>("fingerprint").map_err(crate::db_err)?,
+            );
+            let val = (row.try_get("id").map_err(crate::db_err)?, row.try_get("status").map_err(crate::db_err)?);
+            existing.insert(key, val);
+        }
+        let mut inserts = Vec::new();
+        for hf in chunk {
+            let hid = hf.household_id.0;
+            let mut seen = std::collections::HashSet::new();
+            for f in &hf.findings {
+                let fp = f.fingerprint();
+                seen.insert(fp.clone());
+                let params = serde_json::to_string(&f.params).unwrap_or_default();
+                let inputs = serde_json::to_string(&f.inputs).unwrap_or_default();
+                match existing.get(&(hid, fp.clone())) {
+                    Some((id, status)) => {
+                        let reopen = *status == FindingStatus::Resolved.code();
+                        if reopen {
+                            changes.reopened += 1;
+                        } else {
+                            changes.updated += 1;
+                        }
+                        sqlx::query(
+                            "UPDATE findings SET suggested_category = $1, rule_version = $2, params = $3, inputs = $4,
+                                    explanation = $5, last_seen = $6, as_of = $7, run_id = $8,
+                                    status = CASE WHEN $9 THEN $10 ELSE status END,
+                                    status_note = CASE WHEN $9 THEN '' ELSE status_note END
+                             WHERE id = $11",
+                        )
+                        .bind(f.suggested_category.map(|c| c.code()))
+                        .bind(i32::from(f.rule_version))
+                        .bind(params)
+                        .bind(inputs)
+                        .bind(f.explanation.clone())
+                        .bind(at)
+                        .bind(as_of)
+                        .bind(run)
+                        .bind(reopen)
+                        .bind(FindingStatus::Open.code())
+                        .bind(*id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(crate::db_err)?;
+                    }
+                    None => {
+                        changes.opened += 1;
+                        inserts.push(vec![
+                            Arg::I64(Some(hid)),
+                            Arg::I64(Some(hf.village.as_i64())),
+                            Arg::Text(Some(fp)),
+                            Arg::I16(Some(f.code.code())),
+                            Arg::Text(Some(f.sub_code.to_string())),
+                            Arg::I16(f.suggested_category.map(|c| c.code())),
+                            Arg::Text(Some(f.rule_id.to_string())),
+                            Arg::I32(Some(i32::from(f.rule_version))),
+                            Arg::Text(Some(params)),
+                            Arg::Text(Some(inputs)),
+                            Arg::I64(f.member_id),
+                            Arg::Text(Some(f.explanation.clone())),
+                            Arg::I16(Some(FindingStatus::Open.code())),
+                            Arg::Text(Some(String::new())),
+                            Arg::Ts(Some(at)),
+                            Arg::Ts(Some(at)),
+                            Arg::Date(Some(as_of)),
+                            Arg::I64(run),
+                        ]);
+                    }
+                }
+            }
+            // open findings this screening no longer produces: resolved
+            for ((h, fp), (id, status)) in &existing {
+                if *h == hid && *status == FindingStatus::Open.code() && !seen.contains(fp) {
+                    changes.resolved += 1;
+                    sqlx::query(
+                        "UPDATE findings SET status = $1, status_note = $2, status_by = $3, status_at = $4, run_id = $5 WHERE id = $6",
+                    )
+                    .bind(FindingStatus::Resolved.code())
+                    .bind("复查时未再发现")
+                    .bind("系统")
+                    .bind(at)
+                    .bind(run)
+                    .bind(*id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(crate::db_err)?;
+                }
+            }
+        }
+        bulk::insert(&mut tx, "findings", FINDING_COLS, inserts).await.map_err(crate::db_err)?;
+    }
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(changes)
+}
+
+pub(crate) async fn finish_screening(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    run: i64,
+    households: usize,
+    findings: usize,
+    changes: FindingChanges,
+) -> Result<(), StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    sqlx::query("UPDATE screening_runs SET households = $1, findings = $2, opened = $3, resolved = $4 WHERE id = $5")
+        .bind(households as i32)
+        .bind(findings as i32)
+        .bind((changes.opened + changes.reopened) as i32)
+        .bind(changes.resolved as i32)
+        .bind(run)
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
+    let e = AuditEntry::new(at, actor, AuditAction::Screen, "screening", run)
+        .after(&serde_json::json!({ "households": households, "findings": findings, "changes": changes }))
+        .note(format!(
+            "筛查{households}户，发现{findings}条：新增{}条，重新出现{}条，已解决{}条",
+            changes.opened, changes.reopened, changes.resolved
+        ));
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)
+}
+
+const FINDING_SELECT: &str =
+    "SELECT f.id, f.household_id, h.household_no, f.village_code, f.code, f.sub_code, f.suggested_category,
+        f.rule_id, f.rule_version, f.params, f.inputs, f.member_id, f.explanation, f.status, f.status_note, f.status_by,
+        f.status_at, f.first_seen, f.last_seen, f.as_of
+     FROM findings f JOIN households h ON h.id = f.household_id";
+
+fn decode_finding(r: &DbRow) -> Result<FindingRecord, sqlx::Error> {
+    Ok(FindingRecord {
+        id: r.try_get("id")?,
+        household_id: HouseholdId(r.try_get("household_id")?),
+        household_no: HouseholdNo::parse(&r.try_get::<String, _>("household_no")?)
+            .map_err(|_| bad("households.household_no"))?,
+        village: RegionCode::from_i64(r.try_get("village_code")?).ok_or_else(|| bad("findings.village_code"))?,
+        code: enum_of(r.try_get("code")?, "findings.code")?,
+        sub_code: r.try_get("sub_code")?,
+        suggested_category: opt_enum(r.try_get("suggested_category")?, "findings.suggested_category")?,
+        rule_id: r.try_get("rule_id")?,
+        rule_version: r.try_get("rule_version")?,
+        params: r.try_get("params")?,
+        inputs: r.try_get("inputs")?,
+        member_id: r.try_get("member_id")?,
+        explanation: r.try_get("explanation")?,
+        status: enum_of(r.try_get("status")?, "findings.status")?,
+        status_note: r.try_get("status_note")?,
+        status_by: r.try_get("status_by")?,
+        status_at: r.try_get("status_at")?,
+        first_seen: r.try_get("first_seen")?,
+        last_seen: r.try_get("last_seen")?,
+        as_of: r.try_get("as_of")?,
+    })
+}
+
+fn finding_where(scope: &Scope, f: &FindingFilter, args: &mut Vec<Arg>) -> String {
+    let (lo, hi) = scope.range();
+    let mut w = format!(
+        "f.village_code BETWEEN {} AND {}",
+        sql::push(args, Arg::I64(Some(lo))),
+        sql::push(args, Arg::I64(Some(hi)))
+    );
+    if let Some(r) = f.region {
+        let (rlo, rhi) = r.subtree();
+        w.push_str(&format!(
+            " AND f.village_code BETWEEN {} AND {}",
+            sql::push(args, Arg::I64(Some(rlo as i64))),
+            sql::push(args, Arg::I64(Some(rhi as i64)))
+        ));
+    }
+    if let Some(c) = f.code {
+        w.push_str(&format!(" AND f.code = {}", sql::push(args, Arg::I16(Some(c.code())))));
+    }
+    if let Some(s) = f.status {
+        w.push_str(&format!(" AND f.status = {}", sql::push(args, Arg::I16(Some(s.code())))));
+    }
+    if let Some(h) = f.household {
+        w.push_str(&format!(" AND f.household_id = {}", sql::push(args, Arg::I64(Some(h.0)))));
+    }
+    w
+}
+
+pub(crate) async fn findings(
+    r: &Pool<DB>,
+    scope: &Scope,
+    f: &FindingFilter,
+    limit: u32,
+) -> Result<Page<FindingRecord>, StoreError> {
+    let mut args = Vec::new();
+    let w = finding_where(scope, f, &mut args);
+    let total: i64 = bind_all(dynamic(format!("SELECT COUNT(*) AS n FROM findings f WHERE {w}")), &args)
+        .fetch_one(r)
+        .await
+        .and_then(|row| row.try_get("n"))
+        .map_err(crate::db_err)?;
+    let mut w = w;
+    if let Some(a) = f.after {
+        w.push_str(&format!(" AND f.id > {}", sql::push(&mut args, Arg::I64(Some(a)))));
+    }
+    let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit) + 1)));
+    let q = format!("{FINDING_SELECT} WHERE {w} ORDER BY f.id LIMIT {lim}");
+    let rows = bind_owned(dynamic(q), args).fetch_all(r).await.map_err(crate::db_err)?;
+    let mut items = rows.iter().map(decode_finding).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)?;
+    let next = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|f| f.id.to_string())
+    } else {
+        None
+    };
+    Ok(Page { items, next, total })
+}
+
+pub(crate) async fn finding_counts(
+    r: &Pool<DB>,
+    scope: &Scope,
+) -> Result<Vec<(RegionCode, FindingCode, FindingStatus, i64)>, StoreError> {
+    let (lo, hi) = scope.range();
+    let rows = sqlx::query(
+        "SELECT village_code, code, status, COUNT(*) AS n FROM findings WHERE village_code BETWEEN $1 AND $2
+         GROUP BY village_code, code, status ORDER BY village_code, code, status",
+    )
+    .bind(lo)
+    .bind(hi)
+    .fetch_all(r)
+    .await
+    .map_err(crate::db_err)?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                RegionCode::from_i64(row.try_get("village_code")?).ok_or_else(|| bad("findings.village_code"))?,
+                enum_of(row.try_get("code")?, "findings.code")?,
+                enum_of(row.try_get("status")?, "findings.status")?,
+                row.try_get("n")?,
+            ))
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(crate::db_err)
+}
+
+pub(crate) async fn set_finding_status(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    scope: &Scope,
+    id: i64,
+    status: FindingStatus,
+    note: &str,
+) -> Result<FindingRecord, StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let (lo, hi) = scope.range();
+    let q = format!("{FINDING_SELECT} WHERE f.id = $1 AND f.village_code BETWEEN $2 AND $3");
+    let before = dynamic(q.clone())
+        .bind(id)
+        .bind(lo)
+        .bind(hi)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(crate::db_err)?
+        .map(|r| decode_finding(&r))
+        .transpose()
+        .map_err(crate::db_err)?
+        .ok_or(StoreError::NotFound)?;
+    sqlx::query("UPDATE findings SET status = $1, status_note = $2, status_by = $3, status_at = $4 WHERE id = $5")
+        .bind(status.code())
+        .bind(note.to_string())
+        .bind(actor.name.clone())
+        .bind(at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
+    let after = FindingRecord {
+        status,
+        status_note: note.to_string(),
+        status_by: Some(actor.name.clone()),
+        status_at: Some(domain::audit::truncate_micros(at)),
+        ..before.clone()
+    };
+    let e = AuditEntry::new(at, actor, AuditAction::Update, "household", before.household_id.0)
+        .region(before.village)
+        .before(&serde_json::json!({ "finding": id, "status": before.status }))
+        .after(&serde_json::json!({ "finding": id, "status": status, "note": note }))
+        .note(format!("发现（{}·{}）{}：{}", before.code, before.sub_code, status, note));
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(after)
+}

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use domain::account::{Actor, Role, Scope, UserId, Username};
 use domain::audit::{AuditAction, AuditEntry};
 use domain::codes::*;
-use domain::household::{Household, HouseholdNo, Monitoring, PersonName, Phone};
+use domain::household::{Household, HouseholdId, HouseholdNo, Monitoring, PersonName, Phone};
 use domain::income::IncomeRecord;
 use domain::member::Member;
 use domain::money::Fen;
@@ -119,7 +119,8 @@ async fn migrations_are_idempotent_and_both_schemas_match() {
     let mut schemas = Vec::new();
     for t in TestDb::both().await {
         assert_eq!(t.db.migrate(at()).await.unwrap(), Vec::<i64>::new(), "second migrate applies nothing");
-        assert_eq!(t.db.applied_migrations().await.unwrap(), vec![1]);
+        let all: Vec<i64> = store::migrate::MIGRATIONS.iter().map(|m| m.version).collect();
+        assert_eq!(t.db.applied_migrations().await.unwrap(), all);
         schemas.push((t.label, t.db.schema_columns().await.unwrap()));
         t.cleanup().await;
     }
@@ -495,6 +496,124 @@ async fn policy_parameters_are_versioned() {
         let r = domain::params::resolve(&all, 2022, village(DAZHENG), ParamName::MonitoringLine).unwrap();
         assert_eq!(r, &p2);
         assert!(domain::params::resolve(&all, 2023, village(DAZHENG), ParamName::MonitoringLine).is_err());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn findings_live_across_screenings() {
+    use domain::ports::{FindingFilter, FindingStatus, FindingStore, HouseholdFindings};
+    use domain::rules::{Finding, FindingCode};
+    on_both(|db| async move {
+        seed(&db, vec![incoming(1, DAZHENG), incoming(2, DONGTANG)]).await;
+        let d1 = db.household(&Scope::system(), &incoming(1, DAZHENG).household.household_no).await.unwrap().unwrap();
+        let d2 = db.household(&Scope::system(), &incoming(2, DONGTANG).household.household_no).await.unwrap().unwrap();
+        let finding = |sub: &'static str, text: &str| Finding {
+            code: if sub == "INCOME" { FindingCode::ShouldMonitor } else { FindingCode::DataError },
+            sub_code: sub,
+            suggested_category: (sub == "INCOME").then_some(MonitoringCategory::MarginalAtRisk),
+            rule_id: "TEST",
+            rule_version: 1,
+            params: vec![],
+            inputs: [("k", text.to_string())].into_iter().collect(),
+            member_id: None,
+            explanation: text.to_string(),
+        };
+        let as_of = NaiveDate::from_ymd_opt(2022, 3, 28).unwrap();
+        let hf = |d: &domain::ports::HouseholdDetail, f: Vec<Finding>| HouseholdFindings {
+            household_id: d.record.id,
+            village: d.record.household.village,
+            findings: f,
+        };
+        let run = db.begin_screening(&Actor::cli(), at(), as_of, None).await.unwrap();
+        let c = db
+            .record_findings(
+                at(),
+                as_of,
+                Some(run),
+                &[
+                    hf(&d1, vec![finding("INCOME", "收入低"), finding("NO_INCOME", "x")]),
+                    hf(&d2, vec![finding("INCOME", "也低")]),
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!((c.opened, c.updated, c.resolved), (3, 0, 0));
+        db.finish_screening(&Actor::cli(), at(), run, 2, 3, c).await.unwrap();
+        let all = db.findings(&Scope::system(), &FindingFilter::default(), 10).await.unwrap();
+        assert_eq!(all.total, 3);
+        assert_eq!(all.items[0].suggested_category, Some(MonitoringCategory::MarginalAtRisk));
+        assert_eq!(all.items[0].inputs, r#"{"k":"收入低"}"#);
+        // scope and filters
+        let dongtang = scope_of(Role::VillageCadre, DONGTANG);
+        let mine = db.findings(&dongtang, &FindingFilter::default(), 10).await.unwrap();
+        assert_eq!((mine.total, mine.items[0].household_no.clone()), (1, d2.record.household.household_no.clone()));
+        let f = FindingFilter { code: Some(FindingCode::DataError), ..Default::default() };
+        assert_eq!(db.findings(&Scope::system(), &f, 10).await.unwrap().total, 1);
+        let f = FindingFilter { household: Some(d1.record.id), ..Default::default() };
+        assert_eq!(db.findings(&Scope::system(), &f, 10).await.unwrap().total, 2);
+        // keyset
+        let p1 = db.findings(&Scope::system(), &FindingFilter::default(), 2).await.unwrap();
+        let after = p1.next.unwrap().parse().ok();
+        let p2 = db.findings(&Scope::system(), &FindingFilter { after, ..Default::default() }, 2).await.unwrap();
+        assert_eq!((p1.items.len(), p2.items.len()), (2, 1));
+        // dismiss one (out of scope: not found), then screen again
+        let d2f = mine.items[0].id;
+        let other = db
+            .set_finding_status(
+                &Actor::cli(),
+                at(),
+                &scope_of(Role::VillageCadre, DAZHENG),
+                d2f,
+                FindingStatus::Dismissed,
+                "x",
+            )
+            .await;
+        assert!(matches!(other, Err(StoreError::NotFound)));
+        let dis = db
+            .set_finding_status(&Actor::cli(), at(), &dongtang, d2f, FindingStatus::Dismissed, "已核实，收入另有来源")
+            .await
+            .unwrap();
+        assert_eq!(dis.status, FindingStatus::Dismissed);
+        let c = db
+            .record_findings(
+                at(),
+                as_of,
+                None,
+                &[hf(&d1, vec![finding("INCOME", "收入更低")]), hf(&d2, vec![finding("INCOME", "也低")])],
+            )
+            .await
+            .unwrap();
+        assert_eq!((c.opened, c.updated, c.resolved, c.reopened), (0, 2, 1, 0));
+        let all = db.findings(&Scope::system(), &FindingFilter::default(), 10).await.unwrap().items;
+        let status = |sub: &str, hid: HouseholdId| {
+            all.iter().find(|f| f.sub_code == sub && f.household_id == hid).unwrap().clone()
+        };
+        assert_eq!(status("INCOME", d1.record.id).explanation, "收入更低");
+        assert_eq!(status("NO_INCOME", d1.record.id).status, FindingStatus::Resolved);
+        assert_eq!(
+            status("INCOME", d2.record.id).status,
+            FindingStatus::Dismissed,
+            "a dismissed finding stays dismissed"
+        );
+        // it comes back: reopened
+        let c = db
+            .record_findings(
+                at(),
+                as_of,
+                None,
+                &[hf(&d1, vec![finding("INCOME", "收入更低"), finding("NO_INCOME", "x")])],
+            )
+            .await
+            .unwrap();
+        assert_eq!(c.reopened, 1);
+        let counts = db.finding_counts(&Scope::system()).await.unwrap();
+        assert!(counts.contains(&(village(DAZHENG), FindingCode::ShouldMonitor, FindingStatus::Open, 1)));
+        assert!(counts.contains(&(village(DONGTANG), FindingCode::ShouldMonitor, FindingStatus::Dismissed, 1)));
+        let audit = db.audit_rows(&AuditFilter::default(), 10).await.unwrap();
+        assert!(audit.iter().any(|r| r.entry.action == AuditAction::Screen));
+        assert!(audit.iter().any(|r| r.entry.note.contains("已核实，收入另有来源")));
+        store::verify_audit(&db).await.unwrap();
     })
     .await;
 }

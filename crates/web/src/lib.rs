@@ -60,6 +60,8 @@ pub struct AppState {
     pub regions: Arc<regions::RegionCache>,
     pub jobs: Arc<jobs::Jobs>,
     pub throttle: Arc<auth::Throttle>,
+    /// Working days for deadlines (DOMAIN D10, D11).
+    pub calendar: Arc<domain::calendar::WorkCalendar>,
 }
 
 impl AppState {
@@ -72,6 +74,7 @@ impl AppState {
             config: Arc::new(config),
             jobs: Arc::new(jobs::Jobs::default()),
             throttle: Arc::new(throttle),
+            calendar: Arc::new(domain::calendar::WorkCalendar::builtin()),
         }
     }
 }

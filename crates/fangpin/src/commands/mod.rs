@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod demo;
+pub mod screen;
 pub mod serve;
 pub mod transfer;
 

@@ -14,7 +14,10 @@ use domain::fields::{FieldErrors, HouseholdInput, MemberInput};
 use domain::household::{HouseholdNo, MonitoringStatus};
 use domain::member::MemberId;
 use domain::params::ParamName;
-use domain::ports::{AuditFilter, AuditStore, Cursor, HouseholdFilter, HouseholdStore, ParamStore};
+use domain::ports::{
+    AuditFilter, AuditStore, Cursor, FindingFilter, FindingStatus, FindingStore, HouseholdFilter, HouseholdStore,
+    ParamStore,
+};
 use domain::region::RegionCode;
 use domain::search::SearchQuery;
 use domain::service::{self, EditError};
@@ -165,6 +168,9 @@ struct DetailPage {
     sensitive: bool,
     line: Option<String>,
     history: Vec<HistoryLine>,
+    findings: Vec<super::findings::FindingLine>,
+    resolved: usize,
+    back: String,
 }
 
 pub async fn detail(
@@ -200,6 +206,13 @@ pub async fn detail(
                 if p.example { "（示例值，未经确认）" } else { "" }
             )
         });
+    let found = state
+        .db
+        .findings(&a.scope, &FindingFilter { household: Some(d.record.id), ..Default::default() }, 200)
+        .await?
+        .items;
+    let resolved = found.iter().filter(|f| f.status == FindingStatus::Resolved).count();
+    let village = regions.name(d.record.household.village);
     let tpl = DetailPage {
         chrome: Chrome::new(&state, &a, &headers).await,
         h: views::household_view(&d, &regions, sensitive, state.clock.today()),
@@ -207,6 +220,13 @@ pub async fn detail(
         sensitive,
         line,
         history: history_lines(history),
+        findings: found
+            .iter()
+            .filter(|f| f.status != FindingStatus::Resolved)
+            .map(|f| super::findings::finding_line(f, village.clone()))
+            .collect(),
+        resolved,
+        back: format!("/households/{no}"),
     };
     render(&tpl, &tpl.chrome)
 }
@@ -393,7 +413,10 @@ pub async fn edit_submit(
     let version = form_version(&form);
     let res = service::update_household(&state.db, state.clock.now(), &a.scope, &a.actor(), &no, version, &input).await;
     let (errs, conflict, version) = match res {
-        Ok(_) => return Ok(redirect_with_flash(&format!("/households/{no}"), "已保存")),
+        Ok(_) => {
+            let screened = super::findings::rescreen(&state, &a, &no).await;
+            return Ok(redirect_with_flash(&format!("/households/{no}"), &format!("已保存{screened}")));
+        }
         Err(EditError::Invalid(e)) => (e, false, version),
         Err(EditError::Conflict { current }) => (FieldErrors::default(), true, current),
         Err(e) => return Err(e.into()),
@@ -700,7 +723,10 @@ pub async fn member_remove(
         service::remove_member(&state.db, state.clock.now(), &a.scope, &a.actor(), &no, version, MemberId(id), &reason)
             .await;
     let error = match res {
-        Ok(_) => return Ok(redirect_with_flash(&format!("/households/{no}"), "已移除成员")),
+        Ok(_) => {
+            let screened = super::findings::rescreen(&state, &a, &no).await;
+            return Ok(redirect_with_flash(&format!("/households/{no}"), &format!("已移除成员{screened}")));
+        }
         Err(EditError::Invalid(e)) => e.0.first().map(|e| e.message.clone()),
         Err(EditError::Conflict { .. }) => Some("该户已被他人修改，请返回刷新后再操作".to_string()),
         Err(e) => return Err(e.into()),

@@ -3,6 +3,7 @@
 //! each field.
 
 pub mod admin;
+pub mod findings;
 pub mod households;
 pub mod login;
 pub mod transfer;
@@ -38,6 +39,7 @@ pub fn routes() -> Router<AppState> {
             get(households::member_remove_form).post(households::member_remove),
         )
         .merge(transfer::routes())
+        .merge(findings::routes())
         .merge(admin::routes())
 }
 
@@ -61,6 +63,7 @@ pub struct Chrome {
     pub can_import: bool,
     pub can_export: bool,
     pub is_admin: bool,
+    pub can_screen: bool,
     pub today: String,
 }
 
@@ -81,6 +84,7 @@ impl Chrome {
             can_import: a.scope.allows(Permission::ImportHouseholds),
             can_export: a.scope.allows(Permission::ExportHouseholds),
             is_admin: a.scope.allows(Permission::ManageUsers),
+            can_screen: a.scope.allows(Permission::Screen),
             today: state.clock.today().to_string(),
         }
     }
@@ -96,6 +100,7 @@ impl Chrome {
             can_import: false,
             can_export: false,
             is_admin: false,
+            can_screen: false,
             today: state.clock.today().to_string(),
         }
     }

@@ -6,5 +6,6 @@ mod harness;
 mod api;
 mod auth;
 mod edit;
+mod findings;
 mod pages;
 mod scope;
