@@ -206,10 +206,26 @@ async fn run() {
     // ---- data: 雒容镇, 300 synthetic households, a 大正村 cadre
     let t = TestDb::sqlite().await;
     let db = t.db.clone();
-    let clock = Arc::new(domain::clock::SystemClock);
+    // as of the 2022 campaign, with its (example) monitoring line: saving re-screens the household
+    let start = domain::clock::parse_moment("2022-03-28T09:00:00+08:00").expect("moment");
+    let clock = Arc::new(domain::clock::ShiftedClock::starting_at(start));
     let now = domain::clock::Clock::now(clock.as_ref());
     let actor = Actor::system("浏览器测试");
     db.upsert_regions(&actor, now, &domain::region::luorong_regions()).await.expect("regions");
+    let guangxi = RegionCode::from_u64(450_000_000_000).expect("region code");
+    domain::ports::ParamStore::set_param(
+        &db,
+        &actor,
+        now,
+        2022,
+        guangxi,
+        domain::params::ParamName::MonitoringLine,
+        650_000,
+        true,
+        "示例值",
+    )
+    .await
+    .expect("line");
     let households: Vec<IncomingHousehold> =
         synth::households(synth::Preset::Town, &synth::GenOptions { households: Some(300), ..Default::default() })
             .collect();
@@ -347,7 +363,7 @@ async fn run() {
     find(&c, ".form-actions button[type=submit]").await.click().await.expect("save");
     wait_for_path(&c, &format!("/households/{no}")).await;
     let flash = find(&c, "p.flash").await.text().await.expect("text");
-    assert_eq!(flash.trim(), "已保存");
+    assert!(flash.trim().starts_with("已保存；重新筛查："), "{flash}");
     assert_eq!(detail_value(&c, "家庭住址").await.trim(), address);
     assert_eq!(detail_value(&c, "联系电话").await.trim(), mobile);
     assert_fits_phone(&c, "household detail after saving").await;
