@@ -5,6 +5,7 @@
 pub mod account;
 pub mod audit;
 pub mod calendar;
+pub mod campaign;
 pub mod clock;
 pub mod codes;
 pub mod fields;

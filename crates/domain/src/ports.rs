@@ -568,3 +568,115 @@ pub trait FindingStore: Send + Sync {
         note: &str,
     ) -> impl Future<Output = StoreResult<FindingRecord>> + Send;
 }
+
+/// A campaign to create.
+#[derive(Debug, Clone)]
+pub struct NewCampaign {
+    pub name: String,
+    pub region: RegionCode,
+    pub policy_year: i32,
+    pub phases: Vec<crate::campaign::PhaseDates>,
+}
+
+/// Which tasks of a campaign to list.
+#[derive(Debug, Clone)]
+pub struct TaskFilter {
+    pub campaign: crate::campaign::CampaignId,
+    pub region: Option<RegionCode>,
+    pub group_no: Option<GroupNo>,
+    pub screener: Option<UserId>,
+    pub status: Option<crate::campaign::TaskStatus>,
+    /// Keyset: after this (village, group, 户编号).
+    pub after: Option<Cursor>,
+}
+
+/// Which tasks an assignment is about: a village, optionally one group or a selection.
+#[derive(Debug, Clone)]
+pub struct TaskSelection {
+    pub village: RegionCode,
+    pub group_no: Option<GroupNo>,
+    pub tasks: Vec<crate::campaign::TaskId>,
+}
+
+/// How a progress table is broken down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgressBy {
+    Village,
+    Group,
+    Screener,
+}
+
+/// One row of a progress table: (village, group or 0, screener or none) and its counts.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ProgressRow {
+    pub village: Option<RegionCode>,
+    pub group_no: Option<GroupNo>,
+    pub screener: Option<UserId>,
+    pub screener_name: Option<String>,
+    pub progress: crate::campaign::Progress,
+}
+
+pub trait CampaignStore: Send + Sync {
+    /// Creates the campaign and one task per household in its region, in one transaction.
+    /// Returns the campaign and the number of tasks.
+    fn create_campaign(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        c: &NewCampaign,
+    ) -> impl Future<Output = StoreResult<(crate::campaign::Campaign, i64)>> + Send;
+
+    /// Campaigns that concern the scope (their region contains it or lies within it), newest first.
+    fn campaigns(&self, scope: &Scope) -> impl Future<Output = StoreResult<Vec<crate::campaign::Campaign>>> + Send;
+
+    fn campaign(
+        &self,
+        scope: &Scope,
+        id: crate::campaign::CampaignId,
+    ) -> impl Future<Output = StoreResult<Option<crate::campaign::Campaign>>> + Send;
+
+    /// Changes a campaign's phase dates; audited.
+    fn update_phases(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        id: crate::campaign::CampaignId,
+        phases: &[crate::campaign::PhaseDates],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Gives households added to the region since a task (and nothing else); returns how many.
+    fn sync_tasks(
+        &self,
+        at: DateTime<Utc>,
+        id: crate::campaign::CampaignId,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+
+    /// Assigns (or with `None` unassigns) the selected tasks within the scope; audited.
+    /// Returns how many tasks changed.
+    fn assign_tasks(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        scope: &Scope,
+        id: crate::campaign::CampaignId,
+        selection: &TaskSelection,
+        screener: Option<UserId>,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+
+    /// Tasks within the scope, in (village, group, 户编号) order, keyset-paged, with the total.
+    fn tasks(
+        &self,
+        scope: &Scope,
+        filter: &TaskFilter,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Page<crate::campaign::Task>>> + Send;
+
+    /// Progress counts within the scope (optionally one region's subtree), broken down by `by`.
+    fn progress(
+        &self,
+        scope: &Scope,
+        id: crate::campaign::CampaignId,
+        by: ProgressBy,
+        region: Option<RegionCode>,
+    ) -> impl Future<Output = StoreResult<Vec<ProgressRow>>> + Send;
+}

@@ -248,7 +248,7 @@ macro_rules! dispatch {
             "all_regions" | "list_households" | "household" | "export_batch" | "households_by_no"
                 | "member_locations" | "user_by_username" | "user" | "list_users" | "count_users" | "session"
                 | "audit_rows" | "audit_chain" | "params" | "applied_migrations" | "schema_columns" | "ping"
-                | "findings" | "finding_counts"
+                | "findings" | "finding_counts" | "campaigns" | "campaign" | "tasks" | "progress"
         )
     };
 }
@@ -587,6 +587,62 @@ impl FindingStore for Db {
         note: &str,
     ) -> StoreResult<FindingRecord> {
         dispatch!(self, set_finding_status(actor, at, scope, id, status, note))
+    }
+}
+
+impl CampaignStore for Db {
+    async fn create_campaign(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        c: &NewCampaign,
+    ) -> StoreResult<(domain::campaign::Campaign, i64)> {
+        dispatch!(self, create_campaign(actor, at, c))
+    }
+    async fn campaigns(&self, scope: &Scope) -> StoreResult<Vec<domain::campaign::Campaign>> {
+        dispatch!(self, campaigns(scope))
+    }
+    async fn campaign(
+        &self,
+        scope: &Scope,
+        id: domain::campaign::CampaignId,
+    ) -> StoreResult<Option<domain::campaign::Campaign>> {
+        dispatch!(self, campaign(scope, id))
+    }
+    async fn update_phases(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        id: domain::campaign::CampaignId,
+        phases: &[domain::campaign::PhaseDates],
+    ) -> StoreResult<()> {
+        dispatch!(self, update_phases(actor, at, id, phases))
+    }
+    async fn sync_tasks(&self, at: DateTime<Utc>, id: domain::campaign::CampaignId) -> StoreResult<i64> {
+        dispatch!(self, sync_tasks(at, id))
+    }
+    async fn assign_tasks(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        scope: &Scope,
+        id: domain::campaign::CampaignId,
+        selection: &TaskSelection,
+        screener: Option<UserId>,
+    ) -> StoreResult<i64> {
+        dispatch!(self, assign_tasks(actor, at, scope, id, selection, screener))
+    }
+    async fn tasks(&self, scope: &Scope, filter: &TaskFilter, limit: u32) -> StoreResult<Page<domain::campaign::Task>> {
+        dispatch!(self, tasks(scope, filter, limit))
+    }
+    async fn progress(
+        &self,
+        scope: &Scope,
+        id: domain::campaign::CampaignId,
+        by: ProgressBy,
+        region: Option<RegionCode>,
+    ) -> StoreResult<Vec<ProgressRow>> {
+        dispatch!(self, progress(scope, id, by, region))
     }
 }
 

@@ -16,6 +16,7 @@ pub struct Migration {
 pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "registry", sql: include_str!("../migrations/0001_registry.sql") },
     Migration { version: 2, name: "findings", sql: include_str!("../migrations/0002_findings.sql") },
+    Migration { version: 3, name: "campaigns", sql: include_str!("../migrations/0003_campaigns.sql") },
 ];
 
 /// Expands the tokens and the backend-only sections.

@@ -865,6 +865,11 @@ pub(crate) async fn apply_import(
         }
     }
 
+    // households created now get their task in every open campaign that covers them
+    if !plan.creates.is_empty() {
+        insert_tasks(&mut tx, None, Some(import_id), at).await.map_err(crate::db_err)?;
+    }
+
     // changed households: version-checked, one by one, audited with before and after
     let mut audit = Vec::new();
     for u in &plan.updates {
@@ -1657,4 +1662,363 @@ pub(crate) async fn set_finding_status(
     audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
     tx.commit().await.map_err(crate::db_err)?;
     Ok(after)
+}
+
+// ---------------------------------------------------------------- campaigns
+
+use domain::campaign::{Campaign, CampaignId, PhaseDates, Progress, Task, TaskId, TaskStatus};
+use domain::ports::{NewCampaign, ProgressBy, ProgressRow, TaskFilter, TaskSelection};
+
+fn decode_campaign(r: &DbRow) -> Result<Campaign, sqlx::Error> {
+    let phases: Vec<PhaseDates> =
+        serde_json::from_str(&r.try_get::<String, _>("phases")?).map_err(|_| bad("campaigns.phases"))?;
+    Ok(Campaign {
+        id: CampaignId(r.try_get("id")?),
+        name: r.try_get("name")?,
+        region: RegionCode::from_i64(r.try_get("region_code")?).ok_or_else(|| bad("campaigns.region_code"))?,
+        policy_year: r.try_get("policy_year")?,
+        phases,
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get("created_at")?,
+        closed_at: r.try_get("closed_at")?,
+    })
+}
+
+const CAMPAIGN_SELECT: &str =
+    "SELECT id, name, region_code, policy_year, phases, created_by, created_at, closed_at FROM campaigns";
+
+/// Inserts missing tasks: of one campaign (all households of its region without one), or of
+/// every open campaign for the households one import created.
+async fn insert_tasks(
+    conn: &mut Conn,
+    campaign: Option<i64>,
+    import: Option<i64>,
+    at: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
+    let which = match (campaign, import) {
+        (Some(_), _) => "c.id = $3",
+        _ => "c.closed_at IS NULL AND h.import_id = $3",
+    };
+    let q = format!(
+        "INSERT INTO screening_tasks (campaign_id, household_id, village_code, group_no, household_no, form, status, created_at)
+         SELECT c.id, h.id, h.village_code, h.group_no, h.household_no, {}, $1, $2
+         FROM campaigns c JOIN households h ON h.village_code BETWEEN c.region_lo AND c.region_hi
+         WHERE {which}
+           AND NOT EXISTS (SELECT 1 FROM screening_tasks t WHERE t.campaign_id = c.id AND t.household_id = h.id)",
+        sql::form_case()
+    );
+    let key = campaign.or(import).unwrap_or(0);
+    let r = dynamic(q).bind(TaskStatus::Pending.code()).bind(at).bind(key).execute(&mut *conn).await?;
+    Ok(r.rows_affected() as i64)
+}
+
+pub(crate) async fn create_campaign(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    c: &NewCampaign,
+) -> Result<(Campaign, i64), StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let (lo, hi) = c.region.subtree();
+    let phases = serde_json::to_string(&c.phases).unwrap_or_default();
+    let id: i64 = sqlx::query(
+        "INSERT INTO campaigns (name, region_code, region_lo, region_hi, policy_year, phases, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(c.name.trim().to_string())
+    .bind(c.region.as_i64())
+    .bind(lo as i64)
+    .bind(hi as i64)
+    .bind(c.policy_year)
+    .bind(phases)
+    .bind(actor.name.clone())
+    .bind(at)
+    .fetch_one(&mut *tx)
+    .await
+    .and_then(|r| r.try_get("id"))
+    .map_err(crate::db_err)?;
+    let tasks = insert_tasks(&mut tx, Some(id), None, at).await.map_err(crate::db_err)?;
+    let campaign = Campaign {
+        id: CampaignId(id),
+        name: c.name.trim().to_string(),
+        region: c.region,
+        policy_year: c.policy_year,
+        phases: c.phases.clone(),
+        created_by: actor.name.clone(),
+        created_at: domain::audit::truncate_micros(at),
+        closed_at: None,
+    };
+    let e = AuditEntry::new(at, actor, AuditAction::Create, "campaign", id)
+        .region(c.region)
+        .after(&campaign)
+        .note(format!("创建专项行动“{}”，{}户各建排查任务", campaign.name, tasks));
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok((campaign, tasks))
+}
+
+/// Campaigns whose region contains the scope's region, or lies within the scope.
+fn campaign_scope(scope: &Scope, args: &mut Vec<Arg>) -> String {
+    let (lo, hi) = scope.range();
+    let (a, b) = (sql::push(args, Arg::I64(Some(lo))), sql::push(args, Arg::I64(Some(hi))));
+    format!("((region_lo <= {a} AND region_hi >= {b}) OR (region_lo >= {a} AND region_hi <= {b}))")
+}
+
+pub(crate) async fn campaigns(r: &Pool<DB>, scope: &Scope) -> Result<Vec<Campaign>, StoreError> {
+    let mut args = Vec::new();
+    let w = campaign_scope(scope, &mut args);
+    let rows = bind_owned(dynamic(format!("{CAMPAIGN_SELECT} WHERE {w} ORDER BY id DESC")), args)
+        .fetch_all(r)
+        .await
+        .map_err(crate::db_err)?;
+    rows.iter().map(decode_campaign).collect::<Result<_, _>>().map_err(crate::db_err)
+}
+
+pub(crate) async fn campaign(r: &Pool<DB>, scope: &Scope, id: CampaignId) -> Result<Option<Campaign>, StoreError> {
+    let mut args = Vec::new();
+    let w = campaign_scope(scope, &mut args);
+    let idp = sql::push(&mut args, Arg::I64(Some(id.0)));
+    let row = bind_owned(dynamic(format!("{CAMPAIGN_SELECT} WHERE id = {idp} AND {w}")), args)
+        .fetch_optional(r)
+        .await
+        .map_err(crate::db_err)?;
+    row.map(|r| decode_campaign(&r)).transpose().map_err(crate::db_err)
+}
+
+pub(crate) async fn update_phases(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    id: CampaignId,
+    phases: &[PhaseDates],
+) -> Result<(), StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let before: Option<String> = sqlx::query("SELECT phases FROM campaigns WHERE id = $1")
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(crate::db_err)?
+        .map(|r| r.try_get("phases"))
+        .transpose()
+        .map_err(crate::db_err)?;
+    let Some(before) = before else { return Err(StoreError::NotFound) };
+    let after = serde_json::to_string(phases).unwrap_or_default();
+    sqlx::query("UPDATE campaigns SET phases = $1 WHERE id = $2")
+        .bind(after.clone())
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
+    let mut e = AuditEntry::new(at, actor, AuditAction::Update, "campaign", id.0).note("修改专项行动的阶段日期");
+    e.before = Some(before);
+    e.after = Some(after);
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)
+}
+
+pub(crate) async fn sync_tasks(w: &Pool<DB>, at: DateTime<Utc>, id: CampaignId) -> Result<i64, StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let n = insert_tasks(&mut tx, Some(id.0), None, at).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(n)
+}
+
+pub(crate) async fn assign_tasks(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    scope: &Scope,
+    id: CampaignId,
+    sel: &TaskSelection,
+    screener: Option<UserId>,
+) -> Result<i64, StoreError> {
+    if !scope.contains(sel.village) {
+        return Err(StoreError::NotFound);
+    }
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let mut args = vec![Arg::I64(screener.map(|u| u.0)), Arg::I64(Some(id.0)), Arg::I64(Some(sel.village.as_i64()))];
+    let mut q = "UPDATE screening_tasks SET screener_id = $1 WHERE campaign_id = $2 AND village_code = $3".to_string();
+    if let Some(g) = sel.group_no {
+        q.push_str(&format!(" AND group_no = {}", sql::push(&mut args, Arg::I32(Some(i32::from(g))))));
+    }
+    if !sel.tasks.is_empty() {
+        let start = args.len();
+        args.extend(sel.tasks.iter().map(|t| Arg::I64(Some(t.0))));
+        q.push_str(&format!(" AND id IN ({})", sql::list_placeholders(sel.tasks.len(), start)));
+    }
+    let n = bind_owned(dynamic(q), args).execute(&mut *tx).await.map_err(crate::db_err)?.rows_affected() as i64;
+    let who = match screener {
+        Some(u) => format!("用户 #{}", u.0),
+        None => "（取消分配）".to_string(),
+    };
+    let e = AuditEntry::new(at, actor, AuditAction::Update, "campaign", id.0)
+        .region(sel.village)
+        .after(&serde_json::json!({ "screener": screener, "group": sel.group_no, "tasks": sel.tasks, "changed": n }))
+        .note(format!("分配排查任务{n}户给{who}"));
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(n)
+}
+
+fn decode_task(r: &DbRow) -> Result<Task, sqlx::Error> {
+    Ok(Task {
+        id: TaskId(r.try_get("id")?),
+        campaign: CampaignId(r.try_get("campaign_id")?),
+        household_id: HouseholdId(r.try_get("household_id")?),
+        household_no: HouseholdNo::parse(&r.try_get::<String, _>("household_no")?)
+            .map_err(|_| bad("tasks.household_no"))?,
+        village: RegionCode::from_i64(r.try_get("village_code")?).ok_or_else(|| bad("tasks.village_code"))?,
+        group_no: u16::try_from(r.try_get::<i32, _>("group_no")?).unwrap_or(0),
+        form: enum_of(r.try_get("form")?, "tasks.form")?,
+        screener: r.try_get::<Option<i64>, _>("screener_id")?.map(UserId),
+        screener_name: r.try_get("screener_name")?,
+        status: enum_of(r.try_get("status")?, "tasks.status")?,
+        last_visit_on: r.try_get("last_visit_on")?,
+        head_name: r.try_get("head_name")?,
+    })
+}
+
+pub(crate) async fn tasks(r: &Pool<DB>, scope: &Scope, f: &TaskFilter, limit: u32) -> Result<Page<Task>, StoreError> {
+    let (lo, hi) = scope.range();
+    let mut args = vec![Arg::I64(Some(f.campaign.0)), Arg::I64(Some(lo)), Arg::I64(Some(hi))];
+    let mut w = "t.campaign_id = $1 AND t.village_code BETWEEN $2 AND $3".to_string();
+    if let Some(reg) = f.region {
+        let (rlo, rhi) = reg.subtree();
+        w.push_str(&format!(
+            " AND t.village_code BETWEEN {} AND {}",
+            sql::push(&mut args, Arg::I64(Some(rlo as i64))),
+            sql::push(&mut args, Arg::I64(Some(rhi as i64)))
+        ));
+    }
+    if let Some(g) = f.group_no {
+        w.push_str(&format!(" AND t.group_no = {}", sql::push(&mut args, Arg::I32(Some(i32::from(g))))));
+    }
+    if let Some(u) = f.screener {
+        w.push_str(&format!(" AND t.screener_id = {}", sql::push(&mut args, Arg::I64(Some(u.0)))));
+    }
+    if let Some(s) = f.status {
+        w.push_str(&format!(" AND t.status = {}", sql::push(&mut args, Arg::I16(Some(s.code())))));
+    }
+    let total: i64 = bind_all(dynamic(format!("SELECT COUNT(*) AS n FROM screening_tasks t WHERE {w}")), &args)
+        .fetch_one(r)
+        .await
+        .and_then(|row| row.try_get("n"))
+        .map_err(crate::db_err)?;
+    if let Some(c) = &f.after {
+        w.push_str(&format!(
+            " AND (t.village_code, t.group_no, t.household_no) > ({}, {}, {})",
+            sql::push(&mut args, Arg::I64(Some(c.village))),
+            sql::push(&mut args, Arg::I32(Some(c.group_no))),
+            sql::push(&mut args, Arg::Text(Some(c.household_no.clone())))
+        ));
+    }
+    let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit) + 1)));
+    let q = format!(
+        "SELECT t.id, t.campaign_id, t.household_id, t.household_no, t.village_code, t.group_no, t.form, t.screener_id,
+                u.display_name AS screener_name, t.status, t.last_visit_on,
+                (SELECT m.name FROM members m WHERE m.household_id = t.household_id AND m.relation = 1 ORDER BY m.seq LIMIT 1) AS head_name
+         FROM screening_tasks t LEFT JOIN users u ON u.id = t.screener_id
+         WHERE {w} ORDER BY t.village_code, t.group_no, t.household_no LIMIT {lim}"
+    );
+    let rows = bind_owned(dynamic(q), args).fetch_all(r).await.map_err(crate::db_err)?;
+    let mut items = rows.iter().map(decode_task).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)?;
+    let next = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|t| {
+            Cursor {
+                village: t.village.as_i64(),
+                group_no: i32::from(t.group_no),
+                household_no: t.household_no.to_string(),
+            }
+            .encode()
+        })
+    } else {
+        None
+    };
+    Ok(Page { items, next, total })
+}
+
+pub(crate) async fn progress(
+    r: &Pool<DB>,
+    scope: &Scope,
+    id: CampaignId,
+    by: ProgressBy,
+    region: Option<RegionCode>,
+) -> Result<Vec<ProgressRow>, StoreError> {
+    let (lo, hi) = scope.range();
+    let (rlo, rhi) = region.map(|r| r.subtree()).map(|(a, b)| (a as i64, b as i64)).unwrap_or((lo, hi));
+    let (key, group) = match by {
+        // typed NULLs and casts: PostgreSQL would make a bare NULL text and SUM(bigint) numeric
+        ProgressBy::Village => {
+            ("t.village_code AS village, 0 AS grp, CAST(NULL AS BIGINT) AS screener", "t.village_code")
+        }
+        ProgressBy::Group => (
+            "t.village_code AS village, t.group_no AS grp, CAST(NULL AS BIGINT) AS screener",
+            "t.village_code, t.group_no",
+        ),
+        ProgressBy::Screener => {
+            ("CAST(NULL AS BIGINT) AS village, 0 AS grp, t.screener_id AS screener", "t.screener_id")
+        }
+    };
+    let c = |s: TaskStatus| s.code();
+    let q = format!(
+        "SELECT {key}, COUNT(*) AS households,
+                CAST(SUM(CASE WHEN t.status = {v} THEN 1 ELSE 0 END) AS BIGINT) AS visited,
+                CAST(SUM(CASE WHEN t.status = {ro} THEN 1 ELSE 0 END) AS BIGINT) AS remote_only,
+                CAST(SUM(CASE WHEN t.status = {nr} THEN 1 ELSE 0 END) AS BIGINT) AS not_reached,
+                CAST(SUM(CASE WHEN t.status = {p} THEN 1 ELSE 0 END) AS BIGINT) AS pending,
+                CAST(SUM((SELECT COUNT(*) FROM findings f WHERE f.household_id = t.household_id AND f.status = {open})) AS BIGINT) AS findings_open
+         FROM screening_tasks t
+         WHERE t.campaign_id = $1 AND t.village_code BETWEEN $2 AND $3 AND t.village_code BETWEEN $4 AND $5
+         GROUP BY {group} ORDER BY {group}",
+        v = c(TaskStatus::Visited),
+        ro = c(TaskStatus::RemoteOnly),
+        nr = c(TaskStatus::NotReached),
+        p = c(TaskStatus::Pending),
+        open = FindingStatus::Open.code(),
+    );
+    let rows = dynamic(q).bind(id.0).bind(lo).bind(hi).bind(rlo).bind(rhi).fetch_all(r).await.map_err(crate::db_err)?;
+    // screener names in one query
+    let mut names: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
+    if by == ProgressBy::Screener {
+        for row in sqlx::query(
+            "SELECT id, display_name, username FROM users WHERE id IN (SELECT DISTINCT screener_id FROM screening_tasks WHERE campaign_id = $1)",
+        )
+        .bind(id.0)
+        .fetch_all(r)
+        .await
+        .map_err(crate::db_err)?
+        {
+            let (uid, dn, un): (i64, String, String) = (
+                row.try_get("id").map_err(crate::db_err)?,
+                row.try_get("display_name").map_err(crate::db_err)?,
+                row.try_get("username").map_err(crate::db_err)?,
+            );
+            names.insert(uid, if dn.is_empty() { un } else { dn });
+        }
+    }
+    rows.iter()
+        .map(|row| {
+            let num = |k: &str| -> Result<i64, sqlx::Error> { Ok(row.try_get::<Option<i64>, _>(k)?.unwrap_or(0)) };
+            let screener: Option<i64> = row.try_get("screener")?;
+            Ok(ProgressRow {
+                village: row.try_get::<Option<i64>, _>("village")?.and_then(RegionCode::from_i64),
+                group_no: (by == ProgressBy::Group)
+                    .then(|| row.try_get::<i32, _>("grp"))
+                    .transpose()?
+                    .map(|g| g as u16),
+                screener: screener.map(UserId),
+                screener_name: screener.and_then(|u| names.get(&u).cloned()),
+                progress: Progress {
+                    households: num("households")?,
+                    visited: num("visited")?,
+                    remote_only: num("remote_only")?,
+                    not_reached: num("not_reached")?,
+                    pending: num("pending")?,
+                    findings_open: num("findings_open")?,
+                },
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(crate::db_err)
 }

@@ -344,6 +344,23 @@ pub fn after_cursor(cursor: &Cursor, args: &mut Vec<Arg>) -> String {
     )
 }
 
+/// DOMAIN D13 (`domain::campaign::form_for`) as SQL over `households h`, for creating a
+/// campaign's tasks in one statement. Built from the same codes; a conformance test checks that
+/// every stored form equals `form_for` of its household.
+pub fn form_case() -> String {
+    use domain::campaign::FormKind;
+    use domain::codes::HouseholdKind;
+    use domain::household::MonitoringStatus;
+    format!(
+        "CASE WHEN h.monitoring_status <> {never} THEN {monitored} WHEN h.kind = {exited_kind} THEN {exited} ELSE {ordinary} END",
+        never = MonitoringStatus::Never.code(),
+        monitored = FormKind::Monitored.code(),
+        exited_kind = HouseholdKind::PovertyExited.code(),
+        exited = FormKind::Exited.code(),
+        ordinary = FormKind::Ordinary.code(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -617,3 +617,136 @@ async fn findings_live_across_screenings() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn campaigns_cover_every_household_and_assign_tasks() {
+    use domain::campaign::{CampaignPhase, FormKind, TaskStatus, form_for, seed_phases};
+    use domain::ports::{CampaignStore, NewCampaign, ProgressBy, TaskFilter, TaskSelection};
+    on_both(|db| async move {
+        let mut data: Vec<_> = (1..=10).map(|n| incoming(n, DAZHENG)).collect();
+        data.extend((11..=14).map(|n| incoming(n, DONGTANG)));
+        seed(&db, data).await;
+        let town = RegionCode::parse("450203100000").unwrap();
+        let new = NewCampaign {
+            name: "雒容镇2022年集中排查".into(),
+            region: town,
+            policy_year: 2022,
+            phases: seed_phases(2022),
+        };
+        let (c, n) = db.create_campaign(&Actor::cli(), at(), &new).await.unwrap();
+        assert_eq!(n, 14, "one task per household");
+        assert_eq!(c.visits_due(), NaiveDate::from_ymd_opt(2022, 4, 18));
+        assert_eq!(db.sync_tasks(at(), c.id).await.unwrap(), 0, "nothing missing");
+        // forms per D13: the SQL that created the tasks agrees with domain::campaign::form_for
+        let all = db
+            .tasks(
+                &Scope::system(),
+                &TaskFilter { campaign: c.id, region: None, group_no: None, screener: None, status: None, after: None },
+                100,
+            )
+            .await
+            .unwrap();
+        assert_eq!(all.total, 14);
+        for t in &all.items {
+            let d = db.household(&Scope::system(), &t.household_no).await.unwrap().unwrap();
+            assert_eq!(t.form, form_for(&d.record.household), "{}", t.household_no);
+            assert_eq!(t.status, TaskStatus::Pending);
+        }
+        assert!(
+            all.items.iter().any(|t| t.form == FormKind::Monitored)
+                && all.items.iter().any(|t| t.form == FormKind::Exited)
+        );
+        // keyset order (village, group, 户编号)
+        let keys: Vec<_> = all.items.iter().map(|t| (t.village, t.group_no, t.household_no.to_string())).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+        // who sees the campaign
+        assert_eq!(db.campaigns(&scope_of(Role::VillageCadre, DAZHENG)).await.unwrap().len(), 1);
+        assert_eq!(db.campaigns(&scope_of(Role::Leader, 450_000_000_000)).await.unwrap().len(), 1);
+        let elsewhere = scope_of(Role::VillageCadre, 450_203_101_201);
+        assert!(db.campaigns(&elsewhere).await.unwrap().is_empty());
+        assert!(db.campaign(&elsewhere, c.id).await.unwrap().is_none());
+        // assignment by group, then a selection; never outside the scope
+        let dazheng_cadre = scope_of(Role::VillageCadre, DAZHENG);
+        let u = UserId(
+            db.create_user(
+                &Actor::cli(),
+                at(),
+                &NewUser {
+                    username: Username::parse("screener1").unwrap(),
+                    display_name: "排查员一".into(),
+                    role: Role::Screener,
+                    region: village(DAZHENG),
+                    password_hash: "x".into(),
+                },
+            )
+            .await
+            .unwrap()
+            .id
+            .0,
+        );
+        let sel = TaskSelection { village: village(DAZHENG), group_no: Some(1), tasks: vec![] };
+        let n1 = db.assign_tasks(&Actor::cli(), at(), &dazheng_cadre, c.id, &sel, Some(u)).await.unwrap();
+        assert!(n1 > 0);
+        let pick = all.items.iter().find(|t| t.village == village(DAZHENG) && t.group_no == 2).unwrap().id;
+        let sel = TaskSelection { village: village(DAZHENG), group_no: None, tasks: vec![pick] };
+        assert_eq!(db.assign_tasks(&Actor::cli(), at(), &dazheng_cadre, c.id, &sel, Some(u)).await.unwrap(), 1);
+        let other = TaskSelection { village: village(DONGTANG), group_no: None, tasks: vec![] };
+        assert!(matches!(
+            db.assign_tasks(&Actor::cli(), at(), &dazheng_cadre, c.id, &other, Some(u)).await,
+            Err(StoreError::NotFound)
+        ));
+        let mine = db
+            .tasks(
+                &Scope::system(),
+                &TaskFilter {
+                    campaign: c.id,
+                    region: None,
+                    group_no: None,
+                    screener: Some(u),
+                    status: None,
+                    after: None,
+                },
+                100,
+            )
+            .await
+            .unwrap();
+        assert_eq!(mine.total, n1 + 1);
+        assert!(mine.items.iter().all(|t| t.screener_name.as_deref() == Some("排查员一")));
+        // progress by village, group and screener; open findings count in
+        let villages = db.progress(&Scope::system(), c.id, ProgressBy::Village, None).await.unwrap();
+        assert_eq!(villages.iter().map(|r| r.progress.households).sum::<i64>(), 14);
+        assert_eq!(villages[0].village, Some(village(DAZHENG)));
+        assert_eq!((villages[0].progress.households, villages[0].progress.pending), (10, 10));
+        let groups = db.progress(&Scope::system(), c.id, ProgressBy::Group, Some(village(DAZHENG))).await.unwrap();
+        assert!(groups.len() > 1 && groups.iter().all(|g| g.village == Some(village(DAZHENG))));
+        let screeners = db.progress(&Scope::system(), c.id, ProgressBy::Screener, None).await.unwrap();
+        assert!(screeners.iter().any(|s| s.screener == Some(u) && s.progress.households == n1 + 1));
+        assert!(screeners.iter().any(|s| s.screener.is_none()), "the unassigned");
+        let cadre_view = db.progress(&dazheng_cadre, c.id, ProgressBy::Village, None).await.unwrap();
+        assert_eq!(cadre_view.len(), 1, "a cadre's progress is their village's");
+        // a household imported later gets its task
+        let meta = ImportMeta { file_name: "later.xlsx".into(), file_sha256: "2".repeat(64), rows: 2, warnings: 0 };
+        let plan = domain::import::plan(vec![incoming(99, DAZHENG)], vec![]);
+        db.apply_import(&Actor::cli(), at(), &meta, &plan).await.unwrap();
+        let after = db
+            .tasks(
+                &Scope::system(),
+                &TaskFilter { campaign: c.id, region: None, group_no: None, screener: None, status: None, after: None },
+                100,
+            )
+            .await
+            .unwrap();
+        assert_eq!(after.total, 15);
+        // phases can be changed, audited
+        let mut phases = c.phases.clone();
+        phases.iter_mut().find(|p| p.phase == CampaignPhase::Screening).unwrap().due_on =
+            NaiveDate::from_ymd_opt(2022, 4, 22);
+        db.update_phases(&Actor::cli(), at(), c.id, &phases).await.unwrap();
+        let c2 = db.campaign(&Scope::system(), c.id).await.unwrap().unwrap();
+        assert_eq!(c2.visits_due(), NaiveDate::from_ymd_opt(2022, 4, 22));
+        store::verify_audit(&db).await.unwrap();
+    })
+    .await;
+}

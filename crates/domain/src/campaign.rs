@@ -1,0 +1,290 @@
+//! 集中排查: the campaign as a first-class object (DOMAIN D12, D13) — a region scope, a policy
+//! year, phases with dates, and exactly one screening task per household in scope.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::account::UserId;
+use crate::calendar::{CalendarError, WorkCalendar};
+use crate::codes::HouseholdKind;
+use crate::household::{Household, HouseholdId, HouseholdNo};
+use crate::region::{GroupNo, RegionCode};
+
+crate::codes::code_enum! {
+    /// 阶段 of a campaign (D12).
+    pub enum CampaignPhase {
+        Mobilize = 1 => "动员培训",
+        Screening = 2 => "入户排查认定",
+        Assistance = 3 => "落实帮扶",
+        LookBack = 4 => "回头看",
+        Summary = 5 => "总结上报",
+    }
+}
+
+crate::codes::code_enum! {
+    /// The three 核查表 of the seed (D13).
+    pub enum FormKind {
+        Monitored = 3 => "附件3 监测户情况核查表",
+        Exited = 4 => "附件4 未纳入监测对象的脱贫户情况核查表",
+        Ordinary = 5 => "附件5 一般农户情况核查表",
+    }
+}
+
+impl FormKind {
+    /// 附件3 / 附件4 / 附件5.
+    pub fn short(self) -> &'static str {
+        match self {
+            FormKind::Monitored => "附件3",
+            FormKind::Exited => "附件4",
+            FormKind::Ordinary => "附件5",
+        }
+    }
+}
+
+/// D13: 附件3 for every household ever identified as 监测对象 (including risk eliminated),
+/// 附件4 for 脱贫户 never monitored, 附件5 for the rest.
+pub fn form_for(h: &Household) -> FormKind {
+    if h.monitoring.ever_monitored() {
+        FormKind::Monitored
+    } else if h.kind == HouseholdKind::PovertyExited {
+        FormKind::Exited
+    } else {
+        FormKind::Ordinary
+    }
+}
+
+/// The dates of one phase. `due_on` is an earlier deadline inside the phase (visits by 04-18).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PhaseDates {
+    pub phase: CampaignPhase,
+    pub starts_on: Option<NaiveDate>,
+    pub ends_on: NaiveDate,
+    pub due_on: Option<NaiveDate>,
+}
+
+/// The seed's dates for a year (D12): 动员培训 by 03-26; 入户排查认定 03-26 → 04-30 with visits
+/// due 04-18; 落实帮扶 03-26 → 04-30; 回头看 05-01 → 05-10; summaries due 05-04.
+pub fn seed_phases(year: i32) -> Vec<PhaseDates> {
+    let d = |m, day| NaiveDate::from_ymd_opt(year, m, day).unwrap_or_default();
+    vec![
+        PhaseDates { phase: CampaignPhase::Mobilize, starts_on: None, ends_on: d(3, 26), due_on: None },
+        PhaseDates {
+            phase: CampaignPhase::Screening,
+            starts_on: Some(d(3, 26)),
+            ends_on: d(4, 30),
+            due_on: Some(d(4, 18)),
+        },
+        PhaseDates { phase: CampaignPhase::Assistance, starts_on: Some(d(3, 26)), ends_on: d(4, 30), due_on: None },
+        PhaseDates { phase: CampaignPhase::LookBack, starts_on: Some(d(5, 1)), ends_on: d(5, 10), due_on: None },
+        PhaseDates { phase: CampaignPhase::Summary, starts_on: None, ends_on: d(5, 4), due_on: None },
+    ]
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CampaignError {
+    #[error("请填写专项行动名称")]
+    NoName,
+    #[error("{phase}的开始日期 {starts} 晚于结束日期 {ends}")]
+    Backwards { phase: CampaignPhase, starts: NaiveDate, ends: NaiveDate },
+    #[error("{phase}的阶段时限 {due} 不在阶段日期之内")]
+    DueOutside { phase: CampaignPhase, due: NaiveDate },
+    #[error("缺少“{0}”阶段的日期")]
+    MissingPhase(CampaignPhase),
+    #[error("政策年度 {0} 不合理")]
+    Year(i32),
+}
+
+/// Checks a campaign's definition before it is created or changed.
+pub fn check_definition(name: &str, year: i32, phases: &[PhaseDates]) -> Result<(), CampaignError> {
+    if name.trim().is_empty() {
+        return Err(CampaignError::NoName);
+    }
+    if !(2015..=2100).contains(&year) {
+        return Err(CampaignError::Year(year));
+    }
+    for p in CampaignPhase::ALL {
+        let Some(d) = phases.iter().find(|d| d.phase == *p) else { return Err(CampaignError::MissingPhase(*p)) };
+        if let Some(s) = d.starts_on
+            && s > d.ends_on
+        {
+            return Err(CampaignError::Backwards { phase: *p, starts: s, ends: d.ends_on });
+        }
+        if let Some(due) = d.due_on
+            && (due > d.ends_on || d.starts_on.is_some_and(|s| due < s))
+        {
+            return Err(CampaignError::DueOutside { phase: *p, due });
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct CampaignId(pub i64);
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Campaign {
+    pub id: CampaignId,
+    pub name: String,
+    pub region: RegionCode,
+    pub policy_year: i32,
+    pub phases: Vec<PhaseDates>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+impl Campaign {
+    pub fn phase(&self, p: CampaignPhase) -> Option<&PhaseDates> {
+        self.phases.iter().find(|d| d.phase == p)
+    }
+
+    /// When the household visits are due (the screening phase's deadline, else its end).
+    pub fn visits_due(&self) -> Option<NaiveDate> {
+        self.phase(CampaignPhase::Screening).map(|d| d.due_on.unwrap_or(d.ends_on))
+    }
+}
+
+crate::codes::code_enum! {
+    /// Where a household's screening task stands, from its visits (D13).
+    pub enum TaskStatus {
+        Pending = 1 => "未走访",
+        /// Only phone/WeChat visits: an in-person visit is still needed.
+        RemoteOnly = 2 => "仅线上走访，待入户",
+        Visited = 3 => "已入户走访",
+        /// Visited, but the household was not met.
+        NotReached = 4 => "未见到农户",
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct TaskId(pub i64);
+
+/// A household's screening task in a campaign.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Task {
+    pub id: TaskId,
+    pub campaign: CampaignId,
+    pub household_id: HouseholdId,
+    pub household_no: HouseholdNo,
+    pub village: RegionCode,
+    pub group_no: GroupNo,
+    pub form: FormKind,
+    pub screener: Option<UserId>,
+    pub screener_name: Option<String>,
+    pub status: TaskStatus,
+    pub last_visit_on: Option<NaiveDate>,
+    pub head_name: Option<String>,
+}
+
+/// Counts for one row of a progress table (a village, a group or a screener).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Progress {
+    pub households: i64,
+    pub visited: i64,
+    pub remote_only: i64,
+    pub not_reached: i64,
+    pub pending: i64,
+    pub findings_open: i64,
+}
+
+impl Progress {
+    /// Share of households visited in person, in per cent (0 with no households).
+    pub fn coverage_percent(&self) -> i64 {
+        if self.households == 0 { 0 } else { self.visited * 100 / self.households }
+    }
+
+    /// Households still without an in-person visit.
+    pub fn outstanding(&self) -> i64 {
+        self.households - self.visited
+    }
+}
+
+/// A deadline as people read it: the date, working days left (negative when overdue), and
+/// whether it is missed with work outstanding.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Deadline {
+    pub date: NaiveDate,
+    pub working_days_left: i64,
+    pub overdue: bool,
+}
+
+/// A deadline judged on `today` with the work calendar of `region` (D10).
+pub fn deadline(
+    calendar: &WorkCalendar,
+    region: RegionCode,
+    date: NaiveDate,
+    today: NaiveDate,
+    outstanding: bool,
+) -> Result<Deadline, CalendarError> {
+    let left = calendar.working_days_between(today, date, region)?;
+    Ok(Deadline { date, working_days_left: left, overdue: outstanding && today > date })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codes::{EliminationMode, MonitoringCategory};
+    use crate::household::Monitoring;
+
+    fn h(kind: HouseholdKind, m: Monitoring) -> Household {
+        let mut h = Household::new(HouseholdNo::parse("1").unwrap(), RegionCode::parse("450203100201").unwrap(), kind);
+        h.monitoring = m;
+        h
+    }
+
+    #[test]
+    fn forms_follow_d13() {
+        let d = NaiveDate::from_ymd_opt(2021, 1, 1).unwrap();
+        let monitored = Monitoring::Monitored { category: MonitoringCategory::MarginalAtRisk, since: d };
+        let eliminated = Monitoring::Eliminated {
+            category: MonitoringCategory::UnstableExited,
+            since: d,
+            mode: EliminationMode::Natural,
+            on: d,
+        };
+        assert_eq!(form_for(&h(HouseholdKind::Ordinary, monitored)), FormKind::Monitored);
+        assert_eq!(form_for(&h(HouseholdKind::PovertyExited, eliminated)), FormKind::Monitored);
+        assert_eq!(form_for(&h(HouseholdKind::PovertyExited, Monitoring::Never)), FormKind::Exited);
+        assert_eq!(form_for(&h(HouseholdKind::Ordinary, Monitoring::Never)), FormKind::Ordinary);
+    }
+
+    #[test]
+    fn seed_phases_are_valid_and_checked() {
+        let p = seed_phases(2022);
+        assert_eq!(check_definition("雒容镇2022年集中排查", 2022, &p), Ok(()));
+        assert_eq!(check_definition(" ", 2022, &p), Err(CampaignError::NoName));
+        let mut bad = p.clone();
+        bad[1].due_on = NaiveDate::from_ymd_opt(2022, 5, 18);
+        assert!(matches!(check_definition("x", 2022, &bad), Err(CampaignError::DueOutside { .. })));
+        let mut bad = p.clone();
+        bad[3].starts_on = NaiveDate::from_ymd_opt(2022, 6, 1);
+        assert!(matches!(check_definition("x", 2022, &bad), Err(CampaignError::Backwards { .. })));
+        assert!(matches!(
+            check_definition("x", 2022, &p[1..]),
+            Err(CampaignError::MissingPhase(CampaignPhase::Mobilize))
+        ));
+    }
+
+    #[test]
+    fn deadlines_count_guangxi_working_days() {
+        let cal = WorkCalendar::builtin();
+        let village = RegionCode::parse("450203100201").unwrap();
+        let due = NaiveDate::from_ymd_opt(2022, 4, 18).unwrap();
+        // (03-28, 04-18] in Guangxi: 29–31 March 3, 1 April 1, 7–8 April 2, 11–15 April 5, 18 April 1 = 12
+        // (04-02…04-06 off in Guangxi)
+        let d = deadline(&cal, village, due, NaiveDate::from_ymd_opt(2022, 3, 28).unwrap(), true).unwrap();
+        assert_eq!((d.working_days_left, d.overdue), (12, false));
+        let d = deadline(&cal, village, due, NaiveDate::from_ymd_opt(2022, 4, 20).unwrap(), true).unwrap();
+        assert_eq!((d.working_days_left, d.overdue), (-2, true));
+        let d = deadline(&cal, village, due, NaiveDate::from_ymd_opt(2022, 4, 20).unwrap(), false).unwrap();
+        assert!(!d.overdue, "nothing outstanding, nothing overdue");
+    }
+
+    #[test]
+    fn progress_shares() {
+        let p = Progress { households: 900, visited: 450, remote_only: 50, ..Default::default() };
+        assert_eq!((p.coverage_percent(), p.outstanding()), (50, 450));
+        assert_eq!(Progress::default().coverage_percent(), 0);
+    }
+}
