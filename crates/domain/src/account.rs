@@ -38,6 +38,10 @@ pub enum Permission {
     ViewAudit,
     /// Run a screening (writes findings) and handle findings (dismiss, turn into a clue).
     Screen,
+    /// Create a 集中排查 campaign and change its phase dates.
+    ManageCampaigns,
+    /// Assign (and reassign) screening tasks to screeners.
+    AssignTasks,
 }
 
 impl Role {
@@ -54,6 +58,8 @@ impl Role {
             ImportHouseholds => matches!(self, Admin | TownOffice),
             ExportHouseholds => matches!(self, Admin | TownOffice | VillageCadre),
             Screen => matches!(self, Admin | TownOffice | VillageCadre),
+            ManageCampaigns => matches!(self, Admin | TownOffice),
+            AssignTasks => matches!(self, Admin | TownOffice | VillageCadre),
             ManageUsers | SetParams | ViewAudit => self == Admin,
         }
     }
@@ -138,7 +144,7 @@ pub struct User {
 
 impl User {
     pub fn scope(&self) -> Scope {
-        Scope::new(self.role, self.region)
+        Scope { role: self.role, region: Some(self.region), user: Some(self.id) }
     }
 
     pub fn actor(&self) -> Actor {
@@ -191,16 +197,25 @@ pub struct Scope {
     role: Role,
     /// `None` for the system scope (everything).
     region: Option<RegionCode>,
+    /// The user the scope was built for (`None` for the system).
+    user: Option<UserId>,
 }
 
 impl Scope {
+    #[cfg(test)]
     fn new(role: Role, region: RegionCode) -> Self {
-        Scope { role, region: Some(region) }
+        Scope { role, region: Some(region), user: None }
     }
 
     /// Everything: for the command line run by the operator of the machine, and for migrations.
     pub fn system() -> Self {
-        Scope { role: Role::Admin, region: None }
+        Scope { role: Role::Admin, region: None, user: None }
+    }
+
+    /// A screener works on the tasks assigned to them only (GLOSSARY "Roles"): every task
+    /// query applies this.
+    pub fn own_tasks_only(&self) -> Option<UserId> {
+        if self.role == Role::Screener { Some(self.user.unwrap_or(UserId(-1))) } else { None }
     }
 
     pub fn is_system(&self) -> bool {

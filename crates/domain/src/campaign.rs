@@ -198,6 +198,19 @@ impl Progress {
     pub fn outstanding(&self) -> i64 {
         self.households - self.visited
     }
+
+    /// The total of several rows (a town's villages).
+    pub fn sum<'a>(rows: impl IntoIterator<Item = &'a Progress>) -> Progress {
+        rows.into_iter().fold(Progress::default(), |mut t, p| {
+            t.households += p.households;
+            t.visited += p.visited;
+            t.remote_only += p.remote_only;
+            t.not_reached += p.not_reached;
+            t.pending += p.pending;
+            t.findings_open += p.findings_open;
+            t
+        })
+    }
 }
 
 /// A deadline as people read it: the date, working days left (negative when overdue), and
@@ -207,6 +220,9 @@ pub struct Deadline {
     pub date: NaiveDate,
     pub working_days_left: i64,
     pub overdue: bool,
+    /// The date is not a working day (the seed's 05-04 falls in the May Day holiday): the
+    /// pages say so, so nobody waits for an office that is closed.
+    pub on_rest_day: bool,
 }
 
 /// A deadline judged on `today` with the work calendar of `region` (D10).
@@ -218,7 +234,132 @@ pub fn deadline(
     outstanding: bool,
 ) -> Result<Deadline, CalendarError> {
     let left = calendar.working_days_between(today, date, region)?;
-    Ok(Deadline { date, working_days_left: left, overdue: outstanding && today > date })
+    let on_rest_day = !calendar.is_workday(date, region)?;
+    Ok(Deadline { date, working_days_left: left, overdue: outstanding && today > date, on_rest_day })
+}
+
+/// The phase fields of the campaign form: (phase, starts, ends, due) field names.
+pub const PHASE_FIELDS: [(CampaignPhase, &str, &str, &str); 5] = [
+    (CampaignPhase::Mobilize, "p1_starts", "p1_ends", "p1_due"),
+    (CampaignPhase::Screening, "p2_starts", "p2_ends", "p2_due"),
+    (CampaignPhase::Assistance, "p3_starts", "p3_ends", "p3_due"),
+    (CampaignPhase::LookBack, "p4_starts", "p4_ends", "p4_due"),
+    (CampaignPhase::Summary, "p5_starts", "p5_ends", "p5_due"),
+];
+
+/// A campaign as typed into the form (or given on the command line): text, checked by
+/// [`CampaignInput::parse`] with a message per field.
+#[derive(Debug, Clone, Default)]
+pub struct CampaignInput {
+    pub name: String,
+    pub region: String,
+    pub policy_year: String,
+    /// Phase dates by field name of [`PHASE_FIELDS`].
+    pub dates: std::collections::BTreeMap<String, String>,
+}
+
+/// A checked campaign definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignDefinition {
+    pub name: String,
+    pub region: RegionCode,
+    pub policy_year: i32,
+    pub phases: Vec<PhaseDates>,
+}
+
+impl CampaignInput {
+    /// The form prefilled with the seed's dates for `year` (D12).
+    pub fn seeded(name: &str, region: RegionCode, year: i32) -> Self {
+        let mut dates = std::collections::BTreeMap::new();
+        for (d, (_, s, e, due)) in seed_phases(year).iter().zip(PHASE_FIELDS) {
+            dates.insert(s.to_string(), d.starts_on.map(|x| x.to_string()).unwrap_or_default());
+            dates.insert(e.to_string(), d.ends_on.to_string());
+            dates.insert(due.to_string(), d.due_on.map(|x| x.to_string()).unwrap_or_default());
+        }
+        CampaignInput { name: name.to_string(), region: region.to_string(), policy_year: year.to_string(), dates }
+    }
+
+    pub fn from_campaign(c: &Campaign) -> Self {
+        let mut dates = std::collections::BTreeMap::new();
+        for (phase, s, e, due) in PHASE_FIELDS {
+            if let Some(d) = c.phase(phase) {
+                dates.insert(s.to_string(), d.starts_on.map(|x| x.to_string()).unwrap_or_default());
+                dates.insert(e.to_string(), d.ends_on.to_string());
+                dates.insert(due.to_string(), d.due_on.map(|x| x.to_string()).unwrap_or_default());
+            }
+        }
+        CampaignInput {
+            name: c.name.clone(),
+            region: c.region.to_string(),
+            policy_year: c.policy_year.to_string(),
+            dates,
+        }
+    }
+
+    pub fn date(&self, field: &str) -> &str {
+        self.dates.get(field).map(String::as_str).unwrap_or("")
+    }
+
+    /// Checks every field; the errors name the field and say what to type.
+    pub fn parse(&self) -> Result<CampaignDefinition, crate::fields::FieldErrors> {
+        let mut errs = crate::fields::FieldErrors::default();
+        let name = self.name.trim().to_string();
+        if name.is_empty() {
+            errs.push("name", "名称", "请填写专项行动名称，如“雒容镇2022年防返贫集中排查”");
+        } else if name.chars().count() > 60 {
+            errs.push("name", "名称", "名称不超过60个字");
+        }
+        let region = RegionCode::parse(&self.region);
+        if region.is_err() {
+            errs.push("region", "范围", "请选择专项行动覆盖的区域");
+        }
+        let year = self.policy_year.trim().parse::<i32>().ok().filter(|y| (2015..=2100).contains(y));
+        if year.is_none() {
+            errs.push("policy_year", "政策年度", "请填写四位年份，如 2022");
+        }
+        let mut phases = Vec::new();
+        for (phase, s, e, due) in PHASE_FIELDS {
+            let date =
+                |field: &'static str, label: &'static str, required: bool, errs: &mut crate::fields::FieldErrors| {
+                    let text = self.date(field).trim();
+                    if text.is_empty() {
+                        if required {
+                            errs.push(field, label, format!("请填写{}的结束日期", phase.label()));
+                        }
+                        return None;
+                    }
+                    let d = crate::text::parse_date(text);
+                    if d.is_none() {
+                        errs.push(field, label, format!("“{text}”不是日期，请写成 2022-04-30"));
+                    }
+                    d
+                };
+            let starts = date(s, "开始日期", false, &mut errs);
+            let ends = date(e, "结束日期", true, &mut errs);
+            let due_on = date(due, "阶段时限", false, &mut errs);
+            if let Some(ends) = ends {
+                phases.push(PhaseDates { phase, starts_on: starts, ends_on: ends, due_on });
+            }
+        }
+        if let (Ok(region), Some(year), true) = (region, year, errs.is_empty()) {
+            if let Err(e) = check_definition(&name, year, &phases) {
+                let field = match &e {
+                    CampaignError::NoName => "name",
+                    CampaignError::Year(_) => "policy_year",
+                    CampaignError::Backwards { phase, .. } | CampaignError::MissingPhase(phase) => {
+                        PHASE_FIELDS.iter().find(|f| f.0 == *phase).map(|f| f.2).unwrap_or("name")
+                    }
+                    CampaignError::DueOutside { phase, .. } => {
+                        PHASE_FIELDS.iter().find(|f| f.0 == *phase).map(|f| f.3).unwrap_or("name")
+                    }
+                };
+                errs.push(field, "阶段日期", e.to_string());
+                return Err(errs);
+            }
+            return Ok(CampaignDefinition { name, region, policy_year: year, phases });
+        }
+        Err(errs)
+    }
 }
 
 #[cfg(test)]
@@ -279,6 +420,49 @@ mod tests {
         assert_eq!((d.working_days_left, d.overdue), (-2, true));
         let d = deadline(&cal, village, due, NaiveDate::from_ymd_opt(2022, 4, 20).unwrap(), false).unwrap();
         assert!(!d.overdue, "nothing outstanding, nothing overdue");
+    }
+
+    #[test]
+    fn the_form_parses_and_names_bad_fields() {
+        let town = RegionCode::parse("450203100000").unwrap();
+        let input = CampaignInput::seeded("雒容镇2022年防返贫集中排查", town, 2022);
+        let def = input.parse().unwrap();
+        assert_eq!((def.region, def.policy_year), (town, 2022));
+        assert_eq!(def.phases, seed_phases(2022));
+        let mut bad = input.clone();
+        bad.dates.insert("p2_ends".into(), "四月底".into());
+        bad.name = String::new();
+        let e = bad.parse().unwrap_err();
+        assert!(e.get("p2_ends").unwrap().contains("四月底"));
+        assert!(e.get("name").is_some());
+        let mut late = input.clone();
+        late.dates.insert("p2_due".into(), "2022-05-18".into());
+        assert!(late.parse().unwrap_err().get("p2_due").unwrap().contains("不在阶段日期之内"));
+    }
+
+    #[test]
+    fn a_deadline_on_a_holiday_says_so() {
+        let cal = WorkCalendar::builtin();
+        let village = RegionCode::parse("450203100201").unwrap();
+        // D12: village summaries are due 05-04, inside the 2022 May Day holiday
+        let d = deadline(
+            &cal,
+            village,
+            NaiveDate::from_ymd_opt(2022, 5, 4).unwrap(),
+            NaiveDate::from_ymd_opt(2022, 4, 28).unwrap(),
+            true,
+        )
+        .unwrap();
+        assert!(d.on_rest_day);
+        let d = deadline(
+            &cal,
+            village,
+            NaiveDate::from_ymd_opt(2022, 4, 18).unwrap(),
+            NaiveDate::from_ymd_opt(2022, 4, 1).unwrap(),
+            true,
+        )
+        .unwrap();
+        assert!(!d.on_rest_day);
     }
 
     #[test]

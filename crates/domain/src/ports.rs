@@ -569,15 +569,6 @@ pub trait FindingStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<FindingRecord>> + Send;
 }
 
-/// A campaign to create.
-#[derive(Debug, Clone)]
-pub struct NewCampaign {
-    pub name: String,
-    pub region: RegionCode,
-    pub policy_year: i32,
-    pub phases: Vec<crate::campaign::PhaseDates>,
-}
-
 /// Which tasks of a campaign to list.
 #[derive(Debug, Clone)]
 pub struct TaskFilter {
@@ -623,7 +614,7 @@ pub trait CampaignStore: Send + Sync {
         &self,
         actor: &Actor,
         at: DateTime<Utc>,
-        c: &NewCampaign,
+        c: &crate::campaign::CampaignDefinition,
     ) -> impl Future<Output = StoreResult<(crate::campaign::Campaign, i64)>> + Send;
 
     /// Campaigns that concern the scope (their region contains it or lies within it), newest first.

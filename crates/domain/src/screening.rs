@@ -17,8 +17,9 @@ use crate::rules::{Context, Finding, RuleError, evaluate};
 pub enum ScreenError {
     #[error("您的角色无权运行筛查")]
     Forbidden,
-    #[error("无法筛查户 {household_no}：{source}")]
-    Rule { household_no: HouseholdNo, source: RuleError },
+    // not a `source`: the message already says it, and `{:#}` would say it twice
+    #[error("无法筛查户 {household_no}：{error}")]
+    Rule { household_no: HouseholdNo, error: RuleError },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -44,10 +45,8 @@ fn evaluate_all(batch: &[HouseholdDetail], ctx: &Context) -> Result<Vec<Househol
     batch
         .iter()
         .map(|d| {
-            let findings = evaluate(d, ctx).map_err(|source| ScreenError::Rule {
-                household_no: d.record.household.household_no.clone(),
-                source,
-            })?;
+            let findings = evaluate(d, ctx)
+                .map_err(|error| ScreenError::Rule { household_no: d.record.household.household_no.clone(), error })?;
             Ok(HouseholdFindings { household_id: d.record.id, village: d.record.household.village, findings })
         })
         .collect()

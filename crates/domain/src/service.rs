@@ -4,14 +4,16 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::account::{Actor, Permission, Scope};
+use crate::account::{Actor, Permission, Role, Scope, UserId};
 use crate::audit::{AuditAction, AuditEntry};
+use crate::campaign::{Campaign, CampaignId, CampaignInput};
 use crate::codes::Relation;
 use crate::fields::{FieldErrors, HouseholdInput, MemberInput};
 use crate::household::HouseholdNo;
 use crate::member::{Member, MemberId, MemberRule, check_household};
 use crate::ports::{
-    AuditStore, HouseholdDetail, HouseholdRecord, HouseholdStore, MemberChange, RegistryLookup, StoreError,
+    AuditStore, CampaignStore, HouseholdDetail, HouseholdRecord, HouseholdStore, MemberChange, RegistryLookup,
+    StoreError, TaskSelection, UserStore,
 };
 
 /// Why an edit did not happen.
@@ -263,4 +265,93 @@ fn composition(members: &[&Member]) -> Vec<MemberRule> {
             )
         })
         .collect()
+}
+
+// ------------------------------------------------------------------ campaigns (DOMAIN D12)
+
+/// Roles that visit households and so may be given screening tasks.
+pub fn may_screen(role: Role) -> bool {
+    matches!(role, Role::Screener | Role::VillageCadre | Role::AssistanceOfficer)
+}
+
+/// Creates a campaign over a region of the caller's scope, with one task per household.
+pub async fn create_campaign<S: CampaignStore>(
+    store: &S,
+    at: DateTime<Utc>,
+    scope: &Scope,
+    actor: &Actor,
+    input: &CampaignInput,
+) -> Result<(Campaign, i64), EditError> {
+    require(scope, Permission::ManageCampaigns)?;
+    let def = input.parse()?;
+    if !scope.contains(def.region) {
+        let mut errs = FieldErrors::default();
+        errs.push("region", "范围", "所选区域不在您的管辖范围内");
+        return Err(errs.into());
+    }
+    Ok(store.create_campaign(actor, at, &def).await?)
+}
+
+/// Changes a campaign's phase dates (the name, region and year stay).
+pub async fn update_campaign_phases<S: CampaignStore>(
+    store: &S,
+    at: DateTime<Utc>,
+    scope: &Scope,
+    actor: &Actor,
+    id: CampaignId,
+    input: &CampaignInput,
+) -> Result<Campaign, EditError> {
+    require(scope, Permission::ManageCampaigns)?;
+    let current = store.campaign(scope, id).await?.ok_or(EditError::NotFound)?;
+    if !scope.contains(current.region) {
+        return Err(EditError::Forbidden);
+    }
+    let mut fixed = input.clone();
+    fixed.name = current.name.clone();
+    fixed.region = current.region.to_string();
+    fixed.policy_year = current.policy_year.to_string();
+    let def = fixed.parse()?;
+    if def.phases != current.phases {
+        store.update_phases(actor, at, id, &def.phases).await?;
+    }
+    Ok(Campaign { phases: def.phases, ..current })
+}
+
+/// Assigns the selected tasks of a village to a screener (or unassigns them with `None`).
+/// The screener must be active, of a role that visits, and responsible for the village.
+#[allow(clippy::too_many_arguments)]
+pub async fn assign_tasks<S: CampaignStore + UserStore>(
+    store: &S,
+    at: DateTime<Utc>,
+    scope: &Scope,
+    actor: &Actor,
+    id: CampaignId,
+    selection: &TaskSelection,
+    screener: Option<UserId>,
+) -> Result<i64, EditError> {
+    require(scope, Permission::AssignTasks)?;
+    let campaign = store.campaign(scope, id).await?.ok_or(EditError::NotFound)?;
+    if !scope.contains(selection.village) || !campaign.region.contains(selection.village) {
+        return Err(EditError::NotFound);
+    }
+    let mut errs = FieldErrors::default();
+    if let Some(uid) = screener {
+        match store.user(uid).await? {
+            None => errs.push("screener", "排查员", "没有这个用户"),
+            Some(u) if !u.active => errs.push("screener", "排查员", format!("{} 的账号已停用", u.username)),
+            Some(u) if !may_screen(u.role) => errs.push(
+                "screener",
+                "排查员",
+                format!("{} 的角色是{}，只有排查员、村干部、帮扶责任人可以分配排查任务", u.username, u.role.label()),
+            ),
+            Some(u) if !u.region.contains(selection.village) => {
+                errs.push("screener", "排查员", format!("{} 不负责该村，请选择本村或上级区域的排查员", u.username))
+            }
+            Some(_) => {}
+        }
+    }
+    if !errs.is_empty() {
+        return Err(errs.into());
+    }
+    Ok(store.assign_tasks(actor, at, scope, id, selection, screener).await?)
 }

@@ -85,13 +85,61 @@ enum Command {
     Audit(AuditCmd),
     /// Screen households with the rules and store the findings / 按规则筛查并保存发现
     Screen(ScreenArgs),
+    /// 集中排查 campaigns: create, list, assign tasks, progress / 集中排查专项行动
+    #[command(subcommand)]
+    Campaign(CampaignCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum CampaignCmd {
+    /// Create a campaign with the seed's phase dates for the year; every household of the region gets a task / 创建专项行动
+    Create {
+        /// e.g. 雒容镇2022年防返贫集中排查 / 名称
+        #[arg(long)]
+        name: String,
+        /// 12-digit region code (a town, a county …) / 范围（12位区划代码）
+        #[arg(long)]
+        region: String,
+        /// Policy year (default: this year) / 政策年度
+        #[arg(long)]
+        year: Option<i32>,
+    },
+    /// List campaigns / 列出专项行动
+    List,
+    /// Assign a village's tasks (or one group's) to a screener, or unassign them / 分配排查任务
+    Assign {
+        /// Campaign number / 专项行动编号
+        id: i64,
+        /// 12-digit village code / 村代码
+        #[arg(long)]
+        village: String,
+        /// Only this 村民小组 / 只分配该组
+        #[arg(long)]
+        group: Option<String>,
+        /// Username of the screener; omit to unassign / 排查员用户名（省略则取消分配）
+        #[arg(long)]
+        screener: Option<String>,
+    },
+    /// Progress by village, group or screener, against the deadlines / 排查进度
+    Progress {
+        id: i64,
+        /// village (default), group or screener
+        #[arg(long, default_value = "village")]
+        by: String,
+        /// table (default) or json / 输出格式
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
 }
 
 #[derive(Args, Debug)]
 pub struct ScreenArgs {
     /// Only this region's subtree (12-digit code; default: everything) / 只筛查该区划
-    #[arg(long)]
+    #[arg(long, conflicts_with = "campaign")]
     region: Option<String>,
+    /// Only the region of this campaign / 只筛查该专项行动的范围
+    #[arg(long)]
+    campaign: Option<i64>,
     /// Screen as of this date (default: today) / 筛查日期
     #[arg(long)]
     as_of: Option<String>,
@@ -372,7 +420,15 @@ async fn run(command: Command, config: Config) -> anyhow::Result<std::process::E
         }
         Command::Params(ParamsCmd::List { year }) => commands::admin::params_list(&ctx, year).await,
         Command::Audit(AuditCmd::Verify) => commands::admin::audit_verify(&ctx).await,
-        Command::Screen(a) => commands::screen::run(&ctx, a.region, a.as_of, &a.format).await,
+        Command::Screen(a) => commands::screen::run(&ctx, a.region, a.campaign, a.as_of, &a.format).await,
+        Command::Campaign(c) => match c {
+            CampaignCmd::Create { name, region, year } => commands::campaign::create(&ctx, &name, &region, year).await,
+            CampaignCmd::List => commands::campaign::list(&ctx).await,
+            CampaignCmd::Assign { id, village, group, screener } => {
+                commands::campaign::assign(&ctx, id, &village, group, screener).await
+            }
+            CampaignCmd::Progress { id, by, format } => commands::campaign::progress(&ctx, id, &by, &format).await,
+        },
     }
 }
 

@@ -770,7 +770,8 @@ fn the_clock_can_be_set() {
 #[test]
 fn screening_prints_and_stores_findings() {
     on_each_backend("screening", |fp| {
-        fp.ok(&["--now", "2022-03-28T09:00:00+08:00", "demo", "--households", "300"]);
+        let demo = fp.ok(&["--now", "2022-03-28T09:00:00+08:00", "demo", "--households", "300"]);
+        has(&stdout(&demo), &["screened / 已筛查: 300 households"]);
         let out = fp.ok(&["--now", "2022-03-28T09:00:00+08:00", "screen", "--format", "json"]);
         let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
         let rows = rows.as_array().unwrap();
@@ -784,8 +785,10 @@ fn screening_prints_and_stores_findings() {
             assert!(r["rule"].as_str().is_some_and(|s| !s.is_empty()) && r["rule_version"] == 1);
             assert!(r["explanation"].as_str().unwrap().chars().count() > 10);
         }
-        has(&stderr(&out), &["screened 300 households as of 2022-03-28", &format!("new {}", rows.len())]);
-        // again: nothing new; the table format; one village only
+        // the demo screened already: the same findings, nothing new
+        has(&stderr(&out), &["screened 300 households as of 2022-03-28", &format!("{} findings", rows.len()), "new 0"]);
+        has(&stdout(&demo), &[&format!("{} findings", rows.len())]);
+        // the table format; one village only
         let out = fp.ok(&["--now", "2022-03-28T09:00:00+08:00", "screen"]);
         has(&stdout(&out), &["户编号\t发现\t子项\t建议类别\t规则\t说明"]);
         has(&stderr(&out), &["new 0, reopened 0, resolved 0"]);
@@ -796,5 +799,53 @@ fn screening_prints_and_stores_findings() {
         // a year without a monitoring line stops with a clear message (DOMAIN D2)
         let out = fp.fails(&["screen", "--as-of", "2023-05-01"], 1);
         has(&stderr(&out), &["2023年", "尚未设定监测范围"]);
+    });
+}
+
+#[test]
+fn campaigns_are_created_assigned_and_agree_with_screening() {
+    on_each_backend("campaign", |fp| {
+        let now = "2022-03-26T09:00:00+08:00";
+        let demo = fp.ok(&["--now", now, "demo", "--households", "300"]);
+        has(&stdout(&demo), &["雒容镇2022年防返贫集中排查, 300 tasks"]);
+        has(&stdout(&fp.ok(&["campaign", "list"])), &["#1\t雒容镇2022年防返贫集中排查\t450203100000\t2022年\t进行中"]);
+        // progress: 100% of the households have a task; the open findings are those `screen` prints
+        let out = fp.ok(&["--now", now, "campaign", "progress", "1", "--format", "json"]);
+        let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let sum = |k: &str| rows.as_array().unwrap().iter().map(|r| r["progress"][k].as_i64().unwrap()).sum::<i64>();
+        assert_eq!((sum("households"), sum("pending"), rows.as_array().unwrap().len()), (300, 300, 13));
+        let out = fp.ok(&["--now", now, "screen", "--campaign", "1", "--format", "json"]);
+        let findings: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(sum("findings_open"), findings.as_array().unwrap().len() as i64);
+        let table = fp.ok(&["--now", now, "campaign", "progress", "1"]);
+        has(
+            &stdout(&table),
+            &["visits due 2022-04-18 (13 working days left", "大正村\t", "合计\t300\t0\t0\t0\t300\t0%"],
+        );
+        // assignment: the demo gave groups 1–2 to `screener`; a town-office user cannot screen
+        let by = fp.ok(&["campaign", "progress", "1", "--by", "screener"]);
+        has(&stdout(&by), &["大正村排查员\t", "（未分配）\t"]);
+        let out = fp
+            .fails(&["campaign", "assign", "1", "--village", "450203100201", "--group", "3", "--screener", "town"], 1);
+        has(&stderr(&out), &["只有排查员、村干部、帮扶责任人可以分配排查任务"]);
+        has(
+            &stdout(&fp.ok(&[
+                "campaign",
+                "assign",
+                "1",
+                "--village",
+                "450203100201",
+                "--group",
+                "3",
+                "--screener",
+                "officer",
+            ])),
+            &["assigned", "to officer"],
+        );
+        // a campaign over one village; an unknown campaign
+        let out =
+            fp.ok(&["campaign", "create", "--name", "大正村补充排查", "--region", "450203100201", "--year", "2022"]);
+        has(&stdout(&out), &["created campaign #2", "入户排查认定\t2022-03-26 → 2022-04-30（时限 2022-04-18）"]);
+        has(&stderr(&fp.fails(&["screen", "--campaign", "9"], 1)), &["没有该专项行动"]);
     });
 }

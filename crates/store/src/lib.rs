@@ -595,7 +595,7 @@ impl CampaignStore for Db {
         &self,
         actor: &Actor,
         at: DateTime<Utc>,
-        c: &NewCampaign,
+        c: &domain::campaign::CampaignDefinition,
     ) -> StoreResult<(domain::campaign::Campaign, i64)> {
         dispatch!(self, create_campaign(actor, at, c))
     }

@@ -1667,7 +1667,7 @@ pub(crate) async fn set_finding_status(
 // ---------------------------------------------------------------- campaigns
 
 use domain::campaign::{Campaign, CampaignId, PhaseDates, Progress, Task, TaskId, TaskStatus};
-use domain::ports::{NewCampaign, ProgressBy, ProgressRow, TaskFilter, TaskSelection};
+use domain::ports::{ProgressBy, ProgressRow, TaskFilter, TaskSelection};
 
 fn decode_campaign(r: &DbRow) -> Result<Campaign, sqlx::Error> {
     let phases: Vec<PhaseDates> =
@@ -1716,7 +1716,7 @@ pub(crate) async fn create_campaign(
     w: &Pool<DB>,
     actor: &Actor,
     at: DateTime<Utc>,
-    c: &NewCampaign,
+    c: &domain::campaign::CampaignDefinition,
 ) -> Result<(Campaign, i64), StoreError> {
     let mut tx = begin(w).await.map_err(crate::db_err)?;
     let (lo, hi) = c.region.subtree();
@@ -1893,7 +1893,7 @@ pub(crate) async fn tasks(r: &Pool<DB>, scope: &Scope, f: &TaskFilter, limit: u3
     if let Some(g) = f.group_no {
         w.push_str(&format!(" AND t.group_no = {}", sql::push(&mut args, Arg::I32(Some(i32::from(g))))));
     }
-    if let Some(u) = f.screener {
+    for u in [f.screener, scope.own_tasks_only()].into_iter().flatten() {
         w.push_str(&format!(" AND t.screener_id = {}", sql::push(&mut args, Arg::I64(Some(u.0)))));
     }
     if let Some(s) = f.status {
@@ -1969,15 +1969,20 @@ pub(crate) async fn progress(
                 CAST(SUM(CASE WHEN t.status = {p} THEN 1 ELSE 0 END) AS BIGINT) AS pending,
                 CAST(SUM((SELECT COUNT(*) FROM findings f WHERE f.household_id = t.household_id AND f.status = {open})) AS BIGINT) AS findings_open
          FROM screening_tasks t
-         WHERE t.campaign_id = $1 AND t.village_code BETWEEN $2 AND $3 AND t.village_code BETWEEN $4 AND $5
+         WHERE t.campaign_id = $1 AND t.village_code BETWEEN $2 AND $3 AND t.village_code BETWEEN $4 AND $5{own}
          GROUP BY {group} ORDER BY {group}",
         v = c(TaskStatus::Visited),
         ro = c(TaskStatus::RemoteOnly),
         nr = c(TaskStatus::NotReached),
         p = c(TaskStatus::Pending),
         open = FindingStatus::Open.code(),
+        own = if scope.own_tasks_only().is_some() { " AND t.screener_id = $6" } else { "" },
     );
-    let rows = dynamic(q).bind(id.0).bind(lo).bind(hi).bind(rlo).bind(rhi).fetch_all(r).await.map_err(crate::db_err)?;
+    let mut q = dynamic(q).bind(id.0).bind(lo).bind(hi).bind(rlo).bind(rhi);
+    if let Some(u) = scope.own_tasks_only() {
+        q = q.bind(u.0);
+    }
+    let rows = q.fetch_all(r).await.map_err(crate::db_err)?;
     // screener names in one query
     let mut names: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
     if by == ProgressBy::Screener {

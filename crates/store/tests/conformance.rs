@@ -621,13 +621,13 @@ async fn findings_live_across_screenings() {
 #[tokio::test]
 async fn campaigns_cover_every_household_and_assign_tasks() {
     use domain::campaign::{CampaignPhase, FormKind, TaskStatus, form_for, seed_phases};
-    use domain::ports::{CampaignStore, NewCampaign, ProgressBy, TaskFilter, TaskSelection};
+    use domain::ports::{CampaignStore, ProgressBy, TaskFilter, TaskSelection};
     on_both(|db| async move {
         let mut data: Vec<_> = (1..=10).map(|n| incoming(n, DAZHENG)).collect();
         data.extend((11..=14).map(|n| incoming(n, DONGTANG)));
         seed(&db, data).await;
         let town = RegionCode::parse("450203100000").unwrap();
-        let new = NewCampaign {
+        let new = domain::campaign::CampaignDefinition {
             name: "雒容镇2022年集中排查".into(),
             region: town,
             policy_year: 2022,

@@ -92,10 +92,45 @@ pub async fn load(ctx: &Ctx, db: &store::Db, seed: u64, households: Option<usize
         warnings: 0,
     };
     db.apply_import(&actor, now, &meta, &plan).await?;
+    let tasks = demo_campaign(db, &actor, now).await?;
+    let calendar = domain::calendar::WorkCalendar::builtin();
+    // as of the demo's own date (its data and its line are 2022's)
+    let report = domain::screening::screen(
+        db,
+        &calendar,
+        &domain::Scope::system(),
+        &actor,
+        now,
+        opts.as_of,
+        None,
+        &mut |_, _| {},
+    )
+    .await?;
+    say!("screened / 已筛查: {} households, {} findings", report.households, report.findings.len());
+    say!("campaign / 专项行动: 雒容镇2022年防返贫集中排查, {tasks} tasks; 大正村 groups 1–2 assigned to `screener`");
     say!(
         "demo loaded / 演示数据已装入: 雒容镇 13 villages, {n} households, {members} members in {:.1?} (generation {:.1?})",
         started.elapsed(),
         gen_time
     );
     Ok(())
+}
+
+/// The town's 2022 campaign with the seed's dates, and 大正村 groups 1–2 given to the demo
+/// screener, so that every role finds work on its first page.
+async fn demo_campaign(db: &store::Db, actor: &Actor, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<i64> {
+    use domain::campaign::CampaignInput;
+    use domain::ports::{CampaignStore, TaskSelection};
+    let town = RegionCode::from_u64(450_203_100_000).ok_or_else(|| anyhow::anyhow!("region code"))?;
+    let village = RegionCode::from_u64(450_203_100_201).ok_or_else(|| anyhow::anyhow!("region code"))?;
+    let def =
+        CampaignInput::seeded("雒容镇2022年防返贫集中排查", town, 2022).parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (campaign, tasks) = db.create_campaign(actor, now, &def).await?;
+    if let Some((screener, _)) = db.user_by_username("screener").await? {
+        for group in [1, 2] {
+            let sel = TaskSelection { village, group_no: Some(group), tasks: Vec::new() };
+            db.assign_tasks(actor, now, &domain::Scope::system(), campaign.id, &sel, Some(screener.id)).await?;
+        }
+    }
+    Ok(tasks)
 }

@@ -6,11 +6,19 @@ use std::time::Instant;
 use anyhow::bail;
 use domain::account::{Actor, Scope};
 use domain::calendar::WorkCalendar;
+use domain::campaign::CampaignId;
+use domain::ports::CampaignStore;
 use domain::region::RegionCode;
 
 use crate::Ctx;
 
-pub async fn run(ctx: &Ctx, region: Option<String>, as_of: Option<String>, format: &str) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    ctx: &Ctx,
+    region: Option<String>,
+    campaign: Option<i64>,
+    as_of: Option<String>,
+    format: &str,
+) -> anyhow::Result<ExitCode> {
     let json = match format {
         "json" => true,
         "table" => false,
@@ -23,6 +31,15 @@ pub async fn run(ctx: &Ctx, region: Option<String>, as_of: Option<String>, forma
         None => ctx.clock.today(),
     };
     let db = ctx.ready_db(false).await?;
+    let region = match campaign {
+        Some(id) => Some(
+            db.campaign(&Scope::system(), CampaignId(id))
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no campaign #{id} / 没有该专项行动：fangpin campaign list"))?
+                .region,
+        ),
+        None => region,
+    };
     let calendar = WorkCalendar::builtin();
     let started = Instant::now();
     let mut progress = |done: usize, total: usize| {

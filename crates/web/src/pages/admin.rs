@@ -31,7 +31,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Regions the administrator may assign, indented by level.
-async fn region_choices(state: &AppState, a: &Authed) -> Vec<(String, String)> {
+pub(crate) async fn region_choices(state: &AppState, a: &Authed) -> Vec<(String, String)> {
     let regions = state.regions.get().await;
     regions
         .sorted

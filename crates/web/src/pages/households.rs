@@ -23,7 +23,9 @@ use domain::search::SearchQuery;
 use domain::service::{self, EditError};
 use serde::Deserialize;
 
-use super::{Chrome, FieldGroup, FormField, Opt, attach_errors, redirect_with_flash, render, render_status, require};
+use super::{
+    Chrome, FieldGroup, FormField, Opt, attach_errors, marked, redirect_with_flash, render, render_status, require,
+};
 use crate::AppState;
 use crate::auth::PageAuth;
 use crate::error::PageError;
@@ -243,11 +245,6 @@ struct EditPage {
     groups: Vec<FieldGroup>,
     problems: Vec<String>,
     conflict: bool,
-}
-
-/// Fields marked with an error, for the summary at the top of a form.
-fn marked(groups: &[FieldGroup]) -> usize {
-    groups.iter().flat_map(|g| g.fields.iter()).filter(|f| f.error.is_some()).count()
 }
 
 impl EditPage {

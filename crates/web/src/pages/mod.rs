@@ -3,6 +3,7 @@
 //! each field.
 
 pub mod admin;
+pub mod campaigns;
 pub mod findings;
 pub mod households;
 pub mod login;
@@ -40,11 +41,13 @@ pub fn routes() -> Router<AppState> {
         )
         .merge(transfer::routes())
         .merge(findings::routes())
+        .merge(campaigns::routes())
         .merge(admin::routes())
 }
 
-async fn home(PageAuth(_): PageAuth) -> Redirect {
-    Redirect::to("/households")
+/// A screener starts on their tasks; everyone else on the households of their region.
+async fn home(PageAuth(a): PageAuth) -> Redirect {
+    if a.user.role == domain::account::Role::Screener { Redirect::to("/tasks") } else { Redirect::to("/households") }
 }
 
 pub async fn not_found() -> PageError {
@@ -64,6 +67,8 @@ pub struct Chrome {
     pub can_export: bool,
     pub is_admin: bool,
     pub can_screen: bool,
+    /// The role visits households (has "my tasks").
+    pub has_tasks: bool,
     pub today: String,
 }
 
@@ -85,6 +90,7 @@ impl Chrome {
             can_export: a.scope.allows(Permission::ExportHouseholds),
             is_admin: a.scope.allows(Permission::ManageUsers),
             can_screen: a.scope.allows(Permission::Screen),
+            has_tasks: domain::service::may_screen(a.user.role),
             today: state.clock.today().to_string(),
         }
     }
@@ -101,6 +107,7 @@ impl Chrome {
             can_export: false,
             is_admin: false,
             can_screen: false,
+            has_tasks: false,
             today: state.clock.today().to_string(),
         }
     }
@@ -232,6 +239,11 @@ impl FormField {
 pub struct FieldGroup {
     pub title: String,
     pub fields: Vec<FormField>,
+}
+
+/// Fields marked with an error, for the summary at the top of a form.
+pub fn marked(groups: &[FieldGroup]) -> usize {
+    groups.iter().flat_map(|g| g.fields.iter()).filter(|f| f.error.is_some()).count()
 }
 
 /// Puts each error next to its field; errors for fields not on the form are returned.

@@ -99,6 +99,9 @@ pub const USERS: &[(&str, Role, u64)] = &[
     ("dazheng", Role::VillageCadre, DAZHENG),
     ("dongtang", Role::VillageCadre, DONGTANG),
     ("leader", Role::Leader, 450_203_100_000),
+    ("screener", Role::Screener, DAZHENG),
+    ("screener2", Role::Screener, DAZHENG),
+    ("dtscreener", Role::Screener, DONGTANG),
 ];
 
 pub struct TestApp {

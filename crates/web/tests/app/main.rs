@@ -5,6 +5,7 @@ mod harness;
 
 mod api;
 mod auth;
+mod campaigns;
 mod edit;
 mod findings;
 mod pages;
