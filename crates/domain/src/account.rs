@@ -42,6 +42,10 @@ pub enum Permission {
     ManageCampaigns,
     /// Assign (and reassign) screening tasks to screeners.
     AssignTasks,
+    /// Record a visit (入户核查) of a task in scope (a screener: of their own tasks).
+    RecordVisits,
+    /// Accept a visit into the registry, or return it with a reason.
+    ReviewVisits,
 }
 
 impl Role {
@@ -60,6 +64,8 @@ impl Role {
             Screen => matches!(self, Admin | TownOffice | VillageCadre),
             ManageCampaigns => matches!(self, Admin | TownOffice),
             AssignTasks => matches!(self, Admin | TownOffice | VillageCadre),
+            RecordVisits => matches!(self, Admin | TownOffice | VillageCadre | Screener | AssistanceOfficer),
+            ReviewVisits => matches!(self, Admin | TownOffice | VillageCadre),
             ManageUsers | SetParams | ViewAudit => self == Admin,
         }
     }

@@ -20,6 +20,7 @@ crate::codes::code_enum! {
         Logout = 9 => "退出登录",
         Lockout = 10 => "账户锁定",
         Screen = 11 => "筛查",
+        Review = 12 => "审核",
     }
 }
 

@@ -23,6 +23,7 @@ pub mod screening;
 pub mod search;
 pub mod service;
 pub mod text;
+pub mod visit;
 
 pub use account::{Actor, Permission, Role, Scope, User, UserId, Username};
 pub use codes::*;

@@ -671,3 +671,86 @@ pub trait CampaignStore: Send + Sync {
         region: Option<RegionCode>,
     ) -> impl Future<Output = StoreResult<Vec<ProgressRow>>> + Send;
 }
+
+/// Which visits to list.
+#[derive(Debug, Clone, Default)]
+pub struct VisitFilter {
+    pub campaign: Option<crate::campaign::CampaignId>,
+    pub region: Option<RegionCode>,
+    pub task: Option<crate::campaign::TaskId>,
+    pub household: Option<HouseholdId>,
+    pub review: Option<crate::visit::ReviewStatus>,
+    /// Keyset: visits with a smaller id (the list is newest first).
+    pub after: Option<i64>,
+}
+
+pub trait VisitStore: Send + Sync {
+    /// One task within the scope (a screener's own only).
+    fn task(
+        &self,
+        scope: &Scope,
+        id: crate::campaign::TaskId,
+    ) -> impl Future<Output = StoreResult<Option<crate::campaign::Task>>> + Send;
+
+    /// Records a visit of a task within the scope and updates the task's status from all its
+    /// visits (D13), in one transaction; audited.
+    fn record_visit(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        scope: &Scope,
+        task: crate::campaign::TaskId,
+        facts: &crate::visit::VisitFacts,
+        content: &crate::visit::VisitContent,
+    ) -> impl Future<Output = StoreResult<crate::visit::Visit>> + Send;
+
+    /// Replaces a visit not yet accepted, at the version the user saw; it goes back to review.
+    #[allow(clippy::too_many_arguments)]
+    fn correct_visit(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        scope: &Scope,
+        id: crate::visit::VisitId,
+        version: i64,
+        facts: &crate::visit::VisitFacts,
+        content: &crate::visit::VisitContent,
+    ) -> impl Future<Output = StoreResult<crate::visit::Visit>> + Send;
+
+    fn visit(
+        &self,
+        scope: &Scope,
+        id: crate::visit::VisitId,
+    ) -> impl Future<Output = StoreResult<Option<crate::visit::Visit>>> + Send;
+
+    /// Visits within the scope, newest first, keyset-paged, with the total.
+    fn visits(
+        &self,
+        scope: &Scope,
+        filter: &VisitFilter,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Page<crate::visit::Visit>>> + Send;
+
+    /// Accepts a visit: applies its changes to the household (which must still be at the version
+    /// of `before`) and marks it accepted, in one transaction; audited like the edit pages.
+    fn accept_visit(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        visit: &crate::visit::Visit,
+        before: &HouseholdDetail,
+        application: &crate::visit::Application,
+        note: &str,
+    ) -> impl Future<Output = StoreResult<HouseholdRecord>> + Send;
+
+    /// Returns a submitted visit to its screener with a reason; audited.
+    fn return_visit(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        scope: &Scope,
+        id: crate::visit::VisitId,
+        version: i64,
+        reason: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}

@@ -753,7 +753,7 @@ fn school_age_plausible(s: SchoolStatus, age: i32) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::codes::*;
     use crate::household::{Household, HouseholdId, HouseholdNo, OfficerContact, PersonName};
@@ -767,7 +767,7 @@ mod tests {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
     }
 
-    fn line_2022() -> Vec<PolicyParam> {
+    pub(crate) fn line_2022() -> Vec<PolicyParam> {
         vec![PolicyParam {
             year: 2022,
             region: RegionCode::parse("450000000000").unwrap(),
@@ -781,7 +781,7 @@ mod tests {
         }]
     }
 
-    fn person(name: &str, birth: NaiveDate, seq: u16, relation: Relation) -> Member {
+    pub(crate) fn person(name: &str, birth: NaiveDate, seq: u16, relation: Relation) -> Member {
         let mut m = Member::new(
             PersonName::parse(name).unwrap(),
             NationalId::parse(&make_id(450203, birth, seq)).unwrap(),
@@ -792,7 +792,7 @@ mod tests {
     }
 
     /// A clean ordinary household of two adults and a child, with income well above the line.
-    fn household() -> HouseholdDetail {
+    pub(crate) fn household() -> HouseholdDetail {
         let mut h = Household::new(
             HouseholdNo::parse("4502031002010001").unwrap(),
             RegionCode::parse("450203100201").unwrap(),

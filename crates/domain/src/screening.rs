@@ -127,3 +127,16 @@ pub async fn screen_one<S: FindingStore + ParamStore>(
     store.record_findings(at, as_of, None, &results).await?;
     Ok(results.into_iter().next().map(|r| r.findings).unwrap_or_default())
 }
+
+/// The rules on one household without recording anything: what a visit's content would lead
+/// to before the cadre accepts it (the same rules as [`screen`] and [`screen_one`]).
+pub async fn preview<S: ParamStore>(
+    store: &S,
+    calendar: &WorkCalendar,
+    as_of: NaiveDate,
+    detail: &HouseholdDetail,
+) -> Result<Vec<Finding>, ScreenError> {
+    let params = store.params(None).await?;
+    let ctx = Context { as_of, params: &params, calendar };
+    Ok(evaluate_all(std::slice::from_ref(detail), &ctx)?.into_iter().next().map(|r| r.findings).unwrap_or_default())
+}

@@ -2,19 +2,20 @@
 //! checks the permission, reads through the caller's scope, decides with the rules, and asks
 //! the store to write (which audits in the same transaction).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::account::{Actor, Permission, Role, Scope, UserId};
 use crate::audit::{AuditAction, AuditEntry};
-use crate::campaign::{Campaign, CampaignId, CampaignInput};
+use crate::campaign::{Campaign, CampaignId, CampaignInput, TaskId};
 use crate::codes::Relation;
 use crate::fields::{FieldErrors, HouseholdInput, MemberInput};
 use crate::household::HouseholdNo;
 use crate::member::{Member, MemberId, MemberRule, check_household};
 use crate::ports::{
     AuditStore, CampaignStore, HouseholdDetail, HouseholdRecord, HouseholdStore, MemberChange, RegistryLookup,
-    StoreError, TaskSelection, UserStore,
+    StoreError, TaskSelection, UserStore, VisitStore,
 };
+use crate::visit::{Application, ReviewStatus, Visit, VisitId, VisitInput, application};
 
 /// Why an edit did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -354,4 +355,158 @@ pub async fn assign_tasks<S: CampaignStore + UserStore>(
         return Err(errs.into());
     }
     Ok(store.assign_tasks(actor, at, scope, id, selection, screener).await?)
+}
+
+// ------------------------------------------------------------------ visits (DOMAIN D13)
+
+/// Records a visit of a task: the form is checked for the task's household and kind of form.
+#[allow(clippy::too_many_arguments)]
+pub async fn record_visit<S: VisitStore + HouseholdStore>(
+    store: &S,
+    at: DateTime<Utc>,
+    today: NaiveDate,
+    scope: &Scope,
+    actor: &Actor,
+    task: TaskId,
+    input: &VisitInput,
+) -> Result<Visit, EditError> {
+    require(scope, Permission::RecordVisits)?;
+    let t = store.task(scope, task).await?.ok_or(EditError::NotFound)?;
+    let detail = store.household(scope, &t.household_no).await?.ok_or(EditError::NotFound)?;
+    let (facts, content) = input.parse(t.form, &detail, today)?;
+    application(&detail, t.form, &content)?;
+    Ok(store.record_visit(actor, at, scope, task, &facts, &content).await?)
+}
+
+/// Corrects a visit not yet accepted (typically one returned by the cadre); it goes back to review.
+#[allow(clippy::too_many_arguments)]
+pub async fn correct_visit<S: VisitStore + HouseholdStore>(
+    store: &S,
+    at: DateTime<Utc>,
+    today: NaiveDate,
+    scope: &Scope,
+    actor: &Actor,
+    id: VisitId,
+    version: i64,
+    input: &VisitInput,
+) -> Result<Visit, EditError> {
+    require(scope, Permission::RecordVisits)?;
+    let v = store.visit(scope, id).await?.ok_or(EditError::NotFound)?;
+    if v.review == ReviewStatus::Accepted {
+        return Err(already_reviewed(&v));
+    }
+    if v.version != version {
+        return Err(visit_conflict());
+    }
+    let detail = store.household(scope, &v.household_no).await?.ok_or(EditError::NotFound)?;
+    let (facts, content) = input.parse(v.form, &detail, today)?;
+    application(&detail, v.form, &content)?;
+    match store.correct_visit(actor, at, scope, id, version, &facts, &content).await {
+        Err(StoreError::Conflict) => Err(visit_conflict()),
+        other => Ok(other?),
+    }
+}
+
+fn visit_conflict() -> EditError {
+    let mut e = FieldErrors::default();
+    e.push("version", "核查记录", "这条核查刚被他人修改或审核：请刷新后再操作，您填写的内容已保留");
+    e.into()
+}
+
+fn already_reviewed(v: &Visit) -> EditError {
+    let mut e = FieldErrors::default();
+    e.push(
+        "version",
+        "核查记录",
+        format!("这条核查已{}（{}），不能再修改", v.review.label(), v.reviewed_by.clone().unwrap_or_default()),
+    );
+    e.into()
+}
+
+/// What accepting a visit would change, checked against the registry now: composition rules
+/// (DOMAIN §8.2) and "a person in at most one household".
+pub async fn plan_acceptance<S: VisitStore + HouseholdStore + RegistryLookup>(
+    store: &S,
+    scope: &Scope,
+    v: &Visit,
+) -> Result<(HouseholdDetail, Application), EditError> {
+    let detail = store.household(scope, &v.household_no).await?.ok_or(EditError::NotFound)?;
+    let app = application(&detail, v.form, &v.content)?;
+    check_no_new_violations(&detail, &app.member_changes)?;
+    let keys: Vec<u64> = app
+        .member_changes
+        .iter()
+        .filter_map(|c| match c {
+            MemberChange::Insert(m) => Some(m.national_id.key()),
+            _ => None,
+        })
+        .collect();
+    if !keys.is_empty() {
+        let mut errs = FieldErrors::default();
+        for (_, other_no, _) in store.member_locations(&keys).await? {
+            if other_no != v.household_no {
+                errs.push(
+                    "members",
+                    "新增成员",
+                    format!("新增成员的证件号码已登记在户编号 {other_no} 的家庭中：请先从原户移除，或退回核查"),
+                );
+            }
+        }
+        if !errs.is_empty() {
+            return Err(errs.into());
+        }
+    }
+    Ok((detail, app))
+}
+
+/// Accepts a submitted visit: its content goes into the registry through the audited path.
+pub async fn accept_visit<S: VisitStore + HouseholdStore + RegistryLookup>(
+    store: &S,
+    at: DateTime<Utc>,
+    scope: &Scope,
+    actor: &Actor,
+    id: VisitId,
+    version: i64,
+    note: &str,
+) -> Result<(Visit, Application), EditError> {
+    require(scope, Permission::ReviewVisits)?;
+    let v = store.visit(scope, id).await?.ok_or(EditError::NotFound)?;
+    if v.review != ReviewStatus::Submitted {
+        return Err(already_reviewed(&v));
+    }
+    if v.version != version {
+        return Err(visit_conflict());
+    }
+    let (detail, app) = plan_acceptance(store, scope, &v).await?;
+    match store.accept_visit(actor, at, &v, &detail, &app, note.trim()).await {
+        Err(StoreError::Conflict) => Err(visit_conflict()),
+        Err(e) => Err(e.into()),
+        Ok(_) => Ok((v, app)),
+    }
+}
+
+/// Returns a submitted visit to the screener with a reason.
+pub async fn return_visit<S: VisitStore>(
+    store: &S,
+    at: DateTime<Utc>,
+    scope: &Scope,
+    actor: &Actor,
+    id: VisitId,
+    version: i64,
+    reason: &str,
+) -> Result<(), EditError> {
+    require(scope, Permission::ReviewVisits)?;
+    let v = store.visit(scope, id).await?.ok_or(EditError::NotFound)?;
+    if v.review != ReviewStatus::Submitted {
+        return Err(already_reviewed(&v));
+    }
+    if reason.trim().chars().count() < 2 {
+        let mut e = FieldErrors::default();
+        e.push("reason", "退回原因", "请写明退回原因，排查员据此修改（如：收入漏填务工收入）");
+        return Err(e.into());
+    }
+    match store.return_visit(actor, at, scope, id, version, reason.trim()).await {
+        Err(StoreError::Conflict) => Err(visit_conflict()),
+        other => Ok(other?),
+    }
 }

@@ -248,7 +248,8 @@ macro_rules! dispatch {
             "all_regions" | "list_households" | "household" | "export_batch" | "households_by_no"
                 | "member_locations" | "user_by_username" | "user" | "list_users" | "count_users" | "session"
                 | "audit_rows" | "audit_chain" | "params" | "applied_migrations" | "schema_columns" | "ping"
-                | "findings" | "finding_counts" | "campaigns" | "campaign" | "tasks" | "progress"
+                | "findings" | "finding_counts" | "campaigns" | "campaign" | "tasks" | "progress" | "task" | "visit"
+                | "visits"
         )
     };
 }
@@ -643,6 +644,63 @@ impl CampaignStore for Db {
         region: Option<RegionCode>,
     ) -> StoreResult<Vec<ProgressRow>> {
         dispatch!(self, progress(scope, id, by, region))
+    }
+}
+
+impl VisitStore for Db {
+    async fn task(&self, scope: &Scope, id: domain::campaign::TaskId) -> StoreResult<Option<domain::campaign::Task>> {
+        dispatch!(self, task(scope, id))
+    }
+    async fn record_visit(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        scope: &Scope,
+        task: domain::campaign::TaskId,
+        facts: &domain::visit::VisitFacts,
+        content: &domain::visit::VisitContent,
+    ) -> StoreResult<domain::visit::Visit> {
+        dispatch!(self, record_visit(actor, at, scope, task, facts, content))
+    }
+    async fn correct_visit(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        scope: &Scope,
+        id: domain::visit::VisitId,
+        version: i64,
+        facts: &domain::visit::VisitFacts,
+        content: &domain::visit::VisitContent,
+    ) -> StoreResult<domain::visit::Visit> {
+        dispatch!(self, correct_visit(actor, at, scope, id, version, facts, content))
+    }
+    async fn visit(&self, scope: &Scope, id: domain::visit::VisitId) -> StoreResult<Option<domain::visit::Visit>> {
+        dispatch!(self, visit(scope, id))
+    }
+    async fn visits(&self, scope: &Scope, filter: &VisitFilter, limit: u32) -> StoreResult<Page<domain::visit::Visit>> {
+        dispatch!(self, visits(scope, filter, limit))
+    }
+    async fn accept_visit(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        visit: &domain::visit::Visit,
+        before: &HouseholdDetail,
+        application: &domain::visit::Application,
+        note: &str,
+    ) -> StoreResult<HouseholdRecord> {
+        dispatch!(self, accept_visit(actor, at, visit, before, application, note))
+    }
+    async fn return_visit(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        scope: &Scope,
+        id: domain::visit::VisitId,
+        version: i64,
+        reason: &str,
+    ) -> StoreResult<()> {
+        dispatch!(self, return_visit(actor, at, scope, id, version, reason))
     }
 }
 

@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "registry", sql: include_str!("../migrations/0001_registry.sql") },
     Migration { version: 2, name: "findings", sql: include_str!("../migrations/0002_findings.sql") },
     Migration { version: 3, name: "campaigns", sql: include_str!("../migrations/0003_campaigns.sql") },
+    Migration { version: 4, name: "visits", sql: include_str!("../migrations/0004_visits.sql") },
 ];
 
 /// Expands the tokens and the backend-only sections.

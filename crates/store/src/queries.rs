@@ -750,10 +750,27 @@ pub(crate) async fn write_members(
     reason: &str,
 ) -> Result<HouseholdRecord, StoreError> {
     let rec = &before.record;
-    let hid = rec.id.0;
-    let village = rec.household.village;
     let mut tx = begin(w).await.map_err(crate::db_err)?;
     bump_version(&mut tx, rec.id, rec.version, at).await?;
+    let audit = member_changes_in_tx(&mut tx, actor, at, before, changes, &|_| reason.to_string()).await?;
+    audit_in_tx(&mut tx, &audit).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(HouseholdRecord { version: rec.version + 1, updated_at: at, ..rec.clone() })
+}
+
+/// Applies member changes inside a transaction whose version bump is the caller's; returns the
+/// audit entries (a removal's reason comes from `reason_of`).
+async fn member_changes_in_tx(
+    conn: &mut Conn,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    before: &HouseholdDetail,
+    changes: &[MemberChange],
+    reason_of: &(dyn Fn(MemberId) -> String + Sync),
+) -> Result<Vec<AuditEntry>, StoreError> {
+    let rec = &before.record;
+    let hid = rec.id.0;
+    let village = rec.household.village;
     let mut next_seq = before.members.iter().map(|m| m.seq).max().unwrap_or(0) + 1;
     let mut audit = Vec::new();
     let old = |id: MemberId| before.members.iter().find(|m| m.id == id);
@@ -761,7 +778,7 @@ pub(crate) async fn write_members(
         let e = AuditEntry::new(at, actor, AuditAction::Update, "household", hid).region(village);
         match c {
             MemberChange::Insert(m) => {
-                let id = insert_member(&mut tx, hid, village.as_i64(), next_seq, m).await?;
+                let id = insert_member(&mut *conn, hid, village.as_i64(), next_seq, m).await?;
                 next_seq += 1;
                 audit.push(
                     AuditEntry { action: AuditAction::Create, ..e }
@@ -771,7 +788,7 @@ pub(crate) async fn write_members(
             }
             MemberChange::Update(id, m) => {
                 let prev = old(*id).ok_or(StoreError::NotFound)?;
-                update_member_row(&mut tx, hid, *id, prev.seq, m).await?;
+                update_member_row(&mut *conn, hid, *id, prev.seq, m).await?;
                 audit.push(
                     e.before(&MemberAudit { member_id: id.0, member: &prev.member })
                         .after(&MemberAudit { member_id: id.0, member: m })
@@ -780,18 +797,16 @@ pub(crate) async fn write_members(
             }
             MemberChange::Delete(id) => {
                 let prev = old(*id).ok_or(StoreError::NotFound)?;
-                delete_member_row(&mut tx, hid, *id).await?;
+                delete_member_row(&mut *conn, hid, *id).await?;
                 audit.push(
                     AuditEntry { action: AuditAction::Delete, ..e }
                         .before(&MemberAudit { member_id: id.0, member: &prev.member })
-                        .note(format!("移除成员 {}：{reason}", prev.member.name)),
+                        .note(format!("移除成员 {}：{}", prev.member.name, reason_of(*id))),
                 );
             }
         }
     }
-    audit_in_tx(&mut tx, &audit).await.map_err(crate::db_err)?;
-    tx.commit().await.map_err(crate::db_err)?;
-    Ok(HouseholdRecord { version: rec.version + 1, updated_at: at, ..rec.clone() })
+    Ok(audit)
 }
 
 pub(crate) async fn apply_import(
@@ -1878,6 +1893,25 @@ fn decode_task(r: &DbRow) -> Result<Task, sqlx::Error> {
     })
 }
 
+const TASK_SELECT: &str = "SELECT t.id, t.campaign_id, t.household_id, t.household_no, t.village_code, t.group_no, t.form,
+        t.screener_id, u.display_name AS screener_name, t.status, t.last_visit_on,
+        (SELECT m.name FROM members m WHERE m.household_id = t.household_id AND m.relation = 1 ORDER BY m.seq LIMIT 1) AS head_name
+    FROM screening_tasks t LEFT JOIN users u ON u.id = t.screener_id";
+
+/// Tasks within the scope: its region, and for a screener their own (GLOSSARY "Roles").
+fn task_scope(scope: &Scope, args: &mut Vec<Arg>) -> String {
+    let (lo, hi) = scope.range();
+    let mut w = format!(
+        "t.village_code BETWEEN {} AND {}",
+        sql::push(args, Arg::I64(Some(lo))),
+        sql::push(args, Arg::I64(Some(hi)))
+    );
+    if let Some(u) = scope.own_tasks_only() {
+        w.push_str(&format!(" AND t.screener_id = {}", sql::push(args, Arg::I64(Some(u.0)))));
+    }
+    w
+}
+
 pub(crate) async fn tasks(r: &Pool<DB>, scope: &Scope, f: &TaskFilter, limit: u32) -> Result<Page<Task>, StoreError> {
     let (lo, hi) = scope.range();
     let mut args = vec![Arg::I64(Some(f.campaign.0)), Arg::I64(Some(lo)), Arg::I64(Some(hi))];
@@ -1913,13 +1947,7 @@ pub(crate) async fn tasks(r: &Pool<DB>, scope: &Scope, f: &TaskFilter, limit: u3
         ));
     }
     let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit) + 1)));
-    let q = format!(
-        "SELECT t.id, t.campaign_id, t.household_id, t.household_no, t.village_code, t.group_no, t.form, t.screener_id,
-                u.display_name AS screener_name, t.status, t.last_visit_on,
-                (SELECT m.name FROM members m WHERE m.household_id = t.household_id AND m.relation = 1 ORDER BY m.seq LIMIT 1) AS head_name
-         FROM screening_tasks t LEFT JOIN users u ON u.id = t.screener_id
-         WHERE {w} ORDER BY t.village_code, t.group_no, t.household_no LIMIT {lim}"
-    );
+    let q = format!("{TASK_SELECT} WHERE {w} ORDER BY t.village_code, t.group_no, t.household_no LIMIT {lim}");
     let rows = bind_owned(dynamic(q), args).fetch_all(r).await.map_err(crate::db_err)?;
     let mut items = rows.iter().map(decode_task).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)?;
     let next = if items.len() > limit as usize {
@@ -2026,4 +2054,377 @@ pub(crate) async fn progress(
         })
         .collect::<Result<_, sqlx::Error>>()
         .map_err(crate::db_err)
+}
+
+// ---------------------------------------------------------------- visits
+
+use domain::ports::VisitFilter;
+use domain::visit::{Application, ReviewStatus, Visit, VisitContent, VisitFacts, VisitId};
+
+pub(crate) async fn task(r: &Pool<DB>, scope: &Scope, id: TaskId) -> Result<Option<Task>, StoreError> {
+    let mut args = Vec::new();
+    let w = task_scope(scope, &mut args);
+    let idp = sql::push(&mut args, Arg::I64(Some(id.0)));
+    let row = bind_owned(dynamic(format!("{TASK_SELECT} WHERE {w} AND t.id = {idp}")), args)
+        .fetch_optional(r)
+        .await
+        .map_err(crate::db_err)?;
+    row.map(|r| decode_task(&r)).transpose().map_err(crate::db_err)
+}
+
+const VISIT_SELECT: &str =
+    "SELECT v.id, v.task_id, v.campaign_id, v.household_id, v.household_no, v.village_code, v.form,
+        v.mode, v.visited_on, v.screeners, v.met, v.confirmed, v.signed_by, v.why_not, v.content, v.review,
+        v.review_note, v.reviewed_by, v.reviewed_at, v.recorded_by, v.recorded_at, v.version
+    FROM visits v JOIN screening_tasks t ON t.id = v.task_id";
+
+fn decode_visit(r: &DbRow) -> Result<Visit, sqlx::Error> {
+    let screeners: Vec<String> =
+        serde_json::from_str(&r.try_get::<String, _>("screeners")?).map_err(|_| bad("visits.screeners"))?;
+    let content: VisitContent =
+        serde_json::from_str(&r.try_get::<String, _>("content")?).map_err(|_| bad("visits.content"))?;
+    Ok(Visit {
+        id: VisitId(r.try_get("id")?),
+        task: TaskId(r.try_get("task_id")?),
+        campaign: CampaignId(r.try_get("campaign_id")?),
+        household_id: HouseholdId(r.try_get("household_id")?),
+        household_no: HouseholdNo::parse(&r.try_get::<String, _>("household_no")?)
+            .map_err(|_| bad("visits.household_no"))?,
+        village: RegionCode::from_i64(r.try_get("village_code")?).ok_or_else(|| bad("visits.village_code"))?,
+        form: enum_of(r.try_get("form")?, "visits.form")?,
+        facts: VisitFacts {
+            mode: enum_of(r.try_get("mode")?, "visits.mode")?,
+            visited_on: r.try_get("visited_on")?,
+            screeners,
+            met: r.try_get("met")?,
+            confirmed: r.try_get("confirmed")?,
+            signed_by: r.try_get("signed_by")?,
+            why_not: r.try_get("why_not")?,
+        },
+        content,
+        review: enum_of(r.try_get("review")?, "visits.review")?,
+        review_note: r.try_get("review_note")?,
+        reviewed_by: r.try_get("reviewed_by")?,
+        reviewed_at: r.try_get("reviewed_at")?,
+        recorded_by: r.try_get("recorded_by")?,
+        recorded_at: r.try_get("recorded_at")?,
+        version: r.try_get("version")?,
+    })
+}
+
+async fn visit_in(conn: &mut Conn, id: i64) -> Result<Visit, StoreError> {
+    let row = dynamic(format!("{VISIT_SELECT} WHERE v.id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(crate::db_err)?
+        .ok_or(StoreError::NotFound)?;
+    decode_visit(&row).map_err(crate::db_err)
+}
+
+/// The task's status and last visit date from all its visits, in date order (D13).
+async fn refresh_task(conn: &mut Conn, task: i64) -> Result<(), StoreError> {
+    let rows = sqlx::query("SELECT mode, met, visited_on FROM visits WHERE task_id = $1 ORDER BY visited_on, id")
+        .bind(task)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(crate::db_err)?;
+    let mut status = TaskStatus::Pending;
+    let mut last: Option<chrono::NaiveDate> = None;
+    for r in &rows {
+        let facts = VisitFacts {
+            mode: enum_of(r.try_get("mode").map_err(crate::db_err)?, "visits.mode").map_err(crate::db_err)?,
+            visited_on: r.try_get("visited_on").map_err(crate::db_err)?,
+            screeners: Vec::new(),
+            met: r.try_get("met").map_err(crate::db_err)?,
+            confirmed: false,
+            signed_by: String::new(),
+            why_not: String::new(),
+        };
+        status = domain::visit::status_after(status, &facts);
+        last = Some(facts.visited_on);
+    }
+    sqlx::query("UPDATE screening_tasks SET status = $1, last_visit_on = $2 WHERE id = $3")
+        .bind(status.code())
+        .bind(last)
+        .bind(task)
+        .execute(&mut *conn)
+        .await
+        .map_err(crate::db_err)?;
+    Ok(())
+}
+
+fn visit_audit(at: DateTime<Utc>, actor: &Actor, action: AuditAction, v: &Visit) -> AuditEntry {
+    AuditEntry::new(at, actor, action, "visit", v.id.0).region(v.village)
+}
+
+pub(crate) async fn record_visit(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    scope: &Scope,
+    task_id: TaskId,
+    f: &VisitFacts,
+    c: &VisitContent,
+) -> Result<Visit, StoreError> {
+    let t = task(w, scope, task_id).await?.ok_or(StoreError::NotFound)?;
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO visits (task_id, campaign_id, household_id, village_code, household_no, form, mode, visited_on,
+            screeners, met, confirmed, signed_by, why_not, content, review, review_note, recorded_by_id, recorded_by,
+            recorded_at, version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, '', $16, $17, $18, 1) RETURNING id",
+    )
+    .bind(t.id.0)
+    .bind(t.campaign.0)
+    .bind(t.household_id.0)
+    .bind(t.village.as_i64())
+    .bind(t.household_no.to_string())
+    .bind(t.form.code())
+    .bind(f.mode.code())
+    .bind(f.visited_on)
+    .bind(serde_json::to_string(&f.screeners).unwrap_or_default())
+    .bind(f.met)
+    .bind(f.confirmed)
+    .bind(f.signed_by.clone())
+    .bind(f.why_not.clone())
+    .bind(serde_json::to_string(c).unwrap_or_default())
+    .bind(ReviewStatus::Submitted.code())
+    .bind(actor.user_id.map(|u| u.0))
+    .bind(actor.name.clone())
+    .bind(at)
+    .fetch_one(&mut *tx)
+    .await
+    .and_then(|r| r.try_get("id"))
+    .map_err(crate::db_err)?;
+    refresh_task(&mut tx, t.id.0).await?;
+    let v = visit_in(&mut tx, id).await?;
+    let e = visit_audit(at, actor, AuditAction::Create, &v).after(&v).note(format!(
+        "记录户 {} 的核查（{}）",
+        v.household_no,
+        domain::visit::describe(f)
+    ));
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(v)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn correct_visit(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    scope: &Scope,
+    id: VisitId,
+    version: i64,
+    f: &VisitFacts,
+    c: &VisitContent,
+) -> Result<Visit, StoreError> {
+    let before = visit(w, scope, id).await?.ok_or(StoreError::NotFound)?;
+    if before.review == ReviewStatus::Accepted {
+        return Err(StoreError::Conflict);
+    }
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let n = sqlx::query(
+        "UPDATE visits SET mode = $1, visited_on = $2, screeners = $3, met = $4, confirmed = $5, signed_by = $6,
+            why_not = $7, content = $8, review = $9, version = version + 1
+         WHERE id = $10 AND version = $11 AND review <> $12",
+    )
+    .bind(f.mode.code())
+    .bind(f.visited_on)
+    .bind(serde_json::to_string(&f.screeners).unwrap_or_default())
+    .bind(f.met)
+    .bind(f.confirmed)
+    .bind(f.signed_by.clone())
+    .bind(f.why_not.clone())
+    .bind(serde_json::to_string(c).unwrap_or_default())
+    .bind(ReviewStatus::Submitted.code())
+    .bind(id.0)
+    .bind(version)
+    .bind(ReviewStatus::Accepted.code())
+    .execute(&mut *tx)
+    .await
+    .map_err(crate::db_err)?
+    .rows_affected();
+    if n == 0 {
+        return Err(StoreError::Conflict);
+    }
+    refresh_task(&mut tx, before.task.0).await?;
+    let v = visit_in(&mut tx, id.0).await?;
+    let e = visit_audit(at, actor, AuditAction::Update, &v)
+        .before(&before)
+        .after(&v)
+        .note(format!("修改户 {} 的核查并重新提交审核", v.household_no));
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(v)
+}
+
+pub(crate) async fn visit(r: &Pool<DB>, scope: &Scope, id: VisitId) -> Result<Option<Visit>, StoreError> {
+    let mut args = Vec::new();
+    let w = task_scope(scope, &mut args);
+    let idp = sql::push(&mut args, Arg::I64(Some(id.0)));
+    let row = bind_owned(dynamic(format!("{VISIT_SELECT} WHERE {w} AND v.id = {idp}")), args)
+        .fetch_optional(r)
+        .await
+        .map_err(crate::db_err)?;
+    row.map(|r| decode_visit(&r)).transpose().map_err(crate::db_err)
+}
+
+pub(crate) async fn visits(
+    r: &Pool<DB>,
+    scope: &Scope,
+    f: &VisitFilter,
+    limit: u32,
+) -> Result<Page<Visit>, StoreError> {
+    let mut args = Vec::new();
+    let mut w = task_scope(scope, &mut args);
+    if let Some(c) = f.campaign {
+        w.push_str(&format!(" AND v.campaign_id = {}", sql::push(&mut args, Arg::I64(Some(c.0)))));
+    }
+    if let Some(reg) = f.region {
+        let (lo, hi) = reg.subtree();
+        w.push_str(&format!(
+            " AND v.village_code BETWEEN {} AND {}",
+            sql::push(&mut args, Arg::I64(Some(lo as i64))),
+            sql::push(&mut args, Arg::I64(Some(hi as i64)))
+        ));
+    }
+    if let Some(t) = f.task {
+        w.push_str(&format!(" AND v.task_id = {}", sql::push(&mut args, Arg::I64(Some(t.0)))));
+    }
+    if let Some(h) = f.household {
+        w.push_str(&format!(" AND v.household_id = {}", sql::push(&mut args, Arg::I64(Some(h.0)))));
+    }
+    if let Some(s) = f.review {
+        w.push_str(&format!(" AND v.review = {}", sql::push(&mut args, Arg::I16(Some(s.code())))));
+    }
+    let total: i64 = bind_all(
+        dynamic(format!("SELECT COUNT(*) AS n FROM visits v JOIN screening_tasks t ON t.id = v.task_id WHERE {w}")),
+        &args,
+    )
+    .fetch_one(r)
+    .await
+    .and_then(|row| row.try_get("n"))
+    .map_err(crate::db_err)?;
+    if let Some(a) = f.after {
+        w.push_str(&format!(" AND v.id < {}", sql::push(&mut args, Arg::I64(Some(a)))));
+    }
+    let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit) + 1)));
+    let rows = bind_owned(dynamic(format!("{VISIT_SELECT} WHERE {w} ORDER BY v.id DESC LIMIT {lim}")), args)
+        .fetch_all(r)
+        .await
+        .map_err(crate::db_err)?;
+    let mut items = rows.iter().map(decode_visit).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)?;
+    let next = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|v| v.id.0.to_string())
+    } else {
+        None
+    };
+    Ok(Page { items, next, total })
+}
+
+async fn set_review(
+    conn: &mut Conn,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    id: VisitId,
+    version: i64,
+    status: ReviewStatus,
+    note: &str,
+) -> Result<(), StoreError> {
+    let n = sqlx::query(
+        "UPDATE visits SET review = $1, review_note = $2, reviewed_by = $3, reviewed_at = $4, version = version + 1
+         WHERE id = $5 AND version = $6 AND review = $7",
+    )
+    .bind(status.code())
+    .bind(note.to_string())
+    .bind(actor.name.clone())
+    .bind(at)
+    .bind(id.0)
+    .bind(version)
+    .bind(ReviewStatus::Submitted.code())
+    .execute(&mut *conn)
+    .await
+    .map_err(crate::db_err)?
+    .rows_affected();
+    if n == 0 { Err(StoreError::Conflict) } else { Ok(()) }
+}
+
+pub(crate) async fn accept_visit(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    v: &Visit,
+    before: &HouseholdDetail,
+    app: &Application,
+    note: &str,
+) -> Result<HouseholdRecord, StoreError> {
+    let rec = &before.record;
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    set_review(&mut tx, actor, at, v.id, v.version, ReviewStatus::Accepted, note).await?;
+    let changed = app.household != rec.household || !app.member_changes.is_empty() || app.income.is_some();
+    let mut audit = Vec::new();
+    if changed {
+        bump_version(&mut tx, rec.id, rec.version, at).await?;
+        if app.household != rec.household {
+            update_household_row(&mut tx, rec.id, &rec.household, &app.household).await?;
+            audit.push(
+                AuditEntry::new(at, actor, AuditAction::Update, "household", rec.id.0)
+                    .region(rec.household.village)
+                    .before(&rec.household)
+                    .after(&app.household)
+                    .note(format!("采纳核查 #{}：修改户 {} 的基本信息", v.id.0, rec.household.household_no)),
+            );
+        }
+        let reasons: std::collections::HashMap<MemberId, String> = v
+            .content
+            .members
+            .iter()
+            .filter_map(|m| m.removal.map(|r| (m.member_id, format!("{}（采纳核查 #{}）", r.label(), v.id.0))))
+            .collect();
+        let reason_of = |id: MemberId| reasons.get(&id).cloned().unwrap_or_default();
+        audit.extend(member_changes_in_tx(&mut tx, actor, at, before, &app.member_changes, &reason_of).await?);
+        if let Some(income) = &app.income {
+            upsert_income(&mut tx, rec.id.0, income).await?;
+            audit.push(
+                AuditEntry::new(at, actor, AuditAction::Update, "household", rec.id.0)
+                    .region(rec.household.village)
+                    .after(income)
+                    .note(format!("采纳核查 #{}：{}年收入记录", v.id.0, income.year)),
+            );
+        }
+    }
+    let after_visit = visit_in(&mut tx, v.id.0).await?;
+    audit.push(
+        visit_audit(at, actor, AuditAction::Review, &after_visit)
+            .after(&serde_json::json!({ "review": "accepted", "changes": app.summary, "manual": app.manual }))
+            .note(format!(
+                "采纳户 {} 的核查{}",
+                v.household_no,
+                if note.is_empty() { String::new() } else { format!("：{note}") }
+            )),
+    );
+    audit_in_tx(&mut tx, &audit).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    let version = if changed { rec.version + 1 } else { rec.version };
+    Ok(HouseholdRecord { version, household: app.household.clone(), updated_at: at, ..rec.clone() })
+}
+
+pub(crate) async fn return_visit(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    scope: &Scope,
+    id: VisitId,
+    version: i64,
+    reason: &str,
+) -> Result<(), StoreError> {
+    let v = visit(w, scope, id).await?.ok_or(StoreError::NotFound)?;
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    set_review(&mut tx, actor, at, id, version, ReviewStatus::Returned, reason).await?;
+    let e = visit_audit(at, actor, AuditAction::Review, &v).note(format!("退回户 {} 的核查：{reason}", v.household_no));
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)
 }

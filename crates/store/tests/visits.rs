@@ -1,0 +1,202 @@
+//! Visits through the domain services and the store, on both backends (DOMAIN D13): the task's
+//! status follows the visits, a screener records only their own tasks, the cadre returns or
+//! accepts, and acceptance changes the registry in one audited transaction — to exactly what
+//! the rules' preview saw.
+
+use std::collections::BTreeSet;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use domain::account::{Actor, Role, Scope, User, Username};
+use domain::calendar::WorkCalendar;
+use domain::campaign::{CampaignInput, FormKind, TaskStatus};
+use domain::params::ParamName;
+use domain::ports::*;
+use domain::region::RegionCode;
+use domain::service::{self, EditError};
+use domain::visit::{ReviewStatus, VisitInput};
+use store::testing::TestDb;
+
+const DAZHENG: &str = "450203100201";
+
+fn day(m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2022, m, d).unwrap()
+}
+
+async fn user(db: &store::Db, name: &str, role: Role, region: &str) -> User {
+    let at = Utc.with_ymd_and_hms(2022, 3, 26, 1, 0, 0).unwrap();
+    db.create_user(
+        &Actor::cli(),
+        at,
+        &NewUser {
+            username: Username::parse(name).unwrap(),
+            display_name: name.into(),
+            role,
+            region: RegionCode::parse(region).unwrap(),
+            password_hash: "x".into(),
+        },
+    )
+    .await
+    .unwrap()
+}
+
+fn form(d: &HouseholdDetail, mode: &str, wage: &str) -> VisitInput {
+    let mut i = VisitInput::prefilled(d, day(4, 6), "韦小明、蓝海");
+    for (k, v) in [
+        ("mode", mode),
+        ("met", "是"),
+        ("confirmed", "是"),
+        ("signed_by", "户主"),
+        ("income_wage", wage),
+        ("housing_grade", "B级"),
+        ("dropout", "否"),
+        ("uninsured", "否"),
+        ("water_quantity", "达标"),
+        ("water_quality", "达标"),
+        ("water_convenience", "达标"),
+        ("water_reliability", "不达标"),
+        ("food_clothing", "是"),
+        ("sudden", "否"),
+        ("conclusion", "无风险"),
+    ] {
+        i.set(k, v);
+    }
+    i
+}
+
+#[tokio::test]
+async fn visits_move_tasks_and_acceptance_changes_the_registry_as_previewed() {
+    for t in TestDb::both().await {
+        let db = &t.db;
+        let at = Utc.with_ymd_and_hms(2022, 4, 6, 2, 0, 0).unwrap();
+        db.upsert_regions(&Actor::cli(), at, &domain::region::luorong_regions()).await.unwrap();
+        let gx = RegionCode::parse("450000000000").unwrap();
+        db.set_param(&Actor::cli(), at, 2022, gx, ParamName::MonitoringLine, 650_000, true, "示例值").await.unwrap();
+        let opts = synth::GenOptions { households: Some(200), seed: 11, ..Default::default() };
+        let plan = domain::import::plan(synth::households(synth::Preset::Town, &opts).collect(), vec![]);
+        let meta = ImportMeta { file_name: "synth".into(), file_sha256: String::new(), rows: 0, warnings: 0 };
+        db.apply_import(&Actor::cli(), at, &meta, &plan).await.unwrap();
+        let town = RegionCode::parse("450203100000").unwrap();
+        let (c, _) = service::create_campaign(
+            db,
+            at,
+            &Scope::system(),
+            &Actor::cli(),
+            &CampaignInput::seeded("雒容镇2022年防返贫集中排查", town, 2022),
+        )
+        .await
+        .unwrap();
+        // an ordinary household (附件5) of 大正村 with at least two members, not the head removed
+        let tasks = db
+            .tasks(
+                &Scope::system(),
+                &TaskFilter {
+                    campaign: c.id,
+                    region: Some(RegionCode::parse(DAZHENG).unwrap()),
+                    group_no: None,
+                    screener: None,
+                    status: None,
+                    after: None,
+                },
+                500,
+            )
+            .await
+            .unwrap();
+        let mut chosen = None;
+        for task in tasks.items.iter().filter(|t| t.form == FormKind::Ordinary) {
+            let d = db.household(&Scope::system(), &task.household_no).await.unwrap().unwrap();
+            if d.members.len() >= 3 {
+                chosen = Some((task.clone(), d));
+                break;
+            }
+        }
+        let (task, d) = chosen.expect("a 附件5 household of three or more");
+        let screener = user(db, "screener1", Role::Screener, DAZHENG).await;
+        let other = user(db, "screener2", Role::Screener, DAZHENG).await;
+        let cadre = user(db, "cadre1", Role::VillageCadre, DAZHENG).await;
+        let sel = TaskSelection { village: task.village, group_no: None, tasks: vec![task.id] };
+        service::assign_tasks(db, at, &cadre.scope(), &cadre.actor(), c.id, &sel, Some(screener.id)).await.unwrap();
+        let (ss, sa) = (screener.scope(), screener.actor());
+
+        // a phone visit: needs the in-person follow-up
+        let phone = form(&d, "电话", "30000");
+        let v1 = service::record_visit(db, at, day(4, 6), &ss, &sa, task.id, &phone).await.unwrap();
+        assert_eq!(v1.review, ReviewStatus::Submitted);
+        assert_eq!(db.task(&ss, task.id).await.unwrap().unwrap().status, TaskStatus::RemoteOnly, "[{}]", t.label);
+        // the other screener can neither see nor record this task
+        assert!(db.task(&other.scope(), task.id).await.unwrap().is_none());
+        assert!(matches!(
+            service::record_visit(db, at, day(4, 6), &other.scope(), &other.actor(), task.id, &phone).await,
+            Err(EditError::NotFound)
+        ));
+        // in person: one member died; the income fell
+        let leaving = d.members.iter().find(|m| m.member.relation != domain::codes::Relation::Head).unwrap();
+        let mut visit = form(&d, "入户", "6000");
+        visit.set(&format!("m{}_removal", leaving.id.0), "死亡");
+        let v2 = service::record_visit(db, at, day(4, 7), &ss, &sa, task.id, &visit).await.unwrap();
+        let t2 = db.task(&ss, task.id).await.unwrap().unwrap();
+        assert_eq!((t2.status, t2.last_visit_on), (TaskStatus::Visited, Some(day(4, 6))));
+        let mine = db.visits(&ss, &VisitFilter { task: Some(task.id), ..Default::default() }, 10).await.unwrap();
+        assert_eq!(mine.total, 2);
+        assert_eq!(db.visits(&other.scope(), &VisitFilter::default(), 10).await.unwrap().total, 0);
+
+        // returned with a reason, corrected, back to review; a stale form is refused
+        let cs = cadre.scope();
+        let ca = cadre.actor();
+        assert!(matches!(
+            service::return_visit(db, at, &cs, &ca, v2.id, v2.version, "").await,
+            Err(EditError::Invalid(_))
+        ));
+        service::return_visit(db, at, &cs, &ca, v2.id, v2.version, "务工收入漏填，请补充").await.unwrap();
+        let returned = db.visit(&ss, v2.id).await.unwrap().unwrap();
+        assert_eq!((returned.review, returned.review_note.as_str()), (ReviewStatus::Returned, "务工收入漏填，请补充"));
+        visit.set("income_wage", "7200");
+        let v2b = service::correct_visit(db, at, day(4, 8), &ss, &sa, v2.id, returned.version, &visit).await.unwrap();
+        assert_eq!(
+            (v2b.review, v2b.content.income.as_ref().unwrap().wage),
+            (ReviewStatus::Submitted, domain::Fen::from_yuan(7_200))
+        );
+        assert!(matches!(
+            service::correct_visit(db, at, day(4, 8), &ss, &sa, v2.id, returned.version, &visit).await,
+            Err(EditError::Invalid(e)) if e.get("version").is_some()
+        ));
+        // a screener may not accept
+        assert!(matches!(
+            service::accept_visit(db, at, &ss, &sa, v2.id, v2b.version, "").await,
+            Err(EditError::Forbidden)
+        ));
+
+        // the preview before acceptance …
+        let cal = WorkCalendar::builtin();
+        let (before, app) = service::plan_acceptance(db, &cs, &v2b).await.unwrap();
+        let preview =
+            domain::screening::preview(db, &cal, day(4, 8), &domain::visit::applied(&before, &app)).await.unwrap();
+        // … acceptance: one transaction, household version + 1
+        service::accept_visit(db, at, &cs, &ca, v2.id, v2b.version, "已核实").await.unwrap();
+        let after = db.household(&Scope::system(), &task.household_no).await.unwrap().unwrap();
+        assert_eq!(after.record.version, d.record.version + 1);
+        assert_eq!(after.members.len(), d.members.len() - 1);
+        assert!(!after.members.iter().any(|m| m.id == leaving.id));
+        let income = after.incomes.iter().find(|r| r.year == 2022).expect("the visit's income, under 2022");
+        assert_eq!(income.wage, domain::Fen::from_yuan(7_200));
+        assert_eq!(after.record.household.water.safe, Some(false), "one water indicator failed");
+        // … and the rules on the registry now say what the preview said
+        let now = domain::screening::screen_one(db, &cal, at, day(4, 8), &after).await.unwrap();
+        let fp = |f: &[domain::rules::Finding]| f.iter().map(|f| f.fingerprint()).collect::<BTreeSet<_>>();
+        assert_eq!(fp(&preview), fp(&now), "[{}]", t.label);
+        assert!(now.iter().any(|f| f.code == domain::rules::FindingCode::ShouldMonitor), "{now:?}");
+        // accepted once; the phone visit is still waiting; the audit shows the removal with its reason
+        assert!(matches!(
+            service::accept_visit(db, at, &cs, &ca, v2.id, v2b.version + 1, "").await,
+            Err(EditError::Invalid(_))
+        ));
+        let waiting = db
+            .visits(&cs, &VisitFilter { review: Some(ReviewStatus::Submitted), ..Default::default() }, 10)
+            .await
+            .unwrap();
+        assert_eq!(waiting.items.iter().map(|v| v.id).collect::<Vec<_>>(), vec![v1.id]);
+        let audit = db.audit_rows(&AuditFilter::default(), 50).await.unwrap();
+        assert!(audit.iter().any(|e| e.entry.note.contains(&format!("死亡（采纳核查 #{}）", v2.id.0))));
+        assert!(audit.iter().any(|e| e.entry.note.contains("采纳户") && e.entry.note.contains("已核实")));
+        t.cleanup().await;
+    }
+}
