@@ -947,7 +947,7 @@ pub(crate) async fn apply_import(
     audit_in_tx(&mut tx, &audit).await.map_err(crate::db_err)?;
     tx.commit().await.map_err(crate::db_err)?;
     if plan.creates.len() + plan.updates.len() >= 1000 {
-        bulk::refresh_statistics(w).await.map_err(crate::db_err)?;
+        bulk::refresh_statistics(w, "households, members, income_records").await.map_err(crate::db_err)?;
     }
     Ok(outcome)
 }
@@ -1511,7 +1511,11 @@ pub(crate) async fn finish_screening(
             changes.opened, changes.reopened, changes.resolved
         ));
     audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
-    tx.commit().await.map_err(crate::db_err)
+    tx.commit().await.map_err(crate::db_err)?;
+    if changes.opened + changes.resolved >= 1_000 {
+        bulk::refresh_statistics(w, "findings").await.map_err(crate::db_err)?;
+    }
+    Ok(())
 }
 
 const FINDING_SELECT: &str =
@@ -1769,6 +1773,10 @@ pub(crate) async fn create_campaign(
         .note(format!("创建专项行动“{}”，{}户各建排查任务", campaign.name, tasks));
     audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
     tx.commit().await.map_err(crate::db_err)?;
+    if tasks >= 1_000 {
+        // the progress and task queries are planned on the new rows, not on an empty table
+        bulk::refresh_statistics(w, "screening_tasks").await.map_err(crate::db_err)?;
+    }
     Ok((campaign, tasks))
 }
 

@@ -8,6 +8,7 @@ pub mod findings;
 pub mod households;
 pub mod login;
 pub mod transfer;
+pub mod visits;
 
 use askama::Template;
 use axum::Router;
@@ -42,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .merge(transfer::routes())
         .merge(findings::routes())
         .merge(campaigns::routes())
+        .merge(visits::routes())
         .merge(admin::routes())
 }
 
@@ -69,6 +71,7 @@ pub struct Chrome {
     pub can_screen: bool,
     /// The role visits households (has "my tasks").
     pub has_tasks: bool,
+    pub can_review: bool,
     pub today: String,
 }
 
@@ -91,6 +94,7 @@ impl Chrome {
             is_admin: a.scope.allows(Permission::ManageUsers),
             can_screen: a.scope.allows(Permission::Screen),
             has_tasks: domain::service::may_screen(a.user.role),
+            can_review: a.scope.allows(Permission::ReviewVisits),
             today: state.clock.today().to_string(),
         }
     }
@@ -108,6 +112,7 @@ impl Chrome {
             is_admin: false,
             can_screen: false,
             has_tasks: false,
+            can_review: false,
             today: state.clock.today().to_string(),
         }
     }

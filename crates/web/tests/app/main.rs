@@ -10,3 +10,4 @@ mod edit;
 mod findings;
 mod pages;
 mod scope;
+mod visits;
