@@ -177,6 +177,48 @@ pub struct Task {
     pub head_name: Option<String>,
 }
 
+crate::codes::code_enum! {
+    /// Why a household is on the 回头看 list (issue 3).
+    pub enum LookBackReason {
+        OpenFindings = 1 => "有待处理的发现",
+        RemoteOnly = 2 => "仅线上核查",
+        NotVisited = 3 => "尚未入户见到农户",
+        ChangedAfterVisit = 4 => "核查后登记信息有变化",
+    }
+}
+
+/// A household to visit again at the look-back, with the reasons it was listed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LookBackItem {
+    pub task: Task,
+    pub open_findings: i64,
+    pub remote_only: bool,
+    pub not_visited: bool,
+    pub changed_after_visit: bool,
+    pub generated_on: NaiveDate,
+    /// Visited in person on or after the day the list was generated.
+    pub done: bool,
+}
+
+impl LookBackItem {
+    pub fn reasons(&self) -> Vec<LookBackReason> {
+        let mut r = Vec::new();
+        if self.open_findings > 0 {
+            r.push(LookBackReason::OpenFindings);
+        }
+        if self.remote_only {
+            r.push(LookBackReason::RemoteOnly);
+        }
+        if self.not_visited {
+            r.push(LookBackReason::NotVisited);
+        }
+        if self.changed_after_visit {
+            r.push(LookBackReason::ChangedAfterVisit);
+        }
+        r
+    }
+}
+
 /// Counts for one row of a progress table (a village, a group or a screener).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Progress {

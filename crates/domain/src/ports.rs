@@ -607,7 +607,52 @@ pub struct ProgressRow {
     pub progress: crate::campaign::Progress,
 }
 
+/// Which look-back items to list.
+#[derive(Debug, Clone)]
+pub struct LookBackFilter {
+    pub campaign: crate::campaign::CampaignId,
+    pub region: Option<RegionCode>,
+    pub reason: Option<crate::campaign::LookBackReason>,
+    /// Only those not yet visited again.
+    pub pending_only: bool,
+    pub after: Option<Cursor>,
+}
+
+/// Look-back counts of one village: listed, and visited again.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LookBackCount {
+    pub village: RegionCode,
+    pub listed: i64,
+    pub done: i64,
+}
+
 pub trait CampaignStore: Send + Sync {
+    /// Generates (or regenerates) the campaign's 回头看 list: every task whose household has open
+    /// findings, was only reached remotely, was not yet visited in person, or changed in the
+    /// registry after its visit. Returns how many were listed.
+    fn generate_look_back(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        today: chrono::NaiveDate,
+        id: crate::campaign::CampaignId,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+
+    /// The look-back list within the scope, in (village, group, 户编号) order, keyset-paged.
+    fn look_back(
+        &self,
+        scope: &Scope,
+        filter: &LookBackFilter,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Page<crate::campaign::LookBackItem>>> + Send;
+
+    /// Listed and done per village, within the scope.
+    fn look_back_counts(
+        &self,
+        scope: &Scope,
+        id: crate::campaign::CampaignId,
+    ) -> impl Future<Output = StoreResult<Vec<LookBackCount>>> + Send;
+
     /// Creates the campaign and one task per household in its region, in one transaction.
     /// Returns the campaign and the number of tasks.
     fn create_campaign(

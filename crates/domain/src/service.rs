@@ -510,3 +510,21 @@ pub async fn return_visit<S: VisitStore>(
         other => Ok(other?),
     }
 }
+
+/// Generates the campaign's 回头看 list (issue 3): households with open findings, only remote
+/// visits, no in-person visit yet, or registry changes after their visit.
+pub async fn generate_look_back<S: CampaignStore>(
+    store: &S,
+    at: DateTime<Utc>,
+    today: NaiveDate,
+    scope: &Scope,
+    actor: &Actor,
+    id: CampaignId,
+) -> Result<i64, EditError> {
+    require(scope, Permission::ManageCampaigns)?;
+    let c = store.campaign(scope, id).await?.ok_or(EditError::NotFound)?;
+    if !scope.contains(c.region) {
+        return Err(EditError::Forbidden);
+    }
+    Ok(store.generate_look_back(actor, at, today, id).await?)
+}

@@ -120,6 +120,8 @@ enum CampaignCmd {
         #[arg(long)]
         screener: Option<String>,
     },
+    /// Generate the 回头看 list: open findings, remote-only or missing visits, registry changes after the visit / 生成回头看清单
+    LookBack { id: i64 },
     /// Progress by village, group or screener, against the deadlines / 排查进度
     Progress {
         id: i64,
@@ -428,6 +430,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<std::process::E
                 commands::campaign::assign(&ctx, id, &village, group, screener).await
             }
             CampaignCmd::Progress { id, by, format } => commands::campaign::progress(&ctx, id, &by, &format).await,
+            CampaignCmd::LookBack { id } => commands::campaign::look_back(&ctx, id).await,
         },
     }
 }

@@ -847,5 +847,8 @@ fn campaigns_are_created_assigned_and_agree_with_screening() {
             fp.ok(&["campaign", "create", "--name", "大正村补充排查", "--region", "450203100201", "--year", "2022"]);
         has(&stdout(&out), &["created campaign #2", "入户排查认定\t2022-03-26 → 2022-04-30（时限 2022-04-18）"]);
         has(&stderr(&fp.fails(&["screen", "--campaign", "9"], 1)), &["没有该专项行动"]);
+        // nobody visited yet: every household is on the look-back list
+        let out = fp.ok(&["--now", "2022-05-01T09:00:00+08:00", "campaign", "look-back", "1"]);
+        has(&stdout(&out), &["回头看清单300户", "尚未入户见到农户\t300", "有待处理的发现\t"]);
     });
 }

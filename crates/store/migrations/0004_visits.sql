@@ -33,3 +33,26 @@ CREATE TABLE visits (
 CREATE INDEX visits_by_task ON visits (task_id, visited_on, id);
 CREATE INDEX visits_queue ON visits (campaign_id, village_code, review, id);
 CREATE INDEX visits_by_household ON visits (household_id, id);
+
+-- the household's version when its task's visit was last recorded or accepted: a later version
+-- means the registry changed after the visit (回头看)
+ALTER TABLE screening_tasks ADD COLUMN household_version_seen BIGINT;
+
+-- 回头看: the households to visit again, with why; regenerated on demand
+CREATE TABLE lookback_items (
+    id {{ID}},
+    campaign_id BIGINT NOT NULL REFERENCES campaigns (id),
+    task_id BIGINT NOT NULL REFERENCES screening_tasks (id),
+    village_code BIGINT NOT NULL,
+    group_no INTEGER NOT NULL,
+    household_no TEXT NOT NULL,
+    open_findings INTEGER NOT NULL,
+    remote_only BOOLEAN NOT NULL,
+    not_visited BOOLEAN NOT NULL,
+    changed_after_visit BOOLEAN NOT NULL,
+    -- the China date of generation: a visit in person on or after it completes the item
+    generated_on {{DATE}} NOT NULL,
+    generated_at {{TS}} NOT NULL,
+    UNIQUE (campaign_id, task_id)
+);
+CREATE INDEX lookback_by_place ON lookback_items (campaign_id, village_code, group_no, household_no);

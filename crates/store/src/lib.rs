@@ -250,7 +250,7 @@ macro_rules! dispatch {
                 | "member_locations" | "user_by_username" | "user" | "list_users" | "count_users" | "session"
                 | "audit_rows" | "audit_chain" | "params" | "applied_migrations" | "schema_columns" | "ping"
                 | "findings" | "finding_counts" | "campaigns" | "campaign" | "tasks" | "progress" | "task" | "visit"
-                | "visits"
+                | "visits" | "look_back" | "look_back_counts"
         )
     };
 }
@@ -593,6 +593,30 @@ impl FindingStore for Db {
 }
 
 impl CampaignStore for Db {
+    async fn generate_look_back(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        today: chrono::NaiveDate,
+        id: domain::campaign::CampaignId,
+    ) -> StoreResult<i64> {
+        dispatch!(self, generate_look_back(actor, at, today, id))
+    }
+    async fn look_back(
+        &self,
+        scope: &Scope,
+        filter: &LookBackFilter,
+        limit: u32,
+    ) -> StoreResult<Page<domain::campaign::LookBackItem>> {
+        dispatch!(self, look_back(scope, filter, limit))
+    }
+    async fn look_back_counts(
+        &self,
+        scope: &Scope,
+        id: domain::campaign::CampaignId,
+    ) -> StoreResult<Vec<LookBackCount>> {
+        dispatch!(self, look_back_counts(scope, id))
+    }
     async fn create_campaign(
         &self,
         actor: &Actor,

@@ -1901,10 +1901,18 @@ fn decode_task(r: &DbRow) -> Result<Task, sqlx::Error> {
     })
 }
 
-const TASK_SELECT: &str = "SELECT t.id, t.campaign_id, t.household_id, t.household_no, t.village_code, t.group_no, t.form,
+macro_rules! task_cols {
+    () => {
+        "t.id, t.campaign_id, t.household_id, t.household_no, t.village_code, t.group_no, t.form,
         t.screener_id, u.display_name AS screener_name, t.status, t.last_visit_on,
-        (SELECT m.name FROM members m WHERE m.household_id = t.household_id AND m.relation = 1 ORDER BY m.seq LIMIT 1) AS head_name
-    FROM screening_tasks t LEFT JOIN users u ON u.id = t.screener_id";
+        (SELECT m.name FROM members m WHERE m.household_id = t.household_id AND m.relation = 1 ORDER BY m.seq LIMIT 1) AS head_name"
+    };
+}
+
+const TASK_COLS: &str = task_cols!();
+
+const TASK_SELECT: &str =
+    concat!("SELECT ", task_cols!(), " FROM screening_tasks t LEFT JOIN users u ON u.id = t.screener_id");
 
 /// Tasks within the scope: its region, and for a screener their own (GLOSSARY "Roles").
 fn task_scope(scope: &Scope, args: &mut Vec<Arg>) -> String {
@@ -2162,6 +2170,19 @@ async fn refresh_task(conn: &mut Conn, task: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Remembers the household's version as of its visit: a later change shows on the look-back.
+async fn note_version_seen(conn: &mut Conn, task: i64) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE screening_tasks SET household_version_seen =
+            (SELECT h.version FROM households h WHERE h.id = screening_tasks.household_id) WHERE id = $1",
+    )
+    .bind(task)
+    .execute(&mut *conn)
+    .await
+    .map_err(crate::db_err)?;
+    Ok(())
+}
+
 fn visit_audit(at: DateTime<Utc>, actor: &Actor, action: AuditAction, v: &Visit) -> AuditEntry {
     AuditEntry::new(at, actor, action, "visit", v.id.0).region(v.village)
 }
@@ -2206,6 +2227,7 @@ pub(crate) async fn record_visit(
     .and_then(|r| r.try_get("id"))
     .map_err(crate::db_err)?;
     refresh_task(&mut tx, t.id.0).await?;
+    note_version_seen(&mut tx, t.id.0).await?;
     let v = visit_in(&mut tx, id).await?;
     let e = visit_audit(at, actor, AuditAction::Create, &v).after(&v).note(format!(
         "记录户 {} 的核查（{}）",
@@ -2258,6 +2280,7 @@ pub(crate) async fn correct_visit(
         return Err(StoreError::Conflict);
     }
     refresh_task(&mut tx, before.task.0).await?;
+    note_version_seen(&mut tx, before.task.0).await?;
     let v = visit_in(&mut tx, id.0).await?;
     let e = visit_audit(at, actor, AuditAction::Update, &v)
         .before(&before)
@@ -2404,6 +2427,7 @@ pub(crate) async fn accept_visit(
             );
         }
     }
+    note_version_seen(&mut tx, v.task.0).await?;
     let after_visit = visit_in(&mut tx, v.id.0).await?;
     audit.push(
         visit_audit(at, actor, AuditAction::Review, &after_visit)
@@ -2435,4 +2459,161 @@ pub(crate) async fn return_visit(
     let e = visit_audit(at, actor, AuditAction::Review, &v).note(format!("退回户 {} 的核查：{reason}", v.household_no));
     audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
     tx.commit().await.map_err(crate::db_err)
+}
+
+// ---------------------------------------------------------------- look-back (回头看)
+
+use domain::campaign::{LookBackItem, LookBackReason};
+use domain::ports::{LookBackCount, LookBackFilter};
+
+pub(crate) async fn generate_look_back(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    today: chrono::NaiveDate,
+    id: CampaignId,
+) -> Result<i64, StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    sqlx::query("DELETE FROM lookback_items WHERE campaign_id = $1")
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
+    let q = format!(
+        "INSERT INTO lookback_items (campaign_id, task_id, village_code, group_no, household_no, open_findings,
+            remote_only, not_visited, changed_after_visit, generated_on, generated_at)
+         SELECT campaign_id, id, village_code, group_no, household_no, open_findings,
+            status = {remote}, status IN ({pending}, {not_reached}), changed = 1, $2, $3
+         FROM (SELECT t.campaign_id, t.id, t.village_code, t.group_no, t.household_no, t.status,
+                  (SELECT COUNT(*) FROM findings f WHERE f.household_id = t.household_id AND f.status = {open}) AS open_findings,
+                  CASE WHEN t.household_version_seen IS NOT NULL AND h.version > t.household_version_seen THEN 1 ELSE 0 END AS changed
+               FROM screening_tasks t JOIN households h ON h.id = t.household_id
+               WHERE t.campaign_id = $1) x
+         WHERE open_findings > 0 OR status <> {visited} OR changed = 1",
+        remote = TaskStatus::RemoteOnly.code(),
+        pending = TaskStatus::Pending.code(),
+        not_reached = TaskStatus::NotReached.code(),
+        visited = TaskStatus::Visited.code(),
+        open = FindingStatus::Open.code(),
+    );
+    let n = dynamic(q).bind(id.0).bind(today).bind(at).execute(&mut *tx).await.map_err(crate::db_err)?.rows_affected()
+        as i64;
+    let e = AuditEntry::new(at, actor, AuditAction::Create, "campaign", id.0)
+        .after(&serde_json::json!({ "look_back": n, "on": today }))
+        .note(format!("生成回头看清单：{n}户"));
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(n)
+}
+
+/// "Visited in person on or after the list was generated".
+fn look_back_done() -> String {
+    format!("(t.status = {} AND t.last_visit_on >= l.generated_on)", TaskStatus::Visited.code())
+}
+
+pub(crate) async fn look_back(
+    r: &Pool<DB>,
+    scope: &Scope,
+    f: &LookBackFilter,
+    limit: u32,
+) -> Result<Page<LookBackItem>, StoreError> {
+    let mut args = Vec::new();
+    let mut w = task_scope(scope, &mut args);
+    w.push_str(&format!(" AND l.campaign_id = {}", sql::push(&mut args, Arg::I64(Some(f.campaign.0)))));
+    if let Some(reg) = f.region {
+        let (lo, hi) = reg.subtree();
+        w.push_str(&format!(
+            " AND l.village_code BETWEEN {} AND {}",
+            sql::push(&mut args, Arg::I64(Some(lo as i64))),
+            sql::push(&mut args, Arg::I64(Some(hi as i64)))
+        ));
+    }
+    match f.reason {
+        Some(LookBackReason::OpenFindings) => w.push_str(" AND l.open_findings > 0"),
+        Some(LookBackReason::RemoteOnly) => w.push_str(" AND l.remote_only = TRUE"),
+        Some(LookBackReason::NotVisited) => w.push_str(" AND l.not_visited = TRUE"),
+        Some(LookBackReason::ChangedAfterVisit) => w.push_str(" AND l.changed_after_visit = TRUE"),
+        None => {}
+    }
+    if f.pending_only {
+        w.push_str(&format!(" AND NOT {}", look_back_done()));
+    }
+    let from = "lookback_items l JOIN screening_tasks t ON t.id = l.task_id LEFT JOIN users u ON u.id = t.screener_id";
+    let total: i64 = bind_all(dynamic(format!("SELECT COUNT(*) AS n FROM {from} WHERE {w}")), &args)
+        .fetch_one(r)
+        .await
+        .and_then(|row| row.try_get("n"))
+        .map_err(crate::db_err)?;
+    if let Some(c) = &f.after {
+        w.push_str(&format!(
+            " AND (l.village_code, l.group_no, l.household_no) > ({}, {}, {})",
+            sql::push(&mut args, Arg::I64(Some(c.village))),
+            sql::push(&mut args, Arg::I32(Some(c.group_no))),
+            sql::push(&mut args, Arg::Text(Some(c.household_no.clone())))
+        ));
+    }
+    let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit) + 1)));
+    let q = format!(
+        "SELECT {TASK_COLS}, l.open_findings, l.remote_only, l.not_visited, l.changed_after_visit, l.generated_on,
+            CASE WHEN {done} THEN 1 ELSE 0 END AS done
+         FROM {from} WHERE {w} ORDER BY l.village_code, l.group_no, l.household_no LIMIT {lim}",
+        done = look_back_done()
+    );
+    let rows = bind_owned(dynamic(q), args).fetch_all(r).await.map_err(crate::db_err)?;
+    let mut items = rows
+        .iter()
+        .map(|row| {
+            Ok(LookBackItem {
+                task: decode_task(row)?,
+                open_findings: i64::from(row.try_get::<i32, _>("open_findings")?),
+                remote_only: row.try_get("remote_only")?,
+                not_visited: row.try_get("not_visited")?,
+                changed_after_visit: row.try_get("changed_after_visit")?,
+                generated_on: row.try_get("generated_on")?,
+                done: row.try_get::<i32, _>("done")? != 0,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(crate::db_err)?;
+    let next = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|i| {
+            Cursor {
+                village: i.task.village.as_i64(),
+                group_no: i32::from(i.task.group_no),
+                household_no: i.task.household_no.to_string(),
+            }
+            .encode()
+        })
+    } else {
+        None
+    };
+    Ok(Page { items, next, total })
+}
+
+pub(crate) async fn look_back_counts(
+    r: &Pool<DB>,
+    scope: &Scope,
+    id: CampaignId,
+) -> Result<Vec<LookBackCount>, StoreError> {
+    let mut args = Vec::new();
+    let w = task_scope(scope, &mut args);
+    let c = sql::push(&mut args, Arg::I64(Some(id.0)));
+    let q = format!(
+        "SELECT l.village_code, COUNT(*) AS listed, CAST(SUM(CASE WHEN {done} THEN 1 ELSE 0 END) AS BIGINT) AS done
+         FROM lookback_items l JOIN screening_tasks t ON t.id = l.task_id
+         WHERE {w} AND l.campaign_id = {c} GROUP BY l.village_code ORDER BY l.village_code",
+        done = look_back_done()
+    );
+    let rows = bind_owned(dynamic(q), args).fetch_all(r).await.map_err(crate::db_err)?;
+    rows.iter()
+        .map(|row| {
+            Ok(LookBackCount {
+                village: RegionCode::from_i64(row.try_get("village_code")?).ok_or_else(|| bad("lookback.village"))?,
+                listed: row.try_get("listed")?,
+                done: row.try_get::<Option<i64>, _>("done")?.unwrap_or(0),
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(crate::db_err)
 }

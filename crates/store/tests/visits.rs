@@ -200,3 +200,112 @@ async fn visits_move_tasks_and_acceptance_changes_the_registry_as_previewed() {
         t.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn the_look_back_lists_open_findings_remote_visits_missing_visits_and_later_changes() {
+    use domain::campaign::LookBackReason;
+    for t in TestDb::both().await {
+        let db = &t.db;
+        let at = Utc.with_ymd_and_hms(2022, 4, 6, 2, 0, 0).unwrap();
+        db.upsert_regions(&Actor::cli(), at, &domain::region::luorong_regions()).await.unwrap();
+        let gx = RegionCode::parse("450000000000").unwrap();
+        db.set_param(&Actor::cli(), at, 2022, gx, ParamName::MonitoringLine, 650_000, true, "示例值").await.unwrap();
+        let opts = synth::GenOptions { households: Some(200), seed: 5, ..Default::default() };
+        let plan = domain::import::plan(synth::households(synth::Preset::Town, &opts).collect(), vec![]);
+        let meta = ImportMeta { file_name: "synth".into(), file_sha256: String::new(), rows: 0, warnings: 0 };
+        db.apply_import(&Actor::cli(), at, &meta, &plan).await.unwrap();
+        let cal = WorkCalendar::builtin();
+        domain::screening::screen(db, &cal, &Scope::system(), &Actor::cli(), at, day(4, 6), None, &mut |_, _| {})
+            .await
+            .unwrap();
+        let town = RegionCode::parse("450203100000").unwrap();
+        let sys = Scope::system();
+        let (c, total) = service::create_campaign(
+            db,
+            at,
+            &sys,
+            &Actor::cli(),
+            &CampaignInput::seeded("雒容镇2022年防返贫集中排查", town, 2022),
+        )
+        .await
+        .unwrap();
+        // three ordinary households of 大正村 without open findings: A visited in person and
+        // accepted, B only by phone, C visited and then edited in the registry
+        let all = db
+            .tasks(
+                &sys,
+                &TaskFilter {
+                    campaign: c.id,
+                    region: Some(RegionCode::parse(DAZHENG).unwrap()),
+                    group_no: None,
+                    screener: None,
+                    status: None,
+                    after: None,
+                },
+                500,
+            )
+            .await
+            .unwrap();
+        let open = db.findings(&sys, &FindingFilter::default(), 10_000).await.unwrap();
+        let with_findings: BTreeSet<_> = open.items.iter().map(|f| f.household_no.to_string()).collect();
+        let clean: Vec<_> = all
+            .items
+            .iter()
+            .filter(|t| t.form == FormKind::Ordinary && !with_findings.contains(t.household_no.as_str()))
+            .take(3)
+            .cloned()
+            .collect();
+        assert_eq!(clean.len(), 3);
+        let (a, b, c3) = (&clean[0], &clean[1], &clean[2]);
+        let cadre = user(db, "cadre1", Role::VillageCadre, DAZHENG).await;
+        let (cs, ca) = (cadre.scope(), cadre.actor());
+        let detail = |no: &domain::household::HouseholdNo| {
+            let no = no.clone();
+            async move { db.household(&Scope::system(), &no).await.unwrap().unwrap() }
+        };
+        // keep the income high so that the visits create no findings
+        let da = detail(&a.household_no).await;
+        let va = service::record_visit(db, at, day(4, 6), &cs, &ca, a.id, &form(&da, "入户", "90000")).await.unwrap();
+        service::accept_visit(db, at, &cs, &ca, va.id, va.version, "").await.unwrap();
+        let db_ = detail(&b.household_no).await;
+        service::record_visit(db, at, day(4, 6), &cs, &ca, b.id, &form(&db_, "电话", "90000")).await.unwrap();
+        let dc = detail(&c3.household_no).await;
+        service::record_visit(db, at, day(4, 6), &cs, &ca, c3.id, &form(&dc, "入户", "90000")).await.unwrap();
+        let dc = detail(&c3.household_no).await;
+        let mut input = domain::fields::HouseholdInput::from_household(&dc.record.household);
+        input.address = Some("雒容镇大正村新址8号".into());
+        service::update_household(db, at, &cs, &ca, &c3.household_no, dc.record.version, &input).await.unwrap();
+        // the town office generates the list at the look-back
+        assert!(matches!(
+            service::generate_look_back(db, at, day(5, 1), &cs, &ca, c.id).await,
+            Err(EditError::Forbidden)
+        ));
+        let n = service::generate_look_back(db, at, day(5, 1), &sys, &Actor::cli(), c.id).await.unwrap();
+        let filter =
+            |reason, pending_only| LookBackFilter { campaign: c.id, region: None, reason, pending_only, after: None };
+        let listed = db.look_back(&sys, &filter(None, false), 1_000).await.unwrap();
+        assert_eq!(listed.total, n);
+        let reasons = |no: &domain::household::HouseholdNo| {
+            listed.items.iter().find(|i| &i.task.household_no == no).map(|i| i.reasons())
+        };
+        assert_eq!(reasons(&a.household_no), None, "[{}] visited, accepted, nothing open: not listed", t.label);
+        assert_eq!(reasons(&b.household_no), Some(vec![LookBackReason::RemoteOnly]));
+        assert_eq!(reasons(&c3.household_no), Some(vec![LookBackReason::ChangedAfterVisit]));
+        // everyone else: not visited; those with open findings say so too
+        assert_eq!(n, total - 1);
+        let with_open = db.look_back(&sys, &filter(Some(LookBackReason::OpenFindings), false), 1_000).await.unwrap();
+        assert_eq!(with_open.total as usize, with_findings.len());
+        // B visited in person after the list was made: done, off the pending list
+        let db_ = detail(&b.household_no).await;
+        let mut again = form(&db_, "入户", "90000");
+        again.set("visited_on", "2022-05-03");
+        service::record_visit(db, at, day(5, 3), &cs, &ca, b.id, &again).await.unwrap();
+        let pending = db.look_back(&sys, &filter(None, true), 1_000).await.unwrap();
+        assert_eq!(pending.total, n - 1);
+        assert!(!pending.items.iter().any(|i| i.task.household_no == b.household_no));
+        let counts = db.look_back_counts(&cs, c.id).await.unwrap();
+        assert_eq!(counts.len(), 1, "the cadre sees their village only");
+        assert_eq!(counts[0].done, 1);
+        t.cleanup().await;
+    }
+}

@@ -154,3 +154,31 @@ pub async fn progress(ctx: &Ctx, id: i64, by: &str, format: &str) -> anyhow::Res
     print("合计".into(), &total);
     Ok(ExitCode::SUCCESS)
 }
+
+pub async fn look_back(ctx: &Ctx, id: i64) -> anyhow::Result<ExitCode> {
+    use domain::campaign::LookBackReason;
+    let db = ctx.ready_db(false).await?;
+    let scope = Scope::system();
+    let n = domain::service::generate_look_back(
+        &db,
+        ctx.clock.now(),
+        ctx.clock.today(),
+        &scope,
+        &Actor::cli(),
+        CampaignId(id),
+    )
+    .await?;
+    say!("look-back list of campaign #{id}: {n} households / 回头看清单{n}户");
+    for reason in LookBackReason::ALL {
+        let filter = domain::ports::LookBackFilter {
+            campaign: CampaignId(id),
+            region: None,
+            reason: Some(*reason),
+            pending_only: false,
+            after: None,
+        };
+        let page = db.look_back(&scope, &filter, 1).await?;
+        say!("  {}\t{}", reason.label(), page.total);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/campaigns/{id}/villages/{code}", get(village))
         .route("/campaigns/{id}/assign", post(assign))
         .route("/tasks", get(my_tasks))
+        .route("/campaigns/{id}/lookback", get(look_back).post(generate_look_back))
 }
 
 // ------------------------------------------------------------------ list and create
@@ -833,4 +834,145 @@ pub async fn my_tasks(
         tpl.first_link = (!q.after.is_empty()).then_some(base);
     }
     render(&tpl, &tpl.chrome)
+}
+
+// ------------------------------------------------------------------ 回头看
+
+pub struct LookBackLine {
+    pub t: TaskLine,
+    pub reasons: Vec<&'static str>,
+    pub done: bool,
+}
+
+pub struct LookBackVillage {
+    pub name: String,
+    pub code: String,
+    pub listed: i64,
+    pub done: i64,
+}
+
+#[derive(Template)]
+#[template(path = "campaign_lookback.html")]
+struct LookBackPage {
+    chrome: Chrome,
+    c: CampaignLine,
+    can_generate: bool,
+    generated_on: String,
+    villages: Vec<LookBackVillage>,
+    village_opts: Vec<Opt>,
+    reason_opts: Vec<Opt>,
+    pending: bool,
+    items: Vec<LookBackLine>,
+    total: i64,
+    next_link: Option<String>,
+    first_link: Option<String>,
+    look_back_dates: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct LookBackQuery {
+    village: String,
+    reason: String,
+    pending: String,
+    after: String,
+}
+
+pub async fn look_back(
+    State(state): State<AppState>,
+    PageAuth(a): PageAuth,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(q): Query<LookBackQuery>,
+) -> Result<Response, PageError> {
+    require(&a, Permission::ViewHouseholds)?;
+    let c = load(&state, &a, id).await?;
+    let regions = state.regions.get().await;
+    let reason = domain::campaign::LookBackReason::ALL.iter().copied().find(|r| r.code().to_string() == q.reason);
+    let pending = q.pending != "0";
+    let filter = domain::ports::LookBackFilter {
+        campaign: c.id,
+        region: RegionCode::parse(&q.village).ok(),
+        reason,
+        pending_only: pending,
+        after: domain::ports::Cursor::decode(&q.after),
+    };
+    let page = state.db.look_back(&a.scope, &filter, TASK_PAGE).await?;
+    let counts = state.db.look_back_counts(&a.scope, c.id).await?;
+    let generated_on = page.items.first().map(|i| i.generated_on.to_string()).unwrap_or_default();
+    let none = HashSet::new();
+    let items = page
+        .items
+        .iter()
+        .map(|i| LookBackLine {
+            t: task_line(&i.task, &regions, &none),
+            reasons: i.reasons().iter().map(|r| r.label()).collect(),
+            done: i.done,
+        })
+        .collect();
+    let mut village_opts =
+        vec![Opt { value: String::new(), label: "全部村".into(), selected: q.village.is_empty() }];
+    village_opts.extend(counts.iter().map(|v| Opt {
+        value: v.village.to_string(),
+        label: regions.name(v.village),
+        selected: v.village.to_string() == q.village,
+    }));
+    let mut reason_opts = vec![Opt { value: String::new(), label: "全部原因".into(), selected: reason.is_none() }];
+    reason_opts.extend(domain::campaign::LookBackReason::ALL.iter().map(|r| Opt {
+        value: r.code().to_string(),
+        label: r.label().to_string(),
+        selected: Some(*r) == reason,
+    }));
+    let base = format!(
+        "/campaigns/{id}/lookback?village={}&reason={}&pending={}",
+        urlencoding::encode(&q.village),
+        urlencoding::encode(&q.reason),
+        if pending { "1" } else { "0" }
+    );
+    let look_back_dates = c
+        .phase(CampaignPhase::LookBack)
+        .map(|p| format!("{} 至 {}", p.starts_on.map(|d| d.to_string()).unwrap_or_default(), p.ends_on))
+        .unwrap_or_default();
+    let tpl = LookBackPage {
+        chrome: Chrome::new(&state, &a, &headers).await,
+        can_generate: a.scope.allows(Permission::ManageCampaigns) && a.scope.contains(c.region),
+        c: line(&c, &regions),
+        generated_on,
+        villages: counts
+            .iter()
+            .map(|v| LookBackVillage {
+                name: regions.name(v.village),
+                code: v.village.to_string(),
+                listed: v.listed,
+                done: v.done,
+            })
+            .collect(),
+        village_opts,
+        reason_opts,
+        pending,
+        items,
+        total: page.total,
+        next_link: page.next.map(|n| format!("{base}&after={}", urlencoding::encode(&n))),
+        first_link: (!q.after.is_empty()).then_some(base),
+        look_back_dates,
+    };
+    render(&tpl, &tpl.chrome)
+}
+
+pub async fn generate_look_back(
+    State(state): State<AppState>,
+    PageAuth(a): PageAuth,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    require(&a, Permission::ManageCampaigns)?;
+    let n = service::generate_look_back(
+        &state.db,
+        state.clock.now(),
+        state.clock.today(),
+        &a.scope,
+        &a.actor(),
+        CampaignId(id),
+    )
+    .await?;
+    Ok(redirect_with_flash(&format!("/campaigns/{id}/lookback"), &format!("已生成回头看清单：{n}户需要再次核查")))
 }

@@ -192,5 +192,24 @@ async fn a_phone_visit_needs_an_in_person_one_and_others_cannot_touch_the_task()
     assert_eq!(s2.get(&r.location()).await.status, StatusCode::NOT_FOUND);
     let mut other = app.login("dongtang").await;
     assert_eq!(other.get(&r.location()).await.status, StatusCode::NOT_FOUND);
+    // 回头看: the town office generates the list; D1 is on it (phoned, not reached), so are the others
+    let lb = format!("/campaigns/{id}/lookback");
+    let mut cadre = app.login("dazheng").await;
+    assert!(cadre.get(&lb).await.text().contains("还没有生成回头看清单"));
+    assert_eq!(cadre.post_form(&lb, &[]).await.status, StatusCode::FORBIDDEN);
+    let mut town = app.login("town").await;
+    let r = town.post_form(&lb, &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let list = town.get(&lb).await.text();
+    assert!(list.contains("已生成回头看清单：3户需要再次核查"), "{list}");
+    assert!(
+        list.contains(D1) && list.contains(T1) && list.contains("<span class=\"tag warn\">尚未入户见到农户</span>")
+    );
+    let theirs = cadre.get(&lb).await.text();
+    assert!(theirs.contains(D1) && !theirs.contains(T1), "a cadre sees their village only");
+    let only_remote = cadre.get(&format!("{lb}?reason=2")).await.text();
+    assert!(only_remote.contains("共 <strong>0</strong> 户"), "nobody was reached by phone only");
+    let not_visited = cadre.get(&format!("{lb}?reason=3")).await.text();
+    assert!(not_visited.contains(D1) && not_visited.contains(D2));
     app.cleanup().await;
 }
