@@ -512,7 +512,7 @@ impl VisitInput {
                 match Fen::parse_yuan(&s) {
                     Ok(x) if x.is_negative() => e.push(f, label, "金额不能为负数"),
                     Ok(x) => *slot = x,
-                    Err(err) => e.push(f, label, format!("“{s}”：{err}")),
+                    Err(err) => e.push(f, label, err.to_string()),
                 }
             }
             let year = visited_on.map(|d| income_window(d).1.year()).unwrap_or(today.year());

@@ -1,6 +1,8 @@
 //! Real-browser smoke test: headless Chromium at 360×800 (a screener's phone) drives the real
 //! server through WebDriver — log in, search a household by its head's name, edit it, see a
-//! validation error next to the field with the typed values kept, correct it and save.
+//! validation error next to the field with the typed values kept, correct it and save; then open
+//! the campaign's village page, record a visit on the household's 核查表 (refused once, with the
+//! typed values kept), and see the rules' results for it.
 //!
 //! Needs the Debian packages `chromium`, `chromium-driver` and `fonts-noto-cjk`. Without them the
 //! test prints a NOTICE and passes — except under CI (`CI=true`), where it fails: the browser
@@ -238,6 +240,16 @@ async fn run() {
     web::auth::create_user(&db, &actor, now, USERNAME, "大正村村干部", Role::VillageCadre, village, PASSWORD)
         .await
         .expect("create user");
+    let town = RegionCode::from_u64(450_203_100_000).expect("region code");
+    let (campaign, _) = domain::service::create_campaign(
+        &db,
+        now,
+        &domain::Scope::system(),
+        &actor,
+        &domain::campaign::CampaignInput::seeded("雒容镇2022年防返贫集中排查", town, 2022),
+    )
+    .await
+    .expect("campaign");
     println!("household {no}, head {head}");
 
     // ---- the real server on a free port
@@ -377,6 +389,88 @@ async fn run() {
         .expect("household");
     assert_eq!(saved.record.household.address, address);
     assert_eq!(saved.record.household.phone.as_ref().map(|p| p.as_str()), Some(mobile));
+
+    // ---- the campaign: the village's tasks, the household's 核查表
+    c.goto(&format!("{base}/campaigns/{}/villages/{DAZHENG}", campaign.id.0)).await.expect("open the village");
+    find(&c, "ul.tasks").await;
+    assert_fits_phone(&c, "village tasks").await;
+    let task_link = c
+        .execute(
+            "const a = [...document.querySelectorAll('ul.tasks li')].find(li => li.querySelector(`a[href='/households/${arguments[0]}']`)); \
+             return a ? a.querySelector('a.visit-link').getAttribute('href') : null",
+            vec![json!(no)],
+        )
+        .await
+        .expect("task link");
+    // the household may be past the first page of the village: open its task directly
+    let task_path = match task_link.as_str() {
+        Some(p) => p.to_string(),
+        None => {
+            let tasks = domain::ports::CampaignStore::tasks(
+                &db,
+                &domain::Scope::system(),
+                &domain::ports::TaskFilter {
+                    campaign: campaign.id,
+                    region: Some(village),
+                    group_no: None,
+                    screener: None,
+                    status: None,
+                    after: None,
+                },
+                10_000,
+            )
+            .await
+            .expect("tasks");
+            let t = tasks.items.iter().find(|t| t.household_no.as_str() == no).expect("the household's task");
+            format!("/tasks/{}/visit", t.id.0)
+        }
+    };
+    c.goto(&format!("{base}{task_path}")).await.expect("open the form");
+    find(&c, "form.visit-form").await;
+    assert_fits_phone(&c, "visit form").await;
+    // answer the questions as a screener would, but type the wage wrongly
+    let answers = json!({
+        "met": "是", "confirmed": "是", "dropout": "否", "uninsured": "否", "water_quantity": "达标",
+        "water_quality": "达标", "water_convenience": "达标", "water_reliability": "达标", "food_clothing": "是",
+        "sudden": "否", "conclusion": "无风险", "officer_present": "是", "housing_grade": "B级"
+    });
+    c.execute(
+        "for (const [k, v] of Object.entries(arguments[0])) { const s = document.querySelector(`select[name=${k}]`); \
+           if (s && (k !== 'housing_grade' || !s.value)) s.value = v; } \
+         const e = document.querySelector('select[name=elimination_view]'); if (e) e.value = e.options[1].value;",
+        vec![answers],
+    )
+    .await
+    .expect("answer the form");
+    type_into(&c, "#f-signed_by", &head).await;
+    type_into(&c, "#f-income_wage", "三万").await;
+    type_into(&c, "#f-note", "浏览器测试：家中老人需要照顾").await;
+    find(&c, ".form-actions button[type=submit]").await.click().await.expect("save the visit");
+    let error = find(&c, "label[for='f-income_wage'] small.field-error").await;
+    assert!(error.text().await.expect("text").contains("三万"), "the message names what was typed");
+    assert_eq!(value_of(&c, "#f-income_wage").await, "三万", "the typed wage is kept");
+    assert_eq!(value_of(&c, "#f-note").await, "浏览器测试：家中老人需要照顾", "the note is kept");
+    assert_eq!(value_of(&c, "select[name=met]").await, "是", "the answers are kept");
+    assert_fits_phone(&c, "visit form with an error").await;
+    let wage = find(&c, "#f-income_wage").await;
+    c.execute("arguments[0].scrollIntoView({block: 'center'})", vec![serde_json::to_value(&wage).expect("element")])
+        .await
+        .expect("scroll to the field");
+    screenshot(&c, &artifacts, "browser-visit-error.png").await;
+    type_into(&c, "#f-income_wage", "30000").await;
+    find(&c, ".form-actions button[type=submit]").await.click().await.expect("save the visit");
+    poll("the saved visit", STEP, || async {
+        let url = c.current_url().await.ok()?;
+        url.path().starts_with("/visits/").then_some(())
+    })
+    .await;
+    let flash = find(&c, "p.flash").await.text().await.expect("text");
+    assert!(flash.contains("核查已保存，等待村干部审核"), "{flash}");
+    find(&c, "article.review").await;
+    let page = c.source().await.expect("page source");
+    assert!(page.contains("规则结果") && page.contains("采纳后登记信息的变化"), "the visit page explains itself");
+    assert_fits_phone(&c, "visit").await;
+    screenshot(&c, &artifacts, "browser-visit-saved.png").await;
 
     c.close().await.expect("end the WebDriver session");
     let _ = stop.send(());
