@@ -172,6 +172,7 @@ struct DetailPage {
     history: Vec<HistoryLine>,
     findings: Vec<super::findings::FindingLine>,
     resolved: usize,
+    visits: Vec<super::visits::VisitView>,
     back: String,
 }
 
@@ -215,6 +216,17 @@ pub async fn detail(
         .items;
     let resolved = found.iter().filter(|f| f.status == FindingStatus::Resolved).count();
     let village = regions.name(d.record.household.village);
+    let visits = domain::ports::VisitStore::visits(
+        &state.db,
+        &a.scope,
+        &domain::ports::VisitFilter { household: Some(d.record.id), ..Default::default() },
+        20,
+    )
+    .await?
+    .items
+    .iter()
+    .map(|v| super::visits::visit_view(v, village.clone()))
+    .collect();
     let tpl = DetailPage {
         chrome: Chrome::new(&state, &a, &headers).await,
         h: views::household_view(&d, &regions, sensitive, state.clock.today()),
@@ -228,6 +240,7 @@ pub async fn detail(
             .map(|f| super::findings::finding_line(f, village.clone()))
             .collect(),
         resolved,
+        visits,
         back: format!("/households/{no}"),
     };
     render(&tpl, &tpl.chrome)

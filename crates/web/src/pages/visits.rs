@@ -879,7 +879,8 @@ fn print_page(
     members: Vec<(String, String, String)>,
 ) -> PrintPage {
     PrintPage {
-        kind_title: kind.label(),
+        // "附件3 监测户情况核查表" → the attachment number above, the title below
+        kind_title: kind.label().split_once(' ').map(|(_, t)| t).unwrap_or(kind.label()),
         kind_short: kind.short(),
         kind: kind.code() as u8,
         filled,

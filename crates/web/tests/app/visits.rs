@@ -148,6 +148,10 @@ async fn a_screener_records_a_visit_and_the_cadre_reviews_it() {
         assert_eq!(app.household_version(D1).await, before + 1);
         let hh = cadre.get(&format!("/households/{D1}")).await.text();
         assert!(hh.contains("应纳未纳"), "the accepted visit's income is screened");
+        assert!(
+            hh.contains("入户核查（1）") && hh.contains(&format!("href=\"{at}\"")),
+            "the household lists its visits"
+        );
         // printing: blank forms of the three kinds and the filled one
         for k in ["3", "4", "5"] {
             let p = s.get(&format!("/forms/{k}/print")).await;
