@@ -218,10 +218,14 @@ impl Scope {
         Scope { role: Role::Admin, region: None, user: None }
     }
 
-    /// A screener works on the tasks assigned to them only (GLOSSARY "Roles"): every task
-    /// query applies this.
+    /// A screener and an assistance officer work on the tasks assigned to them only (GLOSSARY
+    /// "Roles"): every task, visit and progress query applies this.
     pub fn own_tasks_only(&self) -> Option<UserId> {
-        if self.role == Role::Screener { Some(self.user.unwrap_or(UserId(-1))) } else { None }
+        if matches!(self.role, Role::Screener | Role::AssistanceOfficer) {
+            Some(self.user.unwrap_or(UserId(-1)))
+        } else {
+            None
+        }
     }
 
     pub fn is_system(&self) -> bool {

@@ -737,14 +737,15 @@ pub trait VisitStore: Send + Sync {
         id: crate::campaign::TaskId,
     ) -> impl Future<Output = StoreResult<Option<crate::campaign::Task>>> + Send;
 
-    /// Records a visit of a task within the scope and updates the task's status from all its
-    /// visits (D13), in one transaction; audited.
+    /// Records a visit of a task within the scope, on `form` (which becomes the task's form), and
+    /// updates the task's status from all its visits (D13), in one transaction; audited.
     fn record_visit(
         &self,
         actor: &Actor,
         at: DateTime<Utc>,
         scope: &Scope,
         task: crate::campaign::TaskId,
+        form: crate::campaign::FormKind,
         facts: &crate::visit::VisitFacts,
         content: &crate::visit::VisitContent,
     ) -> impl Future<Output = StoreResult<crate::visit::Visit>> + Send;

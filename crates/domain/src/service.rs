@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::account::{Actor, Permission, Role, Scope, UserId};
 use crate::audit::{AuditAction, AuditEntry};
-use crate::campaign::{Campaign, CampaignId, CampaignInput, TaskId};
+use crate::campaign::{Campaign, CampaignId, CampaignInput, TaskId, form_for};
 use crate::codes::Relation;
 use crate::fields::{FieldErrors, HouseholdInput, MemberInput};
 use crate::household::HouseholdNo;
@@ -15,7 +15,7 @@ use crate::ports::{
     AuditStore, CampaignStore, HouseholdDetail, HouseholdRecord, HouseholdStore, MemberChange, RegistryLookup,
     StoreError, TaskSelection, UserStore, VisitStore,
 };
-use crate::visit::{Application, ReviewStatus, Visit, VisitId, VisitInput, application};
+use crate::visit::{Application, ReviewStatus, Visit, VisitBase, VisitId, VisitInput, application};
 
 /// Why an edit did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -373,9 +373,13 @@ pub async fn record_visit<S: VisitStore + HouseholdStore>(
     require(scope, Permission::RecordVisits)?;
     let t = store.task(scope, task).await?.ok_or(EditError::NotFound)?;
     let detail = store.household(scope, &t.household_no).await?.ok_or(EditError::NotFound)?;
-    let (facts, content) = input.parse(t.form, &detail, today)?;
-    application(&detail, t.form, &content)?;
-    Ok(store.record_visit(actor, at, scope, task, &facts, &content).await?)
+    // the form follows the household as it is now (D13): one identified during the campaign
+    // is visited again on 附件3
+    let form = form_for(&detail.record.household);
+    let (facts, mut content) = input.parse(form, &detail, today)?;
+    content.base = Some(VisitBase::of(&detail, &content));
+    application(&detail, form, &content)?;
+    Ok(store.record_visit(actor, at, scope, task, form, &facts, &content).await?)
 }
 
 /// Corrects a visit not yet accepted (typically one returned by the cadre); it goes back to review.
@@ -395,11 +399,18 @@ pub async fn correct_visit<S: VisitStore + HouseholdStore>(
     if v.review == ReviewStatus::Accepted {
         return Err(already_reviewed(&v));
     }
+    // 谁排查谁负责: the one who recorded it, the task's screener now, or a reviewer
+    let assignee = store.task(scope, v.task).await?.and_then(|t| t.screener);
+    let me = actor.user_id;
+    if !scope.allows(Permission::ReviewVisits) && (me.is_none() || (me != v.recorded_by_id && me != assignee)) {
+        return Err(EditError::Forbidden);
+    }
     if v.version != version {
         return Err(visit_conflict());
     }
     let detail = store.household(scope, &v.household_no).await?.ok_or(EditError::NotFound)?;
-    let (facts, content) = input.parse(v.form, &detail, today)?;
+    let (facts, mut content) = input.parse(v.form, &detail, today)?;
+    content.base = Some(VisitBase::of(&detail, &content));
     application(&detail, v.form, &content)?;
     match store.correct_visit(actor, at, scope, id, version, &facts, &content).await {
         Err(StoreError::Conflict) => Err(visit_conflict()),

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use crate::campaign::{CampaignId, FormKind, TaskId, TaskStatus};
-use crate::codes::{DisasterKind, HousingGrade, MonitoringCategory, Relation, RiskType};
+use crate::codes::{CodeEnum, DisasterKind, HousingGrade, MonitoringCategory, Relation, RiskType};
 use crate::fields::FieldErrors;
 use crate::household::{DrinkingWater, Household, HouseholdId, HouseholdNo, MAX_RISKS, PersonName};
 use crate::income::IncomeRecord;
@@ -100,9 +100,45 @@ pub struct NewMember {
     pub relation: Relation,
 }
 
+/// What the registry said when the visit was recorded. Acceptance applies only what the visit
+/// changed relative to it (a three-way merge), so that a registry edit made since — or a later
+/// visit accepted first — is not undone by an older form.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct VisitBase {
+    /// The household's version.
+    pub version: i64,
+    pub housing_grade: Option<HousingGrade>,
+    pub water: DrinkingWater,
+    pub food_clothing_secure: Option<bool>,
+    pub food_clothing_note: String,
+    pub risks: Vec<RiskType>,
+    pub disaster_kind: Option<DisasterKind>,
+    /// The income record of the year the visit's income is stored under.
+    pub income: Option<IncomeRecord>,
+}
+
+impl VisitBase {
+    pub fn of(d: &HouseholdDetail, c: &VisitContent) -> VisitBase {
+        let h = &d.record.household;
+        VisitBase {
+            version: d.record.version,
+            housing_grade: h.housing_grade,
+            water: h.water,
+            food_clothing_secure: h.food_clothing_secure,
+            food_clothing_note: h.food_clothing_note.clone(),
+            risks: h.risks.clone(),
+            disaster_kind: h.disaster_kind,
+            income: c.income.and_then(|r| d.incomes.iter().find(|x| x.year == r.year).copied()),
+        }
+    }
+}
+
 /// What the form records (§8.3). `None` = not asked or not known.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct VisitContent {
+    /// The registry as of the visit (set when it is stored, not typed).
+    #[serde(default)]
+    pub base: Option<VisitBase>,
     pub members: Vec<MemberNote>,
     pub new_members: Vec<NewMember>,
     /// When the head leaves: the member who becomes 户主.
@@ -175,6 +211,8 @@ pub struct Visit {
     pub review_note: String,
     pub reviewed_by: Option<String>,
     pub reviewed_at: Option<DateTime<Utc>>,
+    /// Who recorded (or last corrected) it.
+    pub recorded_by_id: Option<crate::account::UserId>,
     pub recorded_by: String,
     pub recorded_at: DateTime<Utc>,
     pub version: i64,
@@ -722,55 +760,134 @@ pub struct Application {
     pub summary: Vec<String>,
 }
 
-/// Builds the changes a visit's content makes to the household as it is now.
+/// One field of the three-way merge: `base` (the registry as of the visit), the visit's value,
+/// and the registry now. The visit's value applies only where it differs from the base; where the
+/// registry has meanwhile changed the same field to something else, that is a conflict.
+struct Merge<'a> {
+    summary: &'a mut Vec<String>,
+    conflicts: &'a mut Vec<String>,
+}
+
+impl Merge<'_> {
+    fn field<T: PartialEq + Clone>(
+        &mut self,
+        label: &str,
+        show: impl Fn(&T) -> String,
+        now: &mut T,
+        base: &T,
+        visit: &T,
+    ) {
+        if base == visit {
+            return; // confirmed what the registry said then: keep today's value
+        }
+        if now != base && now != visit {
+            self.conflicts.push(format!(
+                "{label}：核查时登记为{}，核查记录为{}，但登记已改为{}",
+                show(base),
+                show(visit),
+                show(now)
+            ));
+            return;
+        }
+        if now != visit {
+            self.summary.push(format!("{label}：{} → {}", show(now), show(visit)));
+            *now = visit.clone();
+        }
+    }
+}
+
+fn shown_opt<T: CodeEnum>(v: &Option<T>) -> String {
+    v.map(|x| x.label().to_string()).unwrap_or_else(|| "未填".into())
+}
+
+fn shown_pass(v: &Option<bool>) -> String {
+    v.map(|b| crate::text::pass_fail(b).to_string()).unwrap_or_else(|| "未填".into())
+}
+
+/// Builds the changes a visit's content makes to the household as it is now: only what the visit
+/// changed relative to the registry as of the visit (see [`VisitBase`]).
 pub fn application(d: &HouseholdDetail, form: FormKind, c: &VisitContent) -> Result<Application, FieldErrors> {
     let before = &d.record.household;
     let mut h = before.clone();
     let mut summary = Vec::new();
     let mut manual = Vec::new();
+    let mut conflicts = Vec::new();
     let mut errs = FieldErrors::default();
-    if let Some(g) = c.housing_grade
-        && h.housing_grade != Some(g)
-    {
-        summary.push(format!(
-            "住房安全等级：{} → {}",
-            before.housing_grade.map(|g| g.label()).unwrap_or("未填"),
-            g.label()
-        ));
-        h.housing_grade = Some(g);
+    // a visit being checked before it is stored has no base yet: the registry now is its base
+    let base = c.base.clone().unwrap_or_else(|| VisitBase::of(d, c));
+    let mut m = Merge { summary: &mut summary, conflicts: &mut conflicts };
+    if let Some(g) = c.housing_grade {
+        m.field("住房安全等级", shown_opt, &mut h.housing_grade, &base.housing_grade, &Some(g));
     }
     let w = &c.water;
-    let new_water = DrinkingWater {
-        safe: w.safe.or(h.water.safe),
-        quantity_ok: w.quantity_ok.or(h.water.quantity_ok),
-        quality_ok: w.quality_ok.or(h.water.quality_ok),
-        convenience_ok: w.convenience_ok.or(h.water.convenience_ok),
-        reliability_ok: w.reliability_ok.or(h.water.reliability_ok),
-    };
-    if new_water != h.water {
-        summary.push(format!(
-            "饮水安全：{}",
-            match new_water.safe {
-                Some(true) => "达标",
-                Some(false) => "不达标",
-                None => "未判断",
-            }
-        ));
-        h.water = new_water;
+    for (label, now, b, v) in [
+        ("饮水水量", &mut h.water.quantity_ok, base.water.quantity_ok, w.quantity_ok),
+        ("饮水水质", &mut h.water.quality_ok, base.water.quality_ok, w.quality_ok),
+        ("用水方便程度", &mut h.water.convenience_ok, base.water.convenience_ok, w.convenience_ok),
+        ("供水保证率", &mut h.water.reliability_ok, base.water.reliability_ok, w.reliability_ok),
+    ] {
+        if v.is_some() {
+            m.field(label, shown_pass, now, &b, &v);
+        }
     }
-    if let Some(v) = c.food_clothing_secure
-        && (h.food_clothing_secure != Some(v) || h.food_clothing_note != c.food_clothing_note)
-    {
-        summary.push(format!("两不愁：{}", if v { "是" } else { "否" }));
-        h.food_clothing_secure = Some(v);
-        h.food_clothing_note = c.food_clothing_note.clone();
+    let ind = [h.water.quantity_ok, h.water.quality_ok, h.water.convenience_ok, h.water.reliability_ok];
+    if ind.contains(&Some(false)) {
+        h.water.safe = Some(false);
+    } else if ind.iter().all(|x| *x == Some(true)) {
+        h.water.safe = Some(true);
+    }
+    if let Some(v) = c.food_clothing_secure {
+        let show = |p: &(Option<bool>, String)| match p.0 {
+            Some(true) => "是".to_string(),
+            Some(false) => format!("否（{}）", p.1),
+            None => "未填".to_string(),
+        };
+        let mut now = (h.food_clothing_secure, h.food_clothing_note.clone());
+        let b = (base.food_clothing_secure, base.food_clothing_note.clone());
+        m.field("两不愁", show, &mut now, &b, &(Some(v), c.food_clothing_note.clone()));
+        (h.food_clothing_secure, h.food_clothing_note) = now;
     }
     // risks are the monitored household's (附件3); for others they go with the suggestion
-    if form == FormKind::Monitored && !c.risks.is_empty() && (c.risks != h.risks || c.disaster_kind != h.disaster_kind)
-    {
-        summary.push(format!("风险类型：{}", c.risks.iter().map(|r| r.label()).collect::<Vec<_>>().join("、")));
-        h.risks = c.risks.clone();
-        h.disaster_kind = c.disaster_kind;
+    if form == FormKind::Monitored && !c.risks.is_empty() {
+        let show = |p: &(Vec<RiskType>, Option<DisasterKind>)| {
+            let mut s = p.0.iter().map(|r| r.label()).collect::<Vec<_>>().join("、");
+            if let Some(k) = p.1 {
+                s.push_str(&format!("（{}）", k.label()));
+            }
+            if s.is_empty() { "无".to_string() } else { s }
+        };
+        let mut now = (h.risks.clone(), h.disaster_kind);
+        m.field(
+            "风险类型",
+            show,
+            &mut now,
+            &(base.risks.clone(), base.disaster_kind),
+            &(c.risks.clone(), c.disaster_kind),
+        );
+        (h.risks, h.disaster_kind) = now;
+    }
+    let mut income = None;
+    if let Some(r) = c.income {
+        let mut now = d.incomes.iter().find(|x| x.year == r.year).copied();
+        let show = |x: &Option<IncomeRecord>| match x {
+            Some(x) => format!("家庭纯收入{}", x.net()),
+            None => "无".to_string(),
+        };
+        m.field(&format!("{}年收入记录（近12个月）", r.year), show, &mut now, &base.income, &Some(r));
+        income = now.filter(|n| d.incomes.iter().find(|x| x.year == r.year) != Some(n));
+    }
+    if !conflicts.is_empty() {
+        for x in &conflicts {
+            errs.push("version", "核查记录", x.clone());
+        }
+        errs.push("version", "核查记录", "核查之后登记信息已被修改：请退回核查重新核实，或先在农户页面核对");
+        return Err(errs);
+    }
+    if base.version != d.record.version {
+        manual.push(format!(
+            "核查之后登记信息已修改过（版本 {} → {}）：只采纳本次核查改动的项目，其余保留现在的登记",
+            base.version, d.record.version
+        ));
     }
     let mut changes = Vec::new();
     if let Some(new_head) = c.new_head {
@@ -808,10 +925,6 @@ pub fn application(d: &HouseholdDetail, form: FormKind, c: &VisitContent) -> Res
             }
             _ => errs.push("members", "新增成员", format!("新增成员 {} 的姓名或证件号码无效", n.name)),
         }
-    }
-    let income = c.income.filter(|r| d.incomes.iter().find(|x| x.year == r.year) != Some(r));
-    if let Some(r) = &income {
-        summary.push(format!("{}年收入记录（近12个月）", r.year));
     }
     let registry_uninsured = d.members.iter().any(|m| !m.member.resident_medical && !m.member.employee_medical);
     if c.uninsured == Some(true) && !registry_uninsured {

@@ -33,6 +33,8 @@ CREATE TABLE visits (
 CREATE INDEX visits_by_task ON visits (task_id, visited_on, id);
 CREATE INDEX visits_queue ON visits (campaign_id, village_code, review, id);
 CREATE INDEX visits_by_household ON visits (household_id, id);
+-- the review queue of a region, newest first
+CREATE INDEX visits_by_place ON visits (village_code, review, id);
 
 -- the household's version when its task's visit was last recorded or accepted: a later version
 -- means the registry changed after the visit (回头看)

@@ -682,10 +682,11 @@ impl VisitStore for Db {
         at: DateTime<Utc>,
         scope: &Scope,
         task: domain::campaign::TaskId,
+        form: domain::campaign::FormKind,
         facts: &domain::visit::VisitFacts,
         content: &domain::visit::VisitContent,
     ) -> StoreResult<domain::visit::Visit> {
-        dispatch!(self, record_visit(actor, at, scope, task, facts, content))
+        dispatch!(self, record_visit(actor, at, scope, task, form, facts, content))
     }
     async fn correct_visit(
         &self,

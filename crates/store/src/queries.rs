@@ -650,6 +650,29 @@ async fn update_household_row(
             .await
             .map_err(crate::db_err)?;
     }
+    if before.village != h.village || before.group_no != h.group_no {
+        // tasks, visits and look-back items follow the household: progress by group, assignment
+        // by group and every scope read their copy of the place
+        for q in [
+            "UPDATE screening_tasks SET village_code = $1, group_no = $2 WHERE household_id = $3",
+            "UPDATE lookback_items SET village_code = $1, group_no = $2
+                WHERE task_id IN (SELECT id FROM screening_tasks WHERE household_id = $3)",
+        ] {
+            sqlx::query(q)
+                .bind(h.village.as_i64())
+                .bind(i32::from(h.group_no))
+                .bind(id.0)
+                .execute(&mut *conn)
+                .await
+                .map_err(crate::db_err)?;
+        }
+        sqlx::query("UPDATE visits SET village_code = $1 WHERE household_id = $2")
+            .bind(h.village.as_i64())
+            .bind(id.0)
+            .execute(&mut *conn)
+            .await
+            .map_err(crate::db_err)?;
+    }
     Ok(())
 }
 
@@ -2011,8 +2034,11 @@ pub(crate) async fn progress(
                 CAST(SUM(CASE WHEN t.status = {ro} THEN 1 ELSE 0 END) AS BIGINT) AS remote_only,
                 CAST(SUM(CASE WHEN t.status = {nr} THEN 1 ELSE 0 END) AS BIGINT) AS not_reached,
                 CAST(SUM(CASE WHEN t.status = {p} THEN 1 ELSE 0 END) AS BIGINT) AS pending,
-                CAST(SUM((SELECT COUNT(*) FROM findings f WHERE f.household_id = t.household_id AND f.status = {open})) AS BIGINT) AS findings_open
+                CAST(SUM(COALESCE(fo.n, 0)) AS BIGINT) AS findings_open
          FROM screening_tasks t
+         LEFT JOIN (SELECT household_id, COUNT(*) AS n FROM findings
+                    WHERE status = {open} AND village_code BETWEEN $2 AND $3 AND village_code BETWEEN $4 AND $5
+                    GROUP BY household_id) fo ON fo.household_id = t.household_id
          WHERE t.campaign_id = $1 AND t.village_code BETWEEN $2 AND $3 AND t.village_code BETWEEN $4 AND $5{own}
          GROUP BY {group} ORDER BY {group}",
         v = c(TaskStatus::Visited),
@@ -2027,17 +2053,20 @@ pub(crate) async fn progress(
         q = q.bind(u.0);
     }
     let rows = q.fetch_all(r).await.map_err(crate::db_err)?;
-    // screener names in one query
+    // the names of the screeners in these rows, in one query
     let mut names: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
-    if by == ProgressBy::Screener {
-        for row in sqlx::query(
-            "SELECT id, display_name, username FROM users WHERE id IN (SELECT DISTINCT screener_id FROM screening_tasks WHERE campaign_id = $1)",
-        )
-        .bind(id.0)
-        .fetch_all(r)
-        .await
-        .map_err(crate::db_err)?
-        {
+    let ids: Vec<i64> = if by == ProgressBy::Screener {
+        rows.iter().filter_map(|row| row.try_get::<Option<i64>, _>("screener").ok().flatten()).collect()
+    } else {
+        Vec::new()
+    };
+    if !ids.is_empty() {
+        let q = format!(
+            "SELECT id, display_name, username FROM users WHERE id IN ({})",
+            sql::list_placeholders(ids.len(), 0)
+        );
+        let args: Vec<Arg> = ids.iter().map(|i| Arg::I64(Some(*i))).collect();
+        for row in bind_owned(dynamic(q), args).fetch_all(r).await.map_err(crate::db_err)? {
             let (uid, dn, un): (i64, String, String) = (
                 row.try_get("id").map_err(crate::db_err)?,
                 row.try_get("display_name").map_err(crate::db_err)?,
@@ -2091,7 +2120,7 @@ pub(crate) async fn task(r: &Pool<DB>, scope: &Scope, id: TaskId) -> Result<Opti
 const VISIT_SELECT: &str =
     "SELECT v.id, v.task_id, v.campaign_id, v.household_id, v.household_no, v.village_code, v.form,
         v.mode, v.visited_on, v.screeners, v.met, v.confirmed, v.signed_by, v.why_not, v.content, v.review,
-        v.review_note, v.reviewed_by, v.reviewed_at, v.recorded_by, v.recorded_at, v.version
+        v.review_note, v.reviewed_by, v.reviewed_at, v.recorded_by_id, v.recorded_by, v.recorded_at, v.version
     FROM visits v JOIN screening_tasks t ON t.id = v.task_id";
 
 fn decode_visit(r: &DbRow) -> Result<Visit, sqlx::Error> {
@@ -2122,6 +2151,7 @@ fn decode_visit(r: &DbRow) -> Result<Visit, sqlx::Error> {
         review_note: r.try_get("review_note")?,
         reviewed_by: r.try_get("reviewed_by")?,
         reviewed_at: r.try_get("reviewed_at")?,
+        recorded_by_id: r.try_get::<Option<i64>, _>("recorded_by_id")?.map(UserId),
         recorded_by: r.try_get("recorded_by")?,
         recorded_at: r.try_get("recorded_at")?,
         version: r.try_get("version")?,
@@ -2170,13 +2200,15 @@ async fn refresh_task(conn: &mut Conn, task: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Remembers the household's version as of its visit: a later change shows on the look-back.
-async fn note_version_seen(conn: &mut Conn, task: i64) -> Result<(), StoreError> {
+/// Remembers the household's version as of its visit (`None`: as it is now): a later change
+/// shows on the look-back.
+async fn note_version_seen(conn: &mut Conn, task: i64, version: Option<i64>) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE screening_tasks SET household_version_seen =
-            (SELECT h.version FROM households h WHERE h.id = screening_tasks.household_id) WHERE id = $1",
+        "UPDATE screening_tasks SET household_version_seen = COALESCE($2,
+            (SELECT h.version FROM households h WHERE h.id = screening_tasks.household_id)) WHERE id = $1",
     )
     .bind(task)
+    .bind(version)
     .execute(&mut *conn)
     .await
     .map_err(crate::db_err)?;
@@ -2193,6 +2225,7 @@ pub(crate) async fn record_visit(
     at: DateTime<Utc>,
     scope: &Scope,
     task_id: TaskId,
+    form: domain::campaign::FormKind,
     f: &VisitFacts,
     c: &VisitContent,
 ) -> Result<Visit, StoreError> {
@@ -2209,7 +2242,7 @@ pub(crate) async fn record_visit(
     .bind(t.household_id.0)
     .bind(t.village.as_i64())
     .bind(t.household_no.to_string())
-    .bind(t.form.code())
+    .bind(form.code())
     .bind(f.mode.code())
     .bind(f.visited_on)
     .bind(serde_json::to_string(&f.screeners).unwrap_or_default())
@@ -2226,8 +2259,16 @@ pub(crate) async fn record_visit(
     .await
     .and_then(|r| r.try_get("id"))
     .map_err(crate::db_err)?;
+    if form != t.form {
+        sqlx::query("UPDATE screening_tasks SET form = $1 WHERE id = $2")
+            .bind(form.code())
+            .bind(t.id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(crate::db_err)?;
+    }
     refresh_task(&mut tx, t.id.0).await?;
-    note_version_seen(&mut tx, t.id.0).await?;
+    note_version_seen(&mut tx, t.id.0, c.base.as_ref().map(|b| b.version)).await?;
     let v = visit_in(&mut tx, id).await?;
     let e = visit_audit(at, actor, AuditAction::Create, &v).after(&v).note(format!(
         "记录户 {} 的核查（{}）",
@@ -2257,7 +2298,8 @@ pub(crate) async fn correct_visit(
     let mut tx = begin(w).await.map_err(crate::db_err)?;
     let n = sqlx::query(
         "UPDATE visits SET mode = $1, visited_on = $2, screeners = $3, met = $4, confirmed = $5, signed_by = $6,
-            why_not = $7, content = $8, review = $9, version = version + 1
+            why_not = $7, content = $8, review = $9, version = version + 1, recorded_by_id = $13, recorded_by = $14,
+            recorded_at = $15
          WHERE id = $10 AND version = $11 AND review <> $12",
     )
     .bind(f.mode.code())
@@ -2272,6 +2314,9 @@ pub(crate) async fn correct_visit(
     .bind(id.0)
     .bind(version)
     .bind(ReviewStatus::Accepted.code())
+    .bind(actor.user_id.map(|u| u.0))
+    .bind(actor.name.clone())
+    .bind(at)
     .execute(&mut *tx)
     .await
     .map_err(crate::db_err)?
@@ -2280,7 +2325,7 @@ pub(crate) async fn correct_visit(
         return Err(StoreError::Conflict);
     }
     refresh_task(&mut tx, before.task.0).await?;
-    note_version_seen(&mut tx, before.task.0).await?;
+    note_version_seen(&mut tx, before.task.0, c.base.as_ref().map(|b| b.version)).await?;
     let v = visit_in(&mut tx, id.0).await?;
     let e = visit_audit(at, actor, AuditAction::Update, &v)
         .before(&before)
@@ -2291,9 +2336,24 @@ pub(crate) async fn correct_visit(
     Ok(v)
 }
 
+/// Visits within the scope: by their own copy of the village (indexed), and for a screener those
+/// of their own tasks.
+fn visit_scope(scope: &Scope, args: &mut Vec<Arg>) -> String {
+    let (lo, hi) = scope.range();
+    let mut w = format!(
+        "v.village_code BETWEEN {} AND {}",
+        sql::push(args, Arg::I64(Some(lo))),
+        sql::push(args, Arg::I64(Some(hi)))
+    );
+    if let Some(u) = scope.own_tasks_only() {
+        w.push_str(&format!(" AND t.screener_id = {}", sql::push(args, Arg::I64(Some(u.0)))));
+    }
+    w
+}
+
 pub(crate) async fn visit(r: &Pool<DB>, scope: &Scope, id: VisitId) -> Result<Option<Visit>, StoreError> {
     let mut args = Vec::new();
-    let w = task_scope(scope, &mut args);
+    let w = visit_scope(scope, &mut args);
     let idp = sql::push(&mut args, Arg::I64(Some(id.0)));
     let row = bind_owned(dynamic(format!("{VISIT_SELECT} WHERE {w} AND v.id = {idp}")), args)
         .fetch_optional(r)
@@ -2309,7 +2369,7 @@ pub(crate) async fn visits(
     limit: u32,
 ) -> Result<Page<Visit>, StoreError> {
     let mut args = Vec::new();
-    let mut w = task_scope(scope, &mut args);
+    let mut w = visit_scope(scope, &mut args);
     if let Some(c) = f.campaign {
         w.push_str(&format!(" AND v.campaign_id = {}", sql::push(&mut args, Arg::I64(Some(c.0)))));
     }
@@ -2427,7 +2487,11 @@ pub(crate) async fn accept_visit(
             );
         }
     }
-    note_version_seen(&mut tx, v.task.0).await?;
+    // the visit saw the registry as it is now only if nothing changed in between; otherwise the
+    // change in between still shows on the look-back
+    if v.content.base.as_ref().is_none_or(|b| b.version == rec.version) {
+        note_version_seen(&mut tx, v.task.0, None).await?;
+    }
     let after_visit = visit_in(&mut tx, v.id.0).await?;
     audit.push(
         visit_audit(at, actor, AuditAction::Review, &after_visit)
@@ -2506,9 +2570,14 @@ pub(crate) async fn generate_look_back(
     Ok(n)
 }
 
-/// "Visited in person on or after the list was generated".
+/// "Visited in person, household met, on or after the list was generated" (a phone call or a
+/// visit that found nobody does not complete a look-back item).
 fn look_back_done() -> String {
-    format!("(t.status = {} AND t.last_visit_on >= l.generated_on)", TaskStatus::Visited.code())
+    format!(
+        "EXISTS (SELECT 1 FROM visits v WHERE v.task_id = l.task_id AND v.mode = {} AND v.met = TRUE
+            AND v.visited_on >= l.generated_on)",
+        domain::visit::VisitMode::InPerson.code()
+    )
 }
 
 pub(crate) async fn look_back(

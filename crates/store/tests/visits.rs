@@ -122,7 +122,14 @@ async fn visits_move_tasks_and_acceptance_changes_the_registry_as_previewed() {
         let v1 = service::record_visit(db, at, day(4, 6), &ss, &sa, task.id, &phone).await.unwrap();
         assert_eq!(v1.review, ReviewStatus::Submitted);
         assert_eq!(db.task(&ss, task.id).await.unwrap().unwrap().status, TaskStatus::RemoteOnly, "[{}]", t.label);
-        // the other screener can neither see nor record this task
+        // the other screener — and an assistance officer of the village — can neither see nor
+        // record this task
+        let officer = user(db, "officer1", Role::AssistanceOfficer, DAZHENG).await;
+        assert!(db.task(&officer.scope(), task.id).await.unwrap().is_none());
+        assert!(matches!(
+            service::record_visit(db, at, day(4, 6), &officer.scope(), &officer.actor(), task.id, &phone).await,
+            Err(EditError::NotFound)
+        ));
         assert!(db.task(&other.scope(), task.id).await.unwrap().is_none());
         assert!(matches!(
             service::record_visit(db, at, day(4, 6), &other.scope(), &other.actor(), task.id, &phone).await,
@@ -252,11 +259,11 @@ async fn the_look_back_lists_open_findings_remote_visits_missing_visits_and_late
             .items
             .iter()
             .filter(|t| t.form == FormKind::Ordinary && !with_findings.contains(t.household_no.as_str()))
-            .take(3)
+            .take(4)
             .cloned()
             .collect();
-        assert_eq!(clean.len(), 3);
-        let (a, b, c3) = (&clean[0], &clean[1], &clean[2]);
+        assert_eq!(clean.len(), 4);
+        let (a, b, c3, d4) = (&clean[0], &clean[1], &clean[2], &clean[3]);
         let cadre = user(db, "cadre1", Role::VillageCadre, DAZHENG).await;
         let (cs, ca) = (cadre.scope(), cadre.actor());
         let detail = |no: &domain::household::HouseholdNo| {
@@ -274,7 +281,28 @@ async fn the_look_back_lists_open_findings_remote_visits_missing_visits_and_late
         let dc = detail(&c3.household_no).await;
         let mut input = domain::fields::HouseholdInput::from_household(&dc.record.household);
         input.address = Some("雒容镇大正村新址8号".into());
+        let moved_to = if dc.record.household.group_no == 9 { 8 } else { 9 };
+        input.group_no = Some(moved_to.to_string());
         service::update_household(db, at, &cs, &ca, &c3.household_no, dc.record.version, &input).await.unwrap();
+        // the task follows the household to its new group
+        assert_eq!(db.task(&sys, c3.id).await.unwrap().unwrap().group_no, moved_to, "[{}]", t.label);
+        // D is identified as 监测对象 during the campaign: its visit is on 附件3, and the task follows
+        let dd = detail(&d4.household_no).await;
+        let mut monitored = dd.record.household.clone();
+        monitored.monitoring = domain::household::Monitoring::Monitored {
+            category: domain::codes::MonitoringCategory::MarginalAtRisk,
+            since: day(4, 1),
+        };
+        monitored.risks = vec![domain::codes::RiskType::Illness];
+        db.save_household(&ca, at, &dd, &monitored).await.unwrap();
+        let dd = detail(&d4.household_no).await;
+        let mut f3 = form(&dd, "入户", "90000");
+        f3.set("conclusion", "");
+        f3.set("officer_present", "否");
+        f3.set("elimination_view", "风险未消除，继续监测");
+        let v4 = service::record_visit(db, at, day(4, 6), &cs, &ca, d4.id, &f3).await.unwrap();
+        assert_eq!(v4.form, FormKind::Monitored);
+        assert_eq!(db.task(&sys, d4.id).await.unwrap().unwrap().form, FormKind::Monitored);
         // the town office generates the list at the look-back
         assert!(matches!(
             service::generate_look_back(db, at, day(5, 1), &cs, &ca, c.id).await,
@@ -291,12 +319,17 @@ async fn the_look_back_lists_open_findings_remote_visits_missing_visits_and_late
         assert_eq!(reasons(&a.household_no), None, "[{}] visited, accepted, nothing open: not listed", t.label);
         assert_eq!(reasons(&b.household_no), Some(vec![LookBackReason::RemoteOnly]));
         assert_eq!(reasons(&c3.household_no), Some(vec![LookBackReason::ChangedAfterVisit]));
+        assert_eq!(reasons(&d4.household_no), None, "changed before its visit, visited in person");
         // everyone else: not visited; those with open findings say so too
-        assert_eq!(n, total - 1);
+        assert_eq!(n, total - 2, "all but A and D");
         let with_open = db.look_back(&sys, &filter(Some(LookBackReason::OpenFindings), false), 1_000).await.unwrap();
         assert_eq!(with_open.total as usize, with_findings.len());
-        // B visited in person after the list was made: done, off the pending list
+        // B phoned again after the list was made: still pending; visited in person: done
         let db_ = detail(&b.household_no).await;
+        let mut call = form(&db_, "电话", "90000");
+        call.set("visited_on", "2022-05-02");
+        service::record_visit(db, at, day(5, 2), &cs, &ca, b.id, &call).await.unwrap();
+        assert_eq!(db.look_back(&sys, &filter(None, true), 1_000).await.unwrap().total, n, "a call is not a visit");
         let mut again = form(&db_, "入户", "90000");
         again.set("visited_on", "2022-05-03");
         service::record_visit(db, at, day(5, 3), &cs, &ca, b.id, &again).await.unwrap();

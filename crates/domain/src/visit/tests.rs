@@ -1,6 +1,7 @@
 use super::*;
 use crate::calendar::WorkCalendar;
 use crate::codes::HouseholdKind;
+use crate::codes::HousingGrade;
 use crate::household::Monitoring;
 use crate::national_id::make_id;
 use crate::rules::tests::{household, line_2022};
@@ -96,6 +97,7 @@ fn a_complete_form_parses() {
         review_note: String::new(),
         reviewed_by: None,
         reviewed_at: None,
+        recorded_by_id: None,
         recorded_by: "t".into(),
         recorded_at: Default::default(),
         version: 1,
@@ -211,4 +213,32 @@ fn monitored_forms_ask_about_the_officer_and_elimination() {
     let (_, c) = i.parse(FormKind::Monitored, &d, day(4, 6)).unwrap();
     let a = application(&d, FormKind::Monitored, &c).unwrap();
     assert_eq!(a.household.risks, vec![RiskType::Illness], "a monitored household's risks are updated");
+}
+
+#[test]
+fn acceptance_applies_only_what_the_visit_changed() {
+    // the visit saw grade B and confirmed it; the cadre then set D on the edit page: accepting the
+    // older visit keeps D
+    let seen = household();
+    let mut i = filled();
+    i.set("housing_grade", "B级");
+    let (_, mut c) = i.parse(FormKind::Ordinary, &seen, day(4, 6)).unwrap();
+    c.base = Some(VisitBase::of(&seen, &c));
+    let mut now = seen.clone();
+    now.record.version += 1;
+    now.record.household.housing_grade = Some(HousingGrade::D);
+    let a = application(&now, FormKind::Ordinary, &c).unwrap();
+    assert_eq!(a.household.housing_grade, Some(HousingGrade::D), "{:?}", a.summary);
+    assert!(a.manual.iter().any(|m| m.contains("核查之后登记信息已修改过")));
+    // the visit changed B → C while the registry went B → D: a conflict, nothing applied
+    i.set("housing_grade", "C级");
+    let (_, mut c) = i.parse(FormKind::Ordinary, &seen, day(4, 6)).unwrap();
+    c.base = Some(VisitBase::of(&seen, &c));
+    let e = application(&now, FormKind::Ordinary, &c).unwrap_err();
+    assert!(e.to_string().contains("核查时登记为B级，核查记录为C级，但登记已改为D级"), "{e}");
+    // the visit's change to something the registry did not touch still applies
+    now.record.household.housing_grade = Some(HousingGrade::B);
+    let a = application(&now, FormKind::Ordinary, &c).unwrap();
+    assert_eq!(a.household.housing_grade, Some(HousingGrade::C));
+    assert!(a.summary.iter().any(|s| s == "住房安全等级：B级 → C级"), "{:?}", a.summary);
 }

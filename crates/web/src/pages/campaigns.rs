@@ -675,11 +675,7 @@ pub async fn assign(
 ) -> Result<Response, PageError> {
     require(&a, Permission::AssignTasks)?;
     let village = RegionCode::parse(&f.village).map_err(|_| PageError::NotFound)?;
-    let back = if f.back.starts_with('/') && !f.back.starts_with("//") {
-        f.back.clone()
-    } else {
-        format!("/campaigns/{id}/villages/{village}")
-    };
+    let back = super::local_path(&f.back, &format!("/campaigns/{id}/villages/{village}"));
     let mut input = AssignInput {
         screener: f.screener.clone(),
         group: f.group.clone(),
@@ -692,9 +688,18 @@ pub async fn assign(
             None
         }
         "none" => None,
-        s => s.parse().ok().map(UserId),
+        s => match s.parse() {
+            Ok(id) => Some(UserId(id)),
+            Err(_) => {
+                input.error = Some("所选排查员无效：请从列表中选择".into());
+                None
+            }
+        },
     };
     let group_no = if f.group.is_empty() { None } else { parse_group_no(&f.group) };
+    if !f.group.is_empty() && group_no.is_none() && input.error.is_none() {
+        input.error = Some(format!("组“{}”无效：请选择全村或一个组", f.group));
+    }
     if input.error.is_none() {
         // ticked households win over the group choice
         let selection = TaskSelection {

@@ -199,7 +199,7 @@ pub async fn dismiss(
     Form(f): Form<DismissForm>,
 ) -> Result<Response, PageError> {
     require(&a, Permission::Screen)?;
-    let back = if f.back.starts_with('/') && !f.back.starts_with("//") { f.back.clone() } else { "/findings".into() };
+    let back = super::local_path(&f.back, "/findings");
     if f.reason.trim().chars().count() < 2 {
         return Ok(redirect_with_flash(&back, "排除发现须写明理由（如：已入户核实，收入另有来源）"));
     }

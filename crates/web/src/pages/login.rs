@@ -28,11 +28,8 @@ pub struct NextQuery {
     next: String,
 }
 
-/// Only local paths of plain URL characters: never "//host", "/\\host" or control characters
-/// that browsers strip ("/\t/host" becomes "//host") — no open redirect.
 fn safe_next(next: &str) -> String {
-    let plain = next.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_.?=&%-+~,".contains(&b));
-    if plain && next.starts_with('/') && !next.starts_with("//") { next.to_string() } else { "/households".to_string() }
+    super::local_path(next, "/households")
 }
 
 fn login_page(

@@ -140,6 +140,13 @@ pub fn render_status<T: Template>(status: StatusCode, t: &T, chrome: &Chrome) ->
     Ok(resp)
 }
 
+/// Only local paths of plain URL characters: never "//host", "/\\host" or control characters
+/// that browsers strip ("/\t/host" becomes "//host") — no open redirect. Else `fallback`.
+pub fn local_path(next: &str, fallback: &str) -> String {
+    let plain = next.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_.?=&%-+~,".contains(&b));
+    if plain && next.starts_with('/') && !next.starts_with("//") { next.to_string() } else { fallback.to_string() }
+}
+
 /// 303 to `to`, with a message shown on the next page.
 pub fn redirect_with_flash(to: &str, message: &str) -> Response {
     let mut resp = Redirect::to(to).into_response();
