@@ -317,14 +317,14 @@ pub async fn new_form(
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     require(&a, Permission::RecordVisits)?;
-    let (t, d) = task_and_household(&state, &a, id).await?;
+    let (_, d) = task_and_household(&state, &a, id).await?;
     let regions = state.regions.get().await;
     let today = state.clock.today();
     let input = VisitInput::prefilled(&d, today, &display_name(&a));
     let hv = household_view(&d, &regions, false, today);
     let tpl = FormPage {
         chrome: Chrome::new(&state, &a, &headers).await,
-        v: form_view(t.form, &input, &FieldErrors::default(), hv),
+        v: form_view(domain::campaign::form_for(&d.record.household), &input, &FieldErrors::default(), hv),
         action: format!("/tasks/{id}/visit"),
         version: 0,
         back: "/tasks".into(),
@@ -349,12 +349,12 @@ pub async fn create(
     match service::record_visit(&state.db, state.clock.now(), today, &a.scope, &a.actor(), TaskId(id), &input).await {
         Ok(v) => Ok(redirect_with_flash(&format!("/visits/{}", v.id.0), &saved_message(&v))),
         Err(EditError::Invalid(errs)) => {
-            let (t, d) = task_and_household(&state, &a, id).await?;
+            let (_, d) = task_and_household(&state, &a, id).await?;
             let regions = state.regions.get().await;
             let hv = household_view(&d, &regions, false, today);
             let tpl = FormPage {
                 chrome: Chrome::new(&state, &a, &headers).await,
-                v: form_view(t.form, &input, &errs, hv),
+                v: form_view(domain::campaign::form_for(&d.record.household), &input, &errs, hv),
                 action: format!("/tasks/{id}/visit"),
                 version: 0,
                 back: "/tasks".into(),
