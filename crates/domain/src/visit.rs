@@ -7,7 +7,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use crate::campaign::{CampaignId, FormKind, TaskId, TaskStatus};
-use crate::codes::{CodeEnum, DisasterKind, HousingGrade, MonitoringCategory, Relation, RiskType};
+use crate::codes::{CodeEnum, DisasterKind, Health, HousingGrade, LabourSkill, MonitoringCategory, Relation, RiskType};
 use crate::fields::FieldErrors;
 use crate::household::{DrinkingWater, Household, HouseholdId, HouseholdNo, MAX_RISKS, PersonName};
 use crate::income::IncomeRecord;
@@ -80,6 +80,48 @@ crate::codes::code_enum! {
     }
 }
 
+/// The member facts a visit may correct directly (the rest goes in words, see [`MemberNote`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MemberFacts {
+    pub health: Health,
+    pub labour_skill: LabourSkill,
+    pub work_months: Option<u8>,
+    pub resident_medical: bool,
+    pub employee_medical: bool,
+}
+
+impl MemberFacts {
+    pub fn of(m: &Member) -> MemberFacts {
+        MemberFacts {
+            health: m.health,
+            labour_skill: m.labour_skill,
+            work_months: m.work_months,
+            resident_medical: m.resident_medical,
+            employee_medical: m.employee_medical,
+        }
+    }
+
+    fn apply_to(&self, m: &mut Member) {
+        m.health = self.health;
+        m.labour_skill = self.labour_skill;
+        m.work_months = self.work_months;
+        m.resident_medical = self.resident_medical;
+        m.employee_medical = self.employee_medical;
+    }
+}
+
+/// 医疗保险 as the form asks it.
+pub const MEDICAL_CHOICES: [&str; 4] = ["城乡居民医保", "职工医保", "两者都参加", "未参加"];
+
+fn medical_label(resident: bool, employee: bool) -> &'static str {
+    match (resident, employee) {
+        (true, false) => MEDICAL_CHOICES[0],
+        (false, true) => MEDICAL_CHOICES[1],
+        (true, true) => MEDICAL_CHOICES[2],
+        (false, false) => MEDICAL_CHOICES[3],
+    }
+}
+
 /// A change to an existing member noted at the visit.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MemberNote {
@@ -87,8 +129,11 @@ pub struct MemberNote {
     pub name: String,
     /// Leaves the household (applied on acceptance).
     pub removal: Option<RemovalReason>,
-    /// Other changes in words (health, work, insurance …): the cadre applies them on the member
-    /// page, where each field is checked.
+    /// Corrected facts (applied on acceptance), with what the registry said at the visit.
+    #[serde(default)]
+    pub facts: Option<(MemberFacts, MemberFacts)>,
+    /// Other changes in words (school, work place …): the cadre applies them on the member page,
+    /// where each field is checked.
     pub note: String,
 }
 
@@ -338,6 +383,9 @@ impl VisitInput {
             i.push("disaster_kind", k.label());
         }
         i.push("officer_present", if h.officer.is_some() { "是" } else { "" });
+        for m in &d.members {
+            push_member_facts(&mut i, m.id, &MemberFacts::of(&m.member));
+        }
         i
     }
 
@@ -358,6 +406,9 @@ impl VisitInput {
         for m in &c.members {
             i.push(&format!("m{}_removal", m.member_id.0), m.removal.map(|r| r.label()).unwrap_or(""));
             i.push(&format!("m{}_note", m.member_id.0), m.note.clone());
+            if let Some((after, _)) = &m.facts {
+                push_member_facts(&mut i, m.member_id, after);
+            }
         }
         if let Some(h) = c.new_head {
             i.push("new_head", h.0.to_string());
@@ -501,8 +552,11 @@ impl VisitInput {
             if removal == Some(RemovalReason::Other) && note.is_empty() {
                 e.push("members", "家庭成员变化", format!("{}：移出原因为“其他”，请在变化说明中写明", m.member.name));
             }
-            if removal.is_some() || !note.is_empty() {
-                c.members.push(MemberNote { member_id: m.id, name: m.member.name.to_string(), removal, note });
+            let typed = parse_member_facts(self, m, &mut e);
+            let before = MemberFacts::of(&m.member);
+            let facts = (removal.is_none() && typed != before).then_some((typed, before));
+            if removal.is_some() || !note.is_empty() || facts.is_some() {
+                c.members.push(MemberNote { member_id: m.id, name: m.member.name.to_string(), removal, facts, note });
             }
         }
         let removed: Vec<MemberId> = c.members.iter().filter(|m| m.removal.is_some()).map(|m| m.member_id).collect();
@@ -720,6 +774,58 @@ impl VisitInput {
     }
 }
 
+fn push_member_facts(i: &mut VisitInput, id: MemberId, f: &MemberFacts) {
+    i.push(&format!("m{}_health", id.0), f.health.to_string());
+    i.push(&format!("m{}_labour", id.0), f.labour_skill.label());
+    i.push(&format!("m{}_work_months", id.0), f.work_months.map(|m| m.to_string()).unwrap_or_default());
+    i.push(&format!("m{}_medical", id.0), medical_label(f.resident_medical, f.employee_medical));
+}
+
+/// The member facts as typed; absent fields keep the registry's value.
+fn parse_member_facts(i: &VisitInput, m: &MemberRecord, e: &mut FieldErrors) -> MemberFacts {
+    let now = MemberFacts::of(&m.member);
+    let key = |k: &str| format!("m{}_{k}", m.id.0);
+    let has = |k: &str| i.pairs.iter().any(|(x, _)| *x == key(k));
+    let mut f = now;
+    let name = &m.member.name;
+    if has("health") {
+        match Health::parse(i.get(&key("health"))) {
+            Ok(h) => f.health = h,
+            Err(err) => e.push("members", "家庭成员变化", format!("{name}的健康状况：{err}")),
+        }
+    }
+    if has("labour") {
+        match LabourSkill::parse_label(i.get(&key("labour")).trim()) {
+            Some(l) => f.labour_skill = l,
+            None => e.push("members", "家庭成员变化", format!("{name}的劳动技能无效，请从列表中选择")),
+        }
+    }
+    if has("work_months") {
+        let t = i.get(&key("work_months")).trim();
+        f.work_months = if t.is_empty() {
+            None
+        } else {
+            match t.parse::<u8>() {
+                Ok(n) if n <= 12 => Some(n),
+                _ => {
+                    e.push("members", "家庭成员变化", format!("{name}的务工月数“{t}”应为0到12的整数"));
+                    now.work_months
+                }
+            }
+        };
+    }
+    if has("medical") {
+        match MEDICAL_CHOICES.iter().position(|c| *c == i.get(&key("medical")).trim()) {
+            Some(0) => (f.resident_medical, f.employee_medical) = (true, false),
+            Some(1) => (f.resident_medical, f.employee_medical) = (false, true),
+            Some(2) => (f.resident_medical, f.employee_medical) = (true, true),
+            Some(_) => (f.resident_medical, f.employee_medical) = (false, false),
+            None => e.push("members", "家庭成员变化", format!("{name}的医疗保险无效，请从列表中选择")),
+        }
+    }
+    f
+}
+
 fn yes_no(v: bool) -> &'static str {
     if v { "是" } else { "否" }
 }
@@ -876,6 +982,46 @@ pub fn application(d: &HouseholdDetail, form: FormKind, c: &VisitContent) -> Res
         m.field(&format!("{}年收入记录（近12个月）", r.year), show, &mut now, &base.income, &Some(r));
         income = now.filter(|n| d.incomes.iter().find(|x| x.year == r.year) != Some(n));
     }
+    // members: the facts the visit corrected, merged like the household's own fields
+    let mut edited: Vec<(MemberId, Member)> = Vec::new();
+    for n in &c.members {
+        let Some((after, before)) = &n.facts else { continue };
+        let Some(now) = d.members.iter().find(|m| m.id == n.member_id) else {
+            errs.push("members", "家庭成员变化", format!("{} 已不在本户", n.name));
+            continue;
+        };
+        let mut f = MemberFacts::of(&now.member);
+        let who = &n.name;
+        m.field(&format!("{who} 健康状况"), |h: &Health| h.to_string(), &mut f.health, &before.health, &after.health);
+        m.field(
+            &format!("{who} 劳动技能"),
+            |l: &LabourSkill| l.label().to_string(),
+            &mut f.labour_skill,
+            &before.labour_skill,
+            &after.labour_skill,
+        );
+        m.field(
+            &format!("{who} 务工月数"),
+            |x: &Option<u8>| x.map(|v| format!("{v}个月")).unwrap_or_else(|| "未填".into()),
+            &mut f.work_months,
+            &before.work_months,
+            &after.work_months,
+        );
+        let mut med = (f.resident_medical, f.employee_medical);
+        m.field(
+            &format!("{who} 医疗保险"),
+            |p: &(bool, bool)| medical_label(p.0, p.1).to_string(),
+            &mut med,
+            &(before.resident_medical, before.employee_medical),
+            &(after.resident_medical, after.employee_medical),
+        );
+        (f.resident_medical, f.employee_medical) = med;
+        if f != MemberFacts::of(&now.member) {
+            let mut member = now.member.clone();
+            f.apply_to(&mut member);
+            edited.push((n.member_id, member));
+        }
+    }
     if !conflicts.is_empty() {
         for x in &conflicts {
             errs.push("version", "核查记录", x.clone());
@@ -889,18 +1035,23 @@ pub fn application(d: &HouseholdDetail, form: FormKind, c: &VisitContent) -> Res
             base.version, d.record.version
         ));
     }
-    let mut changes = Vec::new();
     if let Some(new_head) = c.new_head {
         let Some(m) = d.members.iter().find(|m| m.id == new_head) else {
             errs.push("new_head", "新户主", "所选新户主已不在本户");
             return Err(errs);
         };
-        let mut member = m.member.clone();
+        let member = match edited.iter_mut().find(|(id, _)| *id == new_head) {
+            Some((_, member)) => member,
+            None => {
+                edited.push((new_head, m.member.clone()));
+                &mut edited.last_mut().expect("just pushed").1
+            }
+        };
         member.relation = Relation::Head;
         summary.push(format!("{} 改为户主", member.name));
         manual.push(format!("户主已变更为{}：请核对其他成员与新户主的关系", member.name));
-        changes.push(MemberChange::Update(new_head, member));
     }
+    let mut changes: Vec<MemberChange> = edited.into_iter().map(|(id, m)| MemberChange::Update(id, m)).collect();
     for n in &c.members {
         if let Some(reason) = n.removal {
             if !d.members.iter().any(|m| m.id == n.member_id) {
@@ -926,7 +1077,18 @@ pub fn application(d: &HouseholdDetail, form: FormKind, c: &VisitContent) -> Res
             _ => errs.push("members", "新增成员", format!("新增成员 {} 的姓名或证件号码无效", n.name)),
         }
     }
-    let registry_uninsured = d.members.iter().any(|m| !m.member.resident_medical && !m.member.employee_medical);
+    // as the members will be after the changes above
+    let registry_uninsured = d.members.iter().any(|m| {
+        let member = changes
+            .iter()
+            .find_map(|c| match c {
+                MemberChange::Update(id, x) if *id == m.id => Some(x),
+                _ => None,
+            })
+            .unwrap_or(&m.member);
+        let removed = changes.contains(&MemberChange::Delete(m.id));
+        !removed && !member.resident_medical && !member.employee_medical
+    });
     if c.uninsured == Some(true) && !registry_uninsured {
         manual.push("核查记录有成员未参加基本医疗保险，但登记显示全部参保：请在成员页面更正参保信息".into());
     }

@@ -242,3 +242,35 @@ fn acceptance_applies_only_what_the_visit_changed() {
     assert_eq!(a.household.housing_grade, Some(HousingGrade::C));
     assert!(a.summary.iter().any(|s| s == "住房安全等级：B级 → C级"), "{:?}", a.summary);
 }
+
+#[test]
+fn member_facts_are_corrected_and_merged() {
+    use crate::codes::LabourSkill;
+    let seen = household();
+    let kid = &seen.members[2];
+    let wife = &seen.members[1];
+    let mut i = filled();
+    i.set(&format!("m{}_medical", wife.id.0), "未参加");
+    i.set(&format!("m{}_labour", wife.id.0), "丧失劳动力");
+    i.set(&format!("m{}_work_months", kid.id.0), "13");
+    let e = i.parse(FormKind::Ordinary, &seen, day(4, 6)).unwrap_err();
+    assert!(e.get("members").unwrap().contains("韦小宝的务工月数“13”应为0到12的整数"), "{e}");
+    i.set(&format!("m{}_work_months", kid.id.0), "");
+    i.set("uninsured", "是");
+    let (_, mut c) = i.parse(FormKind::Ordinary, &seen, day(4, 6)).unwrap();
+    c.base = Some(VisitBase::of(&seen, &c));
+    assert_eq!(c.members.len(), 1, "only the wife changed: {:?}", c.members);
+    // meanwhile the cadre recorded her work months: kept; the visit's corrections apply
+    let mut now = seen.clone();
+    now.record.version += 1;
+    now.members[1].member.work_months = Some(6);
+    let a = application(&now, FormKind::Ordinary, &c).unwrap();
+    let MemberChange::Update(id, m) = &a.member_changes[0] else { panic!("{:?}", a.member_changes) };
+    assert_eq!(*id, wife.id);
+    assert_eq!(
+        (m.labour_skill, m.resident_medical, m.employee_medical, m.work_months),
+        (LabourSkill::Lost, false, false, Some(6))
+    );
+    assert!(a.summary.iter().any(|s| s == "李秀英 医疗保险：城乡居民医保 → 未参加"), "{:?}", a.summary);
+    assert!(!a.manual.iter().any(|m| m.contains("登记显示全部参保")), "the visit itself corrects the insurance");
+}

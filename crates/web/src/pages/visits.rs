@@ -11,14 +11,14 @@ use axum::routing::{get, post};
 use axum_extra::extract::Form;
 use domain::account::Permission;
 use domain::campaign::{FormKind, TaskId};
-use domain::codes::{CodeEnum, DisasterKind, HousingGrade, MonitoringCategory, Relation, RiskType};
+use domain::codes::{CodeEnum, DisasterKind, HousingGrade, LabourSkill, MonitoringCategory, Relation, RiskType};
 use domain::fields::FieldErrors;
 use domain::ports::{CampaignStore, HouseholdDetail, HouseholdStore, VisitFilter, VisitStore};
 use domain::region::RegionCode;
 use domain::service::{self, EditError};
 use domain::visit::{
-    Conclusion, EliminationView, ExclusionKind, INCOME_FIELDS, NEW_MEMBER_FIELDS, RemovalReason, ReviewStatus, Visit,
-    VisitId, VisitInput, VisitMode, WATER_FIELDS, income_window,
+    Conclusion, EliminationView, ExclusionKind, INCOME_FIELDS, MEDICAL_CHOICES, NEW_MEMBER_FIELDS, RemovalReason,
+    ReviewStatus, Visit, VisitId, VisitInput, VisitMode, WATER_FIELDS, income_window,
 };
 use serde::Deserialize;
 
@@ -54,6 +54,11 @@ pub struct MemberRow {
     pub is_head: bool,
     pub removal: Vec<Opt>,
     pub note: String,
+    /// 健康状况 as typed; `None` when the role may not see health (DOMAIN D18).
+    pub health: Option<String>,
+    pub labour: Vec<Opt>,
+    pub work_months: String,
+    pub medical: Vec<Opt>,
 }
 
 /// Everything the form page (and the printed form) shows.
@@ -70,6 +75,10 @@ pub struct FormView {
     pub new_members: Vec<FieldGroup>,
     pub groups: Vec<FieldGroup>,
     pub problems: Vec<String>,
+}
+
+fn choice_opts(choices: &[&str], value: &str) -> Vec<Opt> {
+    choices.iter().map(|c| Opt { value: c.to_string(), label: c.to_string(), selected: *c == value }).collect()
 }
 
 fn yes_no(name: &str, label: &str, i: &VisitInput, help: &str) -> FormField {
@@ -138,6 +147,13 @@ fn form_view(kind: FormKind, i: &VisitInput, errs: &FieldErrors, hv: HouseholdVi
             is_head: m.relation == Relation::Head.label(),
             removal: removal_opts(i.get(&format!("m{}_removal", m.id))),
             note: i.get(&format!("m{}_note", m.id)).to_string(),
+            health: m.health.is_some().then(|| i.get(&format!("m{}_health", m.id)).to_string()),
+            labour: choice_opts(
+                &LabourSkill::ALL.iter().map(|l| l.label()).collect::<Vec<_>>(),
+                i.get(&format!("m{}_labour", m.id)),
+            ),
+            work_months: i.get(&format!("m{}_work_months", m.id)).to_string(),
+            medical: choice_opts(&MEDICAL_CHOICES, i.get(&format!("m{}_medical", m.id))),
         })
         .collect();
     let head_choices: Vec<(String, String)> = hv
@@ -296,14 +312,26 @@ impl FormPage {
     }
 }
 
+/// The household for the form: its members' health shows to roles that may see it, and that
+/// view is audited (DOMAIN D18) like the detail page.
+async fn form_household(
+    state: &AppState,
+    a: &Authed,
+    no: &domain::household::HouseholdNo,
+) -> Result<(HouseholdDetail, HouseholdView), PageError> {
+    let d = service::view_household(&state.db, state.clock.now(), &a.scope, &a.actor(), no).await?;
+    let regions = state.regions.get().await;
+    let hv = household_view(&d, &regions, a.scope.allows(Permission::ViewSensitive), state.clock.today());
+    Ok((d, hv))
+}
+
 async fn task_and_household(
     state: &AppState,
     a: &Authed,
     id: i64,
-) -> Result<(domain::campaign::Task, HouseholdDetail), PageError> {
+) -> Result<(HouseholdDetail, HouseholdView), PageError> {
     let t = state.db.task(&a.scope, TaskId(id)).await?.ok_or(PageError::NotFound)?;
-    let d = state.db.household(&a.scope, &t.household_no).await?.ok_or(PageError::NotFound)?;
-    Ok((t, d))
+    form_household(state, a, &t.household_no).await
 }
 
 fn display_name(a: &Authed) -> String {
@@ -317,11 +345,9 @@ pub async fn new_form(
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     require(&a, Permission::RecordVisits)?;
-    let (_, d) = task_and_household(&state, &a, id).await?;
-    let regions = state.regions.get().await;
+    let (d, hv) = task_and_household(&state, &a, id).await?;
     let today = state.clock.today();
     let input = VisitInput::prefilled(&d, today, &display_name(&a));
-    let hv = household_view(&d, &regions, false, today);
     let tpl = FormPage {
         chrome: Chrome::new(&state, &a, &headers).await,
         v: form_view(domain::campaign::form_for(&d.record.household), &input, &FieldErrors::default(), hv),
@@ -349,9 +375,7 @@ pub async fn create(
     match service::record_visit(&state.db, state.clock.now(), today, &a.scope, &a.actor(), TaskId(id), &input).await {
         Ok(v) => Ok(redirect_with_flash(&format!("/visits/{}", v.id.0), &saved_message(&v))),
         Err(EditError::Invalid(errs)) => {
-            let (_, d) = task_and_household(&state, &a, id).await?;
-            let regions = state.regions.get().await;
-            let hv = household_view(&d, &regions, false, today);
+            let (d, hv) = task_and_household(&state, &a, id).await?;
             let tpl = FormPage {
                 chrome: Chrome::new(&state, &a, &headers).await,
                 v: form_view(domain::campaign::form_for(&d.record.household), &input, &errs, hv),
@@ -385,9 +409,7 @@ pub async fn edit_form(
     if v.review == ReviewStatus::Accepted {
         return Ok(redirect_with_flash(&format!("/visits/{id}"), "这条核查已采纳，不能再修改；如有变化请新增一次核查"));
     }
-    let d = state.db.household(&a.scope, &v.household_no).await?.ok_or(PageError::NotFound)?;
-    let regions = state.regions.get().await;
-    let hv = household_view(&d, &regions, false, state.clock.today());
+    let (_, hv) = form_household(&state, &a, &v.household_no).await?;
     let tpl = FormPage {
         chrome: Chrome::new(&state, &a, &headers).await,
         v: form_view(v.form, &VisitInput::from_visit(&v), &FieldErrors::default(), hv),
@@ -416,9 +438,7 @@ pub async fn update(
         Ok(v) => Ok(redirect_with_flash(&format!("/visits/{id}"), &saved_message(&v))),
         Err(EditError::Invalid(errs)) => {
             let v = state.db.visit(&a.scope, VisitId(id)).await?.ok_or(PageError::NotFound)?;
-            let d = state.db.household(&a.scope, &v.household_no).await?.ok_or(PageError::NotFound)?;
-            let regions = state.regions.get().await;
-            let hv = household_view(&d, &regions, false, today);
+            let (_, hv) = form_household(&state, &a, &v.household_no).await?;
             let tpl = FormPage {
                 chrome: Chrome::new(&state, &a, &headers).await,
                 v: form_view(v.form, &input, &errs, hv),

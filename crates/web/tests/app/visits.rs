@@ -3,6 +3,7 @@
 //! cadre returns it with a reason or accepts it into the registry; forms print.
 
 use axum::http::StatusCode;
+use domain::ports::HouseholdStore;
 
 use crate::harness::*;
 
@@ -131,7 +132,19 @@ async fn a_screener_records_a_visit_and_the_cadre_reviews_it() {
         let edit = s.get(&format!("{at}/edit")).await.text();
         assert!(edit.contains("value=\"8000.00\"") && edit.contains("妻子住院"), "{edit}");
         let ev = version(&edit);
+        // the correction also fixes the wife's insurance, on her own row of the form
+        let d1 = HouseholdStore::household(
+            &app.db,
+            &domain::Scope::system(),
+            &domain::household::HouseholdNo::parse(D1).unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let wife = d1.members.iter().find(|m| m.member.name.as_str() == "李秀英").unwrap().id.0;
+        let medical = format!("m{wife}_medical");
         let mut fixed = d1_form(&[("income_property", "600")]);
+        fixed.push((&medical, "未参加"));
         fixed.push(("version", &ev));
         let r = s.post_form(&format!("{at}/edit"), &fixed).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
@@ -140,12 +153,23 @@ async fn a_screener_records_a_visit_and_the_cadre_reviews_it() {
         assert_eq!(leader.post_form(&format!("{at}/accept"), &[("version", "1")]).await.status, StatusCode::FORBIDDEN);
         let review = cadre.get(&at).await.text();
         assert!(review.contains("采纳后登记信息的变化") && review.contains("2022年收入记录"));
+        assert!(review.contains("李秀英 医疗保险：城乡居民医保 → 未参加"), "{review}");
         let r =
             cadre.post_form(&format!("{at}/accept"), &[("version", &version(&review)), ("note", "已电话复核")]).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER);
         let done = cadre.get(&at).await.text();
         assert!(done.contains("已采纳") && done.contains("重新筛查"), "{done}");
         assert_eq!(app.household_version(D1).await, before + 1);
+        let d1 = HouseholdStore::household(
+            &app.db,
+            &domain::Scope::system(),
+            &domain::household::HouseholdNo::parse(D1).unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let w = d1.members.iter().find(|m| m.id.0 == wife).unwrap();
+        assert!(!w.member.resident_medical && !w.member.employee_medical, "the member was corrected");
         let hh = cadre.get(&format!("/households/{D1}")).await.text();
         assert!(hh.contains("应纳未纳"), "the accepted visit's income is screened");
         assert!(
