@@ -666,6 +666,12 @@ async fn update_household_row(
                 .await
                 .map_err(crate::db_err)?;
         }
+        sqlx::query("UPDATE findings SET village_code = $1 WHERE household_id = $2")
+            .bind(h.village.as_i64())
+            .bind(id.0)
+            .execute(&mut *conn)
+            .await
+            .map_err(crate::db_err)?;
         sqlx::query("UPDATE visits SET village_code = $1 WHERE household_id = $2")
             .bind(h.village.as_i64())
             .bind(id.0)
