@@ -193,6 +193,12 @@ impl WorkCalendar {
         Ok(WorkCalendar { years, entries, by_date })
     }
 
+    /// The national part only (for a question asked without a region).
+    pub fn national_only(&self) -> WorkCalendar {
+        let entries = self.entries.iter().filter(|e| e.region.is_none()).cloned().collect();
+        WorkCalendar::new(self.years.clone(), entries).unwrap_or_else(|_| self.clone())
+    }
+
     /// The shipped calendar (`data/calendar.csv`).
     pub fn builtin() -> WorkCalendar {
         // The embedded file is checked by the tests below; failing here is a build defect.

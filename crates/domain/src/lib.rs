@@ -17,6 +17,7 @@ pub mod money;
 pub mod national_id;
 pub mod params;
 pub mod ports;
+pub mod procedure;
 pub mod region;
 pub mod rules;
 pub mod screening;

@@ -24,6 +24,10 @@ crate::codes::code_enum! {
         CompulsoryAgeFrom = 5 => "义务教育起始年龄",
         /// Oldest compulsory-education age on 1 September (D6).
         CompulsoryAgeTo = 6 => "义务教育截止年龄",
+        /// Full calendar days a village notice (公示) must run (D8: ≥ 5; some provinces 7).
+        NoticeDays = 7 => "公示天数",
+        /// Calendar days from a clue within which identification should finish (D8; a warning).
+        CaseLimitDays = 8 => "识别认定办理时限",
     }
 }
 
@@ -37,6 +41,8 @@ impl ParamName {
             ParamName::MeasuresDueDays => "measures_due_days",
             ParamName::CompulsoryAgeFrom => "compulsory_age_from",
             ParamName::CompulsoryAgeTo => "compulsory_age_to",
+            ParamName::NoticeDays => "notice_days",
+            ParamName::CaseLimitDays => "case_limit_days",
         }
     }
 
@@ -45,7 +51,7 @@ impl ParamName {
             ParamName::MonitoringLine => "元/人/年",
             ParamName::StableMonths => "个月",
             ParamName::OfficerDueWorkdays => "个工作日",
-            ParamName::MeasuresDueDays => "天",
+            ParamName::MeasuresDueDays | ParamName::NoticeDays | ParamName::CaseLimitDays => "天",
             ParamName::CompulsoryAgeFrom | ParamName::CompulsoryAgeTo => "周岁",
         }
     }
@@ -68,6 +74,8 @@ impl ParamName {
             ParamName::MeasuresDueDays => Some(10),
             ParamName::CompulsoryAgeFrom => Some(6),
             ParamName::CompulsoryAgeTo => Some(15),
+            ParamName::NoticeDays => Some(5),
+            ParamName::CaseLimitDays => Some(15),
         }
     }
 }
@@ -173,6 +181,9 @@ pub fn parse_value(name: ParamName, text: &str) -> Result<i64, ParamError> {
             let ok = match other {
                 ParamName::StableMonths => (1..=60).contains(&v),
                 ParamName::OfficerDueWorkdays | ParamName::MeasuresDueDays => (1..=90).contains(&v),
+                // D8: a notice runs at least 5 days
+                ParamName::NoticeDays => (5..=30).contains(&v),
+                ParamName::CaseLimitDays => (5..=90).contains(&v),
                 _ => (3..=20).contains(&v),
             };
             if !ok {

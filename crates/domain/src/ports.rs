@@ -800,3 +800,146 @@ pub trait VisitStore: Send + Sync {
         reason: &str,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }
+
+/// The work calendar as stored: the years it covers and its entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCalendar {
+    pub years: std::ops::RangeInclusive<i32>,
+    pub entries: Vec<crate::calendar::DayEntry>,
+}
+
+pub trait CalendarStore: Send + Sync {
+    /// The stored calendar, or `None` before it is first loaded.
+    fn stored_calendar(&self) -> impl Future<Output = StoreResult<Option<StoredCalendar>>> + Send;
+
+    /// Replaces the whole calendar (first load, or an administrator's file); audited with `note`.
+    fn replace_calendar(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        calendar: &StoredCalendar,
+        note: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Adds or changes one day; audited.
+    fn put_calendar_day(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        entry: &crate::calendar::DayEntry,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Removes one day (it becomes an ordinary day); audited. Returns whether it existed.
+    fn delete_calendar_day(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        date: chrono::NaiveDate,
+        region: Option<RegionCode>,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
+/// Which cases to list.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub procedure: Option<crate::procedure::Procedure>,
+    pub status: Option<crate::procedure::CaseStatus>,
+    /// Open cases waiting for this step.
+    pub next_step: Option<crate::procedure::Step>,
+    pub region: Option<RegionCode>,
+    pub household: Option<HouseholdId>,
+    /// Keyset: cases with a smaller id (the list is newest first).
+    pub before: Option<i64>,
+}
+
+/// A case to open, with its first step (the clue, or the proposal to eliminate).
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    pub procedure: crate::procedure::Procedure,
+    pub household_id: HouseholdId,
+    pub source: Option<crate::procedure::ClueSource>,
+    /// The finding it came from, which becomes 已转为线索.
+    pub finding_id: Option<i64>,
+    pub opened_on: chrono::NaiveDate,
+    pub note: String,
+}
+
+/// What a step changes in the registry: the household as it was read and as it becomes.
+#[derive(Debug, Clone)]
+pub struct HouseholdEffect {
+    pub before: HouseholdDetail,
+    pub after: Household,
+    pub note: String,
+}
+
+/// Open cases within the scope by procedure and the step they wait for.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CaseCount {
+    pub procedure: crate::procedure::Procedure,
+    pub next_step: crate::procedure::Step,
+    pub count: i64,
+}
+
+pub trait CaseStore: Send + Sync {
+    /// Opens a case on a household within the scope with its first step and files, in one
+    /// transaction; refuses a second open case on the household; audited.
+    fn open_case(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        scope: &Scope,
+        new: &NewCase,
+        attachments: &[crate::procedure::NewAttachment],
+    ) -> impl Future<Output = StoreResult<crate::procedure::Case>> + Send;
+
+    /// One case within the scope, with its steps and the list of its files.
+    fn case(
+        &self,
+        scope: &Scope,
+        id: crate::procedure::CaseId,
+    ) -> impl Future<Output = StoreResult<Option<crate::procedure::Case>>> + Send;
+
+    /// Cases within the scope, newest first, keyset-paged, with the total (steps included,
+    /// read with one query per page).
+    fn cases(
+        &self,
+        scope: &Scope,
+        filter: &CaseFilter,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Page<crate::procedure::Case>>> + Send;
+
+    /// Open cases per procedure and next step, within the scope.
+    fn case_counts(&self, scope: &Scope) -> impl Future<Output = StoreResult<Vec<CaseCount>>> + Send;
+
+    /// Records a step checked by [`crate::procedure::check_step`] on `case` (which must still be
+    /// at its version), its files and its effect on the household, in one transaction; audited.
+    #[allow(clippy::too_many_arguments)]
+    fn record_step(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        case: &crate::procedure::Case,
+        plan: &crate::procedure::StepPlan,
+        next_step: Option<crate::procedure::Step>,
+        attachments: &[crate::procedure::NewAttachment],
+        effect: Option<&HouseholdEffect>,
+    ) -> impl Future<Output = StoreResult<crate::procedure::Case>> + Send;
+
+    /// Closes an open case as withdrawn (撤销), with a reason; audited.
+    fn withdraw_case(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        case: &crate::procedure::Case,
+        on: chrono::NaiveDate,
+        reason: &str,
+    ) -> impl Future<Output = StoreResult<crate::procedure::Case>> + Send;
+
+    /// One file within the scope: its description, its case and its bytes.
+    fn attachment(
+        &self,
+        scope: &Scope,
+        id: i64,
+    ) -> impl Future<Output = StoreResult<Option<(crate::procedure::AttachmentMeta, crate::procedure::CaseId, Vec<u8>)>>>
+    + Send;
+}

@@ -2,18 +2,25 @@
 //! checks the permission, reads through the caller's scope, decides with the rules, and asks
 //! the store to write (which audits in the same transaction).
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use crate::account::{Actor, Permission, Role, Scope, UserId};
 use crate::audit::{AuditAction, AuditEntry};
+use crate::calendar::{DayEntry, WorkCalendar};
 use crate::campaign::{Campaign, CampaignId, CampaignInput, TaskId, form_for};
 use crate::codes::Relation;
 use crate::fields::{FieldErrors, HouseholdInput, MemberInput};
 use crate::household::HouseholdNo;
 use crate::member::{Member, MemberId, MemberRule, check_household};
+use crate::params::{ParamError, ParamName, resolve_or_default};
 use crate::ports::{
-    AuditStore, CampaignStore, HouseholdDetail, HouseholdRecord, HouseholdStore, MemberChange, RegistryLookup,
-    StoreError, TaskSelection, UserStore, VisitStore,
+    AuditStore, CalendarStore, CampaignStore, CaseFilter, CaseStore, FindingFilter, FindingStatus, FindingStore,
+    HouseholdDetail, HouseholdEffect, HouseholdRecord, HouseholdStore, MemberChange, NewCase, ParamStore,
+    RegistryLookup, StoreError, StoredCalendar, TaskSelection, UserStore, VisitStore,
+};
+use crate::procedure::{
+    AttachmentMeta, Case, CaseId, CaseStatus, ClueSource, Decision, MAX_ATTACHMENT_BYTES, NewAttachment, OpenError,
+    Procedure, ProcedureError, ProcedureRules, Step, StepInput, StepOutcome, check_step,
 };
 use crate::visit::{Application, ReviewStatus, Visit, VisitBase, VisitId, VisitInput, application};
 
@@ -538,4 +545,356 @@ pub async fn generate_look_back<S: CampaignStore>(
         return Err(EditError::Forbidden);
     }
     Ok(store.generate_look_back(actor, at, today, id).await?)
+}
+
+// ------------------------------------------------------------------ work calendar (DOMAIN D10, D11)
+
+fn calendar_invalid(e: crate::calendar::CalendarError) -> EditError {
+    let mut f = FieldErrors::default();
+    f.push("calendar", "工作日历", e.to_string());
+    f.into()
+}
+
+fn stored(c: &WorkCalendar) -> StoredCalendar {
+    StoredCalendar { years: c.years(), entries: c.entries().to_vec() }
+}
+
+/// The calendar in use: the stored one. On first use the shipped data (`data/calendar.csv`) is
+/// stored, so that administrators edit the database's copy from then on.
+pub async fn load_calendar<S: CalendarStore>(store: &S, at: DateTime<Utc>) -> Result<WorkCalendar, EditError> {
+    match store.stored_calendar().await? {
+        Some(c) => WorkCalendar::new(c.years, c.entries).map_err(calendar_invalid),
+        None => {
+            let c = WorkCalendar::builtin();
+            store
+                .replace_calendar(
+                    &Actor::system("工作日历"),
+                    at,
+                    &stored(&c),
+                    "装入内置工作日历（2021—2026年全国及广西）",
+                )
+                .await?;
+            Ok(c)
+        }
+    }
+}
+
+/// Adds or changes one day of the calendar (administrators); the calendar is checked as a whole
+/// before anything is written. Returns the calendar as it now is.
+pub async fn put_calendar_day<S: CalendarStore>(
+    store: &S,
+    at: DateTime<Utc>,
+    scope: &Scope,
+    actor: &Actor,
+    entry: DayEntry,
+) -> Result<WorkCalendar, EditError> {
+    require(scope, Permission::SetParams)?;
+    let current = load_calendar(store, at).await?;
+    let mut entries: Vec<DayEntry> =
+        current.entries().iter().filter(|e| !(e.date == entry.date && e.region == entry.region)).cloned().collect();
+    entries.push(entry.clone());
+    let checked = WorkCalendar::new(current.years(), entries).map_err(calendar_invalid)?;
+    store.put_calendar_day(actor, at, &entry).await?;
+    Ok(checked)
+}
+
+/// Removes one day (administrators): it becomes an ordinary day again.
+pub async fn delete_calendar_day<S: CalendarStore>(
+    store: &S,
+    at: DateTime<Utc>,
+    scope: &Scope,
+    actor: &Actor,
+    date: NaiveDate,
+    region: Option<crate::region::RegionCode>,
+) -> Result<WorkCalendar, EditError> {
+    require(scope, Permission::SetParams)?;
+    if !store.delete_calendar_day(actor, at, date, region).await? {
+        return Err(EditError::NotFound);
+    }
+    load_calendar(store, at).await
+}
+
+/// Replaces the calendar with a file in the format of `data/calendar.csv` (administrators): a new
+/// year's holidays, or corrections. Nothing is written unless the whole file is valid.
+pub async fn replace_calendar_csv<S: CalendarStore>(
+    store: &S,
+    at: DateTime<Utc>,
+    scope: &Scope,
+    actor: &Actor,
+    csv: &str,
+    file_name: &str,
+) -> Result<WorkCalendar, EditError> {
+    require(scope, Permission::SetParams)?;
+    let c = WorkCalendar::from_csv(csv).map_err(calendar_invalid)?;
+    let years = c.years();
+    store
+        .replace_calendar(
+            actor,
+            at,
+            &stored(&c),
+            &format!("用文件“{file_name}”替换工作日历（{}—{}年）", years.start(), years.end()),
+        )
+        .await?;
+    Ok(c)
+}
+
+// ------------------------------------------------------------------ procedures (DOMAIN D8, D9)
+
+/// Why a case operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    #[error("记录不存在")]
+    NotFound,
+    #[error(transparent)]
+    Step(#[from] ProcedureError),
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error("{0}")]
+    Invalid(FieldErrors),
+    #[error("该案件刚被他人办理，请刷新后查看最新进度；您填写的内容已保留")]
+    Conflict,
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for CaseError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => CaseError::NotFound,
+            StoreError::Conflict => CaseError::Conflict,
+            other => CaseError::Store(other),
+        }
+    }
+}
+
+impl From<ParamError> for CaseError {
+    fn from(e: ParamError) -> Self {
+        let mut errs = FieldErrors::default();
+        errs.push("on", "办理日期", e.to_string());
+        CaseError::Invalid(errs)
+    }
+}
+
+/// The notice length and time limit that apply to a case in `region` in `year`.
+pub async fn procedure_rules<S: ParamStore>(
+    store: &S,
+    year: i32,
+    region: crate::region::RegionCode,
+) -> Result<(ProcedureRules, Vec<crate::params::Applied>), CaseError> {
+    let params = store.params(Some(year)).await?;
+    let notice = resolve_or_default(&params, year, region, ParamName::NoticeDays)?;
+    let limit = resolve_or_default(&params, year, region, ParamName::CaseLimitDays)?;
+    let rules = ProcedureRules {
+        notice_days: u32::try_from(notice.value).unwrap_or(5).max(5),
+        limit_days: u32::try_from(limit.value).unwrap_or(15),
+    };
+    Ok((rules, vec![notice, limit]))
+}
+
+fn check_files(files: &[NewAttachment]) -> Result<(), CaseError> {
+    let mut errs = FieldErrors::default();
+    for f in files {
+        if f.body.len() > MAX_ATTACHMENT_BYTES {
+            errs.push(
+                "files",
+                "附件",
+                format!(
+                    "“{}”有 {:.1} MB，超过 {} MB：请压缩照片或分页扫描后再上传",
+                    f.file_name,
+                    f.body.len() as f64 / 1_048_576.0,
+                    MAX_ATTACHMENT_BYTES / 1_048_576
+                ),
+            );
+        } else if f.body.is_empty() {
+            errs.push("files", "附件", format!("“{}”是空文件", f.file_name));
+        }
+    }
+    if errs.is_empty() { Ok(()) } else { Err(CaseError::Invalid(errs)) }
+}
+
+/// A clue (or a proposal to eliminate) as a user submits it.
+#[derive(Debug, Clone)]
+pub struct OpenCaseInput {
+    pub procedure: Procedure,
+    pub household_no: HouseholdNo,
+    pub source: Option<ClueSource>,
+    pub finding_id: Option<i64>,
+    pub on: NaiveDate,
+    pub note: String,
+}
+
+/// Opens a case on a household of the caller's scope: a clue opens an identification (from a
+/// finding it takes the finding along, which becomes 已转为线索).
+#[allow(clippy::too_many_arguments)]
+pub async fn open_case<S: CaseStore + HouseholdStore + FindingStore>(
+    store: &S,
+    at: DateTime<Utc>,
+    today: NaiveDate,
+    scope: &Scope,
+    actor: &Actor,
+    input: &OpenCaseInput,
+    files: &[NewAttachment],
+) -> Result<Case, CaseError> {
+    let first = input.procedure.steps()[0];
+    if !first.allows(scope.role()) {
+        return Err(OpenError::WrongRole { step: first, role: scope.role(), allowed: first.roles_label() }.into());
+    }
+    let detail = store.household(scope, &input.household_no).await?.ok_or(CaseError::NotFound)?;
+    let h = &detail.record.household;
+    match (input.procedure, &h.monitoring) {
+        (Procedure::Identification, m @ crate::household::Monitoring::Monitored { .. }) => {
+            return Err(OpenError::AlreadyMonitored(m.describe()).into());
+        }
+        (Procedure::Elimination, m) if !matches!(m, crate::household::Monitoring::Monitored { .. }) => {
+            return Err(OpenError::NotMonitored(m.describe()).into());
+        }
+        _ => {}
+    }
+    let open = CaseFilter { household: Some(detail.record.id), status: Some(CaseStatus::Open), ..Default::default() };
+    if let Some(c) = store.cases(scope, &open, 1).await?.items.first() {
+        return Err(OpenError::AlreadyOpen { procedure: c.procedure, id: c.id.0 }.into());
+    }
+    if input.on > today {
+        return Err(OpenError::InFuture { today }.into());
+    }
+    let mut note = input.note.trim().to_string();
+    let mut source = input.source;
+    if let Some(fid) = input.finding_id {
+        let filter = FindingFilter { household: Some(detail.record.id), ..Default::default() };
+        let findings = store.findings(scope, &filter, 500).await?;
+        let f = findings.items.iter().find(|f| f.id == fid).ok_or(CaseError::NotFound)?;
+        if f.status != FindingStatus::Open {
+            let mut errs = FieldErrors::default();
+            errs.push("finding", "排查发现", format!("该发现已{}，不能再转为线索", f.status.label()));
+            return Err(CaseError::Invalid(errs));
+        }
+        source = source.or(Some(ClueSource::Campaign));
+        if note.is_empty() {
+            note = format!("{}：{}", f.code.label(), f.explanation);
+        }
+    }
+    if note.is_empty() {
+        return Err(OpenError::NoteRequired.into());
+    }
+    if input.procedure == Procedure::Identification && source.is_none() {
+        let mut errs = FieldErrors::default();
+        errs.push("source", "线索来源", format!("请选择线索来源：{}", ClueSource::labels_hint()));
+        return Err(CaseError::Invalid(errs));
+    }
+    check_files(files)?;
+    let new = NewCase {
+        procedure: input.procedure,
+        household_id: detail.record.id,
+        source,
+        finding_id: input.finding_id,
+        opened_on: input.on,
+        note,
+    };
+    Ok(store.open_case(actor, at, scope, &new, files).await?)
+}
+
+/// Records the next step of a case the caller may see, as checked by [`check_step`]; the last
+/// step changes the household (纳入监测 / 标注风险消除) in the same transaction.
+#[allow(clippy::too_many_arguments)]
+pub async fn record_step<S: CaseStore + HouseholdStore + ParamStore>(
+    store: &S,
+    at: DateTime<Utc>,
+    today: NaiveDate,
+    scope: &Scope,
+    actor: &Actor,
+    id: CaseId,
+    version: i64,
+    input: &StepInput,
+    files: &[NewAttachment],
+) -> Result<Case, CaseError> {
+    let case = store.case(scope, id).await?.ok_or(CaseError::NotFound)?;
+    if case.version != version && case.is_open() {
+        return Err(CaseError::Conflict);
+    }
+    let (rules, _) = procedure_rules(store, input.on.year(), case.village).await?;
+    let plan = check_step(&case, input, scope.role(), today, &rules)?;
+    check_files(files)?;
+    let steps = case.procedure.steps();
+    let next_step = match plan.status {
+        CaseStatus::Open if plan.outcome == StepOutcome::Started => Some(Step::PublicNotice),
+        CaseStatus::Open => steps.iter().position(|s| *s == plan.step).and_then(|i| steps.get(i + 1)).copied(),
+        _ => None,
+    };
+    let effect = if plan.status == CaseStatus::Completed {
+        let before = store.household(scope, &case.household_no).await?.ok_or(CaseError::NotFound)?;
+        let mut after = before.record.household.clone();
+        match (case.procedure, case.decision()) {
+            (Procedure::Identification, Some(Decision::Inclusion { category, risks })) => {
+                after.monitoring = crate::household::Monitoring::Monitored { category: *category, since: plan.on };
+                after.risks = risks.clone();
+            }
+            (Procedure::Elimination, Some(Decision::Elimination { mode })) => {
+                let (category, since) = match before.record.household.monitoring {
+                    crate::household::Monitoring::Monitored { category, since } => (category, since),
+                    _ => return Err(OpenError::NotMonitored(before.record.household.monitoring.describe()).into()),
+                };
+                after.monitoring =
+                    crate::household::Monitoring::Eliminated { category, since, mode: *mode, on: plan.on };
+            }
+            _ => return Err(ProcedureError::InclusionDecisionRequired.into()),
+        }
+        let note = format!("{}案件 #{}：{}（{}）", case.procedure.label(), case.id.0, plan.step.label(), plan.on);
+        Some(HouseholdEffect { before, after, note })
+    } else {
+        None
+    };
+    Ok(store.record_step(actor, at, &case, &plan, next_step, files, effect.as_ref()).await?)
+}
+
+/// Closes an open case as withdrawn (the household withdraws its application, or the clue
+/// proves unfounded before the review steps), with a reason.
+#[allow(clippy::too_many_arguments)]
+pub async fn withdraw_case<S: CaseStore>(
+    store: &S,
+    at: DateTime<Utc>,
+    today: NaiveDate,
+    scope: &Scope,
+    actor: &Actor,
+    id: CaseId,
+    version: i64,
+    reason: &str,
+) -> Result<Case, CaseError> {
+    if !matches!(scope.role(), Role::VillageCadre | Role::TownOffice) {
+        return Err(ProcedureError::WrongRole {
+            step: Step::Clue,
+            role: scope.role(),
+            allowed: "村干部、镇专项办".to_string(),
+        }
+        .into());
+    }
+    let case = store.case(scope, id).await?.ok_or(CaseError::NotFound)?;
+    if !case.is_open() {
+        return Err(ProcedureError::Closed { status: case.status.label().to_string() }.into());
+    }
+    if case.version != version {
+        return Err(CaseError::Conflict);
+    }
+    let reason = reason.trim();
+    if reason.is_empty() {
+        let mut errs = FieldErrors::default();
+        errs.push("reason", "撤销理由", "请填写撤销理由（如：农户书面申请撤回）");
+        return Err(CaseError::Invalid(errs));
+    }
+    Ok(store.withdraw_case(actor, at, &case, today, reason).await?)
+}
+
+/// A file of a case the caller may see; every download is audited (a consent form carries ID
+/// numbers and signatures, D18).
+pub async fn download_attachment<S: CaseStore + AuditStore>(
+    store: &S,
+    at: DateTime<Utc>,
+    scope: &Scope,
+    actor: &Actor,
+    id: i64,
+) -> Result<(AttachmentMeta, Vec<u8>), CaseError> {
+    let (meta, case, body) = store.attachment(scope, id).await?.ok_or(CaseError::NotFound)?;
+    let e = AuditEntry::new(at, actor, AuditAction::ViewSensitive, "case", case.0)
+        .note(format!("下载案件 #{} 的附件“{}”", case.0, meta.file_name));
+    store.append_audit(&[e]).await?;
+    Ok((meta, body))
 }

@@ -88,6 +88,44 @@ enum Command {
     /// 集中排查 campaigns: create, list, assign tasks, progress / 集中排查专项行动
     #[command(subcommand)]
     Campaign(CampaignCmd),
+    /// The work calendar: working days, deadlines, its data / 工作日历
+    #[command(subcommand)]
+    Calendar(CalendarCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum CalendarCmd {
+    /// DATE plus N working days (counting from the day after) / 加N个工作日
+    AddWorkdays {
+        date: String,
+        n: u32,
+        /// 12-digit region code (Guangxi adds 壮族三月三); default: the national calendar / 区划
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// DATE plus N calendar days, moved past a statutory holiday unless --strict (D10) / 加N个自然日
+    AddDays {
+        date: String,
+        n: u32,
+        #[arg(long)]
+        region: Option<String>,
+        /// The strict date, without the holiday extension / 不顺延
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Whether DATE is a working day: true or false / 是否工作日
+    IsWorkday {
+        date: String,
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// Write the calendar's data (date,kind,region,name,source) / 导出工作日历
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Replace the calendar with a file in the exported format (a new year, corrections) / 导入工作日历
+    Import { file: PathBuf },
 }
 
 #[derive(Subcommand, Debug)]
@@ -431,6 +469,17 @@ async fn run(command: Command, config: Config) -> anyhow::Result<std::process::E
             }
             CampaignCmd::Progress { id, by, format } => commands::campaign::progress(&ctx, id, &by, &format).await,
             CampaignCmd::LookBack { id } => commands::campaign::look_back(&ctx, id).await,
+        },
+        Command::Calendar(c) => match c {
+            CalendarCmd::AddWorkdays { date, n, region } => {
+                commands::calendar::add_workdays(&ctx, &date, n, region).await
+            }
+            CalendarCmd::AddDays { date, n, region, strict } => {
+                commands::calendar::add_days(&ctx, &date, n, region, strict).await
+            }
+            CalendarCmd::IsWorkday { date, region } => commands::calendar::is_workday(&ctx, &date, region).await,
+            CalendarCmd::Export { out } => commands::calendar::export(&ctx, &out).await,
+            CalendarCmd::Import { file } => commands::calendar::import(&ctx, &file).await,
         },
     }
 }

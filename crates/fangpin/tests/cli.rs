@@ -335,7 +335,7 @@ fn migrate_twice_then_demo_once() {
         }
 
         let out = fp.ok(&["migrate"]);
-        has(&stdout(&out), &["applied migrations [1, 2, 3, 4] / 已升级"]);
+        has(&stdout(&out), &["applied migrations [1, 2, 3, 4, 5, 6] / 已升级"]);
         let out = fp.ok(&["migrate"]);
         has(&stdout(&out), &["database is up to date / 数据库已是最新"]);
 
@@ -850,5 +850,44 @@ fn campaigns_are_created_assigned_and_agree_with_screening() {
         // nobody visited yet: every household is on the look-back list
         let out = fp.ok(&["--now", "2022-05-01T09:00:00+08:00", "campaign", "look-back", "1"]);
         has(&stdout(&out), &["回头看清单300户", "尚未入户见到农户\t300", "有待处理的发现\t"]);
+    });
+}
+
+#[test]
+fn calendar_answers_dates_and_its_data_is_edited_by_file() {
+    on_each_backend("calendar", |fp| {
+        let line = |out: &Output| stdout(out).trim().to_string();
+        // no database yet: the shipped calendar, said on standard error; nothing is created
+        let out = fp.ok(&["calendar", "add-workdays", "2022-03-28", "5", "--region", "450000000000"]);
+        assert_eq!(line(&out), "2022-04-07", "Guangxi: 壮族三月三 moves the officer's due date (issue 4)");
+        has(&stderr(&out), &["using the shipped calendar"]);
+        assert!(!fp.path("data").exists(), "a date question creates no database");
+        assert_eq!(line(&fp.ok(&["calendar", "add-workdays", "2022-03-28", "5"])), "2022-04-02", "national");
+        assert_eq!(line(&fp.ok(&["calendar", "is-workday", "2022-04-04", "--region", "450203100201"])), "false");
+        assert_eq!(line(&fp.ok(&["calendar", "is-workday", "2022-04-02"])), "true", "a national make-up Saturday");
+        let out = fp.ok(&["calendar", "add-days", "2022-09-30", "1"]);
+        assert_eq!(line(&out), "2022-10-08");
+        has(&stderr(&out), &["2022-10-01 falls on a statutory holiday"]);
+        assert_eq!(line(&fp.ok(&["calendar", "add-days", "2022-09-30", "1", "--strict"])), "2022-10-01");
+        has(&stderr(&fp.fails(&["calendar", "add-workdays", "2027-01-04", "1"], 1)), &["没有2027年的节假日数据"]);
+        // the database's copy: exported, edited, imported; a broken file changes nothing
+        fp.ok(&["migrate"]);
+        let file = fp.path("calendar.csv");
+        fp.ok(&["calendar", "export", "--out", file.to_str().unwrap()]);
+        let mut text = std::fs::read_to_string(&file).unwrap();
+        text.push_str("2022-06-06,holiday,450000000000,测试假日,测试\n");
+        std::fs::write(&file, &text).unwrap();
+        has(&stdout(&fp.ok(&["calendar", "import", file.to_str().unwrap()])), &["calendar replaced"]);
+        assert_eq!(
+            line(&fp.ok(&["calendar", "add-workdays", "2022-06-03", "1", "--region", "450203100201"])),
+            "2022-06-07"
+        );
+        assert_eq!(line(&fp.ok(&["calendar", "add-workdays", "2022-06-03", "1"])), "2022-06-06");
+        std::fs::write(&file, text.replace("2022-06-06,holiday", "2022-06-06,holliday")).unwrap();
+        has(&stderr(&fp.fails(&["calendar", "import", file.to_str().unwrap()], 1)), &["工作日历数据第", "行有误"]);
+        assert_eq!(
+            line(&fp.ok(&["calendar", "add-workdays", "2022-06-03", "1", "--region", "450203100201"])),
+            "2022-06-07"
+        );
     });
 }

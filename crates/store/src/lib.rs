@@ -250,7 +250,8 @@ macro_rules! dispatch {
                 | "member_locations" | "user_by_username" | "user" | "list_users" | "count_users" | "session"
                 | "audit_rows" | "audit_chain" | "params" | "applied_migrations" | "schema_columns" | "ping"
                 | "findings" | "finding_counts" | "campaigns" | "campaign" | "tasks" | "progress" | "task" | "visit"
-                | "visits" | "look_back" | "look_back_counts"
+                | "visits" | "look_back" | "look_back_counts" | "stored_calendar" | "case" | "cases"
+                | "case_counts" | "attachment"
         )
     };
 }
@@ -672,6 +673,38 @@ impl CampaignStore for Db {
     }
 }
 
+impl CalendarStore for Db {
+    async fn stored_calendar(&self) -> StoreResult<Option<StoredCalendar>> {
+        dispatch!(self, stored_calendar())
+    }
+    async fn replace_calendar(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        calendar: &StoredCalendar,
+        note: &str,
+    ) -> StoreResult<()> {
+        dispatch!(self, replace_calendar(actor, at, calendar, note))
+    }
+    async fn put_calendar_day(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        entry: &domain::calendar::DayEntry,
+    ) -> StoreResult<()> {
+        dispatch!(self, put_calendar_day(actor, at, entry))
+    }
+    async fn delete_calendar_day(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        date: chrono::NaiveDate,
+        region: Option<RegionCode>,
+    ) -> StoreResult<bool> {
+        dispatch!(self, delete_calendar_day(actor, at, date, region))
+    }
+}
+
 impl VisitStore for Db {
     async fn task(&self, scope: &Scope, id: domain::campaign::TaskId) -> StoreResult<Option<domain::campaign::Task>> {
         dispatch!(self, task(scope, id))
@@ -754,6 +787,62 @@ pub enum AuditVerifyError {
     Broken(#[from] domain::audit::ChainBreak),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl CaseStore for Db {
+    async fn open_case(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        scope: &Scope,
+        new: &NewCase,
+        attachments: &[domain::procedure::NewAttachment],
+    ) -> StoreResult<domain::procedure::Case> {
+        dispatch!(self, open_case(actor, at, scope, new, attachments))
+    }
+    async fn case(&self, scope: &Scope, id: domain::procedure::CaseId) -> StoreResult<Option<domain::procedure::Case>> {
+        dispatch!(self, case(scope, id))
+    }
+    async fn cases(
+        &self,
+        scope: &Scope,
+        filter: &CaseFilter,
+        limit: u32,
+    ) -> StoreResult<Page<domain::procedure::Case>> {
+        dispatch!(self, cases(scope, filter, limit))
+    }
+    async fn case_counts(&self, scope: &Scope) -> StoreResult<Vec<CaseCount>> {
+        dispatch!(self, case_counts(scope))
+    }
+    async fn record_step(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        case: &domain::procedure::Case,
+        plan: &domain::procedure::StepPlan,
+        next_step: Option<domain::procedure::Step>,
+        attachments: &[domain::procedure::NewAttachment],
+        effect: Option<&HouseholdEffect>,
+    ) -> StoreResult<domain::procedure::Case> {
+        dispatch!(self, record_step(actor, at, case, plan, next_step, attachments, effect))
+    }
+    async fn withdraw_case(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        case: &domain::procedure::Case,
+        on: chrono::NaiveDate,
+        reason: &str,
+    ) -> StoreResult<domain::procedure::Case> {
+        dispatch!(self, withdraw_case(actor, at, case, on, reason))
+    }
+    async fn attachment(
+        &self,
+        scope: &Scope,
+        id: i64,
+    ) -> StoreResult<Option<(domain::procedure::AttachmentMeta, domain::procedure::CaseId, Vec<u8>)>> {
+        dispatch!(self, attachment(scope, id))
+    }
 }
 
 #[cfg(test)]

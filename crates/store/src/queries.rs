@@ -2692,3 +2692,741 @@ pub(crate) async fn look_back_counts(
         .collect::<Result<Vec<_>, sqlx::Error>>()
         .map_err(crate::db_err)
 }
+
+// ---------------------------------------------------------------- work calendar
+
+use domain::calendar::{DayEntry, DayKind};
+use domain::ports::StoredCalendar;
+
+fn day_kind_code(k: DayKind) -> i16 {
+    match k {
+        DayKind::Holiday => 1,
+        DayKind::Workday => 2,
+    }
+}
+
+pub(crate) async fn stored_calendar(r: &Pool<DB>) -> Result<Option<StoredCalendar>, StoreError> {
+    let Some(row) = sqlx::query("SELECT year_from, year_to FROM calendar_years WHERE id = 1")
+        .fetch_optional(r)
+        .await
+        .map_err(crate::db_err)?
+    else {
+        return Ok(None);
+    };
+    let (from, to): (i32, i32) =
+        (row.try_get("year_from").map_err(crate::db_err)?, row.try_get("year_to").map_err(crate::db_err)?);
+    let rows = sqlx::query("SELECT day, region_code, kind, name, source FROM calendar_days ORDER BY day, region_code")
+        .fetch_all(r)
+        .await
+        .map_err(crate::db_err)?;
+    let entries = rows
+        .iter()
+        .map(|row| {
+            let region: i64 = row.try_get("region_code")?;
+            Ok(DayEntry {
+                date: row.try_get("day")?,
+                kind: match row.try_get::<i16, _>("kind")? {
+                    2 => DayKind::Workday,
+                    _ => DayKind::Holiday,
+                },
+                region: if region == 0 {
+                    None
+                } else {
+                    Some(RegionCode::from_i64(region).ok_or_else(|| bad("calendar_days.region_code"))?)
+                },
+                name: row.try_get("name")?,
+                source: row.try_get("source")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(crate::db_err)?;
+    Ok(Some(StoredCalendar { years: from..=to, entries }))
+}
+
+async fn insert_day(conn: &mut Conn, e: &DayEntry) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO calendar_days (day, region_code, kind, name, source) VALUES ($1, $2, $3, $4, $5)")
+        .bind(e.date)
+        .bind(e.region.map_or(0, |r| r.as_i64()))
+        .bind(day_kind_code(e.kind))
+        .bind(e.name.clone())
+        .bind(e.source.clone())
+        .execute(&mut *conn)
+        .await
+        .map_err(crate::db_err)?;
+    Ok(())
+}
+
+pub(crate) async fn replace_calendar(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    c: &StoredCalendar,
+    note: &str,
+) -> Result<(), StoreError> {
+    let before = stored_calendar(w).await?;
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    sqlx::query("DELETE FROM calendar_days").execute(&mut *tx).await.map_err(crate::db_err)?;
+    sqlx::query("DELETE FROM calendar_years").execute(&mut *tx).await.map_err(crate::db_err)?;
+    sqlx::query(
+        "INSERT INTO calendar_years (id, year_from, year_to, updated_by, updated_at) VALUES (1, $1, $2, $3, $4)",
+    )
+    .bind(*c.years.start())
+    .bind(*c.years.end())
+    .bind(actor.name.clone())
+    .bind(at)
+    .execute(&mut *tx)
+    .await
+    .map_err(crate::db_err)?;
+    for e in &c.entries {
+        insert_day(&mut tx, e).await?;
+    }
+    let mut e = AuditEntry::new(at, actor, AuditAction::Update, "calendar", 1)
+        .after(&serde_json::json!({ "years": [c.years.start(), c.years.end()], "days": c.entries.len() }))
+        .note(note.to_string());
+    if let Some(b) = before {
+        e.before =
+            Some(serde_json::json!({ "years": [b.years.start(), b.years.end()], "days": b.entries.len() }).to_string());
+    }
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)
+}
+
+pub(crate) async fn put_calendar_day(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    e: &DayEntry,
+) -> Result<(), StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let region = e.region.map_or(0, |r| r.as_i64());
+    let before = sqlx::query("SELECT kind, name, source FROM calendar_days WHERE day = $1 AND region_code = $2")
+        .bind(e.date)
+        .bind(region)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(crate::db_err)?
+        .map(|r| -> Result<String, sqlx::Error> {
+            Ok(format!(
+                "{} {} {}",
+                r.try_get::<i16, _>("kind")?,
+                r.try_get::<String, _>("name")?,
+                r.try_get::<String, _>("source")?
+            ))
+        })
+        .transpose()
+        .map_err(crate::db_err)?;
+    sqlx::query("DELETE FROM calendar_days WHERE day = $1 AND region_code = $2")
+        .bind(e.date)
+        .bind(region)
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
+    insert_day(&mut tx, e).await?;
+    let mut a = AuditEntry::new(
+        at,
+        actor,
+        if before.is_some() { AuditAction::Update } else { AuditAction::Create },
+        "calendar",
+        1,
+    )
+    .after(e)
+    .note(format!("工作日历：{} {}（{}，{}）", e.date, e.kind.label(), e.name, e.region_text()));
+    a.before = before;
+    audit_in_tx(&mut tx, &[a]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)
+}
+
+pub(crate) async fn delete_calendar_day(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    date: chrono::NaiveDate,
+    region: Option<RegionCode>,
+) -> Result<bool, StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let code = region.map_or(0, |r| r.as_i64());
+    let n = sqlx::query("DELETE FROM calendar_days WHERE day = $1 AND region_code = $2")
+        .bind(date)
+        .bind(code)
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db_err)?
+        .rows_affected();
+    if n > 0 {
+        let e = AuditEntry::new(at, actor, AuditAction::Delete, "calendar", 1).note(format!(
+            "工作日历：删除 {date}（{}），恢复为普通日",
+            region.map_or_else(|| "全国".to_string(), |r| r.to_string())
+        ));
+        audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    }
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(n > 0)
+}
+
+// ------------------------------------------------------------------ cases (DOMAIN D8, D9)
+
+use domain::ports::{CaseCount, CaseFilter, HouseholdEffect, NewCase};
+use domain::procedure::{
+    AttachmentMeta, Case, CaseId, CaseStatus, ClueSource, Decision, NewAttachment, Step, StepOutcome, StepPlan,
+    StepRecord,
+};
+
+const CASE_SELECT: &str = "SELECT c.id, c.procedure_kind, c.household_id, h.household_no, h.village_code, c.status,
+        c.clue_source, c.finding_id, c.opened_on, c.closed_on, c.version, h.group_no,
+        (SELECT m.name FROM members m WHERE m.household_id = c.household_id AND m.relation = 1 ORDER BY m.seq LIMIT 1) AS head_name,
+        (SELECT COUNT(*) FROM members m WHERE m.household_id = c.household_id) AS member_count,
+        (SELECT f.suggested_category FROM findings f WHERE f.id = c.finding_id) AS suggested_category
+    FROM cases c JOIN households h ON h.id = c.household_id";
+
+/// Cases within the scope: by their household's village now (a case follows its household).
+fn case_scope(scope: &Scope, args: &mut Vec<Arg>) -> String {
+    let (lo, hi) = scope.range();
+    format!(
+        "h.village_code BETWEEN {} AND {}",
+        sql::push(args, Arg::I64(Some(lo))),
+        sql::push(args, Arg::I64(Some(hi)))
+    )
+}
+
+fn decode_case(r: &DbRow) -> Result<Case, sqlx::Error> {
+    Ok(Case {
+        id: CaseId(r.try_get("id")?),
+        procedure: enum_of(r.try_get("procedure_kind")?, "procedure_kind")?,
+        household_id: HouseholdId(r.try_get("household_id")?),
+        household_no: HouseholdNo::parse(&r.try_get::<String, _>("household_no")?).map_err(|_| bad("household_no"))?,
+        village: RegionCode::from_i64(r.try_get("village_code")?).ok_or_else(|| bad("village_code"))?,
+        head_name: r.try_get("head_name")?,
+        group_no: u16::try_from(r.try_get::<i32, _>("group_no")?).unwrap_or(0),
+        members: r.try_get("member_count")?,
+        suggested_category: opt_enum(r.try_get("suggested_category")?, "suggested_category")?,
+        status: enum_of(r.try_get("status")?, "status")?,
+        source: opt_enum::<ClueSource>(r.try_get("clue_source")?, "clue_source")?,
+        finding_id: r.try_get("finding_id")?,
+        opened_on: r.try_get("opened_on")?,
+        closed_on: r.try_get("closed_on")?,
+        version: r.try_get("version")?,
+        steps: Vec::new(),
+    })
+}
+
+fn decode_step(r: &DbRow) -> Result<(i64, StepRecord), sqlx::Error> {
+    let participants: String = r.try_get("participants")?;
+    let decision: String = r.try_get("decision")?;
+    Ok((
+        r.try_get("case_id")?,
+        StepRecord {
+            id: r.try_get("id")?,
+            step: enum_of(r.try_get("step")?, "step")?,
+            outcome: enum_of(r.try_get("outcome")?, "outcome")?,
+            done_on: r.try_get("done_on")?,
+            ended_on: r.try_get("ended_on")?,
+            participants: serde_json::from_str(&participants).map_err(|_| bad("participants"))?,
+            note: r.try_get("note")?,
+            decision: if decision.is_empty() {
+                None
+            } else {
+                Some(serde_json::from_str::<Decision>(&decision).map_err(|_| bad("decision"))?)
+            },
+            actor_name: r.try_get("actor_name")?,
+            actor_role: enum_of(r.try_get("actor_role")?, "actor_role")?,
+            recorded_at: r.try_get("recorded_at")?,
+            attachments: Vec::new(),
+        },
+    ))
+}
+
+fn decode_attachment(r: &DbRow) -> Result<(i64, AttachmentMeta), sqlx::Error> {
+    Ok((
+        r.try_get("case_id")?,
+        AttachmentMeta {
+            id: r.try_get("id")?,
+            step_id: r.try_get("step_id")?,
+            file_name: r.try_get("file_name")?,
+            content_type: r.try_get("content_type")?,
+            size: r.try_get("size")?,
+            sha256: r.try_get("sha256")?,
+        },
+    ))
+}
+
+/// Fills in the steps and files of `cases` with one query each (no N+1).
+async fn attach_steps(conn: &mut Conn, cases: &mut [Case]) -> Result<(), sqlx::Error> {
+    if cases.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Arg> = cases.iter().map(|c| Arg::I64(Some(c.id.0))).collect();
+    let list = in_list(ids.len());
+    let steps = bind_all(
+        dynamic(format!(
+            "SELECT id, case_id, step, outcome, done_on, ended_on, participants, note, decision, actor_name,
+                    actor_role, recorded_at
+             FROM case_steps WHERE case_id IN ({list}) ORDER BY case_id, seq"
+        )),
+        &ids,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let files = bind_all(
+        dynamic(format!(
+            "SELECT id, case_id, step_id, file_name, content_type, size, sha256
+             FROM attachments WHERE case_id IN ({list}) ORDER BY id"
+        )),
+        &ids,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let pos: std::collections::HashMap<i64, usize> = cases.iter().enumerate().map(|(i, c)| (c.id.0, i)).collect();
+    for r in &steps {
+        let (case_id, s) = decode_step(r)?;
+        if let Some(&i) = pos.get(&case_id) {
+            cases[i].steps.push(s);
+        }
+    }
+    for r in &files {
+        let (case_id, a) = decode_attachment(r)?;
+        if let Some(&i) = pos.get(&case_id) {
+            let case = &mut cases[i];
+            // a file belongs to its step; one without a step to the case's first
+            let slot = match a.step_id {
+                Some(sid) => case.steps.iter_mut().find(|s| s.id == sid),
+                None => case.steps.first_mut(),
+            };
+            if let Some(s) = slot {
+                s.attachments.push(a);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn case_in(conn: &mut Conn, id: i64) -> Result<Case, StoreError> {
+    let row = dynamic(format!("{CASE_SELECT} WHERE c.id = $1"))
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(crate::db_err)?;
+    let mut c = vec![decode_case(&row).map_err(crate::db_err)?];
+    attach_steps(&mut *conn, &mut c).await.map_err(crate::db_err)?;
+    Ok(c.remove(0))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_step(
+    conn: &mut Conn,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    case: i64,
+    seq: i16,
+    step: Step,
+    outcome: StepOutcome,
+    on: chrono::NaiveDate,
+    participants: &[String],
+    note: &str,
+    decision: Option<&Decision>,
+) -> Result<i64, StoreError> {
+    let decision = decision.map(|d| serde_json::to_string(d).unwrap_or_default()).unwrap_or_default();
+    sqlx::query(
+        "INSERT INTO case_steps (case_id, seq, step, outcome, done_on, participants, note, decision, actor_id,
+                                 actor_name, actor_role, recorded_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+    )
+    .bind(case)
+    .bind(seq)
+    .bind(step.code())
+    .bind(outcome.code())
+    .bind(on)
+    .bind(serde_json::to_string(participants).unwrap_or_else(|_| "[]".into()))
+    .bind(note.to_string())
+    .bind(decision)
+    .bind(actor.user_id.map(|u| u.0))
+    .bind(actor.name.clone())
+    .bind(actor.role.unwrap_or(Role::Admin).code())
+    .bind(at)
+    .fetch_one(&mut *conn)
+    .await
+    .and_then(|r| r.try_get::<i64, _>("id"))
+    .map_err(crate::db_err)
+}
+
+async fn insert_attachments(
+    conn: &mut Conn,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    case: i64,
+    step: Option<i64>,
+    files: &[NewAttachment],
+) -> Result<Vec<serde_json::Value>, StoreError> {
+    use sha2::Digest;
+    let mut out = Vec::new();
+    for f in files {
+        let sha = hex::encode(sha2::Sha256::digest(&f.body));
+        sqlx::query(
+            "INSERT INTO attachments (case_id, step_id, file_name, content_type, size, sha256, body, uploaded_by,
+                                      uploaded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(case)
+        .bind(step)
+        .bind(f.file_name.clone())
+        .bind(f.content_type.clone())
+        .bind(f.body.len() as i64)
+        .bind(sha.clone())
+        .bind(f.body.clone())
+        .bind(actor.name.clone())
+        .bind(at)
+        .execute(&mut *conn)
+        .await
+        .map_err(crate::db_err)?;
+        out.push(serde_json::json!({ "file": f.file_name, "size": f.body.len(), "sha256": sha }));
+    }
+    Ok(out)
+}
+
+pub(crate) async fn open_case(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    scope: &Scope,
+    new: &NewCase,
+    attachments: &[NewAttachment],
+) -> Result<Case, StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let (lo, hi) = scope.range();
+    let village: Option<i64> =
+        sqlx::query("SELECT village_code FROM households WHERE id = $1 AND village_code BETWEEN $2 AND $3")
+            .bind(new.household_id.0)
+            .bind(lo)
+            .bind(hi)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(crate::db_err)?
+            .map(|r| r.try_get("village_code"))
+            .transpose()
+            .map_err(crate::db_err)?;
+    let village = village.ok_or(StoreError::NotFound)?;
+    let next = new.procedure.steps().get(1).copied();
+    let id: i64 = sqlx::query(
+        "INSERT INTO cases (procedure_kind, household_id, status, clue_source, finding_id, next_step, opened_on,
+                            created_by, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+    )
+    .bind(new.procedure.code())
+    .bind(new.household_id.0)
+    .bind(CaseStatus::Open.code())
+    .bind(new.source.map(|s| s.code()))
+    .bind(new.finding_id)
+    .bind(next.map(|s| s.code()))
+    .bind(new.opened_on)
+    .bind(actor.name.clone())
+    .bind(at)
+    .fetch_one(&mut *tx)
+    .await
+    .and_then(|r| r.try_get::<i64, _>("id"))
+    .map_err(|e| crate::unique_as(e, "该户已有办理中的案件，请在该案件中继续办理".to_string()))?;
+    let first = new.procedure.steps()[0];
+    let step_id =
+        insert_step(&mut tx, actor, at, id, 1, first, StepOutcome::Passed, new.opened_on, &[], &new.note, None).await?;
+    let files = insert_attachments(&mut tx, actor, at, id, Some(step_id), attachments).await?;
+    if let Some(f) = new.finding_id {
+        let res = sqlx::query(
+            "UPDATE findings SET status = $1, status_note = $2, status_by = $3, status_at = $4
+             WHERE id = $5 AND household_id = $6",
+        )
+        .bind(FindingStatus::Clue.code())
+        .bind(format!("已转为{}案件 #{id}", new.procedure.label()))
+        .bind(actor.name.clone())
+        .bind(at)
+        .bind(f)
+        .bind(new.household_id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
+        if res.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+    }
+    let case = case_in(&mut tx, id).await?;
+    let region = RegionCode::from_i64(village).ok_or(StoreError::NotFound)?;
+    let e = AuditEntry::new(at, actor, AuditAction::Create, "case", id)
+        .region(region)
+        .after(&serde_json::json!({
+            "procedure": new.procedure.label(),
+            "household": case.household_no,
+            "step": first.label(),
+            "source": new.source.map(|s| s.label()),
+            "finding": new.finding_id,
+            "on": new.opened_on,
+            "note": new.note,
+            "files": files,
+        }))
+        .note(format!("户 {} {}：{}", case.household_no, new.procedure.label(), first.label()));
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(case)
+}
+
+pub(crate) async fn case(r: &Pool<DB>, scope: &Scope, id: CaseId) -> Result<Option<Case>, StoreError> {
+    let mut args = Vec::new();
+    let w = case_scope(scope, &mut args);
+    let idp = sql::push(&mut args, Arg::I64(Some(id.0)));
+    let row = bind_owned(dynamic(format!("{CASE_SELECT} WHERE {w} AND c.id = {idp}")), args)
+        .fetch_optional(r)
+        .await
+        .map_err(crate::db_err)?;
+    let Some(row) = row else { return Ok(None) };
+    let mut c = vec![decode_case(&row).map_err(crate::db_err)?];
+    let mut conn = r.acquire().await.map_err(crate::db_err)?;
+    attach_steps(&mut conn, &mut c).await.map_err(crate::db_err)?;
+    Ok(c.pop())
+}
+
+pub(crate) async fn cases(r: &Pool<DB>, scope: &Scope, f: &CaseFilter, limit: u32) -> Result<Page<Case>, StoreError> {
+    let mut args = Vec::new();
+    let mut w = case_scope(scope, &mut args);
+    if let Some(p) = f.procedure {
+        w.push_str(&format!(" AND c.procedure_kind = {}", sql::push(&mut args, Arg::I16(Some(p.code())))));
+    }
+    if let Some(s) = f.status {
+        w.push_str(&format!(" AND c.status = {}", sql::push(&mut args, Arg::I16(Some(s.code())))));
+    }
+    if let Some(s) = f.next_step {
+        w.push_str(&format!(
+            " AND c.status = {} AND c.next_step = {}",
+            sql::push(&mut args, Arg::I16(Some(CaseStatus::Open.code()))),
+            sql::push(&mut args, Arg::I16(Some(s.code())))
+        ));
+    }
+    if let Some(reg) = f.region {
+        let (lo, hi) = reg.subtree();
+        w.push_str(&format!(
+            " AND h.village_code BETWEEN {} AND {}",
+            sql::push(&mut args, Arg::I64(Some(lo as i64))),
+            sql::push(&mut args, Arg::I64(Some(hi as i64)))
+        ));
+    }
+    if let Some(h) = f.household {
+        w.push_str(&format!(" AND c.household_id = {}", sql::push(&mut args, Arg::I64(Some(h.0)))));
+    }
+    let total: i64 = bind_all(
+        dynamic(format!("SELECT COUNT(*) AS n FROM cases c JOIN households h ON h.id = c.household_id WHERE {w}")),
+        &args,
+    )
+    .fetch_one(r)
+    .await
+    .and_then(|row| row.try_get("n"))
+    .map_err(crate::db_err)?;
+    if let Some(b) = f.before {
+        w.push_str(&format!(" AND c.id < {}", sql::push(&mut args, Arg::I64(Some(b)))));
+    }
+    let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit) + 1)));
+    let rows = bind_owned(dynamic(format!("{CASE_SELECT} WHERE {w} ORDER BY c.id DESC LIMIT {lim}")), args)
+        .fetch_all(r)
+        .await
+        .map_err(crate::db_err)?;
+    let mut items = rows.iter().map(decode_case).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)?;
+    let next = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|c| c.id.0.to_string())
+    } else {
+        None
+    };
+    let mut conn = r.acquire().await.map_err(crate::db_err)?;
+    attach_steps(&mut conn, &mut items).await.map_err(crate::db_err)?;
+    Ok(Page { items, next, total })
+}
+
+pub(crate) async fn case_counts(r: &Pool<DB>, scope: &Scope) -> Result<Vec<CaseCount>, StoreError> {
+    let mut args = Vec::new();
+    let w = case_scope(scope, &mut args);
+    let open = sql::push(&mut args, Arg::I16(Some(CaseStatus::Open.code())));
+    let rows = bind_owned(
+        dynamic(format!(
+            "SELECT c.procedure_kind, c.next_step, COUNT(*) AS n FROM cases c JOIN households h ON h.id = c.household_id
+             WHERE {w} AND c.status = {open} GROUP BY c.procedure_kind, c.next_step
+             ORDER BY c.procedure_kind, c.next_step"
+        )),
+        args,
+    )
+    .fetch_all(r)
+    .await
+    .map_err(crate::db_err)?;
+    rows.iter()
+        .map(|row| {
+            Ok(CaseCount {
+                procedure: enum_of(row.try_get("procedure_kind")?, "procedure_kind")?,
+                next_step: enum_of(row.try_get::<Option<i16>, _>("next_step")?.unwrap_or(0), "next_step")?,
+                count: row.try_get("n")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(crate::db_err)
+}
+
+/// Moves the case to its next state if it is still at `version`.
+async fn advance_case(
+    conn: &mut Conn,
+    at: DateTime<Utc>,
+    case: &Case,
+    status: CaseStatus,
+    next: Option<Step>,
+    closed_on: Option<chrono::NaiveDate>,
+) -> Result<(), StoreError> {
+    let res = sqlx::query(
+        "UPDATE cases SET status = $1, next_step = $2, closed_on = $3, version = version + 1, updated_at = $4
+         WHERE id = $5 AND version = $6",
+    )
+    .bind(status.code())
+    .bind(next.map(|s| s.code()))
+    .bind(closed_on)
+    .bind(at)
+    .bind(case.id.0)
+    .bind(case.version)
+    .execute(&mut *conn)
+    .await
+    .map_err(crate::db_err)?;
+    if res.rows_affected() == 0 { Err(StoreError::Conflict) } else { Ok(()) }
+}
+
+pub(crate) async fn record_step(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    case: &Case,
+    plan: &StepPlan,
+    next_step: Option<Step>,
+    attachments: &[NewAttachment],
+    effect: Option<&HouseholdEffect>,
+) -> Result<Case, StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let closed_on = (plan.status != CaseStatus::Open).then_some(plan.on);
+    advance_case(&mut tx, at, case, plan.status, next_step, closed_on).await?;
+    let step_id = match plan.ends_notice {
+        Some(row) => {
+            // the notice's own row gets its end; what was said at the end is added to its note
+            sqlx::query(
+                "UPDATE case_steps SET outcome = $1, ended_on = $2,
+                        note = CASE WHEN $3 = '' THEN note WHEN note = '' THEN $3 ELSE note || '；' || $3 END
+                 WHERE id = $4 AND case_id = $5",
+            )
+            .bind(plan.outcome.code())
+            .bind(plan.on)
+            .bind(plan.note.clone())
+            .bind(row)
+            .bind(case.id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(crate::db_err)?;
+            row
+        }
+        None => {
+            let seq = case.steps.len() as i16 + 1;
+            insert_step(
+                &mut tx,
+                actor,
+                at,
+                case.id.0,
+                seq,
+                plan.step,
+                plan.outcome,
+                plan.on,
+                &plan.participants,
+                &plan.note,
+                plan.decision.as_ref(),
+            )
+            .await?
+        }
+    };
+    let files = insert_attachments(&mut tx, actor, at, case.id.0, Some(step_id), attachments).await?;
+    let mut audit = Vec::new();
+    if let Some(e) = effect {
+        let rec = &e.before.record;
+        bump_version(&mut tx, rec.id, rec.version, at).await?;
+        update_household_row(&mut tx, rec.id, &rec.household, &e.after).await?;
+        audit.push(
+            AuditEntry::new(at, actor, AuditAction::Update, "household", rec.id.0)
+                .region(rec.household.village)
+                .before(&rec.household)
+                .after(&e.after)
+                .note(e.note.clone()),
+        );
+    }
+    let after = case_in(&mut tx, case.id.0).await?;
+    let what = if plan.ends_notice.is_some() { "公示结束".to_string() } else { plan.step.label().to_string() };
+    audit.insert(
+        0,
+        AuditEntry::new(at, actor, AuditAction::Update, "case", case.id.0)
+            .region(case.village)
+            .after(&serde_json::json!({
+                "step": plan.step.label(),
+                "outcome": plan.outcome.label(),
+                "on": plan.on,
+                "participants": plan.participants,
+                "note": plan.note,
+                "decision": plan.decision,
+                "status": plan.status.label(),
+                "files": files,
+            }))
+            .note(format!(
+                "户 {} {}案件 #{}：{what}（{}）",
+                case.household_no,
+                case.procedure.label(),
+                case.id.0,
+                plan.outcome.label()
+            )),
+    );
+    audit_in_tx(&mut tx, &audit).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(after)
+}
+
+pub(crate) async fn withdraw_case(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    case: &Case,
+    on: chrono::NaiveDate,
+    reason: &str,
+) -> Result<Case, StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    advance_case(&mut tx, at, case, CaseStatus::Withdrawn, None, Some(on)).await?;
+    sqlx::query("UPDATE case_steps SET note = CASE WHEN note = '' THEN $1 ELSE note || '；' || $1 END WHERE case_id = $2 AND seq = $3")
+        .bind(format!("撤销：{reason}"))
+        .bind(case.id.0)
+        .bind(case.steps.len() as i16)
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
+    let after = case_in(&mut tx, case.id.0).await?;
+    let e = AuditEntry::new(at, actor, AuditAction::Update, "case", case.id.0)
+        .region(case.village)
+        .after(&serde_json::json!({ "status": CaseStatus::Withdrawn.label(), "on": on, "reason": reason }))
+        .note(format!("户 {} {}案件 #{} 撤销：{reason}", case.household_no, case.procedure.label(), case.id.0));
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(after)
+}
+
+pub(crate) async fn attachment(
+    r: &Pool<DB>,
+    scope: &Scope,
+    id: i64,
+) -> Result<Option<(AttachmentMeta, CaseId, Vec<u8>)>, StoreError> {
+    let mut args = Vec::new();
+    let w = case_scope(scope, &mut args);
+    let idp = sql::push(&mut args, Arg::I64(Some(id)));
+    let row = bind_owned(
+        dynamic(format!(
+            "SELECT a.id, a.case_id, a.step_id, a.file_name, a.content_type, a.size, a.sha256, a.body
+             FROM attachments a JOIN cases c ON c.id = a.case_id JOIN households h ON h.id = c.household_id
+             WHERE {w} AND a.id = {idp}"
+        )),
+        args,
+    )
+    .fetch_optional(r)
+    .await
+    .map_err(crate::db_err)?;
+    let Some(row) = row else { return Ok(None) };
+    let (case_id, meta) = decode_attachment(&row).map_err(crate::db_err)?;
+    let body: Vec<u8> = row.try_get("body").map_err(crate::db_err)?;
+    Ok(Some((meta, CaseId(case_id), body)))
+}

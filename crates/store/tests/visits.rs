@@ -342,3 +342,55 @@ async fn the_look_back_lists_open_findings_remote_visits_missing_visits_and_late
         t.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn the_work_calendar_is_stored_edited_and_audited() {
+    use domain::calendar::{DayEntry, DayKind, WorkCalendar};
+    for t in TestDb::both().await {
+        let db = &t.db;
+        let at = Utc.with_ymd_and_hms(2022, 3, 28, 1, 0, 0).unwrap();
+        assert!(db.stored_calendar().await.unwrap().is_none(), "nothing before first use");
+        // first use stores the shipped data, exactly
+        let c = service::load_calendar(db, at).await.unwrap();
+        let builtin = WorkCalendar::builtin();
+        assert_eq!((c.years(), c.entries()), (builtin.years(), builtin.entries()));
+        let stored = db.stored_calendar().await.unwrap().unwrap();
+        assert_eq!(stored.entries, builtin.entries().to_vec(), "[{}]", t.label);
+        let gx = RegionCode::parse("450000000000").unwrap();
+        assert_eq!(c.add_working_days(day(3, 28), 5, gx).unwrap(), day(4, 7));
+        // an administrator adds a local day off; a weekday cannot be a make-up working day
+        let admin = user(db, "admin1", Role::Admin, "450000000000").await;
+        let local = DayEntry {
+            date: day(6, 6),
+            kind: DayKind::Holiday,
+            region: Some(RegionCode::parse("450203000000").unwrap()),
+            name: "区级活动".into(),
+            source: "测试".into(),
+        };
+        let c = service::put_calendar_day(db, at, &admin.scope(), &admin.actor(), local.clone()).await.unwrap();
+        let village = RegionCode::parse(DAZHENG).unwrap();
+        assert!(!c.is_workday(day(6, 6), village).unwrap() && c.is_workday(day(6, 6), gx).unwrap());
+        let bad = DayEntry { date: day(6, 7), kind: DayKind::Workday, ..local.clone() };
+        assert!(matches!(
+            service::put_calendar_day(db, at, &admin.scope(), &admin.actor(), bad).await,
+            Err(EditError::Invalid(e)) if e.to_string().contains("不是周六或周日")
+        ));
+        let cadre = user(db, "cadre9", Role::VillageCadre, DAZHENG).await;
+        assert!(matches!(
+            service::put_calendar_day(db, at, &cadre.scope(), &cadre.actor(), local.clone()).await,
+            Err(EditError::Forbidden)
+        ));
+        assert_eq!(service::load_calendar(db, at).await.unwrap().entries().len(), builtin.entries().len() + 1);
+        // removed again; a file with an error replaces nothing
+        service::delete_calendar_day(db, at, &admin.scope(), &admin.actor(), local.date, local.region).await.unwrap();
+        assert_eq!(service::load_calendar(db, at).await.unwrap().entries().len(), builtin.entries().len());
+        let broken = builtin.to_csv().replacen("2022-01-01,holiday", "2022-13-01,holiday", 1);
+        assert!(service::replace_calendar_csv(db, at, &admin.scope(), &admin.actor(), &broken, "x.csv").await.is_err());
+        assert_eq!(db.stored_calendar().await.unwrap().unwrap().entries, builtin.entries().to_vec());
+        let audit = db.audit_rows(&AuditFilter::default(), 20).await.unwrap();
+        assert!(audit.iter().any(|e| e.entry.note.contains("工作日历：2022-06-06 放假（区级活动")));
+        assert!(audit.iter().any(|e| e.entry.note.contains("装入内置工作日历")));
+        store::verify_audit(db).await.unwrap();
+        t.cleanup().await;
+    }
+}

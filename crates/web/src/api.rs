@@ -35,6 +35,13 @@ pub struct ApiDoc;
 
 struct BearerAuth;
 
+/// The whole API document: the registry and the procedures.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::api_cases::CaseApiDoc::openapi());
+    doc
+}
+
 impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -57,7 +64,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/households/{no}/members/{id}", put(put_member).delete(delete_member))
         .route("/api/v1/import", post(import))
         .route("/api/v1/export", get(export))
-        .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", ApiDoc::openapi()))
+        .merge(crate::api_cases::routes())
+        .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", openapi()))
         .fallback(api_not_found)
         // answers carry full ID numbers for some roles: never kept by a cache
         .layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(
@@ -122,7 +130,7 @@ impl ApiError {
     pub fn forbidden() -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", "您的角色无权进行此操作")
     }
-    fn invalid(fields: &[FieldError]) -> Self {
+    pub(crate) fn invalid(fields: &[FieldError]) -> Self {
         let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "提交的数据有误，详见 fields");
         e.body.error.fields = fields
             .iter()

@@ -5,6 +5,7 @@
 //! the caller's scope, render. Every household read goes through the scope the extractor built.
 
 pub mod api;
+pub mod api_cases;
 pub mod auth;
 pub mod error;
 pub mod jobs;
@@ -60,8 +61,9 @@ pub struct AppState {
     pub regions: Arc<regions::RegionCache>,
     pub jobs: Arc<jobs::Jobs>,
     pub throttle: Arc<auth::Throttle>,
-    /// Working days for deadlines (DOMAIN D10, D11).
-    pub calendar: Arc<domain::calendar::WorkCalendar>,
+    /// Working days for deadlines (DOMAIN D10, D11): the database's calendar once loaded
+    /// ([`AppState::reload_calendar`]); replaced when an administrator edits it.
+    calendar: Arc<std::sync::RwLock<Arc<domain::calendar::WorkCalendar>>>,
 }
 
 impl AppState {
@@ -74,8 +76,24 @@ impl AppState {
             config: Arc::new(config),
             jobs: Arc::new(jobs::Jobs::default()),
             throttle: Arc::new(throttle),
-            calendar: Arc::new(domain::calendar::WorkCalendar::builtin()),
+            calendar: Arc::new(std::sync::RwLock::new(Arc::new(domain::calendar::WorkCalendar::builtin()))),
         }
+    }
+
+    /// The work calendar in use.
+    pub fn calendar(&self) -> Arc<domain::calendar::WorkCalendar> {
+        self.calendar.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn set_calendar(&self, c: domain::calendar::WorkCalendar) {
+        *self.calendar.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(c);
+    }
+
+    /// Loads the database's calendar (storing the shipped one on first use).
+    pub async fn reload_calendar(&self) -> Result<(), domain::service::EditError> {
+        let c = domain::service::load_calendar(&self.db, self.clock.now()).await?;
+        self.set_calendar(c);
+        Ok(())
     }
 }
 
@@ -118,6 +136,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    state.reload_calendar().await.map_err(|e| std::io::Error::other(format!("工作日历：{e}")))?;
     axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await

@@ -4,7 +4,6 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, bail};
 use domain::account::{Actor, Scope};
-use domain::calendar::WorkCalendar;
 use domain::campaign::{CampaignId, CampaignInput, CampaignPhase, deadline};
 use domain::ports::{CampaignStore, ProgressBy, RegionStore, TaskSelection, UserStore};
 use domain::region::{RegionCode, parse_group_no};
@@ -115,7 +114,7 @@ pub async fn progress(ctx: &Ctx, id: i64, by: &str, format: &str) -> anyhow::Res
         return Ok(ExitCode::SUCCESS);
     }
     let today = ctx.clock.today();
-    let calendar = WorkCalendar::builtin();
+    let calendar = domain::service::load_calendar(&db, ctx.clock.now()).await?;
     let total = domain::campaign::Progress::sum(rows.iter().map(|r| &r.progress));
     say!("#{} {}（{}年）as of {today}", c.id.0, c.name, c.policy_year);
     if let (Some(due), Some(screening)) = (c.visits_due(), c.phase(CampaignPhase::Screening)) {

@@ -93,7 +93,7 @@ pub async fn load(ctx: &Ctx, db: &store::Db, seed: u64, households: Option<usize
     };
     db.apply_import(&actor, now, &meta, &plan).await?;
     let tasks = demo_campaign(db, &actor, now).await?;
-    let calendar = domain::calendar::WorkCalendar::builtin();
+    let calendar = domain::service::load_calendar(db, now).await?;
     // as of the demo's own date (its data and its line are 2022's)
     let report = domain::screening::screen(
         db,

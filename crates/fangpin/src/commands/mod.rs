@@ -1,6 +1,7 @@
 //! The subcommands.
 
 pub mod admin;
+pub mod calendar;
 pub mod campaign;
 pub mod demo;
 pub mod screen;

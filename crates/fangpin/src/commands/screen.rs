@@ -5,7 +5,6 @@ use std::time::Instant;
 
 use anyhow::bail;
 use domain::account::{Actor, Scope};
-use domain::calendar::WorkCalendar;
 use domain::campaign::CampaignId;
 use domain::ports::CampaignStore;
 use domain::region::RegionCode;
@@ -40,7 +39,7 @@ pub async fn run(
         ),
         None => region,
     };
-    let calendar = WorkCalendar::builtin();
+    let calendar = domain::service::load_calendar(&db, ctx.clock.now()).await?;
     let started = Instant::now();
     let mut progress = |done: usize, total: usize| {
         eprint!("\rhouseholds / 户 {done}/{total}    ");

@@ -279,7 +279,7 @@ fn phase_lines(state: &AppState, c: &Campaign, today: NaiveDate, outstanding: bo
             };
             for (date, what) in checks {
                 let late = outstanding && p.phase == CampaignPhase::Screening;
-                match deadline(&state.calendar, c.region, date, today, late) {
+                match deadline(&state.calendar(), c.region, date, today, late) {
                     Ok(d) => {
                         if d.overdue {
                             overdue = true;
@@ -309,7 +309,7 @@ fn phase_lines(state: &AppState, c: &Campaign, today: NaiveDate, outstanding: bo
 }
 
 fn visits_overdue(state: &AppState, c: &Campaign, today: NaiveDate) -> bool {
-    c.visits_due().is_some_and(|d| today > d) && state.calendar.years().contains(&chrono::Datelike::year(&today))
+    c.visits_due().is_some_and(|d| today > d) && state.calendar().years().contains(&chrono::Datelike::year(&today))
 }
 
 async fn load(state: &AppState, a: &Authed, id: i64) -> Result<Campaign, PageError> {

@@ -213,7 +213,8 @@ pub async fn dismiss(
 /// Screens one household now and records its findings; the message says what came out.
 pub async fn rescreen(state: &AppState, a: &Authed, no: &HouseholdNo) -> String {
     let Ok(Some(d)) = state.db.household(&a.scope, no).await else { return String::new() };
-    match domain::screening::screen_one(&state.db, &state.calendar, state.clock.now(), state.clock.today(), &d).await {
+    match domain::screening::screen_one(&state.db, &state.calendar(), state.clock.now(), state.clock.today(), &d).await
+    {
         Ok(f) if f.is_empty() => "；重新筛查：没有发现问题".to_string(),
         Ok(f) => format!("；重新筛查：有{}条发现，见下方", f.len()),
         Err(e) => format!("；未能重新筛查：{e}"),

@@ -173,6 +173,9 @@ struct DetailPage {
     findings: Vec<super::findings::FindingLine>,
     resolved: usize,
     visits: Vec<super::visits::VisitView>,
+    cases: Vec<super::cases::CaseLine>,
+    /// The user may register a clue on this household (not monitored, no open case).
+    can_open_case: bool,
     back: String,
 }
 
@@ -227,6 +230,22 @@ pub async fn detail(
     .iter()
     .map(|v| super::visits::visit_view(v, village.clone()))
     .collect();
+    let case_list = domain::ports::CaseStore::cases(
+        &state.db,
+        &a.scope,
+        &domain::ports::CaseFilter { household: Some(d.record.id), ..Default::default() },
+        20,
+    )
+    .await?
+    .items;
+    let rules = domain::procedure::ProcedureRules::default();
+    let can_open_case = domain::procedure::Step::Clue.allows(a.user.role)
+        && !matches!(d.record.household.monitoring, domain::household::Monitoring::Monitored { .. })
+        && !case_list.iter().any(|c| c.is_open());
+    let cases = case_list
+        .iter()
+        .map(|c| super::cases::case_line(c, village.clone(), a.user.role, state.clock.today(), &rules))
+        .collect();
     let tpl = DetailPage {
         chrome: Chrome::new(&state, &a, &headers).await,
         h: views::household_view(&d, &regions, sensitive, state.clock.today()),
@@ -241,6 +260,8 @@ pub async fn detail(
             .collect(),
         resolved,
         visits,
+        cases,
+        can_open_case,
         back: format!("/households/{no}"),
     };
     render(&tpl, &tpl.chrome)

@@ -3,7 +3,9 @@
 //! each field.
 
 pub mod admin;
+pub mod calendar;
 pub mod campaigns;
+pub mod cases;
 pub mod findings;
 pub mod households;
 pub mod login;
@@ -44,6 +46,8 @@ pub fn routes() -> Router<AppState> {
         .merge(findings::routes())
         .merge(campaigns::routes())
         .merge(visits::routes())
+        .merge(calendar::routes())
+        .merge(cases::routes())
         .merge(admin::routes())
 }
 
@@ -72,6 +76,10 @@ pub struct Chrome {
     /// The role visits households (has "my tasks").
     pub has_tasks: bool,
     pub can_review: bool,
+    /// The role records steps of the identification procedure (or follows them).
+    pub has_cases: bool,
+    /// The role registers clues (线索登记).
+    pub can_clue: bool,
     pub today: String,
 }
 
@@ -95,6 +103,8 @@ impl Chrome {
             can_screen: a.scope.allows(Permission::Screen),
             has_tasks: domain::service::may_screen(a.user.role),
             can_review: a.scope.allows(Permission::ReviewVisits),
+            has_cases: cases::takes_part(a.user.role),
+            can_clue: domain::procedure::Step::Clue.allows(a.user.role),
             today: state.clock.today().to_string(),
         }
     }
@@ -113,6 +123,8 @@ impl Chrome {
             can_screen: false,
             has_tasks: false,
             can_review: false,
+            has_cases: false,
+            can_clue: false,
             today: state.clock.today().to_string(),
         }
     }

@@ -648,7 +648,7 @@ async fn show_page(
                 (domain::visit::applied(&d, &app), "按本次核查内容（尚未采纳，登记信息未改），筛查规则的结果：")
             };
             findings_note = note.to_string();
-            match domain::screening::preview(&state.db, &state.calendar, today, &detail).await {
+            match domain::screening::preview(&state.db, &state.calendar(), today, &detail).await {
                 Ok(f) => {
                     findings = f.iter().map(|f| preview_line(f, &detail, village.clone(), today)).collect();
                 }

@@ -102,6 +102,7 @@ pub const USERS: &[(&str, Role, u64)] = &[
     ("screener", Role::Screener, DAZHENG),
     ("screener2", Role::Screener, DAZHENG),
     ("dtscreener", Role::Screener, DONGTANG),
+    ("county", Role::CountyApprover, 450_203_000_000),
 ];
 
 pub struct TestApp {

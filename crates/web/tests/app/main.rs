@@ -5,7 +5,9 @@ mod harness;
 
 mod api;
 mod auth;
+mod calendar;
 mod campaigns;
+mod cases;
 mod edit;
 mod findings;
 mod pages;

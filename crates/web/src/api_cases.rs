@@ -1,0 +1,440 @@
+//! The identification procedure in the JSON API (DOMAIN D8): open a case from a clue, read
+//! cases and their steps, record the next step. An attempt to skip, repeat or reorder a step,
+//! or to end a notice early, answers 409 with the step that is due; a step of another role 403.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use domain::account::Permission;
+use domain::codes::{MonitoringCategory, RiskType};
+use domain::fields::FieldErrors;
+use domain::household::HouseholdNo;
+use domain::ports::{CaseFilter, CaseStore};
+use domain::procedure::{
+    Case, CaseId, CaseStatus, ClueSource, Decision, NextAction, OpenError, Procedure, ProcedureError, Step, StepInput,
+};
+use domain::region::RegionCode;
+use domain::service::{self, CaseError, OpenCaseInput};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use crate::AppState;
+use crate::api::{ApiError, ApiErrorBody};
+use crate::auth::ApiAuth;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(list_cases, open_case, get_case, record_step),
+    components(schemas(
+        CaseView,
+        CaseList,
+        StepView,
+        NextView,
+        DecisionView,
+        AttachmentView,
+        OpenCaseRequest,
+        StepRequest
+    ))
+)]
+pub struct CaseApiDoc;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/cases", get(list_cases).post(open_case))
+        .route("/api/v1/cases/{id}", get(get_case))
+        .route("/api/v1/cases/{id}/steps", post(record_step))
+}
+
+impl From<CaseError> for ApiError {
+    fn from(e: CaseError) -> Self {
+        match e {
+            CaseError::NotFound => ApiError::not_found(),
+            CaseError::Step(p @ ProcedureError::WrongRole { .. }) => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", &p.to_string())
+            }
+            CaseError::Step(p) if p.is_order_violation() => {
+                ApiError::new(StatusCode::CONFLICT, "step_order", &p.to_string())
+            }
+            CaseError::Step(p) => {
+                let mut f = FieldErrors::default();
+                f.push(p.field(), "", p.to_string());
+                ApiError::invalid(&f.0)
+            }
+            CaseError::Open(o @ OpenError::WrongRole { .. }) => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", &o.to_string())
+            }
+            CaseError::Open(o @ (OpenError::AlreadyOpen { .. } | OpenError::AlreadyMonitored(_))) => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", &o.to_string())
+            }
+            CaseError::Open(o) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &o.to_string()),
+            CaseError::Invalid(f) => ApiError::invalid(&f.0),
+            CaseError::Conflict => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "案件已被他人办理（版本已变）：请重新读取（GET）后再提交",
+            ),
+            CaseError::Store(s) => s.into(),
+        }
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+// ------------------------------------------------------------------ views
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttachmentView {
+    pub id: i64,
+    pub file_name: String,
+    pub size: i64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionView {
+    /// 监测对象类别 (inclusion).
+    pub category: Option<String>,
+    /// 风险类型, in order (inclusion).
+    pub risks: Vec<String>,
+    /// 风险消除方式 (elimination).
+    pub mode: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StepView {
+    /// Step key, e.g. home_verification.
+    pub step: String,
+    pub step_label: String,
+    /// passed | rejected | started (a notice still up).
+    pub outcome: String,
+    pub outcome_label: String,
+    pub done_on: String,
+    /// A notice's last day.
+    pub ended_on: Option<String>,
+    pub participants: Vec<String>,
+    pub note: String,
+    pub decision: Option<DecisionView>,
+    pub actor_name: String,
+    pub actor_role: String,
+    pub recorded_at: String,
+    pub attachments: Vec<AttachmentView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NextView {
+    pub step: String,
+    pub step_label: String,
+    /// Roles that record it.
+    pub roles: Vec<String>,
+    /// For a notice that is up: the first day it may end.
+    pub earliest_end: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseView {
+    pub id: i64,
+    /// identification | elimination.
+    pub procedure: String,
+    pub household_no: String,
+    pub head_name: Option<String>,
+    pub village: String,
+    /// open | completed | rejected | withdrawn.
+    pub status: String,
+    pub status_label: String,
+    pub source: Option<String>,
+    pub finding_id: Option<i64>,
+    pub opened_on: String,
+    pub closed_on: Option<String>,
+    /// Send it back with the next step; a newer version answers 409.
+    pub version: i64,
+    pub next: Option<NextView>,
+    /// Days since the clue when over the time limit (a warning).
+    pub over_limit_days: Option<i64>,
+    pub steps: Vec<StepView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseList {
+    pub items: Vec<CaseView>,
+    pub next: Option<String>,
+    pub total: i64,
+}
+
+fn snake<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+fn case_view(c: &Case, today: chrono::NaiveDate) -> CaseView {
+    let rules = domain::procedure::ProcedureRules::default();
+    CaseView {
+        id: c.id.0,
+        procedure: c.procedure.key().into(),
+        household_no: c.household_no.to_string(),
+        head_name: c.head_name.clone(),
+        village: c.village.to_string(),
+        status: snake(&c.status),
+        status_label: c.status.label().into(),
+        source: c.source.map(|s| s.label().into()),
+        finding_id: c.finding_id,
+        opened_on: c.opened_on.to_string(),
+        closed_on: c.closed_on.map(|d| d.to_string()),
+        version: c.version,
+        next: c.next(&rules).map(|n| NextView {
+            step: n.step().key().into(),
+            step_label: n.step().label().into(),
+            roles: n.step().roles().iter().map(|r| r.key().to_string()).collect(),
+            earliest_end: match n {
+                NextAction::EndNotice { earliest_end, .. } => Some(earliest_end.to_string()),
+                NextAction::Step { .. } => None,
+            },
+        }),
+        over_limit_days: c.over_limit(today, &rules),
+        steps: c
+            .steps
+            .iter()
+            .map(|s| StepView {
+                step: s.step.key().into(),
+                step_label: s.step.label().into(),
+                outcome: snake(&s.outcome),
+                outcome_label: s.outcome.label().into(),
+                done_on: s.done_on.to_string(),
+                ended_on: s.ended_on.map(|d| d.to_string()),
+                participants: s.participants.clone(),
+                note: s.note.clone(),
+                decision: s.decision.as_ref().map(|d| match d {
+                    Decision::Inclusion { category, risks } => DecisionView {
+                        category: Some(category.label().into()),
+                        risks: risks.iter().map(|r| r.label().to_string()).collect(),
+                        mode: None,
+                    },
+                    Decision::Elimination { mode } => {
+                        DecisionView { category: None, risks: vec![], mode: Some(mode.label().into()) }
+                    }
+                }),
+                actor_name: s.actor_name.clone(),
+                actor_role: s.actor_role.key().into(),
+                recorded_at: s.recorded_at.to_rfc3339(),
+                attachments: s
+                    .attachments
+                    .iter()
+                    .map(|a| AttachmentView {
+                        id: a.id,
+                        file_name: a.file_name.clone(),
+                        size: a.size,
+                        sha256: a.sha256.clone(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+// ------------------------------------------------------------------ endpoints
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct CaseListParams {
+    /// open (default) | completed | rejected | withdrawn | all
+    pub status: Option<String>,
+    /// Open cases waiting for this step (key, e.g. town_review).
+    pub step: Option<String>,
+    /// A region code: its subtree.
+    pub region: Option<String>,
+    /// The `next` of the previous page.
+    pub before: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+/// Identification cases of your scope, newest first.
+#[utoipa::path(get, path = "/api/v1/cases", params(CaseListParams), responses((status = 200, body = CaseList), (status = 401, body = ApiErrorBody)))]
+async fn list_cases(
+    State(state): State<AppState>,
+    ApiAuth(a): ApiAuth,
+    Query(p): Query<CaseListParams>,
+) -> ApiResult<Json<CaseList>> {
+    if !a.scope.allows(Permission::ViewHouseholds) {
+        return Err(ApiError::forbidden());
+    }
+    let status = match p.status.as_deref().unwrap_or("open") {
+        "all" => None,
+        s => Some(
+            CaseStatus::ALL
+                .iter()
+                .copied()
+                .find(|x| snake(x) == s)
+                .ok_or_else(|| invalid("status", "状态应为 open、completed、rejected、withdrawn 或 all"))?,
+        ),
+    };
+    let next_step = match p.step.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(Step::from_key(s).ok_or_else(|| invalid("step", &format!("未知的步骤“{s}”")))?),
+    };
+    let region = match p.region.as_deref() {
+        None | Some("") => None,
+        Some(r) => Some(RegionCode::parse(r).map_err(|e| invalid("region", &e.to_string()))?),
+    };
+    let filter = CaseFilter {
+        procedure: Some(Procedure::Identification),
+        status,
+        next_step,
+        region,
+        household: None,
+        before: p.before,
+    };
+    let page = state.db.cases(&a.scope, &filter, p.limit.unwrap_or(50).clamp(1, 200)).await?;
+    let today = state.clock.today();
+    Ok(Json(CaseList {
+        items: page.items.iter().map(|c| case_view(c, today)).collect(),
+        next: page.next,
+        total: page.total,
+    }))
+}
+
+fn invalid(field: &'static str, message: &str) -> ApiError {
+    let mut f = FieldErrors::default();
+    f.push(field, "", message);
+    ApiError::invalid(&f.0)
+}
+
+fn date(field: &'static str, text: &str) -> ApiResult<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|_| invalid(field, &format!("日期应为 YYYY-MM-DD，收到“{text}”")))
+}
+
+/// A clue that opens an identification case.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct OpenCaseRequest {
+    pub household_no: String,
+    /// 农户自主申报 | 干部排查 | 部门筛查预警 | 集中排查发现 (not needed with finding_id).
+    pub source: Option<String>,
+    /// An open 应纳未纳 finding of the household; it becomes 已转为线索.
+    pub finding_id: Option<i64>,
+    /// The day the clue was found (YYYY-MM-DD).
+    pub on: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Register a clue: opens an identification case (线索登记).
+#[utoipa::path(post, path = "/api/v1/cases", request_body = OpenCaseRequest,
+    responses((status = 201, body = CaseView), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody),
+        (status = 409, body = ApiErrorBody, description = "An open case exists, or the household is already monitored"), (status = 422, body = ApiErrorBody)))]
+async fn open_case(
+    State(state): State<AppState>,
+    ApiAuth(a): ApiAuth,
+    Json(body): Json<OpenCaseRequest>,
+) -> ApiResult<(StatusCode, Json<CaseView>)> {
+    let household_no = HouseholdNo::parse(&body.household_no).map_err(|_| ApiError::not_found())?;
+    let source = match body.source.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(
+            ClueSource::parse_label(s)
+                .ok_or_else(|| invalid("source", &format!("线索来源应为：{}", ClueSource::labels_hint())))?,
+        ),
+    };
+    let input = OpenCaseInput {
+        procedure: Procedure::Identification,
+        household_no,
+        source,
+        finding_id: body.finding_id,
+        on: date("on", &body.on)?,
+        note: body.note,
+    };
+    let c = service::open_case(&state.db, state.clock.now(), state.clock.today(), &a.scope, &a.actor(), &input, &[])
+        .await?;
+    Ok((StatusCode::CREATED, Json(case_view(&c, state.clock.today()))))
+}
+
+/// One case with its steps.
+#[utoipa::path(get, path = "/api/v1/cases/{id}", params(("id" = i64, Path)),
+    responses((status = 200, body = CaseView), (status = 404, body = ApiErrorBody)))]
+async fn get_case(
+    State(state): State<AppState>,
+    ApiAuth(a): ApiAuth,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<CaseView>> {
+    let c = state.db.case(&a.scope, CaseId(id)).await?.ok_or_else(ApiError::not_found)?;
+    Ok(Json(case_view(&c, state.clock.today())))
+}
+
+/// The next step of a case.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StepRequest {
+    /// The case's `version` as read.
+    pub version: i64,
+    /// The step's key (e.g. home_verification) or label (入户核实). A notice is recorded twice:
+    /// once when it is posted, once when it ends.
+    pub step: String,
+    /// passed (default) | rejected (only at 信息比对, 民主评议, 乡镇审核, 县级审定; needs a note).
+    #[serde(default)]
+    pub outcome: String,
+    /// The day it was done (YYYY-MM-DD); for the end of a notice, its last day.
+    pub on: String,
+    /// 入户核实: at least two people.
+    #[serde(default)]
+    pub participants: Vec<String>,
+    #[serde(default)]
+    pub note: String,
+    /// 县级审定: 脱贫不稳定户 | 边缘易致贫户 | 突发严重困难户.
+    pub category: Option<String>,
+    /// 县级审定: 1–5 risk types, in order (因病, 因学, …).
+    #[serde(default)]
+    pub risks: Vec<String>,
+}
+
+/// Record the next step. Skipping, repeating or reordering a step, ending a notice before its
+/// days, or acting on a closed case answers 409; a step of another role 403.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/steps", request_body = StepRequest, params(("id" = i64, Path)),
+    responses((status = 200, body = CaseView), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody),
+        (status = 409, body = ApiErrorBody, description = "step_order: not the step that is due; conflict: the case changed"),
+        (status = 422, body = ApiErrorBody)))]
+async fn record_step(
+    State(state): State<AppState>,
+    ApiAuth(a): ApiAuth,
+    Path(id): Path<i64>,
+    Json(body): Json<StepRequest>,
+) -> ApiResult<Json<CaseView>> {
+    let step = Step::from_key(&body.step).ok_or_else(|| invalid("step", &format!("未知的步骤“{}”", body.step)))?;
+    let reject = match body.outcome.as_str() {
+        "" | "passed" | "通过" => false,
+        "rejected" | "不通过" => true,
+        other => return Err(invalid("outcome", &format!("结论应为 passed 或 rejected，收到“{other}”"))),
+    };
+    let decision =
+        match body.category.as_deref() {
+            None | Some("") => None,
+            Some(c) => {
+                let category = MonitoringCategory::parse_label(c)
+                    .ok_or_else(|| invalid("category", &format!("类别应为：{}", MonitoringCategory::labels_hint())))?;
+                let mut risks = Vec::new();
+                for r in &body.risks {
+                    risks.push(RiskType::parse_label(r).ok_or_else(|| {
+                        invalid("risks", &format!("未知的风险类型“{r}”：{}", RiskType::labels_hint()))
+                    })?);
+                }
+                Some(Decision::Inclusion { category, risks })
+            }
+        };
+    let input = StepInput {
+        step,
+        reject,
+        on: date("on", &body.on)?,
+        participants: body.participants,
+        note: body.note,
+        decision,
+    };
+    let c = service::record_step(
+        &state.db,
+        state.clock.now(),
+        state.clock.today(),
+        &a.scope,
+        &a.actor(),
+        CaseId(id),
+        body.version,
+        &input,
+        &[],
+    )
+    .await?;
+    Ok(Json(case_view(&c, state.clock.today())))
+}
