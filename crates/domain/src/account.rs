@@ -46,6 +46,8 @@ pub enum Permission {
     RecordVisits,
     /// Accept a visit into the registry, or return it with a reason.
     ReviewVisits,
+    /// Assign (or replace) the assistance officer of a monitored household (§7.1).
+    AssignOfficers,
 }
 
 impl Role {
@@ -66,6 +68,7 @@ impl Role {
             AssignTasks => matches!(self, Admin | TownOffice | VillageCadre),
             RecordVisits => matches!(self, Admin | TownOffice | VillageCadre | Screener | AssistanceOfficer),
             ReviewVisits => matches!(self, Admin | TownOffice | VillageCadre),
+            AssignOfficers => matches!(self, TownOffice | VillageCadre),
             ManageUsers | SetParams | ViewAudit => self == Admin,
         }
     }

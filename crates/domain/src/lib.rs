@@ -3,6 +3,7 @@
 //! Rules cite `DOMAIN.md` (Part A decisions D1–D19, Part B sections §n).
 
 pub mod account;
+pub mod assistance;
 pub mod audit;
 pub mod calendar;
 pub mod campaign;

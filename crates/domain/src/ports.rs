@@ -943,3 +943,52 @@ pub trait CaseStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<Option<(crate::procedure::AttachmentMeta, crate::procedure::CaseId, Vec<u8>)>>>
     + Send;
 }
+
+/// A household its officer serves, for the officer's own list.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OfficerHousehold {
+    pub assignment: crate::assistance::OfficerAssignment,
+    pub household_no: HouseholdNo,
+    pub village: RegionCode,
+    pub head_name: Option<String>,
+    pub monitoring: Monitoring,
+}
+
+pub trait AssistanceStore: Send + Sync {
+    /// Makes `officer` the household's active officer (ending the current one with its reason),
+    /// and its 帮扶责任人 contact, if the household is still at the version of `before`; audited.
+    fn assign_officer(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        before: &HouseholdDetail,
+        officer: &crate::assistance::NewOfficer,
+    ) -> impl Future<Output = StoreResult<crate::assistance::OfficerAssignment>> + Send;
+
+    /// Every officer of a household within the scope, newest first.
+    fn officer_history(
+        &self,
+        scope: &Scope,
+        household: HouseholdId,
+    ) -> impl Future<Output = StoreResult<Vec<crate::assistance::OfficerAssignment>>> + Send;
+
+    /// Monitored households within the scope (optionally one region) without an officer, those
+    /// monitored longest first.
+    fn officer_gaps(
+        &self,
+        scope: &Scope,
+        region: Option<RegionCode>,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Page<crate::assistance::OfficerGap>>> + Send;
+
+    /// Active 帮扶责任人 accounts that may serve a household of `village`: registered at the village
+    /// or at one of its ancestors.
+    fn officer_accounts(&self, village: RegionCode) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
+
+    /// The households an officer's account serves now, within the scope.
+    fn officer_households(
+        &self,
+        scope: &Scope,
+        user: UserId,
+    ) -> impl Future<Output = StoreResult<Vec<OfficerHousehold>>> + Send;
+}

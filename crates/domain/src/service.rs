@@ -5,6 +5,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use crate::account::{Actor, Permission, Role, Scope, UserId};
+use crate::assistance::{AssistanceRules, DeadlineState, OfficerAssignment, OfficerGap, OfficerInput, officer_due};
 use crate::audit::{AuditAction, AuditEntry};
 use crate::calendar::{DayEntry, WorkCalendar};
 use crate::campaign::{Campaign, CampaignId, CampaignInput, TaskId, form_for};
@@ -14,8 +15,8 @@ use crate::household::HouseholdNo;
 use crate::member::{Member, MemberId, MemberRule, check_household};
 use crate::params::{ParamError, ParamName, resolve_or_default};
 use crate::ports::{
-    AuditStore, CalendarStore, CampaignStore, CaseFilter, CaseStore, FindingFilter, FindingStatus, FindingStore,
-    HouseholdDetail, HouseholdEffect, HouseholdRecord, HouseholdStore, MemberChange, NewCase, ParamStore,
+    AssistanceStore, AuditStore, CalendarStore, CampaignStore, CaseFilter, CaseStore, FindingFilter, FindingStatus,
+    FindingStore, HouseholdDetail, HouseholdEffect, HouseholdRecord, HouseholdStore, MemberChange, NewCase, ParamStore,
     RegistryLookup, StoreError, StoredCalendar, TaskSelection, UserStore, VisitStore,
 };
 use crate::procedure::{
@@ -897,4 +898,113 @@ pub async fn download_attachment<S: CaseStore + AuditStore>(
         .note(format!("下载案件 #{} 的附件“{}”", case.0, meta.file_name));
     store.append_audit(&[e]).await?;
     Ok((meta, body))
+}
+
+// ------------------------------------------------------------------ assistance officers (§7.1, D10)
+
+/// The officer and measure deadlines' parameters for a household of `region` included in `year`.
+pub async fn assistance_rules<S: ParamStore>(
+    store: &S,
+    year: i32,
+    region: crate::region::RegionCode,
+) -> Result<AssistanceRules, EditError> {
+    let params = store.params(Some(year)).await?;
+    Ok(assistance_rules_from(&params, year, region))
+}
+
+/// Like [`assistance_rules`], from parameters already read (one read for a whole list).
+pub fn assistance_rules_from(
+    params: &[crate::params::PolicyParam],
+    year: i32,
+    region: crate::region::RegionCode,
+) -> AssistanceRules {
+    let value = |name| resolve_or_default(params, year, region, name).map(|a| a.value).ok();
+    let d = AssistanceRules::default();
+    AssistanceRules {
+        officer_workdays: value(ParamName::OfficerDueWorkdays)
+            .and_then(|v| u32::try_from(v).ok())
+            .unwrap_or(d.officer_workdays),
+        measures_days: value(ParamName::MeasuresDueDays).and_then(|v| u32::try_from(v).ok()).unwrap_or(d.measures_days),
+        policy: d.policy,
+    }
+}
+
+/// Assigns (or replaces) the officer of a monitored household of the caller's scope, at the
+/// household version the user saw.
+#[allow(clippy::too_many_arguments)]
+pub async fn assign_officer<S: HouseholdStore + AssistanceStore + UserStore>(
+    store: &S,
+    at: DateTime<Utc>,
+    today: NaiveDate,
+    scope: &Scope,
+    actor: &Actor,
+    no: &HouseholdNo,
+    expected_version: i64,
+    input: &OfficerInput,
+) -> Result<OfficerAssignment, EditError> {
+    require(scope, Permission::AssignOfficers)?;
+    let detail = store.household(scope, no).await?.ok_or(EditError::NotFound)?;
+    if detail.record.version != expected_version {
+        return Err(EditError::Conflict { current: detail.record.version });
+    }
+    let h = &detail.record.household;
+    let crate::household::Monitoring::Monitored { since, .. } = h.monitoring else {
+        let mut errs = FieldErrors::default();
+        errs.push("name", "帮扶责任人", format!("该户{}，只有监测中的户需要落实帮扶责任人", h.monitoring.describe()));
+        return Err(errs.into());
+    };
+    let account = match input.user.trim() {
+        "" => None,
+        id => {
+            let user = match id.parse::<i64>() {
+                Ok(id) => store.user(UserId(id)).await?,
+                Err(_) => None,
+            };
+            match user {
+                Some(u) if u.active && u.role == Role::AssistanceOfficer && u.region.contains(h.village) => {
+                    let name = if u.display_name.is_empty() { u.username.to_string() } else { u.display_name.clone() };
+                    Some((u.id, name))
+                }
+                _ => {
+                    let mut errs = FieldErrors::default();
+                    errs.push("user", "帮扶责任人账户", "所选账户不是本村（或上级）在用的帮扶责任人账户");
+                    return Err(errs.into());
+                }
+            }
+        }
+    };
+    let officer = input.parse(account, since, today, h.officer.is_some())?;
+    Ok(store.assign_officer(actor, at, &detail, &officer).await?)
+}
+
+/// A monitored household without an officer, with its deadline today (D10).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OfficerDeadline {
+    pub gap: OfficerGap,
+    pub state: Result<DeadlineState, String>,
+}
+
+/// The monitored households of the scope still without an officer, overdue first.
+pub async fn officer_deadlines<S: AssistanceStore + ParamStore>(
+    store: &S,
+    calendar: &WorkCalendar,
+    scope: &Scope,
+    today: NaiveDate,
+    region: Option<crate::region::RegionCode>,
+    limit: u32,
+) -> Result<(Vec<OfficerDeadline>, i64), EditError> {
+    let page = store.officer_gaps(scope, region, limit).await?;
+    let params = store.params(None).await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|gap| {
+            let rules = assistance_rules_from(&params, gap.monitored_since.year(), gap.village);
+            let state = officer_due(calendar, gap.monitored_since, gap.village, &rules)
+                .and_then(|due| DeadlineState::of(calendar, due, today, gap.village))
+                .map_err(|e| e.to_string());
+            OfficerDeadline { gap, state }
+        })
+        .collect();
+    Ok((items, page.total))
 }

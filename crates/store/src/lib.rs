@@ -251,7 +251,8 @@ macro_rules! dispatch {
                 | "audit_rows" | "audit_chain" | "params" | "applied_migrations" | "schema_columns" | "ping"
                 | "findings" | "finding_counts" | "campaigns" | "campaign" | "tasks" | "progress" | "task" | "visit"
                 | "visits" | "look_back" | "look_back_counts" | "stored_calendar" | "case" | "cases"
-                | "case_counts" | "attachment"
+                | "case_counts" | "attachment" | "officer_history" | "officer_gaps" | "officer_households"
+                | "officer_accounts"
         )
     };
 }
@@ -842,6 +843,39 @@ impl CaseStore for Db {
         id: i64,
     ) -> StoreResult<Option<(domain::procedure::AttachmentMeta, domain::procedure::CaseId, Vec<u8>)>> {
         dispatch!(self, attachment(scope, id))
+    }
+}
+
+impl AssistanceStore for Db {
+    async fn assign_officer(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        before: &HouseholdDetail,
+        officer: &domain::assistance::NewOfficer,
+    ) -> StoreResult<domain::assistance::OfficerAssignment> {
+        dispatch!(self, assign_officer(actor, at, before, officer))
+    }
+    async fn officer_history(
+        &self,
+        scope: &Scope,
+        household: domain::household::HouseholdId,
+    ) -> StoreResult<Vec<domain::assistance::OfficerAssignment>> {
+        dispatch!(self, officer_history(scope, household))
+    }
+    async fn officer_gaps(
+        &self,
+        scope: &Scope,
+        region: Option<RegionCode>,
+        limit: u32,
+    ) -> StoreResult<Page<domain::assistance::OfficerGap>> {
+        dispatch!(self, officer_gaps(scope, region, limit))
+    }
+    async fn officer_accounts(&self, village: RegionCode) -> StoreResult<Vec<User>> {
+        dispatch!(self, officer_accounts(village))
+    }
+    async fn officer_households(&self, scope: &Scope, user: UserId) -> StoreResult<Vec<OfficerHousehold>> {
+        dispatch!(self, officer_households(scope, user))
     }
 }
 

@@ -20,6 +20,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 4, name: "visits", sql: include_str!("../migrations/0004_visits.sql") },
     Migration { version: 5, name: "calendar", sql: include_str!("../migrations/0005_calendar.sql") },
     Migration { version: 6, name: "procedures", sql: include_str!("../migrations/0006_procedures.sql") },
+    Migration { version: 7, name: "assistance", sql: include_str!("../migrations/0007_assistance.sql") },
 ];
 
 /// Expands the tokens and the backend-only sections.

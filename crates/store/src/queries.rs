@@ -3430,3 +3430,208 @@ pub(crate) async fn attachment(
     let body: Vec<u8> = row.try_get("body").map_err(crate::db_err)?;
     Ok(Some((meta, CaseId(case_id), body)))
 }
+
+// ------------------------------------------------------------------ assistance officers (DOMAIN §7.1)
+
+use domain::assistance::{NewOfficer, OfficerAssignment, OfficerGap};
+use domain::ports::OfficerHousehold;
+
+const OFFICER_COLS: &str = "o.id, o.household_id, o.user_id, o.name, o.unit, o.phone, o.started_on, o.ended_on,
+        o.end_reason, o.assigned_by, o.assigned_at";
+
+fn decode_officer(r: &DbRow) -> Result<OfficerAssignment, sqlx::Error> {
+    let phone: Option<String> = r.try_get("phone")?;
+    Ok(OfficerAssignment {
+        id: r.try_get("id")?,
+        household_id: HouseholdId(r.try_get("household_id")?),
+        user_id: r.try_get::<Option<i64>, _>("user_id")?.map(UserId),
+        name: PersonName::parse(&r.try_get::<String, _>("name")?).map_err(|_| bad("officer_assignments.name"))?,
+        unit: r.try_get("unit")?,
+        phone: phone.and_then(|p| Phone::parse(&p).ok()),
+        started_on: r.try_get("started_on")?,
+        ended_on: r.try_get("ended_on")?,
+        end_reason: r.try_get("end_reason")?,
+        assigned_by: r.try_get("assigned_by")?,
+        assigned_at: r.try_get("assigned_at")?,
+    })
+}
+
+pub(crate) async fn assign_officer(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    before: &HouseholdDetail,
+    o: &NewOfficer,
+) -> Result<OfficerAssignment, StoreError> {
+    let rec = &before.record;
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    bump_version(&mut tx, rec.id, rec.version, at).await?;
+    let ended = sqlx::query(
+        "UPDATE officer_assignments SET ended_on = $1, end_reason = $2 WHERE household_id = $3 AND ended_on IS NULL",
+    )
+    .bind(o.started_on)
+    .bind(o.reason.clone())
+    .bind(rec.id.0)
+    .execute(&mut *tx)
+    .await
+    .map_err(crate::db_err)?
+    .rows_affected();
+    let row = dynamic(format!(
+        "INSERT INTO officer_assignments (household_id, user_id, name, unit, phone, started_on, assigned_by, assigned_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {}",
+        OFFICER_COLS.replace("o.", "")
+    ))
+    .bind(rec.id.0)
+    .bind(o.user_id.map(|u| u.0))
+    .bind(o.name.to_string())
+    .bind(o.unit.clone())
+    .bind(o.phone.as_ref().map(|p| p.to_string()))
+    .bind(o.started_on)
+    .bind(actor.name.clone())
+    .bind(at)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| crate::unique_as(e, "该户刚刚落实了帮扶责任人，请刷新后查看".to_string()))?;
+    let assignment = decode_officer(&row).map_err(crate::db_err)?;
+    let mut after = rec.household.clone();
+    after.officer = Some(assignment.contact());
+    update_household_row(&mut tx, rec.id, &rec.household, &after).await?;
+    let verb = if ended > 0 { "更换" } else { "落实" };
+    let e = AuditEntry::new(at, actor, AuditAction::Update, "household", rec.id.0)
+        .region(rec.household.village)
+        .before(&rec.household.officer)
+        .after(&serde_json::json!({
+            "officer": after.officer,
+            "user_id": o.user_id.map(|u| u.0),
+            "started_on": o.started_on,
+            "reason": o.reason,
+        }))
+        .note(format!("{verb}户 {} 的帮扶责任人：{}（{}）", rec.household.household_no, o.name, o.unit));
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(assignment)
+}
+
+pub(crate) async fn officer_history(
+    r: &Pool<DB>,
+    scope: &Scope,
+    household: HouseholdId,
+) -> Result<Vec<OfficerAssignment>, StoreError> {
+    let (lo, hi) = scope.range();
+    let rows = dynamic(format!(
+        "SELECT {OFFICER_COLS} FROM officer_assignments o JOIN households h ON h.id = o.household_id
+         WHERE o.household_id = $1 AND h.village_code BETWEEN $2 AND $3 ORDER BY o.id DESC"
+    ))
+    .bind(household.0)
+    .bind(lo)
+    .bind(hi)
+    .fetch_all(r)
+    .await
+    .map_err(crate::db_err)?;
+    rows.iter().map(decode_officer).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)
+}
+
+pub(crate) async fn officer_gaps(
+    r: &Pool<DB>,
+    scope: &Scope,
+    region: Option<RegionCode>,
+    limit: u32,
+) -> Result<Page<OfficerGap>, StoreError> {
+    let (mut lo, mut hi) = scope.range();
+    if let Some(reg) = region {
+        let (a, b) = reg.subtree();
+        lo = lo.max(a as i64);
+        hi = hi.min(b as i64);
+    }
+    let monitored = domain::household::MonitoringStatus::Monitored.code();
+    let w = "h.monitoring_status = $1 AND h.village_code BETWEEN $2 AND $3 AND h.officer_name IS NULL";
+    let total: i64 = dynamic(format!("SELECT COUNT(*) AS n FROM households h WHERE {w}"))
+        .bind(monitored)
+        .bind(lo)
+        .bind(hi)
+        .fetch_one(r)
+        .await
+        .and_then(|row| row.try_get("n"))
+        .map_err(crate::db_err)?;
+    let rows = dynamic(format!(
+        "SELECT h.id, h.household_no, h.village_code, h.monitored_since,
+                (SELECT m.name FROM members m WHERE m.household_id = h.id AND m.relation = 1 ORDER BY m.seq LIMIT 1) AS head_name
+         FROM households h WHERE {w} ORDER BY h.monitored_since, h.id LIMIT $4"
+    ))
+    .bind(monitored)
+    .bind(lo)
+    .bind(hi)
+    .bind(i64::from(limit))
+    .fetch_all(r)
+    .await
+    .map_err(crate::db_err)?;
+    let items = rows
+        .iter()
+        .map(|row| {
+            Ok(OfficerGap {
+                household_id: HouseholdId(row.try_get("id")?),
+                household_no: HouseholdNo::parse(&row.try_get::<String, _>("household_no")?)
+                    .map_err(|_| bad("household_no"))?,
+                village: RegionCode::from_i64(row.try_get("village_code")?).ok_or_else(|| bad("village_code"))?,
+                head_name: row.try_get("head_name")?,
+                monitored_since: row
+                    .try_get::<Option<chrono::NaiveDate>, _>("monitored_since")?
+                    .ok_or_else(|| bad("monitored_since"))?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(crate::db_err)?;
+    Ok(Page { items, next: None, total })
+}
+
+pub(crate) async fn officer_households(
+    r: &Pool<DB>,
+    scope: &Scope,
+    user: UserId,
+) -> Result<Vec<OfficerHousehold>, StoreError> {
+    let (lo, hi) = scope.range();
+    let rows = dynamic(format!(
+        "SELECT {OFFICER_COLS}, h.household_no, h.village_code, h.monitoring_status, h.monitoring_category,
+                h.monitored_since, h.elimination_mode, h.eliminated_on,
+                (SELECT m.name FROM members m WHERE m.household_id = h.id AND m.relation = 1 ORDER BY m.seq LIMIT 1) AS head_name
+         FROM officer_assignments o JOIN households h ON h.id = o.household_id
+         WHERE o.user_id = $1 AND o.ended_on IS NULL AND h.village_code BETWEEN $2 AND $3
+         ORDER BY h.village_code, h.household_no"
+    ))
+    .bind(user.0)
+    .bind(lo)
+    .bind(hi)
+    .fetch_all(r)
+    .await
+    .map_err(crate::db_err)?;
+    rows.iter()
+        .map(|row| {
+            Ok(OfficerHousehold {
+                assignment: decode_officer(row)?,
+                household_no: HouseholdNo::parse(&row.try_get::<String, _>("household_no")?)
+                    .map_err(|_| bad("household_no"))?,
+                village: RegionCode::from_i64(row.try_get("village_code")?).ok_or_else(|| bad("village_code"))?,
+                head_name: row.try_get("head_name")?,
+                monitoring: decode_monitoring(row)?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(crate::db_err)
+}
+
+pub(crate) async fn officer_accounts(r: &Pool<DB>, village: RegionCode) -> Result<Vec<User>, StoreError> {
+    let mut codes = vec![village];
+    let mut c = village;
+    while let Some(p) = c.parent() {
+        codes.push(p);
+        c = p;
+    }
+    let args: Vec<Arg> = codes.iter().map(|c| Arg::I64(Some(c.as_i64()))).collect();
+    let role = Role::AssistanceOfficer.code();
+    let q = format!(
+        "{USER_SELECT} WHERE active = TRUE AND role = {role} AND region_code IN ({}) ORDER BY region_code DESC, username",
+        in_list(args.len())
+    );
+    let rows = bind_all(dynamic(q), &args).fetch_all(r).await.map_err(crate::db_err)?;
+    rows.iter().map(decode_user).collect::<Result<_, _>>().map_err(crate::db_err)
+}

@@ -26,7 +26,7 @@ use crate::auth::ApiAuth;
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list_cases, open_case, get_case, record_step),
+    paths(list_cases, open_case, get_case, record_step, list_officers, assign_officer),
     components(schemas(
         CaseView,
         CaseList,
@@ -35,7 +35,9 @@ use crate::auth::ApiAuth;
         DecisionView,
         AttachmentView,
         OpenCaseRequest,
-        StepRequest
+        StepRequest,
+        OfficerView,
+        OfficerRequest
     ))
 )]
 pub struct CaseApiDoc;
@@ -45,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/cases", get(list_cases).post(open_case))
         .route("/api/v1/cases/{id}", get(get_case))
         .route("/api/v1/cases/{id}/steps", post(record_step))
+        .route("/api/v1/households/{no}/officers", get(list_officers).post(assign_officer))
 }
 
 impl From<CaseError> for ApiError {
@@ -437,4 +440,105 @@ async fn record_step(
     )
     .await?;
     Ok(Json(case_view(&c, state.clock.today())))
+}
+
+// ------------------------------------------------------------------ assistance officers
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfficerView {
+    pub id: i64,
+    /// The officer's account, when they have one.
+    pub user_id: Option<i64>,
+    pub name: String,
+    pub unit: String,
+    /// Masked for roles without the sensitive view.
+    pub phone: Option<String>,
+    pub started_on: String,
+    /// None for the active officer.
+    pub ended_on: Option<String>,
+    pub end_reason: String,
+    pub assigned_by: String,
+}
+
+fn officer_view(o: &domain::assistance::OfficerAssignment, sensitive: bool) -> OfficerView {
+    OfficerView {
+        id: o.id,
+        user_id: o.user_id.map(|u| u.0),
+        name: o.name.to_string(),
+        unit: o.unit.clone(),
+        phone: o.phone.as_ref().map(|p| if sensitive { p.to_string() } else { p.masked() }),
+        started_on: o.started_on.to_string(),
+        ended_on: o.ended_on.map(|d| d.to_string()),
+        end_reason: o.end_reason.clone(),
+        assigned_by: o.assigned_by.clone(),
+    }
+}
+
+/// A household's assistance officers, the active one first (no end date).
+#[utoipa::path(get, path = "/api/v1/households/{household_no}/officers", params(("household_no" = String, Path)),
+    responses((status = 200, body = Vec<OfficerView>), (status = 404, body = ApiErrorBody)))]
+async fn list_officers(
+    State(state): State<AppState>,
+    ApiAuth(a): ApiAuth,
+    Path(no): Path<String>,
+) -> ApiResult<Json<Vec<OfficerView>>> {
+    let no = HouseholdNo::parse(&no).map_err(|_| ApiError::not_found())?;
+    let d =
+        domain::ports::HouseholdStore::household(&state.db, &a.scope, &no).await?.ok_or_else(ApiError::not_found)?;
+    let list = domain::ports::AssistanceStore::officer_history(&state.db, &a.scope, d.record.id).await?;
+    let sensitive = a.scope.allows(Permission::ViewSensitive);
+    Ok(Json(list.iter().map(|o| officer_view(o, sensitive)).collect()))
+}
+
+/// An officer to assign (an account, or a name), replacing the active one with a reason.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct OfficerRequest {
+    /// The household's `version` as read.
+    pub version: i64,
+    /// A 帮扶责任人 account's user id.
+    pub user_id: Option<i64>,
+    #[serde(default)]
+    pub name: String,
+    /// 帮扶（选派）单位名称.
+    pub unit: String,
+    #[serde(default)]
+    pub phone: String,
+    /// 帮扶开始时间 (YYYY-MM-DD).
+    pub on: String,
+    /// Required when replacing.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Assign or replace the assistance officer of a monitored household (one active at a time).
+#[utoipa::path(post, path = "/api/v1/households/{household_no}/officers", request_body = OfficerRequest, params(("household_no" = String, Path)),
+    responses((status = 201, body = OfficerView), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody),
+        (status = 409, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
+async fn assign_officer(
+    State(state): State<AppState>,
+    ApiAuth(a): ApiAuth,
+    Path(no): Path<String>,
+    Json(body): Json<OfficerRequest>,
+) -> ApiResult<(StatusCode, Json<OfficerView>)> {
+    let no = HouseholdNo::parse(&no).map_err(|_| ApiError::not_found())?;
+    let input = domain::assistance::OfficerInput {
+        user: body.user_id.map(|u| u.to_string()).unwrap_or_default(),
+        name: body.name,
+        unit: body.unit,
+        phone: body.phone,
+        on: body.on,
+        reason: body.reason,
+    };
+    let o = service::assign_officer(
+        &state.db,
+        state.clock.now(),
+        state.clock.today(),
+        &a.scope,
+        &a.actor(),
+        &no,
+        body.version,
+        &input,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(officer_view(&o, a.scope.allows(Permission::ViewSensitive)))))
 }

@@ -29,7 +29,8 @@ pub struct NextQuery {
 }
 
 fn safe_next(next: &str) -> String {
-    super::local_path(next, "/households")
+    // "/" opens each role's own start page
+    super::local_path(next, "/")
 }
 
 fn login_page(
@@ -179,11 +180,11 @@ mod tests {
     #[test]
     fn next_is_local_only() {
         assert_eq!(super::safe_next("/households/1"), "/households/1");
-        assert_eq!(super::safe_next("//evil.example"), "/households");
-        assert_eq!(super::safe_next("https://evil.example"), "/households");
-        assert_eq!(super::safe_next(""), "/households");
-        assert_eq!(super::safe_next("/\t/evil.example"), "/households");
-        assert_eq!(super::safe_next("/\\evil.example"), "/households");
+        assert_eq!(super::safe_next("//evil.example"), "/");
+        assert_eq!(super::safe_next("https://evil.example"), "/");
+        assert_eq!(super::safe_next(""), "/");
+        assert_eq!(super::safe_next("/\t/evil.example"), "/");
+        assert_eq!(super::safe_next("/\\evil.example"), "/");
         let q = "/households?q=%E9%9F%A6&village=450203100201";
         assert_eq!(super::safe_next(q), q);
     }

@@ -3,6 +3,7 @@
 //! each field.
 
 pub mod admin;
+pub mod assistance;
 pub mod calendar;
 pub mod campaigns;
 pub mod cases;
@@ -48,12 +49,19 @@ pub fn routes() -> Router<AppState> {
         .merge(visits::routes())
         .merge(calendar::routes())
         .merge(cases::routes())
+        .merge(assistance::routes())
         .merge(admin::routes())
 }
 
-/// A screener starts on their tasks; everyone else on the households of their region.
+/// Each role opens to what is theirs: a screener to their tasks, the administrator to the
+/// registry, everyone else to their inbox (due today, this week, overdue).
 async fn home(PageAuth(a): PageAuth) -> Redirect {
-    if a.user.role == domain::account::Role::Screener { Redirect::to("/tasks") } else { Redirect::to("/households") }
+    use domain::account::Role;
+    match a.user.role {
+        Role::Screener => Redirect::to("/tasks"),
+        Role::Admin => Redirect::to("/households"),
+        _ => Redirect::to("/inbox"),
+    }
 }
 
 pub async fn not_found() -> PageError {
@@ -80,6 +88,7 @@ pub struct Chrome {
     pub has_cases: bool,
     /// The role registers clues (线索登记).
     pub can_clue: bool,
+    pub can_assign_officers: bool,
     pub today: String,
 }
 
@@ -105,6 +114,7 @@ impl Chrome {
             can_review: a.scope.allows(Permission::ReviewVisits),
             has_cases: cases::takes_part(a.user.role),
             can_clue: domain::procedure::Step::Clue.allows(a.user.role),
+            can_assign_officers: a.scope.allows(Permission::AssignOfficers),
             today: state.clock.today().to_string(),
         }
     }
@@ -125,6 +135,7 @@ impl Chrome {
             can_review: false,
             has_cases: false,
             can_clue: false,
+            can_assign_officers: false,
             today: state.clock.today().to_string(),
         }
     }

@@ -49,7 +49,7 @@ async fn login_never_redirects_to_another_site() {
             )
             .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER);
-        assert_eq!(r.location(), "/households", "next={next:?}");
+        assert_eq!(r.location(), "/", "next={next:?}");
     }
     app.cleanup().await;
 }

@@ -103,6 +103,7 @@ pub const USERS: &[(&str, Role, u64)] = &[
     ("screener2", Role::Screener, DAZHENG),
     ("dtscreener", Role::Screener, DONGTANG),
     ("county", Role::CountyApprover, 450_203_000_000),
+    ("officer", Role::AssistanceOfficer, 450_203_100_000),
 ];
 
 pub struct TestApp {

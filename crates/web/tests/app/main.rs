@@ -4,6 +4,7 @@
 mod harness;
 
 mod api;
+mod assistance;
 mod auth;
 mod calendar;
 mod campaigns;

@@ -1,0 +1,525 @@
+//! 帮扶责任人 (DOMAIN §7.1, D10): a monitored household's officer — who, since when, the history,
+//! assigning or replacing one before the 5-working-day deadline — and the town's deadline page
+//! and everyone's inbox, with every date computed on the region's work calendar.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use chrono::Datelike;
+use domain::account::{Permission, Role};
+use domain::assistance::{DeadlineState, OfficerInput, measures_due, officer_due};
+use domain::fields::FieldErrors;
+use domain::household::{HouseholdNo, Monitoring};
+use domain::ports::{AssistanceStore, CaseStore, HouseholdStore};
+use domain::procedure::{CaseStatus, NextAction, Procedure, ProcedureRules, Step};
+use domain::region::RegionCode;
+use domain::service::{self, EditError};
+use serde::Deserialize;
+
+use super::{Chrome, FieldGroup, FormField, Opt, attach_errors, redirect_with_flash, render, render_status, require};
+use crate::AppState;
+use crate::auth::{Authed, PageAuth};
+use crate::error::PageError;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/households/{no}/officer", get(officer_form).post(officer_submit))
+        .route("/deadlines", get(deadlines))
+        .route("/inbox", get(inbox))
+}
+
+fn parse_no(no: &str) -> Result<HouseholdNo, PageError> {
+    HouseholdNo::parse(no).map_err(|_| PageError::NotFound)
+}
+
+/// One past or present officer.
+pub struct OfficerLine {
+    pub name: String,
+    pub unit: String,
+    pub phone: String,
+    pub period: String,
+    pub end_reason: String,
+    pub by: String,
+}
+
+#[derive(Template)]
+#[template(path = "officer.html")]
+struct OfficerPage {
+    chrome: Chrome,
+    no: String,
+    household_line: String,
+    version: i64,
+    /// "应于2022-04-07前落实（还剩3个工作日）" while none is assigned.
+    due_text: String,
+    overdue: bool,
+    /// After an assignment: "首批帮扶措施应于…前落实".
+    measures_text: String,
+    history: Vec<OfficerLine>,
+    replacing: bool,
+    groups: Vec<FieldGroup>,
+    error: Option<String>,
+    monitored: bool,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn officer_page(
+    state: &AppState,
+    a: &Authed,
+    headers: &HeaderMap,
+    no: &HouseholdNo,
+    input: &OfficerInput,
+    errs: &FieldErrors,
+    error: Option<String>,
+) -> Result<OfficerPage, PageError> {
+    let d = state.db.household(&a.scope, no).await?.ok_or(PageError::NotFound)?;
+    let h = &d.record.household;
+    let regions = state.regions.get().await;
+    let today = state.clock.today();
+    let cal = state.calendar();
+    let history = state.db.officer_history(&a.scope, d.record.id).await?;
+    let (mut due_text, mut overdue, mut measures_text) = (String::new(), false, String::new());
+    let monitored = matches!(h.monitoring, Monitoring::Monitored { .. });
+    if let Monitoring::Monitored { since, .. } = h.monitoring {
+        let rules = service::assistance_rules(&state.db, since.year(), h.village).await?;
+        match h.officer.is_none() {
+            true => match officer_due(&cal, since, h.village, &rules)
+                .and_then(|due| DeadlineState::of(&cal, due, today, h.village))
+            {
+                Ok(s) => {
+                    overdue = s.overdue;
+                    due_text = format!(
+                        "{since}纳入监测，应在{}个工作日内、即{}前落实帮扶责任人（{}）",
+                        rules.officer_workdays,
+                        s.due,
+                        s.describe()
+                    );
+                }
+                Err(e) => due_text = format!("无法计算时限：{e}"),
+            },
+            false => {
+                if let Some(cur) = history.iter().find(|o| o.ended_on.is_none()) {
+                    match measures_due(&cal, cur.started_on, h.village, &rules) {
+                        Ok(due) => {
+                            measures_text = format!(
+                                "帮扶责任人自{}开始帮扶，首批帮扶措施应在{}天内、即{}前落实{}",
+                                cur.started_on,
+                                rules.measures_days,
+                                due.extended,
+                                if due.extended != due.strict {
+                                    format!("（{}为法定节假日，顺延；严格计算为{}）", due.strict, due.strict)
+                                } else {
+                                    String::new()
+                                }
+                            )
+                        }
+                        Err(e) => measures_text = format!("无法计算措施时限：{e}"),
+                    }
+                }
+            }
+        }
+    }
+    let accounts = state.db.officer_accounts(h.village).await?;
+    let mut user_choices: Vec<(String, String)> = accounts
+        .iter()
+        .map(|u| {
+            let name = if u.display_name.is_empty() { u.username.to_string() } else { u.display_name.clone() };
+            (u.id.0.to_string(), format!("{name}（{}）", regions.name(u.region)))
+        })
+        .collect();
+    user_choices.sort_by(|x, y| x.1.cmp(&y.1));
+    let on = if input.on.is_empty() { today.to_string() } else { input.on.clone() };
+    let replacing = h.officer.is_some();
+    let mut fields = vec![
+        FormField::choices("user", "帮扶责任人账户", &input.user, true, user_choices)
+            .help("有 fangpin 账户的，选择后本人可在“我的待办”看到所帮扶的户；没有账户的不选，直接填写姓名"),
+        FormField::text("name", "姓名", &input.name).help("选择了账户的可不填"),
+        FormField::text("unit", "帮扶（选派）单位", &input.unit).required(),
+        FormField::text("phone", "联系电话", &input.phone).kind("tel"),
+        FormField::text("on", "帮扶开始时间", &on).kind("date").required(),
+    ];
+    if replacing {
+        fields.push(FormField::text("reason", "更换原因", &input.reason).kind("textarea").required());
+    }
+    let mut groups = vec![FieldGroup { title: String::new(), fields }];
+    let unplaced = attach_errors(&mut groups, errs);
+    let error = error.or_else(|| (!unplaced.is_empty()).then(|| unplaced.join("；")));
+    let head = d
+        .members
+        .iter()
+        .find(|m| m.member.relation == domain::codes::Relation::Head)
+        .map(|m| m.member.name.to_string())
+        .unwrap_or_else(|| "（无户主）".into());
+    Ok(OfficerPage {
+        chrome: Chrome::new(state, a, headers).await,
+        no: no.to_string(),
+        household_line: format!("{head}户 · {} · {}", regions.name(h.village), h.monitoring.describe()),
+        version: d.record.version,
+        due_text,
+        overdue,
+        measures_text,
+        history: history
+            .iter()
+            .map(|o| OfficerLine {
+                name: o.name.to_string(),
+                unit: o.unit.clone(),
+                // officers' phones are work contacts, shown like the household's own (masked for
+                // roles without the sensitive view)
+                phone: o
+                    .phone
+                    .as_ref()
+                    .map(|p| if a.scope.allows(Permission::ViewSensitive) { p.to_string() } else { p.masked() })
+                    .unwrap_or_default(),
+                period: match o.ended_on {
+                    Some(e) => format!("{} 至 {}", o.started_on, e),
+                    None => format!("{} 起（现任）", o.started_on),
+                },
+                end_reason: o.end_reason.clone(),
+                by: format!("{} 登记", o.assigned_by),
+            })
+            .collect(),
+        replacing,
+        groups,
+        error,
+        monitored,
+    })
+}
+
+pub async fn officer_form(
+    State(state): State<AppState>,
+    PageAuth(a): PageAuth,
+    headers: HeaderMap,
+    Path(no): Path<String>,
+) -> Result<Response, PageError> {
+    require(&a, Permission::ViewHouseholds)?;
+    let no = parse_no(&no)?;
+    let tpl = officer_page(&state, &a, &headers, &no, &OfficerInput::default(), &FieldErrors::default(), None).await?;
+    render(&tpl, &tpl.chrome)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct OfficerForm {
+    version: i64,
+    #[serde(flatten)]
+    input: OfficerInput,
+}
+
+pub async fn officer_submit(
+    State(state): State<AppState>,
+    PageAuth(a): PageAuth,
+    headers: HeaderMap,
+    Path(no): Path<String>,
+    axum::Form(f): axum::Form<OfficerForm>,
+) -> Result<Response, PageError> {
+    require(&a, Permission::AssignOfficers)?;
+    let no = parse_no(&no)?;
+    let r = service::assign_officer(
+        &state.db,
+        state.clock.now(),
+        state.clock.today(),
+        &a.scope,
+        &a.actor(),
+        &no,
+        f.version,
+        &f.input,
+    )
+    .await;
+    let (errs, error, status) = match r {
+        Ok(o) => {
+            return Ok(redirect_with_flash(
+                &format!("/households/{no}/officer"),
+                &format!("已落实帮扶责任人：{}（{}），自{}起", o.name, o.unit, o.started_on),
+            ));
+        }
+        Err(EditError::Invalid(e)) => (e, None, StatusCode::UNPROCESSABLE_ENTITY),
+        Err(e @ EditError::Conflict { .. }) => (FieldErrors::default(), Some(e.to_string()), StatusCode::CONFLICT),
+        Err(e) => return Err(e.into()),
+    };
+    let tpl = officer_page(&state, &a, &headers, &no, &f.input, &errs, error).await?;
+    render_status(status, &tpl, &tpl.chrome)
+}
+
+// ------------------------------------------------------------------ the deadline page
+
+/// One monitored household waiting for its officer.
+pub struct GapLine {
+    pub household_no: String,
+    pub head: String,
+    pub village: String,
+    pub since: String,
+    pub due: String,
+    pub state: String,
+    pub overdue: bool,
+}
+
+/// One open case, for the deadline page.
+pub struct CaseDue {
+    pub id: i64,
+    pub household_no: String,
+    pub head: String,
+    pub village: String,
+    pub what: String,
+    pub days: i64,
+    pub over: bool,
+}
+
+#[derive(Template)]
+#[template(path = "deadlines.html")]
+struct DeadlinePage {
+    chrome: Chrome,
+    villages: Vec<Opt>,
+    gaps: Vec<GapLine>,
+    gaps_total: i64,
+    gaps_overdue: usize,
+    cases: Vec<CaseDue>,
+    notices_ending: Vec<CaseDue>,
+    can_assign: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct DeadlineQuery {
+    village: String,
+}
+
+/// Open identification cases of the scope (at most `limit`), for the deadline page and inbox.
+async fn open_cases(
+    state: &AppState,
+    a: &Authed,
+    region: Option<RegionCode>,
+) -> Result<Vec<domain::procedure::Case>, PageError> {
+    let filter = domain::ports::CaseFilter {
+        procedure: Some(Procedure::Identification),
+        status: Some(CaseStatus::Open),
+        region,
+        ..Default::default()
+    };
+    Ok(state.db.cases(&a.scope, &filter, 200).await?.items)
+}
+
+fn case_due_lines(
+    cases: &[domain::procedure::Case],
+    regions: &crate::regions::RegionIndex,
+    today: chrono::NaiveDate,
+) -> (Vec<CaseDue>, Vec<CaseDue>) {
+    let rules = ProcedureRules::default();
+    let mut stuck = Vec::new();
+    let mut notices = Vec::new();
+    for c in cases {
+        let line = |what: String, days: i64, over: bool| CaseDue {
+            id: c.id.0,
+            household_no: c.household_no.to_string(),
+            head: c.head_name.clone().unwrap_or_default(),
+            village: regions.name(c.village),
+            what,
+            days,
+            over,
+        };
+        match c.next(&rules) {
+            Some(NextAction::EndNotice { earliest_end, .. }) if earliest_end <= today => {
+                notices.push(line(
+                    format!("公示已满，{earliest_end}起可结束"),
+                    (today - c.opened_on).num_days(),
+                    false,
+                ));
+            }
+            Some(n) => {
+                let days = (today - c.opened_on).num_days();
+                let idle = (today - c.last_date()).num_days();
+                stuck.push(line(
+                    format!("待{}（{}），上一步距今{idle}天", n.step().label(), n.step().roles_label()),
+                    days,
+                    c.over_limit(today, &rules).is_some(),
+                ));
+            }
+            None => {}
+        }
+    }
+    stuck.sort_by_key(|c| std::cmp::Reverse(c.days));
+    (stuck, notices)
+}
+
+pub async fn deadlines(
+    State(state): State<AppState>,
+    PageAuth(a): PageAuth,
+    headers: HeaderMap,
+    Query(q): Query<DeadlineQuery>,
+) -> Result<Response, PageError> {
+    require(&a, Permission::ViewHouseholds)?;
+    let regions = state.regions.get().await;
+    let today = state.clock.today();
+    let region = RegionCode::parse(&q.village).ok();
+    let cal = state.calendar();
+    let (items, gaps_total) = service::officer_deadlines(&state.db, &cal, &a.scope, today, region, 500).await?;
+    let mut gaps: Vec<GapLine> = items
+        .iter()
+        .map(|g| {
+            let (due, state_text, overdue) = match &g.state {
+                Ok(s) => (s.due.to_string(), s.describe(), s.overdue),
+                Err(e) => (String::new(), e.clone(), false),
+            };
+            GapLine {
+                household_no: g.gap.household_no.to_string(),
+                head: g.gap.head_name.clone().unwrap_or_default(),
+                village: regions.name(g.gap.village),
+                since: g.gap.monitored_since.to_string(),
+                due,
+                state: state_text,
+                overdue,
+            }
+        })
+        .collect();
+    gaps.sort_by(|x, y| y.overdue.cmp(&x.overdue).then(x.due.cmp(&y.due)));
+    let gaps_overdue = gaps.iter().filter(|g| g.overdue).count();
+    let (cases, notices_ending) = case_due_lines(&open_cases(&state, &a, region).await?, &regions, today);
+    let mut villages = vec![Opt { value: String::new(), label: "全部村".into(), selected: q.village.is_empty() }];
+    villages.extend(regions.villages_in(&a.scope).into_iter().map(|r| Opt {
+        value: r.code.to_string(),
+        label: r.name.clone(),
+        selected: r.code.to_string() == q.village,
+    }));
+    let tpl = DeadlinePage {
+        chrome: Chrome::new(&state, &a, &headers).await,
+        villages,
+        gaps,
+        gaps_total,
+        gaps_overdue,
+        cases,
+        notices_ending,
+        can_assign: a.scope.allows(Permission::AssignOfficers),
+    };
+    render(&tpl, &tpl.chrome)
+}
+
+// ------------------------------------------------------------------ the inbox
+
+/// One line of the inbox: what, how many, where to go.
+pub struct InboxItem {
+    pub what: String,
+    pub count: i64,
+    pub link: String,
+    pub urgent: bool,
+}
+
+/// One household an officer serves.
+pub struct MyHousehold {
+    pub household_no: String,
+    pub head: String,
+    pub village: String,
+    pub since: String,
+    pub measures_due: String,
+}
+
+#[derive(Template)]
+#[template(path = "inbox.html")]
+struct InboxPage {
+    chrome: Chrome,
+    items: Vec<InboxItem>,
+    mine: Vec<MyHousehold>,
+}
+
+pub async fn inbox(
+    State(state): State<AppState>,
+    PageAuth(a): PageAuth,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    require(&a, Permission::ViewHouseholds)?;
+    let role = a.user.role;
+    let today = state.clock.today();
+    let regions = state.regions.get().await;
+    let cal = state.calendar();
+    let mut items = Vec::new();
+    // steps waiting for this role
+    for c in state.db.case_counts(&a.scope).await? {
+        if c.procedure == Procedure::Identification && c.next_step.allows(role) && c.count > 0 {
+            let what = if c.next_step == Step::PublicNotice {
+                "识别认定：张贴或结束公示".to_string()
+            } else {
+                format!("识别认定：待{}", c.next_step.label())
+            };
+            items.push(InboxItem {
+                what,
+                count: c.count,
+                link: format!("/cases?step={}", c.next_step.key()),
+                urgent: false,
+            });
+        }
+    }
+    let open = open_cases(&state, &a, None).await?;
+    let (stuck, notices) = case_due_lines(&open, &regions, today);
+    let over = stuck.iter().filter(|c| c.over).count() as i64;
+    if over > 0 {
+        items.push(InboxItem {
+            what: "识别认定超过15天未办结".into(),
+            count: over,
+            link: "/deadlines".into(),
+            urgent: true,
+        });
+    }
+    if !notices.is_empty() && Step::PublicNotice.allows(role) {
+        items.push(InboxItem {
+            what: "公示已满5天，可结束公示".into(),
+            count: notices.len() as i64,
+            link: "/deadlines".into(),
+            urgent: false,
+        });
+    }
+    if a.scope.allows(Permission::AssignOfficers) {
+        let (gaps, total) = service::officer_deadlines(&state.db, &cal, &a.scope, today, None, 500).await?;
+        let overdue = gaps.iter().filter(|g| g.state.as_ref().is_ok_and(|s| s.overdue)).count() as i64;
+        let week = gaps
+            .iter()
+            .filter(|g| g.state.as_ref().is_ok_and(|s| !s.overdue && (s.due - today).num_days() <= 7))
+            .count() as i64;
+        if overdue > 0 {
+            items.push(InboxItem {
+                what: "帮扶责任人逾期未落实".into(),
+                count: overdue,
+                link: "/deadlines".into(),
+                urgent: true,
+            });
+        }
+        if week > 0 {
+            items.push(InboxItem {
+                what: "本周内须落实帮扶责任人".into(),
+                count: week,
+                link: "/deadlines".into(),
+                urgent: false,
+            });
+        }
+        if total > overdue + week {
+            items.push(InboxItem {
+                what: "待落实帮扶责任人（未到期）".into(),
+                count: total - overdue - week,
+                link: "/deadlines".into(),
+                urgent: false,
+            });
+        }
+    }
+    let mut mine = Vec::new();
+    if role == Role::AssistanceOfficer {
+        let params = domain::ports::ParamStore::params(&state.db, None).await?;
+        for o in state.db.officer_households(&a.scope, a.user.id).await? {
+            let since = match o.monitoring {
+                Monitoring::Monitored { since, .. } | Monitoring::Eliminated { since, .. } => since.to_string(),
+                Monitoring::Never => String::new(),
+            };
+            let rules = service::assistance_rules_from(&params, o.assignment.started_on.year(), o.village);
+            let due = measures_due(&cal, o.assignment.started_on, o.village, &rules)
+                .map(|d| d.extended.to_string())
+                .unwrap_or_else(|e| e.to_string());
+            mine.push(MyHousehold {
+                household_no: o.household_no.to_string(),
+                head: o.head_name.clone().unwrap_or_default(),
+                village: regions.name(o.village),
+                since,
+                measures_due: due,
+            });
+        }
+    }
+    let tpl = InboxPage { chrome: Chrome::new(&state, &a, &headers).await, items, mine };
+    render(&tpl, &tpl.chrome)
+}

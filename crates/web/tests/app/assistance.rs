@@ -1,0 +1,198 @@
+//! 帮扶责任人 and the deadline pages (DOMAIN §7.1, D10): a household included through the
+//! procedure on 2022-03-28 in Guangxi is due an officer on 2022-04-07 (the national calendar alone
+//! would say 04-02); the town sees it on the deadline page and the inbox, overdue after the date;
+//! assigning one records the history, fills the household's 帮扶责任人, gives the measures date, and
+//! the officer's own inbox lists the household.
+
+use axum::http::StatusCode;
+use chrono::{TimeZone, Utc};
+use serde_json::json;
+
+use crate::harness::*;
+
+fn at(m: u32, d: u32) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2022, m, d, 2, 0, 0).unwrap()
+}
+
+/// Takes D1 through the procedure by the API, ending with 纳入监测 on 2022-03-28.
+async fn include_d1(app: &TestApp) {
+    let mut cadre = app.api_login("dazheng").await;
+    let mut county = app.api_login("county").await;
+    let mut town = app.api_login("town").await;
+    let r = cadre
+        .json(
+            "POST",
+            "/api/v1/cases",
+            json!({ "household_no": D1, "source": "干部排查", "on": "2022-03-10", "note": "务工收入骤减" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let id = r.json()["id"].as_i64().unwrap();
+    let mut version = r.json()["version"].as_i64().unwrap();
+    let steps: Vec<(&str, serde_json::Value)> = vec![
+        ("cadre", json!({ "step": "application", "on": "2022-03-11" })),
+        ("cadre", json!({ "step": "home_verification", "on": "2022-03-12", "participants": ["韦小明", "蓝海"] })),
+        ("county", json!({ "step": "data_check", "on": "2022-03-14" })),
+        ("cadre", json!({ "step": "appraisal", "on": "2022-03-15" })),
+        ("cadre", json!({ "step": "public_notice", "on": "2022-03-16" })),
+        ("cadre", json!({ "step": "public_notice", "on": "2022-03-21" })),
+        ("town", json!({ "step": "town_review", "on": "2022-03-22" })),
+        (
+            "county",
+            json!({ "step": "county_approval", "on": "2022-03-24", "category": "边缘易致贫户", "risks": ["因务工就业不稳"] }),
+        ),
+        ("town", json!({ "step": "announcement", "on": "2022-03-25" })),
+        ("town", json!({ "step": "inclusion", "on": "2022-03-28" })),
+    ];
+    for (who, mut body) in steps {
+        body["version"] = json!(version);
+        let c = match who {
+            "county" => &mut county,
+            "town" => &mut town,
+            _ => &mut cadre,
+        };
+        let r = c.json("POST", &format!("/api/v1/cases/{id}/steps"), body.clone()).await;
+        assert_eq!(r.status, StatusCode::OK, "{body}: {}", r.text());
+        version = r.json()["version"].as_i64().unwrap();
+    }
+}
+
+#[tokio::test]
+async fn officer_deadlines_follow_the_guangxi_calendar() {
+    for app in TestApp::both().await {
+        app.clock.set(at(4, 1));
+        include_d1(&app).await;
+        let mut town = app.login("town").await;
+        assert_eq!(town.get("/").await.location(), "/inbox");
+        let page = town.get("/deadlines").await.text();
+        let row =
+            page.split("<tr").find(|r| r.contains(D1)).unwrap_or_else(|| panic!("[{}] D1 listed: {page}", app.label));
+        assert!(row.contains("2022-03-28") && row.contains("2022-04-07") && row.contains("还剩1个工作日"), "{row}");
+        let inbox = town.get("/inbox").await.text();
+        assert!(inbox.contains("本周内须落实帮扶责任人"), "{inbox}");
+
+        // a week later the assignment is overdue, on the deadline page and in the inbox
+        app.clock.set(at(4, 11));
+        let mut town = app.login("town").await;
+        let page = town.get("/deadlines").await.text();
+        let row = page.split("<tr").find(|r| r.contains(D1)).unwrap();
+        assert!(row.contains("已超期2个工作日"), "{row}");
+        assert!(town.get("/inbox").await.text().contains("帮扶责任人逾期未落实"));
+
+        // the village cadre assigns the officer's account; errors keep what was typed
+        let mut cadre = app.login("dazheng").await;
+        let form = cadre.get(&format!("/households/{D1}/officer")).await.text();
+        assert!(form.contains("即2022-04-07前落实帮扶责任人") && form.contains("已超期"), "{form}");
+        let v = app.household_version(D1).await.to_string();
+        let officer_id = {
+            let i = form.find("officer用户").expect("the officer account is offered");
+            let before = &form[..i];
+            let j = before.rfind("value=\"").unwrap();
+            before[j + 7..].split('"').next().unwrap().to_string()
+        };
+        let bad = [
+            ("version", v.as_str()),
+            ("user", officer_id.as_str()),
+            ("unit", ""),
+            ("on", "2022-04-11"),
+            ("phone", "123"),
+        ];
+        let r = cadre.post_form(&format!("/households/{D1}/officer"), &bad).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("请填写帮扶（选派）单位名称") && r.text().contains("value=\"123\""), "{}", r.text());
+        let ok = [
+            ("version", v.as_str()),
+            ("user", officer_id.as_str()),
+            ("unit", "鱼峰区农业农村局"),
+            ("on", "2022-04-11"),
+        ];
+        let r = cadre.post_form(&format!("/households/{D1}/officer"), &ok).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let page = cadre.get(&format!("/households/{D1}/officer")).await.text();
+        // 04-11 + 10 days = 04-21
+        assert!(page.contains("officer用户") && page.contains("2022-04-21前落实"), "{page}");
+        let hp = cadre.get(&format!("/households/{D1}")).await.text();
+        assert!(hp.contains("officer用户（鱼峰区农业农村局）"));
+        assert!(!town.get("/deadlines").await.text().contains(D1));
+
+        // replacing needs a reason and keeps the history
+        let v = app.household_version(D1).await.to_string();
+        let swap = [("version", v.as_str()), ("name", "黄建华"), ("unit", "雒容镇人民政府"), ("on", "2022-04-12")];
+        let r = cadre.post_form(&format!("/households/{D1}/officer"), &swap).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("更换帮扶责任人须写明原因"));
+        let mut swap = swap.to_vec();
+        swap.push(("reason", "原帮扶责任人工作调动"));
+        app.clock.set(at(4, 12));
+        let mut cadre = app.login("dazheng").await;
+        let r = cadre.post_form(&format!("/households/{D1}/officer"), &swap).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let page = cadre.get(&format!("/households/{D1}/officer")).await.text();
+        assert!(
+            page.contains("2022-04-11 至 2022-04-12")
+                && page.contains("原帮扶责任人工作调动")
+                && page.contains("黄建华")
+        );
+
+        // the town office may not be bypassed by another village, nor a leader assign
+        let mut other = app.login("dongtang").await;
+        assert_eq!(other.get(&format!("/households/{D1}/officer")).await.status, StatusCode::NOT_FOUND);
+        let mut leader = app.login("leader").await;
+        assert_eq!(leader.post_form(&format!("/households/{D1}/officer"), &ok).await.status, StatusCode::FORBIDDEN);
+        app.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn an_officer_sees_the_households_they_serve() {
+    let app = TestApp::sqlite().await;
+    app.clock.set(at(4, 1));
+    include_d1(&app).await;
+    let mut cadre = app.login("dazheng").await;
+    let form = cadre.get(&format!("/households/{D1}/officer")).await.text();
+    let i = form.find("officer用户").unwrap();
+    let j = form[..i].rfind("value=\"").unwrap();
+    let officer_id = form[j + 7..].split('"').next().unwrap().to_string();
+    let v = app.household_version(D1).await.to_string();
+    let ok =
+        [("version", v.as_str()), ("user", officer_id.as_str()), ("unit", "鱼峰区农业农村局"), ("on", "2022-04-01")];
+    assert_eq!(cadre.post_form(&format!("/households/{D1}/officer"), &ok).await.status, StatusCode::SEE_OTHER);
+    let mut officer = app.login("officer").await;
+    assert_eq!(officer.get("/").await.location(), "/inbox");
+    let inbox = officer.get("/inbox").await.text();
+    assert!(inbox.contains("我帮扶的户（1）") && inbox.contains("韦国强") && inbox.contains("2022-04-11"), "{inbox}");
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn officers_through_the_api() {
+    let app = TestApp::sqlite().await;
+    app.clock.set(at(4, 1));
+    include_d1(&app).await;
+    let mut cadre = app.api_login("dazheng").await;
+    let hv = cadre.get(&format!("/api/v1/households/{D1}")).await.json();
+    let body = json!({ "version": hv["version"], "name": "黄建华", "unit": "雒容镇人民政府", "phone": "13907720000", "on": "2022-04-01" });
+    let r = cadre.json("POST", &format!("/api/v1/households/{D1}/officers"), body.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    // the same version again: the household changed, 409
+    assert_eq!(
+        cadre.json("POST", &format!("/api/v1/households/{D1}/officers"), body).await.status,
+        StatusCode::CONFLICT
+    );
+    let list = cadre.get(&format!("/api/v1/households/{D1}/officers")).await.json();
+    assert_eq!(list[0]["name"], "黄建华");
+    assert!(list[0]["ended_on"].is_null());
+    // a leader reads with the phone masked and may not assign
+    let mut leader = app.api_login("leader").await;
+    let list = leader.get(&format!("/api/v1/households/{D1}/officers")).await.json();
+    assert_eq!(list[0]["phone"], "139****0000");
+    let r = leader
+        .json(
+            "POST",
+            &format!("/api/v1/households/{D1}/officers"),
+            json!({ "version": 1, "name": "x", "unit": "y", "on": "2022-04-01" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    app.cleanup().await;
+}
