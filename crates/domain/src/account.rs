@@ -48,6 +48,8 @@ pub enum Permission {
     ReviewVisits,
     /// Assign (or replace) the assistance officer of a monitored household (§7.1).
     AssignOfficers,
+    /// Record and update the assistance measures of a monitored household (§7.2).
+    ManageMeasures,
 }
 
 impl Role {
@@ -69,6 +71,7 @@ impl Role {
             RecordVisits => matches!(self, Admin | TownOffice | VillageCadre | Screener | AssistanceOfficer),
             ReviewVisits => matches!(self, Admin | TownOffice | VillageCadre),
             AssignOfficers => matches!(self, TownOffice | VillageCadre),
+            ManageMeasures => matches!(self, TownOffice | VillageCadre | AssistanceOfficer),
             ManageUsers | SetParams | ViewAudit => self == Admin,
         }
     }

@@ -13,6 +13,7 @@ pub mod fields;
 pub mod household;
 pub mod import;
 pub mod income;
+pub mod measure;
 pub mod member;
 pub mod money;
 pub mod national_id;

@@ -992,3 +992,52 @@ pub trait AssistanceStore: Send + Sync {
         user: UserId,
     ) -> impl Future<Output = StoreResult<Vec<OfficerHousehold>>> + Send;
 }
+
+/// A household whose officer has taken no measure yet since their assignment.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MeasureGap {
+    pub household_id: HouseholdId,
+    pub household_no: HouseholdNo,
+    pub village: RegionCode,
+    pub head_name: Option<String>,
+    pub officer: String,
+    pub assigned_on: chrono::NaiveDate,
+}
+
+pub trait MeasureStore: Send + Sync {
+    /// Adds a measure to a household (read within the caller's scope); audited.
+    fn add_measure(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        household: &HouseholdDetail,
+        measure: &crate::measure::NewMeasure,
+    ) -> impl Future<Output = StoreResult<crate::measure::Measure>> + Send;
+
+    /// Rewrites a measure within the scope if it is still at `version`; audited.
+    fn update_measure(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        scope: &Scope,
+        id: i64,
+        version: i64,
+        measure: &crate::measure::NewMeasure,
+    ) -> impl Future<Output = StoreResult<crate::measure::Measure>> + Send;
+
+    /// A household's measures within the scope, oldest first.
+    fn measures(
+        &self,
+        scope: &Scope,
+        household: HouseholdId,
+    ) -> impl Future<Output = StoreResult<Vec<crate::measure::Measure>>> + Send;
+
+    /// Households with an active officer and no measure (not cancelled) since the assignment,
+    /// longest waiting first.
+    fn measure_gaps(
+        &self,
+        scope: &Scope,
+        region: Option<RegionCode>,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Page<MeasureGap>>> + Send;
+}

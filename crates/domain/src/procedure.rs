@@ -8,7 +8,7 @@
 use chrono::{DateTime, Days, NaiveDate, Utc};
 
 use crate::account::Role;
-use crate::codes::{EliminationMode, MonitoringCategory, RiskType};
+use crate::codes::{DisasterKind, EliminationMode, MonitoringCategory, RiskType};
 use crate::household::{HouseholdId, HouseholdNo, MAX_RISKS};
 use crate::region::RegionCode;
 
@@ -140,7 +140,8 @@ impl Step {
     pub fn roles(self) -> &'static [Role] {
         use Role::*;
         match self {
-            Step::Clue | Step::Proposal => &[VillageCadre, TownOffice, AssistanceOfficer],
+            Step::Clue => &[VillageCadre, TownOffice],
+            Step::Proposal => &[VillageCadre, TownOffice, AssistanceOfficer],
             Step::Application | Step::Appraisal | Step::PublicNotice => &[VillageCadre],
             Step::HomeVerification => &[VillageCadre, TownOffice],
             Step::DataCheck | Step::CountyApproval => &[CountyApprover],
@@ -206,8 +207,16 @@ pub struct CaseId(pub i64);
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Decision {
-    Inclusion { category: MonitoringCategory, risks: Vec<RiskType> },
-    Elimination { mode: EliminationMode },
+    Inclusion {
+        category: MonitoringCategory,
+        risks: Vec<RiskType>,
+        /// 灾害类型, when the risks include 因自然灾害 (D7).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        disaster: Option<DisasterKind>,
+    },
+    Elimination {
+        mode: EliminationMode,
+    },
 }
 
 /// An uploaded file as the pages list it (the bytes are read on their own).
@@ -363,6 +372,19 @@ impl Case {
         self.steps.iter().rev().find_map(|s| s.decision.as_ref())
     }
 
+    /// A case may be withdrawn (撤销) only before the review steps begin: up to 信息比对 for an
+    /// identification, before the home verification's result for an elimination. Later, a case
+    /// that should not go on is rejected at a review step, with a reason (D8).
+    pub fn may_withdraw(&self, rules: &ProcedureRules) -> bool {
+        match (self.procedure, self.next(rules)) {
+            (Procedure::Identification, Some(NextAction::Step { step })) => {
+                matches!(step, Step::Application | Step::HomeVerification | Step::DataCheck)
+            }
+            (Procedure::Elimination, Some(NextAction::Step { step })) => step == Step::HomeVerification,
+            _ => false,
+        }
+    }
+
     /// The step record of `step`, if done.
     pub fn record_of(&self, step: Step) -> Option<&StepRecord> {
         self.steps.iter().find(|s| s.step == step)
@@ -394,6 +416,8 @@ pub struct StepPlan {
     pub decision: Option<Decision>,
     /// The case's status afterwards.
     pub status: CaseStatus,
+    /// The parameter versions the check used (notice days, time limit), kept with the step.
+    pub params: Vec<crate::params::ParamRef>,
 }
 
 /// Why a step may not be recorded. The first group are order violations (409 in the API).
@@ -427,6 +451,12 @@ pub enum ProcedureError {
     BadRisks,
     #[error("请选择风险消除方式（帮扶消除或自然消除）")]
     EliminationDecisionRequired,
+    #[error("审定结果与该户登记信息不符：{0}")]
+    Inconsistent(String),
+    #[error("案件已办理到「{step}」，不能再撤销：不符合条件的，请在审核、审定步骤作出不通过的决定并写明理由")]
+    TooLateToWithdraw { step: Step },
+    #[error("撤销案件应由村干部或镇专项办办理，您的角色（{role}）不能办理")]
+    WithdrawRole { role: Role },
 }
 
 impl ProcedureError {
@@ -439,6 +469,7 @@ impl ProcedureError {
                 | ProcedureError::AlreadyDone { .. }
                 | ProcedureError::NotInProcedure { .. }
                 | ProcedureError::NoticeTooShort { .. }
+                | ProcedureError::TooLateToWithdraw { .. }
         )
     }
 
@@ -451,7 +482,10 @@ impl ProcedureError {
             ProcedureError::ReasonRequired => "note",
             ProcedureError::RejectNotAllowed { .. } => "outcome",
             ProcedureError::TooFewPeople => "participants",
-            ProcedureError::InclusionDecisionRequired | ProcedureError::EliminationDecisionRequired => "category",
+            ProcedureError::InclusionDecisionRequired
+            | ProcedureError::EliminationDecisionRequired
+            | ProcedureError::Inconsistent(_) => "category",
+            ProcedureError::TooLateToWithdraw { .. } | ProcedureError::WithdrawRole { .. } => "reason",
             ProcedureError::BadRisks => "risks",
             _ => "step",
         }
@@ -513,15 +547,20 @@ pub fn check_step(
             return Err(ProcedureError::ReasonRequired);
         }
     }
-    let participants: Vec<String> =
-        input.participants.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+    // the same person twice is one person
+    let mut participants: Vec<String> = Vec::new();
+    for p in input.participants.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        if !participants.iter().any(|q| q == p) {
+            participants.push(p.to_string());
+        }
+    }
     if input.step == Step::HomeVerification && !input.reject && participants.len() < 2 {
         return Err(ProcedureError::TooFewPeople);
     }
     let mut decision = None;
     if input.step == Step::CountyApproval && !input.reject {
         decision = Some(match (p, &input.decision) {
-            (Procedure::Identification, Some(Decision::Inclusion { category, risks })) => {
+            (Procedure::Identification, Some(Decision::Inclusion { category, risks, disaster })) => {
                 let mut seen = std::collections::HashSet::new();
                 if risks.is_empty() {
                     return Err(ProcedureError::InclusionDecisionRequired);
@@ -529,7 +568,7 @@ pub fn check_step(
                 if risks.len() > MAX_RISKS || !risks.iter().all(|r| seen.insert(*r)) {
                     return Err(ProcedureError::BadRisks);
                 }
-                Decision::Inclusion { category: *category, risks: risks.clone() }
+                Decision::Inclusion { category: *category, risks: risks.clone(), disaster: *disaster }
             }
             (Procedure::Identification, _) => return Err(ProcedureError::InclusionDecisionRequired),
             (Procedure::Elimination, Some(d @ Decision::Elimination { .. })) => d.clone(),
@@ -557,7 +596,17 @@ pub fn check_step(
         StepOutcome::Passed if last => CaseStatus::Completed,
         _ => CaseStatus::Open,
     };
-    Ok(StepPlan { step: input.step, outcome, ends_notice, on: input.on, participants, note, decision, status })
+    Ok(StepPlan {
+        step: input.step,
+        outcome,
+        ends_notice,
+        on: input.on,
+        participants,
+        note,
+        decision,
+        status,
+        params: Vec::new(),
+    })
 }
 
 /// Why a case may not be opened.

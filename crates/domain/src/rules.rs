@@ -309,6 +309,12 @@ impl Out<'_> {
 
 /// Screens one household. Errors only when a parameter the rules need is missing (a year
 /// without a monitoring line, D2) or the calendar does not cover a date.
+/// The household's 两不愁三保障 and water problems as (code, sentence) — HOUSING, EDUCATION,
+/// MEDICAL, WATER, FOOD_CLOTHING — as the rules see them (D6); the measures follow them (§7.3).
+pub fn needs(d: &HouseholdDetail, ctx: &Context) -> Result<Vec<(&'static str, String)>, RuleError> {
+    Ok(Facts::gather(d, ctx)?.needs)
+}
+
 pub fn evaluate(d: &HouseholdDetail, ctx: &Context) -> Result<Vec<Finding>, RuleError> {
     let f = Facts::gather(d, ctx)?;
     let mut out = Out { findings: Vec::new(), ctx };

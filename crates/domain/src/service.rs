@@ -16,8 +16,8 @@ use crate::member::{Member, MemberId, MemberRule, check_household};
 use crate::params::{ParamError, ParamName, resolve_or_default};
 use crate::ports::{
     AssistanceStore, AuditStore, CalendarStore, CampaignStore, CaseFilter, CaseStore, FindingFilter, FindingStatus,
-    FindingStore, HouseholdDetail, HouseholdEffect, HouseholdRecord, HouseholdStore, MemberChange, NewCase, ParamStore,
-    RegistryLookup, StoreError, StoredCalendar, TaskSelection, UserStore, VisitStore,
+    FindingStore, HouseholdDetail, HouseholdEffect, HouseholdRecord, HouseholdStore, MeasureStore, MemberChange,
+    NewCase, ParamStore, RegistryLookup, StoreError, StoredCalendar, TaskSelection, UserStore, VisitStore,
 };
 use crate::procedure::{
     AttachmentMeta, Case, CaseId, CaseStatus, ClueSource, Decision, MAX_ATTACHMENT_BYTES, NewAttachment, OpenError,
@@ -86,7 +86,7 @@ pub async fn view_household<S: HouseholdStore + AuditStore>(
 }
 
 /// Edits a household's own fields.
-pub async fn update_household<S: HouseholdStore>(
+pub async fn update_household<S: HouseholdStore + CaseStore>(
     store: &S,
     at: DateTime<Utc>,
     scope: &Scope,
@@ -99,6 +99,24 @@ pub async fn update_household<S: HouseholdStore>(
     let household = input.apply(&detail.record.household)?;
     if household == detail.record.household {
         return Ok(detail.record);
+    }
+    // while a procedure runs, it alone decides the monitoring status (D8, D9)
+    if household.monitoring != detail.record.household.monitoring {
+        let open =
+            CaseFilter { household: Some(detail.record.id), status: Some(CaseStatus::Open), ..Default::default() };
+        if let Some(c) = store.cases(scope, &open, 1).await?.items.first() {
+            let mut errs = FieldErrors::default();
+            errs.push(
+                "monitoring_category",
+                "监测对象类别",
+                format!(
+                    "该户正在办理{}（案件 #{}），监测状态由程序办结时确定，不能在此修改",
+                    c.procedure.label(),
+                    c.id.0
+                ),
+            );
+            return Err(errs.into());
+        }
     }
     let saved = store.save_household(actor, at, &detail, &household).await;
     lost_race(store, scope, no, saved).await
@@ -646,6 +664,8 @@ pub async fn replace_calendar_csv<S: CalendarStore>(
 pub enum CaseError {
     #[error("记录不存在")]
     NotFound,
+    #[error("您的角色无权进行此操作")]
+    Forbidden,
     #[error(transparent)]
     Step(#[from] ProcedureError),
     #[error(transparent)]
@@ -676,20 +696,35 @@ impl From<ParamError> for CaseError {
     }
 }
 
-/// The notice length and time limit that apply to a case in `region` in `year`.
+/// The notice length and time limit that apply to a case in `region` in `year`, with the
+/// parameter versions they came from.
 pub async fn procedure_rules<S: ParamStore>(
     store: &S,
     year: i32,
     region: crate::region::RegionCode,
-) -> Result<(ProcedureRules, Vec<crate::params::Applied>), CaseError> {
+) -> Result<(ProcedureRules, Vec<crate::params::ParamRef>), CaseError> {
     let params = store.params(Some(year)).await?;
-    let notice = resolve_or_default(&params, year, region, ParamName::NoticeDays)?;
-    let limit = resolve_or_default(&params, year, region, ParamName::CaseLimitDays)?;
+    Ok(procedure_rules_from(&params, year, region)?)
+}
+
+/// Like [`procedure_rules`], from parameters already read (one read for a whole list).
+pub fn procedure_rules_from(
+    params: &[crate::params::PolicyParam],
+    year: i32,
+    region: crate::region::RegionCode,
+) -> Result<(ProcedureRules, Vec<crate::params::ParamRef>), ParamError> {
+    let notice = resolve_or_default(params, year, region, ParamName::NoticeDays)?;
+    let limit = resolve_or_default(params, year, region, ParamName::CaseLimitDays)?;
     let rules = ProcedureRules {
         notice_days: u32::try_from(notice.value).unwrap_or(5).max(5),
         limit_days: u32::try_from(limit.value).unwrap_or(15),
     };
-    Ok((rules, vec![notice, limit]))
+    Ok((rules, vec![notice.reference, limit.reference]))
+}
+
+/// The rules of a case: those of its region in the year of its clue.
+pub fn case_rules(params: &[crate::params::PolicyParam], case: &Case) -> ProcedureRules {
+    procedure_rules_from(params, case.opened_on.year(), case.village).map(|(r, _)| r).unwrap_or_default()
 }
 
 fn check_files(files: &[NewAttachment]) -> Result<(), CaseError> {
@@ -764,6 +799,15 @@ pub async fn open_case<S: CaseStore + HouseholdStore + FindingStore>(
         let filter = FindingFilter { household: Some(detail.record.id), ..Default::default() };
         let findings = store.findings(scope, &filter, 500).await?;
         let f = findings.items.iter().find(|f| f.id == fid).ok_or(CaseError::NotFound)?;
+        if input.procedure == Procedure::Identification && f.code != crate::rules::FindingCode::ShouldMonitor {
+            let mut errs = FieldErrors::default();
+            errs.push(
+                "finding",
+                "排查发现",
+                format!("只有“应纳未纳”的发现可以转为识别认定线索，该发现是“{}”", f.code.label()),
+            );
+            return Err(CaseError::Invalid(errs));
+        }
         if f.status != FindingStatus::Open {
             let mut errs = FieldErrors::default();
             errs.push("finding", "排查发现", format!("该发现已{}，不能再转为线索", f.status.label()));
@@ -812,9 +856,29 @@ pub async fn record_step<S: CaseStore + HouseholdStore + ParamStore>(
     if case.version != version && case.is_open() {
         return Err(CaseError::Conflict);
     }
-    let (rules, _) = procedure_rules(store, input.on.year(), case.village).await?;
-    let plan = check_step(&case, input, scope.role(), today, &rules)?;
+    let (rules, params) = procedure_rules(store, case.opened_on.year(), case.village).await?;
+    let mut plan = check_step(&case, input, scope.role(), today, &rules)?;
+    plan.params = params;
     check_files(files)?;
+    // the county's category and risks must fit the household (D5, D7): the procedure never
+    // writes a record the screening would call a data error
+    if let Some(Decision::Inclusion { category, risks, disaster }) = &plan.decision {
+        let before = store.household(scope, &case.household_no).await?.ok_or(CaseError::NotFound)?;
+        let mut after = before.record.household.clone();
+        after.monitoring = crate::household::Monitoring::Monitored { category: *category, since: plan.on };
+        after.risks = risks.clone();
+        after.disaster_kind = disaster.or(after.disaster_kind);
+        let had: Vec<String> =
+            crate::fields::check_household_fields(&before.record.household).iter().map(|r| r.to_string()).collect();
+        let new: Vec<String> = crate::fields::check_household_fields(&after)
+            .iter()
+            .map(|r| r.to_string())
+            .filter(|r| !had.contains(r))
+            .collect();
+        if !new.is_empty() {
+            return Err(ProcedureError::Inconsistent(new.join("；")).into());
+        }
+    }
     let steps = case.procedure.steps();
     let next_step = match plan.status {
         CaseStatus::Open if plan.outcome == StepOutcome::Started => Some(Step::PublicNotice),
@@ -825,9 +889,10 @@ pub async fn record_step<S: CaseStore + HouseholdStore + ParamStore>(
         let before = store.household(scope, &case.household_no).await?.ok_or(CaseError::NotFound)?;
         let mut after = before.record.household.clone();
         match (case.procedure, case.decision()) {
-            (Procedure::Identification, Some(Decision::Inclusion { category, risks })) => {
+            (Procedure::Identification, Some(Decision::Inclusion { category, risks, disaster })) => {
                 after.monitoring = crate::household::Monitoring::Monitored { category: *category, since: plan.on };
                 after.risks = risks.clone();
+                after.disaster_kind = disaster.or(after.disaster_kind);
             }
             (Procedure::Elimination, Some(Decision::Elimination { mode })) => {
                 let (category, since) = match before.record.household.monitoring {
@@ -861,12 +926,7 @@ pub async fn withdraw_case<S: CaseStore>(
     reason: &str,
 ) -> Result<Case, CaseError> {
     if !matches!(scope.role(), Role::VillageCadre | Role::TownOffice) {
-        return Err(ProcedureError::WrongRole {
-            step: Step::Clue,
-            role: scope.role(),
-            allowed: "村干部、镇专项办".to_string(),
-        }
-        .into());
+        return Err(ProcedureError::WithdrawRole { role: scope.role() }.into());
     }
     let case = store.case(scope, id).await?.ok_or(CaseError::NotFound)?;
     if !case.is_open() {
@@ -874,6 +934,11 @@ pub async fn withdraw_case<S: CaseStore>(
     }
     if case.version != version {
         return Err(CaseError::Conflict);
+    }
+    let rules = ProcedureRules::default();
+    if !case.may_withdraw(&rules) {
+        let step = case.next(&rules).map(|n| n.step()).unwrap_or(Step::Clue);
+        return Err(ProcedureError::TooLateToWithdraw { step }.into());
     }
     let reason = reason.trim();
     if reason.is_empty() {
@@ -893,6 +958,9 @@ pub async fn download_attachment<S: CaseStore + AuditStore>(
     actor: &Actor,
     id: i64,
 ) -> Result<(AttachmentMeta, Vec<u8>), CaseError> {
+    if !scope.allows(Permission::ViewSensitive) {
+        return Err(CaseError::Forbidden);
+    }
     let (meta, case, body) = store.attachment(scope, id).await?.ok_or(CaseError::NotFound)?;
     let e = AuditEntry::new(at, actor, AuditAction::ViewSensitive, "case", case.0)
         .note(format!("下载案件 #{} 的附件“{}”", case.0, meta.file_name));
@@ -1004,6 +1072,117 @@ pub async fn officer_deadlines<S: AssistanceStore + ParamStore>(
                 .and_then(|due| DeadlineState::of(calendar, due, today, gap.village))
                 .map_err(|e| e.to_string());
             OfficerDeadline { gap, state }
+        })
+        .collect();
+    Ok((items, page.total))
+}
+
+// ------------------------------------------------------------------ measures (§7.2, §7.3)
+
+/// What the measures page shows besides the list: proposals (缺什么补什么) and the warning.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MeasureAdvice {
+    pub proposals: Vec<crate::measure::Proposal>,
+    pub developmental_warning: Option<String>,
+}
+
+/// Proposals from the household's risks and its 两不愁三保障/饮水 problems as the rules see them
+/// today, and the developmental-measure warning for an able-bodied household (§7.2, §7.3).
+pub fn measure_advice(
+    d: &HouseholdDetail,
+    measures: &[crate::measure::Measure],
+    params: &[crate::params::PolicyParam],
+    calendar: &WorkCalendar,
+    today: NaiveDate,
+) -> MeasureAdvice {
+    let ctx = crate::rules::Context { as_of: today, params, calendar };
+    let needs = crate::rules::needs(d, &ctx).unwrap_or_default();
+    let have: Vec<_> =
+        measures.iter().filter(|m| m.status != crate::measure::MeasureStatus::Cancelled).map(|m| m.category).collect();
+    let proposals = crate::measure::propose(&d.record.household.risks, &needs)
+        .into_iter()
+        .filter(|p| !have.contains(&p.category))
+        .collect();
+    let able = d.members.iter().any(|m| m.member.labour_skill.is_able());
+    let monitored = matches!(d.record.household.monitoring, crate::household::Monitoring::Monitored { .. });
+    MeasureAdvice {
+        proposals,
+        developmental_warning: if monitored { crate::measure::developmental_warning(able, measures) } else { None },
+    }
+}
+
+/// Adds a measure to a monitored household of the caller's scope.
+pub async fn add_measure<S: HouseholdStore + MeasureStore>(
+    store: &S,
+    at: DateTime<Utc>,
+    today: NaiveDate,
+    scope: &Scope,
+    actor: &Actor,
+    no: &HouseholdNo,
+    input: &crate::measure::MeasureInput,
+) -> Result<crate::measure::Measure, EditError> {
+    require(scope, Permission::ManageMeasures)?;
+    let d = store.household(scope, no).await?.ok_or(EditError::NotFound)?;
+    if !matches!(d.record.household.monitoring, crate::household::Monitoring::Monitored { .. }) {
+        let mut errs = FieldErrors::default();
+        errs.push(
+            "category",
+            "措施类别",
+            format!("该户{}，只有监测中的户登记帮扶措施", d.record.household.monitoring.describe()),
+        );
+        return Err(errs.into());
+    }
+    let m = input.parse(today)?;
+    Ok(store.add_measure(actor, at, &d, &m).await?)
+}
+
+/// Rewrites a measure (status, dates, content) at the version the user saw.
+#[allow(clippy::too_many_arguments)]
+pub async fn update_measure<S: MeasureStore>(
+    store: &S,
+    at: DateTime<Utc>,
+    today: NaiveDate,
+    scope: &Scope,
+    actor: &Actor,
+    id: i64,
+    version: i64,
+    input: &crate::measure::MeasureInput,
+) -> Result<crate::measure::Measure, EditError> {
+    require(scope, Permission::ManageMeasures)?;
+    let m = input.parse(today)?;
+    match store.update_measure(actor, at, scope, id, version, &m).await {
+        Err(StoreError::Conflict) => Err(EditError::Conflict { current: version + 1 }),
+        other => Ok(other?),
+    }
+}
+
+/// A household whose officer has taken no measure yet, with the deadline (D10).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MeasureDeadline {
+    pub gap: crate::ports::MeasureGap,
+    /// The deadline (moved past a holiday), the strict date, and where it stands today.
+    pub due: Result<(crate::calendar::Due, DeadlineState), String>,
+}
+
+pub async fn measure_deadlines<S: MeasureStore + ParamStore>(
+    store: &S,
+    calendar: &WorkCalendar,
+    scope: &Scope,
+    today: NaiveDate,
+    region: Option<crate::region::RegionCode>,
+    limit: u32,
+) -> Result<(Vec<MeasureDeadline>, i64), EditError> {
+    let page = store.measure_gaps(scope, region, limit).await?;
+    let params = store.params(None).await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|gap| {
+            let rules = assistance_rules_from(&params, gap.assigned_on.year(), gap.village);
+            let due = crate::assistance::measures_due(calendar, gap.assigned_on, gap.village, &rules)
+                .and_then(|due| Ok((due, DeadlineState::of(calendar, due.extended, today, gap.village)?)))
+                .map_err(|e| e.to_string());
+            MeasureDeadline { gap, due }
         })
         .collect();
     Ok((items, page.total))

@@ -252,7 +252,7 @@ macro_rules! dispatch {
                 | "findings" | "finding_counts" | "campaigns" | "campaign" | "tasks" | "progress" | "task" | "visit"
                 | "visits" | "look_back" | "look_back_counts" | "stored_calendar" | "case" | "cases"
                 | "case_counts" | "attachment" | "officer_history" | "officer_gaps" | "officer_households"
-                | "officer_accounts"
+                | "officer_accounts" | "measures" | "measure_gaps"
         )
     };
 }
@@ -876,6 +876,44 @@ impl AssistanceStore for Db {
     }
     async fn officer_households(&self, scope: &Scope, user: UserId) -> StoreResult<Vec<OfficerHousehold>> {
         dispatch!(self, officer_households(scope, user))
+    }
+}
+
+impl MeasureStore for Db {
+    async fn add_measure(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        household: &HouseholdDetail,
+        measure: &domain::measure::NewMeasure,
+    ) -> StoreResult<domain::measure::Measure> {
+        dispatch!(self, add_measure(actor, at, household, measure))
+    }
+    async fn update_measure(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        scope: &Scope,
+        id: i64,
+        version: i64,
+        measure: &domain::measure::NewMeasure,
+    ) -> StoreResult<domain::measure::Measure> {
+        dispatch!(self, update_measure(actor, at, scope, id, version, measure))
+    }
+    async fn measures(
+        &self,
+        scope: &Scope,
+        household: domain::household::HouseholdId,
+    ) -> StoreResult<Vec<domain::measure::Measure>> {
+        dispatch!(self, measures(scope, household))
+    }
+    async fn measure_gaps(
+        &self,
+        scope: &Scope,
+        region: Option<RegionCode>,
+        limit: u32,
+    ) -> StoreResult<Page<MeasureGap>> {
+        dispatch!(self, measure_gaps(scope, region, limit))
     }
 }
 

@@ -2878,14 +2878,24 @@ const CASE_SELECT: &str = "SELECT c.id, c.procedure_kind, c.household_id, h.hous
         (SELECT f.suggested_category FROM findings f WHERE f.id = c.finding_id) AS suggested_category
     FROM cases c JOIN households h ON h.id = c.household_id";
 
-/// Cases within the scope: by their household's village now (a case follows its household).
+/// Cases within the scope: by their household's village now (a case follows its household); for
+/// roles limited to their own work (screeners, assistance officers), only the cases of the
+/// households they serve as officer.
 fn case_scope(scope: &Scope, args: &mut Vec<Arg>) -> String {
     let (lo, hi) = scope.range();
-    format!(
+    let mut w = format!(
         "h.village_code BETWEEN {} AND {}",
         sql::push(args, Arg::I64(Some(lo))),
         sql::push(args, Arg::I64(Some(hi)))
-    )
+    );
+    if let Some(u) = scope.own_tasks_only() {
+        w.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM officer_assignments oa WHERE oa.household_id = c.household_id
+                 AND oa.user_id = {} AND oa.ended_on IS NULL)",
+            sql::push(args, Arg::I64(Some(u.0)))
+        ));
+    }
+    w
 }
 
 fn decode_case(r: &DbRow) -> Result<Case, sqlx::Error> {
@@ -3364,6 +3374,7 @@ pub(crate) async fn record_step(
                 "note": plan.note,
                 "decision": plan.decision,
                 "status": plan.status.label(),
+                "params": plan.params,
                 "files": files,
             }))
             .note(format!(
@@ -3634,4 +3645,219 @@ pub(crate) async fn officer_accounts(r: &Pool<DB>, village: RegionCode) -> Resul
     );
     let rows = bind_all(dynamic(q), &args).fetch_all(r).await.map_err(crate::db_err)?;
     rows.iter().map(decode_user).collect::<Result<_, _>>().map_err(crate::db_err)
+}
+
+// ------------------------------------------------------------------ measures (DOMAIN §7.2)
+
+use domain::measure::{Measure, NewMeasure};
+use domain::ports::MeasureGap;
+
+const MEASURE_COLS: &str = "m.id, m.household_id, m.category, m.department, m.content, m.planned_on, m.completed_on,
+        m.status, m.funds_fen, m.note, m.created_by, m.created_at, m.version";
+
+fn decode_measure(r: &DbRow) -> Result<Measure, sqlx::Error> {
+    Ok(Measure {
+        id: r.try_get("id")?,
+        household_id: HouseholdId(r.try_get("household_id")?),
+        category: enum_of(r.try_get("category")?, "measures.category")?,
+        department: opt_enum(r.try_get("department")?, "measures.department")?,
+        content: r.try_get("content")?,
+        planned_on: r.try_get("planned_on")?,
+        completed_on: r.try_get("completed_on")?,
+        status: enum_of(r.try_get("status")?, "measures.status")?,
+        funds: r.try_get::<Option<i64>, _>("funds_fen")?.map(Fen),
+        note: r.try_get("note")?,
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get("created_at")?,
+        version: r.try_get("version")?,
+    })
+}
+
+fn measure_audit(m: &NewMeasure) -> serde_json::Value {
+    serde_json::json!({
+        "category": m.category.label(),
+        "department": m.department.map(|d| d.label()),
+        "content": m.content,
+        "planned_on": m.planned_on,
+        "completed_on": m.completed_on,
+        "status": m.status.label(),
+        "funds_fen": m.funds.map(|f| f.0),
+        "note": m.note,
+    })
+}
+
+pub(crate) async fn add_measure(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    household: &HouseholdDetail,
+    m: &NewMeasure,
+) -> Result<Measure, StoreError> {
+    let rec = &household.record;
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let row = dynamic(format!(
+        "INSERT INTO measures (household_id, category, department, content, planned_on, completed_on, status,
+                               funds_fen, note, created_by, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING {}",
+        MEASURE_COLS.replace("m.", "")
+    ))
+    .bind(rec.id.0)
+    .bind(m.category.code())
+    .bind(m.department.map(|d| d.code()))
+    .bind(m.content.clone())
+    .bind(m.planned_on)
+    .bind(m.completed_on)
+    .bind(m.status.code())
+    .bind(m.funds.map(|f| f.0))
+    .bind(m.note.clone())
+    .bind(actor.name.clone())
+    .bind(at)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(crate::db_err)?;
+    let measure = decode_measure(&row).map_err(crate::db_err)?;
+    let e = AuditEntry::new(at, actor, AuditAction::Create, "household", rec.id.0)
+        .region(rec.household.village)
+        .after(&measure_audit(m))
+        .note(format!("户 {} 新增帮扶措施 #{}：{}", rec.household.household_no, measure.id, m.category.label()));
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(measure)
+}
+
+pub(crate) async fn update_measure(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    scope: &Scope,
+    id: i64,
+    version: i64,
+    m: &NewMeasure,
+) -> Result<Measure, StoreError> {
+    let (lo, hi) = scope.range();
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let found = dynamic(format!(
+        "SELECT {MEASURE_COLS}, h.village_code, h.household_no FROM measures m JOIN households h ON h.id = m.household_id
+         WHERE m.id = $1 AND h.village_code BETWEEN $2 AND $3"
+    ))
+    .bind(id)
+    .bind(lo)
+    .bind(hi)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(crate::db_err)?
+    .ok_or(StoreError::NotFound)?;
+    let before = decode_measure(&found).map_err(crate::db_err)?;
+    let village: i64 = found.try_get("village_code").map_err(crate::db_err)?;
+    let no: String = found.try_get("household_no").map_err(crate::db_err)?;
+    let res = sqlx::query(
+        "UPDATE measures SET category = $1, department = $2, content = $3, planned_on = $4, completed_on = $5,
+                status = $6, funds_fen = $7, note = $8, updated_at = $9, version = version + 1
+         WHERE id = $10 AND version = $11",
+    )
+    .bind(m.category.code())
+    .bind(m.department.map(|d| d.code()))
+    .bind(m.content.clone())
+    .bind(m.planned_on)
+    .bind(m.completed_on)
+    .bind(m.status.code())
+    .bind(m.funds.map(|f| f.0))
+    .bind(m.note.clone())
+    .bind(at)
+    .bind(id)
+    .bind(version)
+    .execute(&mut *tx)
+    .await
+    .map_err(crate::db_err)?;
+    if res.rows_affected() == 0 {
+        return Err(StoreError::Conflict);
+    }
+    let row = dynamic(format!("SELECT {MEASURE_COLS} FROM measures m WHERE m.id = $1"))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
+    let after = decode_measure(&row).map_err(crate::db_err)?;
+    let mut e = AuditEntry::new(at, actor, AuditAction::Update, "household", before.household_id.0)
+        .before(&serde_json::json!({ "status": before.status.label(), "content": before.content, "completed_on": before.completed_on }))
+        .after(&measure_audit(m))
+        .note(format!("户 {no} 修改帮扶措施 #{id}：{}（{}）", m.category.label(), m.status.label()));
+    if let Some(r) = RegionCode::from_i64(village) {
+        e = e.region(r);
+    }
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(after)
+}
+
+pub(crate) async fn measures(r: &Pool<DB>, scope: &Scope, household: HouseholdId) -> Result<Vec<Measure>, StoreError> {
+    let (lo, hi) = scope.range();
+    let rows = dynamic(format!(
+        "SELECT {MEASURE_COLS} FROM measures m JOIN households h ON h.id = m.household_id
+         WHERE m.household_id = $1 AND h.village_code BETWEEN $2 AND $3 ORDER BY m.planned_on, m.id"
+    ))
+    .bind(household.0)
+    .bind(lo)
+    .bind(hi)
+    .fetch_all(r)
+    .await
+    .map_err(crate::db_err)?;
+    rows.iter().map(decode_measure).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)
+}
+
+pub(crate) async fn measure_gaps(
+    r: &Pool<DB>,
+    scope: &Scope,
+    region: Option<RegionCode>,
+    limit: u32,
+) -> Result<Page<MeasureGap>, StoreError> {
+    let (mut lo, mut hi) = scope.range();
+    if let Some(reg) = region {
+        let (a, b) = reg.subtree();
+        lo = lo.max(a as i64);
+        hi = hi.min(b as i64);
+    }
+    let cancelled = domain::measure::MeasureStatus::Cancelled.code();
+    let w = format!(
+        "o.ended_on IS NULL AND h.village_code BETWEEN $1 AND $2
+         AND NOT EXISTS (SELECT 1 FROM measures m WHERE m.household_id = o.household_id AND m.status <> {cancelled}
+                         AND m.planned_on >= o.started_on)"
+    );
+    let total: i64 = dynamic(format!(
+        "SELECT COUNT(*) AS n FROM officer_assignments o JOIN households h ON h.id = o.household_id WHERE {w}"
+    ))
+    .bind(lo)
+    .bind(hi)
+    .fetch_one(r)
+    .await
+    .and_then(|row| row.try_get("n"))
+    .map_err(crate::db_err)?;
+    let rows = dynamic(format!(
+        "SELECT h.id, h.household_no, h.village_code, o.name, o.started_on,
+                (SELECT mm.name FROM members mm WHERE mm.household_id = h.id AND mm.relation = 1 ORDER BY mm.seq LIMIT 1) AS head_name
+         FROM officer_assignments o JOIN households h ON h.id = o.household_id WHERE {w}
+         ORDER BY o.started_on, h.id LIMIT $3"
+    ))
+    .bind(lo)
+    .bind(hi)
+    .bind(i64::from(limit))
+    .fetch_all(r)
+    .await
+    .map_err(crate::db_err)?;
+    let items = rows
+        .iter()
+        .map(|row| {
+            Ok(MeasureGap {
+                household_id: HouseholdId(row.try_get("id")?),
+                household_no: HouseholdNo::parse(&row.try_get::<String, _>("household_no")?)
+                    .map_err(|_| bad("household_no"))?,
+                village: RegionCode::from_i64(row.try_get("village_code")?).ok_or_else(|| bad("village_code"))?,
+                head_name: row.try_get("head_name")?,
+                officer: row.try_get("name")?,
+                assigned_on: row.try_get("started_on")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(crate::db_err)?;
+    Ok(Page { items, next: None, total })
 }

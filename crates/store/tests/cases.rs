@@ -162,6 +162,7 @@ async fn a_finding_goes_through_every_step_and_the_household_is_monitored() {
                 i.decision = Some(Decision::Inclusion {
                     category: MonitoringCategory::MarginalAtRisk,
                     risks: vec![RiskType::Illness, RiskType::Schooling],
+                    disaster: None,
                 });
             }
             i

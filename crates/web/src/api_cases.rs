@@ -26,7 +26,17 @@ use crate::auth::ApiAuth;
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list_cases, open_case, get_case, record_step, list_officers, assign_officer),
+    paths(
+        list_cases,
+        open_case,
+        get_case,
+        record_step,
+        list_officers,
+        assign_officer,
+        list_measures,
+        add_measure,
+        put_measure
+    ),
     components(schemas(
         CaseView,
         CaseList,
@@ -37,7 +47,11 @@ use crate::auth::ApiAuth;
         OpenCaseRequest,
         StepRequest,
         OfficerView,
-        OfficerRequest
+        OfficerRequest,
+        MeasureView,
+        MeasureRequest,
+        MeasureList,
+        ProposalView
     ))
 )]
 pub struct CaseApiDoc;
@@ -48,12 +62,18 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/cases/{id}", get(get_case))
         .route("/api/v1/cases/{id}/steps", post(record_step))
         .route("/api/v1/households/{no}/officers", get(list_officers).post(assign_officer))
+        .route("/api/v1/households/{no}/measures", get(list_measures).post(add_measure))
+        .route("/api/v1/measures/{id}", axum::routing::put(put_measure))
 }
 
 impl From<CaseError> for ApiError {
     fn from(e: CaseError) -> Self {
         match e {
             CaseError::NotFound => ApiError::not_found(),
+            CaseError::Forbidden => ApiError::forbidden(),
+            CaseError::Step(p @ ProcedureError::WithdrawRole { .. }) => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", &p.to_string())
+            }
             CaseError::Step(p @ ProcedureError::WrongRole { .. }) => {
                 ApiError::new(StatusCode::FORBIDDEN, "forbidden", &p.to_string())
             }
@@ -101,6 +121,8 @@ pub struct DecisionView {
     pub category: Option<String>,
     /// 风险类型, in order (inclusion).
     pub risks: Vec<String>,
+    /// 灾害类型, with 因自然灾害.
+    pub disaster: Option<String>,
     /// 风险消除方式 (elimination).
     pub mode: Option<String>,
 }
@@ -169,8 +191,9 @@ fn snake<T: Serialize>(v: &T) -> String {
     serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
-fn case_view(c: &Case, today: chrono::NaiveDate) -> CaseView {
-    let rules = domain::procedure::ProcedureRules::default();
+/// A case for the API; notes only for roles that may see sensitive data (D18).
+fn case_view(c: &Case, today: chrono::NaiveDate, params: &[domain::params::PolicyParam], sensitive: bool) -> CaseView {
+    let rules = service::case_rules(params, c);
     CaseView {
         id: c.id.0,
         procedure: c.procedure.key().into(),
@@ -205,15 +228,20 @@ fn case_view(c: &Case, today: chrono::NaiveDate) -> CaseView {
                 done_on: s.done_on.to_string(),
                 ended_on: s.ended_on.map(|d| d.to_string()),
                 participants: s.participants.clone(),
-                note: s.note.clone(),
+                note: if sensitive || s.note.is_empty() {
+                    s.note.clone()
+                } else {
+                    "（说明仅对可查看敏感信息的角色显示）".into()
+                },
                 decision: s.decision.as_ref().map(|d| match d {
-                    Decision::Inclusion { category, risks } => DecisionView {
+                    Decision::Inclusion { category, risks, disaster } => DecisionView {
                         category: Some(category.label().into()),
                         risks: risks.iter().map(|r| r.label().to_string()).collect(),
+                        disaster: disaster.map(|d| d.label().to_string()),
                         mode: None,
                     },
                     Decision::Elimination { mode } => {
-                        DecisionView { category: None, risks: vec![], mode: Some(mode.label().into()) }
+                        DecisionView { category: None, risks: vec![], disaster: None, mode: Some(mode.label().into()) }
                     }
                 }),
                 actor_name: s.actor_name.clone(),
@@ -222,6 +250,7 @@ fn case_view(c: &Case, today: chrono::NaiveDate) -> CaseView {
                 attachments: s
                     .attachments
                     .iter()
+                    .filter(|_| sensitive)
                     .map(|a| AttachmentView {
                         id: a.id,
                         file_name: a.file_name.clone(),
@@ -235,6 +264,16 @@ fn case_view(c: &Case, today: chrono::NaiveDate) -> CaseView {
 }
 
 // ------------------------------------------------------------------ endpoints
+
+/// What a case view needs besides the case: the parameters (notice days, time limit per year and
+/// region) and whether the caller sees sensitive notes.
+async fn view_context(
+    state: &AppState,
+    a: &crate::auth::Authed,
+) -> ApiResult<(Vec<domain::params::PolicyParam>, bool)> {
+    let params = domain::ports::ParamStore::params(&state.db, None).await?;
+    Ok((params, a.scope.allows(Permission::ViewSensitive)))
+}
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct CaseListParams {
@@ -287,8 +326,9 @@ async fn list_cases(
     };
     let page = state.db.cases(&a.scope, &filter, p.limit.unwrap_or(50).clamp(1, 200)).await?;
     let today = state.clock.today();
+    let (params, sensitive) = view_context(&state, &a).await?;
     Ok(Json(CaseList {
-        items: page.items.iter().map(|c| case_view(c, today)).collect(),
+        items: page.items.iter().map(|c| case_view(c, today, &params, sensitive)).collect(),
         next: page.next,
         total: page.total,
     }))
@@ -346,7 +386,8 @@ async fn open_case(
     };
     let c = service::open_case(&state.db, state.clock.now(), state.clock.today(), &a.scope, &a.actor(), &input, &[])
         .await?;
-    Ok((StatusCode::CREATED, Json(case_view(&c, state.clock.today()))))
+    let (params, sensitive) = view_context(&state, &a).await?;
+    Ok((StatusCode::CREATED, Json(case_view(&c, state.clock.today(), &params, sensitive))))
 }
 
 /// One case with its steps.
@@ -358,7 +399,8 @@ async fn get_case(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<CaseView>> {
     let c = state.db.case(&a.scope, CaseId(id)).await?.ok_or_else(ApiError::not_found)?;
-    Ok(Json(case_view(&c, state.clock.today())))
+    let (params, sensitive) = view_context(&state, &a).await?;
+    Ok(Json(case_view(&c, state.clock.today(), &params, sensitive)))
 }
 
 /// The next step of a case.
@@ -384,6 +426,8 @@ pub struct StepRequest {
     /// 县级审定: 1–5 risk types, in order (因病, 因学, …).
     #[serde(default)]
     pub risks: Vec<String>,
+    /// 县级审定 with 因自然灾害: the 灾害类型.
+    pub disaster: Option<String>,
 }
 
 /// Record the next step. Skipping, repeating or reordering a step, ending a notice before its
@@ -416,7 +460,13 @@ async fn record_step(
                         invalid("risks", &format!("未知的风险类型“{r}”：{}", RiskType::labels_hint()))
                     })?);
                 }
-                Some(Decision::Inclusion { category, risks })
+                let disaster = match body.disaster.as_deref() {
+                    None | Some("") => None,
+                    Some(d) => Some(domain::codes::DisasterKind::parse_label(d).ok_or_else(|| {
+                        invalid("disaster", &format!("灾害类型应为：{}", domain::codes::DisasterKind::labels_hint()))
+                    })?),
+                };
+                Some(Decision::Inclusion { category, risks, disaster })
             }
         };
     let input = StepInput {
@@ -439,7 +489,8 @@ async fn record_step(
         &[],
     )
     .await?;
-    Ok(Json(case_view(&c, state.clock.today())))
+    let (params, sensitive) = view_context(&state, &a).await?;
+    Ok(Json(case_view(&c, state.clock.today(), &params, sensitive)))
 }
 
 // ------------------------------------------------------------------ assistance officers
@@ -541,4 +592,171 @@ async fn assign_officer(
     )
     .await?;
     Ok((StatusCode::CREATED, Json(officer_view(&o, a.scope.allows(Permission::ViewSensitive)))))
+}
+
+// ------------------------------------------------------------------ measures
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeasureView {
+    pub id: i64,
+    pub version: i64,
+    pub category: String,
+    pub developmental: bool,
+    pub department: Option<String>,
+    pub content: String,
+    pub planned_on: String,
+    pub completed_on: Option<String>,
+    pub status: String,
+    /// In 分.
+    pub funds_fen: Option<i64>,
+    pub note: String,
+    pub created_by: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProposalView {
+    pub category: String,
+    pub departments: Vec<String>,
+    pub because: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeasureList {
+    pub items: Vec<MeasureView>,
+    /// What fangpin proposes from the risks and problems, not yet taken (缺什么补什么).
+    pub proposals: Vec<ProposalView>,
+    /// Set when an able-bodied household has no developmental measure.
+    pub developmental_warning: Option<String>,
+}
+
+fn measure_view(m: &domain::measure::Measure) -> MeasureView {
+    MeasureView {
+        id: m.id,
+        version: m.version,
+        category: m.category.label().into(),
+        developmental: m.category.developmental(),
+        department: m.department.map(|d| d.label().to_string()),
+        content: m.content.clone(),
+        planned_on: m.planned_on.to_string(),
+        completed_on: m.completed_on.map(|d| d.to_string()),
+        status: m.status.label().into(),
+        funds_fen: m.funds.map(|f| f.0),
+        note: m.note.clone(),
+        created_by: m.created_by.clone(),
+    }
+}
+
+/// A household's measures, with proposals and the developmental-measure warning.
+#[utoipa::path(get, path = "/api/v1/households/{household_no}/measures", params(("household_no" = String, Path)),
+    responses((status = 200, body = MeasureList), (status = 404, body = ApiErrorBody)))]
+async fn list_measures(
+    State(state): State<AppState>,
+    ApiAuth(a): ApiAuth,
+    Path(no): Path<String>,
+) -> ApiResult<Json<MeasureList>> {
+    let no = HouseholdNo::parse(&no).map_err(|_| ApiError::not_found())?;
+    let d =
+        domain::ports::HouseholdStore::household(&state.db, &a.scope, &no).await?.ok_or_else(ApiError::not_found)?;
+    let list = domain::ports::MeasureStore::measures(&state.db, &a.scope, d.record.id).await?;
+    let params = domain::ports::ParamStore::params(&state.db, None).await?;
+    let advice = service::measure_advice(&d, &list, &params, &state.calendar(), state.clock.today());
+    Ok(Json(MeasureList {
+        items: list.iter().map(measure_view).collect(),
+        proposals: advice
+            .proposals
+            .iter()
+            .map(|p| ProposalView {
+                category: p.category.label().into(),
+                departments: p.departments.iter().map(|d| d.label().to_string()).collect(),
+                because: p.because.clone(),
+            })
+            .collect(),
+        developmental_warning: advice.developmental_warning,
+    }))
+}
+
+/// A measure as sent (labels as in the national system; dates YYYY-MM-DD; funds in 元).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MeasureRequest {
+    /// For PUT: the version read.
+    #[serde(default)]
+    pub version: i64,
+    /// 产业帮扶 … 基础设施建设 (§7.2).
+    pub category: String,
+    #[serde(default)]
+    pub department: String,
+    pub content: String,
+    pub planned_on: String,
+    /// 计划 (default) | 实施中 | 已实施 | 已取消.
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub completed_on: String,
+    #[serde(default)]
+    pub funds: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+impl MeasureRequest {
+    fn input(self) -> domain::measure::MeasureInput {
+        domain::measure::MeasureInput {
+            category: self.category,
+            department: self.department,
+            content: self.content,
+            planned_on: self.planned_on,
+            status: self.status,
+            completed_on: self.completed_on,
+            funds: self.funds,
+            note: self.note,
+        }
+    }
+}
+
+/// Record a measure for a monitored household.
+#[utoipa::path(post, path = "/api/v1/households/{household_no}/measures", request_body = MeasureRequest, params(("household_no" = String, Path)),
+    responses((status = 201, body = MeasureView), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
+async fn add_measure(
+    State(state): State<AppState>,
+    ApiAuth(a): ApiAuth,
+    Path(no): Path<String>,
+    Json(body): Json<MeasureRequest>,
+) -> ApiResult<(StatusCode, Json<MeasureView>)> {
+    let no = HouseholdNo::parse(&no).map_err(|_| ApiError::not_found())?;
+    let m = service::add_measure(
+        &state.db,
+        state.clock.now(),
+        state.clock.today(),
+        &a.scope,
+        &a.actor(),
+        &no,
+        &body.input(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(measure_view(&m))))
+}
+
+/// Update a measure (status, dates, content) at the version read.
+#[utoipa::path(put, path = "/api/v1/measures/{id}", request_body = MeasureRequest, params(("id" = i64, Path)),
+    responses((status = 200, body = MeasureView), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody),
+        (status = 409, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
+async fn put_measure(
+    State(state): State<AppState>,
+    ApiAuth(a): ApiAuth,
+    Path(id): Path<i64>,
+    Json(body): Json<MeasureRequest>,
+) -> ApiResult<Json<MeasureView>> {
+    let version = body.version;
+    let m = service::update_measure(
+        &state.db,
+        state.clock.now(),
+        state.clock.today(),
+        &a.scope,
+        &a.actor(),
+        id,
+        version,
+        &body.input(),
+    )
+    .await?;
+    Ok(Json(measure_view(&m)))
 }

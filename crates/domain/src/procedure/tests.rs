@@ -52,6 +52,7 @@ fn input(step: Step, on: &str) -> StepInput {
         decision: Some(Decision::Inclusion {
             category: MonitoringCategory::MarginalAtRisk,
             risks: vec![RiskType::Illness],
+            disaster: None,
         }),
     }
 }
@@ -180,7 +181,7 @@ fn roles_dates_and_evidence() {
     let plan = check_step(&c, &input(Step::Application, "2022-03-29"), Role::VillageCadre, d(TODAY), &rules).unwrap();
     apply(&mut c, &plan, Role::VillageCadre);
     let mut one = input(Step::HomeVerification, "2022-03-29");
-    one.participants = vec!["甲".into(), " ".into()];
+    one.participants = vec!["甲".into(), " ".into(), "甲 ".into()];
     assert_eq!(check_step(&c, &one, Role::VillageCadre, d(TODAY), &rules).unwrap_err(), ProcedureError::TooFewPeople);
     // rejection is not for the home verification of an identification
     let mut rej = input(Step::HomeVerification, "2022-03-29");
@@ -233,7 +234,8 @@ fn the_county_decides_category_and_up_to_five_risks() {
         check_step(&c, &i, Role::CountyApprover, d(TODAY), &rules).unwrap_err(),
         ProcedureError::InclusionDecisionRequired
     );
-    i.decision = Some(Decision::Inclusion { category: MonitoringCategory::SuddenHardship, risks: vec![] });
+    i.decision =
+        Some(Decision::Inclusion { category: MonitoringCategory::SuddenHardship, risks: vec![], disaster: None });
     assert_eq!(
         check_step(&c, &i, Role::CountyApprover, d(TODAY), &rules).unwrap_err(),
         ProcedureError::InclusionDecisionRequired
@@ -246,11 +248,12 @@ fn the_county_decides_category_and_up_to_five_risks() {
         RiskType::LackOfLabour,
         RiskType::Other,
     ];
-    i.decision = Some(Decision::Inclusion { category: MonitoringCategory::SuddenHardship, risks: six });
+    i.decision = Some(Decision::Inclusion { category: MonitoringCategory::SuddenHardship, risks: six, disaster: None });
     assert_eq!(check_step(&c, &i, Role::CountyApprover, d(TODAY), &rules).unwrap_err(), ProcedureError::BadRisks);
     i.decision = Some(Decision::Inclusion {
         category: MonitoringCategory::SuddenHardship,
         risks: vec![RiskType::Illness, RiskType::Illness],
+        disaster: None,
     });
     assert_eq!(check_step(&c, &i, Role::CountyApprover, d(TODAY), &rules).unwrap_err(), ProcedureError::BadRisks);
 }
@@ -289,4 +292,18 @@ fn keys_round_trip() {
     for p in Procedure::ALL {
         assert_eq!(Procedure::from_key(p.key()), Some(*p));
     }
+}
+
+#[test]
+fn withdrawal_only_before_the_reviews() {
+    let rules = ProcedureRules::default();
+    let mut c = open_case(Procedure::Identification);
+    assert!(c.may_withdraw(&rules));
+    for &step in &Procedure::Identification.steps()[1..4] {
+        let plan = check_step(&c, &input(step, "2022-03-30"), role_for(step), d(TODAY), &rules).unwrap();
+        apply(&mut c, &plan, role_for(step));
+    }
+    // the data check is done: the appraisal is next, and the case can only be rejected now
+    assert_eq!(c.next(&rules), Some(NextAction::Step { step: Step::Appraisal }));
+    assert!(!c.may_withdraw(&rules));
 }

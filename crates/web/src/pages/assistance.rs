@@ -14,7 +14,7 @@ use domain::assistance::{DeadlineState, OfficerInput, measures_due, officer_due}
 use domain::fields::FieldErrors;
 use domain::household::{HouseholdNo, Monitoring};
 use domain::ports::{AssistanceStore, CaseStore, HouseholdStore};
-use domain::procedure::{CaseStatus, NextAction, Procedure, ProcedureRules, Step};
+use domain::procedure::{CaseStatus, NextAction, Procedure, Step};
 use domain::region::RegionCode;
 use domain::service::{self, EditError};
 use serde::Deserialize;
@@ -266,6 +266,49 @@ pub struct CaseDue {
     pub over: bool,
 }
 
+/// A household waiting for its first measures.
+pub struct MeasureLine {
+    pub household_no: String,
+    pub head: String,
+    pub village: String,
+    pub officer: String,
+    pub assigned_on: String,
+    pub due: String,
+    pub state: String,
+    pub overdue: bool,
+}
+
+fn measure_lines(items: &[service::MeasureDeadline], regions: &crate::regions::RegionIndex) -> Vec<MeasureLine> {
+    let mut out: Vec<MeasureLine> = items
+        .iter()
+        .map(|m| {
+            let (due, state, overdue) = match &m.due {
+                Ok((due, st)) => {
+                    let moved = if due.extended != due.strict {
+                        format!("（{}为节假日，顺延）", due.strict)
+                    } else {
+                        String::new()
+                    };
+                    (format!("{}{moved}", due.extended), st.describe(), st.overdue)
+                }
+                Err(e) => (String::new(), e.clone(), false),
+            };
+            MeasureLine {
+                household_no: m.gap.household_no.to_string(),
+                head: m.gap.head_name.clone().unwrap_or_default(),
+                village: regions.name(m.gap.village),
+                officer: m.gap.officer.clone(),
+                assigned_on: m.gap.assigned_on.to_string(),
+                due,
+                state,
+                overdue,
+            }
+        })
+        .collect();
+    out.sort_by(|x, y| y.overdue.cmp(&x.overdue).then(x.due.cmp(&y.due)));
+    out
+}
+
 #[derive(Template)]
 #[template(path = "deadlines.html")]
 struct DeadlinePage {
@@ -274,6 +317,9 @@ struct DeadlinePage {
     gaps: Vec<GapLine>,
     gaps_total: i64,
     gaps_overdue: usize,
+    measures: Vec<MeasureLine>,
+    measures_total: i64,
+    measures_overdue: usize,
     cases: Vec<CaseDue>,
     notices_ending: Vec<CaseDue>,
     can_assign: bool,
@@ -304,11 +350,12 @@ fn case_due_lines(
     cases: &[domain::procedure::Case],
     regions: &crate::regions::RegionIndex,
     today: chrono::NaiveDate,
+    params: &[domain::params::PolicyParam],
 ) -> (Vec<CaseDue>, Vec<CaseDue>) {
-    let rules = ProcedureRules::default();
     let mut stuck = Vec::new();
     let mut notices = Vec::new();
     for c in cases {
+        let rules = service::case_rules(params, c);
         let line = |what: String, days: i64, over: bool| CaseDue {
             id: c.id.0,
             household_no: c.household_no.to_string(),
@@ -374,7 +421,11 @@ pub async fn deadlines(
         .collect();
     gaps.sort_by(|x, y| y.overdue.cmp(&x.overdue).then(x.due.cmp(&y.due)));
     let gaps_overdue = gaps.iter().filter(|g| g.overdue).count();
-    let (cases, notices_ending) = case_due_lines(&open_cases(&state, &a, region).await?, &regions, today);
+    let (m_items, measures_total) = service::measure_deadlines(&state.db, &cal, &a.scope, today, region, 500).await?;
+    let measures = measure_lines(&m_items, &regions);
+    let measures_overdue = measures.iter().filter(|m| m.overdue).count();
+    let params = domain::ports::ParamStore::params(&state.db, None).await?;
+    let (cases, notices_ending) = case_due_lines(&open_cases(&state, &a, region).await?, &regions, today, &params);
     let mut villages = vec![Opt { value: String::new(), label: "全部村".into(), selected: q.village.is_empty() }];
     villages.extend(regions.villages_in(&a.scope).into_iter().map(|r| Opt {
         value: r.code.to_string(),
@@ -387,6 +438,9 @@ pub async fn deadlines(
         gaps,
         gaps_total,
         gaps_overdue,
+        measures,
+        measures_total,
+        measures_overdue,
         cases,
         notices_ending,
         can_assign: a.scope.allows(Permission::AssignOfficers),
@@ -449,11 +503,12 @@ pub async fn inbox(
         }
     }
     let open = open_cases(&state, &a, None).await?;
-    let (stuck, notices) = case_due_lines(&open, &regions, today);
+    let params = domain::ports::ParamStore::params(&state.db, None).await?;
+    let (stuck, notices) = case_due_lines(&open, &regions, today, &params);
     let over = stuck.iter().filter(|c| c.over).count() as i64;
     if over > 0 {
         items.push(InboxItem {
-            what: "识别认定超过15天未办结".into(),
+            what: "识别认定超过办理时限未办结".into(),
             count: over,
             link: "/deadlines".into(),
             urgent: true,
@@ -499,18 +554,37 @@ pub async fn inbox(
             });
         }
     }
+    // an officer sees their own households below, each with its measures date
+    if a.scope.allows(Permission::ManageMeasures) && role != Role::AssistanceOfficer {
+        let (m_items, _) = service::measure_deadlines(&state.db, &cal, &a.scope, today, None, 500).await?;
+        let overdue = m_items.iter().filter(|m| m.due.as_ref().is_ok_and(|(_, s)| s.overdue)).count() as i64;
+        if overdue > 0 {
+            items.push(InboxItem {
+                what: "首批帮扶措施逾期未采取".into(),
+                count: overdue,
+                link: "/deadlines#measures".into(),
+                urgent: true,
+            });
+        }
+    }
     let mut mine = Vec::new();
     if role == Role::AssistanceOfficer {
-        let params = domain::ports::ParamStore::params(&state.db, None).await?;
         for o in state.db.officer_households(&a.scope, a.user.id).await? {
             let since = match o.monitoring {
                 Monitoring::Monitored { since, .. } | Monitoring::Eliminated { since, .. } => since.to_string(),
                 Monitoring::Never => String::new(),
             };
             let rules = service::assistance_rules_from(&params, o.assignment.started_on.year(), o.village);
-            let due = measures_due(&cal, o.assignment.started_on, o.village, &rules)
-                .map(|d| d.extended.to_string())
-                .unwrap_or_else(|e| e.to_string());
+            let taken = domain::measure::first_measure_on(
+                &domain::ports::MeasureStore::measures(&state.db, &a.scope, o.assignment.household_id).await?,
+                o.assignment.started_on,
+            );
+            let due = match (taken, measures_due(&cal, o.assignment.started_on, o.village, &rules)) {
+                (Some(t), _) => format!("已于{t}采取"),
+                (None, Ok(d)) if today > d.extended => format!("{}（已逾期）", d.extended),
+                (None, Ok(d)) => d.extended.to_string(),
+                (None, Err(e)) => e.to_string(),
+            };
             mine.push(MyHousehold {
                 household_no: o.household_no.to_string(),
                 head: o.head_name.clone().unwrap_or_default(),

@@ -9,7 +9,7 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use domain::account::{Permission, Role};
 use domain::codes::{MonitoringCategory, RiskType};
 use domain::fields::FieldErrors;
@@ -49,6 +49,7 @@ impl From<CaseError> for PageError {
     fn from(e: CaseError) -> Self {
         match e {
             CaseError::NotFound => PageError::NotFound,
+            CaseError::Forbidden => PageError::Forbidden,
             CaseError::Store(s) => s.into(),
             other => PageError::BadRequest(other.to_string()),
         }
@@ -96,7 +97,11 @@ fn next_text(c: &Case, rules: &ProcedureRules) -> String {
     }
 }
 
-pub fn case_line(c: &Case, village: String, role: Role, today: NaiveDate, rules: &ProcedureRules) -> CaseLine {
+/// The parameters read once per page, for each case's rules (D8: per year and region).
+pub type Params = [domain::params::PolicyParam];
+
+pub fn case_line(c: &Case, village: String, role: Role, today: NaiveDate, params: &Params) -> CaseLine {
+    let rules = &service::case_rules(params, c);
     let over = c.over_limit(today, rules);
     let days = (c.closed_on.unwrap_or(today) - c.opened_on).num_days();
     CaseLine {
@@ -150,7 +155,7 @@ pub async fn list(
     require(&a, Permission::ViewHouseholds)?;
     let regions = state.regions.get().await;
     let today = state.clock.today();
-    let rules = ProcedureRules::default();
+    let params = domain::ports::ParamStore::params(&state.db, None).await?;
     let step = Step::from_key(&q.step);
     let status = match q.status.as_str() {
         "" => Some(CaseStatus::Open),
@@ -200,7 +205,10 @@ pub async fn list(
     // villages with households waiting for the notice or the announcement: print links
     let mut notice_villages: Vec<(String, String)> = Vec::new();
     for c in &page.items {
-        if matches!(c.next(&rules).map(|n| n.step()), Some(Step::PublicNotice | Step::Announcement)) {
+        if matches!(
+            c.next(&service::case_rules(&params, c)).map(|n| n.step()),
+            Some(Step::PublicNotice | Step::Announcement)
+        ) {
             let code = c.village.to_string();
             if !notice_villages.iter().any(|(v, _)| *v == code) {
                 notice_villages.push((code, regions.name(c.village)));
@@ -212,7 +220,7 @@ pub async fn list(
         waiting,
         villages,
         status_opts,
-        items: page.items.iter().map(|c| case_line(c, regions.name(c.village), a.user.role, today, &rules)).collect(),
+        items: page.items.iter().map(|c| case_line(c, regions.name(c.village), a.user.role, today, &params)).collect(),
         total: page.total,
         next_link: page.next.map(|n| format!("{base}&before={n}")),
         step_label: step.map(|s| s.label().to_string()).unwrap_or_default(),
@@ -274,10 +282,8 @@ fn parse_date(text: &str) -> Option<NaiveDate> {
 
 /// "韦小明、蓝海 ，李四" → names.
 fn split_names(text: &str) -> Vec<String> {
-    text.split(['、', ',', '，', ';', '；', ' ', '\n'])
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect()
+    // not on spaces: "韦 小明" is one person written with a space
+    text.split(['、', ',', '，', ';', '；', '\n']).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
 }
 
 // ------------------------------------------------------------------ registering a clue
@@ -327,7 +333,11 @@ async fn new_page(
         .find(|m| m.member.relation == domain::codes::Relation::Head)
         .map(|m| m.member.name.to_string())
         .unwrap_or_default();
-    let source_default = if finding.is_some() { ClueSource::Campaign.label().to_string() } else { sub.get("source") };
+    let source_default = match (sub.get("source"), &finding) {
+        (s, _) if !s.is_empty() => s,
+        (_, Some(_)) => ClueSource::Campaign.label().to_string(),
+        _ => String::new(),
+    };
     let on = if sub.get("on").is_empty() { state.clock.today().to_string() } else { sub.get("on") };
     let mut groups = vec![FieldGroup {
         title: "线索".into(),
@@ -461,9 +471,11 @@ pub struct StepView {
 
 fn decision_text(d: &Decision) -> String {
     match d {
-        Decision::Inclusion { category, risks } => {
-            format!("认定为{category}；风险类型：{}", risks.iter().map(|r| r.label()).collect::<Vec<_>>().join("、"))
-        }
+        Decision::Inclusion { category, risks, disaster } => format!(
+            "认定为{category}；风险类型：{}{}",
+            risks.iter().map(|r| r.label()).collect::<Vec<_>>().join("、"),
+            disaster.map(|d| format!("（{d}）")).unwrap_or_default()
+        ),
         Decision::Elimination { mode } => format!("风险消除方式：{mode}"),
     }
 }
@@ -472,7 +484,9 @@ fn size_text(n: i64) -> String {
     if n >= 1 << 20 { format!("{:.1} MB", n as f64 / 1_048_576.0) } else { format!("{} KB", (n + 1023) / 1024) }
 }
 
-fn step_views(c: &Case) -> Vec<StepView> {
+/// Notes and files may carry health or identity details (a consent form, "户主住院…"): only
+/// roles that may see sensitive data see them (D18).
+fn step_views(c: &Case, sensitive: bool) -> Vec<StepView> {
     c.steps
         .iter()
         .map(|s| StepView {
@@ -489,10 +503,17 @@ fn step_views(c: &Case) -> Vec<StepView> {
                 _ => s.done_on.to_string(),
             },
             participants: s.participants.join("、"),
-            note: s.note.clone(),
+            note: match (sensitive, s.note.is_empty()) {
+                (true, _) | (false, true) => s.note.clone(),
+                (false, false) => "（说明仅对可查看敏感信息的角色显示）".to_string(),
+            },
             decision: s.decision.as_ref().map(decision_text).unwrap_or_default(),
             actor: format!("{}（{}） 记录于 {}", s.actor_name, s.actor_role.label(), china_time(s.recorded_at)),
-            files: s.attachments.iter().map(|f| (f.id, f.file_name.clone(), size_text(f.size))).collect(),
+            files: if sensitive {
+                s.attachments.iter().map(|f| (f.id, f.file_name.clone(), size_text(f.size))).collect()
+            } else {
+                Vec::new()
+            },
         })
         .collect()
 }
@@ -534,6 +555,7 @@ fn step_form(
     sub: &Submitted,
     risks_default: &[RiskType],
     category_default: Option<MonitoringCategory>,
+    rules: &ProcedureRules,
 ) -> StepForm {
     let step = next.step();
     let p = c.procedure;
@@ -542,15 +564,18 @@ fn step_form(
         NextAction::EndNotice { started_on, earliest_end } => (
             "结束公示".to_string(),
             format!(
-                "公示自 {started_on} 张贴，须满5天，{earliest_end} 起可结束。公示期间收到的异议和处理情况写在说明中。"
+                "公示自 {started_on} 张贴，须满{}天，{earliest_end} 起可结束。公示期间收到的异议和处理情况写在说明中。",
+                rules.notice_days
             ),
             earliest_end.min(today),
             "结束公示",
         ),
         NextAction::Step { step: Step::PublicNotice } => (
             "张贴公示".to_string(),
-            "打印本村公示（不含身份证号、电话、银行账号、健康状况），张贴后记录张贴日期；满5天后再结束公示。"
-                .to_string(),
+            format!(
+                "打印本村公示（不含身份证号、电话、银行账号、健康状况），张贴后记录张贴日期；满{}天后再结束公示。",
+                rules.notice_days
+            ),
             today,
             "记录张贴公示",
         ),
@@ -590,6 +615,10 @@ fn step_form(
         } else {
             sub.all("risks")
         };
+        fields.push(
+            FormField::select::<domain::codes::DisasterKind>("disaster", "灾害类型", &typed("disaster"), true)
+                .help("风险类型含“因自然灾害”时必填"),
+        );
         let mut f = FormField::text("risks", "风险类型（1–5项）", "").kind("checks").required();
         f.options = RiskType::ALL
             .iter()
@@ -626,8 +655,9 @@ async fn case_page(
 ) -> Result<CasePage, PageError> {
     let regions = state.regions.get().await;
     let today = state.clock.today();
-    let year = chrono::Datelike::year(&today);
-    let (rules, _) = service::procedure_rules(&state.db, year, c.village).await?;
+    let params = domain::ports::ParamStore::params(&state.db, None).await?;
+    let rules = service::case_rules(&params, c);
+    let sensitive = a.scope.allows(Permission::ViewSensitive);
     let mut error = error;
     let next = c.next(&rules);
     let form = match next {
@@ -635,7 +665,7 @@ async fn case_page(
             // the county sees what the clue suggested and the household's recorded risks
             let d = state.db.household(&a.scope, &c.household_no).await?;
             let risks = d.as_ref().map(|d| d.record.household.risks.clone()).unwrap_or_default();
-            let mut f = step_form(c, n, today, sub, &risks, c.suggested_category);
+            let mut f = step_form(c, n, today, sub, &risks, c.suggested_category, &rules);
             let unplaced = attach_errors(&mut f.groups, errs);
             if error.is_none() && !unplaced.is_empty() {
                 error = Some(unplaced.join("；"));
@@ -653,21 +683,29 @@ async fn case_page(
         .over_limit(today, &rules)
         .map(|d| format!("自发现线索已{d}天，超过{}天的办理时限（提醒，不影响继续办理）", rules.limit_days))
         .unwrap_or_default();
-    let print_link = match next.map(|n| n.step()) {
-        Some(Step::PublicNotice) => Some((format!("/cases/print?kind=notice&village={}", c.village), "打印本村公示")),
-        Some(Step::Announcement) => Some((format!("/cases/print?kind=announcement&village={}", c.village), "打印公告")),
+    let print_link = match next {
+        Some(NextAction::EndNotice { started_on, .. }) => Some((
+            format!("/cases/print?kind=notice&village={}&posted={started_on}", c.village),
+            "打印本村公示（已张贴的）",
+        )),
+        Some(NextAction::Step { step: Step::PublicNotice }) => {
+            Some((format!("/cases/print?kind=notice&village={}", c.village), "打印本村待张贴的公示"))
+        }
+        Some(NextAction::Step { step: Step::Announcement }) => {
+            Some((format!("/cases/print?kind=announcement&village={}", c.village), "打印公告"))
+        }
         _ => None,
     };
     Ok(CasePage {
         chrome: Chrome::new(state, a, headers).await,
-        c: case_line(c, regions.name(c.village), a.user.role, today, &rules),
+        c: case_line(c, regions.name(c.village), a.user.role, today, &params),
         version: c.version,
         source: c.source.map(|s| s.label().to_string()).unwrap_or_default(),
-        steps: step_views(c),
+        steps: step_views(c, sensitive),
         next_text,
         form,
         over_limit_text,
-        can_withdraw: c.is_open() && matches!(a.user.role, Role::VillageCadre | Role::TownOffice),
+        can_withdraw: c.may_withdraw(&rules) && matches!(a.user.role, Role::VillageCadre | Role::TownOffice),
         error,
         reason,
         print_link,
@@ -697,7 +735,8 @@ fn step_input(sub: &Submitted, errs: &mut FieldErrors) -> Option<StepInput> {
     let decision = match MonitoringCategory::parse_label(&sub.get("category")) {
         Some(category) => {
             let risks: Vec<RiskType> = sub.all("risks").iter().filter_map(|r| RiskType::parse_label(r)).collect();
-            Some(Decision::Inclusion { category, risks })
+            let disaster = domain::codes::DisasterKind::parse_label(&sub.get("disaster"));
+            Some(Decision::Inclusion { category, risks, disaster })
         }
         None => None,
     };
@@ -741,11 +780,14 @@ pub async fn record(
         .await;
         match r {
             Ok(after) => {
-                let rules = ProcedureRules::default();
+                let params = domain::ports::ParamStore::params(&state.db, None).await?;
+                let rules = service::case_rules(&params, &after);
                 let done = after.steps.last().map(|s| s.step.label()).unwrap_or("");
                 let msg = match after.status {
                     CaseStatus::Open => format!("已记录「{done}」；{}", next_text(&after, &rules)),
-                    CaseStatus::Completed => "已纳入监测：该户现为监测对象，请在5个工作日内落实帮扶责任人".to_string(),
+                    CaseStatus::Completed => {
+                        "已纳入监测：该户现为监测对象，请按时限落实帮扶责任人（见“时限”页）".to_string()
+                    }
                     CaseStatus::Rejected => format!("已记录：{}，理由已存档", after.procedure.rejected_label()),
                     CaseStatus::Withdrawn => "案件已撤销".to_string(),
                 };
@@ -815,19 +857,19 @@ pub async fn withdraw(
         &f.reason,
     )
     .await;
-    let error = match r {
+    let (error, status) = match r {
         Ok(_) => return Ok(redirect_with_flash(&format!("/cases/{id}"), "案件已撤销，理由已存档")),
-        Err(CaseError::Step(ProcedureError::WrongRole { .. })) => return Err(PageError::Forbidden),
-        Err(CaseError::Invalid(e)) => e.to_string(),
+        Err(CaseError::Step(ProcedureError::WithdrawRole { .. })) => return Err(PageError::Forbidden),
+        Err(CaseError::Invalid(e)) => (e.to_string(), StatusCode::UNPROCESSABLE_ENTITY),
         Err(CaseError::NotFound) => return Err(PageError::NotFound),
-        Err(e @ (CaseError::Conflict | CaseError::Step(_))) => e.to_string(),
+        Err(e @ (CaseError::Conflict | CaseError::Step(_))) => (e.to_string(), StatusCode::CONFLICT),
         Err(e) => return Err(e.into()),
     };
     let c = state.db.case(&a.scope, CaseId(id)).await?.ok_or(PageError::NotFound)?;
     let tpl =
         case_page(&state, &a, &headers, &c, &Submitted::default(), &FieldErrors::default(), Some(error), f.reason)
             .await?;
-    render_status(StatusCode::UNPROCESSABLE_ENTITY, &tpl, &tpl.chrome)
+    render_status(status, &tpl, &tpl.chrome)
 }
 
 pub async fn download(
@@ -878,6 +920,8 @@ struct NoticePage {
 pub struct NoticeQuery {
     kind: String,
     village: String,
+    /// A notice already posted on this day (reprint); without it, the cases about to be posted.
+    posted: String,
 }
 
 pub async fn print_notice(
@@ -911,14 +955,18 @@ pub async fn print_notice(
             None => break,
         }
     }
+    // one notice per posting: the cases posted that day, or those about to be posted (their
+    // period starts today)
+    let posted = NaiveDate::parse_from_str(q.posted.trim(), "%Y-%m-%d").ok();
+    let started_of =
+        |c: &Case| c.record_of(Step::PublicNotice).filter(|s| s.outcome == StepOutcome::Started).map(|s| s.done_on);
+    if !announcement {
+        cases.retain(|c| started_of(c) == posted);
+    }
     cases.sort_by_key(|c| (c.group_no, c.household_no.clone()));
-    let mut started: Option<NaiveDate> = None;
     let rows: Vec<NoticeRow> = cases
         .iter()
         .map(|c| {
-            if let Some(s) = c.record_of(Step::PublicNotice).filter(|s| s.outcome == StepOutcome::Started) {
-                started = Some(started.map_or(s.done_on, |x| x.min(s.done_on)));
-            }
             // the county's category on the announcement; the clue's suggestion on the notice
             let category = match c.decision() {
                 Some(Decision::Inclusion { category, .. }) => Some(*category),
@@ -932,6 +980,9 @@ pub async fn print_notice(
             }
         })
         .collect();
+    let today = state.clock.today();
+    let start = posted.unwrap_or(today);
+    let (rules, _) = service::procedure_rules(&state.db, start.year(), village).await?;
     let town = regions.name(village.ancestor(domain::region::RegionLevel::Town));
     let vname = regions.name(village);
     let (title, intro, period) = if announcement {
@@ -944,14 +995,12 @@ pub async fn print_notice(
             String::new(),
         )
     } else {
-        let period = match started {
-            Some(s) => format!(
-                "公示时间：{} 至 {}（不少于5天）",
-                s,
-                domain::procedure::notice_earliest_end(s, ProcedureRules::default().notice_days)
-            ),
-            None => "公示时间：＿＿＿＿年＿＿月＿＿日 至 ＿＿＿＿年＿＿月＿＿日（不少于5天）".to_string(),
-        };
+        let period = format!(
+            "公示时间：{} 至 {}（不少于{}天）",
+            start,
+            domain::procedure::notice_earliest_end(start, rules.notice_days),
+            rules.notice_days
+        );
         (
             format!("{vname}防止返贫监测对象识别公示"),
             format!("经农户申请、入户核实、信息比对和民主评议，以下{}户拟纳入防止返贫监测对象，现予公示。", rows.len()),

@@ -238,13 +238,13 @@ pub async fn detail(
     )
     .await?
     .items;
-    let rules = domain::procedure::ProcedureRules::default();
+    let case_params = domain::ports::ParamStore::params(&state.db, None).await?;
     let can_open_case = domain::procedure::Step::Clue.allows(a.user.role)
         && !matches!(d.record.household.monitoring, domain::household::Monitoring::Monitored { .. })
         && !case_list.iter().any(|c| c.is_open());
     let cases = case_list
         .iter()
-        .map(|c| super::cases::case_line(c, village.clone(), a.user.role, state.clock.today(), &rules))
+        .map(|c| super::cases::case_line(c, village.clone(), a.user.role, state.clock.today(), &case_params))
         .collect();
     let tpl = DetailPage {
         chrome: Chrome::new(&state, &a, &headers).await,

@@ -10,6 +10,7 @@ pub mod cases;
 pub mod findings;
 pub mod households;
 pub mod login;
+pub mod measures;
 pub mod transfer;
 pub mod visits;
 
@@ -50,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .merge(calendar::routes())
         .merge(cases::routes())
         .merge(assistance::routes())
+        .merge(measures::routes())
         .merge(admin::routes())
 }
 

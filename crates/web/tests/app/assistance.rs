@@ -113,7 +113,9 @@ async fn officer_deadlines_follow_the_guangxi_calendar() {
         assert!(page.contains("officer用户") && page.contains("2022-04-21前落实"), "{page}");
         let hp = cadre.get(&format!("/households/{D1}")).await.text();
         assert!(hp.contains("officer用户（鱼峰区农业农村局）"));
-        assert!(!town.get("/deadlines").await.text().contains(D1));
+        let page = town.get("/deadlines").await.text();
+        let officers = &page[page.find("id=\"officers\"").unwrap()..page.find("id=\"measures\"").unwrap()];
+        assert!(!officers.contains(D1), "no longer waiting for an officer");
 
         // replacing needs a reason and keeps the history
         let v = app.household_version(D1).await.to_string();
@@ -195,4 +197,73 @@ async fn officers_through_the_api() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     app.cleanup().await;
+}
+
+#[tokio::test]
+async fn measures_follow_the_risks_and_the_ten_day_deadline() {
+    for app in TestApp::both().await {
+        app.clock.set(at(4, 1));
+        include_d1(&app).await;
+        let mut cadre = app.login("dazheng").await;
+        let v = app.household_version(D1).await.to_string();
+        let ok = [("version", v.as_str()), ("name", "黄建华"), ("unit", "雒容镇人民政府"), ("on", "2022-04-01")];
+        assert_eq!(cadre.post_form(&format!("/households/{D1}/officer"), &ok).await.status, StatusCode::SEE_OTHER);
+        // 04-01 + 10 days = 04-11 (a Monday): listed as waiting, with the date
+        let page = cadre.get("/deadlines").await.text();
+        let section = &page[page.find("id=\"measures\"").unwrap()..];
+        let row = section.split("<tr").find(|r| r.contains(D1)).unwrap_or_else(|| panic!("[{}] {section}", app.label));
+        assert!(row.contains("2022-04-11") && row.contains("黄建华"), "{row}");
+        // the measures page proposes what the risk needs and warns: able-bodied, nothing developmental
+        let mp = cadre.get(&format!("/households/{D1}/measures")).await.text();
+        assert!(mp.contains("就业帮扶") && mp.contains("（人社）") && mp.contains("因务工就业不稳"), "{mp}");
+        assert!(mp.contains("还没有开发式帮扶措施") && mp.contains("2022-04-11前采取"));
+
+        // a day late; a bad form keeps what was typed
+        app.clock.set(at(4, 12));
+        let mut cadre = app.login("dazheng").await;
+        let mut town = app.login("town").await;
+        assert!(town.get("/inbox").await.text().contains("首批帮扶措施逾期未采取"));
+        let bad = [
+            ("category", "就业帮扶"),
+            ("department", "人社"),
+            ("content", "推荐到园区企业务工"),
+            ("planned_on", "2022-04-12"),
+            ("status", "已实施"),
+        ];
+        let r = cadre.post_form(&format!("/households/{D1}/measures"), &bad).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("已实施的措施须填写实施完成日期") && r.text().contains("推荐到园区企业务工"));
+        let good = [
+            ("category", "就业帮扶"),
+            ("department", "人社"),
+            ("content", "推荐到园区企业务工"),
+            ("planned_on", "2022-04-12"),
+            ("status", "计划"),
+            ("funds", "0"),
+        ];
+        let r = cadre.post_form(&format!("/households/{D1}/measures"), &good).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let mp = cadre.get(&format!("/households/{D1}/measures")).await.text();
+        assert!(mp.contains("晚于时限2022-04-11") && !mp.contains("还没有开发式帮扶措施"), "{mp}");
+        assert!(!cadre.get("/deadlines").await.text().contains(&format!("/households/{D1}/measures\"")));
+
+        // mark it implemented through the API; a stale version is a conflict
+        let mut api = app.api_login("dazheng").await;
+        let list = api.get(&format!("/api/v1/households/{D1}/measures")).await.json();
+        let m = &list["items"][0];
+        assert_eq!(m["developmental"], true);
+        let id = m["id"].as_i64().unwrap();
+        let body = serde_json::json!({ "version": m["version"], "category": "就业帮扶", "department": "人社",
+            "content": "推荐到园区企业务工", "planned_on": "2022-04-12", "status": "已实施", "completed_on": "2022-04-12" });
+        let r = api.json("PUT", &format!("/api/v1/measures/{id}"), body.clone()).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        assert_eq!(r.json()["status"], "已实施");
+        assert_eq!(api.json("PUT", &format!("/api/v1/measures/{id}"), body).await.status, StatusCode::CONFLICT);
+        // another village sees none of it; a leader may read but not write
+        let mut other = app.api_login("dongtang").await;
+        assert_eq!(other.get(&format!("/api/v1/households/{D1}/measures")).await.status, StatusCode::NOT_FOUND);
+        let mut leader = app.login("leader").await;
+        assert_eq!(leader.post_form(&format!("/households/{D1}/measures"), &good).await.status, StatusCode::FORBIDDEN);
+        app.cleanup().await;
+    }
 }

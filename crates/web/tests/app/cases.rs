@@ -94,13 +94,25 @@ async fn a_clue_goes_through_every_step_from_the_pages() {
             let r = client.upload(&format!("/cases/{id}/steps"), "", b"", &f).await;
             assert_eq!(r.status, StatusCode::SEE_OTHER, "[{}] {fields:?}: {}", app.label, r.text());
         }
-        // the notice: printable, without ID numbers, phones or health
-        let notice = cadre.get(&format!("/cases/print?kind=notice&village={DAZHENG}")).await.text();
+        // the notice as posted on 03-31: printable, without ID numbers, phones or health
+        let notice = cadre.get(&format!("/cases/print?kind=notice&village={DAZHENG}&posted=2022-03-31")).await.text();
         assert!(notice.contains("大正村防止返贫监测对象识别公示") && notice.contains("韦国强"), "{notice}");
         assert!(notice.contains("2022-03-31 至 2022-04-05"));
-        for secret in [D1_HEAD_ID, D1_SPOUSE_ID, "13807721234", "慢性病", "李秀英"] {
+        for secret in [D1_HEAD_ID, D1_SPOUSE_ID, "13807721234", "慢性病", "李秀英", "自付约3万元"] {
             assert!(!notice.contains(secret), "the notice must not show {secret}");
         }
+        // the notice of households still to be posted no longer lists it
+        let next_notice = cadre.get(&format!("/cases/print?kind=notice&village={DAZHENG}")).await.text();
+        assert!(!next_notice.contains("韦国强") && next_notice.contains("没有等待公示"));
+        // a leader sees the case but neither the clue's note nor its files (D18)
+        let mut leader = app.login("leader").await;
+        let lp = leader.get(&case_url).await.text();
+        assert!(lp.contains("线索登记") && !lp.contains("自付约3万元") && !lp.contains("/attachments/"), "{lp}");
+        // the case can no longer be withdrawn: it is past the data check
+        let v = version(&cadre.get(&case_url).await.text());
+        let r = cadre.post_form(&format!("/cases/{id}/withdraw"), &[("version", v.as_str()), ("reason", "撤回")]).await;
+        assert_eq!(r.status, StatusCode::CONFLICT);
+        assert!(r.text().contains("不能再撤销"));
         // ended before five full days: 409
         let v = version(&cadre.get(&case_url).await.text());
         let early = [("step", "public_notice"), ("version", v.as_str()), ("on", "2022-04-04")];
@@ -155,6 +167,7 @@ async fn a_clue_goes_through_every_step_from_the_pages() {
         assert_eq!(r.status, StatusCode::OK);
         assert!(r.headers.get("content-disposition").unwrap().to_str().unwrap().starts_with("attachment"));
         assert_eq!(other.get(&file).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(leader.get(&file).await.status, StatusCode::FORBIDDEN);
         app.cleanup().await;
     }
 }
@@ -218,7 +231,7 @@ async fn the_api_refuses_skipped_steps_with_409() {
         .json(
             "POST",
             &format!("/api/v1/cases/{id}/steps"),
-            serde_json::json!({ "version": c["version"], "step": "home_verification", "on": "2022-03-28", "participants": ["韦小明", "蓝海"] }),
+            serde_json::json!({ "version": c["version"], "step": "home_verification", "on": "2022-03-28", "participants": ["韦小明", "蓝海", "韦小明"] }),
         )
         .await;
     let c = r.json();
@@ -230,12 +243,81 @@ async fn the_api_refuses_skipped_steps_with_409() {
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // the same person twice is one person
     let list = cadre.get("/api/v1/cases?step=data_check").await.json();
+    assert_eq!(list["items"][0]["steps"][2]["participants"], serde_json::json!(["韦小明", "蓝海"]));
     assert_eq!(list["total"], 1);
     assert_eq!(list["items"][0]["steps"].as_array().unwrap().len(), 3);
     let mut other = app.api_login("dongtang").await;
     assert_eq!(other.get(&format!("/api/v1/cases/{id}")).await.status, StatusCode::NOT_FOUND);
     let doc = cadre.get("/api/v1/openapi.json").await.json();
     assert!(doc["paths"]["/api/v1/cases/{id}/steps"]["post"].is_object());
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_county_decision_must_fit_the_household() {
+    let app = TestApp::sqlite().await;
+    app.clock.set(chrono::Utc.with_ymd_and_hms(2022, 4, 12, 2, 0, 0).unwrap());
+    let mut cadre = app.api_login("dazheng").await;
+    let mut county = app.api_login("county").await;
+    let mut town = app.api_login("town").await;
+    let r = cadre
+        .json(
+            "POST",
+            "/api/v1/cases",
+            serde_json::json!({ "household_no": D1, "source": "干部排查", "on": "2022-03-28", "note": "x" }),
+        )
+        .await;
+    let id = r.json()["id"].as_i64().unwrap();
+    let mut version = r.json()["version"].clone();
+    let steps = [
+        ("cadre", serde_json::json!({ "step": "application", "on": "2022-03-28" })),
+        ("cadre", serde_json::json!({ "step": "home_verification", "on": "2022-03-29", "participants": ["甲", "乙"] })),
+        ("county", serde_json::json!({ "step": "data_check", "on": "2022-03-30" })),
+        ("cadre", serde_json::json!({ "step": "appraisal", "on": "2022-03-30" })),
+        ("cadre", serde_json::json!({ "step": "public_notice", "on": "2022-03-31" })),
+        ("cadre", serde_json::json!({ "step": "public_notice", "on": "2022-04-05" })),
+        ("town", serde_json::json!({ "step": "town_review", "on": "2022-04-06" })),
+    ];
+    for (who, mut body) in steps {
+        body["version"] = version.clone();
+        let c = match who {
+            "county" => &mut county,
+            "town" => &mut town,
+            _ => &mut cadre,
+        };
+        let r = c.json("POST", &format!("/api/v1/cases/{id}/steps"), body).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        version = r.json()["version"].clone();
+    }
+    // D1 is an ordinary household: not 脱贫不稳定户; 因自然灾害 needs its kind of disaster
+    for (body, says) in [
+        (serde_json::json!({ "category": "脱贫不稳定户", "risks": ["因病"] }), "监测对象类别不能是"),
+        (serde_json::json!({ "category": "突发严重困难户", "risks": ["因自然灾害"] }), "灾害类型"),
+    ] {
+        let mut b = body.clone();
+        b["version"] = version.clone();
+        b["step"] = "county_approval".into();
+        b["on"] = "2022-04-07".into();
+        let r = county.json("POST", &format!("/api/v1/cases/{id}/steps"), b).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+        assert!(r.text().contains(says), "{}", r.text());
+    }
+    let ok = serde_json::json!({ "version": version, "step": "county_approval", "on": "2022-04-07",
+        "category": "突发严重困难户", "risks": ["因自然灾害"], "disaster": "洪涝灾害" });
+    let r = county.json("POST", &format!("/api/v1/cases/{id}/steps"), ok).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // while the case is open, the edit page cannot set the monitoring status by hand
+    let hv = town.get(&format!("/api/v1/households/{D1}")).await.json();
+    let r = town
+        .json(
+            "PUT",
+            &format!("/api/v1/households/{D1}"),
+            serde_json::json!({ "version": hv["version"], "monitoring_category": "突发严重困难户", "monitored_since": "2022-04-07", "risks": "因病" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("监测状态由程序办结时确定"));
     app.cleanup().await;
 }
