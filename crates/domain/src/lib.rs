@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod campaign;
 pub mod clock;
 pub mod codes;
+pub mod department_task;
 pub mod fields;
 pub mod household;
 pub mod import;

@@ -1041,3 +1041,82 @@ pub trait MeasureStore: Send + Sync {
         limit: u32,
     ) -> impl Future<Output = StoreResult<Page<MeasureGap>>> + Send;
 }
+
+/// Which department tasks to list.
+#[derive(Debug, Clone, Default)]
+pub struct DepartmentTaskFilter {
+    pub department: Option<crate::measure::Department>,
+    /// Only open tasks (待接收, 已接收).
+    pub open_only: bool,
+    pub state: Option<crate::department_task::TaskState>,
+    pub region: Option<RegionCode>,
+    pub household: Option<HouseholdId>,
+    /// Open tasks due before this day (overdue).
+    pub due_before: Option<chrono::NaiveDate>,
+    /// Keyset: tasks with a larger id (oldest first).
+    pub after: Option<i64>,
+}
+
+/// A task to push.
+#[derive(Debug, Clone)]
+pub struct NewDepartmentTask {
+    pub department: crate::measure::Department,
+    pub category: crate::measure::MeasureCategory,
+    pub reason: String,
+    pub due_on: chrono::NaiveDate,
+}
+
+pub trait DepartmentTaskStore: Send + Sync {
+    /// The department of a 行业部门 account.
+    fn user_department(
+        &self,
+        user: UserId,
+    ) -> impl Future<Output = StoreResult<Option<crate::measure::Department>>> + Send;
+
+    /// Sets (or with `None` clears) an account's department; audited.
+    fn set_user_department(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        user: UserId,
+        department: Option<crate::measure::Department>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Pushes tasks for a household in one transaction; one already open for the same department
+    /// and measure is not pushed twice. Returns the tasks created; audited.
+    fn push_department_tasks(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        household: &HouseholdDetail,
+        tasks: &[NewDepartmentTask],
+    ) -> impl Future<Output = StoreResult<Vec<crate::department_task::DepartmentTask>>> + Send;
+
+    /// Tasks within the scope, oldest first, keyset-paged, with the total.
+    fn department_tasks(
+        &self,
+        scope: &Scope,
+        filter: &DepartmentTaskFilter,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Page<crate::department_task::DepartmentTask>>> + Send;
+
+    fn department_task(
+        &self,
+        scope: &Scope,
+        id: i64,
+    ) -> impl Future<Output = StoreResult<Option<crate::department_task::DepartmentTask>>> + Send;
+
+    /// Records a department's action on a task still at its version: the new state, the reply
+    /// and, on completion, the implemented measure on the household — in one transaction; audited.
+    #[allow(clippy::too_many_arguments)]
+    fn act_on_department_task(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        task: &crate::department_task::DepartmentTask,
+        state: crate::department_task::TaskState,
+        answer: Option<&str>,
+        completed_on: Option<chrono::NaiveDate>,
+        measure: Option<&crate::measure::NewMeasure>,
+    ) -> impl Future<Output = StoreResult<crate::department_task::DepartmentTask>> + Send;
+}

@@ -15,9 +15,10 @@ use crate::household::HouseholdNo;
 use crate::member::{Member, MemberId, MemberRule, check_household};
 use crate::params::{ParamError, ParamName, resolve_or_default};
 use crate::ports::{
-    AssistanceStore, AuditStore, CalendarStore, CampaignStore, CaseFilter, CaseStore, FindingFilter, FindingStatus,
-    FindingStore, HouseholdDetail, HouseholdEffect, HouseholdRecord, HouseholdStore, MeasureStore, MemberChange,
-    NewCase, ParamStore, RegistryLookup, StoreError, StoredCalendar, TaskSelection, UserStore, VisitStore,
+    AssistanceStore, AuditStore, CalendarStore, CampaignStore, CaseFilter, CaseStore, DepartmentTaskStore,
+    FindingFilter, FindingStatus, FindingStore, HouseholdDetail, HouseholdEffect, HouseholdRecord, HouseholdStore,
+    MeasureStore, MemberChange, NewCase, ParamStore, RegistryLookup, StoreError, StoredCalendar, TaskSelection,
+    UserStore, VisitStore,
 };
 use crate::procedure::{
     AttachmentMeta, Case, CaseId, CaseStatus, ClueSource, Decision, MAX_ATTACHMENT_BYTES, NewAttachment, OpenError,
@@ -1186,4 +1187,140 @@ pub async fn measure_deadlines<S: MeasureStore + ParamStore>(
         })
         .collect();
     Ok((items, page.total))
+}
+
+// ------------------------------------------------------------------ department task lists (§7.3)
+
+/// Pushes tasks to the departments for a monitored household of the caller's scope: each
+/// (department, measure) chosen, with the reasons fangpin's proposal gives and a due date of
+/// `measures_days` calendar days (D10). One already open is not pushed twice.
+#[allow(clippy::too_many_arguments)]
+pub async fn push_department_tasks<S: HouseholdStore + MeasureStore + DepartmentTaskStore + ParamStore>(
+    store: &S,
+    calendar: &WorkCalendar,
+    at: DateTime<Utc>,
+    today: NaiveDate,
+    scope: &Scope,
+    actor: &Actor,
+    no: &HouseholdNo,
+    chosen: &[(crate::measure::Department, crate::measure::MeasureCategory)],
+) -> Result<Vec<crate::department_task::DepartmentTask>, EditError> {
+    require(scope, Permission::AssignOfficers)?;
+    let d = store.household(scope, no).await?.ok_or(EditError::NotFound)?;
+    let h = &d.record.household;
+    if !matches!(h.monitoring, crate::household::Monitoring::Monitored { .. }) {
+        let mut errs = FieldErrors::default();
+        errs.push("department", "行业部门", format!("该户{}，只有监测中的户推送任务清单", h.monitoring.describe()));
+        return Err(errs.into());
+    }
+    if chosen.is_empty() {
+        let mut errs = FieldErrors::default();
+        errs.push("department", "行业部门", "请选择要推送的部门和措施");
+        return Err(errs.into());
+    }
+    let measures = store.measures(scope, d.record.id).await?;
+    let params = store.params(None).await?;
+    let advice = measure_advice(&d, &measures, &params, calendar, today);
+    let rules = assistance_rules_from(&params, today.year(), h.village);
+    let due = crate::assistance::measures_due(calendar, today, h.village, &rules).map_err(|e| {
+        let mut errs = FieldErrors::default();
+        errs.push("department", "行业部门", e.to_string());
+        EditError::Invalid(errs)
+    })?;
+    let tasks: Vec<crate::ports::NewDepartmentTask> = chosen
+        .iter()
+        .map(|(department, category)| {
+            let reason = advice
+                .proposals
+                .iter()
+                .find(|p| p.category == *category)
+                .map(|p| p.because.join("；"))
+                .unwrap_or_else(|| h.risks.iter().map(|r| r.label()).collect::<Vec<_>>().join("、"));
+            crate::ports::NewDepartmentTask {
+                department: *department,
+                category: *category,
+                reason,
+                due_on: due.extended,
+            }
+        })
+        .collect();
+    Ok(store.push_department_tasks(actor, at, &d, &tasks).await?)
+}
+
+/// The tasks a user may see: a department's staff only their department's (DOMAIN D15); the
+/// others every department's within their region.
+pub async fn department_task_filter<S: DepartmentTaskStore>(
+    store: &S,
+    scope: &Scope,
+    user: UserId,
+    mut filter: crate::ports::DepartmentTaskFilter,
+) -> Result<crate::ports::DepartmentTaskFilter, EditError> {
+    if scope.role() == Role::DepartmentStaff {
+        match store.user_department(user).await? {
+            Some(d) => filter.department = Some(d),
+            None => return Err(EditError::Forbidden),
+        }
+    }
+    Ok(filter)
+}
+
+/// A department's action on one of its tasks, at the version the user saw; completion records
+/// the implemented measure on the household.
+#[allow(clippy::too_many_arguments)]
+pub async fn act_on_department_task<S: DepartmentTaskStore>(
+    store: &S,
+    at: DateTime<Utc>,
+    today: NaiveDate,
+    scope: &Scope,
+    actor: &Actor,
+    user: UserId,
+    id: i64,
+    version: i64,
+    action: &crate::department_task::TaskAction,
+) -> Result<crate::department_task::DepartmentTask, EditError> {
+    use crate::department_task::TaskAction;
+    let filter = department_task_filter(store, scope, user, Default::default()).await;
+    let task = store.department_task(scope, id).await?.ok_or(EditError::NotFound)?;
+    if let Ok(f) = &filter
+        && f.department.is_some_and(|d| d != task.department)
+    {
+        return Err(EditError::NotFound);
+    }
+    if task.version != version {
+        return Err(EditError::Conflict { current: task.version });
+    }
+    let department = store.user_department(user).await?;
+    let state =
+        crate::department_task::check_action(&task, scope.role(), department, action, today).map_err(|e| match e {
+            crate::department_task::TaskError::NotYourDepartment { .. } => EditError::Forbidden,
+            other => {
+                let mut errs = FieldErrors::default();
+                errs.push("text", "答复", other.to_string());
+                EditError::Invalid(errs)
+            }
+        })?;
+    let (answer, completed_on, measure) = match action {
+        TaskAction::Accept => (None, None, None),
+        TaskAction::Answer { text } => (Some(text.trim().to_string()), None, None),
+        TaskAction::SendBack { reason } => (Some(format!("退回：{}", reason.trim())), None, None),
+        TaskAction::Complete { text, on } => (
+            Some(text.trim().to_string()),
+            Some(*on),
+            Some(crate::measure::NewMeasure {
+                category: task.category,
+                department: Some(task.department),
+                content: text.trim().to_string(),
+                planned_on: (*on).min(today),
+                completed_on: Some(*on),
+                status: crate::measure::MeasureStatus::Implemented,
+                funds: None,
+                note: format!("{}办结任务清单 #{}", task.department.label(), task.id),
+            }),
+        ),
+    };
+    match store.act_on_department_task(actor, at, &task, state, answer.as_deref(), completed_on, measure.as_ref()).await
+    {
+        Err(StoreError::Conflict) => Err(EditError::Conflict { current: task.version + 1 }),
+        other => Ok(other?),
+    }
 }

@@ -21,4 +21,4 @@ pub use run::{
     ExportError, ImportError, ImportOptions, ImportReport, PreparedImport, complete_import, export_households,
     import_households, prepare_import,
 };
-pub use write::{ExportWriter, WriteError, write_issues, write_template};
+pub use write::{ExportWriter, WriteError, write_issues, write_table, write_template};

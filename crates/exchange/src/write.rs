@@ -580,3 +580,24 @@ pub fn write_issues<W: Write + Send>(format: FileFormat, out: W, issues: &[Issue
     }
     sink.finish()
 }
+
+// ---------------------------------------------------------------------------------------------
+// plain tables (a department's task list, reports)
+
+/// Writes one sheet of text columns (IDs and dates stay text: Excel changes nothing).
+pub fn write_table<W: Write + Send>(
+    format: FileFormat,
+    out: W,
+    sheet: &str,
+    headers: &[&str],
+    widths: &[f64],
+    rows: &[Vec<String>],
+) -> Result<W, WriteError> {
+    let styles = vec![ColStyle::Text; headers.len()];
+    let mut sink = Sink::new(format, out, sheet, headers, styles, widths)?;
+    for r in rows {
+        let cells: Vec<Out> = r.iter().map(|c| Out::text(c.as_str())).collect();
+        sink.write_row(&cells)?;
+    }
+    sink.finish()
+}

@@ -272,6 +272,9 @@ enum AdminCmd {
         region: String,
         #[arg(long, default_value = "")]
         display_name: String,
+        /// For department_staff: 医保, 卫健, 教育, 住建, 水利, 民政, 人社, 残联, 应急管理, 农业农村, … / 所属行业部门
+        #[arg(long)]
+        department: Option<String>,
     },
     /// Set a user's password (from FANGPIN_PASSWORD or standard input) and unlock the account / 重设密码并解锁
     ResetPassword {
@@ -448,8 +451,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<std::process::E
         Command::Demo(a) => commands::demo::run(&ctx, a.seed, a.households).await.map(|_| ExitCode::SUCCESS),
         Command::Generate(a) => commands::transfer::generate(&a.preset, &a.out, a.seed, a.households, &a.format),
         Command::Admin(c) => match c {
-            AdminCmd::CreateUser { username, role, region, display_name } => {
-                commands::admin::create_user(&ctx, &username, &role, &region, &display_name).await
+            AdminCmd::CreateUser { username, role, region, display_name, department } => {
+                commands::admin::create_user(&ctx, &username, &role, &region, &display_name, department.as_deref())
+                    .await
             }
             AdminCmd::ResetPassword { username } => commands::admin::reset_password(&ctx, &username).await,
             AdminCmd::ListUsers => commands::admin::list_users(&ctx).await,

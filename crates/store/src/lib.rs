@@ -252,7 +252,8 @@ macro_rules! dispatch {
                 | "findings" | "finding_counts" | "campaigns" | "campaign" | "tasks" | "progress" | "task" | "visit"
                 | "visits" | "look_back" | "look_back_counts" | "stored_calendar" | "case" | "cases"
                 | "case_counts" | "attachment" | "officer_history" | "officer_gaps" | "officer_households"
-                | "officer_accounts" | "measures" | "measure_gaps"
+                | "officer_accounts" | "measures" | "measure_gaps" | "user_department" | "department_tasks"
+                | "department_task"
         )
     };
 }
@@ -914,6 +915,57 @@ impl MeasureStore for Db {
         limit: u32,
     ) -> StoreResult<Page<MeasureGap>> {
         dispatch!(self, measure_gaps(scope, region, limit))
+    }
+}
+
+impl DepartmentTaskStore for Db {
+    async fn user_department(&self, user: UserId) -> StoreResult<Option<domain::measure::Department>> {
+        dispatch!(self, user_department(user))
+    }
+    async fn set_user_department(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        user: UserId,
+        department: Option<domain::measure::Department>,
+    ) -> StoreResult<()> {
+        dispatch!(self, set_user_department(actor, at, user, department))
+    }
+    async fn push_department_tasks(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        household: &HouseholdDetail,
+        tasks: &[NewDepartmentTask],
+    ) -> StoreResult<Vec<domain::department_task::DepartmentTask>> {
+        dispatch!(self, push_department_tasks(actor, at, household, tasks))
+    }
+    async fn department_tasks(
+        &self,
+        scope: &Scope,
+        filter: &DepartmentTaskFilter,
+        limit: u32,
+    ) -> StoreResult<Page<domain::department_task::DepartmentTask>> {
+        dispatch!(self, department_tasks(scope, filter, limit))
+    }
+    async fn department_task(
+        &self,
+        scope: &Scope,
+        id: i64,
+    ) -> StoreResult<Option<domain::department_task::DepartmentTask>> {
+        dispatch!(self, department_task(scope, id))
+    }
+    async fn act_on_department_task(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        task: &domain::department_task::DepartmentTask,
+        state: domain::department_task::TaskState,
+        answer: Option<&str>,
+        completed_on: Option<chrono::NaiveDate>,
+        measure: Option<&domain::measure::NewMeasure>,
+    ) -> StoreResult<domain::department_task::DepartmentTask> {
+        dispatch!(self, act_on_department_task(actor, at, task, state, answer, completed_on, measure))
     }
 }
 

@@ -22,6 +22,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 6, name: "procedures", sql: include_str!("../migrations/0006_procedures.sql") },
     Migration { version: 7, name: "assistance", sql: include_str!("../migrations/0007_assistance.sql") },
     Migration { version: 8, name: "measures", sql: include_str!("../migrations/0008_measures.sql") },
+    Migration { version: 9, name: "department_tasks", sql: include_str!("../migrations/0009_department_tasks.sql") },
 ];
 
 /// Expands the tokens and the backend-only sections.

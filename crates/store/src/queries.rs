@@ -3861,3 +3861,324 @@ pub(crate) async fn measure_gaps(
         .map_err(crate::db_err)?;
     Ok(Page { items, next: None, total })
 }
+
+// ------------------------------------------------------------------ department tasks (§7.3)
+
+use domain::department_task::{DepartmentTask, TaskState};
+use domain::measure::Department;
+use domain::ports::{DepartmentTaskFilter, NewDepartmentTask};
+
+const DTASK_SELECT: &str = "SELECT t.id, t.household_id, h.household_no, h.village_code, t.department, t.category,
+        t.reason, t.state, t.due_on, t.answer, t.completed_on, t.measure_id, t.created_by, t.created_at,
+        t.updated_by, t.version,
+        (SELECT m.name FROM members m WHERE m.household_id = t.household_id AND m.relation = 1 ORDER BY m.seq LIMIT 1) AS head_name
+    FROM department_tasks t JOIN households h ON h.id = t.household_id";
+
+fn decode_dtask(r: &DbRow) -> Result<DepartmentTask, sqlx::Error> {
+    Ok(DepartmentTask {
+        id: r.try_get("id")?,
+        household_id: HouseholdId(r.try_get("household_id")?),
+        household_no: HouseholdNo::parse(&r.try_get::<String, _>("household_no")?).map_err(|_| bad("household_no"))?,
+        village: RegionCode::from_i64(r.try_get("village_code")?).ok_or_else(|| bad("village_code"))?,
+        head_name: r.try_get("head_name")?,
+        department: enum_of(r.try_get("department")?, "department_tasks.department")?,
+        category: enum_of(r.try_get("category")?, "department_tasks.category")?,
+        reason: r.try_get("reason")?,
+        state: enum_of(r.try_get("state")?, "department_tasks.state")?,
+        due_on: r.try_get("due_on")?,
+        answer: r.try_get("answer")?,
+        completed_on: r.try_get("completed_on")?,
+        measure_id: r.try_get("measure_id")?,
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get("created_at")?,
+        updated_by: r.try_get("updated_by")?,
+        version: r.try_get("version")?,
+    })
+}
+
+pub(crate) async fn user_department(r: &Pool<DB>, user: UserId) -> Result<Option<Department>, StoreError> {
+    let row = sqlx::query("SELECT department FROM user_departments WHERE user_id = $1")
+        .bind(user.0)
+        .fetch_optional(r)
+        .await
+        .map_err(crate::db_err)?;
+    row.map(|r| r.try_get::<i16, _>("department").and_then(|c| enum_of(c, "user_departments.department")))
+        .transpose()
+        .map_err(crate::db_err)
+}
+
+pub(crate) async fn set_user_department(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    user: UserId,
+    department: Option<Department>,
+) -> Result<(), StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    sqlx::query("DELETE FROM user_departments WHERE user_id = $1")
+        .bind(user.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
+    if let Some(d) = department {
+        sqlx::query("INSERT INTO user_departments (user_id, department) VALUES ($1, $2)")
+            .bind(user.0)
+            .bind(d.code())
+            .execute(&mut *tx)
+            .await
+            .map_err(crate::db_err)?;
+    }
+    let e = AuditEntry::new(at, actor, AuditAction::Update, "user", user.0)
+        .after(&serde_json::json!({ "department": department.map(|d| d.label()) }))
+        .note(format!("设定用户 #{} 的行业部门：{}", user.0, department.map(|d| d.label()).unwrap_or("（无）")));
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)
+}
+
+pub(crate) async fn push_department_tasks(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    household: &HouseholdDetail,
+    tasks: &[NewDepartmentTask],
+) -> Result<Vec<DepartmentTask>, StoreError> {
+    let rec = &household.record;
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let mut ids = Vec::new();
+    let mut audit = Vec::new();
+    for t in tasks {
+        let open: Option<i64> = sqlx::query(
+            "SELECT id FROM department_tasks WHERE household_id = $1 AND department = $2 AND category = $3 AND state IN (1, 2)",
+        )
+        .bind(rec.id.0)
+        .bind(t.department.code())
+        .bind(t.category.code())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(crate::db_err)?
+        .map(|r| r.try_get("id"))
+        .transpose()
+        .map_err(crate::db_err)?;
+        if open.is_some() {
+            continue;
+        }
+        let id: i64 = sqlx::query(
+            "INSERT INTO department_tasks (household_id, department, category, reason, state, due_on, created_by,
+                                           created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+        )
+        .bind(rec.id.0)
+        .bind(t.department.code())
+        .bind(t.category.code())
+        .bind(t.reason.clone())
+        .bind(TaskState::Sent.code())
+        .bind(t.due_on)
+        .bind(actor.name.clone())
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await
+        .and_then(|r| r.try_get("id"))
+        .map_err(crate::db_err)?;
+        ids.push(id);
+        audit.push(
+            AuditEntry::new(at, actor, AuditAction::Create, "household", rec.id.0)
+                .region(rec.household.village)
+                .after(&serde_json::json!({
+                    "department_task": id,
+                    "department": t.department.label(),
+                    "category": t.category.label(),
+                    "reason": t.reason,
+                    "due_on": t.due_on,
+                }))
+                .note(format!(
+                    "向{}推送户 {} 的任务清单：{}",
+                    t.department.label(),
+                    rec.household.household_no,
+                    t.category.label()
+                )),
+        );
+    }
+    audit_in_tx(&mut tx, &audit).await.map_err(crate::db_err)?;
+    let mut out = Vec::new();
+    for id in ids {
+        let row = dynamic(format!("{DTASK_SELECT} WHERE t.id = $1"))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(crate::db_err)?;
+        out.push(decode_dtask(&row).map_err(crate::db_err)?);
+    }
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(out)
+}
+
+fn dtask_where(scope: &Scope, f: &DepartmentTaskFilter, args: &mut Vec<Arg>) -> String {
+    let (lo, hi) = scope.range();
+    let mut w = format!(
+        "h.village_code BETWEEN {} AND {}",
+        sql::push(args, Arg::I64(Some(lo))),
+        sql::push(args, Arg::I64(Some(hi)))
+    );
+    if let Some(d) = f.department {
+        w.push_str(&format!(" AND t.department = {}", sql::push(args, Arg::I16(Some(d.code())))));
+    }
+    if f.open_only || f.due_before.is_some() {
+        w.push_str(" AND t.state IN (1, 2)");
+    }
+    if let Some(s) = f.state {
+        w.push_str(&format!(" AND t.state = {}", sql::push(args, Arg::I16(Some(s.code())))));
+    }
+    if let Some(reg) = f.region {
+        let (a, b) = reg.subtree();
+        w.push_str(&format!(
+            " AND h.village_code BETWEEN {} AND {}",
+            sql::push(args, Arg::I64(Some(a as i64))),
+            sql::push(args, Arg::I64(Some(b as i64)))
+        ));
+    }
+    if let Some(hh) = f.household {
+        w.push_str(&format!(" AND t.household_id = {}", sql::push(args, Arg::I64(Some(hh.0)))));
+    }
+    if let Some(d) = f.due_before {
+        w.push_str(&format!(" AND t.due_on < {}", sql::push(args, Arg::Date(Some(d)))));
+    }
+    w
+}
+
+pub(crate) async fn department_tasks(
+    r: &Pool<DB>,
+    scope: &Scope,
+    f: &DepartmentTaskFilter,
+    limit: u32,
+) -> Result<Page<DepartmentTask>, StoreError> {
+    let mut args = Vec::new();
+    let mut w = dtask_where(scope, f, &mut args);
+    let total: i64 = bind_all(
+        dynamic(format!(
+            "SELECT COUNT(*) AS n FROM department_tasks t JOIN households h ON h.id = t.household_id WHERE {w}"
+        )),
+        &args,
+    )
+    .fetch_one(r)
+    .await
+    .and_then(|row| row.try_get("n"))
+    .map_err(crate::db_err)?;
+    if let Some(a) = f.after {
+        w.push_str(&format!(" AND t.id > {}", sql::push(&mut args, Arg::I64(Some(a)))));
+    }
+    let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit) + 1)));
+    let rows = bind_owned(dynamic(format!("{DTASK_SELECT} WHERE {w} ORDER BY t.id LIMIT {lim}")), args)
+        .fetch_all(r)
+        .await
+        .map_err(crate::db_err)?;
+    let mut items = rows.iter().map(decode_dtask).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)?;
+    let next = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|t| t.id.to_string())
+    } else {
+        None
+    };
+    Ok(Page { items, next, total })
+}
+
+pub(crate) async fn department_task(
+    r: &Pool<DB>,
+    scope: &Scope,
+    id: i64,
+) -> Result<Option<DepartmentTask>, StoreError> {
+    let mut args = Vec::new();
+    let w = dtask_where(scope, &DepartmentTaskFilter::default(), &mut args);
+    let idp = sql::push(&mut args, Arg::I64(Some(id)));
+    let row = bind_owned(dynamic(format!("{DTASK_SELECT} WHERE {w} AND t.id = {idp}")), args)
+        .fetch_optional(r)
+        .await
+        .map_err(crate::db_err)?;
+    row.map(|r| decode_dtask(&r)).transpose().map_err(crate::db_err)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn act_on_department_task(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    task: &DepartmentTask,
+    state: TaskState,
+    answer: Option<&str>,
+    completed_on: Option<chrono::NaiveDate>,
+    measure: Option<&NewMeasure>,
+) -> Result<DepartmentTask, StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let mut measure_id = task.measure_id;
+    let mut audit = Vec::new();
+    if let Some(m) = measure {
+        let row = dynamic(format!(
+            "INSERT INTO measures (household_id, category, department, content, planned_on, completed_on, status,
+                                   funds_fen, note, created_by, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING {}",
+            MEASURE_COLS.replace("m.", "")
+        ))
+        .bind(task.household_id.0)
+        .bind(m.category.code())
+        .bind(m.department.map(|d| d.code()))
+        .bind(m.content.clone())
+        .bind(m.planned_on)
+        .bind(m.completed_on)
+        .bind(m.status.code())
+        .bind(m.funds.map(|f| f.0))
+        .bind(m.note.clone())
+        .bind(actor.name.clone())
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
+        let created = decode_measure(&row).map_err(crate::db_err)?;
+        measure_id = Some(created.id);
+        audit.push(
+            AuditEntry::new(at, actor, AuditAction::Create, "household", task.household_id.0)
+                .region(task.village)
+                .after(&measure_audit(m))
+                .note(format!("{}办结任务 #{}：新增帮扶措施 #{}", task.department.label(), task.id, created.id)),
+        );
+    }
+    let new_answer = match answer {
+        Some(a) if task.answer.is_empty() => a.to_string(),
+        Some(a) => format!("{}；{a}", task.answer),
+        None => task.answer.clone(),
+    };
+    let res = sqlx::query(
+        "UPDATE department_tasks SET state = $1, answer = $2, completed_on = $3, measure_id = $4, updated_by = $5,
+                updated_at = $6, version = version + 1
+         WHERE id = $7 AND version = $8",
+    )
+    .bind(state.code())
+    .bind(new_answer)
+    .bind(completed_on.or(task.completed_on))
+    .bind(measure_id)
+    .bind(actor.name.clone())
+    .bind(at)
+    .bind(task.id)
+    .bind(task.version)
+    .execute(&mut *tx)
+    .await
+    .map_err(crate::db_err)?;
+    if res.rows_affected() == 0 {
+        return Err(StoreError::Conflict);
+    }
+    audit.insert(
+        0,
+        AuditEntry::new(at, actor, AuditAction::Update, "household", task.household_id.0)
+            .region(task.village)
+            .before(&serde_json::json!({ "department_task": task.id, "state": task.state.label() }))
+            .after(&serde_json::json!({ "department_task": task.id, "state": state.label(), "answer": answer, "completed_on": completed_on }))
+            .note(format!("{}处理任务 #{}（户 {}）：{}", task.department.label(), task.id, task.household_no, state.label())),
+    );
+    audit_in_tx(&mut tx, &audit).await.map_err(crate::db_err)?;
+    let row = dynamic(format!("{DTASK_SELECT} WHERE t.id = $1"))
+        .bind(task.id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
+    let after = decode_dtask(&row).map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(after)
+}

@@ -35,7 +35,10 @@ use crate::auth::ApiAuth;
         assign_officer,
         list_measures,
         add_measure,
-        put_measure
+        put_measure,
+        list_department_tasks,
+        push_department_tasks,
+        act_on_department_task
     ),
     components(schemas(
         CaseView,
@@ -51,7 +54,12 @@ use crate::auth::ApiAuth;
         MeasureView,
         MeasureRequest,
         MeasureList,
-        ProposalView
+        ProposalView,
+        DepartmentTaskView,
+        DepartmentTaskList,
+        PushRequest,
+        PushItem,
+        TaskActionRequest
     ))
 )]
 pub struct CaseApiDoc;
@@ -64,6 +72,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/households/{no}/officers", get(list_officers).post(assign_officer))
         .route("/api/v1/households/{no}/measures", get(list_measures).post(add_measure))
         .route("/api/v1/measures/{id}", axum::routing::put(put_measure))
+        .route("/api/v1/department-tasks", get(list_department_tasks))
+        .route("/api/v1/department-tasks/{id}/actions", post(act_on_department_task))
+        .route("/api/v1/households/{no}/department-tasks", post(push_department_tasks))
 }
 
 impl From<CaseError> for ApiError {
@@ -759,4 +770,199 @@ async fn put_measure(
     )
     .await?;
     Ok(Json(measure_view(&m)))
+}
+
+// ------------------------------------------------------------------ department task lists
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DepartmentTaskView {
+    pub id: i64,
+    pub version: i64,
+    pub household_no: String,
+    pub head_name: Option<String>,
+    pub village: String,
+    pub department: String,
+    /// The measure expected.
+    pub category: String,
+    pub reason: String,
+    /// 待接收 | 已接收 | 已办结 | 已退回.
+    pub state: String,
+    pub due_on: String,
+    pub overdue: bool,
+    pub answer: String,
+    pub completed_on: Option<String>,
+    /// The measure recorded on completion.
+    pub measure_id: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DepartmentTaskList {
+    pub items: Vec<DepartmentTaskView>,
+    pub next: Option<String>,
+    pub total: i64,
+}
+
+fn task_view(t: &domain::department_task::DepartmentTask, today: chrono::NaiveDate) -> DepartmentTaskView {
+    DepartmentTaskView {
+        id: t.id,
+        version: t.version,
+        household_no: t.household_no.to_string(),
+        head_name: t.head_name.clone(),
+        village: t.village.to_string(),
+        department: t.department.label().into(),
+        category: t.category.label().into(),
+        reason: t.reason.clone(),
+        state: t.state.label().into(),
+        due_on: t.due_on.to_string(),
+        overdue: t.overdue(today),
+        answer: t.answer.clone(),
+        completed_on: t.completed_on.map(|d| d.to_string()),
+        measure_id: t.measure_id,
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct TaskListParams {
+    /// A department (key or label); a department's staff always get their own.
+    pub department: Option<String>,
+    /// open (default) | all | overdue
+    pub status: Option<String>,
+    pub region: Option<String>,
+    /// The `next` of the previous page.
+    pub after: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+/// Department tasks of your scope (a department's staff: their department's only).
+#[utoipa::path(get, path = "/api/v1/department-tasks", params(TaskListParams),
+    responses((status = 200, body = DepartmentTaskList), (status = 403, body = ApiErrorBody)))]
+async fn list_department_tasks(
+    State(state): State<AppState>,
+    ApiAuth(a): ApiAuth,
+    Query(p): Query<TaskListParams>,
+) -> ApiResult<Json<DepartmentTaskList>> {
+    let today = state.clock.today();
+    let status = p.status.as_deref().unwrap_or("open");
+    let filter = domain::ports::DepartmentTaskFilter {
+        department: p.department.as_deref().and_then(domain::measure::Department::from_key),
+        open_only: status == "open",
+        due_before: (status == "overdue").then_some(today),
+        region: match p.region.as_deref() {
+            None | Some("") => None,
+            Some(r) => Some(RegionCode::parse(r).map_err(|e| invalid("region", &e.to_string()))?),
+        },
+        after: p.after,
+        ..Default::default()
+    };
+    let filter = service::department_task_filter(&state.db, &a.scope, a.user.id, filter).await?;
+    let page = domain::ports::DepartmentTaskStore::department_tasks(
+        &state.db,
+        &a.scope,
+        &filter,
+        p.limit.unwrap_or(50).clamp(1, 500),
+    )
+    .await?;
+    Ok(Json(DepartmentTaskList {
+        items: page.items.iter().map(|t| task_view(t, today)).collect(),
+        next: page.next,
+        total: page.total,
+    }))
+}
+
+/// Tasks to push: pairs of department and measure category.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PushRequest {
+    /// e.g. [{"department": "医保", "category": "健康帮扶"}]
+    pub tasks: Vec<PushItem>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PushItem {
+    pub department: String,
+    pub category: String,
+}
+
+/// Push department tasks for a monitored household (one open per department and measure).
+#[utoipa::path(post, path = "/api/v1/households/{household_no}/department-tasks", request_body = PushRequest, params(("household_no" = String, Path)),
+    responses((status = 201, body = Vec<DepartmentTaskView>), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
+async fn push_department_tasks(
+    State(state): State<AppState>,
+    ApiAuth(a): ApiAuth,
+    Path(no): Path<String>,
+    Json(body): Json<PushRequest>,
+) -> ApiResult<(StatusCode, Json<Vec<DepartmentTaskView>>)> {
+    let no = HouseholdNo::parse(&no).map_err(|_| ApiError::not_found())?;
+    let mut chosen = Vec::new();
+    for t in &body.tasks {
+        let d = domain::measure::Department::from_key(&t.department)
+            .ok_or_else(|| invalid("department", &format!("未知的部门“{}”", t.department)))?;
+        let c = domain::measure::MeasureCategory::parse_label(&t.category)
+            .ok_or_else(|| invalid("category", &format!("未知的措施类别“{}”", t.category)))?;
+        chosen.push((d, c));
+    }
+    let today = state.clock.today();
+    let tasks = service::push_department_tasks(
+        &state.db,
+        &state.calendar(),
+        state.clock.now(),
+        today,
+        &a.scope,
+        &a.actor(),
+        &no,
+        &chosen,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(tasks.iter().map(|t| task_view(t, today)).collect())))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TaskActionRequest {
+    pub version: i64,
+    /// accept | answer | complete | send_back
+    pub action: String,
+    /// The reply, what was done (complete), or the reason (send_back).
+    #[serde(default)]
+    pub text: String,
+    /// For complete: the day it was done (YYYY-MM-DD; default today).
+    pub on: Option<String>,
+}
+
+/// A department's action on its task; completing records the implemented measure on the household.
+#[utoipa::path(post, path = "/api/v1/department-tasks/{id}/actions", request_body = TaskActionRequest, params(("id" = i64, Path)),
+    responses((status = 200, body = DepartmentTaskView), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody),
+        (status = 409, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
+async fn act_on_department_task(
+    State(state): State<AppState>,
+    ApiAuth(a): ApiAuth,
+    Path(id): Path<i64>,
+    Json(body): Json<TaskActionRequest>,
+) -> ApiResult<Json<DepartmentTaskView>> {
+    use domain::department_task::TaskAction;
+    let today = state.clock.today();
+    let on = match body.on.as_deref() {
+        None | Some("") => today,
+        Some(d) => date("on", d)?,
+    };
+    let action = match body.action.as_str() {
+        "accept" => TaskAction::Accept,
+        "answer" => TaskAction::Answer { text: body.text },
+        "complete" => TaskAction::Complete { text: body.text, on },
+        "send_back" => TaskAction::SendBack { reason: body.text },
+        other => {
+            return Err(invalid("action", &format!("操作应为 accept、answer、complete 或 send_back，收到“{other}”")));
+        }
+    };
+    let t = service::act_on_department_task(
+        &state.db,
+        state.clock.now(),
+        today,
+        &a.scope,
+        &a.actor(),
+        a.user.id,
+        id,
+        body.version,
+        &action,
+    )
+    .await?;
+    Ok(Json(task_view(&t, today)))
 }

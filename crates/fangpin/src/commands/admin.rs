@@ -17,16 +17,31 @@ pub async fn create_user(
     role: &str,
     region: &str,
     display_name: &str,
+    department: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     let role = Role::from_key(role).ok_or_else(|| {
         anyhow!("unknown role {role:?}; one of: {}", Role::ALL.iter().map(|r| r.key()).collect::<Vec<_>>().join(", "))
     })?;
     let region = RegionCode::parse(region)?;
+    let department = match (role, department) {
+        (Role::DepartmentStaff, Some(d)) => Some(domain::measure::Department::from_key(d).ok_or_else(|| {
+            anyhow!("unknown department {d:?}; one of: {} / 未知的部门", domain::measure::Department::labels_hint())
+        })?),
+        (Role::DepartmentStaff, None) => {
+            return Err(anyhow!("department_staff needs --department (e.g. 医保) / 行业部门须指定 --department"));
+        }
+        (_, Some(_)) => return Err(anyhow!("--department is only for department_staff / 仅行业部门角色可指定部门")),
+        (_, None) => None,
+    };
     let db = ctx.ready_db(false).await?;
     let password = super::read_password()?;
     let u =
         web::auth::create_user(&db, &Actor::cli(), ctx.clock.now(), username, display_name, role, region, &password)
             .await?;
+    if let Some(d) = department {
+        domain::ports::DepartmentTaskStore::set_user_department(&db, &Actor::cli(), ctx.clock.now(), u.id, Some(d))
+            .await?;
+    }
     say!("created user {} ({}, region {}) / 已创建用户", u.username, u.role.label(), u.region);
     Ok(ExitCode::SUCCESS)
 }

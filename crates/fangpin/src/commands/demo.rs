@@ -72,7 +72,12 @@ pub async fn load(ctx: &Ctx, db: &store::Db, seed: u64, households: Option<usize
     for (username, name, role, region) in DEMO_USERS {
         if db.user_by_username(username).await?.is_none() {
             let region = RegionCode::from_u64(*region).ok_or_else(|| anyhow::anyhow!("region code"))?;
-            web::auth::create_user(db, &actor, now, username, name, *role, region, DEMO_PASSWORD).await?;
+            let u = web::auth::create_user(db, &actor, now, username, name, *role, region, DEMO_PASSWORD).await?;
+            // the demo's department account is the district's 医保局
+            if *role == Role::DepartmentStaff {
+                let d = Some(domain::measure::Department::MedicalSecurity);
+                domain::ports::DepartmentTaskStore::set_user_department(db, &actor, now, u.id, d).await?;
+            }
         }
     }
     let opts = synth::GenOptions {

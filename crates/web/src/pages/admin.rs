@@ -217,6 +217,7 @@ async fn user_edit_page(
     error: Option<String>,
 ) -> Result<UserEditPage, PageError> {
     let now = state.clock.now();
+    let department = domain::ports::DepartmentTaskStore::user_department(&state.db, u.id).await?;
     Ok(UserEditPage {
         chrome: Chrome::new(state, a, headers).await,
         id: u.id.0,
@@ -227,6 +228,13 @@ async fn user_edit_page(
             FormField::text("display_name", "姓名", &u.display_name),
             FormField::choices("role", "角色", u.role.key(), false, role_choices()),
             FormField::choices("region", "管辖区划", &u.region.to_string(), false, region_choices(state, a).await),
+            FormField::select::<domain::measure::Department>(
+                "department",
+                "行业部门",
+                department.map(|d| d.label()).unwrap_or(""),
+                true,
+            )
+            .help("仅“行业部门”角色：只看到并办理本部门的任务清单"),
         ],
         active: u.active,
         error,
@@ -251,6 +259,7 @@ pub struct UserUpdateForm {
     role: String,
     region: String,
     active: String,
+    department: String,
 }
 
 pub async fn user_update(
@@ -270,6 +279,9 @@ pub async fn user_update(
         _ if u.id == a.user.id && (!active || role != Some(Role::Admin)) => {
             Some("不能停用自己或取消自己的管理员角色（以免无人管理系统）".to_string())
         }
+        (Some(Role::DepartmentStaff), _) if domain::measure::Department::parse_label(&f.department).is_none() => {
+            Some("“行业部门”角色须选择所属部门".to_string())
+        }
         _ => None,
     };
     if let Some(e) = error {
@@ -278,6 +290,18 @@ pub async fn user_update(
     }
     let (Some(role), Some(region)) = (role, region) else { return Err(PageError::BadRequest("参数错误".into())) };
     state.db.update_user(&a.actor(), state.clock.now(), u.id, &f.display_name, role, region, active).await?;
+    let department = domain::measure::Department::parse_label(&f.department).filter(|_| role == Role::DepartmentStaff);
+    let before = domain::ports::DepartmentTaskStore::user_department(&state.db, u.id).await?;
+    if before != department {
+        domain::ports::DepartmentTaskStore::set_user_department(
+            &state.db,
+            &a.actor(),
+            state.clock.now(),
+            u.id,
+            department,
+        )
+        .await?;
+    }
     Ok(redirect_with_flash(&format!("/admin/users/{id}"), "已保存"))
 }
 

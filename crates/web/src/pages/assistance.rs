@@ -567,6 +567,32 @@ pub async fn inbox(
             });
         }
     }
+    // department tasks: a department's own; the town's and villages' overdue ones
+    if (role == Role::DepartmentStaff || a.scope.allows(Permission::AssignOfficers))
+        && let Ok(f) = service::department_task_filter(&state.db, &a.scope, a.user.id, Default::default()).await
+    {
+        let sent =
+            domain::ports::DepartmentTaskFilter { state: Some(domain::department_task::TaskState::Sent), ..f.clone() };
+        let waiting = domain::ports::DepartmentTaskStore::department_tasks(&state.db, &a.scope, &sent, 1).await?.total;
+        let late = domain::ports::DepartmentTaskFilter { due_before: Some(today), ..f };
+        let overdue = domain::ports::DepartmentTaskStore::department_tasks(&state.db, &a.scope, &late, 1).await?.total;
+        if role == Role::DepartmentStaff && waiting > 0 {
+            items.push(InboxItem {
+                what: "任务清单：待接收".into(),
+                count: waiting,
+                link: "/department-tasks".into(),
+                urgent: false,
+            });
+        }
+        if overdue > 0 {
+            items.push(InboxItem {
+                what: "任务清单：逾期未办结".into(),
+                count: overdue,
+                link: "/department-tasks".into(),
+                urgent: true,
+            });
+        }
+    }
     let mut mine = Vec::new();
     if role == Role::AssistanceOfficer {
         for o in state.db.officer_households(&a.scope, a.user.id).await? {

@@ -50,6 +50,8 @@ pub struct MeasureLine {
 
 /// A proposal with the link that pre-fills the form.
 pub struct ProposalLine {
+    /// "medical_security:健康帮扶" per department, for the push form.
+    pub push: Vec<(String, &'static str)>,
     pub category: &'static str,
     pub departments: String,
     pub because: String,
@@ -70,6 +72,8 @@ struct MeasuresPage {
     groups: Vec<FieldGroup>,
     error: Option<String>,
     can_manage: bool,
+    can_push: bool,
+    tasks: Vec<super::department_tasks::TaskLine>,
     today: String,
     status_opts: Vec<(&'static str, bool)>,
 }
@@ -151,6 +155,7 @@ async fn measures_page(
         .proposals
         .iter()
         .map(|p| ProposalLine {
+            push: p.departments.iter().map(|d| (format!("{}:{}", d.key(), p.category.label()), d.label())).collect(),
             category: p.category.label(),
             departments: p.departments.iter().map(|d| d.label()).collect::<Vec<_>>().join("、"),
             because: p.because.join("；"),
@@ -207,6 +212,18 @@ async fn measures_page(
         groups,
         error,
         can_manage: a.scope.allows(Permission::ManageMeasures),
+        can_push: a.scope.allows(Permission::AssignOfficers) && monitored,
+        tasks: domain::ports::DepartmentTaskStore::department_tasks(
+            &state.db,
+            &a.scope,
+            &domain::ports::DepartmentTaskFilter { household: Some(d.record.id), ..Default::default() },
+            100,
+        )
+        .await?
+        .items
+        .iter()
+        .map(|t| super::department_tasks::task_line(t, regions.name(t.village), today))
+        .collect(),
         today: today.to_string(),
         status_opts: MeasureStatus::ALL.iter().map(|s| (s.label(), false)).collect(),
     })

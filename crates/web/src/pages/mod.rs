@@ -7,6 +7,7 @@ pub mod assistance;
 pub mod calendar;
 pub mod campaigns;
 pub mod cases;
+pub mod department_tasks;
 pub mod findings;
 pub mod households;
 pub mod login;
@@ -52,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .merge(cases::routes())
         .merge(assistance::routes())
         .merge(measures::routes())
+        .merge(department_tasks::routes())
         .merge(admin::routes())
 }
 
@@ -91,6 +93,7 @@ pub struct Chrome {
     /// The role registers clues (线索登记).
     pub can_clue: bool,
     pub can_assign_officers: bool,
+    pub is_department: bool,
     pub today: String,
 }
 
@@ -117,6 +120,7 @@ impl Chrome {
             has_cases: cases::takes_part(a.user.role),
             can_clue: domain::procedure::Step::Clue.allows(a.user.role),
             can_assign_officers: a.scope.allows(Permission::AssignOfficers),
+            is_department: a.user.role == domain::account::Role::DepartmentStaff,
             today: state.clock.today().to_string(),
         }
     }
@@ -138,6 +142,7 @@ impl Chrome {
             has_cases: false,
             can_clue: false,
             can_assign_officers: false,
+            is_department: false,
             today: state.clock.today().to_string(),
         }
     }

@@ -267,3 +267,96 @@ async fn measures_follow_the_risks_and_the_ten_day_deadline() {
         app.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn department_tasks_are_pushed_answered_and_exported() {
+    for app in TestApp::both().await {
+        app.clock.set(at(4, 1));
+        include_d1(&app).await;
+        let mut cadre = app.login("dazheng").await;
+        let mp = cadre.get(&format!("/households/{D1}/measures")).await.text();
+        // the risk 因务工就业不稳 proposes 就业帮扶 and 公益岗位帮扶 for 人社
+        assert!(mp.contains("value=\"human_resources:就业帮扶\""), "{mp}");
+        let r = cadre
+            .post_form(
+                &format!("/households/{D1}/department-tasks"),
+                &[("task", "human_resources:就业帮扶"), ("task", "medical_security:健康帮扶")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        // pushing the same again creates nothing
+        let r = cadre
+            .post_form(&format!("/households/{D1}/department-tasks"), &[("task", "medical_security:健康帮扶")])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let mp = cadre.get(&format!("/households/{D1}/measures")).await.text();
+        assert!(mp.contains("任务清单（2）") && mp.contains("2022-04-11"), "{mp}");
+
+        // 医保 sees its own task only; 教育 sees none
+        let mut yibao = app.login("yibao").await;
+        assert_eq!(yibao.get("/").await.location(), "/inbox");
+        assert!(yibao.get("/inbox").await.text().contains("任务清单：待接收"));
+        let list = yibao.get("/department-tasks").await.text();
+        assert!(list.contains("健康帮扶") && !list.contains("就业帮扶") && list.contains("韦国强"), "{list}");
+        let mut jiaoyu = app.api_login("jiaoyu").await;
+        assert_eq!(jiaoyu.get("/api/v1/department-tasks").await.json()["total"], 0);
+        let mut yibao_api = app.api_login("yibao").await;
+        let tasks = yibao_api.get("/api/v1/department-tasks").await.json();
+        assert_eq!(tasks["total"], 1);
+        let t = &tasks["items"][0];
+        let id = t["id"].as_i64().unwrap();
+        // education may not act on it; completing before accepting is refused
+        let r = jiaoyu
+            .json(
+                "POST",
+                &format!("/api/v1/department-tasks/{id}/actions"),
+                serde_json::json!({ "version": t["version"], "action": "accept" }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        let r = yibao_api
+            .json(
+                "POST",
+                &format!("/api/v1/department-tasks/{id}/actions"),
+                serde_json::json!({ "version": t["version"], "action": "complete", "text": "已纳入医疗救助" }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let r = yibao_api
+            .json(
+                "POST",
+                &format!("/api/v1/department-tasks/{id}/actions"),
+                serde_json::json!({ "version": t["version"], "action": "accept" }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let v = r.json()["version"].clone();
+        let r = yibao_api
+            .json(
+                "POST",
+                &format!("/api/v1/department-tasks/{id}/actions"),
+                serde_json::json!({ "version": v, "action": "complete", "text": "已资助参加城乡居民医保", "on": "2022-04-01" }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        assert_eq!(r.json()["state"], "已办结");
+        assert!(r.json()["measure_id"].is_i64());
+        // the completion is a measure of the household
+        let mp = cadre.get(&format!("/households/{D1}/measures")).await.text();
+        assert!(mp.contains("已资助参加城乡居民医保") && mp.contains("已实施"), "{mp}");
+
+        // the employment task runs late: overdue for the town
+        app.clock.set(at(4, 12));
+        let mut town = app.login("town").await;
+        assert!(town.get("/inbox").await.text().contains("任务清单：逾期未办结"));
+        let list = town.get("/department-tasks").await.text();
+        assert!(list.contains("就业帮扶") && list.contains("逾期"));
+        // 人社's list as xlsx (audited)
+        let r = town.get("/department-tasks.xlsx?department=human_resources").await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.bytes.starts_with(b"PK"), "an xlsx file");
+        let cd = r.headers.get("content-disposition").unwrap().to_str().unwrap().to_string();
+        assert!(cd.contains("xlsx"), "{cd}");
+        app.cleanup().await;
+    }
+}

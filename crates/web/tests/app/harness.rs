@@ -104,6 +104,8 @@ pub const USERS: &[(&str, Role, u64)] = &[
     ("dtscreener", Role::Screener, DONGTANG),
     ("county", Role::CountyApprover, 450_203_000_000),
     ("officer", Role::AssistanceOfficer, 450_203_100_000),
+    ("yibao", Role::DepartmentStaff, 450_203_000_000),
+    ("jiaoyu", Role::DepartmentStaff, 450_203_000_000),
 ];
 
 pub struct TestApp {
@@ -153,6 +155,16 @@ impl TestApp {
             )
             .await
             .unwrap();
+        }
+        // the department accounts: the district's 医保 and 教育
+        for (u, d) in [
+            ("yibao", domain::measure::Department::MedicalSecurity),
+            ("jiaoyu", domain::measure::Department::Education),
+        ] {
+            let (user, _) = domain::ports::UserStore::user_by_username(&db, u).await.unwrap().unwrap();
+            domain::ports::DepartmentTaskStore::set_user_department(&db, &actor, start(), user.id, Some(d))
+                .await
+                .unwrap();
         }
         let clock = Arc::new(ManualClock::new(start()));
         let work = tempfile::tempdir().unwrap();
