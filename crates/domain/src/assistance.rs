@@ -181,6 +181,16 @@ impl DeadlineState {
         Ok(DeadlineState { due, overdue: today > due, working_days: cal.working_days_between(today, due, region)? })
     }
 
+    /// For a deadline counted in calendar days (measures, D10): "还剩3天" / "今天到期" / "已超期2天".
+    pub fn describe_days(&self, today: NaiveDate) -> String {
+        let d = (self.due - today).num_days();
+        match d {
+            0 => "今天到期".to_string(),
+            d if d > 0 => format!("还剩{d}天"),
+            d => format!("已超期{}天", -d),
+        }
+    }
+
     /// "还剩3个工作日" / "今天到期" / "已超期2个工作日".
     pub fn describe(&self) -> String {
         match (self.overdue, self.working_days) {

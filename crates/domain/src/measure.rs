@@ -210,6 +210,8 @@ impl MeasureInput {
                 None
             }
         };
+        // only an implemented measure has a completion date
+        let completed_on = if status == Some(MeasureStatus::Implemented) { completed_on } else { None };
         if status == Some(MeasureStatus::Implemented) && completed_on.is_none() && errs.is_empty() {
             errs.push("completed_on", "实施完成日期", "已实施的措施须填写实施完成日期");
         }

@@ -275,6 +275,8 @@ pub struct Case {
     pub members: i64,
     /// The category the finding behind the clue suggested, if any.
     pub suggested_category: Option<MonitoringCategory>,
+    /// The household's 监测对象类别 now, if it has one (an elimination's notice shows it).
+    pub monitored_category: Option<MonitoringCategory>,
     pub status: CaseStatus,
     pub source: Option<ClueSource>,
     pub finding_id: Option<i64>,
@@ -624,6 +626,8 @@ pub enum OpenError {
     WrongRole { step: Step, role: Role, allowed: String },
     #[error("请说明线索情况（谁发现、发现了什么）")]
     NoteRequired,
+    #[error("暂不能提出风险消除：{0}")]
+    Blocked(String),
 }
 
 #[cfg(test)]

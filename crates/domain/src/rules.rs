@@ -309,6 +309,39 @@ impl Out<'_> {
 
 /// Screens one household. Errors only when a parameter the rules need is missing (a year
 /// without a monitoring line, D2) or the calendar does not cover a date.
+/// Why a monitored household may not (yet) be marked eliminated (D9), each a sentence; empty when
+/// the conditions the rules can check hold — the same ones as `ELIMINATION_DUE`: the stability
+/// period since identification, reference income not below the line, no 两不愁三保障 or water
+/// problem, and not a no-labour household under 兜底保障. Large rigid expenditure is judged by
+/// people at the home verification.
+pub fn elimination_blockers(d: &HouseholdDetail, ctx: &Context) -> Result<Vec<String>, RuleError> {
+    let h = &d.record.household;
+    let Monitoring::Monitored { since, .. } = h.monitoring else {
+        return Ok(vec![format!("该户{}，不是监测中的监测对象", h.monitoring.describe())]);
+    };
+    let f = Facts::gather(d, ctx)?;
+    let mut out = Vec::new();
+    let stable = resolve_or_default(ctx.params, ctx.year(), h.village, ParamName::StableMonths)?;
+    let months = full_months(since, ctx.as_of);
+    if months < stable.value {
+        out.push(format!("自{since}纳入监测仅{months}个月，未满{}个月的稳定期", stable.value));
+    }
+    match f.ref_pc {
+        None => out.push("没有收入记录，无法判断收入是否稳定超过监测范围：请先入户核实收入".to_string()),
+        Some(r) if r < Fen(f.line.value) => {
+            out.push(format!("{}，低于{}", f.income_sentence(), f.line_text(ctx.year())))
+        }
+        Some(_) => {}
+    }
+    for (_, s) in &f.needs {
+        out.push(format!("{s}（“两不愁三保障”或饮水安全问题未解决）"));
+    }
+    if h.no_labour_safety_net {
+        out.push("整户无劳动能力、已落实兜底保障的户暂不标注风险消除，继续跟踪监测".to_string());
+    }
+    Ok(out)
+}
+
 /// The household's 两不愁三保障 and water problems as (code, sentence) — HOUSING, EDUCATION,
 /// MEDICAL, WATER, FOOD_CLOTHING — as the rules see them (D6); the measures follow them (§7.3).
 pub fn needs(d: &HouseholdDetail, ctx: &Context) -> Result<Vec<(&'static str, String)>, RuleError> {

@@ -87,7 +87,7 @@ pub async fn view_household<S: HouseholdStore + AuditStore>(
 }
 
 /// Edits a household's own fields.
-pub async fn update_household<S: HouseholdStore + CaseStore>(
+pub async fn update_household<S: HouseholdStore + CaseStore + AssistanceStore>(
     store: &S,
     at: DateTime<Utc>,
     scope: &Scope,
@@ -118,6 +118,15 @@ pub async fn update_household<S: HouseholdStore + CaseStore>(
             );
             return Err(errs.into());
         }
+    }
+    // the 帮扶责任人 of a household with an assignment history changes on its own page, with the
+    // history and the reason (§7.1)
+    if household.officer != detail.record.household.officer
+        && !store.officer_history(scope, detail.record.id).await?.is_empty()
+    {
+        let mut errs = FieldErrors::default();
+        errs.push("officer_name", "帮扶责任人", "请在“帮扶责任人”页落实或更换（保留历史和更换原因），不能在此修改");
+        return Err(errs.into());
     }
     let saved = store.save_household(actor, at, &detail, &household).await;
     lost_race(store, scope, no, saved).await
@@ -763,7 +772,7 @@ pub struct OpenCaseInput {
 /// Opens a case on a household of the caller's scope: a clue opens an identification (from a
 /// finding it takes the finding along, which becomes 已转为线索).
 #[allow(clippy::too_many_arguments)]
-pub async fn open_case<S: CaseStore + HouseholdStore + FindingStore>(
+pub async fn open_case<S: CaseStore + HouseholdStore + FindingStore + ParamStore>(
     store: &S,
     at: DateTime<Utc>,
     today: NaiveDate,
@@ -822,6 +831,13 @@ pub async fn open_case<S: CaseStore + HouseholdStore + FindingStore>(
     if note.is_empty() {
         return Err(OpenError::NoteRequired.into());
     }
+    // D9: the conditions the rules can check must hold before a proposal
+    if input.procedure == Procedure::Elimination {
+        let blockers = elimination_blockers(store, &detail, input.on).await?;
+        if !blockers.is_empty() {
+            return Err(OpenError::Blocked(blockers.join("；")).into());
+        }
+    }
     if input.procedure == Procedure::Identification && source.is_none() {
         let mut errs = FieldErrors::default();
         errs.push("source", "线索来源", format!("请选择线索来源：{}", ClueSource::labels_hint()));
@@ -842,7 +858,7 @@ pub async fn open_case<S: CaseStore + HouseholdStore + FindingStore>(
 /// Records the next step of a case the caller may see, as checked by [`check_step`]; the last
 /// step changes the household (纳入监测 / 标注风险消除) in the same transaction.
 #[allow(clippy::too_many_arguments)]
-pub async fn record_step<S: CaseStore + HouseholdStore + ParamStore>(
+pub async fn record_step<S: CaseStore + HouseholdStore + ParamStore + MeasureStore>(
     store: &S,
     at: DateTime<Utc>,
     today: NaiveDate,
@@ -878,6 +894,20 @@ pub async fn record_step<S: CaseStore + HouseholdStore + ParamStore>(
             .collect();
         if !new.is_empty() {
             return Err(ProcedureError::Inconsistent(new.join("；")).into());
+        }
+    }
+    // D9 at the county: the conditions still hold; 帮扶消除 needs an implemented measure
+    if let Some(Decision::Elimination { mode }) = &plan.decision {
+        let d = store.household(scope, &case.household_no).await?.ok_or(CaseError::NotFound)?;
+        let mut blockers = elimination_blockers(store, &d, plan.on).await?;
+        if *mode == crate::codes::EliminationMode::Assisted {
+            let measures = store.measures(scope, d.record.id).await?;
+            if !measures.iter().any(|m| m.status == crate::measure::MeasureStatus::Implemented) {
+                blockers.push("帮扶消除须至少有一项已实施的帮扶措施（风险自然消失的选“自然消除”）".to_string());
+            }
+        }
+        if !blockers.is_empty() {
+            return Err(ProcedureError::Inconsistent(blockers.join("；")).into());
         }
     }
     let steps = case.procedure.steps();
@@ -1043,7 +1073,23 @@ pub async fn assign_officer<S: HouseholdStore + AssistanceStore + UserStore>(
         }
     };
     let officer = input.parse(account, since, today, h.officer.is_some())?;
-    Ok(store.assign_officer(actor, at, &detail, &officer).await?)
+    // a replacement starts on or after the current officer's first day
+    let history = store.officer_history(scope, detail.record.id).await?;
+    if let Some(cur) = history.iter().find(|o| o.ended_on.is_none())
+        && officer.started_on < cur.started_on
+    {
+        let mut errs = FieldErrors::default();
+        errs.push("on", "帮扶开始时间", format!("不能早于现任帮扶责任人{}的开始时间（{}）", cur.name, cur.started_on));
+        return Err(errs.into());
+    }
+    match store.assign_officer(actor, at, &detail, &officer).await {
+        // someone assigned one in between: the same as a stale form
+        Err(StoreError::Conflict | StoreError::Duplicate(_)) => {
+            let current = store.household(scope, no).await?.ok_or(EditError::NotFound)?.record.version;
+            Err(EditError::Conflict { current })
+        }
+        other => Ok(other?),
+    }
 }
 
 /// A monitored household without an officer, with its deadline today (D10).
@@ -1113,7 +1159,7 @@ pub fn measure_advice(
 }
 
 /// Adds a measure to a monitored household of the caller's scope.
-pub async fn add_measure<S: HouseholdStore + MeasureStore>(
+pub async fn add_measure<S: HouseholdStore + MeasureStore + AssistanceStore>(
     store: &S,
     at: DateTime<Utc>,
     today: NaiveDate,
@@ -1124,6 +1170,13 @@ pub async fn add_measure<S: HouseholdStore + MeasureStore>(
 ) -> Result<crate::measure::Measure, EditError> {
     require(scope, Permission::ManageMeasures)?;
     let d = store.household(scope, no).await?.ok_or(EditError::NotFound)?;
+    // an assistance officer records measures of the households they serve only
+    if let Some(me) = scope.own_tasks_only() {
+        let officers = store.officer_history(scope, d.record.id).await?;
+        if !officers.iter().any(|o| o.ended_on.is_none() && o.user_id == Some(me)) {
+            return Err(EditError::Forbidden);
+        }
+    }
     if !matches!(d.record.household.monitoring, crate::household::Monitoring::Monitored { .. }) {
         let mut errs = FieldErrors::default();
         errs.push(
@@ -1261,6 +1314,10 @@ pub async fn department_task_filter<S: DepartmentTaskStore>(
             None => return Err(EditError::Forbidden),
         }
     }
+    // screeners and assistance officers follow their own households' tasks on those households' pages
+    if scope.own_tasks_only().is_some() {
+        return Err(EditError::Forbidden);
+    }
     Ok(filter)
 }
 
@@ -1323,4 +1380,67 @@ pub async fn act_on_department_task<S: DepartmentTaskStore>(
         Err(StoreError::Conflict) => Err(EditError::Conflict { current: task.version + 1 }),
         other => Ok(other?),
     }
+}
+
+// ------------------------------------------------------------------ elimination (D9)
+
+/// The D9 conditions that do not hold for a household on `on` (empty: it may be proposed).
+pub async fn elimination_blockers<S: ParamStore>(
+    store: &S,
+    d: &HouseholdDetail,
+    on: NaiveDate,
+) -> Result<Vec<String>, CaseError> {
+    let params = store.params(None).await?;
+    // the conditions read no dates of the calendar; the context needs one
+    let calendar = WorkCalendar::builtin();
+    let ctx = crate::rules::Context { as_of: on, params: &params, calendar: &calendar };
+    crate::rules::elimination_blockers(d, &ctx).map_err(|e| {
+        let mut errs = FieldErrors::default();
+        errs.push("on", "日期", e.to_string());
+        CaseError::Invalid(errs)
+    })
+}
+
+/// 回退: an eliminated household goes back under monitoring (it still needs policies, e.g. a
+/// no-labour household that needs 兜底), with its category and 识别监测时间, and the reason; audited.
+#[allow(clippy::too_many_arguments)]
+pub async fn roll_back_elimination<S: HouseholdStore + AuditStore + CaseStore>(
+    store: &S,
+    at: DateTime<Utc>,
+    scope: &Scope,
+    actor: &Actor,
+    no: &HouseholdNo,
+    expected_version: i64,
+    reason: &str,
+) -> Result<HouseholdRecord, EditError> {
+    if !matches!(scope.role(), Role::TownOffice | Role::CountyApprover) {
+        return Err(EditError::Forbidden);
+    }
+    let detail = store.household(scope, no).await?.ok_or(EditError::NotFound)?;
+    if detail.record.version != expected_version {
+        return Err(EditError::Conflict { current: detail.record.version });
+    }
+    let h = &detail.record.household;
+    let crate::household::Monitoring::Eliminated { category, since, mode, on } = h.monitoring else {
+        let mut errs = FieldErrors::default();
+        errs.push("reason", "回退原因", format!("该户{}，只有已标注风险消除的户可以回退", h.monitoring.describe()));
+        return Err(errs.into());
+    };
+    let reason = reason.trim();
+    if reason.is_empty() {
+        let mut errs = FieldErrors::default();
+        errs.push("reason", "回退原因", "请写明回退原因（如：无劳动能力，仍需低保兜底）");
+        return Err(errs.into());
+    }
+    let mut after = h.clone();
+    after.monitoring = crate::household::Monitoring::Monitored { category, since };
+    let saved = store.save_household(actor, at, &detail, &after).await;
+    let saved = lost_race(store, scope, no, saved).await?;
+    let e = AuditEntry::new(at, actor, AuditAction::Update, "household", detail.record.id.0)
+        .region(h.village)
+        .before(&serde_json::json!({ "elimination_mode": mode.label(), "eliminated_on": on }))
+        .after(&serde_json::json!({ "monitoring": "监测中", "reason": reason }))
+        .note(format!("回退户 {no} 的风险消除（{mode}，{on}）：{reason}"));
+    store.append_audit(&[e]).await?;
+    Ok(saved)
 }

@@ -2872,7 +2872,7 @@ use domain::procedure::{
 };
 
 const CASE_SELECT: &str = "SELECT c.id, c.procedure_kind, c.household_id, h.household_no, h.village_code, c.status,
-        c.clue_source, c.finding_id, c.opened_on, c.closed_on, c.version, h.group_no,
+        c.clue_source, c.finding_id, c.opened_on, c.closed_on, c.version, h.group_no, h.monitoring_category,
         (SELECT m.name FROM members m WHERE m.household_id = c.household_id AND m.relation = 1 ORDER BY m.seq LIMIT 1) AS head_name,
         (SELECT COUNT(*) FROM members m WHERE m.household_id = c.household_id) AS member_count,
         (SELECT f.suggested_category FROM findings f WHERE f.id = c.finding_id) AS suggested_category
@@ -2909,6 +2909,7 @@ fn decode_case(r: &DbRow) -> Result<Case, sqlx::Error> {
         group_no: u16::try_from(r.try_get::<i32, _>("group_no")?).unwrap_or(0),
         members: r.try_get("member_count")?,
         suggested_category: opt_enum(r.try_get("suggested_category")?, "suggested_category")?,
+        monitored_category: opt_enum(r.try_get("monitoring_category")?, "households.monitoring_category")?,
         status: enum_of(r.try_get("status")?, "status")?,
         source: opt_enum::<ClueSource>(r.try_get("clue_source")?, "clue_source")?,
         finding_id: r.try_get("finding_id")?,
@@ -3736,9 +3737,18 @@ pub(crate) async fn update_measure(
 ) -> Result<Measure, StoreError> {
     let (lo, hi) = scope.range();
     let mut tx = begin(w).await.map_err(crate::db_err)?;
+    // an assistance officer changes the measures of the households they serve only
+    let own = match scope.own_tasks_only() {
+        Some(u) => format!(
+            " AND EXISTS (SELECT 1 FROM officer_assignments oa WHERE oa.household_id = m.household_id
+                 AND oa.user_id = {} AND oa.ended_on IS NULL)",
+            u.0
+        ),
+        None => String::new(),
+    };
     let found = dynamic(format!(
         "SELECT {MEASURE_COLS}, h.village_code, h.household_no FROM measures m JOIN households h ON h.id = m.household_id
-         WHERE m.id = $1 AND h.village_code BETWEEN $2 AND $3"
+         WHERE m.id = $1 AND h.village_code BETWEEN $2 AND $3{own}"
     ))
     .bind(id)
     .bind(lo)
@@ -3818,10 +3828,15 @@ pub(crate) async fn measure_gaps(
         hi = hi.min(b as i64);
     }
     let cancelled = domain::measure::MeasureStatus::Cancelled.code();
+    let monitored = domain::household::MonitoringStatus::Monitored.code();
+    // the clock starts with the first officer of the current monitoring period: replacing an
+    // officer does not restart it (D10)
+    let first = "(SELECT MIN(o2.started_on) FROM officer_assignments o2
+                  WHERE o2.household_id = o.household_id AND o2.started_on >= h.monitored_since)";
     let w = format!(
-        "o.ended_on IS NULL AND h.village_code BETWEEN $1 AND $2
+        "o.ended_on IS NULL AND h.village_code BETWEEN $1 AND $2 AND h.monitoring_status = {monitored}
          AND NOT EXISTS (SELECT 1 FROM measures m WHERE m.household_id = o.household_id AND m.status <> {cancelled}
-                         AND m.planned_on >= o.started_on)"
+                         AND m.planned_on >= {first})"
     );
     let total: i64 = dynamic(format!(
         "SELECT COUNT(*) AS n FROM officer_assignments o JOIN households h ON h.id = o.household_id WHERE {w}"
@@ -3833,10 +3848,10 @@ pub(crate) async fn measure_gaps(
     .and_then(|row| row.try_get("n"))
     .map_err(crate::db_err)?;
     let rows = dynamic(format!(
-        "SELECT h.id, h.household_no, h.village_code, o.name, o.started_on,
+        "SELECT h.id, h.household_no, h.village_code, o.name, COALESCE({first}, o.started_on) AS started_on,
                 (SELECT mm.name FROM members mm WHERE mm.household_id = h.id AND mm.relation = 1 ORDER BY mm.seq LIMIT 1) AS head_name
          FROM officer_assignments o JOIN households h ON h.id = o.household_id WHERE {w}
-         ORDER BY o.started_on, h.id LIMIT $3"
+         ORDER BY 5, h.id LIMIT $3"
     ))
     .bind(lo)
     .bind(hi)
@@ -3978,7 +3993,7 @@ pub(crate) async fn push_department_tasks(
         .fetch_one(&mut *tx)
         .await
         .and_then(|r| r.try_get("id"))
-        .map_err(crate::db_err)?;
+        .map_err(|e| crate::unique_as(e, "该任务刚刚推送过，尚未办结，请刷新后查看".to_string()))?;
         ids.push(id);
         audit.push(
             AuditEntry::new(at, actor, AuditAction::Create, "household", rec.id.0)

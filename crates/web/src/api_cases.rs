@@ -288,6 +288,8 @@ async fn view_context(
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct CaseListParams {
+    /// identification (default) | elimination
+    pub procedure: Option<String>,
     /// open (default) | completed | rejected | withdrawn | all
     pub status: Option<String>,
     /// Open cases waiting for this step (key, e.g. town_review).
@@ -327,14 +329,14 @@ async fn list_cases(
         None | Some("") => None,
         Some(r) => Some(RegionCode::parse(r).map_err(|e| invalid("region", &e.to_string()))?),
     };
-    let filter = CaseFilter {
-        procedure: Some(Procedure::Identification),
-        status,
-        next_step,
-        region,
-        household: None,
-        before: p.before,
+    let procedure = match p.procedure.as_deref() {
+        None | Some("") => Procedure::Identification,
+        Some(k) => {
+            Procedure::from_key(k).ok_or_else(|| invalid("procedure", "程序应为 identification 或 elimination"))?
+        }
     };
+    let filter =
+        CaseFilter { procedure: Some(procedure), status, next_step, region, household: None, before: p.before };
     let page = state.db.cases(&a.scope, &filter, p.limit.unwrap_or(50).clamp(1, 200)).await?;
     let today = state.clock.today();
     let (params, sensitive) = view_context(&state, &a).await?;
@@ -359,6 +361,9 @@ fn date(field: &'static str, text: &str) -> ApiResult<chrono::NaiveDate> {
 /// A clue that opens an identification case.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct OpenCaseRequest {
+    /// identification (default: a clue) | elimination (a proposal; D9's conditions are checked).
+    #[serde(default)]
+    pub procedure: String,
     pub household_no: String,
     /// 农户自主申报 | 干部排查 | 部门筛查预警 | 集中排查发现 (not needed with finding_id).
     pub source: Option<String>,
@@ -387,8 +392,12 @@ async fn open_case(
                 .ok_or_else(|| invalid("source", &format!("线索来源应为：{}", ClueSource::labels_hint())))?,
         ),
     };
+    let procedure = match body.procedure.as_str() {
+        "" => Procedure::Identification,
+        k => Procedure::from_key(k).ok_or_else(|| invalid("procedure", "程序应为 identification 或 elimination"))?,
+    };
     let input = OpenCaseInput {
-        procedure: Procedure::Identification,
+        procedure,
         household_no,
         source,
         finding_id: body.finding_id,
@@ -439,6 +448,8 @@ pub struct StepRequest {
     pub risks: Vec<String>,
     /// 县级审定 with 因自然灾害: the 灾害类型.
     pub disaster: Option<String>,
+    /// 县级审定 of an elimination: 帮扶消除 | 自然消除.
+    pub mode: Option<String>,
 }
 
 /// Record the next step. Skipping, repeating or reordering a step, ending a notice before its
@@ -461,7 +472,13 @@ async fn record_step(
     };
     let decision =
         match body.category.as_deref() {
-            None | Some("") => None,
+            None | Some("") => match body.mode.as_deref() {
+                None | Some("") => None,
+                Some(m) => Some(Decision::Elimination {
+                    mode: domain::codes::EliminationMode::parse_label(m)
+                        .ok_or_else(|| invalid("mode", "风险消除方式应为 帮扶消除 或 自然消除"))?,
+                }),
+            },
             Some(c) => {
                 let category = MonitoringCategory::parse_label(c)
                     .ok_or_else(|| invalid("category", &format!("类别应为：{}", MonitoringCategory::labels_hint())))?;

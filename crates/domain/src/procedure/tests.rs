@@ -15,6 +15,7 @@ fn open_case(p: Procedure) -> Case {
         group_no: 1,
         members: 3,
         suggested_category: None,
+        monitored_category: None,
         status: CaseStatus::Open,
         source: Some(ClueSource::Campaign),
         finding_id: None,

@@ -278,7 +278,11 @@ pub struct MeasureLine {
     pub overdue: bool,
 }
 
-fn measure_lines(items: &[service::MeasureDeadline], regions: &crate::regions::RegionIndex) -> Vec<MeasureLine> {
+fn measure_lines(
+    items: &[service::MeasureDeadline],
+    regions: &crate::regions::RegionIndex,
+    today: chrono::NaiveDate,
+) -> Vec<MeasureLine> {
     let mut out: Vec<MeasureLine> = items
         .iter()
         .map(|m| {
@@ -289,7 +293,7 @@ fn measure_lines(items: &[service::MeasureDeadline], regions: &crate::regions::R
                     } else {
                         String::new()
                     };
-                    (format!("{}{moved}", due.extended), st.describe(), st.overdue)
+                    (format!("{}{moved}", due.extended), st.describe_days(today), st.overdue)
                 }
                 Err(e) => (String::new(), e.clone(), false),
             };
@@ -396,6 +400,10 @@ pub async fn deadlines(
     Query(q): Query<DeadlineQuery>,
 ) -> Result<Response, PageError> {
     require(&a, Permission::ViewHouseholds)?;
+    // the town's overview; screeners and officers follow their own work in their inbox
+    if a.scope.own_tasks_only().is_some() {
+        return Err(PageError::Forbidden);
+    }
     let regions = state.regions.get().await;
     let today = state.clock.today();
     let region = RegionCode::parse(&q.village).ok();
@@ -422,7 +430,7 @@ pub async fn deadlines(
     gaps.sort_by(|x, y| y.overdue.cmp(&x.overdue).then(x.due.cmp(&y.due)));
     let gaps_overdue = gaps.iter().filter(|g| g.overdue).count();
     let (m_items, measures_total) = service::measure_deadlines(&state.db, &cal, &a.scope, today, region, 500).await?;
-    let measures = measure_lines(&m_items, &regions);
+    let measures = measure_lines(&m_items, &regions, today);
     let measures_overdue = measures.iter().filter(|m| m.overdue).count();
     let params = domain::ports::ParamStore::params(&state.db, None).await?;
     let (cases, notices_ending) = case_due_lines(&open_cases(&state, &a, region).await?, &regions, today, &params);

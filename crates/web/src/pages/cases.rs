@@ -20,7 +20,7 @@ use domain::procedure::{
     ProcedureRules, Step, StepInput, StepOutcome,
 };
 use domain::region::RegionCode;
-use domain::service::{self, CaseError, OpenCaseInput};
+use domain::service::{self, CaseError, EditError, OpenCaseInput};
 use serde::Deserialize;
 
 use super::{Chrome, FieldGroup, FormField, Opt, attach_errors, redirect_with_flash, render, render_status, require};
@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{id}/steps", post(record))
         .route("/cases/{id}/withdraw", post(withdraw))
         .route("/attachments/{id}", get(download))
+        .route("/households/{no}/rollback", post(roll_back))
 }
 
 /// Roles that take part in the procedure (and so see the 认定 menu).
@@ -126,6 +127,8 @@ pub fn case_line(c: &Case, village: String, role: Role, today: NaiveDate, params
 #[template(path = "cases.html")]
 struct ListPage {
     chrome: Chrome,
+    procedure_key: &'static str,
+    procedure_label: &'static str,
     /// (step key, label, count, this role records it)
     waiting: Vec<(&'static str, &'static str, i64, bool)>,
     villages: Vec<Opt>,
@@ -140,6 +143,8 @@ struct ListPage {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct ListQuery {
+    /// identification (default) | elimination
+    procedure: String,
     village: String,
     status: String,
     step: String,
@@ -162,8 +167,9 @@ pub async fn list(
         "all" => None,
         s => CaseStatus::ALL.iter().copied().find(|x| x.code().to_string() == s),
     };
+    let procedure = Procedure::from_key(&q.procedure).unwrap_or(Procedure::Identification);
     let filter = CaseFilter {
-        procedure: Some(Procedure::Identification),
+        procedure: Some(procedure),
         status,
         next_step: step,
         region: RegionCode::parse(&q.village).ok(),
@@ -172,14 +178,10 @@ pub async fn list(
     };
     let page = state.db.cases(&a.scope, &filter, 50).await?;
     let counts = state.db.case_counts(&a.scope).await?;
-    let waiting = Procedure::Identification.steps()[1..]
+    let waiting = procedure.steps()[1..]
         .iter()
         .map(|s| {
-            let n = counts
-                .iter()
-                .filter(|c| c.procedure == Procedure::Identification && c.next_step == *s)
-                .map(|c| c.count)
-                .sum();
+            let n = counts.iter().filter(|c| c.procedure == procedure && c.next_step == *s).map(|c| c.count).sum();
             (s.key(), s.label(), n, s.allows(a.user.role))
         })
         .collect();
@@ -197,7 +199,8 @@ pub async fn list(
     }));
     status_opts.push(Opt { value: "all".into(), label: "全部".into(), selected: q.status == "all" });
     let base = format!(
-        "/cases?village={}&status={}&step={}",
+        "/cases?procedure={}&village={}&status={}&step={}",
+        procedure.key(),
         urlencoding::encode(&q.village),
         urlencoding::encode(&q.status),
         urlencoding::encode(&q.step)
@@ -217,6 +220,8 @@ pub async fn list(
     }
     let tpl = ListPage {
         chrome: Chrome::new(&state, &a, &headers).await,
+        procedure_key: procedure.key(),
+        procedure_label: procedure.label(),
         waiting,
         villages,
         status_opts,
@@ -292,6 +297,8 @@ fn split_names(text: &str) -> Vec<String> {
 #[template(path = "case_new.html")]
 struct NewPage {
     chrome: Chrome,
+    procedure_key: &'static str,
+    elimination: bool,
     household_no: String,
     household_line: String,
     finding: Option<super::findings::FindingLine>,
@@ -305,6 +312,8 @@ struct NewPage {
 pub struct NewQuery {
     household: String,
     finding: String,
+    /// identification (default) | elimination
+    procedure: String,
 }
 
 async fn new_page(
@@ -339,22 +348,39 @@ async fn new_page(
         _ => String::new(),
     };
     let on = if sub.get("on").is_empty() { state.clock.today().to_string() } else { sub.get("on") };
-    let mut groups = vec![FieldGroup {
-        title: "线索".into(),
-        fields: vec![
-            FormField::select::<ClueSource>("source", "线索来源", &source_default, false).required(),
-            FormField::text("on", "发现日期", &on).kind("date").required().help("15天办理时限从这一天算起"),
-            FormField::text("note", "情况说明", &sub.get("note")).kind("textarea").help(if finding.is_some() {
-                "可不填：默认写入排查发现的说明"
-            } else {
-                "谁发现、发现了什么（如：户主住院，自付医疗费约3万元）"
-            }),
-        ],
-    }];
+    let procedure = Procedure::from_key(&sub.get("procedure")).unwrap_or(Procedure::Identification);
+    let mut groups = if procedure == Procedure::Elimination {
+        vec![FieldGroup {
+            title: "提出风险消除".into(),
+            fields: vec![
+                FormField::text("on", "提出日期", &on).kind("date").required(),
+                FormField::text("note", "提出理由", &sub.get("note")).kind("textarea").help(if finding.is_some() {
+                    "可不填：默认写入排查发现的说明"
+                } else {
+                    "收入是否持续稳定、大额刚性支出是否已解决、“三保障”和饮水安全情况"
+                }),
+            ],
+        }]
+    } else {
+        vec![FieldGroup {
+            title: "线索".into(),
+            fields: vec![
+                FormField::select::<ClueSource>("source", "线索来源", &source_default, false).required(),
+                FormField::text("on", "发现日期", &on).kind("date").required().help("15天办理时限从这一天算起"),
+                FormField::text("note", "情况说明", &sub.get("note")).kind("textarea").help(if finding.is_some() {
+                    "可不填：默认写入排查发现的说明"
+                } else {
+                    "谁发现、发现了什么（如：户主住院，自付医疗费约3万元）"
+                }),
+            ],
+        }]
+    };
     let unplaced = attach_errors(&mut groups, errs);
     let error = error.or_else(|| (!unplaced.is_empty()).then(|| unplaced.join("；")));
     Ok(NewPage {
         chrome: Chrome::new(state, a, headers).await,
+        procedure_key: procedure.key(),
+        elimination: procedure == Procedure::Elimination,
         household_no: no.to_string(),
         household_line: format!(
             "{} · 户主 {} · {} · {} · {}人",
@@ -377,11 +403,16 @@ pub async fn new_form(
     headers: HeaderMap,
     Query(q): Query<NewQuery>,
 ) -> Result<Response, PageError> {
-    if !Step::Clue.allows(a.user.role) {
+    let procedure = Procedure::from_key(&q.procedure).unwrap_or(Procedure::Identification);
+    if !procedure.steps()[0].allows(a.user.role) {
         return Err(PageError::Forbidden);
     }
     let sub = Submitted {
-        fields: vec![("household".into(), q.household), ("finding".into(), q.finding)],
+        fields: vec![
+            ("household".into(), q.household),
+            ("finding".into(), q.finding),
+            ("procedure".into(), procedure.key().into()),
+        ],
         ..Default::default()
     };
     let tpl = new_page(&state, &a, &headers, &sub, &FieldErrors::default(), None).await?;
@@ -394,10 +425,11 @@ pub async fn create(
     headers: HeaderMap,
     mp: Multipart,
 ) -> Result<Response, PageError> {
-    if !Step::Clue.allows(a.user.role) {
+    let sub = read_multipart(mp).await;
+    let procedure = Procedure::from_key(&sub.get("procedure")).unwrap_or(Procedure::Identification);
+    if !procedure.steps()[0].allows(a.user.role) {
         return Err(PageError::Forbidden);
     }
-    let sub = read_multipart(mp).await;
     let mut errs = FieldErrors::default();
     let no = HouseholdNo::parse(&sub.get("household")).map_err(|_| PageError::NotFound)?;
     let on = parse_date(&sub.get("on"));
@@ -406,15 +438,15 @@ pub async fn create(
     }
     let source = ClueSource::parse_label(&sub.get("source"));
     let finding_id = sub.get("finding").parse::<i64>().ok();
-    if source.is_none() && finding_id.is_none() {
+    if procedure == Procedure::Identification && source.is_none() && finding_id.is_none() {
         errs.push("source", "线索来源", format!("请选择：{}", ClueSource::labels_hint()));
     }
     let mut error = sub.error.clone();
     if errs.is_empty() && error.is_none() {
         let input = OpenCaseInput {
-            procedure: Procedure::Identification,
+            procedure,
             household_no: no.clone(),
-            source,
+            source: if procedure == Procedure::Identification { source } else { None },
             finding_id,
             on: on.unwrap_or_default(),
             note: sub.get("note"),
@@ -431,10 +463,13 @@ pub async fn create(
         .await;
         match r {
             Ok(c) => {
-                return Ok(redirect_with_flash(
-                    &format!("/cases/{}", c.id.0),
-                    &format!("已登记线索，开始识别认定（案件 #{}）；下一步：申请及承诺授权", c.id.0),
-                ));
+                let msg = match procedure {
+                    Procedure::Identification => {
+                        format!("已登记线索，开始识别认定（案件 #{}）；下一步：申请及承诺授权", c.id.0)
+                    }
+                    Procedure::Elimination => format!("已提出风险消除（案件 #{}）；下一步：入户核实", c.id.0),
+                };
+                return Ok(redirect_with_flash(&format!("/cases/{}", c.id.0), &msg));
             }
             Err(CaseError::Invalid(e)) => errs = e,
             Err(CaseError::Open(domain::procedure::OpenError::NoteRequired)) => {
@@ -522,6 +557,7 @@ fn step_views(c: &Case, sensitive: bool) -> Vec<StepView> {
 #[template(path = "case.html")]
 struct CasePage {
     chrome: Chrome,
+    procedure_key: &'static str,
     c: CaseLine,
     version: i64,
     source: String,
@@ -630,6 +666,13 @@ fn step_form(
             .collect();
         fields.push(f);
     }
+    if step == Step::CountyApproval && p == Procedure::Elimination {
+        fields.push(
+            FormField::select::<domain::codes::EliminationMode>("mode", "风险消除方式", &typed("mode"), true)
+                .required()
+                .help("帮扶消除须至少有一项已实施的帮扶措施；风险自然消失的选自然消除"),
+        );
+    }
     let note_label = if p.may_reject(step) { "意见（不通过时必填理由）" } else { "情况说明" };
     fields.push(FormField::text("note", note_label, &typed("note")).kind("textarea"));
     StepForm {
@@ -685,12 +728,17 @@ async fn case_page(
         .unwrap_or_default();
     let print_link = match next {
         Some(NextAction::EndNotice { started_on, .. }) => Some((
-            format!("/cases/print?kind=notice&village={}&posted={started_on}", c.village),
+            format!(
+                "/cases/print?procedure={}&kind=notice&village={}&posted={started_on}",
+                c.procedure.key(),
+                c.village
+            ),
             "打印本村公示（已张贴的）",
         )),
-        Some(NextAction::Step { step: Step::PublicNotice }) => {
-            Some((format!("/cases/print?kind=notice&village={}", c.village), "打印本村待张贴的公示"))
-        }
+        Some(NextAction::Step { step: Step::PublicNotice }) => Some((
+            format!("/cases/print?procedure={}&kind=notice&village={}", c.procedure.key(), c.village),
+            "打印本村待张贴的公示",
+        )),
         Some(NextAction::Step { step: Step::Announcement }) => {
             Some((format!("/cases/print?kind=announcement&village={}", c.village), "打印公告"))
         }
@@ -698,6 +746,7 @@ async fn case_page(
     };
     Ok(CasePage {
         chrome: Chrome::new(state, a, headers).await,
+        procedure_key: c.procedure.key(),
         c: case_line(c, regions.name(c.village), a.user.role, today, &params),
         version: c.version,
         source: c.source.map(|s| s.label().to_string()).unwrap_or_default(),
@@ -733,6 +782,9 @@ fn step_input(sub: &Submitted, errs: &mut FieldErrors) -> Option<StepInput> {
         errs.push("on", "办理日期", "请填写日期，如 2022-03-30");
     }
     let decision = match MonitoringCategory::parse_label(&sub.get("category")) {
+        None if !sub.get("mode").is_empty() => {
+            domain::codes::EliminationMode::parse_label(&sub.get("mode")).map(|mode| Decision::Elimination { mode })
+        }
         Some(category) => {
             let risks: Vec<RiskType> = sub.all("risks").iter().filter_map(|r| RiskType::parse_label(r)).collect();
             let disaster = domain::codes::DisasterKind::parse_label(&sub.get("disaster"));
@@ -918,6 +970,8 @@ struct NoticePage {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct NoticeQuery {
+    /// identification (default) | elimination
+    procedure: String,
     kind: String,
     village: String,
     /// A notice already posted on this day (reprint); without it, the cases about to be posted.
@@ -930,7 +984,9 @@ pub async fn print_notice(
     Query(q): Query<NoticeQuery>,
 ) -> Result<Response, PageError> {
     require(&a, Permission::ViewHouseholds)?;
-    let announcement = q.kind == "announcement";
+    let procedure = Procedure::from_key(&q.procedure).unwrap_or(Procedure::Identification);
+    // an elimination is announced by the county's decision, not by a village announcement step
+    let announcement = q.kind == "announcement" && procedure == Procedure::Identification;
     let village = RegionCode::parse(&q.village).map_err(|_| PageError::BadRequest("请选择村".into()))?;
     if !a.scope.contains(village) {
         return Err(PageError::NotFound);
@@ -941,7 +997,7 @@ pub async fn print_notice(
     let mut before = None;
     loop {
         let filter = CaseFilter {
-            procedure: Some(Procedure::Identification),
+            procedure: Some(procedure),
             status: Some(CaseStatus::Open),
             next_step: Some(step),
             region: Some(village),
@@ -967,9 +1023,11 @@ pub async fn print_notice(
     let rows: Vec<NoticeRow> = cases
         .iter()
         .map(|c| {
-            // the county's category on the announcement; the clue's suggestion on the notice
+            // the county's category on the announcement; the clue's suggestion on the notice;
+            // for an elimination, the category the household was monitored under
             let category = match c.decision() {
                 Some(Decision::Inclusion { category, .. }) => Some(*category),
+                _ if procedure == Procedure::Elimination => c.monitored_category,
                 _ => c.suggested_category,
             };
             NoticeRow {
@@ -1001,11 +1059,21 @@ pub async fn print_notice(
             domain::procedure::notice_earliest_end(start, rules.notice_days),
             rules.notice_days
         );
-        (
-            format!("{vname}防止返贫监测对象识别公示"),
-            format!("经农户申请、入户核实、信息比对和民主评议，以下{}户拟纳入防止返贫监测对象，现予公示。", rows.len()),
-            period,
-        )
+        match procedure {
+            Procedure::Identification => (
+                format!("{vname}防止返贫监测对象识别公示"),
+                format!(
+                    "经农户申请、入户核实、信息比对和民主评议，以下{}户拟纳入防止返贫监测对象，现予公示。",
+                    rows.len()
+                ),
+                period,
+            ),
+            Procedure::Elimination => (
+                format!("{vname}防止返贫监测对象风险消除公示"),
+                format!("经入户核实和民主评议，以下{}户拟标注风险消除，现予公示。", rows.len()),
+                period,
+            ),
+        }
     };
     let tpl = NoticePage {
         title,
@@ -1019,4 +1087,30 @@ pub async fn print_notice(
     };
     Ok(([(header::CACHE_CONTROL, "no-store")], axum::response::Html(tpl.render().map_err(PageError::from)?))
         .into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RollBackForm {
+    version: i64,
+    reason: String,
+}
+
+/// 回退 (D9): an eliminated household back under monitoring, with the reason.
+pub async fn roll_back(
+    State(state): State<AppState>,
+    PageAuth(a): PageAuth,
+    Path(no): Path<String>,
+    axum::Form(f): axum::Form<RollBackForm>,
+) -> Result<Response, PageError> {
+    let no = HouseholdNo::parse(&no).map_err(|_| PageError::NotFound)?;
+    let back = format!("/households/{no}");
+    match service::roll_back_elimination(&state.db, state.clock.now(), &a.scope, &a.actor(), &no, f.version, &f.reason)
+        .await
+    {
+        Ok(_) => Ok(redirect_with_flash(&back, "已回退：该户恢复为监测中，原因已存档")),
+        Err(EditError::Invalid(e)) => Ok(redirect_with_flash(&back, &format!("没有回退：{e}"))),
+        Err(e @ EditError::Conflict { .. }) => Ok(redirect_with_flash(&back, &format!("没有回退：{e}"))),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -176,6 +176,10 @@ struct DetailPage {
     cases: Vec<super::cases::CaseLine>,
     /// The user may register a clue on this household (not monitored, no open case).
     can_open_case: bool,
+    /// … or propose its elimination (monitored, no open case), or roll an elimination back.
+    can_propose_elimination: bool,
+    can_roll_back: bool,
+    version: i64,
     back: String,
 }
 
@@ -239,9 +243,13 @@ pub async fn detail(
     .await?
     .items;
     let case_params = domain::ports::ParamStore::params(&state.db, None).await?;
-    let can_open_case = domain::procedure::Step::Clue.allows(a.user.role)
-        && !matches!(d.record.household.monitoring, domain::household::Monitoring::Monitored { .. })
-        && !case_list.iter().any(|c| c.is_open());
+    let monitored = matches!(d.record.household.monitoring, domain::household::Monitoring::Monitored { .. });
+    let no_open_case = !case_list.iter().any(|c| c.is_open());
+    let can_open_case = domain::procedure::Step::Clue.allows(a.user.role) && !monitored && no_open_case;
+    let can_propose_elimination = domain::procedure::Step::Proposal.allows(a.user.role) && monitored && no_open_case;
+    let can_roll_back =
+        matches!(a.user.role, domain::account::Role::TownOffice | domain::account::Role::CountyApprover)
+            && matches!(d.record.household.monitoring, domain::household::Monitoring::Eliminated { .. });
     let cases = case_list
         .iter()
         .map(|c| super::cases::case_line(c, village.clone(), a.user.role, state.clock.today(), &case_params))
@@ -262,6 +270,9 @@ pub async fn detail(
         visits,
         cases,
         can_open_case,
+        can_propose_elimination,
+        can_roll_back,
+        version: d.record.version,
         back: format!("/households/{no}"),
     };
     render(&tpl, &tpl.chrome)

@@ -108,9 +108,16 @@ async fn measures_page(
     if monitored {
         let officers = domain::ports::AssistanceStore::officer_history(&state.db, &a.scope, d.record.id).await?;
         if let Some(o) = officers.iter().find(|o| o.ended_on.is_none()) {
-            let rules = service::assistance_rules_from(&params, chrono::Datelike::year(&o.started_on), h.village);
-            if let Ok(due) = domain::assistance::measures_due(&cal, o.started_on, h.village, &rules) {
-                let first = domain::measure::first_measure_on(&list, o.started_on);
+            // the clock starts with the first officer since the household was included (D10)
+            let since = match h.monitoring {
+                domain::household::Monitoring::Monitored { since, .. } => since,
+                _ => o.started_on,
+            };
+            let start =
+                officers.iter().filter(|x| x.started_on >= since).map(|x| x.started_on).min().unwrap_or(o.started_on);
+            let rules = service::assistance_rules_from(&params, chrono::Datelike::year(&start), h.village);
+            if let Ok(due) = domain::assistance::measures_due(&cal, start, h.village, &rules) {
+                let first = domain::measure::first_measure_on(&list, start);
                 deadline = match first {
                     Some(f) if f <= due.extended => format!(
                         "帮扶责任人{}自{}帮扶，{}已采取首批措施（时限{}）",
@@ -185,6 +192,17 @@ async fn measures_page(
     }];
     let unplaced = attach_errors(&mut groups, errs);
     let error = error.or_else(|| (!unplaced.is_empty()).then(|| unplaced.join("；")));
+    // a department's staff see their own department's tasks only (D15); officers none here
+    let household_tasks = domain::ports::DepartmentTaskFilter { household: Some(d.record.id), ..Default::default() };
+    let tasks = match service::department_task_filter(&state.db, &a.scope, a.user.id, household_tasks).await {
+        Ok(f) => domain::ports::DepartmentTaskStore::department_tasks(&state.db, &a.scope, &f, 100)
+            .await?
+            .items
+            .iter()
+            .map(|t| super::department_tasks::task_line(t, regions.name(t.village), today))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
     let head = d
         .members
         .iter()
@@ -213,17 +231,7 @@ async fn measures_page(
         error,
         can_manage: a.scope.allows(Permission::ManageMeasures),
         can_push: a.scope.allows(Permission::AssignOfficers) && monitored,
-        tasks: domain::ports::DepartmentTaskStore::department_tasks(
-            &state.db,
-            &a.scope,
-            &domain::ports::DepartmentTaskFilter { household: Some(d.record.id), ..Default::default() },
-            100,
-        )
-        .await?
-        .items
-        .iter()
-        .map(|t| super::department_tasks::task_line(t, regions.name(t.village), today))
-        .collect(),
+        tasks,
         today: today.to_string(),
         status_opts: MeasureStatus::ALL.iter().map(|s| (s.label(), false)).collect(),
     })

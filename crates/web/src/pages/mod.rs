@@ -94,6 +94,11 @@ pub struct Chrome {
     pub can_clue: bool,
     pub can_assign_officers: bool,
     pub is_department: bool,
+    /// The role proposes eliminations (提出风险消除).
+    pub can_propose: bool,
+    /// The town's deadline page and every department's task list (not for roles limited to
+    /// their own work).
+    pub sees_overview: bool,
     pub today: String,
 }
 
@@ -121,6 +126,8 @@ impl Chrome {
             can_clue: domain::procedure::Step::Clue.allows(a.user.role),
             can_assign_officers: a.scope.allows(Permission::AssignOfficers),
             is_department: a.user.role == domain::account::Role::DepartmentStaff,
+            can_propose: domain::procedure::Step::Proposal.allows(a.user.role),
+            sees_overview: cases::takes_part(a.user.role) && a.scope.own_tasks_only().is_none(),
             today: state.clock.today().to_string(),
         }
     }
@@ -143,6 +150,8 @@ impl Chrome {
             can_clue: false,
             can_assign_officers: false,
             is_department: false,
+            can_propose: false,
+            sees_overview: false,
             today: state.clock.today().to_string(),
         }
     }

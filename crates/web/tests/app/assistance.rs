@@ -15,6 +15,10 @@ fn at(m: u32, d: u32) -> chrono::DateTime<Utc> {
 }
 
 /// Takes D1 through the procedure by the API, ending with 纳入监测 on 2022-03-28.
+pub async fn include_d1_on_0328(app: &TestApp) {
+    include_d1(app).await
+}
+
 async fn include_d1(app: &TestApp) {
     let mut cadre = app.api_login("dazheng").await;
     let mut county = app.api_login("county").await;
@@ -163,6 +167,24 @@ async fn an_officer_sees_the_households_they_serve() {
     assert_eq!(officer.get("/").await.location(), "/inbox");
     let inbox = officer.get("/inbox").await.text();
     assert!(inbox.contains("我帮扶的户（1）") && inbox.contains("韦国强") && inbox.contains("2022-04-11"), "{inbox}");
+    // the officer records measures of the households they serve, not of others; no town overview
+    let m = [("category", "就业帮扶"), ("content", "推荐务工"), ("planned_on", "2022-04-01"), ("status", "计划")];
+    assert_eq!(officer.post_form(&format!("/households/{D1}/measures"), &m).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(officer.post_form(&format!("/households/{D2}/measures"), &m).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(officer.get("/deadlines").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(officer.get("/department-tasks").await.status, StatusCode::FORBIDDEN);
+    // the household's 帮扶责任人 now changes only on its own page (history and reason)
+    let mut town = app.api_login("town").await;
+    let hv = town.get(&format!("/api/v1/households/{D1}")).await.json();
+    let r = town
+        .json(
+            "PUT",
+            &format!("/api/v1/households/{D1}"),
+            serde_json::json!({ "version": hv["version"], "officer_name": "张三" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("帮扶责任人"));
     app.cleanup().await;
 }
 
@@ -300,6 +322,10 @@ async fn department_tasks_are_pushed_answered_and_exported() {
         assert!(list.contains("健康帮扶") && !list.contains("就业帮扶") && list.contains("韦国强"), "{list}");
         let mut jiaoyu = app.api_login("jiaoyu").await;
         assert_eq!(jiaoyu.get("/api/v1/department-tasks").await.json()["total"], 0);
+        // nor does 教育 read 医保's or 人社's tasks on the household's page (D15)
+        let mut jiaoyu_page = app.login("jiaoyu").await;
+        let mp = jiaoyu_page.get(&format!("/households/{D1}/measures")).await.text();
+        assert!(!mp.contains("任务清单（"), "{mp}");
         let mut yibao_api = app.api_login("yibao").await;
         let tasks = yibao_api.get("/api/v1/department-tasks").await.json();
         assert_eq!(tasks["total"], 1);
