@@ -112,6 +112,8 @@ pub async fn load(ctx: &Ctx, db: &store::Db, seed: u64, households: Option<usize
     )
     .await?;
     say!("screened / 已筛查: {} households, {} findings", report.households, report.findings.len());
+    let clues = demo_clues(db, now, opts.as_of).await?;
+    say!("clues / 线索: {clues} 应纳未纳 findings of 大正村 registered by `dazheng` (identification cases)");
     say!("campaign / 专项行动: 雒容镇2022年防返贫集中排查, {tasks} tasks; 大正村 groups 1–2 assigned to `screener`");
     say!(
         "demo loaded / 演示数据已装入: 雒容镇 13 villages, {n} households, {members} members in {:.1?} (generation {:.1?})",
@@ -119,6 +121,39 @@ pub async fn load(ctx: &Ctx, db: &store::Db, seed: u64, households: Option<usize
         gen_time
     );
     Ok(())
+}
+
+/// Two 应纳未纳 findings of 大正村 turned into clues by the village cadre, so that the procedure
+/// has cases to continue (the next steps fall on later days: start with `--now` to record them).
+async fn demo_clues(
+    db: &store::Db,
+    now: chrono::DateTime<chrono::Utc>,
+    on: chrono::NaiveDate,
+) -> anyhow::Result<usize> {
+    use domain::ports::{FindingFilter, FindingStatus, FindingStore};
+    let Some((cadre, _)) = db.user_by_username("dazheng").await? else { return Ok(0) };
+    let filter = FindingFilter {
+        code: Some(domain::rules::FindingCode::ShouldMonitor),
+        status: Some(FindingStatus::Open),
+        ..Default::default()
+    };
+    let findings = db.findings(&cadre.scope(), &filter, 2).await?;
+    let mut n = 0;
+    for f in &findings.items {
+        let input = domain::service::OpenCaseInput {
+            procedure: domain::procedure::Procedure::Identification,
+            household_no: f.household_no.clone(),
+            source: None,
+            finding_id: Some(f.id),
+            on,
+            note: String::new(),
+        };
+        domain::service::open_case(db, now, on, &cadre.scope(), &cadre.actor(), &input, &[])
+            .await
+            .map_err(|e| anyhow::anyhow!("demo clue: {e}"))?;
+        n += 1;
+    }
+    Ok(n)
 }
 
 /// The town's 2022 campaign with the seed's dates, and 大正村 groups 1–2 given to the demo
