@@ -18,6 +18,7 @@ pub mod measure;
 pub mod member;
 pub mod money;
 pub mod national_id;
+pub mod notify;
 pub mod params;
 pub mod ports;
 pub mod procedure;

@@ -1120,3 +1120,66 @@ pub trait DepartmentTaskStore: Send + Sync {
         measure: Option<&crate::measure::NewMeasure>,
     ) -> impl Future<Output = StoreResult<crate::department_task::DepartmentTask>> + Send;
 }
+
+/// One delivery to make: a notification for a webhook (claimed, so no other process sends it).
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub webhook_id: i64,
+    pub url: String,
+    pub message: crate::notify::WebhookMessage,
+}
+
+pub trait NotificationStore: Send + Sync {
+    /// Stores notifications (best effort after the change they announce).
+    fn notify(
+        &self,
+        at: DateTime<Utc>,
+        notes: &[crate::notify::NewNotification],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// The newest notifications for a user: their role (and department) within their region.
+    fn notifications_for(
+        &self,
+        user: &User,
+        department: Option<crate::measure::Department>,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<crate::notify::Notification>>> + Send;
+
+    /// Marks everything up to `up_to` read for the user.
+    fn mark_read(&self, user: UserId, up_to: i64) -> impl Future<Output = StoreResult<()>> + Send;
+
+    fn webhooks(&self) -> impl Future<Output = StoreResult<Vec<crate::notify::Webhook>>> + Send;
+
+    /// Adds a webhook (it receives what is notified from now on); audited.
+    fn add_webhook(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        hook: &crate::notify::NewWebhook,
+    ) -> impl Future<Output = StoreResult<crate::notify::Webhook>> + Send;
+
+    /// Switches a webhook off; audited.
+    fn disable_webhook(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        id: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Claims up to `limit` undelivered notifications for the active webhooks (a delivery row is
+    /// written first, so two processes never send the same one).
+    fn claim_deliveries(
+        &self,
+        at: DateTime<Utc>,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<Delivery>>> + Send;
+
+    /// Records how a delivery went (HTTP status, or -1 with the error).
+    fn finish_delivery(
+        &self,
+        webhook_id: i64,
+        notification_id: i64,
+        status: i32,
+        error: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}

@@ -17,8 +17,8 @@ use crate::params::{ParamError, ParamName, resolve_or_default};
 use crate::ports::{
     AssistanceStore, AuditStore, CalendarStore, CampaignStore, CaseFilter, CaseStore, DepartmentTaskStore,
     FindingFilter, FindingStatus, FindingStore, HouseholdDetail, HouseholdEffect, HouseholdRecord, HouseholdStore,
-    MeasureStore, MemberChange, NewCase, ParamStore, RegistryLookup, StoreError, StoredCalendar, TaskSelection,
-    UserStore, VisitStore,
+    MeasureStore, MemberChange, NewCase, NotificationStore, ParamStore, RegistryLookup, StoreError, StoredCalendar,
+    TaskSelection, UserStore, VisitStore,
 };
 use crate::procedure::{
     AttachmentMeta, Case, CaseId, CaseStatus, ClueSource, Decision, MAX_ATTACHMENT_BYTES, NewAttachment, OpenError,
@@ -772,7 +772,7 @@ pub struct OpenCaseInput {
 /// Opens a case on a household of the caller's scope: a clue opens an identification (from a
 /// finding it takes the finding along, which becomes 已转为线索).
 #[allow(clippy::too_many_arguments)]
-pub async fn open_case<S: CaseStore + HouseholdStore + FindingStore + ParamStore>(
+pub async fn open_case<S: CaseStore + HouseholdStore + FindingStore + ParamStore + NotificationStore>(
     store: &S,
     at: DateTime<Utc>,
     today: NaiveDate,
@@ -852,13 +852,80 @@ pub async fn open_case<S: CaseStore + HouseholdStore + FindingStore + ParamStore
         opened_on: input.on,
         note,
     };
-    Ok(store.open_case(actor, at, scope, &new, files).await?)
+    let case = store.open_case(actor, at, scope, &new, files).await?;
+    announce(store, at, &case_notes(&case)).await?;
+    Ok(case)
+}
+
+/// Who must act next on a case, or who learns how it ended.
+fn case_notes(c: &Case) -> Vec<crate::notify::NewNotification> {
+    use crate::notify::NewNotification;
+    let who = format!("户 {}（{}）", c.household_no, c.head_name.as_deref().unwrap_or("无户主"));
+    let link = format!("/cases/{}", c.id.0);
+    match c.status {
+        CaseStatus::Open => match c.next(&ProcedureRules::default()) {
+            Some(n) => n
+                .step()
+                .roles()
+                .iter()
+                .map(|r| {
+                    let what = match n {
+                        crate::procedure::NextAction::EndNotice { earliest_end, .. } => {
+                            format!("公示中，{earliest_end}起可结束")
+                        }
+                        crate::procedure::NextAction::Step { step } => format!("待{step}"),
+                    };
+                    NewNotification::to_role(
+                        *r,
+                        c.village,
+                        format!("{who}{}案件 #{}：{what}", c.procedure.label(), c.id.0),
+                        link.clone(),
+                    )
+                })
+                .collect(),
+            None => Vec::new(),
+        },
+        CaseStatus::Completed if c.procedure == Procedure::Identification => [Role::TownOffice, Role::VillageCadre]
+            .iter()
+            .map(|r| {
+                NewNotification::to_role(
+                    *r,
+                    c.village,
+                    format!("{who}已纳入监测：请在规定时限内落实帮扶责任人"),
+                    format!("/households/{}/officer", c.household_no),
+                )
+            })
+            .collect(),
+        CaseStatus::Completed => {
+            vec![NewNotification::to_role(Role::VillageCadre, c.village, format!("{who}已标注风险消除"), link)]
+        }
+        CaseStatus::Rejected | CaseStatus::Withdrawn => vec![NewNotification::to_role(
+            Role::VillageCadre,
+            c.village,
+            format!(
+                "{who}{}案件 #{}{}",
+                c.procedure.label(),
+                c.id.0,
+                if c.status == CaseStatus::Rejected { c.procedure.rejected_label() } else { "已撤销" }
+            ),
+            link,
+        )],
+    }
+}
+
+/// Stores notifications after the change they announce (webhooks forward them from there).
+async fn announce<S: NotificationStore>(
+    store: &S,
+    at: DateTime<Utc>,
+    notes: &[crate::notify::NewNotification],
+) -> Result<(), StoreError> {
+    store.notify(at, notes).await
 }
 
 /// Records the next step of a case the caller may see, as checked by [`check_step`]; the last
 /// step changes the household (纳入监测 / 标注风险消除) in the same transaction.
 #[allow(clippy::too_many_arguments)]
-pub async fn record_step<S: CaseStore + HouseholdStore + ParamStore + MeasureStore>(
+pub async fn record_step<S: CaseStore + HouseholdStore + ParamStore + MeasureStore + NotificationStore>(
     store: &S,
     at: DateTime<Utc>,
     today: NaiveDate,
@@ -940,7 +1007,9 @@ pub async fn record_step<S: CaseStore + HouseholdStore + ParamStore + MeasureSto
     } else {
         None
     };
-    Ok(store.record_step(actor, at, &case, &plan, next_step, files, effect.as_ref()).await?)
+    let after = store.record_step(actor, at, &case, &plan, next_step, files, effect.as_ref()).await?;
+    announce(store, at, &case_notes(&after)).await?;
+    Ok(after)
 }
 
 /// Closes an open case as withdrawn (the household withdraws its application, or the clue
@@ -1248,7 +1317,9 @@ pub async fn measure_deadlines<S: MeasureStore + ParamStore>(
 /// (department, measure) chosen, with the reasons fangpin's proposal gives and a due date of
 /// `measures_days` calendar days (D10). One already open is not pushed twice.
 #[allow(clippy::too_many_arguments)]
-pub async fn push_department_tasks<S: HouseholdStore + MeasureStore + DepartmentTaskStore + ParamStore>(
+pub async fn push_department_tasks<
+    S: HouseholdStore + MeasureStore + DepartmentTaskStore + ParamStore + NotificationStore,
+>(
     store: &S,
     calendar: &WorkCalendar,
     at: DateTime<Utc>,
@@ -1297,7 +1368,20 @@ pub async fn push_department_tasks<S: HouseholdStore + MeasureStore + Department
             }
         })
         .collect();
-    Ok(store.push_department_tasks(actor, at, &d, &tasks).await?)
+    let pushed = store.push_department_tasks(actor, at, &d, &tasks).await?;
+    let notes: Vec<_> = pushed
+        .iter()
+        .map(|t| {
+            crate::notify::NewNotification::to_department(
+                t.department,
+                t.village,
+                format!("任务清单 #{}：户 {} 需落实{}，办理时限 {}", t.id, t.household_no, t.category, t.due_on),
+                "/department-tasks".to_string(),
+            )
+        })
+        .collect();
+    announce(store, at, &notes).await?;
+    Ok(pushed)
 }
 
 /// The tasks a user may see: a department's staff only their department's (DOMAIN D15); the
@@ -1324,7 +1408,7 @@ pub async fn department_task_filter<S: DepartmentTaskStore>(
 /// A department's action on one of its tasks, at the version the user saw; completion records
 /// the implemented measure on the household.
 #[allow(clippy::too_many_arguments)]
-pub async fn act_on_department_task<S: DepartmentTaskStore>(
+pub async fn act_on_department_task<S: DepartmentTaskStore + NotificationStore>(
     store: &S,
     at: DateTime<Utc>,
     today: NaiveDate,
@@ -1375,11 +1459,27 @@ pub async fn act_on_department_task<S: DepartmentTaskStore>(
             }),
         ),
     };
-    match store.act_on_department_task(actor, at, &task, state, answer.as_deref(), completed_on, measure.as_ref()).await
+    let after = match store
+        .act_on_department_task(actor, at, &task, state, answer.as_deref(), completed_on, measure.as_ref())
+        .await
     {
-        Err(StoreError::Conflict) => Err(EditError::Conflict { current: task.version + 1 }),
-        other => Ok(other?),
+        Err(StoreError::Conflict) => return Err(EditError::Conflict { current: task.version + 1 }),
+        other => other?,
+    };
+    if matches!(after.state, crate::department_task::TaskState::Completed | crate::department_task::TaskState::SentBack)
+    {
+        let note = crate::notify::NewNotification::to_role(
+            Role::TownOffice,
+            after.village,
+            format!(
+                "{}{}任务清单 #{}（户 {}）：{}",
+                after.department, after.state, after.id, after.household_no, after.answer
+            ),
+            format!("/households/{}/measures", after.household_no),
+        );
+        announce(store, at, &[note]).await?;
     }
+    Ok(after)
 }
 
 // ------------------------------------------------------------------ elimination (D9)

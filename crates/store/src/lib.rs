@@ -253,7 +253,7 @@ macro_rules! dispatch {
                 | "visits" | "look_back" | "look_back_counts" | "stored_calendar" | "case" | "cases"
                 | "case_counts" | "attachment" | "officer_history" | "officer_gaps" | "officer_households"
                 | "officer_accounts" | "measures" | "measure_gaps" | "user_department" | "department_tasks"
-                | "department_task"
+                | "department_task" | "notifications_for" | "webhooks"
         )
     };
 }
@@ -966,6 +966,49 @@ impl DepartmentTaskStore for Db {
         measure: Option<&domain::measure::NewMeasure>,
     ) -> StoreResult<domain::department_task::DepartmentTask> {
         dispatch!(self, act_on_department_task(actor, at, task, state, answer, completed_on, measure))
+    }
+}
+
+impl NotificationStore for Db {
+    async fn notify(&self, at: DateTime<Utc>, notes: &[domain::notify::NewNotification]) -> StoreResult<()> {
+        dispatch!(self, notify(at, notes))
+    }
+    async fn notifications_for(
+        &self,
+        user: &User,
+        department: Option<domain::measure::Department>,
+        limit: u32,
+    ) -> StoreResult<Vec<domain::notify::Notification>> {
+        dispatch!(self, notifications_for(user, department, limit))
+    }
+    async fn mark_read(&self, user: UserId, up_to: i64) -> StoreResult<()> {
+        dispatch!(self, mark_read(user, up_to))
+    }
+    async fn webhooks(&self) -> StoreResult<Vec<domain::notify::Webhook>> {
+        dispatch!(self, webhooks())
+    }
+    async fn add_webhook(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        hook: &domain::notify::NewWebhook,
+    ) -> StoreResult<domain::notify::Webhook> {
+        dispatch!(self, add_webhook(actor, at, hook))
+    }
+    async fn disable_webhook(&self, actor: &Actor, at: DateTime<Utc>, id: i64) -> StoreResult<()> {
+        dispatch!(self, disable_webhook(actor, at, id))
+    }
+    async fn claim_deliveries(&self, at: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Delivery>> {
+        dispatch!(self, claim_deliveries(at, limit))
+    }
+    async fn finish_delivery(
+        &self,
+        webhook_id: i64,
+        notification_id: i64,
+        status: i32,
+        error: &str,
+    ) -> StoreResult<()> {
+        dispatch!(self, finish_delivery(webhook_id, notification_id, status, error))
     }
 }
 

@@ -4197,3 +4197,244 @@ pub(crate) async fn act_on_department_task(
     tx.commit().await.map_err(crate::db_err)?;
     Ok(after)
 }
+
+// ------------------------------------------------------------------ notifications and webhooks
+
+use domain::notify::{NewNotification, NewWebhook, Notification, Webhook, WebhookMessage};
+use domain::ports::Delivery;
+
+pub(crate) async fn notify(w: &Pool<DB>, at: DateTime<Utc>, notes: &[NewNotification]) -> Result<(), StoreError> {
+    if notes.is_empty() {
+        return Ok(());
+    }
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    for n in notes {
+        sqlx::query(
+            "INSERT INTO notifications (region_code, role, department, text, link, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(n.region.as_i64())
+        .bind(n.role.map(|r| r.code()))
+        .bind(n.department.map(|d| d.code()))
+        .bind(n.text.clone())
+        .bind(n.link.clone())
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
+    }
+    tx.commit().await.map_err(crate::db_err)
+}
+
+fn decode_notification(r: &DbRow, read_up_to: i64) -> Result<Notification, sqlx::Error> {
+    let id: i64 = r.try_get("id")?;
+    Ok(Notification {
+        id,
+        region: RegionCode::from_i64(r.try_get("region_code")?).ok_or_else(|| bad("notifications.region_code"))?,
+        role: opt_enum(r.try_get("role")?, "notifications.role")?,
+        department: opt_enum(r.try_get("department")?, "notifications.department")?,
+        text: r.try_get("text")?,
+        link: r.try_get("link")?,
+        created_at: r.try_get("created_at")?,
+        read: id <= read_up_to,
+    })
+}
+
+pub(crate) async fn notifications_for(
+    r: &Pool<DB>,
+    user: &User,
+    department: Option<Department>,
+    limit: u32,
+) -> Result<Vec<Notification>, StoreError> {
+    let (lo, hi) = user.scope().range();
+    let read_up_to: i64 = sqlx::query("SELECT read_up_to FROM notification_reads WHERE user_id = $1")
+        .bind(user.id.0)
+        .fetch_optional(r)
+        .await
+        .map_err(crate::db_err)?
+        .map(|row| row.try_get("read_up_to"))
+        .transpose()
+        .map_err(crate::db_err)?
+        .unwrap_or(0);
+    // a department's notifications go to that department's staff only
+    let rows = sqlx::query(
+        "SELECT id, region_code, role, department, text, link, created_at FROM notifications
+         WHERE role = $1 AND region_code BETWEEN $2 AND $3 AND (department IS NULL OR department = $4)
+         ORDER BY id DESC LIMIT $5",
+    )
+    .bind(user.role.code())
+    .bind(lo)
+    .bind(hi)
+    .bind(department.map(|d| d.code()).unwrap_or(-1))
+    .bind(i64::from(limit))
+    .fetch_all(r)
+    .await
+    .map_err(crate::db_err)?;
+    rows.iter().map(|row| decode_notification(row, read_up_to)).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)
+}
+
+pub(crate) async fn mark_read(w: &Pool<DB>, user: UserId, up_to: i64) -> Result<(), StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    sqlx::query("DELETE FROM notification_reads WHERE user_id = $1")
+        .bind(user.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
+    sqlx::query("INSERT INTO notification_reads (user_id, read_up_to) VALUES ($1, $2)")
+        .bind(user.0)
+        .bind(up_to)
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)
+}
+
+const WEBHOOK_COLS: &str = "id, role, department, region_code, url, active, created_by, created_at";
+
+fn decode_webhook(r: &DbRow) -> Result<Webhook, sqlx::Error> {
+    Ok(Webhook {
+        id: r.try_get("id")?,
+        role: opt_enum(r.try_get("role")?, "webhooks.role")?,
+        department: opt_enum(r.try_get("department")?, "webhooks.department")?,
+        region: RegionCode::from_i64(r.try_get("region_code")?).ok_or_else(|| bad("webhooks.region_code"))?,
+        url: r.try_get("url")?,
+        active: r.try_get("active")?,
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+pub(crate) async fn webhooks(r: &Pool<DB>) -> Result<Vec<Webhook>, StoreError> {
+    let rows = dynamic(format!("SELECT {WEBHOOK_COLS} FROM webhooks ORDER BY id"))
+        .fetch_all(r)
+        .await
+        .map_err(crate::db_err)?;
+    rows.iter().map(decode_webhook).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)
+}
+
+pub(crate) async fn add_webhook(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    hook: &NewWebhook,
+) -> Result<Webhook, StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let last: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) AS m FROM notifications")
+        .fetch_one(&mut *tx)
+        .await
+        .and_then(|r| r.try_get("m"))
+        .map_err(crate::db_err)?;
+    let row = dynamic(format!(
+        "INSERT INTO webhooks (role, department, region_code, region_lo, region_hi, url, start_after, active,
+                               created_by, created_at)
+         VALUES ($1, $2, $3, $8, $9, $4, $5, TRUE, $6, $7) RETURNING {WEBHOOK_COLS}"
+    ))
+    .bind(hook.role.map(|r| r.code()))
+    .bind(hook.department.map(|d| d.code()))
+    .bind(hook.region.as_i64())
+    .bind(hook.url.clone())
+    .bind(last)
+    .bind(actor.name.clone())
+    .bind(at)
+    .bind(hook.region.subtree().0 as i64)
+    .bind(hook.region.subtree().1 as i64)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(crate::db_err)?;
+    let hookr = decode_webhook(&row).map_err(crate::db_err)?;
+    let e = AuditEntry::new(at, actor, AuditAction::Create, "webhook", hookr.id)
+        .region(hook.region)
+        .after(&hookr)
+        .note(format!("新增通知网关 #{}", hookr.id));
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(hookr)
+}
+
+pub(crate) async fn disable_webhook(w: &Pool<DB>, actor: &Actor, at: DateTime<Utc>, id: i64) -> Result<(), StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let res = sqlx::query("UPDATE webhooks SET active = FALSE WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
+    if res.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    let e = AuditEntry::new(at, actor, AuditAction::Update, "webhook", id).note(format!("停用通知网关 #{id}"));
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)
+}
+
+pub(crate) async fn claim_deliveries(w: &Pool<DB>, at: DateTime<Utc>, limit: u32) -> Result<Vec<Delivery>, StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    // a webhook for a department gets that department's notifications; one for a role, the
+    // role's (without a department); both within its region
+    let rows = sqlx::query(
+        "SELECT w.id AS webhook_id, w.url, n.id, n.region_code, n.role, n.department, n.text, n.link, n.created_at
+         FROM webhooks w JOIN notifications n
+           ON n.id > w.start_after
+          AND n.region_code BETWEEN w.region_lo AND w.region_hi
+          AND n.role = w.role
+          AND ((w.department IS NULL AND n.department IS NULL) OR n.department = w.department)
+         WHERE w.active = TRUE
+           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.notification_id = n.id)
+         ORDER BY n.id, w.id LIMIT $1",
+    )
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(crate::db_err)?;
+    let mut out = Vec::new();
+    for row in &rows {
+        let webhook_id: i64 = row.try_get("webhook_id").map_err(crate::db_err)?;
+        let n = decode_notification(row, 0).map_err(crate::db_err)?;
+        let url: String = row.try_get("url").map_err(crate::db_err)?;
+        out.push((webhook_id, url, n));
+    }
+    let mut claimed = Vec::new();
+    for (webhook_id, url, n) in out {
+        sqlx::query(
+            "INSERT INTO webhook_deliveries (webhook_id, notification_id, status, attempted_at) VALUES ($1, $2, 0, $3)",
+        )
+        .bind(webhook_id)
+        .bind(n.id)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
+        claimed.push(Delivery {
+            webhook_id,
+            url,
+            message: WebhookMessage {
+                id: n.id,
+                text: n.text,
+                link: n.link,
+                region: n.region.to_string(),
+                role: n.role.map(|r| r.key().to_string()),
+                department: n.department.map(|d| d.label().to_string()),
+                created_at: n.created_at,
+            },
+        });
+    }
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(claimed)
+}
+
+pub(crate) async fn finish_delivery(
+    w: &Pool<DB>,
+    webhook_id: i64,
+    notification_id: i64,
+    status: i32,
+    error: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE webhook_deliveries SET status = $1, error = $2 WHERE webhook_id = $3 AND notification_id = $4")
+        .bind(status)
+        .bind(error.to_string())
+        .bind(webhook_id)
+        .bind(notification_id)
+        .execute(w)
+        .await
+        .map_err(crate::db_err)?;
+    Ok(())
+}

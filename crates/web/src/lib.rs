@@ -9,6 +9,7 @@ pub mod api_cases;
 pub mod auth;
 pub mod error;
 pub mod jobs;
+pub mod notify;
 pub mod pages;
 pub mod regions;
 pub mod views;
@@ -137,6 +138,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     state.reload_calendar().await.map_err(|e| std::io::Error::other(format!("工作日历：{e}")))?;
+    notify::spawn(state.clone(), std::time::Duration::from_secs(5));
     axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await

@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/households/{no}/officer", get(officer_form).post(officer_submit))
         .route("/deadlines", get(deadlines))
         .route("/inbox", get(inbox))
+        .route("/notifications/read", axum::routing::post(mark_read))
 }
 
 fn parse_no(no: &str) -> Result<HouseholdNo, PageError> {
@@ -475,12 +476,23 @@ pub struct MyHousehold {
     pub measures_due: String,
 }
 
+/// One notification line.
+pub struct NoteLine {
+    pub text: String,
+    pub link: String,
+    pub at: String,
+    pub read: bool,
+}
+
 #[derive(Template)]
 #[template(path = "inbox.html")]
 struct InboxPage {
     chrome: Chrome,
     items: Vec<InboxItem>,
     mine: Vec<MyHousehold>,
+    notes: Vec<NoteLine>,
+    unread: usize,
+    newest: i64,
 }
 
 pub async fn inbox(
@@ -628,6 +640,39 @@ pub async fn inbox(
             });
         }
     }
-    let tpl = InboxPage { chrome: Chrome::new(&state, &a, &headers).await, items, mine };
+    let department = domain::ports::DepartmentTaskStore::user_department(&state.db, a.user.id).await?;
+    let notes = domain::ports::NotificationStore::notifications_for(&state.db, &a.user, department, 30).await?;
+    let tpl = InboxPage {
+        chrome: Chrome::new(&state, &a, &headers).await,
+        items,
+        mine,
+        unread: notes.iter().filter(|n| !n.read).count(),
+        newest: notes.first().map(|n| n.id).unwrap_or(0),
+        notes: notes
+            .iter()
+            .map(|n| NoteLine {
+                text: n.text.clone(),
+                link: super::local_path(&n.link, "/inbox"),
+                at: crate::views::china_time(n.created_at),
+                read: n.read,
+            })
+            .collect(),
+    };
     render(&tpl, &tpl.chrome)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ReadForm {
+    up_to: i64,
+}
+
+/// Marks the notifications shown as read.
+pub async fn mark_read(
+    State(state): State<AppState>,
+    PageAuth(a): PageAuth,
+    axum::Form(f): axum::Form<ReadForm>,
+) -> Result<Response, PageError> {
+    domain::ports::NotificationStore::mark_read(&state.db, a.user.id, f.up_to).await?;
+    Ok(redirect_with_flash("/inbox", "已全部标为已读"))
 }

@@ -14,6 +14,7 @@ pub mod login;
 pub mod measures;
 pub mod transfer;
 pub mod visits;
+pub mod webhooks;
 
 use askama::Template;
 use axum::Router;
@@ -54,6 +55,7 @@ pub fn routes() -> Router<AppState> {
         .merge(assistance::routes())
         .merge(measures::routes())
         .merge(department_tasks::routes())
+        .merge(webhooks::routes())
         .merge(admin::routes())
 }
 

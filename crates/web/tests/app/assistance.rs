@@ -386,3 +386,71 @@ async fn department_tasks_are_pushed_answered_and_exported() {
         app.cleanup().await;
     }
 }
+
+/// A fake SMS gateway: records what it is sent.
+async fn fake_gateway() -> (String, std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = got.clone();
+    let app = axum::Router::new().route(
+        "/sms",
+        axum::routing::post(move |axum::Json(v): axum::Json<serde_json::Value>| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().unwrap().push(v);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/sms"), got)
+}
+
+#[tokio::test]
+async fn notifications_reach_the_inbox_and_the_gateway_once() {
+    let app = TestApp::sqlite().await;
+    app.clock.set(at(4, 1));
+    let (url, got) = fake_gateway().await;
+    let mut admin = app.login("admin").await;
+    let bad = [("department", "医保"), ("region", "450203000000"), ("url", "https://sms.example/send")];
+    let r = admin.post_form("/admin/webhooks", &bad).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("网关地址应以 http:// 开头"));
+    let ok = [("department", "医保"), ("region", "450203000000"), ("url", url.as_str())];
+    assert_eq!(admin.post_form("/admin/webhooks", &ok).await.status, StatusCode::SEE_OTHER);
+    // an unreachable gateway for the town office is recorded, not fatal
+    let dead = [("role", "town_office"), ("region", "450203100000"), ("url", "http://127.0.0.1:9/sms")];
+    assert_eq!(admin.post_form("/admin/webhooks", &dead).await.status, StatusCode::SEE_OTHER);
+
+    include_d1(&app).await;
+    // the town learns of the inclusion in its inbox
+    let mut town = app.login("town").await;
+    let inbox = town.get("/inbox").await.text();
+    assert!(inbox.contains("已纳入监测：请在规定时限内落实帮扶责任人") && inbox.contains("条未读"), "{inbox}");
+    let mut cadre = app.login("dazheng").await;
+    let r =
+        cadre.post_form(&format!("/households/{D1}/department-tasks"), &[("task", "medical_security:健康帮扶")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+
+    let state = web::AppState::new(app.db.clone(), app.clock.clone(), web::WebConfig::default());
+    assert!(web::notify::dispatch_once(&state).await >= 2);
+    let sent = got.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1, "only 医保's notification goes to 医保's gateway: {sent:?}");
+    assert!(sent[0]["text"].as_str().unwrap().contains("需落实健康帮扶") && sent[0]["department"] == "医保");
+    // nothing is sent twice
+    assert_eq!(web::notify::dispatch_once(&state).await, 0);
+    assert_eq!(got.lock().unwrap().len(), 1);
+    // 医保 sees it in the app; 教育 does not
+    let mut yibao = app.login("yibao").await;
+    assert!(yibao.get("/inbox").await.text().contains("需落实健康帮扶"));
+    let mut jiaoyu = app.login("jiaoyu").await;
+    assert!(!jiaoyu.get("/inbox").await.text().contains("需落实健康帮扶"));
+    // marking read
+    let page = town.get("/inbox").await.text();
+    let i = page.find("name=\"up_to\" value=\"").unwrap();
+    let up_to = page[i + 20..].split('"').next().unwrap().to_string();
+    assert_eq!(town.post_form("/notifications/read", &[("up_to", up_to.as_str())]).await.status, StatusCode::SEE_OTHER);
+    assert!(!town.get("/inbox").await.text().contains("条未读"));
+    app.cleanup().await;
+}
