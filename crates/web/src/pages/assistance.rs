@@ -325,6 +325,9 @@ struct DeadlinePage {
     measures: Vec<MeasureLine>,
     measures_total: i64,
     measures_overdue: usize,
+    /// Department tasks past their date (任务清单 逾期).
+    tasks_overdue: Vec<super::department_tasks::TaskLine>,
+    tasks_overdue_total: i64,
     cases: Vec<CaseDue>,
     notices_ending: Vec<CaseDue>,
     can_assign: bool,
@@ -401,8 +404,9 @@ pub async fn deadlines(
     Query(q): Query<DeadlineQuery>,
 ) -> Result<Response, PageError> {
     require(&a, Permission::ViewHouseholds)?;
-    // the town's overview; screeners and officers follow their own work in their inbox
-    if a.scope.own_tasks_only().is_some() {
+    // the town's overview; screeners and officers follow their own work in their inbox, a
+    // department its own tasks (D15)
+    if a.scope.own_tasks_only().is_some() || !super::cases::takes_part(a.user.role) {
         return Err(PageError::Forbidden);
     }
     let regions = state.regions.get().await;
@@ -433,6 +437,11 @@ pub async fn deadlines(
     let (m_items, measures_total) = service::measure_deadlines(&state.db, &cal, &a.scope, today, region, 500).await?;
     let measures = measure_lines(&m_items, &regions, today);
     let measures_overdue = measures.iter().filter(|m| m.overdue).count();
+    let late = domain::ports::DepartmentTaskFilter { due_before: Some(today), region, ..Default::default() };
+    let late_page = domain::ports::DepartmentTaskStore::department_tasks(&state.db, &a.scope, &late, 200).await?;
+    let tasks_overdue_total = late_page.total;
+    let tasks_overdue =
+        late_page.items.iter().map(|t| super::department_tasks::task_line(t, regions.name(t.village), today)).collect();
     let params = domain::ports::ParamStore::params(&state.db, None).await?;
     let (cases, notices_ending) = case_due_lines(&open_cases(&state, &a, region).await?, &regions, today, &params);
     let mut villages = vec![Opt { value: String::new(), label: "全部村".into(), selected: q.village.is_empty() }];
@@ -450,6 +459,8 @@ pub async fn deadlines(
         measures,
         measures_total,
         measures_overdue,
+        tasks_overdue,
+        tasks_overdue_total,
         cases,
         notices_ending,
         can_assign: a.scope.allows(Permission::AssignOfficers),
@@ -578,6 +589,18 @@ pub async fn inbox(
     if a.scope.allows(Permission::ManageMeasures) && role != Role::AssistanceOfficer {
         let (m_items, _) = service::measure_deadlines(&state.db, &cal, &a.scope, today, None, 500).await?;
         let overdue = m_items.iter().filter(|m| m.due.as_ref().is_ok_and(|(_, s)| s.overdue)).count() as i64;
+        let week = m_items
+            .iter()
+            .filter(|m| m.due.as_ref().is_ok_and(|(_, s)| !s.overdue && (s.due - today).num_days() <= 7))
+            .count() as i64;
+        if week > 0 {
+            items.push(InboxItem {
+                what: "本周内须采取首批帮扶措施".into(),
+                count: week,
+                link: "/deadlines#measures".into(),
+                urgent: false,
+            });
+        }
         if overdue > 0 {
             items.push(InboxItem {
                 what: "首批帮扶措施逾期未采取".into(),

@@ -317,6 +317,7 @@ async fn department_tasks_are_pushed_answered_and_exported() {
         // 医保 sees its own task only; 教育 sees none
         let mut yibao = app.login("yibao").await;
         assert_eq!(yibao.get("/").await.location(), "/inbox");
+        assert_eq!(yibao.get("/deadlines").await.status, StatusCode::FORBIDDEN);
         assert!(yibao.get("/inbox").await.text().contains("任务清单：待接收"));
         let list = yibao.get("/department-tasks").await.text();
         assert!(list.contains("健康帮扶") && !list.contains("就业帮扶") && list.contains("韦国强"), "{list}");
@@ -377,6 +378,10 @@ async fn department_tasks_are_pushed_answered_and_exported() {
         assert!(town.get("/inbox").await.text().contains("任务清单：逾期未办结"));
         let list = town.get("/department-tasks").await.text();
         assert!(list.contains("就业帮扶") && list.contains("逾期"));
+        // and on the town's deadline page
+        let dl = town.get("/deadlines").await.text();
+        let section = &dl[dl.find("id=\"department-tasks\"").unwrap()..dl.find("id=\"notices\"").unwrap()];
+        assert!(section.contains("逾期未办结的任务清单（1）") && section.contains("就业帮扶"), "{section}");
         // 人社's list as xlsx (audited)
         let r = town.get("/department-tasks.xlsx?department=human_resources").await;
         assert_eq!(r.status, StatusCode::OK);
