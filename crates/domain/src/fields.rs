@@ -27,6 +27,13 @@ pub struct FieldError {
 pub struct FieldErrors(pub Vec<FieldError>);
 
 impl FieldErrors {
+    /// A single problem: the message next to one field.
+    pub fn one(field: &'static str, label: &'static str, message: impl Into<String>) -> Self {
+        let mut e = FieldErrors::default();
+        e.push(field, label, message);
+        e
+    }
+
     pub fn push(&mut self, field: &'static str, label: &'static str, message: impl Into<String>) {
         self.0.push(FieldError { field, label, message: message.into() });
     }

@@ -106,8 +106,7 @@ pub async fn update_household<S: HouseholdStore + CaseStore + AssistanceStore>(
         let open =
             CaseFilter { household: Some(detail.record.id), status: Some(CaseStatus::Open), ..Default::default() };
         if let Some(c) = store.cases(scope, &open, 1).await?.items.first() {
-            let mut errs = FieldErrors::default();
-            errs.push(
+            return Err(FieldErrors::one(
                 "monitoring_category",
                 "监测对象类别",
                 format!(
@@ -115,8 +114,8 @@ pub async fn update_household<S: HouseholdStore + CaseStore + AssistanceStore>(
                     c.procedure.label(),
                     c.id.0
                 ),
-            );
-            return Err(errs.into());
+            )
+            .into());
         }
     }
     // the 帮扶责任人 of a household with an assignment history changes on its own page, with the
@@ -124,9 +123,12 @@ pub async fn update_household<S: HouseholdStore + CaseStore + AssistanceStore>(
     if household.officer != detail.record.household.officer
         && !store.officer_history(scope, detail.record.id).await?.is_empty()
     {
-        let mut errs = FieldErrors::default();
-        errs.push("officer_name", "帮扶责任人", "请在“帮扶责任人”页落实或更换（保留历史和更换原因），不能在此修改");
-        return Err(errs.into());
+        return Err(FieldErrors::one(
+            "officer_name",
+            "帮扶责任人",
+            "请在“帮扶责任人”页落实或更换（保留历史和更换原因），不能在此修改",
+        )
+        .into());
     }
     let saved = store.save_household(actor, at, &detail, &household).await;
     lost_race(store, scope, no, saved).await
@@ -322,9 +324,7 @@ pub async fn create_campaign<S: CampaignStore>(
     require(scope, Permission::ManageCampaigns)?;
     let def = input.parse()?;
     if !scope.contains(def.region) {
-        let mut errs = FieldErrors::default();
-        errs.push("region", "范围", "所选区域不在您的管辖范围内");
-        return Err(errs.into());
+        return Err(FieldErrors::one("region", "范围", "所选区域不在您的管辖范围内").into());
     }
     Ok(store.create_campaign(actor, at, &def).await?)
 }
@@ -700,9 +700,7 @@ impl From<StoreError> for CaseError {
 
 impl From<ParamError> for CaseError {
     fn from(e: ParamError) -> Self {
-        let mut errs = FieldErrors::default();
-        errs.push("on", "办理日期", e.to_string());
-        CaseError::Invalid(errs)
+        CaseError::Invalid(FieldErrors::one("on", "办理日期", e.to_string()))
     }
 }
 
@@ -810,18 +808,18 @@ pub async fn open_case<S: CaseStore + HouseholdStore + FindingStore + ParamStore
         let findings = store.findings(scope, &filter, 500).await?;
         let f = findings.items.iter().find(|f| f.id == fid).ok_or(CaseError::NotFound)?;
         if input.procedure == Procedure::Identification && f.code != crate::rules::FindingCode::ShouldMonitor {
-            let mut errs = FieldErrors::default();
-            errs.push(
+            return Err(CaseError::Invalid(FieldErrors::one(
                 "finding",
                 "排查发现",
                 format!("只有“应纳未纳”的发现可以转为识别认定线索，该发现是“{}”", f.code.label()),
-            );
-            return Err(CaseError::Invalid(errs));
+            )));
         }
         if f.status != FindingStatus::Open {
-            let mut errs = FieldErrors::default();
-            errs.push("finding", "排查发现", format!("该发现已{}，不能再转为线索", f.status.label()));
-            return Err(CaseError::Invalid(errs));
+            return Err(CaseError::Invalid(FieldErrors::one(
+                "finding",
+                "排查发现",
+                format!("该发现已{}，不能再转为线索", f.status.label()),
+            )));
         }
         source = source.or(Some(ClueSource::Campaign));
         if note.is_empty() {
@@ -839,9 +837,11 @@ pub async fn open_case<S: CaseStore + HouseholdStore + FindingStore + ParamStore
         }
     }
     if input.procedure == Procedure::Identification && source.is_none() {
-        let mut errs = FieldErrors::default();
-        errs.push("source", "线索来源", format!("请选择线索来源：{}", ClueSource::labels_hint()));
-        return Err(CaseError::Invalid(errs));
+        return Err(CaseError::Invalid(FieldErrors::one(
+            "source",
+            "线索来源",
+            format!("请选择线索来源：{}", ClueSource::labels_hint()),
+        )));
     }
     check_files(files)?;
     let new = NewCase {
@@ -853,7 +853,7 @@ pub async fn open_case<S: CaseStore + HouseholdStore + FindingStore + ParamStore
         note,
     };
     let case = store.open_case(actor, at, scope, &new, files).await?;
-    announce(store, at, &case_notes(&case)).await?;
+    store.notify(at, &case_notes(&case)).await?;
     Ok(case)
 }
 
@@ -911,15 +911,6 @@ fn case_notes(c: &Case) -> Vec<crate::notify::NewNotification> {
             link,
         )],
     }
-}
-
-/// Stores notifications after the change they announce (webhooks forward them from there).
-async fn announce<S: NotificationStore>(
-    store: &S,
-    at: DateTime<Utc>,
-    notes: &[crate::notify::NewNotification],
-) -> Result<(), StoreError> {
-    store.notify(at, notes).await
 }
 
 /// Records the next step of a case the caller may see, as checked by [`check_step`]; the last
@@ -1008,7 +999,7 @@ pub async fn record_step<S: CaseStore + HouseholdStore + ParamStore + MeasureSto
         None
     };
     let after = store.record_step(actor, at, &case, &plan, next_step, files, effect.as_ref()).await?;
-    announce(store, at, &case_notes(&after)).await?;
+    store.notify(at, &case_notes(&after)).await?;
     Ok(after)
 }
 
@@ -1042,9 +1033,11 @@ pub async fn withdraw_case<S: CaseStore>(
     }
     let reason = reason.trim();
     if reason.is_empty() {
-        let mut errs = FieldErrors::default();
-        errs.push("reason", "撤销理由", "请填写撤销理由（如：农户书面申请撤回）");
-        return Err(CaseError::Invalid(errs));
+        return Err(CaseError::Invalid(FieldErrors::one(
+            "reason",
+            "撤销理由",
+            "请填写撤销理由（如：农户书面申请撤回）",
+        )));
     }
     Ok(store.withdraw_case(actor, at, &case, today, reason).await?)
 }
@@ -1117,9 +1110,12 @@ pub async fn assign_officer<S: HouseholdStore + AssistanceStore + UserStore>(
     }
     let h = &detail.record.household;
     let crate::household::Monitoring::Monitored { since, .. } = h.monitoring else {
-        let mut errs = FieldErrors::default();
-        errs.push("name", "帮扶责任人", format!("该户{}，只有监测中的户需要落实帮扶责任人", h.monitoring.describe()));
-        return Err(errs.into());
+        return Err(FieldErrors::one(
+            "name",
+            "帮扶责任人",
+            format!("该户{}，只有监测中的户需要落实帮扶责任人", h.monitoring.describe()),
+        )
+        .into());
     };
     let account = match input.user.trim() {
         "" => None,
@@ -1134,9 +1130,12 @@ pub async fn assign_officer<S: HouseholdStore + AssistanceStore + UserStore>(
                     Some((u.id, name))
                 }
                 _ => {
-                    let mut errs = FieldErrors::default();
-                    errs.push("user", "帮扶责任人账户", "所选账户不是本村（或上级）在用的帮扶责任人账户");
-                    return Err(errs.into());
+                    return Err(FieldErrors::one(
+                        "user",
+                        "帮扶责任人账户",
+                        "所选账户不是本村（或上级）在用的帮扶责任人账户",
+                    )
+                    .into());
                 }
             }
         }
@@ -1147,9 +1146,12 @@ pub async fn assign_officer<S: HouseholdStore + AssistanceStore + UserStore>(
     if let Some(cur) = history.iter().find(|o| o.ended_on.is_none())
         && officer.started_on < cur.started_on
     {
-        let mut errs = FieldErrors::default();
-        errs.push("on", "帮扶开始时间", format!("不能早于现任帮扶责任人{}的开始时间（{}）", cur.name, cur.started_on));
-        return Err(errs.into());
+        return Err(FieldErrors::one(
+            "on",
+            "帮扶开始时间",
+            format!("不能早于现任帮扶责任人{}的开始时间（{}）", cur.name, cur.started_on),
+        )
+        .into());
     }
     match store.assign_officer(actor, at, &detail, &officer).await {
         // someone assigned one in between: the same as a stale form
@@ -1247,13 +1249,12 @@ pub async fn add_measure<S: HouseholdStore + MeasureStore + AssistanceStore>(
         }
     }
     if !matches!(d.record.household.monitoring, crate::household::Monitoring::Monitored { .. }) {
-        let mut errs = FieldErrors::default();
-        errs.push(
+        return Err(FieldErrors::one(
             "category",
             "措施类别",
             format!("该户{}，只有监测中的户登记帮扶措施", d.record.household.monitoring.describe()),
-        );
-        return Err(errs.into());
+        )
+        .into());
     }
     let m = input.parse(today)?;
     Ok(store.add_measure(actor, at, &d, &m).await?)
@@ -1333,24 +1334,22 @@ pub async fn push_department_tasks<
     let d = store.household(scope, no).await?.ok_or(EditError::NotFound)?;
     let h = &d.record.household;
     if !matches!(h.monitoring, crate::household::Monitoring::Monitored { .. }) {
-        let mut errs = FieldErrors::default();
-        errs.push("department", "行业部门", format!("该户{}，只有监测中的户推送任务清单", h.monitoring.describe()));
-        return Err(errs.into());
+        return Err(FieldErrors::one(
+            "department",
+            "行业部门",
+            format!("该户{}，只有监测中的户推送任务清单", h.monitoring.describe()),
+        )
+        .into());
     }
     if chosen.is_empty() {
-        let mut errs = FieldErrors::default();
-        errs.push("department", "行业部门", "请选择要推送的部门和措施");
-        return Err(errs.into());
+        return Err(FieldErrors::one("department", "行业部门", "请选择要推送的部门和措施").into());
     }
     let measures = store.measures(scope, d.record.id).await?;
     let params = store.params(None).await?;
     let advice = measure_advice(&d, &measures, &params, calendar, today);
     let rules = assistance_rules_from(&params, today.year(), h.village);
-    let due = crate::assistance::measures_due(calendar, today, h.village, &rules).map_err(|e| {
-        let mut errs = FieldErrors::default();
-        errs.push("department", "行业部门", e.to_string());
-        EditError::Invalid(errs)
-    })?;
+    let due = crate::assistance::measures_due(calendar, today, h.village, &rules)
+        .map_err(|e| EditError::Invalid(FieldErrors::one("department", "行业部门", e.to_string())))?;
     let tasks: Vec<crate::ports::NewDepartmentTask> = chosen
         .iter()
         .map(|(department, category)| {
@@ -1380,7 +1379,7 @@ pub async fn push_department_tasks<
             )
         })
         .collect();
-    announce(store, at, &notes).await?;
+    store.notify(at, &notes).await?;
     Ok(pushed)
 }
 
@@ -1434,11 +1433,7 @@ pub async fn act_on_department_task<S: DepartmentTaskStore + NotificationStore>(
     let state =
         crate::department_task::check_action(&task, scope.role(), department, action, today).map_err(|e| match e {
             crate::department_task::TaskError::NotYourDepartment { .. } => EditError::Forbidden,
-            other => {
-                let mut errs = FieldErrors::default();
-                errs.push("text", "答复", other.to_string());
-                EditError::Invalid(errs)
-            }
+            other => EditError::Invalid(FieldErrors::one("text", "答复", other.to_string())),
         })?;
     let (answer, completed_on, measure) = match action {
         TaskAction::Accept => (None, None, None),
@@ -1477,7 +1472,7 @@ pub async fn act_on_department_task<S: DepartmentTaskStore + NotificationStore>(
             ),
             format!("/households/{}/measures", after.household_no),
         );
-        announce(store, at, &[note]).await?;
+        store.notify(at, &[note]).await?;
     }
     Ok(after)
 }
@@ -1494,11 +1489,8 @@ pub async fn elimination_blockers<S: ParamStore>(
     // the conditions read no dates of the calendar; the context needs one
     let calendar = WorkCalendar::builtin();
     let ctx = crate::rules::Context { as_of: on, params: &params, calendar: &calendar };
-    crate::rules::elimination_blockers(d, &ctx).map_err(|e| {
-        let mut errs = FieldErrors::default();
-        errs.push("on", "日期", e.to_string());
-        CaseError::Invalid(errs)
-    })
+    crate::rules::elimination_blockers(d, &ctx)
+        .map_err(|e| CaseError::Invalid(FieldErrors::one("on", "日期", e.to_string())))
 }
 
 /// 回退: an eliminated household goes back under monitoring (it still needs policies, e.g. a
@@ -1522,15 +1514,16 @@ pub async fn roll_back_elimination<S: HouseholdStore + AuditStore + CaseStore>(
     }
     let h = &detail.record.household;
     let crate::household::Monitoring::Eliminated { category, since, mode, on } = h.monitoring else {
-        let mut errs = FieldErrors::default();
-        errs.push("reason", "回退原因", format!("该户{}，只有已标注风险消除的户可以回退", h.monitoring.describe()));
-        return Err(errs.into());
+        return Err(FieldErrors::one(
+            "reason",
+            "回退原因",
+            format!("该户{}，只有已标注风险消除的户可以回退", h.monitoring.describe()),
+        )
+        .into());
     };
     let reason = reason.trim();
     if reason.is_empty() {
-        let mut errs = FieldErrors::default();
-        errs.push("reason", "回退原因", "请写明回退原因（如：无劳动能力，仍需低保兜底）");
-        return Err(errs.into());
+        return Err(FieldErrors::one("reason", "回退原因", "请写明回退原因（如：无劳动能力，仍需低保兜底）").into());
     }
     let mut after = h.clone();
     after.monitoring = crate::household::Monitoring::Monitored { category, since };

@@ -3445,6 +3445,19 @@ pub(crate) async fn attachment(
 
 // ------------------------------------------------------------------ assistance officers (DOMAIN §7.1)
 
+/// The scope's code range, narrowed to a region's subtree when one is asked for (empty when the
+/// region lies outside the scope: lo > hi).
+fn range_within(scope: &Scope, region: Option<RegionCode>) -> (i64, i64) {
+    let (lo, hi) = scope.range();
+    match region {
+        Some(r) => {
+            let (a, b) = r.subtree();
+            (lo.max(a as i64), hi.min(b as i64))
+        }
+        None => (lo, hi),
+    }
+}
+
 use domain::assistance::{NewOfficer, OfficerAssignment, OfficerGap};
 use domain::ports::OfficerHousehold;
 
@@ -3549,12 +3562,7 @@ pub(crate) async fn officer_gaps(
     region: Option<RegionCode>,
     limit: u32,
 ) -> Result<Page<OfficerGap>, StoreError> {
-    let (mut lo, mut hi) = scope.range();
-    if let Some(reg) = region {
-        let (a, b) = reg.subtree();
-        lo = lo.max(a as i64);
-        hi = hi.min(b as i64);
-    }
+    let (lo, hi) = range_within(scope, region);
     let monitored = domain::household::MonitoringStatus::Monitored.code();
     let w = "h.monitoring_status = $1 AND h.village_code BETWEEN $2 AND $3 AND h.officer_name IS NULL";
     let total: i64 = dynamic(format!("SELECT COUNT(*) AS n FROM households h WHERE {w}"))
@@ -3821,12 +3829,7 @@ pub(crate) async fn measure_gaps(
     region: Option<RegionCode>,
     limit: u32,
 ) -> Result<Page<MeasureGap>, StoreError> {
-    let (mut lo, mut hi) = scope.range();
-    if let Some(reg) = region {
-        let (a, b) = reg.subtree();
-        lo = lo.max(a as i64);
-        hi = hi.min(b as i64);
-    }
+    let (lo, hi) = range_within(scope, region);
     let cancelled = domain::measure::MeasureStatus::Cancelled.code();
     let monitored = domain::household::MonitoringStatus::Monitored.code();
     // the clock starts with the first officer of the current monitoring period: replacing an

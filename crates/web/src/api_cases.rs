@@ -325,16 +325,8 @@ async fn list_cases(
         None | Some("") => None,
         Some(s) => Some(Step::from_key(s).ok_or_else(|| invalid("step", &format!("未知的步骤“{s}”")))?),
     };
-    let region = match p.region.as_deref() {
-        None | Some("") => None,
-        Some(r) => Some(RegionCode::parse(r).map_err(|e| invalid("region", &e.to_string()))?),
-    };
-    let procedure = match p.procedure.as_deref() {
-        None | Some("") => Procedure::Identification,
-        Some(k) => {
-            Procedure::from_key(k).ok_or_else(|| invalid("procedure", "程序应为 identification 或 elimination"))?
-        }
-    };
+    let region = opt_region(p.region.as_deref())?;
+    let procedure = procedure_of(p.procedure.as_deref())?;
     let filter =
         CaseFilter { procedure: Some(procedure), status, next_step, region, household: None, before: p.before };
     let page = state.db.cases(&a.scope, &filter, p.limit.unwrap_or(50).clamp(1, 200)).await?;
@@ -351,6 +343,22 @@ fn invalid(field: &'static str, message: &str) -> ApiError {
     let mut f = FieldErrors::default();
     f.push(field, "", message);
     ApiError::invalid(&f.0)
+}
+
+/// An optional region filter.
+fn opt_region(text: Option<&str>) -> ApiResult<Option<RegionCode>> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(r) => RegionCode::parse(r).map(Some).map_err(|e| invalid("region", &e.to_string())),
+    }
+}
+
+/// identification (the default) or elimination.
+fn procedure_of(text: Option<&str>) -> ApiResult<Procedure> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(Procedure::Identification),
+        Some(k) => Procedure::from_key(k).ok_or_else(|| invalid("procedure", "程序应为 identification 或 elimination")),
+    }
 }
 
 fn date(field: &'static str, text: &str) -> ApiResult<chrono::NaiveDate> {
@@ -392,10 +400,7 @@ async fn open_case(
                 .ok_or_else(|| invalid("source", &format!("线索来源应为：{}", ClueSource::labels_hint())))?,
         ),
     };
-    let procedure = match body.procedure.as_str() {
-        "" => Procedure::Identification,
-        k => Procedure::from_key(k).ok_or_else(|| invalid("procedure", "程序应为 identification 或 elimination"))?,
-    };
+    let procedure = procedure_of(Some(body.procedure.as_str()))?;
     let input = OpenCaseInput {
         procedure,
         household_no,
@@ -864,10 +869,7 @@ async fn list_department_tasks(
         department: p.department.as_deref().and_then(domain::measure::Department::from_key),
         open_only: status == "open",
         due_before: (status == "overdue").then_some(today),
-        region: match p.region.as_deref() {
-            None | Some("") => None,
-            Some(r) => Some(RegionCode::parse(r).map_err(|e| invalid("region", &e.to_string()))?),
-        },
+        region: opt_region(p.region.as_deref())?,
         after: p.after,
         ..Default::default()
     };

@@ -19,6 +19,7 @@ use domain::region::RegionCode;
 use domain::service::{self, EditError};
 use serde::Deserialize;
 
+use super::households::parse_no;
 use super::{Chrome, FieldGroup, FormField, Opt, attach_errors, redirect_with_flash, render, render_status, require};
 use crate::AppState;
 use crate::auth::{Authed, PageAuth};
@@ -30,10 +31,6 @@ pub fn routes() -> Router<AppState> {
         .route("/deadlines", get(deadlines))
         .route("/inbox", get(inbox))
         .route("/notifications/read", axum::routing::post(mark_read))
-}
-
-fn parse_no(no: &str) -> Result<HouseholdNo, PageError> {
-    HouseholdNo::parse(no).map_err(|_| PageError::NotFound)
 }
 
 /// One past or present officer.
@@ -147,12 +144,7 @@ async fn officer_page(
     let mut groups = vec![FieldGroup { title: String::new(), fields }];
     let unplaced = attach_errors(&mut groups, errs);
     let error = error.or_else(|| (!unplaced.is_empty()).then(|| unplaced.join("；")));
-    let head = d
-        .members
-        .iter()
-        .find(|m| m.member.relation == domain::codes::Relation::Head)
-        .map(|m| m.member.name.to_string())
-        .unwrap_or_else(|| "（无户主）".into());
+    let head = d.head().map(|m| m.name.to_string()).unwrap_or_else(|| "（无户主）".into());
     Ok(OfficerPage {
         chrome: Chrome::new(state, a, headers).await,
         no: no.to_string(),

@@ -13,7 +13,6 @@ use chrono::{Datelike, NaiveDate};
 use domain::account::{Permission, Role};
 use domain::codes::{MonitoringCategory, RiskType};
 use domain::fields::FieldErrors;
-use domain::household::HouseholdNo;
 use domain::ports::{CaseFilter, CaseStore, FindingFilter, FindingStore, HouseholdStore};
 use domain::procedure::{
     Case, CaseId, CaseStatus, ClueSource, Decision, NewAttachment, NextAction, Procedure, ProcedureError,
@@ -324,7 +323,7 @@ async fn new_page(
     errs: &FieldErrors,
     error: Option<String>,
 ) -> Result<NewPage, PageError> {
-    let no = HouseholdNo::parse(&sub.get("household")).map_err(|_| PageError::NotFound)?;
+    let no = super::households::parse_no(&sub.get("household"))?;
     let d = state.db.household(&a.scope, &no).await?.ok_or(PageError::NotFound)?;
     let regions = state.regions.get().await;
     let finding_id = sub.get("finding");
@@ -336,12 +335,7 @@ async fn new_page(
         finding = Some(super::findings::finding_line(f, regions.name(f.village)));
     }
     let h = &d.record.household;
-    let head = d
-        .members
-        .iter()
-        .find(|m| m.member.relation == domain::codes::Relation::Head)
-        .map(|m| m.member.name.to_string())
-        .unwrap_or_default();
+    let head = d.head().map(|m| m.name.to_string()).unwrap_or_default();
     let source_default = match (sub.get("source"), &finding) {
         (s, _) if !s.is_empty() => s,
         (_, Some(_)) => ClueSource::Campaign.label().to_string(),
@@ -431,7 +425,7 @@ pub async fn create(
         return Err(PageError::Forbidden);
     }
     let mut errs = FieldErrors::default();
-    let no = HouseholdNo::parse(&sub.get("household")).map_err(|_| PageError::NotFound)?;
+    let no = super::households::parse_no(&sub.get("household"))?;
     let on = parse_date(&sub.get("on"));
     if on.is_none() {
         errs.push("on", "发现日期", "请填写日期，如 2022-03-28");
@@ -1103,7 +1097,7 @@ pub async fn roll_back(
     Path(no): Path<String>,
     axum::Form(f): axum::Form<RollBackForm>,
 ) -> Result<Response, PageError> {
-    let no = HouseholdNo::parse(&no).map_err(|_| PageError::NotFound)?;
+    let no = super::households::parse_no(&no)?;
     let back = format!("/households/{no}");
     match service::roll_back_elimination(&state.db, state.clock.now(), &a.scope, &a.actor(), &no, f.version, &f.reason)
         .await

@@ -11,7 +11,6 @@ use axum::routing::{get, post};
 use chrono::NaiveDate;
 use domain::account::{Permission, Role};
 use domain::department_task::{DepartmentTask, TaskAction, TaskState};
-use domain::household::HouseholdNo;
 use domain::measure::{Department, MeasureCategory};
 use domain::ports::{DepartmentTaskFilter, DepartmentTaskStore};
 use domain::region::RegionCode;
@@ -254,7 +253,7 @@ pub async fn push(
     axum::Form(pairs): axum::Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     require(&a, Permission::AssignOfficers)?;
-    let no = HouseholdNo::parse(&no).map_err(|_| PageError::NotFound)?;
+    let no = super::households::parse_no(&no)?;
     let chosen: Vec<(Department, MeasureCategory)> = pairs
         .iter()
         .filter(|(k, _)| k == "task")

@@ -137,7 +137,8 @@ pub async fn list(
     render(&tpl, &tpl.chrome)
 }
 
-fn parse_no(no: &str) -> Result<HouseholdNo, PageError> {
+/// A 户编号 from a URL; a malformed one is a household that does not exist.
+pub(crate) fn parse_no(no: &str) -> Result<HouseholdNo, PageError> {
     HouseholdNo::parse(no).map_err(|_| PageError::NotFound)
 }
 

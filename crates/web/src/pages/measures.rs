@@ -16,6 +16,7 @@ use domain::ports::{HouseholdStore, MeasureStore, ParamStore};
 use domain::service::{self, EditError};
 use serde::Deserialize;
 
+use super::households::parse_no;
 use super::{Chrome, FieldGroup, FormField, attach_errors, redirect_with_flash, render, render_status, require};
 use crate::AppState;
 use crate::auth::{Authed, PageAuth};
@@ -23,10 +24,6 @@ use crate::error::PageError;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/households/{no}/measures", get(page).post(add)).route("/measures/{id}", post(update))
-}
-
-fn parse_no(no: &str) -> Result<HouseholdNo, PageError> {
-    HouseholdNo::parse(no).map_err(|_| PageError::NotFound)
 }
 
 /// One measure as the page lists it.
@@ -203,12 +200,7 @@ async fn measures_page(
             .collect(),
         Err(_) => Vec::new(),
     };
-    let head = d
-        .members
-        .iter()
-        .find(|m| m.member.relation == domain::codes::Relation::Head)
-        .map(|m| m.member.name.to_string())
-        .unwrap_or_else(|| "（无户主）".into());
+    let head = d.head().map(|m| m.name.to_string()).unwrap_or_else(|| "（无户主）".into());
     Ok(MeasuresPage {
         chrome: Chrome::new(state, a, headers).await,
         no: no.to_string(),

@@ -15,11 +15,7 @@ fn at(m: u32, d: u32) -> chrono::DateTime<Utc> {
 }
 
 /// Takes D1 through the procedure by the API, ending with 纳入监测 on 2022-03-28.
-pub async fn include_d1_on_0328(app: &TestApp) {
-    include_d1(app).await
-}
-
-async fn include_d1(app: &TestApp) {
+pub async fn include_d1(app: &TestApp) {
     let mut cadre = app.api_login("dazheng").await;
     let mut county = app.api_login("county").await;
     let mut town = app.api_login("town").await;
