@@ -127,13 +127,41 @@ impl OfficerInput {
 pub struct AssistanceRules {
     pub officer_workdays: u32,
     pub measures_days: u32,
+    /// The first-measures clock starts at 纳入监测 rather than at the first officer's assignment
+    /// (D10: "start point configurable").
+    pub measures_from_inclusion: bool,
     pub policy: HolidayPolicy,
 }
 
 impl Default for AssistanceRules {
     fn default() -> Self {
-        AssistanceRules { officer_workdays: 5, measures_days: 10, policy: HolidayPolicy::default() }
+        AssistanceRules {
+            officer_workdays: 5,
+            measures_days: 10,
+            measures_from_inclusion: false,
+            policy: HolidayPolicy::default(),
+        }
     }
+}
+
+impl AssistanceRules {
+    /// Where the first-measures clock starts for a household monitored since `monitored_since`
+    /// whose first officer of this monitoring period started on `first_officer` (replacing an
+    /// officer does not restart it). `None` while it has not started: no officer yet, counted
+    /// from the assignment.
+    pub fn measures_start(&self, monitored_since: NaiveDate, first_officer: Option<NaiveDate>) -> Option<NaiveDate> {
+        if self.measures_from_inclusion { Some(monitored_since) } else { first_officer }
+    }
+
+    /// What the clock starts from, for the sentences on the pages.
+    pub fn measures_start_label(&self) -> &'static str {
+        if self.measures_from_inclusion { "纳入监测" } else { "帮扶责任人落实" }
+    }
+}
+
+/// The first officer of the monitoring period that began on `monitored_since`.
+pub fn first_officer_since(history: &[OfficerAssignment], monitored_since: NaiveDate) -> Option<NaiveDate> {
+    history.iter().filter(|o| o.started_on >= monitored_since).map(|o| o.started_on).min()
 }
 
 /// 帮扶责任人 due: the n-th working day after 纳入监测 in the household's region (D10).
@@ -146,15 +174,15 @@ pub fn officer_due(
     cal.add_working_days(monitored_since, rules.officer_workdays.max(1), region)
 }
 
-/// First measures due: n calendar days after the officer's assignment (D10), moved past a
-/// statutory holiday under the policy switch; both dates are kept.
+/// First measures due: n calendar days after the clock's start (D10, [`AssistanceRules::measures_start`]),
+/// moved past a statutory holiday under the policy switch; both dates are kept.
 pub fn measures_due(
     cal: &WorkCalendar,
-    assigned_on: NaiveDate,
+    start: NaiveDate,
     region: RegionCode,
     rules: &AssistanceRules,
 ) -> Result<Due, CalendarError> {
-    cal.add_calendar_days(assigned_on, rules.measures_days.max(1), region, rules.policy)
+    cal.add_calendar_days(start, rules.measures_days.max(1), region, rules.policy)
 }
 
 /// A monitored household and where its officer deadline stands.
@@ -201,6 +229,34 @@ impl DeadlineState {
     }
 }
 
+/// How many deadlines are past, fall today, within the next 7 days, or later — the inbox's
+/// buckets. A date the calendar cannot compute (a year without data) counts as `unknown`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DueCounts {
+    pub overdue: i64,
+    pub today: i64,
+    pub week: i64,
+    pub later: i64,
+    pub unknown: i64,
+}
+
+impl DueCounts {
+    pub fn add(&mut self, due: Option<NaiveDate>, today: NaiveDate, n: i64) {
+        let slot = match due {
+            None => &mut self.unknown,
+            Some(d) if d < today => &mut self.overdue,
+            Some(d) if d == today => &mut self.today,
+            Some(d) if (d - today).num_days() <= 7 => &mut self.week,
+            Some(_) => &mut self.later,
+        };
+        *slot += n;
+    }
+
+    pub fn total(&self) -> i64 {
+        self.overdue + self.today + self.week + self.later + self.unknown
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +281,35 @@ mod tests {
         // 09-25 + 10 = 10-05, inside the National Day holiday: extended to 10-08 (a make-up workday)
         let due = measures_due(&cal, d("2022-09-25"), village, &rules).unwrap();
         assert_eq!((due.strict, due.extended), (d("2022-10-05"), d("2022-10-08")));
+    }
+
+    #[test]
+    fn measures_clock_switches() {
+        // D10: the start point and the holiday extension are switches (per year and region)
+        let cal = WorkCalendar::builtin();
+        let village = RegionCode::parse("450203100201").unwrap();
+        let by_officer = AssistanceRules::default();
+        assert_eq!(by_officer.measures_start(d("2022-09-20"), None), None, "no officer yet: not started");
+        assert_eq!(by_officer.measures_start(d("2022-09-20"), Some(d("2022-09-25"))), Some(d("2022-09-25")));
+        let by_inclusion = AssistanceRules { measures_from_inclusion: true, ..by_officer };
+        assert_eq!(by_inclusion.measures_start(d("2022-09-20"), None), Some(d("2022-09-20")));
+        assert_eq!(by_inclusion.measures_start(d("2022-09-20"), Some(d("2022-09-25"))), Some(d("2022-09-20")));
+        // 09-25 + 10 = 10-05 (National Day): extended to 10-08 by default, kept when switched off
+        let strict = AssistanceRules { policy: HolidayPolicy::NO_EXTENSION, ..by_officer };
+        let due = measures_due(&cal, d("2022-09-25"), village, &strict).unwrap();
+        assert_eq!((due.strict, due.extended), (d("2022-10-05"), d("2022-10-05")));
+    }
+
+    #[test]
+    fn due_buckets() {
+        let today = d("2022-04-07");
+        let mut c = DueCounts::default();
+        for (due, n) in [("2022-04-06", 2), ("2022-04-07", 3), ("2022-04-14", 4), ("2022-04-15", 5)] {
+            c.add(Some(d(due)), today, n);
+        }
+        c.add(None, today, 1);
+        assert_eq!(c, DueCounts { overdue: 2, today: 3, week: 4, later: 5, unknown: 1 });
+        assert_eq!(c.total(), 15);
     }
 
     #[test]

@@ -338,6 +338,33 @@ pub fn first_measure_on(measures: &[Measure], since: NaiveDate) -> Option<NaiveD
         .min()
 }
 
+/// What 帮扶消除 still lacks by the household's risks (national rules 1_11_009, 3_11_003,
+/// 3_11_004, DOMAIN §5): at least one implemented measure; for 因病 one of 健康帮扶/社会帮扶/综合保障;
+/// for 因学 one of 义务教育保障/其他教育帮扶/社会帮扶. Natural elimination is exempt.
+pub fn assisted_elimination_gaps(risks: &[crate::codes::RiskType], measures: &[Measure]) -> Vec<String> {
+    use crate::codes::RiskType;
+    let done: Vec<MeasureCategory> =
+        measures.iter().filter(|m| m.status == MeasureStatus::Implemented).map(|m| m.category).collect();
+    let mut out = Vec::new();
+    if done.is_empty() {
+        out.push("帮扶消除须至少有一项已实施的帮扶措施（风险自然消失的选“自然消除”）".to_string());
+    }
+    let rules: [(RiskType, &[MeasureCategory]); 2] = [
+        (RiskType::Illness, &[MeasureCategory::Health, MeasureCategory::Social, MeasureCategory::Comprehensive]),
+        (
+            RiskType::Schooling,
+            &[MeasureCategory::CompulsoryEducation, MeasureCategory::OtherEducation, MeasureCategory::Social],
+        ),
+    ];
+    for (risk, needed) in rules {
+        if risks.contains(&risk) && !done.iter().any(|c| needed.contains(c)) {
+            let names: Vec<&str> = needed.iter().map(|c| c.label()).collect();
+            out.push(format!("风险类型含“{}”，帮扶消除须有已实施的{}措施之一", risk.label(), names.join("、")));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,5 +442,30 @@ mod tests {
             Some("2022-04-12".parse().unwrap())
         );
         assert_eq!(first_measure_on(&[m(MeasureCategory::Health, MeasureStatus::Cancelled)], since), None);
+
+        // 帮扶消除 (1_11_009, 3_11_003, 3_11_004)
+        let gaps =
+            assisted_elimination_gaps(&[RiskType::Illness], &[m(MeasureCategory::Health, MeasureStatus::Planned)]);
+        assert_eq!(gaps.len(), 2, "nothing implemented, and nothing for the illness: {gaps:?}");
+        let gaps = assisted_elimination_gaps(
+            &[RiskType::Illness, RiskType::Schooling],
+            &[m(MeasureCategory::Employment, MeasureStatus::Implemented)],
+        );
+        assert_eq!(gaps.len(), 2, "{gaps:?}");
+        assert!(gaps[0].contains("因病") && gaps[0].contains("健康帮扶、社会帮扶、综合保障"), "{gaps:?}");
+        assert!(gaps[1].contains("因学") && gaps[1].contains("义务教育保障"), "{gaps:?}");
+        // 社会帮扶 answers both
+        let gaps = assisted_elimination_gaps(
+            &[RiskType::Illness, RiskType::Schooling],
+            &[m(MeasureCategory::Social, MeasureStatus::Implemented)],
+        );
+        assert!(gaps.is_empty(), "{gaps:?}");
+        assert!(
+            assisted_elimination_gaps(
+                &[RiskType::UnstableEmployment],
+                &[m(MeasureCategory::Employment, MeasureStatus::Implemented)]
+            )
+            .is_empty()
+        );
     }
 }

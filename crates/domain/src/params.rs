@@ -28,6 +28,11 @@ crate::codes::code_enum! {
         NoticeDays = 7 => "公示天数",
         /// Calendar days from a clue within which identification should finish (D8; a warning).
         CaseLimitDays = 8 => "识别认定办理时限",
+        /// Where the first-measures clock starts (D10): 0 = the first officer's assignment, 1 = 纳入监测.
+        MeasuresClockStart = 9 => "帮扶措施时限起算",
+        /// Whether a calendar-day deadline ending on a statutory holiday moves to the next working
+        /// day (D10 policy switch): 1 = yes, 0 = no.
+        HolidayExtension = 10 => "遇法定节假日顺延",
     }
 }
 
@@ -43,6 +48,23 @@ impl ParamName {
             ParamName::CompulsoryAgeTo => "compulsory_age_to",
             ParamName::NoticeDays => "notice_days",
             ParamName::CaseLimitDays => "case_limit_days",
+            ParamName::MeasuresClockStart => "measures_clock_start",
+            ParamName::HolidayExtension => "holiday_extension",
+        }
+    }
+
+    /// The parameter named by its [`key`](ParamName::key) or its Chinese label.
+    pub fn from_key(text: &str) -> Option<ParamName> {
+        let t = text.trim().replace('-', "_");
+        Self::ALL.iter().copied().find(|n| n.key() == t).or_else(|| Self::parse_label(text.trim()))
+    }
+
+    /// The values of a switch-like parameter, as (stored value, label); `None` for a number.
+    pub fn choices(self) -> Option<&'static [(i64, &'static str)]> {
+        match self {
+            ParamName::MeasuresClockStart => Some(&[(0, "帮扶责任人落实之日"), (1, "纳入监测之日")]),
+            ParamName::HolidayExtension => Some(&[(1, "顺延至节后第一个工作日"), (0, "不顺延")]),
+            _ => None,
         }
     }
 
@@ -53,6 +75,7 @@ impl ParamName {
             ParamName::OfficerDueWorkdays => "个工作日",
             ParamName::MeasuresDueDays | ParamName::NoticeDays | ParamName::CaseLimitDays => "天",
             ParamName::CompulsoryAgeFrom | ParamName::CompulsoryAgeTo => "周岁",
+            ParamName::MeasuresClockStart | ParamName::HolidayExtension => "",
         }
     }
 
@@ -60,7 +83,12 @@ impl ParamName {
     pub fn display_value(self, value: i64) -> String {
         match self {
             ParamName::MonitoringLine => format!("{} 元/人/年", Fen(value)),
-            other => format!("{value} {}", other.unit()),
+            other => match other.choices() {
+                Some(c) => {
+                    c.iter().find(|(v, _)| *v == value).map_or_else(|| value.to_string(), |(_, l)| l.to_string())
+                }
+                None => format!("{value} {}", other.unit()),
+            },
         }
     }
 
@@ -76,6 +104,8 @@ impl ParamName {
             ParamName::CompulsoryAgeTo => Some(15),
             ParamName::NoticeDays => Some(5),
             ParamName::CaseLimitDays => Some(15),
+            ParamName::MeasuresClockStart => Some(0),
+            ParamName::HolidayExtension => Some(1),
         }
     }
 }
@@ -174,6 +204,14 @@ pub fn parse_value(name: ParamName, text: &str) -> Result<i64, ParamError> {
             }
             Ok(fen.0)
         }
+        other if other.choices().is_some() => {
+            let c = other.choices().unwrap_or_default();
+            let t = crate::text::compact(text);
+            c.iter().find(|(v, l)| t == v.to_string() || t == *l).map(|(v, _)| *v).ok_or_else(|| {
+                let hint: Vec<String> = c.iter().map(|(v, l)| format!("{v}（{l}）")).collect();
+                ParamError::Invalid(format!("{}应为 {}，收到“{}”", other.label(), hint.join(" 或 "), text.trim()))
+            })
+        }
         other => {
             let v: i64 = crate::text::compact(text)
                 .parse()
@@ -246,5 +284,22 @@ mod tests {
         assert_eq!(parse_value(ParamName::MonitoringLine, "6500"), Ok(650_000));
         assert!(parse_value(ParamName::MonitoringLine, "-1").is_err());
         assert!(parse_value(ParamName::MonitoringLine, "abc").is_err());
+        assert_eq!(parse_value(ParamName::NoticeDays, "7"), Ok(7));
+        assert!(parse_value(ParamName::NoticeDays, "4").is_err(), "D8: a notice runs at least 5 days");
+        assert_eq!(parse_value(ParamName::MeasuresClockStart, "纳入监测之日"), Ok(1));
+        assert_eq!(parse_value(ParamName::HolidayExtension, "0"), Ok(0));
+        let e = parse_value(ParamName::HolidayExtension, "2").unwrap_err().to_string();
+        assert!(e.contains("1（顺延至节后第一个工作日）"), "{e}");
+        assert_eq!(ParamName::HolidayExtension.display_value(0), "不顺延");
+        assert_eq!(ParamName::from_key("notice-days"), Some(ParamName::NoticeDays));
+        assert_eq!(ParamName::from_key("公示天数"), Some(ParamName::NoticeDays));
+        assert_eq!(ParamName::from_key("nope"), None);
+        // every parameter but the monitoring line has a default, and it parses back
+        for n in ParamName::ALL {
+            if let Some(v) = n.shipped_default() {
+                let shown = n.choices().map_or(v.to_string(), |_| n.display_value(v));
+                assert_eq!(parse_value(*n, &shown), Ok(v), "{n:?}");
+            }
+        }
     }
 }

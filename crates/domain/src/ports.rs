@@ -880,6 +880,32 @@ pub struct CaseCount {
     pub count: i64,
 }
 
+/// Open cases grouped by what decides their dates (D8: the clue's date for the time limit, the
+/// posting date of a running notice), so that the inbox counts every case while reading one row
+/// per (procedure, step, village, dates) rather than one per case.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CaseGroup {
+    pub procedure: crate::procedure::Procedure,
+    pub next_step: crate::procedure::Step,
+    pub village: RegionCode,
+    pub opened_on: chrono::NaiveDate,
+    /// The posting date of the notice now running, if any.
+    pub notice_started: Option<chrono::NaiveDate>,
+    pub count: i64,
+}
+
+/// Households grouped by the dates their deadline is computed from (D10), for exact counts of
+/// any scope: one row per (village, dates), however many households.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DateGroup {
+    pub village: RegionCode,
+    /// 纳入监测 of the current monitoring period.
+    pub monitored_since: chrono::NaiveDate,
+    /// The first officer's assignment in that period, where it matters.
+    pub first_officer: Option<chrono::NaiveDate>,
+    pub count: i64,
+}
+
 pub trait CaseStore: Send + Sync {
     /// Opens a case on a household within the scope with its first step and files, in one
     /// transaction; refuses a second open case on the household; audited.
@@ -910,6 +936,13 @@ pub trait CaseStore: Send + Sync {
 
     /// Open cases per procedure and next step, within the scope.
     fn case_counts(&self, scope: &Scope) -> impl Future<Output = StoreResult<Vec<CaseCount>>> + Send;
+
+    /// Open cases within the scope, grouped by [`CaseGroup`]'s keys.
+    fn case_groups(
+        &self,
+        scope: &Scope,
+        region: Option<RegionCode>,
+    ) -> impl Future<Output = StoreResult<Vec<CaseGroup>>> + Send;
 
     /// Records a step checked by [`crate::procedure::check_step`] on `case` (which must still be
     /// at its version), its files and its effect on the household, in one transaction; audited.
@@ -952,6 +985,10 @@ pub struct OfficerHousehold {
     pub village: RegionCode,
     pub head_name: Option<String>,
     pub monitoring: Monitoring,
+    /// The first officer since 纳入监测 (this one, or the one it replaced).
+    pub first_officer_on: Option<chrono::NaiveDate>,
+    /// The first measure (not cancelled) planned since 纳入监测.
+    pub first_measure_on: Option<chrono::NaiveDate>,
 }
 
 pub trait AssistanceStore: Send + Sync {
@@ -981,6 +1018,14 @@ pub trait AssistanceStore: Send + Sync {
         limit: u32,
     ) -> impl Future<Output = StoreResult<Page<crate::assistance::OfficerGap>>> + Send;
 
+    /// The same households as [`AssistanceStore::officer_gaps`], all of them, counted per
+    /// (village, 纳入监测 date).
+    fn officer_gap_groups(
+        &self,
+        scope: &Scope,
+        region: Option<RegionCode>,
+    ) -> impl Future<Output = StoreResult<Vec<DateGroup>>> + Send;
+
     /// Active 帮扶责任人 accounts that may serve a household of `village`: registered at the village
     /// or at one of its ancestors.
     fn officer_accounts(&self, village: RegionCode) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
@@ -1001,7 +1046,9 @@ pub struct MeasureGap {
     pub village: RegionCode,
     pub head_name: Option<String>,
     pub officer: String,
+    /// The first officer's assignment since 纳入监测 (replacing an officer does not restart the clock).
     pub assigned_on: chrono::NaiveDate,
+    pub monitored_since: chrono::NaiveDate,
 }
 
 pub trait MeasureStore: Send + Sync {
@@ -1040,6 +1087,14 @@ pub trait MeasureStore: Send + Sync {
         region: Option<RegionCode>,
         limit: u32,
     ) -> impl Future<Output = StoreResult<Page<MeasureGap>>> + Send;
+
+    /// The same households as [`MeasureStore::measure_gaps`], all of them, counted per (village,
+    /// 纳入监测 date, first officer's date).
+    fn measure_gap_groups(
+        &self,
+        scope: &Scope,
+        region: Option<RegionCode>,
+    ) -> impl Future<Output = StoreResult<Vec<DateGroup>>> + Send;
 }
 
 /// Which department tasks to list.

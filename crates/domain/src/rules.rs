@@ -598,12 +598,17 @@ fn wrong_elimination(
     }
     let stable = resolve_or_default(ctx.params, year, h.village, ParamName::StableMonths)?;
     let months = full_months(since, on);
+    // eliminated in the month of identification or the next (Guizhou's check, §5), whatever the
+    // stability period is set to
+    let month_no = |d: NaiveDate| i64::from(d.year()) * 12 + i64::from(d.month0());
+    let quick = month_no(on) - month_no(since) <= 1;
     // natural elimination is exempt: the risk went away by itself (§5)
-    if mode == crate::codes::EliminationMode::Assisted && months < stable.value {
+    if mode == crate::codes::EliminationMode::Assisted && (months < stable.value || quick) {
         let mut inputs = base;
         inputs.insert("monitored_since", since.to_string());
         inputs.insert("months_monitored", months.to_string());
         inputs.insert("stable_months", stable.value.to_string());
+        inputs.insert("same_or_next_month", quick.to_string());
         out.push(
             FindingCode::WrongElimination,
             "TOO_EARLY",
@@ -613,10 +618,16 @@ fn wrong_elimination(
             vec![stable.reference.clone()],
             inputs,
             None,
-            format!(
-                "该户于{since}纳入监测，{on}即以帮扶消除方式标注风险消除，相隔不足{}个月。帮扶消除要求收入持续稳定原则上不少于半年：请核实风险是否确已稳定消除。",
-                stable.value
-            ),
+            if months < stable.value {
+                format!(
+                    "该户于{since}纳入监测，{on}即以帮扶消除方式标注风险消除，相隔不足{}个月。帮扶消除要求收入持续稳定原则上不少于半年：请核实风险是否确已稳定消除。",
+                    stable.value
+                )
+            } else {
+                format!(
+                    "该户于{since}纳入监测，在纳入当月或次月（{on}）即以帮扶消除方式标注风险消除。当月及次月帮扶消除的须重点核实（自然消除除外）：请核实风险是否确已稳定消除。"
+                )
+            },
         );
     }
     Ok(())
@@ -1080,6 +1091,22 @@ pub(crate) mod tests {
         assert_eq!(subs(&run(&d, as_of())), vec!["TOO_EARLY"]);
         eliminated(&mut d, date(2021, 10, 1), date(2021, 12, 1), EliminationMode::Natural);
         assert!(run(&d, as_of()).is_empty());
+        // a region with a 1-month stability period still sees eliminations in the month of
+        // identification or the next (Guizhou's check, §5); the third month passes
+        let mut params = line_2022();
+        let mut short = params[0].clone();
+        (short.name, short.value, short.year) = (ParamName::StableMonths, 1, 2022);
+        params.push(short);
+        let cal = WorkCalendar::builtin();
+        let check = |since, on| {
+            let mut d = household();
+            eliminated(&mut d, since, on, EliminationMode::Assisted);
+            let f = evaluate(&d, &Context { as_of: as_of(), params: &params, calendar: &cal }).unwrap();
+            f.iter().find(|f| f.sub_code == "TOO_EARLY").map(|f| f.explanation.clone())
+        };
+        let e = check(date(2022, 1, 20), date(2022, 2, 25)).expect("the next month is flagged");
+        assert!(e.contains("纳入当月或次月"), "{e}");
+        assert!(check(date(2022, 1, 20), date(2022, 3, 1)).is_none());
     }
 
     #[test]

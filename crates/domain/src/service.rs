@@ -37,6 +37,9 @@ pub enum EditError {
     Invalid(FieldErrors),
     #[error("该户已被他人修改（当前版本 {current}），请刷新后重新操作，您填写的内容已保留")]
     Conflict { current: i64 },
+    /// A measure or department task changed since the user read it (`what`: "措施 #12").
+    #[error("{what}已被他人修改（当前版本 {current}），请重新读取后再操作")]
+    Stale { what: String, current: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -960,9 +963,7 @@ pub async fn record_step<S: CaseStore + HouseholdStore + ParamStore + MeasureSto
         let mut blockers = elimination_blockers(store, &d, plan.on).await?;
         if *mode == crate::codes::EliminationMode::Assisted {
             let measures = store.measures(scope, d.record.id).await?;
-            if !measures.iter().any(|m| m.status == crate::measure::MeasureStatus::Implemented) {
-                blockers.push("帮扶消除须至少有一项已实施的帮扶措施（风险自然消失的选“自然消除”）".to_string());
-            }
+            blockers.extend(crate::measure::assisted_elimination_gaps(&d.record.household.risks, &measures));
         }
         if !blockers.is_empty() {
             return Err(ProcedureError::Inconsistent(blockers.join("；")).into());
@@ -1086,8 +1087,30 @@ pub fn assistance_rules_from(
             .and_then(|v| u32::try_from(v).ok())
             .unwrap_or(d.officer_workdays),
         measures_days: value(ParamName::MeasuresDueDays).and_then(|v| u32::try_from(v).ok()).unwrap_or(d.measures_days),
-        policy: d.policy,
+        measures_from_inclusion: value(ParamName::MeasuresClockStart).map_or(d.measures_from_inclusion, |v| v == 1),
+        policy: match value(ParamName::HolidayExtension) {
+            Some(0) => crate::calendar::HolidayPolicy::NO_EXTENSION,
+            _ => d.policy,
+        },
     }
+}
+
+/// A household's officers, the active one first. A role that sees their phone numbers in full
+/// leaves an audit entry, as for any full phone number (D18).
+pub async fn officer_history<S: AssistanceStore + AuditStore>(
+    store: &S,
+    at: DateTime<Utc>,
+    scope: &Scope,
+    actor: &Actor,
+    household: &crate::ports::HouseholdRecord,
+) -> Result<Vec<OfficerAssignment>, EditError> {
+    let list = store.officer_history(scope, household.id).await?;
+    if scope.allows(Permission::ViewSensitive) && list.iter().any(|o| o.phone.is_some()) {
+        let e = AuditEntry::new(at, actor, AuditAction::ViewSensitive, "household", household.id.0)
+            .note(format!("查看户 {} 帮扶责任人的完整联系电话", household.household.household_no));
+        store.append_audit(&[e]).await?;
+    }
+    Ok(list)
 }
 
 /// Assigns (or replaces) the officer of a monitored household of the caller's scope, at the
@@ -1275,7 +1298,7 @@ pub async fn update_measure<S: MeasureStore>(
     require(scope, Permission::ManageMeasures)?;
     let m = input.parse(today)?;
     match store.update_measure(actor, at, scope, id, version, &m).await {
-        Err(StoreError::Conflict) => Err(EditError::Conflict { current: version + 1 }),
+        Err(StoreError::Conflict) => Err(EditError::Stale { what: format!("措施 #{id}"), current: version + 1 }),
         other => Ok(other?),
     }
 }
@@ -1302,14 +1325,82 @@ pub async fn measure_deadlines<S: MeasureStore + ParamStore>(
         .items
         .into_iter()
         .map(|gap| {
-            let rules = assistance_rules_from(&params, gap.assigned_on.year(), gap.village);
-            let due = crate::assistance::measures_due(calendar, gap.assigned_on, gap.village, &rules)
+            let rules = assistance_rules_from(&params, gap.monitored_since.year(), gap.village);
+            let start = rules.measures_start(gap.monitored_since, Some(gap.assigned_on)).unwrap_or(gap.assigned_on);
+            let due = crate::assistance::measures_due(calendar, start, gap.village, &rules)
                 .and_then(|due| Ok((due, DeadlineState::of(calendar, due.extended, today, gap.village)?)))
                 .map_err(|e| e.to_string());
             MeasureDeadline { gap, due }
         })
         .collect();
     Ok((items, page.total))
+}
+
+/// Open cases waiting at one step, and where their time limit stands (D8: a warning, counted
+/// from the clue).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CaseDueCounts {
+    pub procedure: Procedure,
+    pub next_step: crate::procedure::Step,
+    pub limit: crate::assistance::DueCounts,
+    /// Running notices that have run their full days and may end (by the village).
+    pub notices_endable: i64,
+}
+
+/// Every deadline of the scope counted exactly (not from a page of rows): officers to assign
+/// (working days after 纳入监测), first measures (calendar days, D10), open cases by step.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct DeadlineSummary {
+    pub officers: crate::assistance::DueCounts,
+    pub measures: crate::assistance::DueCounts,
+    pub cases: Vec<CaseDueCounts>,
+}
+
+pub async fn deadline_summary<S: AssistanceStore + MeasureStore + CaseStore + ParamStore>(
+    store: &S,
+    calendar: &WorkCalendar,
+    scope: &Scope,
+    today: NaiveDate,
+    region: Option<crate::region::RegionCode>,
+) -> Result<DeadlineSummary, EditError> {
+    let params = store.params(None).await?;
+    let mut out = DeadlineSummary::default();
+    for g in store.officer_gap_groups(scope, region).await? {
+        let rules = assistance_rules_from(&params, g.monitored_since.year(), g.village);
+        out.officers.add(officer_due(calendar, g.monitored_since, g.village, &rules).ok(), today, g.count);
+    }
+    for g in store.measure_gap_groups(scope, region).await? {
+        let rules = assistance_rules_from(&params, g.monitored_since.year(), g.village);
+        let due = rules
+            .measures_start(g.monitored_since, g.first_officer)
+            .and_then(|start| crate::assistance::measures_due(calendar, start, g.village, &rules).ok());
+        out.measures.add(due.map(|d| d.extended), today, g.count);
+    }
+    for g in store.case_groups(scope, region).await? {
+        let rules = procedure_rules_from(&params, g.opened_on.year(), g.village).map(|(r, _)| r).unwrap_or_default();
+        let i = match out.cases.iter().position(|c| c.procedure == g.procedure && c.next_step == g.next_step) {
+            Some(i) => i,
+            None => {
+                out.cases.push(CaseDueCounts {
+                    procedure: g.procedure,
+                    next_step: g.next_step,
+                    limit: Default::default(),
+                    notices_endable: 0,
+                });
+                out.cases.len() - 1
+            }
+        };
+        let c = &mut out.cases[i];
+        let limit = g.opened_on.checked_add_days(chrono::Days::new(u64::from(rules.limit_days)));
+        c.limit.add(limit, today, g.count);
+        if let Some(started) = g.notice_started
+            && crate::procedure::notice_earliest_end(started, rules.notice_days) <= today
+        {
+            c.notices_endable += g.count;
+        }
+    }
+    out.cases.sort_by_key(|c| (c.procedure.code(), c.next_step.code()));
+    Ok(out)
 }
 
 // ------------------------------------------------------------------ department task lists (§7.3)
@@ -1427,7 +1518,7 @@ pub async fn act_on_department_task<S: DepartmentTaskStore + NotificationStore>(
         return Err(EditError::NotFound);
     }
     if task.version != version {
-        return Err(EditError::Conflict { current: task.version });
+        return Err(EditError::Stale { what: format!("任务清单 #{}", task.id), current: task.version });
     }
     let department = store.user_department(user).await?;
     let state =
@@ -1458,7 +1549,9 @@ pub async fn act_on_department_task<S: DepartmentTaskStore + NotificationStore>(
         .act_on_department_task(actor, at, &task, state, answer.as_deref(), completed_on, measure.as_ref())
         .await
     {
-        Err(StoreError::Conflict) => return Err(EditError::Conflict { current: task.version + 1 }),
+        Err(StoreError::Conflict) => {
+            return Err(EditError::Stale { what: format!("任务清单 #{}", task.id), current: task.version + 1 });
+        }
         other => other?,
     };
     if matches!(after.state, crate::department_task::TaskState::Completed | crate::department_task::TaskState::SentBack)
@@ -1536,4 +1629,47 @@ pub async fn roll_back_elimination<S: HouseholdStore + AuditStore + CaseStore>(
         .note(format!("回退户 {no} 的风险消除（{mode}，{on}）：{reason}"));
     store.append_audit(&[e]).await?;
     Ok(saved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::PolicyParam;
+    use crate::region::RegionCode;
+
+    fn set(region: &str, name: ParamName, value: i64) -> PolicyParam {
+        PolicyParam {
+            year: 2022,
+            region: RegionCode::parse(region).unwrap(),
+            name,
+            version: 1,
+            value,
+            example: false,
+            note: String::new(),
+            set_by: "test".into(),
+            set_at: DateTime::<Utc>::default(),
+        }
+    }
+
+    #[test]
+    fn assistance_rules_read_the_d10_switches_per_region() {
+        let village = RegionCode::parse("450203100201").unwrap();
+        let other = RegionCode::parse("450102100201").unwrap();
+        let params = vec![
+            set("450203100000", ParamName::MeasuresClockStart, 1),
+            set("450203100000", ParamName::HolidayExtension, 0),
+            set("450000000000", ParamName::MeasuresDueDays, 15),
+        ];
+        let r = assistance_rules_from(&params, 2022, village);
+        assert!(r.measures_from_inclusion);
+        assert_eq!(r.policy, crate::calendar::HolidayPolicy::NO_EXTENSION);
+        assert_eq!((r.officer_workdays, r.measures_days), (5, 15));
+        // another town of the province keeps the defaults but the province's 15 days
+        let r = assistance_rules_from(&params, 2022, other);
+        assert!(!r.measures_from_inclusion);
+        assert_eq!(r.policy, crate::calendar::HolidayPolicy::default());
+        assert_eq!(r.measures_days, 15);
+        // another year: the shipped defaults
+        assert_eq!(assistance_rules_from(&params, 2023, village), AssistanceRules::default());
+    }
 }

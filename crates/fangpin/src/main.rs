@@ -302,9 +302,17 @@ enum ParamsCmd {
         /// 12-digit region code / 12位区划代码
         #[arg(long)]
         region: String,
-        /// 监测范围, 元 per person per year
-        #[arg(long)]
-        monitoring_line: String,
+        /// 监测范围, 元 per person per year (short for `--name monitoring_line --value …`)
+        #[arg(long, conflicts_with_all = ["name", "value"], required_unless_present = "name")]
+        monitoring_line: Option<String>,
+        /// Parameter (`fangpin params list` shows them all): monitoring_line, stable_months,
+        /// officer_due_workdays, measures_due_days, notice_days, case_limit_days,
+        /// measures_clock_start (0 officer / 1 inclusion), holiday_extension (1 yes / 0 no), …
+        #[arg(long, requires = "value")]
+        name: Option<String>,
+        /// The value: 元 for money, a whole number for days, a number or label for a switch
+        #[arg(long, requires = "name")]
+        value: Option<String>,
         /// Mark as an example value, not a confirmed figure / 标为示例值
         #[arg(long)]
         example: bool,
@@ -459,8 +467,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<std::process::E
             AdminCmd::ListUsers => commands::admin::list_users(&ctx).await,
             AdminCmd::CreateToken { username, days } => commands::admin::create_token(&ctx, &username, days).await,
         },
-        Command::Params(ParamsCmd::Set { year, region, monitoring_line, example, note }) => {
-            commands::admin::params_set(&ctx, year, &region, &monitoring_line, example, &note).await
+        Command::Params(ParamsCmd::Set { year, region, monitoring_line, name, value, example, note }) => {
+            let (name, value) = match monitoring_line {
+                Some(line) => ("monitoring_line".to_string(), line),
+                None => (name.unwrap_or_default(), value.unwrap_or_default()),
+            };
+            commands::admin::params_set(&ctx, year, &region, &name, &value, example, &note).await
         }
         Command::Params(ParamsCmd::List { year }) => commands::admin::params_list(&ctx, year).await,
         Command::Audit(AuditCmd::Verify) => commands::admin::audit_verify(&ctx).await,

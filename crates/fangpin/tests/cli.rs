@@ -643,6 +643,17 @@ fn params_are_versioned() {
         assert!(lines[1].contains(" v2 6,500.00 元/人/年 [示例值]"), "{list}");
         let out = fp.ok(&["params", "list", "--year", "2023"]);
         has(&stdout(&out), &["尚未设定参数"]);
+
+        // every parameter is editable per (year, region), not only the line (D10 switches)
+        let town = ["params", "set", "--year", "2022", "--region", "450203100000"];
+        let out = fp.ok(&[&town[..], &["--name", "holiday_extension", "--value", "不顺延"]].concat());
+        has(&stdout(&out), &["2022 450203100000 holiday_extension: 不顺延 (version 1) / 已设定"]);
+        let out = fp.ok(&[&town[..], &["--name", "measures-clock-start", "--value", "1"]].concat());
+        has(&stdout(&out), &["measures_clock_start: 纳入监测之日 (version 1)"]);
+        let out = fp.fails(&[&town[..], &["--name", "notice_days", "--value", "3"]].concat(), 1);
+        has(&stderr(&out), &["公示天数的值 3 不合理"]);
+        let out = fp.fails(&[&town[..], &["--name", "nope", "--value", "3"]].concat(), 1);
+        has(&stderr(&out), &["没有这个参数", "notice_days"]);
     });
 }
 

@@ -251,7 +251,7 @@ macro_rules! dispatch {
                 | "audit_rows" | "audit_chain" | "params" | "applied_migrations" | "schema_columns" | "ping"
                 | "findings" | "finding_counts" | "campaigns" | "campaign" | "tasks" | "progress" | "task" | "visit"
                 | "visits" | "look_back" | "look_back_counts" | "stored_calendar" | "case" | "cases"
-                | "case_counts" | "attachment" | "officer_history" | "officer_gaps" | "officer_households"
+                | "case_counts" | "case_groups" | "officer_gap_groups" | "measure_gap_groups" | "attachment" | "officer_history" | "officer_gaps" | "officer_households"
                 | "officer_accounts" | "measures" | "measure_gaps" | "user_department" | "department_tasks"
                 | "department_task" | "notifications_for" | "webhooks"
         )
@@ -816,6 +816,13 @@ impl CaseStore for Db {
     async fn case_counts(&self, scope: &Scope) -> StoreResult<Vec<CaseCount>> {
         dispatch!(self, case_counts(scope))
     }
+    async fn case_groups(
+        &self,
+        scope: &Scope,
+        region: Option<RegionCode>,
+    ) -> StoreResult<Vec<domain::ports::CaseGroup>> {
+        dispatch!(self, case_groups(scope, region))
+    }
     async fn record_step(
         &self,
         actor: &Actor,
@@ -872,6 +879,13 @@ impl AssistanceStore for Db {
     ) -> StoreResult<Page<domain::assistance::OfficerGap>> {
         dispatch!(self, officer_gaps(scope, region, limit))
     }
+    async fn officer_gap_groups(
+        &self,
+        scope: &Scope,
+        region: Option<RegionCode>,
+    ) -> StoreResult<Vec<domain::ports::DateGroup>> {
+        dispatch!(self, officer_gap_groups(scope, region))
+    }
     async fn officer_accounts(&self, village: RegionCode) -> StoreResult<Vec<User>> {
         dispatch!(self, officer_accounts(village))
     }
@@ -915,6 +929,13 @@ impl MeasureStore for Db {
         limit: u32,
     ) -> StoreResult<Page<MeasureGap>> {
         dispatch!(self, measure_gaps(scope, region, limit))
+    }
+    async fn measure_gap_groups(
+        &self,
+        scope: &Scope,
+        region: Option<RegionCode>,
+    ) -> StoreResult<Vec<domain::ports::DateGroup>> {
+        dispatch!(self, measure_gap_groups(scope, region))
     }
 }
 

@@ -3273,6 +3273,54 @@ pub(crate) async fn case_counts(r: &Pool<DB>, scope: &Scope) -> Result<Vec<CaseC
         .map_err(crate::db_err)
 }
 
+pub(crate) async fn case_groups(
+    r: &Pool<DB>,
+    scope: &Scope,
+    region: Option<RegionCode>,
+) -> Result<Vec<domain::ports::CaseGroup>, StoreError> {
+    let mut args = Vec::new();
+    let mut w = case_scope(scope, &mut args);
+    if let Some(region) = region {
+        let (a, b) = region.subtree();
+        w.push_str(&format!(
+            " AND h.village_code BETWEEN {} AND {}",
+            sql::push(&mut args, Arg::I64(Some(a as i64))),
+            sql::push(&mut args, Arg::I64(Some(b as i64)))
+        ));
+    }
+    let open = sql::push(&mut args, Arg::I16(Some(CaseStatus::Open.code())));
+    let notice = Step::PublicNotice.code();
+    let started = StepOutcome::Started.code();
+    let rows = bind_owned(
+        dynamic(format!(
+            "SELECT procedure_kind, next_step, village_code, opened_on, notice_on, COUNT(*) AS n FROM (
+                 SELECT c.procedure_kind, c.next_step, h.village_code, c.opened_on,
+                        CASE WHEN c.next_step = {notice} THEN
+                            (SELECT MAX(s.done_on) FROM case_steps s
+                             WHERE s.case_id = c.id AND s.step = {notice} AND s.outcome = {started}) END AS notice_on
+                 FROM cases c JOIN households h ON h.id = c.household_id WHERE {w} AND c.status = {open}) g
+             GROUP BY procedure_kind, next_step, village_code, opened_on, notice_on"
+        )),
+        args,
+    )
+    .fetch_all(r)
+    .await
+    .map_err(crate::db_err)?;
+    rows.iter()
+        .map(|row| {
+            Ok(domain::ports::CaseGroup {
+                procedure: enum_of(row.try_get("procedure_kind")?, "procedure_kind")?,
+                next_step: enum_of(row.try_get::<Option<i16>, _>("next_step")?.unwrap_or(0), "next_step")?,
+                village: RegionCode::from_i64(row.try_get("village_code")?).ok_or_else(|| bad("village_code"))?,
+                opened_on: row.try_get("opened_on")?,
+                notice_started: row.try_get("notice_on")?,
+                count: row.try_get("n")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(crate::db_err)
+}
+
 /// Moves the case to its next state if it is still at `version`.
 async fn advance_case(
     conn: &mut Conn,
@@ -3556,6 +3604,46 @@ pub(crate) async fn officer_history(
     rows.iter().map(decode_officer).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)
 }
 
+/// Monitored households without an officer: `$1` the monitored status, `$2`–`$3` the village range.
+const OFFICER_GAP_WHERE: &str =
+    "h.monitoring_status = $1 AND h.village_code BETWEEN $2 AND $3 AND h.officer_name IS NULL";
+
+fn decode_date_groups(rows: &[DbRow]) -> Result<Vec<domain::ports::DateGroup>, StoreError> {
+    rows.iter()
+        .map(|row| {
+            Ok(domain::ports::DateGroup {
+                village: RegionCode::from_i64(row.try_get("village_code")?).ok_or_else(|| bad("village_code"))?,
+                monitored_since: row
+                    .try_get::<Option<chrono::NaiveDate>, _>("monitored_since")?
+                    .ok_or_else(|| bad("monitored_since"))?,
+                first_officer: row.try_get("first_on")?,
+                count: row.try_get("n")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(crate::db_err)
+}
+
+pub(crate) async fn officer_gap_groups(
+    r: &Pool<DB>,
+    scope: &Scope,
+    region: Option<RegionCode>,
+) -> Result<Vec<domain::ports::DateGroup>, StoreError> {
+    let (lo, hi) = range_within(scope, region);
+    let monitored = domain::household::MonitoringStatus::Monitored.code();
+    let rows = dynamic(format!(
+        "SELECT h.village_code, h.monitored_since, NULL AS first_on, COUNT(*) AS n FROM households h
+         WHERE {OFFICER_GAP_WHERE} GROUP BY h.village_code, h.monitored_since"
+    ))
+    .bind(monitored)
+    .bind(lo)
+    .bind(hi)
+    .fetch_all(r)
+    .await
+    .map_err(crate::db_err)?;
+    decode_date_groups(&rows)
+}
+
 pub(crate) async fn officer_gaps(
     r: &Pool<DB>,
     scope: &Scope,
@@ -3564,7 +3652,7 @@ pub(crate) async fn officer_gaps(
 ) -> Result<Page<OfficerGap>, StoreError> {
     let (lo, hi) = range_within(scope, region);
     let monitored = domain::household::MonitoringStatus::Monitored.code();
-    let w = "h.monitoring_status = $1 AND h.village_code BETWEEN $2 AND $3 AND h.officer_name IS NULL";
+    let w = OFFICER_GAP_WHERE;
     let total: i64 = dynamic(format!("SELECT COUNT(*) AS n FROM households h WHERE {w}"))
         .bind(monitored)
         .bind(lo)
@@ -3610,10 +3698,15 @@ pub(crate) async fn officer_households(
     user: UserId,
 ) -> Result<Vec<OfficerHousehold>, StoreError> {
     let (lo, hi) = scope.range();
+    let cancelled = domain::measure::MeasureStatus::Cancelled.code();
     let rows = dynamic(format!(
         "SELECT {OFFICER_COLS}, h.household_no, h.village_code, h.monitoring_status, h.monitoring_category,
                 h.monitored_since, h.elimination_mode, h.eliminated_on,
-                (SELECT m.name FROM members m WHERE m.household_id = h.id AND m.relation = 1 ORDER BY m.seq LIMIT 1) AS head_name
+                (SELECT m.name FROM members m WHERE m.household_id = h.id AND m.relation = 1 ORDER BY m.seq LIMIT 1) AS head_name,
+                (SELECT MIN(o2.started_on) FROM officer_assignments o2
+                 WHERE o2.household_id = h.id AND o2.started_on >= h.monitored_since) AS first_officer_on,
+                (SELECT MIN(ms.planned_on) FROM measures ms
+                 WHERE ms.household_id = h.id AND ms.status <> {cancelled} AND ms.planned_on >= h.monitored_since) AS first_measure_on
          FROM officer_assignments o JOIN households h ON h.id = o.household_id
          WHERE o.user_id = $1 AND o.ended_on IS NULL AND h.village_code BETWEEN $2 AND $3
          ORDER BY h.village_code, h.household_no"
@@ -3633,6 +3726,8 @@ pub(crate) async fn officer_households(
                 village: RegionCode::from_i64(row.try_get("village_code")?).ok_or_else(|| bad("village_code"))?,
                 head_name: row.try_get("head_name")?,
                 monitoring: decode_monitoring(row)?,
+                first_officer_on: row.try_get("first_officer_on")?,
+                first_measure_on: row.try_get("first_measure_on")?,
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()
@@ -3823,6 +3918,44 @@ pub(crate) async fn measures(r: &Pool<DB>, scope: &Scope, household: HouseholdId
     rows.iter().map(decode_measure).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)
 }
 
+/// Monitored households with an active officer and no measure (not cancelled) planned since
+/// 纳入监测, `$1`–`$2` the village range; and the first officer's date of the period (the
+/// measures clock starts there unless it starts at inclusion: replacing an officer does not
+/// restart it, D10).
+fn measure_gap_where() -> (String, &'static str) {
+    let cancelled = domain::measure::MeasureStatus::Cancelled.code();
+    let monitored = domain::household::MonitoringStatus::Monitored.code();
+    let first = "(SELECT MIN(o2.started_on) FROM officer_assignments o2
+                  WHERE o2.household_id = o.household_id AND o2.started_on >= h.monitored_since)";
+    let w = format!(
+        "o.ended_on IS NULL AND h.village_code BETWEEN $1 AND $2 AND h.monitoring_status = {monitored}
+         AND NOT EXISTS (SELECT 1 FROM measures m WHERE m.household_id = o.household_id AND m.status <> {cancelled}
+                         AND m.planned_on >= h.monitored_since)"
+    );
+    (w, first)
+}
+
+pub(crate) async fn measure_gap_groups(
+    r: &Pool<DB>,
+    scope: &Scope,
+    region: Option<RegionCode>,
+) -> Result<Vec<domain::ports::DateGroup>, StoreError> {
+    let (lo, hi) = range_within(scope, region);
+    let (w, first) = measure_gap_where();
+    let rows = dynamic(format!(
+        "SELECT village_code, monitored_since, first_on, COUNT(*) AS n FROM (
+             SELECT h.village_code, h.monitored_since, COALESCE({first}, o.started_on) AS first_on
+             FROM officer_assignments o JOIN households h ON h.id = o.household_id WHERE {w}) g
+         GROUP BY village_code, monitored_since, first_on"
+    ))
+    .bind(lo)
+    .bind(hi)
+    .fetch_all(r)
+    .await
+    .map_err(crate::db_err)?;
+    decode_date_groups(&rows)
+}
+
 pub(crate) async fn measure_gaps(
     r: &Pool<DB>,
     scope: &Scope,
@@ -3830,17 +3963,7 @@ pub(crate) async fn measure_gaps(
     limit: u32,
 ) -> Result<Page<MeasureGap>, StoreError> {
     let (lo, hi) = range_within(scope, region);
-    let cancelled = domain::measure::MeasureStatus::Cancelled.code();
-    let monitored = domain::household::MonitoringStatus::Monitored.code();
-    // the clock starts with the first officer of the current monitoring period: replacing an
-    // officer does not restart it (D10)
-    let first = "(SELECT MIN(o2.started_on) FROM officer_assignments o2
-                  WHERE o2.household_id = o.household_id AND o2.started_on >= h.monitored_since)";
-    let w = format!(
-        "o.ended_on IS NULL AND h.village_code BETWEEN $1 AND $2 AND h.monitoring_status = {monitored}
-         AND NOT EXISTS (SELECT 1 FROM measures m WHERE m.household_id = o.household_id AND m.status <> {cancelled}
-                         AND m.planned_on >= {first})"
-    );
+    let (w, first) = measure_gap_where();
     let total: i64 = dynamic(format!(
         "SELECT COUNT(*) AS n FROM officer_assignments o JOIN households h ON h.id = o.household_id WHERE {w}"
     ))
@@ -3851,10 +3974,11 @@ pub(crate) async fn measure_gaps(
     .and_then(|row| row.try_get("n"))
     .map_err(crate::db_err)?;
     let rows = dynamic(format!(
-        "SELECT h.id, h.household_no, h.village_code, o.name, COALESCE({first}, o.started_on) AS started_on,
+        "SELECT h.id, h.household_no, h.village_code, h.monitored_since, o.name,
+                COALESCE({first}, o.started_on) AS started_on,
                 (SELECT mm.name FROM members mm WHERE mm.household_id = h.id AND mm.relation = 1 ORDER BY mm.seq LIMIT 1) AS head_name
          FROM officer_assignments o JOIN households h ON h.id = o.household_id WHERE {w}
-         ORDER BY 5, h.id LIMIT $3"
+         ORDER BY 6, h.id LIMIT $3"
     ))
     .bind(lo)
     .bind(hi)
@@ -3873,6 +3997,9 @@ pub(crate) async fn measure_gaps(
                 head_name: row.try_get("head_name")?,
                 officer: row.try_get("name")?,
                 assigned_on: row.try_get("started_on")?,
+                monitored_since: row
+                    .try_get::<Option<chrono::NaiveDate>, _>("monitored_since")?
+                    .ok_or_else(|| bad("monitored_since"))?,
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()

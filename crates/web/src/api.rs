@@ -171,6 +171,7 @@ impl From<EditError> for ApiError {
                 "conflict",
                 &format!("该户已被他人修改，当前版本为 {current}：请重新读取（GET）后再提交"),
             ),
+            e @ EditError::Stale { .. } => ApiError::new(StatusCode::CONFLICT, "conflict", &e.to_string()),
             EditError::Store(s) => s.into(),
         }
     }

@@ -31,6 +31,7 @@ use crate::auth::ApiAuth;
         open_case,
         get_case,
         record_step,
+        download_attachment,
         list_officers,
         assign_officer,
         list_measures,
@@ -49,6 +50,7 @@ use crate::auth::ApiAuth;
         AttachmentView,
         OpenCaseRequest,
         StepRequest,
+        StepWithFiles,
         OfficerView,
         OfficerRequest,
         MeasureView,
@@ -69,6 +71,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/cases", get(list_cases).post(open_case))
         .route("/api/v1/cases/{id}", get(get_case))
         .route("/api/v1/cases/{id}/steps", post(record_step))
+        .route("/api/v1/attachments/{id}", get(download_attachment))
         .route("/api/v1/households/{no}/officers", get(list_officers).post(assign_officer))
         .route("/api/v1/households/{no}/measures", get(list_measures).post(add_measure))
         .route("/api/v1/measures/{id}", axum::routing::put(put_measure))
@@ -121,6 +124,8 @@ type ApiResult<T> = Result<T, ApiError>;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AttachmentView {
     pub id: i64,
+    /// `GET` it to download (audited).
+    pub url: String,
     pub file_name: String,
     pub size: i64,
     pub sha256: String,
@@ -264,6 +269,7 @@ fn case_view(c: &Case, today: chrono::NaiveDate, params: &[domain::params::Polic
                     .filter(|_| sensitive)
                     .map(|a| AttachmentView {
                         id: a.id,
+                        url: format!("/api/v1/attachments/{}", a.id),
                         file_name: a.file_name.clone(),
                         size: a.size,
                         sha256: a.sha256.clone(),
@@ -457,9 +463,27 @@ pub struct StepRequest {
     pub mode: Option<String>,
 }
 
-/// Record the next step. Skipping, repeating or reordering a step, ending a notice before its
-/// days, or acting on a closed case answers 409; a step of another role 403.
-#[utoipa::path(post, path = "/api/v1/cases/{id}/steps", request_body = StepRequest, params(("id" = i64, Path)),
+/// A step with its evidence files (minutes, the signed consent form, the notice photo): the
+/// step as JSON in the part `step`, each file in a part `files` with its file name.
+#[derive(ToSchema)]
+#[allow(dead_code)] // documents the multipart body for the OpenAPI document
+pub struct StepWithFiles {
+    /// A [`StepRequest`] as JSON text.
+    step: String,
+    #[schema(value_type = Vec<String>, format = Binary)]
+    files: Vec<Vec<u8>>,
+}
+
+/// Record the next step, as JSON or — with evidence files — as `multipart/form-data`.
+/// Skipping, repeating or reordering a step, ending a notice before its days, or acting on a
+/// closed case answers 409; a step of another role 403; a file too large or of a type not
+/// accepted 422 (nothing is recorded).
+#[utoipa::path(post, path = "/api/v1/cases/{id}/steps",
+    request_body(content(
+        (StepRequest = "application/json"),
+        (StepWithFiles = "multipart/form-data")
+    )),
+    params(("id" = i64, Path)),
     responses((status = 200, body = CaseView), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody),
         (status = 409, body = ApiErrorBody, description = "step_order: not the step that is due; conflict: the case changed"),
         (status = 422, body = ApiErrorBody)))]
@@ -467,8 +491,31 @@ async fn record_step(
     State(state): State<AppState>,
     ApiAuth(a): ApiAuth,
     Path(id): Path<i64>,
-    Json(body): Json<StepRequest>,
+    req: axum::extract::Request,
 ) -> ApiResult<Json<CaseView>> {
+    use axum::extract::FromRequest;
+    let multipart = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let (body, files) = if multipart {
+        let mp = axum::extract::Multipart::from_request(req, &state)
+            .await
+            .map_err(|e| invalid("step", &format!("无法读取 multipart 请求：{e}")))?;
+        let sub = crate::pages::cases::read_multipart(mp).await;
+        if let Some(e) = sub.error {
+            return Err(invalid("files", &e));
+        }
+        let body: StepRequest = serde_json::from_str(&sub.get("step"))
+            .map_err(|e| invalid("step", &format!("部分“step”应为步骤的 JSON：{e}")))?;
+        (body, sub.files)
+    } else {
+        let Json(body) = Json::<StepRequest>::from_request(req, &state)
+            .await
+            .map_err(|e| invalid("step", &format!("请求体应为步骤的 JSON：{e}")))?;
+        (body, Vec::new())
+    };
     let step = Step::from_key(&body.step).ok_or_else(|| invalid("step", &format!("未知的步骤“{}”", body.step)))?;
     let reject = match body.outcome.as_str() {
         "" | "passed" | "通过" => false,
@@ -519,11 +566,35 @@ async fn record_step(
         CaseId(id),
         body.version,
         &input,
-        &[],
+        &files,
     )
     .await?;
     let (params, sensitive) = view_context(&state, &a).await?;
     Ok(Json(case_view(&c, state.clock.today(), &params, sensitive)))
+}
+
+/// A file attached to a case's step; only for roles that see sensitive data; every download is
+/// audited. Always served as `application/octet-stream`.
+#[utoipa::path(get, path = "/api/v1/attachments/{id}", params(("id" = i64, Path)),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
+async fn download_attachment(
+    State(state): State<AppState>,
+    ApiAuth(a): ApiAuth,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let (meta, body) = service::download_attachment(&state.db, state.clock.now(), &a.scope, &a.actor(), id).await?;
+    let disposition = format!("attachment; filename*=UTF-8''{}", urlencoding::encode(&meta.file_name));
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+            (axum::http::header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 // ------------------------------------------------------------------ assistance officers
@@ -569,7 +640,7 @@ async fn list_officers(
     let no = HouseholdNo::parse(&no).map_err(|_| ApiError::not_found())?;
     let d =
         domain::ports::HouseholdStore::household(&state.db, &a.scope, &no).await?.ok_or_else(ApiError::not_found)?;
-    let list = domain::ports::AssistanceStore::officer_history(&state.db, &a.scope, d.record.id).await?;
+    let list = service::officer_history(&state.db, state.clock.now(), &a.scope, &a.actor(), &d.record).await?;
     let sensitive = a.scope.allows(Permission::ViewSensitive);
     Ok(Json(list.iter().map(|o| officer_view(o, sensitive)).collect()))
 }

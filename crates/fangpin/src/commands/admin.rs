@@ -124,16 +124,19 @@ pub async fn params_set(
     ctx: &Ctx,
     year: i32,
     region: &str,
-    line: &str,
+    name: &str,
+    value: &str,
     example: bool,
     note: &str,
 ) -> anyhow::Result<ExitCode> {
     let region = RegionCode::parse(region)?;
-    let value = domain::params::parse_value(ParamName::MonitoringLine, line)?;
+    let Some(name) = ParamName::from_key(name) else {
+        let known: Vec<&str> = ParamName::ALL.iter().map(|n| n.key()).collect();
+        bail!("unknown parameter “{name}” / 没有这个参数；可用：{}", known.join(", "));
+    };
+    let value = domain::params::parse_value(name, value)?;
     let db = ctx.ready_db(false).await?;
-    let p = db
-        .set_param(&Actor::cli(), ctx.clock.now(), year, region, ParamName::MonitoringLine, value, example, note)
-        .await?;
+    let p = db.set_param(&Actor::cli(), ctx.clock.now(), year, region, name, value, example, note).await?;
     say!(
         "{} {} {}: {} (version {}{}) / 已设定",
         p.year,

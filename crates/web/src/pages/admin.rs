@@ -373,6 +373,8 @@ pub struct ParamLine {
 struct ParamsPage {
     chrome: Chrome,
     lines: Vec<ParamLine>,
+    /// Every parameter with what applies when no region sets it.
+    defaults: Vec<(String, String, String)>,
     fields: Vec<FormField>,
     example: bool,
     error: Option<String>,
@@ -383,6 +385,8 @@ struct ParamsPage {
 pub struct ParamForm {
     year: String,
     region: String,
+    /// The parameter's key; the monitoring line when empty (the form's first use).
+    name: String,
     value: String,
     example: String,
     note: String,
@@ -423,15 +427,43 @@ async fn params_page(
         .collect();
     let year =
         if f.year.is_empty() { chrono::Datelike::year(&state.clock.today()).to_string() } else { f.year.clone() };
+    let name = ParamName::from_key(&f.name).unwrap_or(ParamName::MonitoringLine);
+    let names = ParamName::ALL
+        .iter()
+        .map(|n| {
+            let unit = if n.unit().is_empty() { String::new() } else { format!("（{}）", n.unit()) };
+            (n.key().to_string(), format!("{}{unit}", n.label()))
+        })
+        .collect();
+    let value_help = ParamName::ALL
+        .iter()
+        .filter_map(|n| n.choices().map(|c| (n, c)))
+        .map(|(n, c)| {
+            let opts: Vec<String> = c.iter().map(|(v, l)| format!("{v}={l}")).collect();
+            format!("{}：{}", n.label(), opts.join("，"))
+        })
+        .collect::<Vec<_>>()
+        .join("；");
+    let defaults = ParamName::ALL
+        .iter()
+        .map(|n| {
+            let d = n.shipped_default().map_or("无（须设定，不会猜测）".to_string(), |v| n.display_value(v));
+            (n.label().to_string(), n.key().to_string(), d)
+        })
+        .collect();
     Ok(ParamsPage {
         chrome: Chrome::new(state, a, headers).await,
         lines,
+        defaults,
         fields: vec![
             FormField::text("year", "政策年度", &year).kind("number").required(),
             FormField::choices("region", "适用区划", &f.region, false, region_opts)
                 .required()
                 .help("对该区划及其下级生效，下级可另设"),
-            FormField::text("value", "监测范围（元/人/年）", &f.value).kind("number").required(),
+            FormField::choices("name", "参数", name.key(), false, names).required(),
+            FormField::text("value", "值", &f.value)
+                .required()
+                .help(&format!("金额填元，天数填整数；开关类填编号或文字（{value_help}）")),
             FormField::text("note", "依据或说明", &f.note).help("如 文件名称、文号"),
         ],
         example: f.example == "on",
@@ -457,32 +489,31 @@ pub async fn param_set(
 ) -> Result<Response, PageError> {
     require(&a, Permission::SetParams)?;
     let parsed = (|| {
-        let year: i32 =
-            f.year.trim().parse().ok().filter(|y| (2015..=2100).contains(y)).ok_or("政策年度应为四位年份，如 2022")?;
-        let region = RegionCode::parse(&f.region).map_err(|_| "请选择适用区划")?;
+        let year: i32 = f
+            .year
+            .trim()
+            .parse()
+            .ok()
+            .filter(|y| (2015..=2100).contains(y))
+            .ok_or("政策年度应为四位年份，如 2022".to_string())?;
+        let region = RegionCode::parse(&f.region).map_err(|_| "请选择适用区划".to_string())?;
         if !a.scope.contains(region) {
-            return Err("只能为您管辖范围内的区划设定参数");
+            return Err("只能为您管辖范围内的区划设定参数".to_string());
         }
-        let value = domain::params::parse_value(ParamName::MonitoringLine, &f.value)
-            .map_err(|_| "监测范围应为 0 到 100,000 之间的金额（元）")?;
-        Ok::<_, &str>((year, region, value))
+        let name = ParamName::from_key(&f.name).unwrap_or(ParamName::MonitoringLine);
+        let value = domain::params::parse_value(name, &f.value).map_err(|e| e.to_string())?;
+        Ok::<_, String>((year, region, name, value))
     })();
     match parsed {
-        Ok((year, region, value)) => {
+        Ok((year, region, name, value)) => {
             let p = state
                 .db
-                .set_param(
-                    &a.actor(),
-                    state.clock.now(),
-                    year,
-                    region,
-                    ParamName::MonitoringLine,
-                    value,
-                    f.example == "on",
-                    f.note.trim(),
-                )
+                .set_param(&a.actor(), state.clock.now(), year, region, name, value, f.example == "on", f.note.trim())
                 .await?;
-            Ok(redirect_with_flash("/admin/params", &format!("已设定{}年监测范围（第{}版）", p.year, p.version)))
+            Ok(redirect_with_flash(
+                "/admin/params",
+                &format!("已设定{}年{}为{}（第{}版）", p.year, name.label(), name.display_value(p.value), p.version),
+            ))
         }
         Err(m) => {
             let tpl = params_page(&state, &a, &headers, &f, Some(m.to_string())).await?;

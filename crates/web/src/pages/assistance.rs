@@ -77,7 +77,7 @@ async fn officer_page(
     let regions = state.regions.get().await;
     let today = state.clock.today();
     let cal = state.calendar();
-    let history = state.db.officer_history(&a.scope, d.record.id).await?;
+    let history = service::officer_history(&state.db, state.clock.now(), &a.scope, &a.actor(), &d.record).await?;
     let (mut due_text, mut overdue, mut measures_text) = (String::new(), false, String::new());
     let monitored = matches!(h.monitoring, Monitoring::Monitored { .. });
     if let Monitoring::Monitored { since, .. } = h.monitoring {
@@ -98,12 +98,13 @@ async fn officer_page(
                 Err(e) => due_text = format!("无法计算时限：{e}"),
             },
             false => {
-                if let Some(cur) = history.iter().find(|o| o.ended_on.is_none()) {
-                    match measures_due(&cal, cur.started_on, h.village, &rules) {
+                let first = domain::assistance::first_officer_since(&history, since);
+                if let Some(start) = rules.measures_start(since, first) {
+                    match measures_due(&cal, start, h.village, &rules) {
                         Ok(due) => {
                             measures_text = format!(
-                                "帮扶责任人自{}开始帮扶，首批帮扶措施应在{}天内、即{}前落实{}",
-                                cur.started_on,
+                                "自{start}（{}）起，首批帮扶措施应在{}天内、即{}前落实{}",
+                                rules.measures_start_label(),
                                 rules.measures_days,
                                 due.extended,
                                 if due.extended != due.strict {
@@ -313,10 +314,10 @@ struct DeadlinePage {
     villages: Vec<Opt>,
     gaps: Vec<GapLine>,
     gaps_total: i64,
-    gaps_overdue: usize,
+    gaps_overdue: i64,
     measures: Vec<MeasureLine>,
     measures_total: i64,
-    measures_overdue: usize,
+    measures_overdue: i64,
     /// Department tasks past their date (任务清单 逾期).
     tasks_overdue: Vec<super::department_tasks::TaskLine>,
     tasks_overdue_total: i64,
@@ -425,10 +426,12 @@ pub async fn deadlines(
         })
         .collect();
     gaps.sort_by(|x, y| y.overdue.cmp(&x.overdue).then(x.due.cmp(&y.due)));
-    let gaps_overdue = gaps.iter().filter(|g| g.overdue).count();
+    // the headline counts cover every household, not only the rows listed
+    let summary = service::deadline_summary(&state.db, &cal, &a.scope, today, region).await?;
+    let gaps_overdue = summary.officers.overdue;
     let (m_items, measures_total) = service::measure_deadlines(&state.db, &cal, &a.scope, today, region, 500).await?;
     let measures = measure_lines(&m_items, &regions, today);
-    let measures_overdue = measures.iter().filter(|m| m.overdue).count();
+    let measures_overdue = summary.measures.overdue;
     let late = domain::ports::DepartmentTaskFilter { due_before: Some(today), region, ..Default::default() };
     let late_page = domain::ports::DepartmentTaskStore::department_tasks(&state.db, &a.scope, &late, 200).await?;
     let tasks_overdue_total = late_page.total;
@@ -466,8 +469,24 @@ pub async fn deadlines(
 pub struct InboxItem {
     pub what: String,
     pub count: i64,
+    /// "逾期2件，今天到期1件" — empty when nothing is urgent.
+    pub detail: String,
     pub link: String,
     pub urgent: bool,
+}
+
+/// "逾期2件", "今天到期1件", "本周内到期3件" for the buckets that are not empty.
+fn due_detail(c: &domain::assistance::DueCounts, overdue: &str, today: &str, week: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (n, label) in [(c.overdue, overdue), (c.today, today), (c.week, week)] {
+        if n > 0 {
+            out.push(format!("{label}{n}件"));
+        }
+    }
+    if c.unknown > 0 {
+        out.push(format!("{}件无法计算时限（工作日历缺该年度）", c.unknown));
+    }
+    out
 }
 
 /// One household an officer serves.
@@ -509,99 +528,59 @@ pub async fn inbox(
     let regions = state.regions.get().await;
     let cal = state.calendar();
     let mut items = Vec::new();
-    // steps waiting for this role
-    for c in state.db.case_counts(&a.scope).await? {
-        if c.procedure == Procedure::Identification && c.next_step.allows(role) && c.count > 0 {
-            let what = if c.next_step == Step::PublicNotice {
-                "识别认定：张贴或结束公示".to_string()
-            } else {
-                format!("识别认定：待{}", c.next_step.label())
-            };
-            items.push(InboxItem {
-                what,
-                count: c.count,
-                link: format!("/cases?step={}", c.next_step.key()),
-                urgent: false,
-            });
+    // every deadline of the scope counted in the database, grouped by the dates they follow from
+    let summary = service::deadline_summary(&state.db, &cal, &a.scope, today, None).await?;
+    // steps waiting for this role, with their time limit (D8)
+    for c in summary.cases.iter().filter(|c| c.next_step.allows(role)) {
+        let what = match (c.procedure, c.next_step) {
+            (p, Step::PublicNotice) => format!("{}：张贴或结束公示", p.label()),
+            (p, s) => format!("{}：待{}", p.label(), s.label()),
+        };
+        let mut detail = due_detail(&c.limit, "超过办理时限", "今天到办理时限", "本周内到办理时限");
+        if c.notices_endable > 0 {
+            detail.insert(0, format!("公示期满可结束{}件", c.notices_endable));
         }
-    }
-    let open = open_cases(&state, &a, None).await?;
-    let params = domain::ports::ParamStore::params(&state.db, None).await?;
-    let (stuck, notices) = case_due_lines(&open, &regions, today, &params);
-    let over = stuck.iter().filter(|c| c.over).count() as i64;
-    if over > 0 {
         items.push(InboxItem {
-            what: "识别认定超过办理时限未办结".into(),
+            what,
+            count: c.limit.total(),
+            detail: detail.join("，"),
+            link: format!("/cases?procedure={}&step={}", c.procedure.key(), c.next_step.key()),
+            urgent: c.limit.overdue > 0,
+        });
+    }
+    // the town follows the cases others hold up too
+    let over: i64 = summary.cases.iter().filter(|c| !c.next_step.allows(role)).map(|c| c.limit.overdue).sum();
+    if over > 0 && super::cases::takes_part(role) && a.scope.own_tasks_only().is_none() {
+        items.push(InboxItem {
+            what: "超过办理时限未办结的案件（在其他环节）".into(),
             count: over,
+            detail: String::new(),
             link: "/deadlines".into(),
             urgent: true,
         });
     }
-    if !notices.is_empty() && Step::PublicNotice.allows(role) {
+    if a.scope.allows(Permission::AssignOfficers) && summary.officers.total() > 0 {
+        let o = &summary.officers;
         items.push(InboxItem {
-            what: "公示已满5天，可结束公示".into(),
-            count: notices.len() as i64,
+            what: "待落实帮扶责任人".into(),
+            count: o.total(),
+            detail: due_detail(o, "逾期", "今天到期", "本周内到期").join("，"),
             link: "/deadlines".into(),
-            urgent: false,
+            urgent: o.overdue > 0,
         });
     }
-    if a.scope.allows(Permission::AssignOfficers) {
-        let (gaps, total) = service::officer_deadlines(&state.db, &cal, &a.scope, today, None, 500).await?;
-        let overdue = gaps.iter().filter(|g| g.state.as_ref().is_ok_and(|s| s.overdue)).count() as i64;
-        let week = gaps
-            .iter()
-            .filter(|g| g.state.as_ref().is_ok_and(|s| !s.overdue && (s.due - today).num_days() <= 7))
-            .count() as i64;
-        if overdue > 0 {
-            items.push(InboxItem {
-                what: "帮扶责任人逾期未落实".into(),
-                count: overdue,
-                link: "/deadlines".into(),
-                urgent: true,
-            });
-        }
-        if week > 0 {
-            items.push(InboxItem {
-                what: "本周内须落实帮扶责任人".into(),
-                count: week,
-                link: "/deadlines".into(),
-                urgent: false,
-            });
-        }
-        if total > overdue + week {
-            items.push(InboxItem {
-                what: "待落实帮扶责任人（未到期）".into(),
-                count: total - overdue - week,
-                link: "/deadlines".into(),
-                urgent: false,
-            });
-        }
-    }
     // an officer sees their own households below, each with its measures date
-    if a.scope.allows(Permission::ManageMeasures) && role != Role::AssistanceOfficer {
-        let (m_items, _) = service::measure_deadlines(&state.db, &cal, &a.scope, today, None, 500).await?;
-        let overdue = m_items.iter().filter(|m| m.due.as_ref().is_ok_and(|(_, s)| s.overdue)).count() as i64;
-        let week = m_items
-            .iter()
-            .filter(|m| m.due.as_ref().is_ok_and(|(_, s)| !s.overdue && (s.due - today).num_days() <= 7))
-            .count() as i64;
-        if week > 0 {
-            items.push(InboxItem {
-                what: "本周内须采取首批帮扶措施".into(),
-                count: week,
-                link: "/deadlines#measures".into(),
-                urgent: false,
-            });
-        }
-        if overdue > 0 {
-            items.push(InboxItem {
-                what: "首批帮扶措施逾期未采取".into(),
-                count: overdue,
-                link: "/deadlines#measures".into(),
-                urgent: true,
-            });
-        }
+    if a.scope.allows(Permission::ManageMeasures) && role != Role::AssistanceOfficer && summary.measures.total() > 0 {
+        let m = &summary.measures;
+        items.push(InboxItem {
+            what: "待采取首批帮扶措施".into(),
+            count: m.total(),
+            detail: due_detail(m, "逾期", "今天到期", "本周内到期").join("，"),
+            link: "/deadlines#measures".into(),
+            urgent: m.overdue > 0,
+        });
     }
+    let params = domain::ports::ParamStore::params(&state.db, None).await?;
     // department tasks: a department's own; the town's and villages' overdue ones
     if (role == Role::DepartmentStaff || a.scope.allows(Permission::AssignOfficers))
         && let Ok(f) = service::department_task_filter(&state.db, &a.scope, a.user.id, Default::default()).await
@@ -615,6 +594,7 @@ pub async fn inbox(
             items.push(InboxItem {
                 what: "任务清单：待接收".into(),
                 count: waiting,
+                detail: String::new(),
                 link: "/department-tasks".into(),
                 urgent: false,
             });
@@ -623,6 +603,7 @@ pub async fn inbox(
             items.push(InboxItem {
                 what: "任务清单：逾期未办结".into(),
                 count: overdue,
+                detail: String::new(),
                 link: "/department-tasks".into(),
                 urgent: true,
             });
@@ -632,20 +613,24 @@ pub async fn inbox(
     if role == Role::AssistanceOfficer {
         for o in state.db.officer_households(&a.scope, a.user.id).await? {
             let since = match o.monitoring {
-                Monitoring::Monitored { since, .. } | Monitoring::Eliminated { since, .. } => since.to_string(),
-                Monitoring::Never => String::new(),
+                Monitoring::Monitored { since, .. } | Monitoring::Eliminated { since, .. } => Some(since),
+                Monitoring::Never => None,
             };
-            let rules = service::assistance_rules_from(&params, o.assignment.started_on.year(), o.village);
-            let taken = domain::measure::first_measure_on(
-                &domain::ports::MeasureStore::measures(&state.db, &a.scope, o.assignment.household_id).await?,
-                o.assignment.started_on,
-            );
-            let due = match (taken, measures_due(&cal, o.assignment.started_on, o.village, &rules)) {
+            let due = match (o.first_measure_on, since) {
                 (Some(t), _) => format!("已于{t}采取"),
-                (None, Ok(d)) if today > d.extended => format!("{}（已逾期）", d.extended),
-                (None, Ok(d)) => d.extended.to_string(),
-                (None, Err(e)) => e.to_string(),
+                (None, None) => String::new(),
+                (None, Some(since)) => {
+                    let rules = service::assistance_rules_from(&params, since.year(), o.village);
+                    let start = rules.measures_start(since, o.first_officer_on.or(Some(o.assignment.started_on)));
+                    match start.map(|s| measures_due(&cal, s, o.village, &rules)) {
+                        Some(Ok(d)) if today > d.extended => format!("{}（已逾期）", d.extended),
+                        Some(Ok(d)) => d.extended.to_string(),
+                        Some(Err(e)) => e.to_string(),
+                        None => String::new(),
+                    }
+                }
             };
+            let since = since.map(|d| d.to_string()).unwrap_or_default();
             mine.push(MyHousehold {
                 household_no: o.household_no.to_string(),
                 head: o.head_name.clone().unwrap_or_default(),

@@ -237,14 +237,14 @@ pub async fn list(
 
 /// A submitted multipart form: its text fields (repeated names kept) and its files.
 #[derive(Default)]
-struct Submitted {
-    fields: Vec<(String, String)>,
-    files: Vec<NewAttachment>,
-    error: Option<String>,
+pub(crate) struct Submitted {
+    pub(crate) fields: Vec<(String, String)>,
+    pub(crate) files: Vec<NewAttachment>,
+    pub(crate) error: Option<String>,
 }
 
 impl Submitted {
-    fn get(&self, name: &str) -> String {
+    pub(crate) fn get(&self, name: &str) -> String {
         self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
     }
 
@@ -253,7 +253,7 @@ impl Submitted {
     }
 }
 
-async fn read_multipart(mut mp: Multipart) -> Submitted {
+pub(crate) async fn read_multipart(mut mp: Multipart) -> Submitted {
     let mut s = Submitted::default();
     loop {
         match mp.next_field().await {
@@ -1094,17 +1094,30 @@ pub struct RollBackForm {
 pub async fn roll_back(
     State(state): State<AppState>,
     PageAuth(a): PageAuth,
+    headers: HeaderMap,
     Path(no): Path<String>,
     axum::Form(f): axum::Form<RollBackForm>,
 ) -> Result<Response, PageError> {
     let no = super::households::parse_no(&no)?;
     let back = format!("/households/{no}");
-    match service::roll_back_elimination(&state.db, state.clock.now(), &a.scope, &a.actor(), &no, f.version, &f.reason)
-        .await
+    let refused = match service::roll_back_elimination(
+        &state.db,
+        state.clock.now(),
+        &a.scope,
+        &a.actor(),
+        &no,
+        f.version,
+        &f.reason,
+    )
+    .await
     {
-        Ok(_) => Ok(redirect_with_flash(&back, "已回退：该户恢复为监测中，原因已存档")),
-        Err(EditError::Invalid(e)) => Ok(redirect_with_flash(&back, &format!("没有回退：{e}"))),
-        Err(e @ EditError::Conflict { .. }) => Ok(redirect_with_flash(&back, &format!("没有回退：{e}"))),
-        Err(e) => Err(e.into()),
-    }
+        Ok(_) => return Ok(redirect_with_flash(&back, "已回退：该户恢复为监测中，原因已存档")),
+        Err(EditError::Invalid(e)) => e.to_string(),
+        Err(EditError::Conflict { .. }) => {
+            "该户在您打开页面后已被他人修改，页面已更新为最新内容：请核对后再提交（原因已保留）".to_string()
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // the page again, with the reason typed and why it was refused
+    super::households::detail_page(&state, &a, &headers, &no, Some((f.reason, format!("没有回退：{refused}")))).await
 }

@@ -238,7 +238,9 @@ pub async fn act(
         Err(EditError::Invalid(e)) => {
             (format!("任务 #{id}：{e}（填写的内容：{}）", f.text.trim()), StatusCode::UNPROCESSABLE_ENTITY)
         }
-        Err(EditError::Conflict { .. }) => (format!("任务 #{id} 刚被他人处理，请查看最新状态"), StatusCode::CONFLICT),
+        Err(EditError::Conflict { .. } | EditError::Stale { .. }) => {
+            (format!("任务 #{id} 刚被他人处理，请查看最新状态"), StatusCode::CONFLICT)
+        }
         Err(e) => return Err(e.into()),
     };
     let tpl = list_page(&state, &a, &headers, &ListQuery::default(), Some(error)).await?;

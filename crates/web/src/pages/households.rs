@@ -180,6 +180,9 @@ struct DetailPage {
     /// … or propose its elimination (monitored, no open case), or roll an elimination back.
     can_propose_elimination: bool,
     can_roll_back: bool,
+    /// A refused rollback: what was typed and why it was refused (the form opens with both).
+    rollback_reason: String,
+    rollback_error: Option<String>,
     version: i64,
     back: String,
 }
@@ -191,6 +194,18 @@ pub async fn detail(
     Path(no): Path<String>,
 ) -> Result<Response, PageError> {
     let no = parse_no(&no)?;
+    detail_page(&state, &a, &headers, &no, None).await
+}
+
+/// The household page; `rollback` re-renders a refused 回退 with its reason and the refusal.
+pub(crate) async fn detail_page(
+    state: &AppState,
+    a: &super::Authed,
+    headers: &HeaderMap,
+    no: &HouseholdNo,
+    rollback: Option<(String, String)>,
+) -> Result<Response, PageError> {
+    let no = no.clone();
     let now = state.clock.now();
     let d = service::view_household(&state.db, now, &a.scope, &a.actor(), &no).await?;
     let regions = state.regions.get().await;
@@ -256,7 +271,7 @@ pub async fn detail(
         .map(|c| super::cases::case_line(c, village.clone(), a.user.role, state.clock.today(), &case_params))
         .collect();
     let tpl = DetailPage {
-        chrome: Chrome::new(&state, &a, &headers).await,
+        chrome: Chrome::new(state, a, headers).await,
         h: views::household_view(&d, &regions, sensitive, state.clock.today()),
         can_edit: a.scope.allows(Permission::EditHouseholds),
         sensitive,
@@ -273,10 +288,15 @@ pub async fn detail(
         can_open_case,
         can_propose_elimination,
         can_roll_back,
+        rollback_error: rollback.as_ref().map(|(_, e)| e.clone()),
+        rollback_reason: rollback.map(|(r, _)| r).unwrap_or_default(),
         version: d.record.version,
         back: format!("/households/{no}"),
     };
-    render(&tpl, &tpl.chrome)
+    match tpl.rollback_error {
+        Some(_) => render_status(StatusCode::UNPROCESSABLE_ENTITY, &tpl, &tpl.chrome),
+        None => render(&tpl, &tpl.chrome),
+    }
 }
 
 // ------------------------------------------------------------------ household edit

@@ -105,16 +105,18 @@ async fn measures_page(
     if monitored {
         let officers = domain::ports::AssistanceStore::officer_history(&state.db, &a.scope, d.record.id).await?;
         if let Some(o) = officers.iter().find(|o| o.ended_on.is_none()) {
-            // the clock starts with the first officer since the household was included (D10)
+            // the clock starts with the first officer since the household was included, or with
+            // the inclusion itself where the region says so (D10)
             let since = match h.monitoring {
                 domain::household::Monitoring::Monitored { since, .. } => since,
                 _ => o.started_on,
             };
-            let start =
-                officers.iter().filter(|x| x.started_on >= since).map(|x| x.started_on).min().unwrap_or(o.started_on);
-            let rules = service::assistance_rules_from(&params, chrono::Datelike::year(&start), h.village);
+            let rules = service::assistance_rules_from(&params, chrono::Datelike::year(&since), h.village);
+            let start = rules
+                .measures_start(since, domain::assistance::first_officer_since(&officers, since))
+                .unwrap_or(o.started_on);
             if let Ok(due) = domain::assistance::measures_due(&cal, start, h.village, &rules) {
-                let first = domain::measure::first_measure_on(&list, start);
+                let first = domain::measure::first_measure_on(&list, since);
                 deadline = match first {
                     Some(f) if f <= due.extended => format!(
                         "帮扶责任人{}自{}帮扶，{}已采取首批措施（时限{}）",
@@ -305,7 +307,7 @@ pub async fn update(
             ));
         }
         Err(EditError::Invalid(e)) => (format!("措施 #{id} 没有更新：{e}"), StatusCode::UNPROCESSABLE_ENTITY),
-        Err(EditError::Conflict { .. }) => {
+        Err(EditError::Conflict { .. } | EditError::Stale { .. }) => {
             (format!("措施 #{id} 刚被他人修改，请查看最新内容后再操作"), StatusCode::CONFLICT)
         }
         Err(e) => return Err(e.into()),

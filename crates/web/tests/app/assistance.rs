@@ -69,7 +69,8 @@ async fn officer_deadlines_follow_the_guangxi_calendar() {
             page.split("<tr").find(|r| r.contains(D1)).unwrap_or_else(|| panic!("[{}] D1 listed: {page}", app.label));
         assert!(row.contains("2022-03-28") && row.contains("2022-04-07") && row.contains("还剩1个工作日"), "{row}");
         let inbox = town.get("/inbox").await.text();
-        assert!(inbox.contains("本周内须落实帮扶责任人"), "{inbox}");
+        let line = inbox.split("<li").find(|l| l.contains("待落实帮扶责任人")).unwrap_or_else(|| panic!("{inbox}"));
+        assert!(line.contains("本周内到期1件"), "{line}");
 
         // a week later the assignment is overdue, on the deadline page and in the inbox
         app.clock.set(at(4, 11));
@@ -77,7 +78,10 @@ async fn officer_deadlines_follow_the_guangxi_calendar() {
         let page = town.get("/deadlines").await.text();
         let row = page.split("<tr").find(|r| r.contains(D1)).unwrap();
         assert!(row.contains("已超期2个工作日"), "{row}");
-        assert!(town.get("/inbox").await.text().contains("帮扶责任人逾期未落实"));
+        let inbox = town.get("/inbox").await.text();
+        let line = inbox.split("<li").find(|l| l.contains("待落实帮扶责任人")).unwrap();
+        // D1 and the fixture's other monitored household without an officer
+        assert!(line.contains("逾期2件") && line.contains("tag bad"), "{line}");
 
         // the village cadre assigns the officer's account; errors keep what was typed
         let mut cadre = app.login("dazheng").await;
@@ -145,6 +149,58 @@ async fn officer_deadlines_follow_the_guangxi_calendar() {
     }
 }
 
+/// D10's switches are parameters per (year, region): the measures clock may start at 纳入监测,
+/// and the holiday extension may be switched off; the pages and the inbox follow at once.
+#[tokio::test]
+async fn the_measures_clock_follows_the_regions_switches() {
+    for app in TestApp::both().await {
+        app.clock.set(at(4, 1));
+        include_d1(&app).await;
+        let mut cadre = app.login("dazheng").await;
+        let v = app.household_version(D1).await.to_string();
+        let ok = [("version", v.as_str()), ("name", "黄建华"), ("unit", "雒容镇人民政府"), ("on", "2022-04-01")];
+        assert_eq!(cadre.post_form(&format!("/households/{D1}/officer"), &ok).await.status, StatusCode::SEE_OTHER);
+        let page = cadre.get(&format!("/households/{D1}/officer")).await.text();
+        assert!(page.contains("自2022-04-01（帮扶责任人落实）起") && page.contains("即2022-04-11前落实"), "{page}");
+
+        // the town's parameter: count from 纳入监测 (03-28 + 10 days = 04-07)
+        let mut admin = app.login("admin").await;
+        let set = [
+            ("year", "2022"),
+            ("region", "450203100000"),
+            ("name", "measures_clock_start"),
+            ("value", "纳入监测之日"),
+            ("note", "县级文件"),
+        ];
+        let r = admin.post_form("/admin/params", &set).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let page = admin.get("/admin/params").await.text();
+        assert!(page.contains("帮扶措施时限起算") && page.contains("纳入监测之日") && page.contains("第1版（现行）"));
+        // a bad value keeps the form and says what is accepted
+        let bad = [("year", "2022"), ("region", "450203100000"), ("name", "holiday_extension"), ("value", "也许")];
+        let r = admin.post_form("/admin/params", &bad).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            r.text().contains("遇法定节假日顺延应为 1（顺延至节后第一个工作日） 或 0（不顺延）")
+                && r.text().contains("也许")
+        );
+
+        let page = cadre.get(&format!("/households/{D1}/officer")).await.text();
+        assert!(page.contains("自2022-03-28（纳入监测）起") && page.contains("即2022-04-07前落实"), "{page}");
+        let page = cadre.get("/deadlines").await.text();
+        let section = &page[page.find("id=\"measures\"").unwrap()..];
+        let row = section.split("<tr").find(|r| r.contains(D1)).unwrap();
+        assert!(row.contains("2022-04-07"), "{row}");
+        // on the day, the inbox says "today"
+        app.clock.set(at(4, 7));
+        let mut town = app.login("town").await;
+        let inbox = town.get("/inbox").await.text();
+        let line = inbox.split("<li").find(|l| l.contains("待采取首批帮扶措施")).unwrap_or_else(|| panic!("{inbox}"));
+        assert!(line.contains("今天到期1件"), "{line}");
+        app.cleanup().await;
+    }
+}
+
 #[tokio::test]
 async fn an_officer_sees_the_households_they_serve() {
     let app = TestApp::sqlite().await;
@@ -199,13 +255,26 @@ async fn officers_through_the_api() {
         cadre.json("POST", &format!("/api/v1/households/{D1}/officers"), body).await.status,
         StatusCode::CONFLICT
     );
+    let phone_views = || async {
+        domain::ports::AuditStore::audit_rows(&app.db, &Default::default(), 1000)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.entry.note.contains("帮扶责任人的完整联系电话"))
+            .count()
+    };
+    assert_eq!(phone_views().await, 0);
     let list = cadre.get(&format!("/api/v1/households/{D1}/officers")).await.json();
     assert_eq!(list[0]["name"], "黄建华");
+    assert_eq!(list[0]["phone"], "13907720000");
     assert!(list[0]["ended_on"].is_null());
-    // a leader reads with the phone masked and may not assign
+    // the full number was seen: audited (D18)
+    assert_eq!(phone_views().await, 1);
+    // a leader reads with the phone masked (not audited) and may not assign
     let mut leader = app.api_login("leader").await;
     let list = leader.get(&format!("/api/v1/households/{D1}/officers")).await.json();
     assert_eq!(list[0]["phone"], "139****0000");
+    assert_eq!(phone_views().await, 1);
     let r = leader
         .json(
             "POST",
@@ -240,7 +309,9 @@ async fn measures_follow_the_risks_and_the_ten_day_deadline() {
         app.clock.set(at(4, 12));
         let mut cadre = app.login("dazheng").await;
         let mut town = app.login("town").await;
-        assert!(town.get("/inbox").await.text().contains("首批帮扶措施逾期未采取"));
+        let inbox = town.get("/inbox").await.text();
+        let line = inbox.split("<li").find(|l| l.contains("待采取首批帮扶措施")).unwrap_or_else(|| panic!("{inbox}"));
+        assert!(line.contains("逾期1件"), "{line}");
         let bad = [
             ("category", "就业帮扶"),
             ("department", "人社"),

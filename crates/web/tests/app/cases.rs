@@ -252,6 +252,34 @@ async fn the_api_refuses_skipped_steps_with_409() {
     assert_eq!(other.get(&format!("/api/v1/cases/{id}")).await.status, StatusCode::NOT_FOUND);
     let doc = cadre.get("/api/v1/openapi.json").await.json();
     assert!(doc["paths"]["/api/v1/cases/{id}/steps"]["post"].is_object());
+
+    // the county records the data check with its evidence as multipart: the step as JSON, the file
+    let mut county = app.api_login("county").await;
+    let step = serde_json::json!({ "version": c["version"], "step": "data_check", "on": "2022-03-28" }).to_string();
+    let path = format!("/api/v1/cases/{id}/steps");
+    // an empty file is refused and nothing is recorded
+    let r = county.upload(&path, "比对结果.pdf", b"", &[("step", &step)]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("空文件"));
+    let r = county.upload(&path, "比对结果.pdf", b"%PDF-1.4 minimal", &[("step", &step)]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let c = r.json();
+    let file = &c["steps"][3]["attachments"][0];
+    assert_eq!(file["file_name"], "比对结果.pdf");
+    let url = file["url"].as_str().unwrap().to_string();
+    // a bad JSON part says so
+    let r = county.upload(&path, "x.pdf", b"x", &[("step", "{")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("部分“step”应为步骤的 JSON"));
+    // downloaded by a role that sees evidence: the bytes, as a download, audited
+    let r = cadre.get(&url).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.bytes, b"%PDF-1.4 minimal");
+    let audit = domain::ports::AuditStore::audit_rows(&app.db, &Default::default(), 1000).await.unwrap();
+    assert!(audit.iter().any(|r| r.entry.note.contains("的附件“比对结果.pdf”")));
+    let mut leader = app.api_login("leader").await;
+    assert_eq!(leader.get(&url).await.status, StatusCode::FORBIDDEN);
+    assert!(doc["paths"]["/api/v1/attachments/{id}"]["get"].is_object());
     app.cleanup().await;
 }
 
@@ -404,7 +432,18 @@ async fn elimination_checks_its_conditions_and_can_be_rolled_back() {
         // 回退: a reason is required; then the household is monitored again with its 识别监测时间
         let v = app.household_version(D1).await.to_string();
         let r = tp.post_form(&format!("/households/{D1}/rollback"), &[("version", v.as_str()), ("reason", " ")]).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("没有回退") && r.text().contains("<details id=\"rollback\" open>"), "{}", r.text());
+        // a stale version is refused and the reason typed is kept
+        let stale = (v.parse::<i64>().unwrap() - 1).to_string();
+        let r = tp
+            .post_form(
+                &format!("/households/{D1}/rollback"),
+                &[("version", stale.as_str()), ("reason", "仍需兜底保障")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("已被他人修改") && r.text().contains(">仍需兜底保障</textarea>"), "{}", r.text());
         assert!(tp.get(&format!("/households/{D1}")).await.text().contains("风险已消除"));
         let r = tp
             .post_form(
