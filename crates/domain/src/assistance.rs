@@ -159,9 +159,15 @@ impl AssistanceRules {
     }
 }
 
-/// The first officer of the monitoring period that began on `monitored_since`.
+/// The first officer of the monitoring period that began on `monitored_since`; an active officer
+/// kept from an earlier period (re-identified after elimination) serves from the inclusion.
 pub fn first_officer_since(history: &[OfficerAssignment], monitored_since: NaiveDate) -> Option<NaiveDate> {
-    history.iter().filter(|o| o.started_on >= monitored_since).map(|o| o.started_on).min()
+    history
+        .iter()
+        .filter(|o| o.started_on >= monitored_since)
+        .map(|o| o.started_on)
+        .min()
+        .or_else(|| history.iter().any(|o| o.ended_on.is_none()).then_some(monitored_since))
 }
 
 /// 帮扶责任人 due: the n-th working day after 纳入监测 in the household's region (D10).

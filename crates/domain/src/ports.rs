@@ -1038,16 +1038,18 @@ pub trait AssistanceStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<Vec<OfficerHousehold>>> + Send;
 }
 
-/// A household whose officer has taken no measure yet since their assignment.
+/// A monitored household with no measure yet since 纳入监测.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MeasureGap {
     pub household_id: HouseholdId,
     pub household_no: HouseholdNo,
     pub village: RegionCode,
     pub head_name: Option<String>,
+    /// Empty while the household has no officer.
     pub officer: String,
-    /// The first officer's assignment since 纳入监测 (replacing an officer does not restart the clock).
-    pub assigned_on: chrono::NaiveDate,
+    /// The first officer's assignment since 纳入监测 (replacing an officer does not restart the
+    /// clock; an officer kept from an earlier monitoring period counts from the inclusion).
+    pub assigned_on: Option<chrono::NaiveDate>,
     pub monitored_since: chrono::NaiveDate,
 }
 

@@ -363,10 +363,12 @@ impl Case {
         self.procedure.steps().get(done).map(|&step| NextAction::Step { step })
     }
 
-    /// Days since the clue when over the limit and still open (a warning, not a block, D8).
+    /// Days since the clue when over the limit and still open (a warning, not a block, D8; an
+    /// elimination has no such limit, D9).
     pub fn over_limit(&self, today: NaiveDate, rules: &ProcedureRules) -> Option<i64> {
         let days = (today - self.opened_on).num_days();
-        (self.is_open() && days > i64::from(rules.limit_days)).then_some(days)
+        (self.procedure == Procedure::Identification && self.is_open() && days > i64::from(rules.limit_days))
+            .then_some(days)
     }
 
     /// The county's decision (category and risks), once approved.

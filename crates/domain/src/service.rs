@@ -1107,6 +1107,7 @@ pub async fn officer_history<S: AssistanceStore + AuditStore>(
     let list = store.officer_history(scope, household.id).await?;
     if scope.allows(Permission::ViewSensitive) && list.iter().any(|o| o.phone.is_some()) {
         let e = AuditEntry::new(at, actor, AuditAction::ViewSensitive, "household", household.id.0)
+            .region(household.household.village)
             .note(format!("查看户 {} 帮扶责任人的完整联系电话", household.household.household_no));
         store.append_audit(&[e]).await?;
     }
@@ -1307,6 +1308,8 @@ pub async fn update_measure<S: MeasureStore>(
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct MeasureDeadline {
     pub gap: crate::ports::MeasureGap,
+    /// Where the clock started (the officer's assignment or 纳入监测, D10).
+    pub start: NaiveDate,
     /// The deadline (moved past a holiday), the strict date, and where it stands today.
     pub due: Result<(crate::calendar::Due, DeadlineState), String>,
 }
@@ -1324,13 +1327,14 @@ pub async fn measure_deadlines<S: MeasureStore + ParamStore>(
     let items = page
         .items
         .into_iter()
-        .map(|gap| {
+        .filter_map(|gap| {
             let rules = assistance_rules_from(&params, gap.monitored_since.year(), gap.village);
-            let start = rules.measures_start(gap.monitored_since, Some(gap.assigned_on)).unwrap_or(gap.assigned_on);
+            // not started: no officer yet and the clock starts with the officer
+            let start = rules.measures_start(gap.monitored_since, gap.assigned_on)?;
             let due = crate::assistance::measures_due(calendar, start, gap.village, &rules)
                 .and_then(|due| Ok((due, DeadlineState::of(calendar, due.extended, today, gap.village)?)))
                 .map_err(|e| e.to_string());
-            MeasureDeadline { gap, due }
+            Some(MeasureDeadline { gap, start, due })
         })
         .collect();
     Ok((items, page.total))
@@ -1342,6 +1346,9 @@ pub async fn measure_deadlines<S: MeasureStore + ParamStore>(
 pub struct CaseDueCounts {
     pub procedure: Procedure,
     pub next_step: crate::procedure::Step,
+    /// Open cases waiting at this step.
+    pub open: i64,
+    /// Where the time limit stands (identification only: D9 sets none for elimination).
     pub limit: crate::assistance::DueCounts,
     /// Running notices that have run their full days and may end (by the village).
     pub notices_endable: i64,
@@ -1371,9 +1378,9 @@ pub async fn deadline_summary<S: AssistanceStore + MeasureStore + CaseStore + Pa
     }
     for g in store.measure_gap_groups(scope, region).await? {
         let rules = assistance_rules_from(&params, g.monitored_since.year(), g.village);
-        let due = rules
-            .measures_start(g.monitored_since, g.first_officer)
-            .and_then(|start| crate::assistance::measures_due(calendar, start, g.village, &rules).ok());
+        // not started (no officer yet, counted from the officer): the officer deadline covers it
+        let Some(start) = rules.measures_start(g.monitored_since, g.first_officer) else { continue };
+        let due = crate::assistance::measures_due(calendar, start, g.village, &rules).ok();
         out.measures.add(due.map(|d| d.extended), today, g.count);
     }
     for g in store.case_groups(scope, region).await? {
@@ -1384,6 +1391,7 @@ pub async fn deadline_summary<S: AssistanceStore + MeasureStore + CaseStore + Pa
                 out.cases.push(CaseDueCounts {
                     procedure: g.procedure,
                     next_step: g.next_step,
+                    open: 0,
                     limit: Default::default(),
                     notices_endable: 0,
                 });
@@ -1391,8 +1399,11 @@ pub async fn deadline_summary<S: AssistanceStore + MeasureStore + CaseStore + Pa
             }
         };
         let c = &mut out.cases[i];
-        let limit = g.opened_on.checked_add_days(chrono::Days::new(u64::from(rules.limit_days)));
-        c.limit.add(limit, today, g.count);
+        c.open += g.count;
+        if g.procedure == Procedure::Identification {
+            let limit = g.opened_on.checked_add_days(chrono::Days::new(u64::from(rules.limit_days)));
+            c.limit.add(limit, today, g.count);
+        }
         if let Some(started) = g.notice_started
             && crate::procedure::notice_earliest_end(started, rules.notice_days) <= today
         {

@@ -3925,15 +3925,22 @@ pub(crate) async fn measures(r: &Pool<DB>, scope: &Scope, household: HouseholdId
 fn measure_gap_where() -> (String, &'static str) {
     let cancelled = domain::measure::MeasureStatus::Cancelled.code();
     let monitored = domain::household::MonitoringStatus::Monitored.code();
-    let first = "(SELECT MIN(o2.started_on) FROM officer_assignments o2
-                  WHERE o2.household_id = o.household_id AND o2.started_on >= h.monitored_since)";
+    // an officer kept from an earlier monitoring period (re-identified after elimination) serves
+    // from the new inclusion; no active officer: NULL (the clock may still run from inclusion)
+    let first = "COALESCE((SELECT MIN(o2.started_on) FROM officer_assignments o2
+                           WHERE o2.household_id = h.id AND o2.started_on >= h.monitored_since),
+                          CASE WHEN o.id IS NOT NULL THEN h.monitored_since END)";
     let w = format!(
-        "o.ended_on IS NULL AND h.village_code BETWEEN $1 AND $2 AND h.monitoring_status = {monitored}
-         AND NOT EXISTS (SELECT 1 FROM measures m WHERE m.household_id = o.household_id AND m.status <> {cancelled}
+        "h.village_code BETWEEN $1 AND $2 AND h.monitoring_status = {monitored}
+         AND NOT EXISTS (SELECT 1 FROM measures m WHERE m.household_id = h.id AND m.status <> {cancelled}
                          AND m.planned_on >= h.monitored_since)"
     );
     (w, first)
 }
+
+/// Monitored households with their active officer, if any.
+const MEASURE_GAP_FROM: &str =
+    "households h LEFT JOIN officer_assignments o ON o.household_id = h.id AND o.ended_on IS NULL";
 
 pub(crate) async fn measure_gap_groups(
     r: &Pool<DB>,
@@ -3944,8 +3951,8 @@ pub(crate) async fn measure_gap_groups(
     let (w, first) = measure_gap_where();
     let rows = dynamic(format!(
         "SELECT village_code, monitored_since, first_on, COUNT(*) AS n FROM (
-             SELECT h.village_code, h.monitored_since, COALESCE({first}, o.started_on) AS first_on
-             FROM officer_assignments o JOIN households h ON h.id = o.household_id WHERE {w}) g
+             SELECT h.village_code, h.monitored_since, {first} AS first_on
+             FROM {MEASURE_GAP_FROM} WHERE {w}) g
          GROUP BY village_code, monitored_since, first_on"
     ))
     .bind(lo)
@@ -3964,21 +3971,18 @@ pub(crate) async fn measure_gaps(
 ) -> Result<Page<MeasureGap>, StoreError> {
     let (lo, hi) = range_within(scope, region);
     let (w, first) = measure_gap_where();
-    let total: i64 = dynamic(format!(
-        "SELECT COUNT(*) AS n FROM officer_assignments o JOIN households h ON h.id = o.household_id WHERE {w}"
-    ))
-    .bind(lo)
-    .bind(hi)
-    .fetch_one(r)
-    .await
-    .and_then(|row| row.try_get("n"))
-    .map_err(crate::db_err)?;
+    let total: i64 = dynamic(format!("SELECT COUNT(*) AS n FROM {MEASURE_GAP_FROM} WHERE {w}"))
+        .bind(lo)
+        .bind(hi)
+        .fetch_one(r)
+        .await
+        .and_then(|row| row.try_get("n"))
+        .map_err(crate::db_err)?;
     let rows = dynamic(format!(
-        "SELECT h.id, h.household_no, h.village_code, h.monitored_since, o.name,
-                COALESCE({first}, o.started_on) AS started_on,
+        "SELECT h.id, h.household_no, h.village_code, h.monitored_since, o.name, {first} AS started_on,
                 (SELECT mm.name FROM members mm WHERE mm.household_id = h.id AND mm.relation = 1 ORDER BY mm.seq LIMIT 1) AS head_name
-         FROM officer_assignments o JOIN households h ON h.id = o.household_id WHERE {w}
-         ORDER BY 6, h.id LIMIT $3"
+         FROM {MEASURE_GAP_FROM} WHERE {w}
+         ORDER BY COALESCE({first}, h.monitored_since), h.id LIMIT $3"
     ))
     .bind(lo)
     .bind(hi)
@@ -3995,7 +3999,7 @@ pub(crate) async fn measure_gaps(
                     .map_err(|_| bad("household_no"))?,
                 village: RegionCode::from_i64(row.try_get("village_code")?).ok_or_else(|| bad("village_code"))?,
                 head_name: row.try_get("head_name")?,
-                officer: row.try_get("name")?,
+                officer: row.try_get::<Option<String>, _>("name")?.unwrap_or_default(),
                 assigned_on: row.try_get("started_on")?,
                 monitored_since: row
                     .try_get::<Option<chrono::NaiveDate>, _>("monitored_since")?

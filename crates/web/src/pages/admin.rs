@@ -500,7 +500,11 @@ pub async fn param_set(
         if !a.scope.contains(region) {
             return Err("只能为您管辖范围内的区划设定参数".to_string());
         }
-        let name = ParamName::from_key(&f.name).unwrap_or(ParamName::MonitoringLine);
+        // an empty name is the form's first use (the monitoring line); an unknown one is refused
+        let name = match f.name.trim() {
+            "" => ParamName::MonitoringLine,
+            n => ParamName::from_key(n).ok_or_else(|| format!("没有参数“{n}”：请从列表中选择"))?,
+        };
         let value = domain::params::parse_value(name, &f.value).map_err(|e| e.to_string())?;
         Ok::<_, String>((year, region, name, value))
     })();

@@ -295,8 +295,8 @@ fn measure_lines(
                 household_no: m.gap.household_no.to_string(),
                 head: m.gap.head_name.clone().unwrap_or_default(),
                 village: regions.name(m.gap.village),
-                officer: m.gap.officer.clone(),
-                assigned_on: m.gap.assigned_on.to_string(),
+                officer: if m.gap.officer.is_empty() { "（未落实）".into() } else { m.gap.officer.clone() },
+                assigned_on: m.start.to_string(),
                 due,
                 state,
                 overdue,
@@ -322,7 +322,11 @@ struct DeadlinePage {
     tasks_overdue: Vec<super::department_tasks::TaskLine>,
     tasks_overdue_total: i64,
     cases: Vec<CaseDue>,
+    /// Exact counts (the lists show the oldest 200 open cases).
+    cases_total: i64,
+    cases_over: i64,
     notices_ending: Vec<CaseDue>,
+    notices_total: i64,
     can_assign: bool,
 }
 
@@ -429,9 +433,10 @@ pub async fn deadlines(
     // the headline counts cover every household, not only the rows listed
     let summary = service::deadline_summary(&state.db, &cal, &a.scope, today, region).await?;
     let gaps_overdue = summary.officers.overdue;
-    let (m_items, measures_total) = service::measure_deadlines(&state.db, &cal, &a.scope, today, region, 500).await?;
+    let (m_items, _) = service::measure_deadlines(&state.db, &cal, &a.scope, today, region, 500).await?;
     let measures = measure_lines(&m_items, &regions, today);
     let measures_overdue = summary.measures.overdue;
+    let measures_total = summary.measures.total();
     let late = domain::ports::DepartmentTaskFilter { due_before: Some(today), region, ..Default::default() };
     let late_page = domain::ports::DepartmentTaskStore::department_tasks(&state.db, &a.scope, &late, 200).await?;
     let tasks_overdue_total = late_page.total;
@@ -445,6 +450,7 @@ pub async fn deadlines(
         label: r.name.clone(),
         selected: r.code.to_string() == q.village,
     }));
+    let identification: Vec<_> = summary.cases.iter().filter(|c| c.procedure == Procedure::Identification).collect();
     let tpl = DeadlinePage {
         chrome: Chrome::new(&state, &a, &headers).await,
         villages,
@@ -457,7 +463,10 @@ pub async fn deadlines(
         tasks_overdue,
         tasks_overdue_total,
         cases,
+        cases_total: identification.iter().map(|c| c.open - c.notices_endable).sum(),
+        cases_over: identification.iter().map(|c| c.limit.overdue).sum(),
         notices_ending,
+        notices_total: identification.iter().map(|c| c.notices_endable).sum(),
         can_assign: a.scope.allows(Permission::AssignOfficers),
     };
     render(&tpl, &tpl.chrome)
@@ -542,7 +551,7 @@ pub async fn inbox(
         }
         items.push(InboxItem {
             what,
-            count: c.limit.total(),
+            count: c.open,
             detail: detail.join("，"),
             link: format!("/cases?procedure={}&step={}", c.procedure.key(), c.next_step.key()),
             urgent: c.limit.overdue > 0,
@@ -621,7 +630,8 @@ pub async fn inbox(
                 (None, None) => String::new(),
                 (None, Some(since)) => {
                     let rules = service::assistance_rules_from(&params, since.year(), o.village);
-                    let start = rules.measures_start(since, o.first_officer_on.or(Some(o.assignment.started_on)));
+                    // an officer kept from an earlier monitoring period serves from the inclusion
+                    let start = rules.measures_start(since, o.first_officer_on.or(Some(since)));
                     match start.map(|s| measures_due(&cal, s, o.village, &rules)) {
                         Some(Ok(d)) if today > d.extended => format!("{}（已逾期）", d.extended),
                         Some(Ok(d)) => d.extended.to_string(),

@@ -112,9 +112,8 @@ async fn measures_page(
                 _ => o.started_on,
             };
             let rules = service::assistance_rules_from(&params, chrono::Datelike::year(&since), h.village);
-            let start = rules
-                .measures_start(since, domain::assistance::first_officer_since(&officers, since))
-                .unwrap_or(o.started_on);
+            let start =
+                rules.measures_start(since, domain::assistance::first_officer_since(&officers, since)).unwrap_or(since);
             if let Ok(due) = domain::assistance::measures_due(&cal, start, h.village, &rules) {
                 let first = domain::measure::first_measure_on(&list, since);
                 deadline = match first {
@@ -130,7 +129,22 @@ async fn measures_page(
                 };
             }
         } else {
-            deadline = "尚未落实帮扶责任人：先落实帮扶责任人，再由其在10天内采取措施".into();
+            let since = match h.monitoring {
+                domain::household::Monitoring::Monitored { since, .. } => since,
+                _ => today,
+            };
+            let rules = service::assistance_rules_from(&params, chrono::Datelike::year(&since), h.village);
+            deadline = match rules.measures_start(since, None) {
+                // the region counts the measures from inclusion: the date runs without an officer too
+                Some(start) => match domain::assistance::measures_due(&cal, start, h.village, &rules) {
+                    Ok(due) => format!(
+                        "尚未落实帮扶责任人。首批措施自{start}（纳入监测）起{}天内、即{}前采取",
+                        rules.measures_days, due.extended
+                    ),
+                    Err(e) => format!("尚未落实帮扶责任人；无法计算措施时限：{e}"),
+                },
+                None => format!("尚未落实帮扶责任人：先落实帮扶责任人，再由其在{}天内采取措施", rules.measures_days),
+            };
         }
     }
     let items = list

@@ -190,7 +190,19 @@ async fn the_measures_clock_follows_the_regions_switches() {
         let page = cadre.get("/deadlines").await.text();
         let section = &page[page.find("id=\"measures\"").unwrap()..];
         let row = section.split("<tr").find(|r| r.contains(D1)).unwrap();
-        assert!(row.contains("2022-04-07"), "{row}");
+        assert!(row.contains("2022-03-28") && row.contains("2022-04-07"), "{row}");
+        assert!(!section.contains(D2), "D2 was included in 2021, whose parameters count from the officer");
+        // counted from inclusion, a household still without an officer is waiting for measures too
+        let set2021 = [("year", "2021"), ("region", "450203100000"), ("name", "measures_clock_start"), ("value", "1")];
+        assert_eq!(admin.post_form("/admin/params", &set2021).await.status, StatusCode::SEE_OTHER);
+        let page = cadre.get("/deadlines").await.text();
+        let section = &page[page.find("id=\"measures\"").unwrap()..];
+        let row = section.split("<tr").find(|r| r.contains(D2)).unwrap_or_else(|| panic!("{section}"));
+        assert!(row.contains("（未落实）") && row.contains("2021-09-11") && row.contains("已超期"), "{row}");
+        let bad = [("year", "2022"), ("region", "450203100000"), ("name", "nope"), ("value", "1")];
+        let r = admin.post_form("/admin/params", &bad).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("没有参数“nope”"));
         // on the day, the inbox says "today"
         app.clock.set(at(4, 7));
         let mut town = app.login("town").await;
