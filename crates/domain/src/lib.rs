@@ -10,6 +10,7 @@ pub mod campaign;
 pub mod clock;
 pub mod codes;
 pub mod department_task;
+pub mod feed;
 pub mod fields;
 pub mod household;
 pub mod import;

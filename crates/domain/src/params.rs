@@ -33,6 +33,14 @@ crate::codes::code_enum! {
         /// Whether a calendar-day deadline ending on a statutory holiday moves to the next working
         /// day (D10 policy switch): 1 = yes, 0 = no.
         HolidayExtension = 10 => "遇法定节假日顺延",
+        /// 医保 self-paid year-to-date that warns, for 脱贫户 and monitored households (D15), in 分.
+        AlertMedicalPoor = 11 => "医保自付预警线（脱贫户和监测对象）",
+        /// … for other rural households (D15), in 分.
+        AlertMedicalOther = 12 => "医保自付预警线（一般农户）",
+        /// 教育: non-compulsory self-paid fees a year above which a household is warned (D15), in 分.
+        AlertEducationFees = 13 => "非义务教育自付预警线",
+        /// Working days the village has to verify a department alert (§9; INFERRED default).
+        AlertVerifyWorkdays = 14 => "部门预警核实时限",
     }
 }
 
@@ -50,6 +58,10 @@ impl ParamName {
             ParamName::CaseLimitDays => "case_limit_days",
             ParamName::MeasuresClockStart => "measures_clock_start",
             ParamName::HolidayExtension => "holiday_extension",
+            ParamName::AlertMedicalPoor => "alert_medical_poor",
+            ParamName::AlertMedicalOther => "alert_medical_other",
+            ParamName::AlertEducationFees => "alert_education_fees",
+            ParamName::AlertVerifyWorkdays => "alert_verify_workdays",
         }
     }
 
@@ -68,9 +80,22 @@ impl ParamName {
         }
     }
 
+    /// Whether the value is money (stored in 分, typed and shown in 元).
+    pub fn is_money(self) -> bool {
+        matches!(
+            self,
+            ParamName::MonitoringLine
+                | ParamName::AlertMedicalPoor
+                | ParamName::AlertMedicalOther
+                | ParamName::AlertEducationFees
+        )
+    }
+
     pub fn unit(self) -> &'static str {
         match self {
             ParamName::MonitoringLine => "元/人/年",
+            ParamName::AlertMedicalPoor | ParamName::AlertMedicalOther | ParamName::AlertEducationFees => "元",
+            ParamName::AlertVerifyWorkdays => "个工作日",
             ParamName::StableMonths => "个月",
             ParamName::OfficerDueWorkdays => "个工作日",
             ParamName::MeasuresDueDays | ParamName::NoticeDays | ParamName::CaseLimitDays => "天",
@@ -83,6 +108,7 @@ impl ParamName {
     pub fn display_value(self, value: i64) -> String {
         match self {
             ParamName::MonitoringLine => format!("{} 元/人/年", Fen(value)),
+            m if m.is_money() => format!("{} 元", Fen(value)),
             other => match other.choices() {
                 Some(c) => {
                     c.iter().find(|(v, _)| *v == value).map_or_else(|| value.to_string(), |(_, l)| l.to_string())
@@ -106,6 +132,10 @@ impl ParamName {
             ParamName::CaseLimitDays => Some(15),
             ParamName::MeasuresClockStart => Some(0),
             ParamName::HolidayExtension => Some(1),
+            ParamName::AlertMedicalPoor => Some(Fen::from_yuan(5_000).0),
+            ParamName::AlertMedicalOther => Some(Fen::from_yuan(20_000).0),
+            ParamName::AlertEducationFees => Some(Fen::from_yuan(10_000).0),
+            ParamName::AlertVerifyWorkdays => Some(5),
         }
     }
 }
@@ -204,6 +234,17 @@ pub fn parse_value(name: ParamName, text: &str) -> Result<i64, ParamError> {
             }
             Ok(fen.0)
         }
+        m if m.is_money() => {
+            let fen = Fen::parse_yuan(text).map_err(|e| ParamError::Invalid(e.to_string()))?;
+            if fen.0 <= 0 || fen.0 > Fen::from_yuan(1_000_000).0 {
+                return Err(ParamError::Invalid(format!(
+                    "{}应在 0 到 1,000,000 元之间，收到“{}”",
+                    m.label(),
+                    text.trim()
+                )));
+            }
+            Ok(fen.0)
+        }
         other if other.choices().is_some() => {
             let c = other.choices().unwrap_or_default();
             let t = crate::text::compact(text);
@@ -222,6 +263,7 @@ pub fn parse_value(name: ParamName, text: &str) -> Result<i64, ParamError> {
                 // D8: a notice runs at least 5 days
                 ParamName::NoticeDays => (5..=30).contains(&v),
                 ParamName::CaseLimitDays => (5..=90).contains(&v),
+                ParamName::AlertVerifyWorkdays => (1..=30).contains(&v),
                 _ => (3..=20).contains(&v),
             };
             if !ok {
@@ -297,7 +339,11 @@ mod tests {
         // every parameter but the monitoring line has a default, and it parses back
         for n in ParamName::ALL {
             if let Some(v) = n.shipped_default() {
-                let shown = n.choices().map_or(v.to_string(), |_| n.display_value(v));
+                let shown = match n.choices() {
+                    Some(_) => n.display_value(v),
+                    None if n.is_money() => (v / 100).to_string(),
+                    None => v.to_string(),
+                };
                 assert_eq!(parse_value(*n, &shown), Ok(v), "{n:?}");
             }
         }

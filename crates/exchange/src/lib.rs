@@ -8,6 +8,7 @@
 //! * [`import_households`] (= blocking [`prepare_import`] + async [`complete_import`]) and
 //!   [`export_households`] — the whole operation through the domain's storage traits.
 
+pub mod feed;
 pub mod layout;
 pub mod parse;
 pub mod read;

@@ -170,10 +170,41 @@ impl FileFormat {
 
 /// Opens a file and hands its table to `f`.
 pub fn read_path<T>(path: &Path, format: FileFormat, f: impl FnOnce(&mut dyn RowSource) -> T) -> Result<T, ReadError> {
+    read_path_with(path, format, &national_header, f)
+}
+
+/// A header row of the national layout: it names 户编号 and 证件号码.
+fn national_header(headers: &[String]) -> bool {
+    ColumnMap::from_headers(headers).is_header()
+}
+
+/// Which row is the header row, for tables other than the national layout (department files).
+pub type HeaderTest<'a> = &'a dyn Fn(&[String]) -> bool;
+
+/// Like [`read_path`], for a table whose header row `is_header` recognises.
+pub fn read_path_with<T>(
+    path: &Path,
+    format: FileFormat,
+    is_header: HeaderTest<'_>,
+    f: impl FnOnce(&mut dyn RowSource) -> T,
+) -> Result<T, ReadError> {
     let file = std::fs::File::open(path)?;
     match format {
-        FileFormat::Xlsx => read_xlsx(std::io::BufReader::new(file), f),
-        FileFormat::Csv => read_csv(file, f),
+        FileFormat::Xlsx => read_xlsx_with(std::io::BufReader::new(file), is_header, f),
+        FileFormat::Csv => read_csv_with(file, is_header, f),
+    }
+}
+
+/// Like [`read_bytes`], for a table whose header row `is_header` recognises.
+pub fn read_bytes_with<T>(
+    bytes: &[u8],
+    format: FileFormat,
+    is_header: HeaderTest<'_>,
+    f: impl FnOnce(&mut dyn RowSource) -> T,
+) -> Result<T, ReadError> {
+    match format {
+        FileFormat::Xlsx => read_xlsx_with(std::io::Cursor::new(bytes), is_header, f),
+        FileFormat::Csv => read_csv_with(bytes, is_header, f),
     }
 }
 
@@ -208,6 +239,14 @@ trait ErrorSlot {
 
 /// Reads the first sheet whose header row (within the first rows) names 户编号 and 证件号码.
 pub fn read_xlsx<RS: Read + Seek, T>(input: RS, f: impl FnOnce(&mut dyn RowSource) -> T) -> Result<T, ReadError> {
+    read_xlsx_with(input, &national_header, f)
+}
+
+fn read_xlsx_with<RS: Read + Seek, T>(
+    input: RS,
+    is_header: HeaderTest<'_>,
+    f: impl FnOnce(&mut dyn RowSource) -> T,
+) -> Result<T, ReadError> {
     let mut workbook: Xlsx<RS> = Xlsx::new(input)?;
     // a sheet that cannot be read (a chart sheet, say) is skipped unless no other sheet matches
     let mut skipped = None;
@@ -227,7 +266,7 @@ pub fn read_xlsx<RS: Read + Seek, T>(input: RS, f: impl FnOnce(&mut dyn RowSourc
                 break;
             }
             let headers: Vec<String> = row.cells.iter().map(|c| c.text().into_owned()).collect();
-            if ColumnMap::from_headers(&headers).is_header() {
+            if is_header(&headers) {
                 found = Some((row.number, headers));
                 break;
             }
@@ -364,7 +403,15 @@ const SNIFF_BYTES: usize = 64 * 1024;
 
 /// Reads a CSV: UTF-8 with or without BOM, UTF-16 with BOM, otherwise GB18030 (which covers
 /// GBK and GB2312, what Excel writes on a Chinese Windows). Comma, tab or semicolon separated.
-pub fn read_csv<R: Read, T>(mut input: R, f: impl FnOnce(&mut dyn RowSource) -> T) -> Result<T, ReadError> {
+pub fn read_csv<R: Read, T>(input: R, f: impl FnOnce(&mut dyn RowSource) -> T) -> Result<T, ReadError> {
+    read_csv_with(input, &national_header, f)
+}
+
+fn read_csv_with<R: Read, T>(
+    mut input: R,
+    is_header: HeaderTest<'_>,
+    f: impl FnOnce(&mut dyn RowSource) -> T,
+) -> Result<T, ReadError> {
     let mut prefix = Vec::with_capacity(SNIFF_BYTES);
     (&mut input).take(SNIFF_BYTES as u64).read_to_end(&mut prefix)?;
     let (encoding, bom_len) = match encoding_rs::Encoding::for_bom(&prefix) {
@@ -380,9 +427,9 @@ pub fn read_csv<R: Read, T>(mut input: R, f: impl FnOnce(&mut dyn RowSource) -> 
     std::io::copy(&mut (&mut body).take(bom_len as u64), &mut std::io::sink())?;
     if encoding == encoding_rs::UTF_8 {
         // UTF-8 passes through: the csv reader checks it and says where it is not.
-        csv_source(body, delimiter, f)
+        csv_source(body, delimiter, is_header, f)
     } else {
-        csv_source(Decode::new(body, encoding), delimiter, f)
+        csv_source(Decode::new(body, encoding), delimiter, is_header, f)
     }
 }
 
@@ -397,7 +444,12 @@ fn sniff_delimiter(bytes: &[u8], encoding: &'static encoding_rs::Encoding) -> u8
     [b',', b'\t', b';'].into_iter().max_by_key(|d| (count(*d), *d == b',')).unwrap_or(b',')
 }
 
-fn csv_source<R: Read, T>(input: R, delimiter: u8, f: impl FnOnce(&mut dyn RowSource) -> T) -> Result<T, ReadError> {
+fn csv_source<R: Read, T>(
+    input: R,
+    delimiter: u8,
+    is_header: HeaderTest<'_>,
+    f: impl FnOnce(&mut dyn RowSource) -> T,
+) -> Result<T, ReadError> {
     let newlines = Rc::new(RefCell::new(VecDeque::new()));
     let counted = LineCounter { inner: input, offset: 0, newlines: Rc::clone(&newlines) };
     let mut reader =
@@ -409,7 +461,7 @@ fn csv_source<R: Read, T>(input: R, delimiter: u8, f: impl FnOnce(&mut dyn RowSo
             break;
         }
         let headers: Vec<String> = record.iter().map(|s| s.trim().to_string()).collect();
-        if ColumnMap::from_headers(&headers).is_header() {
+        if is_header(&headers) {
             let header_row = lines.of(reader.position().byte(), &record);
             let source = CsvSource { reader, record, header_row, lines, width: headers.len(), headers, error: None };
             return finish(source, f);
