@@ -50,6 +50,10 @@ pub enum Permission {
     AssignOfficers,
     /// Record and update the assistance measures of a monitored household (§7.2).
     ManageMeasures,
+    /// Import a department file (部门筛查预警, §9); a 行业部门 account its own department's only.
+    ImportFeeds,
+    /// Verify a department alert and record the conclusion (§9).
+    VerifyAlerts,
 }
 
 impl Role {
@@ -72,6 +76,8 @@ impl Role {
             ReviewVisits => matches!(self, Admin | TownOffice | VillageCadre),
             AssignOfficers => matches!(self, TownOffice | VillageCadre),
             ManageMeasures => matches!(self, TownOffice | VillageCadre | AssistanceOfficer),
+            ImportFeeds => matches!(self, Admin | TownOffice | DepartmentStaff),
+            VerifyAlerts => matches!(self, TownOffice | VillageCadre),
             ManageUsers | SetParams | ViewAudit => self == Admin,
         }
     }
@@ -222,6 +228,11 @@ impl Scope {
     /// Everything: for the command line run by the operator of the machine, and for migrations.
     pub fn system() -> Self {
         Scope { role: Role::Admin, region: None, user: None }
+    }
+
+    /// The command line's operator limited to one region (e.g. `alerts import --region`).
+    pub fn system_in(region: RegionCode) -> Self {
+        Scope { role: Role::Admin, region: Some(region), user: None }
     }
 
     /// A screener and an assistance officer work on the tasks assigned to them only (GLOSSARY

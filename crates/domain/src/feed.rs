@@ -278,6 +278,7 @@ pub struct DepartmentAlert {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertDraft {
     pub household_id: crate::household::HouseholdId,
+    pub village: crate::region::RegionCode,
     pub member_id: i64,
     pub member_name: String,
     pub kind: FeedKind,
@@ -285,6 +286,7 @@ pub struct AlertDraft {
     pub threshold: Option<Fen>,
     pub period: String,
     pub item: String,
+    pub raised_on: NaiveDate,
     pub due_on: NaiveDate,
     pub line: usize,
     /// JSON of the row's cells.

@@ -1240,3 +1240,164 @@ pub trait NotificationStore: Send + Sync {
         error: &str,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }
+
+// ------------------------------------------------------------------ department feeds (§9, D15–D17)
+
+/// A registry member found by the integer ID key, with what a feed row needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberMatch {
+    pub key: u64,
+    pub member_id: i64,
+    pub name: String,
+    pub household_id: HouseholdId,
+    pub village: RegionCode,
+    pub household_kind: crate::codes::HouseholdKind,
+    pub monitoring: Monitoring,
+}
+
+/// One imported department file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FeedBatch {
+    pub id: i64,
+    pub kind: crate::feed::FeedKind,
+    pub file_name: String,
+    pub sha256: String,
+    /// The importer's region (`None`: the command line, everything).
+    pub region: Option<RegionCode>,
+    pub rows_read: i64,
+    pub rows_matched: i64,
+    pub rows_unmatched: i64,
+    pub rows_quiet: i64,
+    pub alerts_raised: i64,
+    pub alerts_updated: i64,
+    pub facts_added: i64,
+    pub imported_by: String,
+    pub imported_at: DateTime<Utc>,
+}
+
+/// Which alerts to list.
+#[derive(Debug, Clone, Default)]
+pub struct AlertFilter {
+    pub status: Option<crate::feed::AlertStatus>,
+    pub kind: Option<crate::feed::FeedKind>,
+    /// A 行业部门 account sees its own department's alerts only.
+    pub department: Option<crate::measure::Department>,
+    pub region: Option<RegionCode>,
+    pub household: Option<HouseholdId>,
+    /// Open alerts due before this day (overdue).
+    pub due_before: Option<chrono::NaiveDate>,
+    /// Keyset: alerts with a smaller id (newest first).
+    pub before: Option<i64>,
+}
+
+/// One feed row behind an alert.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AlertRow {
+    pub batch_id: i64,
+    pub file_name: String,
+    pub line: i64,
+    pub value: Option<crate::money::Fen>,
+    /// JSON object of the row's cells.
+    pub evidence: String,
+    pub imported_at: DateTime<Utc>,
+}
+
+/// A verification as the village records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertVerification {
+    pub conclusion: crate::feed::AlertConclusion,
+    pub mode: crate::feed::VerifyMode,
+    pub on: chrono::NaiveDate,
+    pub note: String,
+    pub case_id: Option<i64>,
+}
+
+/// What recording a feed did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FeedOutcome {
+    pub batch_id: i64,
+    pub raised: i64,
+    pub updated: i64,
+    /// Rows already behind an open alert with the same value (the same file again, say).
+    pub unchanged: i64,
+    pub facts_added: i64,
+}
+
+pub trait FeedStore: Send + Sync {
+    /// The batch that imported this file of this kind, if any.
+    fn feed_batch_by_file(
+        &self,
+        kind: crate::feed::FeedKind,
+        sha256: &str,
+    ) -> impl Future<Output = StoreResult<Option<FeedBatch>>> + Send;
+
+    /// Members of the scope whose ID key is among `keys`.
+    fn members_by_keys(
+        &self,
+        scope: &Scope,
+        keys: &[u64],
+    ) -> impl Future<Output = StoreResult<Vec<MemberMatch>>> + Send;
+
+    /// Records a feed in one transaction: the batch, its alerts (a draft for a household, kind and
+    /// period that has an open alert updates it, unless the same member and value are already
+    /// behind it), the exclusion facts, the unmatched rows; audited.
+    #[allow(clippy::too_many_arguments)]
+    fn record_feed(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        batch: &FeedBatch,
+        alerts: &[crate::feed::AlertDraft],
+        facts: &[crate::feed::ExclusionDraft],
+        unmatched: &[crate::feed::Unmatched],
+    ) -> impl Future<Output = StoreResult<FeedOutcome>> + Send;
+
+    fn alerts(
+        &self,
+        scope: &Scope,
+        filter: &AlertFilter,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Page<crate::feed::DepartmentAlert>>> + Send;
+
+    fn alert(
+        &self,
+        scope: &Scope,
+        department: Option<crate::measure::Department>,
+        id: i64,
+    ) -> impl Future<Output = StoreResult<Option<(crate::feed::DepartmentAlert, Vec<AlertRow>)>>> + Send;
+
+    /// Concludes an open alert still at `version`; audited.
+    fn conclude_alert(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        alert: &crate::feed::DepartmentAlert,
+        v: &AlertVerification,
+    ) -> impl Future<Output = StoreResult<crate::feed::DepartmentAlert>> + Send;
+
+    /// Open alerts of the scope per due date, for exact inbox counts.
+    fn open_alert_due_dates(
+        &self,
+        scope: &Scope,
+        department: Option<crate::measure::Department>,
+    ) -> impl Future<Output = StoreResult<Vec<(chrono::NaiveDate, i64)>>> + Send;
+
+    /// The latest batches imported within the scope (a department's own only, when given).
+    fn feed_batches(
+        &self,
+        scope: &Scope,
+        department: Option<crate::measure::Department>,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<FeedBatch>>> + Send;
+
+    /// The column mapping saved for a department's files of a kind (JSON pairs).
+    fn feed_mapping(&self, kind: crate::feed::FeedKind) -> impl Future<Output = StoreResult<Option<String>>> + Send;
+
+    fn set_feed_mapping(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        kind: crate::feed::FeedKind,
+        mapping: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}

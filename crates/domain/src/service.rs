@@ -701,6 +701,12 @@ impl From<StoreError> for CaseError {
     }
 }
 
+impl From<ParamError> for EditError {
+    fn from(e: ParamError) -> Self {
+        EditError::Invalid(FieldErrors::one("file", "参数", e.to_string()))
+    }
+}
+
 impl From<ParamError> for CaseError {
     fn from(e: ParamError) -> Self {
         CaseError::Invalid(FieldErrors::one("on", "办理日期", e.to_string()))
@@ -1640,6 +1646,284 @@ pub async fn roll_back_elimination<S: HouseholdStore + AuditStore + CaseStore>(
         .note(format!("回退户 {no} 的风险消除（{mode}，{on}）：{reason}"));
     store.append_audit(&[e]).await?;
     Ok(saved)
+}
+
+// ------------------------------------------------------------------ department feeds (§9, D15–D17)
+
+/// A department file read and checked by the caller (no cell errors), to import.
+#[derive(Debug, Clone)]
+pub struct FeedInput<'a> {
+    pub kind: crate::feed::FeedKind,
+    pub file_name: &'a str,
+    pub sha256: &'a str,
+    pub rows: &'a [crate::feed::FeedRow],
+    /// Check and report only.
+    pub dry_run: bool,
+}
+
+/// What a feed import found and did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FeedReport {
+    pub kind: crate::feed::FeedKind,
+    pub file_name: String,
+    pub rows_read: i64,
+    pub matched: i64,
+    /// Matched rows below their threshold (or an item that does not warn).
+    pub quiet: i64,
+    pub unmatched: Vec<crate::feed::Unmatched>,
+    /// Alerts the rows ask for (before deduplication against the open ones).
+    pub alerts: i64,
+    pub facts: i64,
+    /// What was written; `None` for a dry run or a file imported before.
+    pub outcome: Option<crate::ports::FeedOutcome>,
+    /// The batch that imported this very file before: nothing is imported twice.
+    pub previous: Option<crate::ports::FeedBatch>,
+    pub dry_run: bool,
+}
+
+/// Imports a department file: rows matched by the integer ID key within the caller's scope
+/// (D17; an ID missing or failing its check is kept for review, never matched), each assessed
+/// against its threshold for the household's group and year (D15), alerts due in the
+/// verification time on the village's calendar, 不宜纳入 kinds recorded as facts (D16).
+#[allow(clippy::too_many_arguments)]
+pub async fn import_feed<S: crate::ports::FeedStore + ParamStore>(
+    store: &S,
+    calendar: &WorkCalendar,
+    at: DateTime<Utc>,
+    today: NaiveDate,
+    scope: &Scope,
+    actor: &Actor,
+    department: Option<crate::measure::Department>,
+    input: &FeedInput<'_>,
+) -> Result<FeedReport, EditError> {
+    use crate::feed::{AlertDraft, Assessment, ExclusionDraft, FeedUse, Unmatched, assess, is_poor_group};
+    require(scope, Permission::ImportFeeds)?;
+    let kind = input.kind;
+    if scope.role() == Role::DepartmentStaff && department != Some(kind.department()) {
+        return Err(EditError::Forbidden);
+    }
+    let mut report = FeedReport {
+        kind,
+        file_name: input.file_name.to_string(),
+        rows_read: input.rows.len() as i64,
+        matched: 0,
+        quiet: 0,
+        unmatched: Vec::new(),
+        alerts: 0,
+        facts: 0,
+        outcome: None,
+        previous: None,
+        dry_run: input.dry_run,
+    };
+    if let Some(prev) = store.feed_batch_by_file(kind, input.sha256).await? {
+        report.previous = Some(prev);
+        return Ok(report);
+    }
+    let mut keys: Vec<u64> = input.rows.iter().filter_map(|r| r.id_key).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let found: std::collections::HashMap<u64, crate::ports::MemberMatch> =
+        store.members_by_keys(scope, &keys).await?.into_iter().map(|m| (m.key, m)).collect();
+    let params = store.params(None).await?;
+    let evidence = |r: &crate::feed::FeedRow| {
+        let map: serde_json::Map<String, serde_json::Value> =
+            r.cells.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+        serde_json::Value::Object(map).to_string()
+    };
+    let mut drafts = Vec::new();
+    let mut facts = Vec::new();
+    for r in input.rows {
+        let m = match r.id_key {
+            None => {
+                report.unmatched.push(Unmatched {
+                    line: r.line,
+                    name: r.name.clone(),
+                    id_text: r.id_text.clone(),
+                    birth: r.birth,
+                    village: r.village.clone(),
+                    reason: r.id_problem.clone().unwrap_or_else(|| "证件号码无法识别".into()),
+                    evidence: evidence(r),
+                });
+                continue;
+            }
+            Some(k) => match found.get(&k) {
+                Some(m) => m,
+                None => {
+                    report.unmatched.push(Unmatched {
+                        line: r.line,
+                        name: r.name.clone(),
+                        id_text: r.id_text.clone(),
+                        birth: r.birth,
+                        village: r.village.clone(),
+                        reason: "本辖区登记的人员中没有该证件号码".into(),
+                        evidence: evidence(r),
+                    });
+                    continue;
+                }
+            },
+        };
+        report.matched += 1;
+        if kind.usage() == FeedUse::Exclusion {
+            let detail = if r.item.is_empty() { kind.indicator().to_string() } else { r.item.clone() };
+            facts.push(ExclusionDraft {
+                household_id: m.household_id,
+                member_id: m.member_id,
+                kind,
+                detail,
+                line: r.line,
+            });
+            continue;
+        }
+        let year = r.period.get(..4).and_then(|y| y.parse().ok()).unwrap_or(today.year());
+        let threshold = match kind.threshold_params() {
+            Some((poor, other)) => {
+                let name = if is_poor_group(m.household_kind, &m.monitoring) { poor } else { other };
+                Some(crate::money::Fen(resolve_or_default(&params, year, m.village, name)?.value))
+            }
+            None => None,
+        };
+        match assess(kind, r, threshold) {
+            Assessment::Quiet(_) => report.quiet += 1,
+            Assessment::Raise { threshold } => {
+                let days = resolve_or_default(&params, today.year(), m.village, ParamName::AlertVerifyWorkdays)?.value;
+                let due_on = calendar
+                    .add_working_days(today, u32::try_from(days).unwrap_or(5).max(1), m.village)
+                    .map_err(|e| EditError::Invalid(FieldErrors::one("file", "文件", e.to_string())))?;
+                drafts.push(AlertDraft {
+                    household_id: m.household_id,
+                    village: m.village,
+                    member_id: m.member_id,
+                    member_name: m.name.clone(),
+                    kind,
+                    value: r.amount,
+                    threshold,
+                    period: r.period.clone(),
+                    item: r.item.clone(),
+                    raised_on: today,
+                    due_on,
+                    line: r.line,
+                    evidence: evidence(r),
+                });
+            }
+        }
+    }
+    report.alerts = drafts.len() as i64;
+    report.facts = facts.len() as i64;
+    if input.dry_run {
+        return Ok(report);
+    }
+    let batch = crate::ports::FeedBatch {
+        id: 0,
+        kind,
+        file_name: input.file_name.to_string(),
+        sha256: input.sha256.to_string(),
+        region: scope.region(),
+        rows_read: report.rows_read,
+        rows_matched: report.matched,
+        rows_unmatched: report.unmatched.len() as i64,
+        rows_quiet: report.quiet,
+        alerts_raised: 0,
+        alerts_updated: 0,
+        facts_added: 0,
+        imported_by: actor.name.clone(),
+        imported_at: at,
+    };
+    report.outcome = Some(store.record_feed(actor, at, &batch, &drafts, &facts, &report.unmatched).await?);
+    Ok(report)
+}
+
+/// The department of a 行业部门 account, or `None` for every other role (they see all departments).
+pub async fn user_department<S: DepartmentTaskStore>(
+    store: &S,
+    scope: &Scope,
+    user: UserId,
+) -> Result<Option<crate::measure::Department>, EditError> {
+    if scope.role() != Role::DepartmentStaff {
+        return Ok(None);
+    }
+    match store.user_department(user).await? {
+        Some(d) => Ok(Some(d)),
+        // a department account without a department sees nothing rather than everything
+        None => Err(EditError::Forbidden),
+    }
+}
+
+/// Records the village's verification of an open alert at the version the user saw; 转为线索
+/// opens an identification case (source 部门筛查预警) in the same step (D8).
+#[allow(clippy::too_many_arguments)]
+pub async fn conclude_alert<
+    S: crate::ports::FeedStore + CaseStore + HouseholdStore + FindingStore + ParamStore + NotificationStore,
+>(
+    store: &S,
+    at: DateTime<Utc>,
+    today: NaiveDate,
+    scope: &Scope,
+    actor: &Actor,
+    id: i64,
+    version: i64,
+    conclusion: crate::feed::AlertConclusion,
+    mode: crate::feed::VerifyMode,
+    on: NaiveDate,
+    note: &str,
+) -> Result<crate::feed::DepartmentAlert, EditError> {
+    require(scope, Permission::VerifyAlerts)?;
+    let (alert, _) = store.alert(scope, None, id).await?.ok_or(EditError::NotFound)?;
+    if alert.status != crate::feed::AlertStatus::Open {
+        return Err(FieldErrors::one(
+            "conclusion",
+            "核实结论",
+            format!("该预警已于{}核实，不能重复核实", alert.verified_on.map(|d| d.to_string()).unwrap_or_default()),
+        )
+        .into());
+    }
+    if alert.version != version {
+        return Err(EditError::Stale { what: format!("预警 #{id}"), current: alert.version });
+    }
+    let mut errs = FieldErrors::default();
+    if on > today {
+        errs.push("on", "核实日期", "核实日期不能晚于今天");
+    }
+    if on < alert.raised_on {
+        errs.push("on", "核实日期", format!("核实日期不能早于预警日期 {}", alert.raised_on));
+    }
+    if note.trim().is_empty() && conclusion != crate::feed::AlertConclusion::AlreadyMonitored {
+        errs.push("note", "核实情况", "请写明核实情况（如 住院费用已由大病保险报销，家庭收入稳定）");
+    }
+    if !errs.is_empty() {
+        return Err(errs.into());
+    }
+    let mut case_id = None;
+    if conclusion == crate::feed::AlertConclusion::ToClue {
+        let input = OpenCaseInput {
+            procedure: Procedure::Identification,
+            household_no: alert.household_no.clone(),
+            source: Some(crate::procedure::ClueSource::DepartmentAlert),
+            finding_id: None,
+            on,
+            note: format!(
+                "{}预警 #{}：{}（{}）。{}",
+                alert.kind.department().label(),
+                alert.id,
+                alert.indicator,
+                alert.period,
+                note.trim()
+            ),
+        };
+        let case = open_case(store, at, today, scope, actor, &input, &[]).await.map_err(|e| match e {
+            CaseError::Invalid(f) => EditError::Invalid(f),
+            CaseError::NotFound => EditError::NotFound,
+            CaseError::Forbidden => EditError::Forbidden,
+            other => EditError::Invalid(FieldErrors::one("conclusion", "核实结论", other.to_string())),
+        })?;
+        case_id = Some(case.id.0);
+    }
+    let v = crate::ports::AlertVerification { conclusion, mode, on, note: note.trim().to_string(), case_id };
+    match store.conclude_alert(actor, at, &alert, &v).await {
+        Err(StoreError::Conflict) => {
+            Err(EditError::Stale { what: format!("预警 #{id}"), current: alert.version + 1 })
+        }
+        other => Ok(other?),
+    }
 }
 
 #[cfg(test)]

@@ -91,6 +91,44 @@ enum Command {
     /// The work calendar: working days, deadlines, its data / 工作日历
     #[command(subcommand)]
     Calendar(CalendarCmd),
+    /// Department files and the alerts they raise (部门筛查预警) / 部门数据与预警
+    #[command(subcommand)]
+    Alerts(AlertsCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum AlertsCmd {
+    /// Import a department file (.xlsx or .csv, UTF-8 or GBK): match it to the registry, raise
+    /// alerts above the thresholds, record 不宜纳入 facts; all or nothing / 导入部门数据
+    Import {
+        /// medical, assistance, disaster, unemployment, dropout, education_fees, housing, water,
+        /// disability, illness, death, vehicle, state_salaried, business, property (or 医保, 民政 …)
+        #[arg(long)]
+        feed: String,
+        file: PathBuf,
+        /// The period of rows without one: 2022-03 or 2022 (default: this month) / 期间
+        #[arg(long)]
+        period: Option<String>,
+        /// Column mapping, saved for this kind's next files: 金额=自付金额 (repeatable) / 列对应
+        #[arg(long = "map")]
+        map: Vec<String>,
+        /// Check and report only / 试导入
+        #[arg(long)]
+        dry_run: bool,
+        /// Match within this region only (12-digit code) / 区划
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// List alerts / 列出预警
+    List {
+        /// open, done or all
+        #[arg(long, default_value = "open")]
+        status: String,
+        #[arg(long)]
+        feed: Option<String>,
+        #[arg(long)]
+        region: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -486,6 +524,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<std::process::E
             CampaignCmd::Progress { id, by, format } => commands::campaign::progress(&ctx, id, &by, &format).await,
             CampaignCmd::LookBack { id } => commands::campaign::look_back(&ctx, id).await,
         },
+        Command::Alerts(AlertsCmd::Import { feed, file, period, map, dry_run, region }) => {
+            commands::alerts::import(&ctx, &feed, &file, period, &map, dry_run, region).await
+        }
+        Command::Alerts(AlertsCmd::List { status, feed, region }) => {
+            commands::alerts::list(&ctx, &status, feed, region).await
+        }
         Command::Calendar(c) => match c {
             CalendarCmd::AddWorkdays { date, n, region } => {
                 commands::calendar::add_workdays(&ctx, &date, n, region).await

@@ -335,7 +335,7 @@ fn migrate_twice_then_demo_once() {
         }
 
         let out = fp.ok(&["migrate"]);
-        has(&stdout(&out), &["applied migrations [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] / 已升级"]);
+        has(&stdout(&out), &["applied migrations [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11] / 已升级"]);
         let out = fp.ok(&["migrate"]);
         has(&stdout(&out), &["database is up to date / 数据库已是最新"]);
 
@@ -901,5 +901,74 @@ fn calendar_answers_dates_and_its_data_is_edited_by_file() {
             line(&fp.ok(&["calendar", "add-workdays", "2022-06-03", "1", "--region", "450203100201"])),
             "2022-06-07"
         );
+    });
+}
+
+// ---- department feeds (部门筛查预警, DOMAIN §9, D15–D17) --------------------------------------------
+
+#[test]
+fn department_files_raise_alerts_once_and_record_exclusions() {
+    on_each_backend("department_files", |fp| {
+        fp.ok(&["migrate"]);
+        fp.ok(&["demo", "--households", "300"]);
+        fp.ok(&["export", "households", "--out", "x.csv"]);
+        let (header, rows) = read_csv(&fp.path("x.csv"));
+        let (name, id, no) = (col(&header, "姓名"), col(&header, "证件号码"), col(&header, "户编号"));
+        // three deaths in three households from 公安, in GBK with its own column names: mapped
+        // once, remembered (two in one household would be one alert: one per household and period)
+        let mut firsts: Vec<&Vec<String>> = Vec::new();
+        for r in &rows {
+            if !firsts.iter().any(|f| f[no] == r[no]) {
+                firsts.push(r);
+            }
+        }
+        let mut text = String::from("死者,公民号码,注销日期\n");
+        for r in firsts.iter().take(3) {
+            // written in lower case (an x check character) the ID is still the person (D17)
+            text.push_str(&format!("{},{},2022年4月2日\n", r[name], r[id].to_lowercase()));
+        }
+        text.push_str("查无此人,450203199901011234,2022-04-02\n");
+        let (gbk, _, _) = encoding_rs::GBK.encode(&text);
+        std::fs::write(fp.path("死亡.csv"), &gbk).unwrap();
+        let out = fp.fails(&["alerts", "import", "--feed", "death", "死亡.csv"], 1);
+        has(&stderr(&out), &["未找到表头"]);
+        let out = fp.fails(&["alerts", "import", "--feed", "公安", "死亡.csv"], 1);
+        has(&stderr(&out), &["没有这种数据", "death (死亡)", "vehicle (车辆登记)"]);
+        let out = fp.ok(&[
+            "alerts",
+            "import",
+            "--feed",
+            "死亡",
+            "死亡.csv",
+            "--map",
+            "姓名=死者",
+            "--map",
+            "证件号码=公民号码",
+            "--map",
+            "日期=注销日期",
+        ]);
+        let so = stdout(&out);
+        has(&so, &["4 rows: 3 matched, 0 below the threshold, 1 not matched", "alerts: 3 new", "校验位错误"]);
+        let out = fp.ok(&["alerts", "import", "--feed", "death", "死亡.csv"]);
+        has(&stdout(&out), &["already imported as batch #1", "未重复导入"]);
+        // the mapping was saved: a new file with the same columns needs none
+        std::fs::write(fp.path("死亡2.csv"), encoding_rs::GBK.encode(&format!("{text}\n")).0).unwrap();
+        let out = fp.ok(&["alerts", "import", "--feed", "death", "死亡2.csv"]);
+        has(&stdout(&out), &["alerts: 0 new, 0 updated, 3 unchanged"]);
+        let list = stdout(&fp.ok(&["alerts", "list"]));
+        has(&list, &["3 alerts / 共 3 条预警", "死亡", "2022-04"]);
+
+        // 财政供养人员: facts on members, no alerts (D16)
+        let fin = format!("姓名,身份证号,单位\n{},{},雒容镇中心小学\n", rows[5][name], rows[5][id]);
+        std::fs::write(fp.path("财政.csv"), fin).unwrap();
+        let out = fp.ok(&["alerts", "import", "--feed", "state_salaried", "财政.csv"]);
+        has(&stdout(&out), &["alerts: 0 new", "exclusion facts: 1"]);
+        // a bad cell: nothing imported, the row and field named
+        std::fs::write(fp.path("医保.csv"), format!("姓名,证件号码,金额\n{},{},六千\n", rows[0][name], rows[0][id]))
+            .unwrap();
+        let out = fp.fails(&["alerts", "import", "--feed", "medical", "医保.csv"], 1);
+        has(&stderr(&out), &["第2行 金额：金额“六千”不是数字", "nothing imported"]);
+        let out = fp.fails(&["alerts", "import", "--feed", "nope", "医保.csv"], 1);
+        has(&stderr(&out), &["没有这种数据", "medical (医保自付费用)"]);
     });
 }

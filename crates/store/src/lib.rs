@@ -253,7 +253,8 @@ macro_rules! dispatch {
                 | "visits" | "look_back" | "look_back_counts" | "stored_calendar" | "case" | "cases"
                 | "case_counts" | "case_groups" | "officer_gap_groups" | "measure_gap_groups" | "attachment" | "officer_history" | "officer_gaps" | "officer_households"
                 | "officer_accounts" | "measures" | "measure_gaps" | "user_department" | "department_tasks"
-                | "department_task" | "notifications_for" | "webhooks"
+                | "department_task" | "notifications_for" | "webhooks" | "feed_batch_by_file" | "members_by_keys"
+                | "alerts" | "alert" | "open_alert_due_dates" | "feed_batches" | "feed_mapping"
         )
     };
 }
@@ -1030,6 +1031,82 @@ impl NotificationStore for Db {
         error: &str,
     ) -> StoreResult<()> {
         dispatch!(self, finish_delivery(webhook_id, notification_id, status, error))
+    }
+}
+
+impl FeedStore for Db {
+    async fn feed_batch_by_file(
+        &self,
+        kind: domain::feed::FeedKind,
+        sha256: &str,
+    ) -> StoreResult<Option<domain::ports::FeedBatch>> {
+        dispatch!(self, feed_batch_by_file(kind, sha256))
+    }
+    async fn members_by_keys(&self, scope: &Scope, keys: &[u64]) -> StoreResult<Vec<domain::ports::MemberMatch>> {
+        dispatch!(self, members_by_keys(scope, keys))
+    }
+    async fn record_feed(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        batch: &domain::ports::FeedBatch,
+        alerts: &[domain::feed::AlertDraft],
+        facts: &[domain::feed::ExclusionDraft],
+        unmatched: &[domain::feed::Unmatched],
+    ) -> StoreResult<domain::ports::FeedOutcome> {
+        dispatch!(self, record_feed(actor, at, batch, alerts, facts, unmatched))
+    }
+    async fn alerts(
+        &self,
+        scope: &Scope,
+        filter: &domain::ports::AlertFilter,
+        limit: u32,
+    ) -> StoreResult<Page<domain::feed::DepartmentAlert>> {
+        dispatch!(self, alerts(scope, filter, limit))
+    }
+    async fn alert(
+        &self,
+        scope: &Scope,
+        department: Option<domain::measure::Department>,
+        id: i64,
+    ) -> StoreResult<Option<(domain::feed::DepartmentAlert, Vec<domain::ports::AlertRow>)>> {
+        dispatch!(self, alert(scope, department, id))
+    }
+    async fn conclude_alert(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        alert: &domain::feed::DepartmentAlert,
+        v: &domain::ports::AlertVerification,
+    ) -> StoreResult<domain::feed::DepartmentAlert> {
+        dispatch!(self, conclude_alert(actor, at, alert, v))
+    }
+    async fn open_alert_due_dates(
+        &self,
+        scope: &Scope,
+        department: Option<domain::measure::Department>,
+    ) -> StoreResult<Vec<(chrono::NaiveDate, i64)>> {
+        dispatch!(self, open_alert_due_dates(scope, department))
+    }
+    async fn feed_batches(
+        &self,
+        scope: &Scope,
+        department: Option<domain::measure::Department>,
+        limit: u32,
+    ) -> StoreResult<Vec<domain::ports::FeedBatch>> {
+        dispatch!(self, feed_batches(scope, department, limit))
+    }
+    async fn feed_mapping(&self, kind: domain::feed::FeedKind) -> StoreResult<Option<String>> {
+        dispatch!(self, feed_mapping(kind))
+    }
+    async fn set_feed_mapping(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        kind: domain::feed::FeedKind,
+        mapping: &str,
+    ) -> StoreResult<()> {
+        dispatch!(self, set_feed_mapping(actor, at, kind, mapping))
     }
 }
 

@@ -4572,3 +4572,577 @@ pub(crate) async fn finish_delivery(
         .map_err(crate::db_err)?;
     Ok(())
 }
+
+// ------------------------------------------------------------------ department feeds (§9, D15–D17)
+
+use domain::feed::{AlertConclusion, AlertDraft, AlertStatus, DepartmentAlert, ExclusionDraft, FeedKind, Unmatched};
+use domain::ports::{AlertFilter, AlertRow, AlertVerification, FeedBatch, FeedOutcome, MemberMatch};
+
+const BATCH_COLS: &str =
+    "id, kind, file_name, sha256, region_code, rows_read, rows_matched, rows_unmatched, rows_quiet,
+        alerts_raised, alerts_updated, facts_added, imported_by, imported_at";
+
+fn decode_batch(r: &DbRow) -> Result<FeedBatch, sqlx::Error> {
+    Ok(FeedBatch {
+        id: r.try_get("id")?,
+        kind: enum_of(r.try_get("kind")?, "feed_batches.kind")?,
+        file_name: r.try_get("file_name")?,
+        sha256: r.try_get("sha256")?,
+        // 0: imported at the command line, for every region
+        region: RegionCode::from_i64(r.try_get("region_code")?),
+        rows_read: r.try_get("rows_read")?,
+        rows_matched: r.try_get("rows_matched")?,
+        rows_unmatched: r.try_get("rows_unmatched")?,
+        rows_quiet: r.try_get("rows_quiet")?,
+        alerts_raised: r.try_get("alerts_raised")?,
+        alerts_updated: r.try_get("alerts_updated")?,
+        facts_added: r.try_get("facts_added")?,
+        imported_by: r.try_get("imported_by")?,
+        imported_at: r.try_get("imported_at")?,
+    })
+}
+
+pub(crate) async fn feed_batch_by_file(
+    r: &Pool<DB>,
+    kind: FeedKind,
+    sha256: &str,
+) -> Result<Option<FeedBatch>, StoreError> {
+    let row = dynamic(format!("SELECT {BATCH_COLS} FROM feed_batches WHERE kind = $1 AND sha256 = $2"))
+        .bind(kind.code())
+        .bind(sha256.to_string())
+        .fetch_optional(r)
+        .await
+        .map_err(crate::db_err)?;
+    row.map(|r| decode_batch(&r)).transpose().map_err(crate::db_err)
+}
+
+pub(crate) async fn feed_batches(
+    r: &Pool<DB>,
+    scope: &Scope,
+    department: Option<domain::measure::Department>,
+    limit: u32,
+) -> Result<Vec<FeedBatch>, StoreError> {
+    let (lo, hi) = scope.range();
+    let mut q = format!("SELECT {BATCH_COLS} FROM feed_batches");
+    if let Some(d) = department {
+        q.push_str(&format!(" WHERE department = {}", d.code()));
+    }
+    // batches are few (a department's monthly files): the newest, filtered here
+    q.push_str(" ORDER BY id DESC LIMIT 1000");
+    let rows = dynamic(q).fetch_all(r).await.map_err(crate::db_err)?;
+    let all = rows.iter().map(decode_batch).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)?;
+    // a batch belongs to the scope when its importer's region lies within it or contains it
+    Ok(all
+        .into_iter()
+        .filter(|b| match b.region {
+            None => true,
+            Some(r) => {
+                let (a, z) = r.subtree();
+                (lo..=hi).contains(&r.as_i64()) || (a as i64 <= lo && hi <= z as i64)
+            }
+        })
+        .take(limit as usize)
+        .collect())
+}
+
+pub(crate) async fn members_by_keys(r: &Pool<DB>, scope: &Scope, keys: &[u64]) -> Result<Vec<MemberMatch>, StoreError> {
+    let (lo, hi) = scope.range();
+    let mut out = Vec::new();
+    for chunk in keys.chunks(500) {
+        let args: Vec<Arg> = chunk.iter().map(|k| Arg::I64(Some(*k as i64))).collect();
+        let q = format!(
+            "SELECT m.id_key, m.id AS member_id, m.name, h.id AS household_id, h.village_code, h.kind, h.monitoring_status,
+                    h.monitoring_category, h.monitored_since, h.elimination_mode, h.eliminated_on
+             FROM members m JOIN households h ON h.id = m.household_id WHERE m.id_key IN ({})",
+            in_list(args.len())
+        );
+        for row in bind_all(dynamic(q), &args).fetch_all(r).await.map_err(crate::db_err)? {
+            let village: i64 = row.try_get("village_code").map_err(crate::db_err)?;
+            // the scope in Rust: the IN list is the query's only parameter list (see in_list)
+            if !(lo..=hi).contains(&village) {
+                continue;
+            }
+            let m = (|| {
+                Ok::<_, sqlx::Error>(MemberMatch {
+                    key: row.try_get::<i64, _>("id_key")? as u64,
+                    member_id: row.try_get("member_id")?,
+                    name: row.try_get("name")?,
+                    household_id: HouseholdId(row.try_get("household_id")?),
+                    village: RegionCode::from_i64(village).ok_or_else(|| bad("village_code"))?,
+                    household_kind: enum_of(row.try_get("kind")?, "households.kind")?,
+                    monitoring: decode_monitoring(&row)?,
+                })
+            })()
+            .map_err(crate::db_err)?;
+            out.push(m);
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) async fn record_feed(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    batch: &FeedBatch,
+    alerts: &[AlertDraft],
+    facts: &[ExclusionDraft],
+    unmatched: &[Unmatched],
+) -> Result<FeedOutcome, StoreError> {
+    use std::collections::HashMap;
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let batch_id: i64 = sqlx::query(
+        "INSERT INTO feed_batches (kind, department, file_name, sha256, region_code, rows_read, rows_matched,
+             rows_unmatched, rows_quiet, alerts_raised, alerts_updated, facts_added, imported_by, imported_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 0, 0, $10, $11) RETURNING id",
+    )
+    .bind(batch.kind.code())
+    .bind(batch.kind.department().code())
+    .bind(batch.file_name.clone())
+    .bind(batch.sha256.clone())
+    .bind(batch.region.map_or(0, |r| r.as_i64()))
+    .bind(batch.rows_read)
+    .bind(batch.rows_matched)
+    .bind(batch.rows_unmatched)
+    .bind(batch.rows_quiet)
+    .bind(actor.name.clone())
+    .bind(at)
+    .fetch_one(&mut *tx)
+    .await
+    .and_then(|r| r.try_get("id"))
+    .map_err(|e| crate::unique_as(e, "该文件已导入过，未重复导入".to_string()))?;
+    let mut out = FeedOutcome { batch_id, ..Default::default() };
+
+    // the open alerts these drafts may update, read once per 500 households
+    let mut households: Vec<i64> = alerts.iter().map(|a| a.household_id.0).collect();
+    households.sort_unstable();
+    households.dedup();
+    // (household, period) → (alert id, value); the kind is the batch's
+    let mut open: HashMap<(i64, String), (i64, Option<i64>)> = HashMap::new();
+    let mut behind: std::collections::HashSet<(i64, i64, Option<i64>)> = Default::default();
+    for chunk in households.chunks(500) {
+        let args: Vec<Arg> = chunk.iter().map(|h| Arg::I64(Some(*h))).collect();
+        let q = format!(
+            "SELECT a.id, a.household_id, a.period, a.value, a.kind, r.member_id, r.value AS row_value
+             FROM department_alerts a LEFT JOIN alert_rows r ON r.alert_id = a.id
+             WHERE a.status = 1 AND a.household_id IN ({})",
+            in_list(args.len())
+        );
+        for row in bind_all(dynamic(q), &args).fetch_all(&mut *tx).await.map_err(crate::db_err)? {
+            let kind: i16 = row.try_get("kind").map_err(crate::db_err)?;
+            if kind != batch.kind.code() {
+                continue;
+            }
+            let id: i64 = row.try_get("id").map_err(crate::db_err)?;
+            let hh: i64 = row.try_get("household_id").map_err(crate::db_err)?;
+            let period: String = row.try_get("period").map_err(crate::db_err)?;
+            let value: Option<i64> = row.try_get("value").map_err(crate::db_err)?;
+            open.insert((hh, period), (id, value));
+            if let Some(m) = row.try_get::<Option<i64>, _>("member_id").map_err(crate::db_err)? {
+                behind.insert((id, m, row.try_get("row_value").map_err(crate::db_err)?));
+            }
+        }
+    }
+    let mut audit = Vec::new();
+    for a in alerts {
+        let value = a.value.map(|v| v.0);
+        let key = (a.household_id.0, a.period.clone());
+        let id = match open.get(&key).copied() {
+            Some((id, _)) if behind.contains(&(id, a.member_id, value)) => {
+                out.unchanged += 1;
+                continue;
+            }
+            Some((id, old)) => {
+                // a newer row: the alert shows the highest value and the latest row's member
+                let new_value = match (old, value) {
+                    (Some(o), Some(v)) => Some(o.max(v)),
+                    (o, v) => v.or(o),
+                };
+                sqlx::query(
+                    "UPDATE department_alerts SET value = $1, threshold = COALESCE($2, threshold), member_id = $3,
+                         member_name = $4, item = $5, batch_id = $6, version = version + 1, updated_at = $7
+                     WHERE id = $8",
+                )
+                .bind(new_value)
+                .bind(a.threshold.map(|t| t.0))
+                .bind(a.member_id)
+                .bind(a.member_name.clone())
+                .bind(a.item.clone())
+                .bind(batch_id)
+                .bind(at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(crate::db_err)?;
+                open.insert(key, (id, new_value));
+                out.updated += 1;
+                id
+            }
+            None => {
+                let id: i64 = sqlx::query(
+                    "INSERT INTO department_alerts (household_id, member_id, member_name, kind, department, indicator,
+                         value, threshold, period, item, status, raised_on, due_on, batch_id, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $13, $14) RETURNING id",
+                )
+                .bind(a.household_id.0)
+                .bind(a.member_id)
+                .bind(a.member_name.clone())
+                .bind(a.kind.code())
+                .bind(a.kind.department().code())
+                .bind(a.kind.indicator())
+                .bind(value)
+                .bind(a.threshold.map(|t| t.0))
+                .bind(a.period.clone())
+                .bind(a.item.clone())
+                .bind(a.raised_on)
+                .bind(a.due_on)
+                .bind(batch_id)
+                .bind(at)
+                .fetch_one(&mut *tx)
+                .await
+                .and_then(|r| r.try_get("id"))
+                .map_err(crate::db_err)?;
+                open.insert(key, (id, value));
+                out.raised += 1;
+                audit.push(
+                    AuditEntry::new(at, actor, AuditAction::Create, "household", a.household_id.0)
+                        .region(a.village)
+                        .note(format!("{}预警：{}（{}）", a.kind.department().label(), a.kind.indicator(), a.period)),
+                );
+                id
+            }
+        };
+        behind.insert((id, a.member_id, value));
+        sqlx::query(
+            "INSERT INTO alert_rows (alert_id, batch_id, line, member_id, value, evidence) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(batch_id)
+        .bind(a.line as i64)
+        .bind(a.member_id)
+        .bind(value)
+        .bind(a.evidence.clone())
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
+    }
+    for f in facts {
+        let done = sqlx::query(
+            "INSERT INTO exclusion_facts (household_id, member_id, kind, detail, batch_id, line, recorded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (member_id, kind, detail) DO NOTHING",
+        )
+        .bind(f.household_id.0)
+        .bind(f.member_id)
+        .bind(f.kind.code())
+        .bind(f.detail.clone())
+        .bind(batch_id)
+        .bind(f.line as i64)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
+        out.facts_added += done.rows_affected() as i64;
+    }
+    for u in unmatched {
+        sqlx::query(
+            "INSERT INTO feed_unmatched (batch_id, line, name, id_text, birth, village, reason, evidence)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(batch_id)
+        .bind(u.line as i64)
+        .bind(u.name.clone())
+        .bind(u.id_text.clone())
+        .bind(u.birth)
+        .bind(u.village.clone())
+        .bind(u.reason.clone())
+        .bind(u.evidence.clone())
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
+    }
+    sqlx::query("UPDATE feed_batches SET alerts_raised = $1, alerts_updated = $2, facts_added = $3 WHERE id = $4")
+        .bind(out.raised)
+        .bind(out.updated)
+        .bind(out.facts_added)
+        .bind(batch_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
+    let mut entry = AuditEntry::new(at, actor, AuditAction::Import, "feed_batch", batch_id);
+    if let Some(r) = batch.region {
+        entry = entry.region(r);
+    }
+    audit.push(entry.note(format!(
+        "导入{}数据“{}”：{} 行，匹配 {}，新预警 {}，更新 {}，不宜纳入信息 {}，未匹配 {}",
+        batch.kind.label(),
+        batch.file_name,
+        batch.rows_read,
+        batch.rows_matched,
+        out.raised,
+        out.updated,
+        out.facts_added,
+        batch.rows_unmatched
+    )));
+    audit_in_tx(&mut tx, &audit).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(out)
+}
+
+const ALERT_SELECT: &str = "SELECT a.id, a.household_id, h.household_no, h.village_code, a.member_name, a.kind, a.indicator,
+        a.value, a.threshold, a.period, a.item, a.status, a.raised_on, a.due_on, a.conclusion, a.verify_mode,
+        a.verified_on, a.verified_by, a.note, a.case_id, a.version,
+        (SELECT COUNT(*) FROM alert_rows r WHERE r.alert_id = a.id) AS row_count,
+        (SELECT m.name FROM members m WHERE m.household_id = h.id AND m.relation = 1 ORDER BY m.seq LIMIT 1) AS head_name
+     FROM department_alerts a JOIN households h ON h.id = a.household_id";
+
+fn decode_alert(r: &DbRow) -> Result<DepartmentAlert, sqlx::Error> {
+    Ok(DepartmentAlert {
+        id: r.try_get("id")?,
+        household_id: HouseholdId(r.try_get("household_id")?),
+        household_no: HouseholdNo::parse(&r.try_get::<String, _>("household_no")?).map_err(|_| bad("household_no"))?,
+        village: RegionCode::from_i64(r.try_get("village_code")?).ok_or_else(|| bad("village_code"))?,
+        head_name: r.try_get("head_name")?,
+        member_name: r.try_get("member_name")?,
+        kind: enum_of(r.try_get("kind")?, "department_alerts.kind")?,
+        indicator: r.try_get("indicator")?,
+        value: r.try_get::<Option<i64>, _>("value")?.map(Fen),
+        threshold: r.try_get::<Option<i64>, _>("threshold")?.map(Fen),
+        period: r.try_get("period")?,
+        item: r.try_get("item")?,
+        status: enum_of(r.try_get("status")?, "department_alerts.status")?,
+        raised_on: r.try_get("raised_on")?,
+        due_on: r.try_get("due_on")?,
+        conclusion: opt_enum::<AlertConclusion>(r.try_get("conclusion")?, "department_alerts.conclusion")?,
+        verify_mode: opt_enum(r.try_get("verify_mode")?, "department_alerts.verify_mode")?,
+        verified_on: r.try_get("verified_on")?,
+        verified_by: r.try_get("verified_by")?,
+        note: r.try_get("note")?,
+        case_id: r.try_get("case_id")?,
+        rows: r.try_get("row_count")?,
+        version: r.try_get("version")?,
+    })
+}
+
+fn alert_where(scope: &Scope, f: &AlertFilter, args: &mut Vec<Arg>) -> String {
+    let (lo, hi) = range_within(scope, f.region);
+    let mut w = format!(
+        "h.village_code BETWEEN {} AND {}",
+        sql::push(args, Arg::I64(Some(lo))),
+        sql::push(args, Arg::I64(Some(hi)))
+    );
+    if let Some(s) = f.status {
+        w.push_str(&format!(" AND a.status = {}", sql::push(args, Arg::I16(Some(s.code())))));
+    }
+    if let Some(k) = f.kind {
+        w.push_str(&format!(" AND a.kind = {}", sql::push(args, Arg::I16(Some(k.code())))));
+    }
+    if let Some(d) = f.department {
+        w.push_str(&format!(" AND a.department = {}", sql::push(args, Arg::I16(Some(d.code())))));
+    }
+    if let Some(hh) = f.household {
+        w.push_str(&format!(" AND a.household_id = {}", sql::push(args, Arg::I64(Some(hh.0)))));
+    }
+    if let Some(d) = f.due_before {
+        w.push_str(&format!(" AND a.status = 1 AND a.due_on < {}", sql::push(args, Arg::Date(Some(d)))));
+    }
+    w
+}
+
+pub(crate) async fn alerts(
+    r: &Pool<DB>,
+    scope: &Scope,
+    f: &AlertFilter,
+    limit: u32,
+) -> Result<Page<DepartmentAlert>, StoreError> {
+    let mut args = Vec::new();
+    let mut w = alert_where(scope, f, &mut args);
+    let total: i64 = bind_all(
+        dynamic(format!(
+            "SELECT COUNT(*) AS n FROM department_alerts a JOIN households h ON h.id = a.household_id WHERE {w}"
+        )),
+        &args,
+    )
+    .fetch_one(r)
+    .await
+    .and_then(|row| row.try_get("n"))
+    .map_err(crate::db_err)?;
+    if let Some(b) = f.before {
+        w.push_str(&format!(" AND a.id < {}", sql::push(&mut args, Arg::I64(Some(b)))));
+    }
+    let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit) + 1)));
+    let rows = bind_owned(dynamic(format!("{ALERT_SELECT} WHERE {w} ORDER BY a.id DESC LIMIT {lim}")), args)
+        .fetch_all(r)
+        .await
+        .map_err(crate::db_err)?;
+    let mut items = rows.iter().map(decode_alert).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)?;
+    let next = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|a| a.id.to_string())
+    } else {
+        None
+    };
+    Ok(Page { items, next, total })
+}
+
+pub(crate) async fn alert(
+    r: &Pool<DB>,
+    scope: &Scope,
+    department: Option<domain::measure::Department>,
+    id: i64,
+) -> Result<Option<(DepartmentAlert, Vec<AlertRow>)>, StoreError> {
+    let mut args = Vec::new();
+    let w = alert_where(scope, &AlertFilter { department, ..Default::default() }, &mut args);
+    let idp = sql::push(&mut args, Arg::I64(Some(id)));
+    let Some(row) = bind_owned(dynamic(format!("{ALERT_SELECT} WHERE {w} AND a.id = {idp}")), args)
+        .fetch_optional(r)
+        .await
+        .map_err(crate::db_err)?
+    else {
+        return Ok(None);
+    };
+    let a = decode_alert(&row).map_err(crate::db_err)?;
+    let rows = sqlx::query(
+        "SELECT r.batch_id, b.file_name, r.line, r.value, r.evidence, b.imported_at
+         FROM alert_rows r JOIN feed_batches b ON b.id = r.batch_id WHERE r.alert_id = $1 ORDER BY r.id",
+    )
+    .bind(id)
+    .fetch_all(r)
+    .await
+    .map_err(crate::db_err)?;
+    let rows = rows
+        .iter()
+        .map(|x| {
+            Ok(AlertRow {
+                batch_id: x.try_get("batch_id")?,
+                file_name: x.try_get("file_name")?,
+                line: x.try_get("line")?,
+                value: x.try_get::<Option<i64>, _>("value")?.map(Fen),
+                evidence: x.try_get("evidence")?,
+                imported_at: x.try_get("imported_at")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(crate::db_err)?;
+    Ok(Some((a, rows)))
+}
+
+pub(crate) async fn conclude_alert(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    a: &DepartmentAlert,
+    v: &AlertVerification,
+) -> Result<DepartmentAlert, StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let done = sqlx::query(
+        "UPDATE department_alerts SET status = 2, conclusion = $1, verify_mode = $2, verified_on = $3, verified_by = $4,
+             note = $5, case_id = $6, version = version + 1, updated_at = $7
+         WHERE id = $8 AND version = $9 AND status = 1",
+    )
+    .bind(v.conclusion.code())
+    .bind(v.mode.code())
+    .bind(v.on)
+    .bind(actor.name.clone())
+    .bind(v.note.clone())
+    .bind(v.case_id)
+    .bind(at)
+    .bind(a.id)
+    .bind(a.version)
+    .execute(&mut *tx)
+    .await
+    .map_err(crate::db_err)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::Conflict);
+    }
+    let e = AuditEntry::new(at, actor, AuditAction::Update, "household", a.household_id.0)
+        .region(a.village)
+        .after(&serde_json::json!({
+            "alert": a.id,
+            "conclusion": v.conclusion.label(),
+            "mode": v.mode.label(),
+            "on": v.on,
+            "case": v.case_id,
+        }))
+        .note(format!(
+            "核实{}预警 #{}（{}）：{}",
+            a.kind.department().label(),
+            a.id,
+            a.indicator,
+            v.conclusion.label()
+        ));
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    let row = dynamic(format!("{ALERT_SELECT} WHERE a.id = $1"))
+        .bind(a.id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
+    let out = decode_alert(&row).map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(out)
+}
+
+pub(crate) async fn open_alert_due_dates(
+    r: &Pool<DB>,
+    scope: &Scope,
+    department: Option<domain::measure::Department>,
+) -> Result<Vec<(chrono::NaiveDate, i64)>, StoreError> {
+    let mut args = Vec::new();
+    let w = alert_where(
+        scope,
+        &AlertFilter { status: Some(AlertStatus::Open), department, ..Default::default() },
+        &mut args,
+    );
+    let rows = bind_owned(
+        dynamic(format!(
+            "SELECT a.due_on, COUNT(*) AS n FROM department_alerts a JOIN households h ON h.id = a.household_id
+             WHERE {w} GROUP BY a.due_on"
+        )),
+        args,
+    )
+    .fetch_all(r)
+    .await
+    .map_err(crate::db_err)?;
+    rows.iter()
+        .map(|x| Ok((x.try_get("due_on")?, x.try_get("n")?)))
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(crate::db_err)
+}
+
+pub(crate) async fn feed_mapping(r: &Pool<DB>, kind: FeedKind) -> Result<Option<String>, StoreError> {
+    sqlx::query("SELECT mapping FROM feed_mappings WHERE department = $1 AND kind = $2")
+        .bind(kind.department().code())
+        .bind(kind.code())
+        .fetch_optional(r)
+        .await
+        .map_err(crate::db_err)?
+        .map(|row| row.try_get("mapping"))
+        .transpose()
+        .map_err(crate::db_err)
+}
+
+pub(crate) async fn set_feed_mapping(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    kind: FeedKind,
+    mapping: &str,
+) -> Result<(), StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    sqlx::query(
+        "INSERT INTO feed_mappings (department, kind, mapping, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (department, kind) DO UPDATE SET mapping = $3, updated_by = $4, updated_at = $5",
+    )
+    .bind(kind.department().code())
+    .bind(kind.code())
+    .bind(mapping.to_string())
+    .bind(actor.name.clone())
+    .bind(at)
+    .execute(&mut *tx)
+    .await
+    .map_err(crate::db_err)?;
+    let e = AuditEntry::new(at, actor, AuditAction::Update, "feed_mapping", i64::from(kind.code()))
+        .note(format!("设置{}数据的列对应：{mapping}", kind.label()));
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(())
+}

@@ -39,6 +39,7 @@ struct BearerAuth;
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::api_cases::CaseApiDoc::openapi());
+    doc.merge(crate::api_alerts::AlertApiDoc::openapi());
     doc
 }
 
@@ -65,6 +66,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/import", post(import))
         .route("/api/v1/export", get(export))
         .merge(crate::api_cases::routes())
+        .merge(crate::api_alerts::routes())
         .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", openapi()))
         .fallback(api_not_found)
         // answers carry full ID numbers for some roles: never kept by a cache

@@ -12,9 +12,22 @@ use exchange::ImportReport;
 
 #[derive(Debug, Clone)]
 pub enum JobState {
-    Running { done: usize, total: usize, stage: &'static str },
-    Finished { report: Box<ImportReport>, report_files: Vec<PathBuf> },
-    Failed { message: String },
+    Running {
+        done: usize,
+        total: usize,
+        stage: &'static str,
+    },
+    Finished {
+        report: Box<ImportReport>,
+        report_files: Vec<PathBuf>,
+    },
+    /// A department file (部门筛查预警).
+    FinishedFeed {
+        report: Box<crate::pages::alerts::FeedJobReport>,
+    },
+    Failed {
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -5,6 +5,7 @@
 //! the caller's scope, render. Every household read goes through the scope the extractor built.
 
 pub mod api;
+pub mod api_alerts;
 pub mod api_cases;
 pub mod auth;
 pub mod error;

@@ -1,6 +1,7 @@
 //! The subcommands.
 
 pub mod admin;
+pub mod alerts;
 pub mod calendar;
 pub mod campaign;
 pub mod demo;

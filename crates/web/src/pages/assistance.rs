@@ -589,6 +589,27 @@ pub async fn inbox(
             urgent: m.overdue > 0,
         });
     }
+    // department alerts to verify (§9): the town and villages; a department follows its own
+    if a.scope.allows(Permission::VerifyAlerts) || role == Role::DepartmentStaff {
+        let department = service::user_department(&state.db, &a.scope, a.user.id).await.ok().flatten();
+        let mut due = domain::assistance::DueCounts::default();
+        for (d, n) in domain::ports::FeedStore::open_alert_due_dates(&state.db, &a.scope, department).await? {
+            due.add(Some(d), today, n);
+        }
+        if due.total() > 0 {
+            items.push(InboxItem {
+                what: if role == Role::DepartmentStaff {
+                    "本部门推送的预警：村待核实".into()
+                } else {
+                    "部门预警待核实".into()
+                },
+                count: due.total(),
+                detail: due_detail(&due, "逾期", "今天到期", "本周内到期").join("，"),
+                link: "/alerts".into(),
+                urgent: due.overdue > 0,
+            });
+        }
+    }
     let params = domain::ports::ParamStore::params(&state.db, None).await?;
     // department tasks: a department's own; the town's and villages' overdue ones
     if (role == Role::DepartmentStaff || a.scope.allows(Permission::AssignOfficers))

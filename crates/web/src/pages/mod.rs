@@ -3,6 +3,7 @@
 //! each field.
 
 pub mod admin;
+pub mod alerts;
 pub mod assistance;
 pub mod calendar;
 pub mod campaigns;
@@ -55,6 +56,7 @@ pub fn routes() -> Router<AppState> {
         .merge(assistance::routes())
         .merge(measures::routes())
         .merge(department_tasks::routes())
+        .merge(alerts::routes())
         .merge(webhooks::routes())
         .merge(admin::routes())
 }
@@ -101,6 +103,8 @@ pub struct Chrome {
     /// The town's deadline page and every department's task list (not for roles limited to
     /// their own work).
     pub sees_overview: bool,
+    /// Department alerts (部门预警): the town, villages and county follow them, a department its own.
+    pub sees_alerts: bool,
     pub today: String,
 }
 
@@ -130,6 +134,7 @@ impl Chrome {
             is_department: a.user.role == domain::account::Role::DepartmentStaff,
             can_propose: domain::procedure::Step::Proposal.allows(a.user.role),
             sees_overview: cases::takes_part(a.user.role) && a.scope.own_tasks_only().is_none(),
+            sees_alerts: a.scope.own_tasks_only().is_none(),
             today: state.clock.today().to_string(),
         }
     }
@@ -154,6 +159,7 @@ impl Chrome {
             is_department: false,
             can_propose: false,
             sees_overview: false,
+            sees_alerts: false,
             today: state.clock.today().to_string(),
         }
     }

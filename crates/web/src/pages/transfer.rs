@@ -303,6 +303,7 @@ fn job_view(j: &jobs::Job) -> JobView {
             v.stage = stage.to_string();
         }
         JobState::Failed { message } => v.failed = Some(message.clone()),
+        JobState::FinishedFeed { .. } => v.failed = Some("这是部门数据导入：请到“部门预警”查看".into()),
         JobState::Finished { report, .. } => {
             v.issues = report
                 .issues

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod alerts;
 mod api;
 mod assistance;
 mod auth;

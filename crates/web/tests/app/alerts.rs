@@ -1,0 +1,219 @@
+//! 部门筛查预警 (DOMAIN §9, D15–D17) through the pages: a 医保 file uploaded with progress raises
+//! alerts by the threshold of each household's group, dirty IDs are normalised or kept for
+//! review, the same file twice raises nothing twice, a newer row updates the open alert; the
+//! village verifies (errors keep what was typed; 转为线索 opens a case); departments see only
+//! their own.
+
+use axum::http::StatusCode;
+use chrono::{TimeZone, Utc};
+
+use crate::harness::*;
+
+fn at(m: u32, d: u32) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2022, m, d, 2, 0, 0).unwrap()
+}
+
+/// Uploads a department file and waits for its job; returns the job page.
+async fn upload(c: &mut Client<'_>, name: &str, body: &str, fields: &[(&str, &str)]) -> String {
+    let r = c.upload("/alerts/import", name, body.as_bytes(), fields).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let job = r.location();
+    assert!(job.starts_with("/alerts/import/jobs/"), "{job}");
+    for _ in 0..100 {
+        let page = c.get(&job).await.text();
+        if !page.contains("hx-trigger=\"every 1s\"") {
+            return page;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the import did not finish");
+}
+
+fn medical_file(d2_amount: u32) -> String {
+    // D1 is an ordinary household (warns at ≥ 20,000), D2 a monitored 脱贫户 (≥ 5,000); T1's ID
+    // arrives with spaces; the last ID has a wrong check character
+    let spaced = format!("{} {}", &T1_HEAD_ID[..6], &T1_HEAD_ID[6..]);
+    format!(
+        "参保人姓名,身份证号码,个人自付金额,统计期间\n\
+         韦国强,{D1_HEAD_ID},\"21,000\",2022-03\n\
+         李秀英,{D1_SPOUSE_ID},6000,2022-03\n\
+         覃秀兰,450203195806070021,{d2_amount},2022-03\n\
+         蒙志刚,\"{spaced}\",4000,2022-03\n\
+         张三,450203199901011234,9000,2022-03\n"
+    )
+}
+
+#[tokio::test]
+async fn a_medical_file_raises_alerts_the_village_verifies() {
+    for app in TestApp::both().await {
+        app.clock.set(at(4, 20));
+        let mut town = app.login("town").await;
+        let form = town.get("/alerts/import").await.text();
+        assert!(form.contains("医保自付费用（医保）") && form.contains("财政供养人员"), "{form}");
+
+        // a cell that cannot be read: nothing is written
+        let bad = "姓名,证件号码,金额\n韦国强,450203197001010012,六千\n";
+        let page = upload(&mut town, "医保.csv", bad, &[("feed", "medical"), ("period", "2022-03")]).await;
+        assert!(page.contains("没有写入任何数据") && page.contains("六千"), "[{}] {page}", app.label);
+        assert!(town.get("/alerts").await.text().contains("没有符合条件的预警"));
+
+        // a dry run reports without writing
+        let file = medical_file(6_000);
+        let page = upload(&mut town, "医保2022年3月.csv", &file, &[("feed", "medical"), ("dry_run", "on")]).await;
+        assert!(page.contains("检查通过（未写入）") && page.contains("将产生预警 2 条"), "{page}");
+        let page = upload(&mut town, "医保2022年3月.csv", &file, &[("feed", "medical")]).await;
+        assert!(page.contains("新增预警 2 条"), "[{}] {page}", app.label);
+        // 4 matched (T1's spaced ID too), 2 below their group's line, the wrong check character kept
+        assert!(page.contains("<th>匹配</th><td>4</td>") && page.contains("<th>未达预警线</th><td>2</td>"), "{page}");
+        assert!(page.contains("校验位错误") && page.contains("450203********1234"), "{page}");
+
+        let list = town.get("/alerts").await.text();
+        assert!(list.contains("共 2 条") && list.contains("韦国强") && list.contains("覃秀兰"), "{list}");
+        // 2022-04-20 + 5 working days: 04-24 is a make-up working Sunday
+        assert!(list.contains("2022-04-26") && list.contains("21,000.00 元（预警线 20,000.00 元）"), "{list}");
+        let inbox = town.get("/inbox").await.text();
+        let item = inbox.split("<li").find(|l| l.contains("部门预警待核实")).unwrap_or_else(|| panic!("{inbox}"));
+        assert!(item.contains("本周内到期2件"), "{item}");
+
+        // the same file again: nothing twice; a newer row updates the open alert
+        let page = upload(&mut town, "医保2022年3月.csv", &file, &[("feed", "medical")]).await;
+        assert!(page.contains("未重复导入"), "{page}");
+        let page = upload(&mut town, "医保2022年4月.csv", &medical_file(8_000), &[("feed", "medical")]).await;
+        assert!(page.contains("新增预警 0 条，更新 1 条，未变 1 条"), "{page}");
+        let list = town.get("/alerts").await.text();
+        assert!(list.contains("共 2 条") && list.contains("8,000.00 元（预警线 5,000.00 元）"), "{list}");
+
+        // departments see their own department's alerts only; another village nothing
+        let mut yibao = app.login("yibao").await;
+        assert!(yibao.get("/alerts").await.text().contains("共 2 条"));
+        let mut jiaoyu = app.login("jiaoyu").await;
+        assert!(jiaoyu.get("/alerts").await.text().contains("没有符合条件的预警"));
+        let jform = jiaoyu.get("/alerts/import").await.text();
+        assert!(jform.contains("辍学") && !jform.contains("医保自付费用"), "{jform}");
+        let r = jiaoyu.upload("/alerts/import", "x.csv", file.as_bytes(), &[("feed", "medical")]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let mut dongtang = app.login("dongtang").await;
+        assert!(dongtang.get("/alerts").await.text().contains("没有符合条件的预警"));
+        let list = town.get("/alerts").await.text();
+        let id_of = |name: &str| {
+            let row = list.split("<tr").find(|r| r.contains(name)).unwrap();
+            row.split("/alerts/").nth(1).unwrap().split('"').next().unwrap().to_string()
+        };
+        let (d1_alert, d2_alert) = (id_of("韦国强"), id_of("覃秀兰"));
+        assert_eq!(dongtang.get(&format!("/alerts/{d2_alert}")).await.status, StatusCode::NOT_FOUND);
+
+        // the village verifies; a missing note keeps what was typed
+        let mut cadre = app.login("dazheng").await;
+        let page = cadre.get(&format!("/alerts/{d2_alert}")).await.text();
+        assert!(page.contains("部门数据（2 行）") && page.contains("450203195806070021"), "{page}");
+        // a leader sees the rows with the ID masked
+        let mut leader = app.login("leader").await;
+        let lp = leader.get(&format!("/alerts/{d2_alert}")).await.text();
+        assert!(!lp.contains("450203195806070021") && !lp.contains("提交核实结论"), "{lp}");
+        let version = page.split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+        let untrue =
+            [("version", version.as_str()), ("conclusion", "1"), ("mode", "2"), ("on", "2022-04-20"), ("note", " ")];
+        let r = cadre.post_form(&format!("/alerts/{d2_alert}"), &untrue).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("请写明核实情况") && r.text().contains("value=\"2\" selected"), "{}", r.text());
+        let untrue = [
+            ("version", version.as_str()),
+            ("conclusion", "1"),
+            ("mode", "2"),
+            ("on", "2022-04-20"),
+            ("note", "住院费用已由大病保险报销，家庭收入稳定"),
+        ];
+        let r = cadre.post_form(&format!("/alerts/{d2_alert}"), &untrue).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let page = cadre.get(&format!("/alerts/{d2_alert}")).await.text();
+        assert!(page.contains("不属实（电话核实，2022-04-20）") && !page.contains("提交核实结论"), "{page}");
+        // verified once only
+        let r = cadre.post_form(&format!("/alerts/{d2_alert}"), &untrue).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+        // 转为线索 opens an identification case with the department as the source
+        let page = cadre.get(&format!("/alerts/{d1_alert}")).await.text();
+        let version = page.split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+        let clue = [
+            ("version", version.as_str()),
+            ("conclusion", "5"),
+            ("mode", "1"),
+            ("on", "2022-04-20"),
+            ("note", "住院花费大，务工收入中断"),
+        ];
+        let r = cadre.post_form(&format!("/alerts/{d1_alert}"), &clue).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let page = cadre.get(&format!("/alerts/{d1_alert}")).await.text();
+        let case =
+            page.split("/cases/").nth(1).unwrap_or_else(|| panic!("{page}")).split('"').next().unwrap().to_string();
+        let cp = cadre.get(&format!("/cases/{case}")).await.text();
+        assert!(cp.contains("部门筛查预警") && cp.contains("住院花费大"), "{cp}");
+        assert!(town.get("/alerts").await.text().contains("没有符合条件的预警"), "both verified");
+        // screeners and officers have no alert pages in their menu; a leader may not verify
+        let r = leader.post_form(&format!("/alerts/{d1_alert}"), &untrue).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        app.cleanup().await;
+    }
+}
+
+/// A department system posts its file; a village system reads and verifies the alerts.
+#[tokio::test]
+async fn feeds_and_alerts_through_the_api() {
+    let app = TestApp::sqlite().await;
+    app.clock.set(at(4, 20));
+    let mut yibao = app.api_login("yibao").await;
+    let file = medical_file(6_000);
+    let r =
+        yibao.upload("/api/v1/feeds", "医保.csv", file.as_bytes(), &[("feed", "medical"), ("dry_run", "true")]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!((r.json()["written"].as_bool(), r.json()["alerts_raised"].as_i64()), (Some(false), Some(2)));
+    let r = yibao.upload("/api/v1/feeds", "医保.csv", file.as_bytes(), &[("feed", "medical")]).await;
+    let j = r.json();
+    assert_eq!(
+        (j["written"].as_bool(), j["alerts_raised"].as_i64(), j["matched"].as_i64()),
+        (Some(true), Some(2), Some(4))
+    );
+    assert_eq!(j["unmatched"][0]["id"], "450203********1234");
+    let r = yibao.upload("/api/v1/feeds", "医保.csv", file.as_bytes(), &[("feed", "medical")]).await;
+    assert_eq!(
+        (r.json()["written"].as_bool(), r.json()["previous_batch"].as_i64()),
+        (Some(false), j["batch"].as_i64())
+    );
+    // a bad cell: the row and field, nothing written
+    let r = yibao
+        .upload(
+            "/api/v1/feeds",
+            "坏.csv",
+            "姓名,证件号码,金额\n甲,450203197001010012,x\n".as_bytes(),
+            &[("feed", "medical")],
+        )
+        .await;
+    assert_eq!((r.json()["written"].as_bool(), r.json()["errors"][0]["line"].as_i64()), (Some(false), Some(2)));
+    // another department may not post 医保's file
+    let mut jiaoyu = app.api_login("jiaoyu").await;
+    let r = jiaoyu.upload("/api/v1/feeds", "医保.csv", file.as_bytes(), &[("feed", "medical")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(jiaoyu.get("/api/v1/alerts").await.json()["total"], 0);
+
+    let mut cadre = app.api_login("dazheng").await;
+    let list = cadre.get("/api/v1/alerts?feed=medical").await.json();
+    assert_eq!(list["total"], 2);
+    let a = list["items"].as_array().unwrap().iter().find(|x| x["member_name"] == "覃秀兰").unwrap().clone();
+    assert_eq!(
+        (a["value"].as_str(), a["threshold"].as_str(), a["due_on"].as_str()),
+        (Some("6,000.00"), Some("5,000.00"), Some("2022-04-26"))
+    );
+    let body = serde_json::json!({ "version": a["version"], "conclusion": "已帮扶", "mode": "入户核实", "on": "2022-04-21", "note": "已落实医疗救助" });
+    let r = cadre.json("POST", &format!("/api/v1/alerts/{}/verification", a["id"]), body.clone()).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "a date after today");
+    let body = serde_json::json!({ "version": a["version"], "conclusion": "已帮扶", "mode": "入户核实", "on": "2022-04-20", "note": "已落实医疗救助" });
+    let r = cadre.json("POST", &format!("/api/v1/alerts/{}/verification", a["id"]), body.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!((r.json()["status"].as_str(), r.json()["conclusion"].as_str()), (Some("concluded"), Some("已帮扶")));
+    let r = cadre.json("POST", &format!("/api/v1/alerts/{}/verification", a["id"]), body).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "verified once");
+    assert_eq!(cadre.get("/api/v1/alerts?status=all").await.json()["total"], 2);
+    let doc = cadre.get("/api/v1/openapi.json").await.json();
+    assert!(doc["paths"]["/api/v1/feeds"]["post"].is_object() && doc["paths"]["/api/v1/alerts"]["get"].is_object());
+    app.cleanup().await;
+}
