@@ -972,3 +972,30 @@ fn department_files_raise_alerts_once_and_record_exclusions() {
         has(&stderr(&out), &["没有这种数据", "medical (医保自付费用)"]);
     });
 }
+
+/// `generate` writes department files with what importing them must give (feeds.json); imported
+/// into the demo town of the same seed, every file raises exactly the alerts expected.
+#[test]
+fn generated_department_files_raise_the_expected_alerts() {
+    on_each_backend("generated_feeds", |fp| {
+        fp.ok(&["migrate"]);
+        fp.ok(&["demo", "--households", "600"]);
+        fp.ok(&["generate", "--preset", "town", "--households", "600", "--out", "gen"]);
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(fp.path("gen/feeds.json")).unwrap()).unwrap();
+        let files = summary["files"].as_array().unwrap();
+        assert_eq!(files.len(), 5);
+        let mut total = 0;
+        for f in files {
+            let (file, feed) = (f["file"].as_str().unwrap(), f["feed"].as_str().unwrap());
+            let path = format!("gen/{file}");
+            let out = stdout(&fp.ok(&["alerts", "import", "--feed", feed, &path]));
+            let expected = f["expected_alerts"].as_u64().unwrap();
+            let unmatched = f["not_in_registry"].as_u64().unwrap() + f["wrong_check"].as_u64().unwrap();
+            has(&out, &[&format!("alerts: {expected} new"), &format!("{unmatched} not matched")]);
+            total += expected;
+        }
+        assert!(total > 0);
+        has(&stdout(&fp.ok(&["alerts", "list"])), &[&format!("{total} alerts / 共 {total} 条预警")]);
+    });
+}

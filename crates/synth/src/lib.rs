@@ -22,6 +22,7 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 use domain::{Region, RegionCode};
 
+pub mod feeds;
 mod generate;
 mod ids;
 mod names;

@@ -162,7 +162,11 @@ pub fn generate(
     let total = generated.len();
     let mut progress = progress_printer("households / 户");
     let epoch = chrono::DateTime::<chrono::Utc>::default();
+    let villages: Vec<domain::RegionCode> =
+        regions.iter().filter(|r| r.code.level() == domain::RegionLevel::Village).map(|r| r.code).collect();
+    let mut feeds = synth::feeds::DepartmentFiles::create(out, seed, opts.as_of, &villages)?;
     for (i, h) in generated.enumerate() {
+        feeds.add(&h)?;
         let detail = HouseholdDetail {
             record: HouseholdRecord {
                 id: domain::HouseholdId(i as i64 + 1),
@@ -196,5 +200,20 @@ pub fn generate(
         path.display(),
         total as f64 / secs.max(1e-9)
     );
+    // the department files and what importing them into the same registry must give
+    let summary = feeds.finish()?;
+    std::fs::write(out.join("feeds.json"), serde_json::to_string_pretty(&summary)?)?;
+    for f in &summary.files {
+        say!(
+            "  {}: {} rows ({} not in the registry, {} dirty IDs of which {} unmatchable); {} alerts expected / 预计预警 {} 条",
+            f.file,
+            f.rows,
+            f.not_in_registry,
+            f.dirty,
+            f.wrong_check,
+            f.expected_alerts,
+            f.expected_alerts
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
