@@ -372,3 +372,41 @@ mod tests {
         assert!(is_poor_group(HouseholdKind::Ordinary, &m));
     }
 }
+
+/// A 不宜纳入 fact as the 信息比对 step shows it (D16).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ExclusionFact {
+    pub member_name: String,
+    pub kind: FeedKind,
+    pub detail: String,
+    pub batch_id: i64,
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl ExclusionFact {
+    /// "韦国强：财政供养人员（雒容镇中心小学）".
+    pub fn describe(&self) -> String {
+        if self.detail == self.kind.indicator() || self.detail.is_empty() {
+            format!("{}：{}", self.member_name, self.kind.indicator())
+        } else {
+            format!("{}：{}（{}）", self.member_name, self.kind.indicator(), self.detail)
+        }
+    }
+}
+
+/// An exception to 不宜纳入 for one case: the town proposes it with a reason, the county approves.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ExclusionOverride {
+    pub case_id: i64,
+    pub reason: String,
+    pub town_by: String,
+    pub town_at: chrono::DateTime<chrono::Utc>,
+    pub county_by: Option<String>,
+    pub county_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl ExclusionOverride {
+    pub fn approved(&self) -> bool {
+        self.county_at.is_some()
+    }
+}

@@ -1324,11 +1324,13 @@ pub struct FeedOutcome {
 }
 
 pub trait FeedStore: Send + Sync {
-    /// The batch that imported this file of this kind, if any.
+    /// The batch that imported this file of this kind for this region (`None`: the command
+    /// line, every region), if any.
     fn feed_batch_by_file(
         &self,
         kind: crate::feed::FeedKind,
         sha256: &str,
+        region: Option<RegionCode>,
     ) -> impl Future<Output = StoreResult<Option<FeedBatch>>> + Send;
 
     /// Members of the scope whose ID key is among `keys`.
@@ -1400,4 +1402,28 @@ pub trait FeedStore: Send + Sync {
         kind: crate::feed::FeedKind,
         mapping: &str,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// 不宜纳入 facts and the exceptions to them (D16).
+pub trait ExclusionStore: Send + Sync {
+    /// The facts recorded on the members of a household.
+    fn exclusion_facts(
+        &self,
+        household: HouseholdId,
+    ) -> impl Future<Output = StoreResult<Vec<crate::feed::ExclusionFact>>> + Send;
+
+    fn exclusion_override(
+        &self,
+        case_id: i64,
+    ) -> impl Future<Output = StoreResult<Option<crate::feed::ExclusionOverride>>> + Send;
+
+    /// The town's proposal (with the reason) or, once it exists, the county's approval; audited.
+    fn approve_exclusion_override(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        case: &crate::procedure::Case,
+        county: bool,
+        reason: &str,
+    ) -> impl Future<Output = StoreResult<crate::feed::ExclusionOverride>> + Send;
 }

@@ -457,6 +457,9 @@ pub enum ProcedureError {
     EliminationDecisionRequired,
     #[error("审定结果与该户登记信息不符：{0}")]
     Inconsistent(String),
+    /// D16: 不宜纳入 facts without an approved exception.
+    #[error("{0}")]
+    Excluded(String),
     #[error("案件已办理到「{step}」，不能再撤销：不符合条件的，请在审核、审定步骤作出不通过的决定并写明理由")]
     TooLateToWithdraw { step: Step },
     #[error("撤销案件应由村干部或镇专项办办理，您的角色（{role}）不能办理")]
@@ -483,7 +486,7 @@ impl ProcedureError {
             ProcedureError::NoticeTooShort { .. }
             | ProcedureError::BeforePrevious { .. }
             | ProcedureError::InFuture { .. } => "on",
-            ProcedureError::ReasonRequired => "note",
+            ProcedureError::ReasonRequired | ProcedureError::Excluded(_) => "note",
             ProcedureError::RejectNotAllowed { .. } => "outcome",
             ProcedureError::TooFewPeople => "participants",
             ProcedureError::InclusionDecisionRequired

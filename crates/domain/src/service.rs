@@ -925,7 +925,9 @@ fn case_notes(c: &Case) -> Vec<crate::notify::NewNotification> {
 /// Records the next step of a case the caller may see, as checked by [`check_step`]; the last
 /// step changes the household (纳入监测 / 标注风险消除) in the same transaction.
 #[allow(clippy::too_many_arguments)]
-pub async fn record_step<S: CaseStore + HouseholdStore + ParamStore + MeasureStore + NotificationStore>(
+pub async fn record_step<
+    S: CaseStore + HouseholdStore + ParamStore + MeasureStore + NotificationStore + crate::ports::ExclusionStore,
+>(
     store: &S,
     at: DateTime<Utc>,
     today: NaiveDate,
@@ -973,6 +975,20 @@ pub async fn record_step<S: CaseStore + HouseholdStore + ParamStore + MeasureSto
         }
         if !blockers.is_empty() {
             return Err(ProcedureError::Inconsistent(blockers.join("；")).into());
+        }
+    }
+    // D16: a household with a 不宜纳入 fact passes 信息比对 only with an exception approved by the
+    // town and the county
+    if plan.step == Step::DataCheck && plan.outcome == StepOutcome::Passed {
+        let d = store.household(scope, &case.household_no).await?.ok_or(CaseError::NotFound)?;
+        let facts = store.exclusion_facts(d.record.id).await?;
+        if !facts.is_empty() && !store.exclusion_override(case.id.0).await?.is_some_and(|o| o.approved()) {
+            let list: Vec<String> = facts.iter().map(|f| f.describe()).collect();
+            return Err(ProcedureError::Excluded(format!(
+                "部门比对发现不宜纳入情形：{}。不能通过信息比对：确属突发严重困难等特殊情况的，须由乡镇申请、县级批准例外后再办理；否则请选择“不通过”并写明理由",
+                list.join("；")
+            ))
+            .into());
         }
     }
     let steps = case.procedure.steps();
@@ -1715,7 +1731,7 @@ pub async fn import_feed<S: crate::ports::FeedStore + ParamStore>(
         previous: None,
         dry_run: input.dry_run,
     };
-    if let Some(prev) = store.feed_batch_by_file(kind, input.sha256).await? {
+    if let Some(prev) = store.feed_batch_by_file(kind, input.sha256, scope.region()).await? {
         report.previous = Some(prev);
         return Ok(report);
     }
@@ -1832,6 +1848,38 @@ pub async fn import_feed<S: crate::ports::FeedStore + ParamStore>(
     Ok(report)
 }
 
+/// An alert with the feed rows behind it. The rows carry full ID numbers: a role that sees them
+/// leaves an audit entry (D18); the page masks them for the others.
+pub async fn alert_detail<S: crate::ports::FeedStore + AuditStore>(
+    store: &S,
+    at: DateTime<Utc>,
+    scope: &Scope,
+    actor: &Actor,
+    department: Option<crate::measure::Department>,
+    id: i64,
+) -> Result<(crate::feed::DepartmentAlert, Vec<crate::ports::AlertRow>), EditError> {
+    let (alert, rows) = store.alert(scope, department, id).await?.ok_or(EditError::NotFound)?;
+    if scope.allows(Permission::ViewSensitive) && !rows.is_empty() {
+        let e = AuditEntry::new(at, actor, AuditAction::ViewSensitive, "household", alert.household_id.0)
+            .region(alert.village)
+            .note(format!("查看预警 #{} 的部门数据（含证件号码）", alert.id));
+        store.append_audit(&[e]).await?;
+    }
+    Ok((alert, rows))
+}
+
+/// Whether a department's cell shows an ID number (D18: masked in lists and for roles without
+/// the sensitive view).
+pub fn looks_like_id(text: &str) -> bool {
+    let t = crate::text::compact(text);
+    t.chars().filter(|c| c.is_ascii_digit() || matches!(c, 'x' | 'X')).count() >= 15
+}
+
+/// Whether a department's column holds health information (D18).
+pub fn is_health_column(header: &str) -> bool {
+    ["病", "诊断", "残疾", "症"].iter().any(|w| header.contains(w))
+}
+
 /// The department of a 行业部门 account, or `None` for every other role (they see all departments).
 pub async fn user_department<S: DepartmentTaskStore>(
     store: &S,
@@ -1893,6 +1941,7 @@ pub async fn conclude_alert<
         return Err(errs.into());
     }
     let mut case_id = None;
+    let mut opened = None;
     if conclusion == crate::feed::AlertConclusion::ToClue {
         let input = OpenCaseInput {
             procedure: Procedure::Identification,
@@ -1916,12 +1965,76 @@ pub async fn conclude_alert<
             other => EditError::Invalid(FieldErrors::one("conclusion", "核实结论", other.to_string())),
         })?;
         case_id = Some(case.id.0);
+        opened = Some(case);
     }
     let v = crate::ports::AlertVerification { conclusion, mode, on, note: note.trim().to_string(), case_id };
-    match store.conclude_alert(actor, at, &alert, &v).await {
+    let r = store.conclude_alert(actor, at, &alert, &v).await;
+    // someone else concluded the alert meanwhile: the case just opened for it is withdrawn
+    if r.is_err()
+        && let Some(case) = opened
+    {
+        let _ = store.withdraw_case(actor, at, &case, today, "同一预警已由他人核实，自动撤销重复登记的线索").await;
+    }
+    match r {
         Err(StoreError::Conflict) => {
             Err(EditError::Stale { what: format!("预警 #{id}"), current: alert.version + 1 })
         }
+        other => Ok(other?),
+    }
+}
+
+/// The town proposes an exception to 不宜纳入 for an identification case (with the reason), the
+/// county approves it (D16); only while the case has not passed 信息比对.
+pub async fn approve_exclusion_override<S: CaseStore + crate::ports::ExclusionStore + HouseholdStore>(
+    store: &S,
+    at: DateTime<Utc>,
+    scope: &Scope,
+    actor: &Actor,
+    id: CaseId,
+    reason: &str,
+) -> Result<crate::feed::ExclusionOverride, CaseError> {
+    let case = store.case(scope, id).await?.ok_or(CaseError::NotFound)?;
+    let county = match scope.role() {
+        Role::TownOffice => false,
+        Role::CountyApprover => true,
+        _ => return Err(CaseError::Forbidden),
+    };
+    let before_check = case.is_open()
+        && case.procedure == Procedure::Identification
+        && !case.steps.iter().any(|s| s.step == Step::DataCheck);
+    if !before_check {
+        return Err(CaseError::Invalid(FieldErrors::one(
+            "reason",
+            "例外理由",
+            "只有尚未通过信息比对的识别认定案件可以申请例外",
+        )));
+    }
+    let d = store.household(scope, &case.household_no).await?.ok_or(CaseError::NotFound)?;
+    if store.exclusion_facts(d.record.id).await?.is_empty() {
+        return Err(CaseError::Invalid(FieldErrors::one("reason", "例外理由", "该户没有不宜纳入情形，不需要例外")));
+    }
+    let current = store.exclusion_override(case.id.0).await?;
+    match (county, &current) {
+        (false, Some(_)) => {
+            return Err(CaseError::Invalid(FieldErrors::one("reason", "例外理由", "乡镇已申请例外，等待县级批准")));
+        }
+        (false, None) if reason.trim().chars().count() < 4 => {
+            return Err(CaseError::Invalid(FieldErrors::one(
+                "reason",
+                "例外理由",
+                "请写明例外的理由（如 突发重大疾病，医疗自付超过家庭年收入）",
+            )));
+        }
+        (true, None) => {
+            return Err(CaseError::Invalid(FieldErrors::one("reason", "例外理由", "须先由乡镇申请例外，县级再批准")));
+        }
+        (true, Some(o)) if o.approved() => {
+            return Err(CaseError::Invalid(FieldErrors::one("reason", "例外理由", "县级已批准该例外")));
+        }
+        _ => {}
+    }
+    match store.approve_exclusion_override(actor, at, &case, county, reason.trim()).await {
+        Err(StoreError::Conflict) => Err(CaseError::Conflict),
         other => Ok(other?),
     }
 }

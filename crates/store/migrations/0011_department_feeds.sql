@@ -21,8 +21,9 @@ CREATE TABLE feed_batches (
     imported_by TEXT NOT NULL,
     imported_at {{TS}} NOT NULL
 );
--- the same file twice is one import
-CREATE UNIQUE INDEX feed_batches_file ON feed_batches (kind, sha256);
+-- the same file twice in one region is one import (0: the command line, every region); another
+-- town may import the same county-wide file for its own households
+CREATE UNIQUE INDEX feed_batches_file ON feed_batches (kind, sha256, region_code);
 
 CREATE TABLE department_alerts (
     id {{ID}},
@@ -64,10 +65,12 @@ CREATE TABLE alert_rows (
     line BIGINT NOT NULL,
     member_id BIGINT NOT NULL,
     value BIGINT,
+    item TEXT NOT NULL DEFAULT '',
     -- JSON of the row's cells as the department sent them
     evidence TEXT NOT NULL
 );
 CREATE INDEX alert_rows_alert ON alert_rows (alert_id, id);
+CREATE INDEX department_alerts_key ON department_alerts (household_id, kind, period);
 
 CREATE TABLE feed_unmatched (
     id {{ID}},

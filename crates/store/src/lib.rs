@@ -254,7 +254,8 @@ macro_rules! dispatch {
                 | "case_counts" | "case_groups" | "officer_gap_groups" | "measure_gap_groups" | "attachment" | "officer_history" | "officer_gaps" | "officer_households"
                 | "officer_accounts" | "measures" | "measure_gaps" | "user_department" | "department_tasks"
                 | "department_task" | "notifications_for" | "webhooks" | "feed_batch_by_file" | "members_by_keys"
-                | "alerts" | "alert" | "open_alert_due_dates" | "feed_batches" | "feed_mapping"
+                | "alerts" | "alert" | "open_alert_due_dates" | "feed_batches" | "feed_mapping" | "exclusion_facts"
+                | "exclusion_override"
         )
     };
 }
@@ -1039,8 +1040,9 @@ impl FeedStore for Db {
         &self,
         kind: domain::feed::FeedKind,
         sha256: &str,
+        region: Option<RegionCode>,
     ) -> StoreResult<Option<domain::ports::FeedBatch>> {
-        dispatch!(self, feed_batch_by_file(kind, sha256))
+        dispatch!(self, feed_batch_by_file(kind, sha256, region))
     }
     async fn members_by_keys(&self, scope: &Scope, keys: &[u64]) -> StoreResult<Vec<domain::ports::MemberMatch>> {
         dispatch!(self, members_by_keys(scope, keys))
@@ -1107,6 +1109,25 @@ impl FeedStore for Db {
         mapping: &str,
     ) -> StoreResult<()> {
         dispatch!(self, set_feed_mapping(actor, at, kind, mapping))
+    }
+}
+
+impl ExclusionStore for Db {
+    async fn exclusion_facts(&self, household: domain::HouseholdId) -> StoreResult<Vec<domain::feed::ExclusionFact>> {
+        dispatch!(self, exclusion_facts(household))
+    }
+    async fn exclusion_override(&self, case_id: i64) -> StoreResult<Option<domain::feed::ExclusionOverride>> {
+        dispatch!(self, exclusion_override(case_id))
+    }
+    async fn approve_exclusion_override(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        case: &domain::procedure::Case,
+        county: bool,
+        reason: &str,
+    ) -> StoreResult<domain::feed::ExclusionOverride> {
+        dispatch!(self, approve_exclusion_override(actor, at, case, county, reason))
     }
 }
 

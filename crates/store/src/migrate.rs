@@ -25,6 +25,11 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 9, name: "department_tasks", sql: include_str!("../migrations/0009_department_tasks.sql") },
     Migration { version: 10, name: "notifications", sql: include_str!("../migrations/0010_notifications.sql") },
     Migration { version: 11, name: "department_feeds", sql: include_str!("../migrations/0011_department_feeds.sql") },
+    Migration {
+        version: 12,
+        name: "exclusion_overrides",
+        sql: include_str!("../migrations/0012_exclusion_overrides.sql"),
+    },
 ];
 
 /// Expands the tokens and the backend-only sections.

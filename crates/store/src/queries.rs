@@ -4606,13 +4606,16 @@ pub(crate) async fn feed_batch_by_file(
     r: &Pool<DB>,
     kind: FeedKind,
     sha256: &str,
+    region: Option<RegionCode>,
 ) -> Result<Option<FeedBatch>, StoreError> {
-    let row = dynamic(format!("SELECT {BATCH_COLS} FROM feed_batches WHERE kind = $1 AND sha256 = $2"))
-        .bind(kind.code())
-        .bind(sha256.to_string())
-        .fetch_optional(r)
-        .await
-        .map_err(crate::db_err)?;
+    let row =
+        dynamic(format!("SELECT {BATCH_COLS} FROM feed_batches WHERE kind = $1 AND sha256 = $2 AND region_code = $3"))
+            .bind(kind.code())
+            .bind(sha256.to_string())
+            .bind(region.map_or(0, |r| r.as_i64()))
+            .fetch_optional(r)
+            .await
+            .map_err(crate::db_err)?;
     row.map(|r| decode_batch(&r)).transpose().map_err(crate::db_err)
 }
 
@@ -4634,12 +4637,12 @@ pub(crate) async fn feed_batches(
     // a batch belongs to the scope when its importer's region lies within it or contains it
     Ok(all
         .into_iter()
-        .filter(|b| match b.region {
-            None => true,
-            Some(r) => {
-                let (a, z) = r.subtree();
-                (lo..=hi).contains(&r.as_i64()) || (a as i64 <= lo && hi <= z as i64)
-            }
+        // a batch is listed to users whose scope contains the importer's region: a village does
+        // not see the counts of a town-wide file (they cover other villages)
+        .filter(|b| match (scope.region(), b.region) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(_), Some(r)) => (lo..=hi).contains(&r.as_i64()),
         })
         .take(limit as usize)
         .collect())
@@ -4713,19 +4716,32 @@ pub(crate) async fn record_feed(
     .map_err(|e| crate::unique_as(e, "该文件已导入过，未重复导入".to_string()))?;
     let mut out = FeedOutcome { batch_id, ..Default::default() };
 
-    // the open alerts these drafts may update, read once per 500 households
+    // PostgreSQL: one import of a kind at a time (SQLite's BEGIN IMMEDIATE already serialises
+    // writers), so that two files cannot both raise the same alert or lose an update
+    if BACKEND == crate::Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(0x4645_4544_0000_i64 + i64::from(batch.kind.code()))
+            .execute(&mut *tx)
+            .await
+            .map_err(crate::db_err)?;
+    }
+    // the alerts of these households and this kind, open or concluded, with the rows behind them,
+    // read once per 500 households
     let mut households: Vec<i64> = alerts.iter().map(|a| a.household_id.0).collect();
     households.sort_unstable();
     households.dedup();
-    // (household, period) → (alert id, value); the kind is the batch's
+    // (household, period) → (open alert id, value)
     let mut open: HashMap<(i64, String), (i64, Option<i64>)> = HashMap::new();
-    let mut behind: std::collections::HashSet<(i64, i64, Option<i64>)> = Default::default();
+    // rows already reported (household, period, member, value, item): never counted twice, even
+    // after the village concluded the alert (a year-to-date file repeats last month's rows)
+    type Seen = (i64, String, i64, Option<i64>, String);
+    let mut seen: std::collections::HashSet<Seen> = Default::default();
     for chunk in households.chunks(500) {
         let args: Vec<Arg> = chunk.iter().map(|h| Arg::I64(Some(*h))).collect();
         let q = format!(
-            "SELECT a.id, a.household_id, a.period, a.value, a.kind, r.member_id, r.value AS row_value
+            "SELECT a.id, a.household_id, a.period, a.value, a.kind, a.status, r.member_id, r.value AS row_value, r.item
              FROM department_alerts a LEFT JOIN alert_rows r ON r.alert_id = a.id
-             WHERE a.status = 1 AND a.household_id IN ({})",
+             WHERE a.household_id IN ({})",
             in_list(args.len())
         );
         for row in bind_all(dynamic(q), &args).fetch_all(&mut *tx).await.map_err(crate::db_err)? {
@@ -4736,10 +4752,14 @@ pub(crate) async fn record_feed(
             let id: i64 = row.try_get("id").map_err(crate::db_err)?;
             let hh: i64 = row.try_get("household_id").map_err(crate::db_err)?;
             let period: String = row.try_get("period").map_err(crate::db_err)?;
-            let value: Option<i64> = row.try_get("value").map_err(crate::db_err)?;
-            open.insert((hh, period), (id, value));
+            let status: i16 = row.try_get("status").map_err(crate::db_err)?;
+            if status == AlertStatus::Open.code() {
+                open.insert((hh, period.clone()), (id, row.try_get("value").map_err(crate::db_err)?));
+            }
             if let Some(m) = row.try_get::<Option<i64>, _>("member_id").map_err(crate::db_err)? {
-                behind.insert((id, m, row.try_get("row_value").map_err(crate::db_err)?));
+                let item: Option<String> = row.try_get("item").map_err(crate::db_err)?;
+                let v: Option<i64> = row.try_get("row_value").map_err(crate::db_err)?;
+                seen.insert((hh, period, m, v, item.unwrap_or_default()));
             }
         }
     }
@@ -4747,37 +4767,49 @@ pub(crate) async fn record_feed(
     for a in alerts {
         let value = a.value.map(|v| v.0);
         let key = (a.household_id.0, a.period.clone());
-        let id = match open.get(&key).copied() {
-            Some((id, _)) if behind.contains(&(id, a.member_id, value)) => {
-                out.unchanged += 1;
-                continue;
-            }
-            Some((id, old)) => {
-                // a newer row: the alert shows the highest value and the latest row's member
-                let new_value = match (old, value) {
-                    (Some(o), Some(v)) => Some(o.max(v)),
-                    (o, v) => v.or(o),
-                };
-                sqlx::query(
-                    "UPDATE department_alerts SET value = $1, threshold = COALESCE($2, threshold), member_id = $3,
-                         member_name = $4, item = $5, batch_id = $6, version = version + 1, updated_at = $7
-                     WHERE id = $8",
-                )
-                .bind(new_value)
-                .bind(a.threshold.map(|t| t.0))
-                .bind(a.member_id)
-                .bind(a.member_name.clone())
-                .bind(a.item.clone())
-                .bind(batch_id)
-                .bind(at)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(crate::db_err)?;
-                open.insert(key, (id, new_value));
+        if !seen.insert((a.household_id.0, a.period.clone(), a.member_id, value, a.item.clone())) {
+            out.unchanged += 1;
+            continue;
+        }
+        let mut id = None;
+        if let Some((open_id, old)) = open.get(&key).copied() {
+            // a newer row: the alert shows the highest amount with its member, and the latest item
+            let higher = match (old, value) {
+                (None, Some(_)) => true,
+                (Some(o), Some(v)) => v > o,
+                _ => false,
+            };
+            let done = sqlx::query(
+                "UPDATE department_alerts SET value = CASE WHEN $1 THEN $2 ELSE value END,
+                     threshold = COALESCE($3, threshold),
+                     member_id = CASE WHEN $1 THEN $4 ELSE member_id END,
+                     member_name = CASE WHEN $1 THEN $5 ELSE member_name END,
+                     item = $6, batch_id = $7, version = version + 1, updated_at = $8
+                 WHERE id = $9 AND status = 1",
+            )
+            .bind(higher)
+            .bind(value)
+            .bind(a.threshold.map(|t| t.0))
+            .bind(a.member_id)
+            .bind(a.member_name.clone())
+            .bind(a.item.clone())
+            .bind(batch_id)
+            .bind(at)
+            .bind(open_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(crate::db_err)?;
+            // concluded in the meantime: the row raises a new alert below
+            if done.rows_affected() == 1 {
+                if higher {
+                    open.insert(key.clone(), (open_id, value));
+                }
                 out.updated += 1;
-                id
+                id = Some(open_id);
             }
+        }
+        let id = match id {
+            Some(id) => id,
             None => {
                 let id: i64 = sqlx::query(
                     "INSERT INTO department_alerts (household_id, member_id, member_name, kind, department, indicator,
@@ -4812,15 +4844,16 @@ pub(crate) async fn record_feed(
                 id
             }
         };
-        behind.insert((id, a.member_id, value));
         sqlx::query(
-            "INSERT INTO alert_rows (alert_id, batch_id, line, member_id, value, evidence) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO alert_rows (alert_id, batch_id, line, member_id, value, item, evidence)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(id)
         .bind(batch_id)
         .bind(a.line as i64)
         .bind(a.member_id)
         .bind(value)
+        .bind(a.item.clone())
         .bind(a.evidence.clone())
         .execute(&mut *tx)
         .await
@@ -5145,4 +5178,109 @@ pub(crate) async fn set_feed_mapping(
     audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
     tx.commit().await.map_err(crate::db_err)?;
     Ok(())
+}
+
+// ------------------------------------------------------------------ 不宜纳入 (D16)
+
+use domain::feed::{ExclusionFact, ExclusionOverride};
+
+pub(crate) async fn exclusion_facts(r: &Pool<DB>, household: HouseholdId) -> Result<Vec<ExclusionFact>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT COALESCE(m.name, '') AS member_name, f.kind, f.detail, f.batch_id, f.recorded_at
+         FROM exclusion_facts f LEFT JOIN members m ON m.id = f.member_id
+         WHERE f.household_id = $1 ORDER BY f.id",
+    )
+    .bind(household.0)
+    .fetch_all(r)
+    .await
+    .map_err(crate::db_err)?;
+    rows.iter()
+        .map(|x| {
+            Ok(ExclusionFact {
+                member_name: x.try_get("member_name")?,
+                kind: enum_of(x.try_get("kind")?, "exclusion_facts.kind")?,
+                detail: x.try_get("detail")?,
+                batch_id: x.try_get("batch_id")?,
+                recorded_at: x.try_get("recorded_at")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(crate::db_err)
+}
+
+fn decode_override(x: &DbRow) -> Result<ExclusionOverride, sqlx::Error> {
+    Ok(ExclusionOverride {
+        case_id: x.try_get("case_id")?,
+        reason: x.try_get("reason")?,
+        town_by: x.try_get("town_by")?,
+        town_at: x.try_get("town_at")?,
+        county_by: x.try_get("county_by")?,
+        county_at: x.try_get("county_at")?,
+    })
+}
+
+pub(crate) async fn exclusion_override(r: &Pool<DB>, case_id: i64) -> Result<Option<ExclusionOverride>, StoreError> {
+    let row = sqlx::query(
+        "SELECT case_id, reason, town_by, town_at, county_by, county_at FROM exclusion_overrides WHERE case_id = $1",
+    )
+    .bind(case_id)
+    .fetch_optional(r)
+    .await
+    .map_err(crate::db_err)?;
+    row.map(|x| decode_override(&x)).transpose().map_err(crate::db_err)
+}
+
+pub(crate) async fn approve_exclusion_override(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    case: &Case,
+    county: bool,
+    reason: &str,
+) -> Result<ExclusionOverride, StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let done = if county {
+        sqlx::query(
+            "UPDATE exclusion_overrides SET county_by = $1, county_at = $2 WHERE case_id = $3 AND county_at IS NULL",
+        )
+        .bind(actor.name.clone())
+        .bind(at)
+        .bind(case.id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db_err)?
+        .rows_affected()
+    } else {
+        sqlx::query(
+            "INSERT INTO exclusion_overrides (case_id, reason, town_by, town_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (case_id) DO NOTHING",
+        )
+        .bind(case.id.0)
+        .bind(reason.to_string())
+        .bind(actor.name.clone())
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db_err)?
+        .rows_affected()
+    };
+    if done == 0 {
+        return Err(StoreError::Conflict);
+    }
+    let e = AuditEntry::new(at, actor, AuditAction::Update, "case", case.id.0).region(case.village).note(if county {
+        format!("县级批准案件 #{} 的不宜纳入例外", case.id.0)
+    } else {
+        format!("乡镇申请案件 #{} 的不宜纳入例外：{reason}", case.id.0)
+    });
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    let row = sqlx::query(
+        "SELECT case_id, reason, town_by, town_at, county_by, county_at FROM exclusion_overrides WHERE case_id = $1",
+    )
+    .bind(case.id.0)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(crate::db_err)?;
+    let out = decode_override(&row).map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(out)
 }

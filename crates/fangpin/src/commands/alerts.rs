@@ -36,18 +36,15 @@ pub async fn import(
         Some(r) => Scope::system_in(RegionCode::parse(&r)?),
         None => Scope::system(),
     };
-    // a mapping given here is saved for the department's next files of this kind
+    // a mapping given here is saved for the department's next files of this kind, once a file
+    // read with it has been imported
     let mapping = if map.is_empty() {
         match db.feed_mapping(kind).await? {
             Some(json) => serde_json::from_str(&json).unwrap_or_default(),
             None => FeedMapping::default(),
         }
     } else {
-        let m = FeedMapping::parse_pairs(map).map_err(|e| anyhow!(e))?;
-        if !dry_run {
-            db.set_feed_mapping(&Actor::cli(), ctx.clock.now(), kind, &serde_json::to_string(&m)?).await?;
-        }
-        m
+        FeedMapping::parse_pairs(map).map_err(|e| anyhow!(e))?
     };
     let today = ctx.clock.today();
     let default_period = match period {
@@ -98,6 +95,9 @@ pub async fn import(
         r.quiet,
         r.unmatched.len()
     );
+    if r.outcome.is_some() && !map.is_empty() {
+        db.set_feed_mapping(&Actor::cli(), ctx.clock.now(), kind, &serde_json::to_string(&mapping)?).await?;
+    }
     match &r.outcome {
         Some(o) => say!(
             "alerts: {} new, {} updated, {} unchanged; exclusion facts: {} (batch #{}, {:.2} s) / 预警：新增 {}，更新 {}，未变 {}；不宜纳入信息 {}",

@@ -253,7 +253,8 @@ async fn detail_page(
     error: Option<String>,
 ) -> Result<DetailPage, PageError> {
     let department = service::user_department(&state.db, &a.scope, a.user.id).await?;
-    let (alert, rows) = state.db.alert(&a.scope, department, id).await?.ok_or(PageError::NotFound)?;
+    let (alert, rows) =
+        service::alert_detail(&state.db, state.clock.now(), &a.scope, &a.actor(), department, id).await?;
     let regions = state.regions.get().await;
     let today = state.clock.today();
     // the rows carry full ID numbers: masked for roles without the sensitive view (D18)
@@ -267,7 +268,12 @@ async fn detail_page(
                     .into_iter()
                     .map(|(k, v)| {
                         let v = v.as_str().unwrap_or_default().to_string();
-                        let v = if sensitive { v } else { domain::national_id::mask_id_text(&v) };
+                        let v = match sensitive {
+                            true => v,
+                            false if service::looks_like_id(&v) => domain::national_id::mask_id_text(&v),
+                            false if service::is_health_column(&k) => "（仅限有权限的角色查看）".to_string(),
+                            false => v,
+                        };
                         (k, v)
                     })
                     .collect();
@@ -557,8 +563,9 @@ pub async fn import_upload(
                         && r.outcome.is_some()
                         && !pairs.is_empty()
                         && let Ok(json) = serde_json::to_string(&mapping)
+                        && let Err(e) = st.db.set_feed_mapping(&a.actor(), st.clock.now(), kind, &json).await
                     {
-                        let _ = st.db.set_feed_mapping(&a.actor(), st.clock.now(), kind, &json).await;
+                        tracing::warn!(error = %e, "the column mapping was not saved");
                     }
                     out.report = Some(r);
                 }

@@ -327,6 +327,8 @@ struct DeadlinePage {
     cases_over: i64,
     notices_ending: Vec<CaseDue>,
     notices_total: i64,
+    /// Department alerts past their verification date (§9).
+    alerts_overdue: i64,
     can_assign: bool,
 }
 
@@ -451,6 +453,8 @@ pub async fn deadlines(
         selected: r.code.to_string() == q.village,
     }));
     let identification: Vec<_> = summary.cases.iter().filter(|c| c.procedure == Procedure::Identification).collect();
+    let late_alerts = domain::ports::AlertFilter { due_before: Some(today), region, ..Default::default() };
+    let alerts_overdue = domain::ports::FeedStore::alerts(&state.db, &a.scope, &late_alerts, 1).await?.total;
     let tpl = DeadlinePage {
         chrome: Chrome::new(&state, &a, &headers).await,
         villages,
@@ -467,6 +471,7 @@ pub async fn deadlines(
         cases_over: identification.iter().map(|c| c.limit.overdue).sum(),
         notices_ending,
         notices_total: identification.iter().map(|c| c.notices_endable).sum(),
+        alerts_overdue,
         can_assign: a.scope.allows(Permission::AssignOfficers),
     };
     render(&tpl, &tpl.chrome)
@@ -590,8 +595,10 @@ pub async fn inbox(
         });
     }
     // department alerts to verify (§9): the town and villages; a department follows its own
-    if a.scope.allows(Permission::VerifyAlerts) || role == Role::DepartmentStaff {
-        let department = service::user_department(&state.db, &a.scope, a.user.id).await.ok().flatten();
+    // (a department account without a department sees none: user_department refuses it)
+    if (a.scope.allows(Permission::VerifyAlerts) || role == Role::DepartmentStaff)
+        && let Ok(department) = service::user_department(&state.db, &a.scope, a.user.id).await
+    {
         let mut due = domain::assistance::DueCounts::default();
         for (d, n) in domain::ports::FeedStore::open_alert_due_dates(&state.db, &a.scope, department).await? {
             due.add(Some(d), today, n);

@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{id}", get(detail))
         .route("/cases/{id}/steps", post(record))
         .route("/cases/{id}/withdraw", post(withdraw))
+        .route("/cases/{id}/exclusion-exception", post(exclusion_exception))
         .route("/attachments/{id}", get(download))
         .route("/households/{no}/rollback", post(roll_back))
 }
@@ -566,6 +567,13 @@ struct CasePage {
     reason: String,
     /// "公示" / "公告" print link when the case is at that point.
     print_link: Option<(String, &'static str)>,
+    /// 不宜纳入 check (D16), for identification cases: the facts found, the exception's state,
+    /// and what this user may do about it.
+    exclusions: Option<Vec<String>>,
+    exclusion_status: String,
+    can_propose_exception: bool,
+    can_approve_exception: bool,
+    exclusion_reason: String,
 }
 
 /// The form for the next step.
@@ -738,7 +746,41 @@ async fn case_page(
         }
         _ => None,
     };
+    // D16: shown until 信息比对 is done, and after it when an exception was needed
+    let (mut exclusions, mut exclusion_status, mut can_propose_exception, mut can_approve_exception) =
+        (None, String::new(), false, false);
+    if c.procedure == Procedure::Identification
+        && let Some(d) = state.db.household(&a.scope, &c.household_no).await?
+    {
+        use domain::ports::ExclusionStore;
+        let facts = state.db.exclusion_facts(d.record.id).await?;
+        let checked = c.steps.iter().any(|s| s.step == Step::DataCheck);
+        let over = state.db.exclusion_override(c.id.0).await?;
+        if !facts.is_empty() || !checked {
+            exclusions = Some(facts.iter().map(|f| f.describe()).collect());
+        }
+        let open_before_check = c.is_open() && !checked && !facts.is_empty();
+        exclusion_status = match &over {
+            Some(o) if o.approved() => format!(
+                "已批准例外：{}（乡镇 {} 申请，县级 {} 批准）",
+                o.reason,
+                o.town_by,
+                o.county_by.clone().unwrap_or_default()
+            ),
+            Some(o) => format!("乡镇 {} 已申请例外：{}；待县级批准", o.town_by, o.reason),
+            None if !facts.is_empty() => "未申请例外：不能通过信息比对".into(),
+            None => String::new(),
+        };
+        can_propose_exception = open_before_check && over.is_none() && a.user.role == Role::TownOffice;
+        can_approve_exception =
+            open_before_check && over.as_ref().is_some_and(|o| !o.approved()) && a.user.role == Role::CountyApprover;
+    }
     Ok(CasePage {
+        exclusions,
+        exclusion_status,
+        can_propose_exception,
+        can_approve_exception,
+        exclusion_reason: String::new(),
         chrome: Chrome::new(state, a, headers).await,
         procedure_key: c.procedure.key(),
         c: case_line(c, regions.name(c.village), a.user.role, today, &params),
@@ -916,6 +958,36 @@ pub async fn withdraw(
         case_page(&state, &a, &headers, &c, &Submitted::default(), &FieldErrors::default(), Some(error), f.reason)
             .await?;
     render_status(status, &tpl, &tpl.chrome)
+}
+
+/// The town's request for an exception to 不宜纳入, or the county's approval (D16).
+pub async fn exclusion_exception(
+    State(state): State<AppState>,
+    PageAuth(a): PageAuth,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    axum::Form(f): axum::Form<WithdrawForm>,
+) -> Result<Response, PageError> {
+    let r =
+        service::approve_exclusion_override(&state.db, state.clock.now(), &a.scope, &a.actor(), CaseId(id), &f.reason)
+            .await;
+    let error = match r {
+        Ok(o) if o.approved() => {
+            return Ok(redirect_with_flash(&format!("/cases/{id}"), "已批准不宜纳入例外，可以办理信息比对"));
+        }
+        Ok(_) => return Ok(redirect_with_flash(&format!("/cases/{id}"), "已申请例外，等待县级批准")),
+        Err(CaseError::Forbidden) => return Err(PageError::Forbidden),
+        Err(CaseError::NotFound) => return Err(PageError::NotFound),
+        Err(CaseError::Invalid(e)) => e.to_string(),
+        Err(e @ CaseError::Conflict) => e.to_string(),
+        Err(e) => return Err(e.into()),
+    };
+    let c = state.db.case(&a.scope, CaseId(id)).await?.ok_or(PageError::NotFound)?;
+    let mut tpl =
+        case_page(&state, &a, &headers, &c, &Submitted::default(), &FieldErrors::default(), Some(error), String::new())
+            .await?;
+    tpl.exclusion_reason = f.reason;
+    render_status(StatusCode::UNPROCESSABLE_ENTITY, &tpl, &tpl.chrome)
 }
 
 pub async fn download(

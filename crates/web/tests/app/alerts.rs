@@ -110,6 +110,8 @@ async fn a_medical_file_raises_alerts_the_village_verifies() {
         let mut leader = app.login("leader").await;
         let lp = leader.get(&format!("/alerts/{d2_alert}")).await.text();
         assert!(!lp.contains("450203195806070021") && !lp.contains("提交核实结论"), "{lp}");
+        // only the ID is masked: the amount and period stay readable
+        assert!(lp.contains("450203********0021") && lp.contains("<td>8000</td>"), "{lp}");
         let version = page.split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
         let untrue =
             [("version", version.as_str()), ("conclusion", "1"), ("mode", "2"), ("on", "2022-04-20"), ("note", " ")];
@@ -149,6 +151,13 @@ async fn a_medical_file_raises_alerts_the_village_verifies() {
         let cp = cadre.get(&format!("/cases/{case}")).await.text();
         assert!(cp.contains("部门筛查预警") && cp.contains("住院花费大"), "{cp}");
         assert!(town.get("/alerts").await.text().contains("没有符合条件的预警"), "both verified");
+        // the same rows again, in a file with other bytes, after the village concluded: nothing new
+        let again = format!("{}\n", medical_file(8_000));
+        let page = upload(&mut town, "医保2022年4月（重发）.csv", &again, &[("feed", "medical")]).await;
+        assert!(page.contains("新增预警 0 条，更新 0 条，未变 2 条"), "{page}");
+        // the same file imported by the district's 医保 for its whole scope is its own batch
+        let page = upload(&mut yibao, "医保2022年4月.csv", &medical_file(8_000), &[("feed", "medical")]).await;
+        assert!(page.contains("新增预警 0 条") && !page.contains("未重复导入"), "{page}");
         // screeners and officers have no alert pages in their menu; a leader may not verify
         let r = leader.post_form(&format!("/alerts/{d1_alert}"), &untrue).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -216,4 +225,74 @@ async fn feeds_and_alerts_through_the_api() {
     let doc = cadre.get("/api/v1/openapi.json").await.json();
     assert!(doc["paths"]["/api/v1/feeds"]["post"].is_object() && doc["paths"]["/api/v1/alerts"]["get"].is_object());
     app.cleanup().await;
+}
+
+/// D16: a 财政供养 fact on a member blocks 信息比对 until the town proposes and the county approves
+/// an exception with a reason; the case page shows the check.
+#[tokio::test]
+async fn an_exclusion_blocks_the_data_check_until_town_and_county_approve() {
+    for app in TestApp::both().await {
+        app.clock.set(at(4, 20));
+        let mut town = app.login("town").await;
+        let file = format!("姓名,身份证号码,单位\n韦国强,{D1_HEAD_ID},雒容镇中心小学\n");
+        let page = upload(&mut town, "财政供养.csv", &file, &[("feed", "state_salaried")]).await;
+        assert!(page.contains("不宜纳入信息 1 条"), "[{}] {page}", app.label);
+
+        let mut cadre = app.api_login("dazheng").await;
+        let mut county = app.api_login("county").await;
+        let r = cadre
+            .json(
+                "POST",
+                "/api/v1/cases",
+                serde_json::json!({ "household_no": D1, "source": "干部排查", "on": "2022-04-11", "note": "务工收入骤减" }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        let id = r.json()["id"].as_i64().unwrap();
+        let mut v = r.json()["version"].clone();
+        for body in [
+            serde_json::json!({ "step": "application", "on": "2022-04-12" }),
+            serde_json::json!({ "step": "home_verification", "on": "2022-04-13", "participants": ["韦小明", "蓝海"] }),
+        ] {
+            let mut body = body;
+            body["version"] = v.clone();
+            let r = cadre.json("POST", &format!("/api/v1/cases/{id}/steps"), body).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+            v = r.json()["version"].clone();
+        }
+        let check = serde_json::json!({ "version": v, "step": "data_check", "on": "2022-04-14" });
+        let r = county.json("POST", &format!("/api/v1/cases/{id}/steps"), check.clone()).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+        assert!(r.text().contains("韦国强：财政供养人员（雒容镇中心小学）"), "{}", r.text());
+        // rejecting at 信息比对 stays possible; here the town asks for an exception
+        let mut cp = app.login("county").await;
+        let page = cp.get(&format!("/cases/{id}")).await.text();
+        assert!(page.contains("不宜纳入核查") && page.contains("未申请例外"), "{page}");
+        let r = cp.post_form(&format!("/cases/{id}/exclusion-exception"), &[("reason", "")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("须先由乡镇申请例外"));
+        let r = town.post_form(&format!("/cases/{id}/exclusion-exception"), &[("reason", "病")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("请写明例外的理由") && r.text().contains(">病</textarea>"), "{}", r.text());
+        let reason = [("reason", "突发重大疾病，医疗自付超过家庭年收入")];
+        assert_eq!(
+            town.post_form(&format!("/cases/{id}/exclusion-exception"), &reason).await.status,
+            StatusCode::SEE_OTHER
+        );
+        let r = county.json("POST", &format!("/api/v1/cases/{id}/steps"), check.clone()).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "the county has not approved yet");
+        let mut cadre_page = app.login("dazheng").await;
+        assert_eq!(
+            cadre_page.post_form(&format!("/cases/{id}/exclusion-exception"), &[("reason", "x")]).await.status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(cp.post_form(&format!("/cases/{id}/exclusion-exception"), &[]).await.status, StatusCode::SEE_OTHER);
+        let page = cp.get(&format!("/cases/{id}")).await.text();
+        assert!(page.contains("已批准例外：突发重大疾病"), "{page}");
+        let r = county.json("POST", &format!("/api/v1/cases/{id}/steps"), check).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let audit = domain::ports::AuditStore::audit_rows(&app.db, &Default::default(), 1000).await.unwrap();
+        assert!(audit.iter().any(|r| r.entry.note.contains("县级批准案件")));
+        app.cleanup().await;
+    }
 }
