@@ -313,6 +313,72 @@ pub struct Unmatched {
     pub village: String,
     pub reason: String,
     pub evidence: String,
+    pub amount: Option<Fen>,
+    pub item: String,
+    pub period: String,
+}
+
+/// How a reviewer's decision remembers an ID as the department wrote it: without spaces, upper
+/// case, full-width digits folded (the same person written the same wrong way next month).
+pub fn id_text_key(text: &str) -> String {
+    crate::text::compact(text).to_uppercase()
+}
+
+/// The birth date a row gives, or the one its ID's digits spell even when the ID fails its check
+/// (18 characters) or is a legacy 15-digit number — for near-miss candidates only.
+pub fn birth_hint(birth: Option<NaiveDate>, id_text: &str) -> Option<NaiveDate> {
+    if birth.is_some() {
+        return birth;
+    }
+    let t = id_text_key(id_text);
+    let digits = |s: &str| NaiveDate::parse_from_str(s, "%Y%m%d").ok();
+    match t.len() {
+        18 | 20 | 22 => t.get(6..14).and_then(digits),
+        15 => t.get(6..12).and_then(|s| digits(&format!("19{s}"))),
+        _ => None,
+    }
+}
+
+crate::codes::code_enum! {
+    /// Where a row that matched no one stands.
+    pub enum MatchReview {
+        Pending = 1 => "待核对",
+        Same = 2 => "已确认为登记人员",
+        Nobody = 3 => "已确认不是登记人员",
+    }
+}
+
+/// A stored row that matched no one, for review.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UnmatchedRow {
+    pub id: i64,
+    pub batch_id: i64,
+    pub kind: FeedKind,
+    pub file_name: String,
+    pub line: i64,
+    pub name: String,
+    pub id_text: String,
+    pub birth: Option<NaiveDate>,
+    pub village: String,
+    pub reason: String,
+    pub amount: Option<Fen>,
+    pub item: String,
+    pub period: String,
+    pub status: MatchReview,
+    pub member_id: Option<i64>,
+    pub decided_by: Option<String>,
+    /// JSON of the row's cells.
+    pub evidence: String,
+}
+
+/// A registry member who may be the person of an unmatched row (same name and birth date).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PersonCandidate {
+    pub member_id: i64,
+    pub name: String,
+    pub id_number: String,
+    pub household_no: crate::household::HouseholdNo,
+    pub village: crate::region::RegionCode,
 }
 
 #[cfg(test)]
@@ -352,6 +418,17 @@ mod tests {
         assert!(matches!(assess(FeedKind::DangerousHousing, &row(None, "B级"), None), Assessment::Quiet(_)));
         // the rest warn on every matched row
         assert!(matches!(assess(FeedKind::Death, &row(None, ""), None), Assessment::Raise { .. }));
+    }
+
+    #[test]
+    fn birth_hints() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+        // a wrong check character still spells the birth date
+        assert_eq!(birth_hint(None, "450203 19580402001 1"), d("1958-04-02"));
+        assert_eq!(birth_hint(None, "450203580402001"), d("1958-04-02"), "legacy 15 digits");
+        assert_eq!(birth_hint(d("1960-01-01"), "450203195804020011"), d("1960-01-01"), "the row's own column wins");
+        assert_eq!(birth_hint(None, ""), None);
+        assert_eq!(id_text_key(" 450203 19580402001x "), "45020319580402001X");
     }
 
     #[test]

@@ -1402,6 +1402,51 @@ pub trait FeedStore: Send + Sync {
         kind: crate::feed::FeedKind,
         mapping: &str,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Unmatched rows of the batches imported within the scope, newest first.
+    fn unmatched_rows(
+        &self,
+        scope: &Scope,
+        pending_only: bool,
+        limit: u32,
+        before: Option<i64>,
+    ) -> impl Future<Output = StoreResult<Page<crate::feed::UnmatchedRow>>> + Send;
+
+    fn unmatched_row(
+        &self,
+        scope: &Scope,
+        id: i64,
+    ) -> impl Future<Output = StoreResult<Option<crate::feed::UnmatchedRow>>> + Send;
+
+    /// Members of the scope with one of these names (near-miss candidates).
+    fn members_by_name(
+        &self,
+        scope: &Scope,
+        names: &[String],
+    ) -> impl Future<Output = StoreResult<Vec<crate::feed::PersonCandidate>>> + Send;
+
+    /// Members of the scope by id, with what a feed row needs.
+    fn members_by_ids(&self, scope: &Scope, ids: &[i64]) -> impl Future<Output = StoreResult<Vec<MemberMatch>>> + Send;
+
+    /// Reviewers' decisions about these (ID as written, name) pairs: (id_text, name, member, same).
+    fn identity_decisions(
+        &self,
+        pairs: &[(String, String)],
+    ) -> impl Future<Output = StoreResult<Vec<(String, String, i64, bool)>>> + Send;
+
+    /// Records a reviewer's decision on an unmatched row in one transaction: the row's status,
+    /// the remembered decision, and — for the same person — the alert or fact the row raises; audited.
+    #[allow(clippy::too_many_arguments)]
+    fn resolve_unmatched(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        row: &crate::feed::UnmatchedRow,
+        member_id: i64,
+        same: bool,
+        alert: Option<crate::feed::AlertDraft>,
+        fact: Option<crate::feed::ExclusionDraft>,
+    ) -> impl Future<Output = StoreResult<FeedOutcome>> + Send;
 }
 
 /// 不宜纳入 facts and the exceptions to them (D16).

@@ -1697,6 +1697,75 @@ pub struct FeedReport {
     pub dry_run: bool,
 }
 
+/// The row's cells as JSON, as the department sent them (the alert's evidence).
+fn feed_evidence(r: &crate::feed::FeedRow) -> String {
+    let map: serde_json::Map<String, serde_json::Value> =
+        r.cells.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+/// What a matched feed row becomes.
+enum RowOutcome {
+    Quiet,
+    Alert(Box<crate::feed::AlertDraft>),
+    Fact(crate::feed::ExclusionDraft),
+}
+
+/// A matched row against its threshold for the household's group and year (D15), its alert due
+/// in the verification time on the village's calendar; a 不宜纳入 kind becomes a fact (D16).
+fn assess_feed_row(
+    kind: crate::feed::FeedKind,
+    r: &crate::feed::FeedRow,
+    m: &crate::ports::MemberMatch,
+    params: &[crate::params::PolicyParam],
+    calendar: &WorkCalendar,
+    today: NaiveDate,
+) -> Result<RowOutcome, EditError> {
+    use crate::feed::{AlertDraft, Assessment, ExclusionDraft, FeedUse, assess, is_poor_group};
+    if kind.usage() == FeedUse::Exclusion {
+        let detail = if r.item.is_empty() { kind.indicator().to_string() } else { r.item.clone() };
+        return Ok(RowOutcome::Fact(ExclusionDraft {
+            household_id: m.household_id,
+            member_id: m.member_id,
+            kind,
+            detail,
+            line: r.line,
+        }));
+    }
+    let year = r.period.get(..4).and_then(|y| y.parse().ok()).unwrap_or(today.year());
+    let threshold = match kind.threshold_params() {
+        Some((poor, other)) => {
+            let name = if is_poor_group(m.household_kind, &m.monitoring) { poor } else { other };
+            Some(crate::money::Fen(resolve_or_default(params, year, m.village, name)?.value))
+        }
+        None => None,
+    };
+    match assess(kind, r, threshold) {
+        Assessment::Quiet(_) => Ok(RowOutcome::Quiet),
+        Assessment::Raise { threshold } => {
+            let days = resolve_or_default(params, today.year(), m.village, ParamName::AlertVerifyWorkdays)?.value;
+            let due_on = calendar
+                .add_working_days(today, u32::try_from(days).unwrap_or(5).max(1), m.village)
+                .map_err(|e| EditError::Invalid(FieldErrors::one("file", "文件", e.to_string())))?;
+            Ok(RowOutcome::Alert(Box::new(AlertDraft {
+                household_id: m.household_id,
+                village: m.village,
+                member_id: m.member_id,
+                member_name: m.name.clone(),
+                kind,
+                value: r.amount,
+                threshold,
+                period: r.period.clone(),
+                item: r.item.clone(),
+                raised_on: today,
+                due_on,
+                line: r.line,
+                evidence: feed_evidence(r),
+            })))
+        }
+    }
+}
+
 /// Imports a department file: rows matched by the integer ID key within the caller's scope
 /// (D17; an ID missing or failing its check is kept for review, never matched), each assessed
 /// against its threshold for the household's group and year (D15), alerts due in the
@@ -1712,7 +1781,7 @@ pub async fn import_feed<S: crate::ports::FeedStore + ParamStore>(
     department: Option<crate::measure::Department>,
     input: &FeedInput<'_>,
 ) -> Result<FeedReport, EditError> {
-    use crate::feed::{AlertDraft, Assessment, ExclusionDraft, FeedUse, Unmatched, assess, is_poor_group};
+    use crate::feed::Unmatched;
     require(scope, Permission::ImportFeeds)?;
     let kind = input.kind;
     if scope.role() == Role::DepartmentStaff && department != Some(kind.department()) {
@@ -1740,87 +1809,67 @@ pub async fn import_feed<S: crate::ports::FeedStore + ParamStore>(
     keys.dedup();
     let found: std::collections::HashMap<u64, crate::ports::MemberMatch> =
         store.members_by_keys(scope, &keys).await?.into_iter().map(|m| (m.key, m)).collect();
-    let params = store.params(None).await?;
-    let evidence = |r: &crate::feed::FeedRow| {
-        let map: serde_json::Map<String, serde_json::Value> =
-            r.cells.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
-        serde_json::Value::Object(map).to_string()
+    // rows the ID does not match: a reviewer's earlier "same person" decision for this ID as
+    // written and this name matches them (never a guess of the machine)
+    let misses: Vec<(String, String)> = input
+        .rows
+        .iter()
+        .filter(|r| r.id_key.is_none_or(|k| !found.contains_key(&k)))
+        .map(|r| (crate::feed::id_text_key(&r.id_text), r.name.clone()))
+        .collect();
+    let decisions = if misses.is_empty() { Vec::new() } else { store.identity_decisions(&misses).await? };
+    let decided_ids: Vec<i64> = decisions.iter().filter(|d| d.3).map(|d| d.2).collect();
+    let decided: std::collections::HashMap<i64, crate::ports::MemberMatch> = if decided_ids.is_empty() {
+        Default::default()
+    } else {
+        store.members_by_ids(scope, &decided_ids).await?.into_iter().map(|m| (m.member_id, m)).collect()
     };
+    let params = store.params(None).await?;
     let mut drafts = Vec::new();
     let mut facts = Vec::new();
     for r in input.rows {
-        let m = match r.id_key {
+        let by_key = r.id_key.and_then(|k| found.get(&k));
+        let m = match by_key {
+            Some(m) => m,
             None => {
-                report.unmatched.push(Unmatched {
-                    line: r.line,
-                    name: r.name.clone(),
-                    id_text: r.id_text.clone(),
-                    birth: r.birth,
-                    village: r.village.clone(),
-                    reason: r.id_problem.clone().unwrap_or_else(|| "证件号码无法识别".into()),
-                    evidence: evidence(r),
-                });
-                continue;
-            }
-            Some(k) => match found.get(&k) {
-                Some(m) => m,
-                None => {
-                    report.unmatched.push(Unmatched {
-                        line: r.line,
-                        name: r.name.clone(),
-                        id_text: r.id_text.clone(),
-                        birth: r.birth,
-                        village: r.village.clone(),
-                        reason: "本辖区登记的人员中没有该证件号码".into(),
-                        evidence: evidence(r),
-                    });
-                    continue;
+                let key = crate::feed::id_text_key(&r.id_text);
+                let same =
+                    decisions.iter().find(|d| d.0 == key && d.1 == r.name && d.3).and_then(|d| decided.get(&d.2));
+                match same {
+                    Some(m) => m,
+                    None => {
+                        let not_same = decisions.iter().any(|d| d.0 == key && d.1 == r.name && !d.3);
+                        let reason = match (&r.id_problem, r.id_key) {
+                            (Some(p), _) => p.clone(),
+                            (None, Some(_)) => "本辖区登记的人员中没有该证件号码".into(),
+                            (None, None) => "证件号码无法识别".into(),
+                        };
+                        report.unmatched.push(Unmatched {
+                            line: r.line,
+                            name: r.name.clone(),
+                            id_text: r.id_text.clone(),
+                            birth: r.birth,
+                            village: r.village.clone(),
+                            reason: if not_same {
+                                format!("{reason}（曾人工核对：不是推荐的候选人）")
+                            } else {
+                                reason
+                            },
+                            evidence: feed_evidence(r),
+                            amount: r.amount,
+                            item: r.item.clone(),
+                            period: r.period.clone(),
+                        });
+                        continue;
+                    }
                 }
-            },
+            }
         };
         report.matched += 1;
-        if kind.usage() == FeedUse::Exclusion {
-            let detail = if r.item.is_empty() { kind.indicator().to_string() } else { r.item.clone() };
-            facts.push(ExclusionDraft {
-                household_id: m.household_id,
-                member_id: m.member_id,
-                kind,
-                detail,
-                line: r.line,
-            });
-            continue;
-        }
-        let year = r.period.get(..4).and_then(|y| y.parse().ok()).unwrap_or(today.year());
-        let threshold = match kind.threshold_params() {
-            Some((poor, other)) => {
-                let name = if is_poor_group(m.household_kind, &m.monitoring) { poor } else { other };
-                Some(crate::money::Fen(resolve_or_default(&params, year, m.village, name)?.value))
-            }
-            None => None,
-        };
-        match assess(kind, r, threshold) {
-            Assessment::Quiet(_) => report.quiet += 1,
-            Assessment::Raise { threshold } => {
-                let days = resolve_or_default(&params, today.year(), m.village, ParamName::AlertVerifyWorkdays)?.value;
-                let due_on = calendar
-                    .add_working_days(today, u32::try_from(days).unwrap_or(5).max(1), m.village)
-                    .map_err(|e| EditError::Invalid(FieldErrors::one("file", "文件", e.to_string())))?;
-                drafts.push(AlertDraft {
-                    household_id: m.household_id,
-                    village: m.village,
-                    member_id: m.member_id,
-                    member_name: m.name.clone(),
-                    kind,
-                    value: r.amount,
-                    threshold,
-                    period: r.period.clone(),
-                    item: r.item.clone(),
-                    raised_on: today,
-                    due_on,
-                    line: r.line,
-                    evidence: evidence(r),
-                });
-            }
+        match assess_feed_row(kind, r, m, &params, calendar, today)? {
+            RowOutcome::Quiet => report.quiet += 1,
+            RowOutcome::Alert(d) => drafts.push(*d),
+            RowOutcome::Fact(f) => facts.push(f),
         }
     }
     report.alerts = drafts.len() as i64;
@@ -2035,6 +2084,111 @@ pub async fn approve_exclusion_override<S: CaseStore + crate::ports::ExclusionSt
     }
     match store.approve_exclusion_override(actor, at, &case, county, reason.trim()).await {
         Err(StoreError::Conflict) => Err(CaseError::Conflict),
+        other => Ok(other?),
+    }
+}
+
+/// Unmatched rows of the batches imported within the scope, with their near-miss candidates:
+/// members of the scope with the same name and birth date (from the row, or from its ID's
+/// digits), in the village the row names when it names one, less those a reviewer said are not
+/// the person. Never matched by the machine: a reviewer decides (D17). The rows carry full IDs:
+/// for roles that import and see sensitive data only.
+pub async fn unmatched_review<S: crate::ports::FeedStore>(
+    store: &S,
+    scope: &Scope,
+    pending_only: bool,
+    before: Option<i64>,
+    village_name: impl Fn(crate::region::RegionCode) -> String,
+) -> Result<(crate::ports::Page<crate::feed::UnmatchedRow>, Vec<Vec<crate::feed::PersonCandidate>>), EditError> {
+    require(scope, Permission::ImportFeeds)?;
+    require(scope, Permission::ViewSensitive)?;
+    let page = store.unmatched_rows(scope, pending_only, 50, before).await?;
+    let mut names: Vec<String> = page.items.iter().map(|u| u.name.clone()).filter(|n| !n.is_empty()).collect();
+    names.sort();
+    names.dedup();
+    let all = if names.is_empty() { Vec::new() } else { store.members_by_name(scope, &names).await? };
+    let pairs: Vec<(String, String)> =
+        page.items.iter().map(|u| (crate::feed::id_text_key(&u.id_text), u.name.clone())).collect();
+    let decisions = if pairs.is_empty() { Vec::new() } else { store.identity_decisions(&pairs).await? };
+    let candidates = page
+        .items
+        .iter()
+        .map(|u| {
+            let birth = crate::feed::birth_hint(u.birth, &u.id_text);
+            let key = crate::feed::id_text_key(&u.id_text);
+            all.iter()
+                .filter(|c| c.name == u.name)
+                .filter(|c| {
+                    let born = crate::national_id::NationalId::parse(&c.id_number).ok().map(|i| i.birth_date());
+                    birth.is_some() && born == birth
+                })
+                .filter(|c| {
+                    let v = crate::text::compact(&u.village);
+                    v.is_empty() || village_name(c.village).contains(&v)
+                })
+                .filter(|c| !decisions.iter().any(|d| d.0 == key && d.1 == u.name && d.2 == c.member_id && !d.3))
+                .cloned()
+                .collect()
+        })
+        .collect();
+    Ok((page, candidates))
+}
+
+/// A reviewer's decision on an unmatched row: `Some((member, true))` the same person — the row
+/// then raises its alert (or fact) as if matched, and the decision matches this ID as written
+/// next time; `Some((member, false))` not this candidate (remembered); `None` nobody in the
+/// registry (the row is closed).
+#[allow(clippy::too_many_arguments)]
+pub async fn decide_unmatched<S: crate::ports::FeedStore + ParamStore>(
+    store: &S,
+    calendar: &WorkCalendar,
+    at: DateTime<Utc>,
+    today: NaiveDate,
+    scope: &Scope,
+    actor: &Actor,
+    id: i64,
+    decision: Option<(i64, bool)>,
+) -> Result<crate::ports::FeedOutcome, EditError> {
+    require(scope, Permission::ImportFeeds)?;
+    require(scope, Permission::ViewSensitive)?;
+    let row = store.unmatched_row(scope, id).await?.ok_or(EditError::NotFound)?;
+    if row.status != crate::feed::MatchReview::Pending {
+        return Err(FieldErrors::one("member", "核对结论", format!("该行已核对：{}", row.status.label())).into());
+    }
+    let (member_id, same) = decision.unwrap_or((0, false));
+    let (mut alert, mut fact) = (None, None);
+    if member_id > 0 {
+        let m = store.members_by_ids(scope, &[member_id]).await?.into_iter().next().ok_or(EditError::NotFound)?;
+        if same {
+            let cells: Vec<(String, String)> =
+                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&row.evidence)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
+                    .collect();
+            let r = crate::feed::FeedRow {
+                line: row.line as usize,
+                name: row.name.clone(),
+                id_text: row.id_text.clone(),
+                id_key: None,
+                id_problem: None,
+                birth: row.birth,
+                village: row.village.clone(),
+                amount: row.amount,
+                item: row.item.clone(),
+                period: row.period.clone(),
+                cells,
+            };
+            let params = store.params(None).await?;
+            match assess_feed_row(row.kind, &r, &m, &params, calendar, today)? {
+                RowOutcome::Quiet => {}
+                RowOutcome::Alert(d) => alert = Some(*d),
+                RowOutcome::Fact(f) => fact = Some(f),
+            }
+        }
+    }
+    match store.resolve_unmatched(actor, at, &row, member_id, same, alert, fact).await {
+        Err(StoreError::Conflict) => Err(EditError::Stale { what: format!("第{}行", row.line), current: 0 }),
         other => Ok(other?),
     }
 }

@@ -81,9 +81,31 @@ CREATE TABLE feed_unmatched (
     birth {{DATE}},
     village TEXT NOT NULL,
     reason TEXT NOT NULL,
-    evidence TEXT NOT NULL
+    evidence TEXT NOT NULL,
+    -- what the row reported, to raise its alert once a reviewer names the person
+    amount BIGINT,
+    item TEXT NOT NULL DEFAULT '',
+    period TEXT NOT NULL DEFAULT '',
+    -- 1 waiting for review, 2 the same person as member_id, 3 nobody in the registry
+    status SMALLINT NOT NULL DEFAULT 1,
+    member_id BIGINT,
+    decided_by TEXT,
+    decided_at {{TS}}
 );
 CREATE INDEX feed_unmatched_batch ON feed_unmatched (batch_id, id);
+CREATE INDEX feed_unmatched_review ON feed_unmatched (status, id);
+
+-- a reviewer's "same person / not the same person" for an ID as a department wrote it and a name,
+-- remembered for the next files (never decided by the machine)
+CREATE TABLE identity_decisions (
+    id_text TEXT NOT NULL,
+    name TEXT NOT NULL,
+    member_id BIGINT NOT NULL,
+    same BOOLEAN NOT NULL,
+    decided_by TEXT NOT NULL,
+    decided_at {{TS}} NOT NULL,
+    PRIMARY KEY (id_text, name, member_id)
+);
 
 CREATE TABLE exclusion_facts (
     id {{ID}},

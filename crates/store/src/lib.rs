@@ -255,7 +255,8 @@ macro_rules! dispatch {
                 | "officer_accounts" | "measures" | "measure_gaps" | "user_department" | "department_tasks"
                 | "department_task" | "notifications_for" | "webhooks" | "feed_batch_by_file" | "members_by_keys"
                 | "alerts" | "alert" | "open_alert_due_dates" | "feed_batches" | "feed_mapping" | "exclusion_facts"
-                | "exclusion_override"
+                | "exclusion_override" | "unmatched_rows" | "unmatched_row" | "members_by_name" | "members_by_ids"
+                | "identity_decisions"
         )
     };
 }
@@ -1109,6 +1110,43 @@ impl FeedStore for Db {
         mapping: &str,
     ) -> StoreResult<()> {
         dispatch!(self, set_feed_mapping(actor, at, kind, mapping))
+    }
+    async fn unmatched_rows(
+        &self,
+        scope: &Scope,
+        pending_only: bool,
+        limit: u32,
+        before: Option<i64>,
+    ) -> StoreResult<Page<domain::feed::UnmatchedRow>> {
+        dispatch!(self, unmatched_rows(scope, pending_only, limit, before))
+    }
+    async fn unmatched_row(&self, scope: &Scope, id: i64) -> StoreResult<Option<domain::feed::UnmatchedRow>> {
+        dispatch!(self, unmatched_row(scope, id))
+    }
+    async fn members_by_name(
+        &self,
+        scope: &Scope,
+        names: &[String],
+    ) -> StoreResult<Vec<domain::feed::PersonCandidate>> {
+        dispatch!(self, members_by_name(scope, names))
+    }
+    async fn members_by_ids(&self, scope: &Scope, ids: &[i64]) -> StoreResult<Vec<domain::ports::MemberMatch>> {
+        dispatch!(self, members_by_ids(scope, ids))
+    }
+    async fn identity_decisions(&self, pairs: &[(String, String)]) -> StoreResult<Vec<(String, String, i64, bool)>> {
+        dispatch!(self, identity_decisions(pairs))
+    }
+    async fn resolve_unmatched(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        row: &domain::feed::UnmatchedRow,
+        member_id: i64,
+        same: bool,
+        alert: Option<domain::feed::AlertDraft>,
+        fact: Option<domain::feed::ExclusionDraft>,
+    ) -> StoreResult<domain::ports::FeedOutcome> {
+        dispatch!(self, resolve_unmatched(actor, at, row, member_id, same, alert, fact))
     }
 }
 

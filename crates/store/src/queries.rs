@@ -4683,44 +4683,25 @@ pub(crate) async fn members_by_keys(r: &Pool<DB>, scope: &Scope, keys: &[u64]) -
     Ok(out)
 }
 
-pub(crate) async fn record_feed(
-    w: &Pool<DB>,
+/// Raises or updates the alerts of one feed kind (one open per household and period; rows
+/// already reported never count twice); returns (raised, updated, unchanged) and the audit
+/// entries of the new alerts.
+async fn upsert_alerts(
+    conn: &mut Conn,
     actor: &Actor,
     at: DateTime<Utc>,
-    batch: &FeedBatch,
+    batch_id: i64,
+    kind: FeedKind,
     alerts: &[AlertDraft],
-    facts: &[ExclusionDraft],
-    unmatched: &[Unmatched],
-) -> Result<FeedOutcome, StoreError> {
+) -> Result<((i64, i64, i64), Vec<AuditEntry>), StoreError> {
     use std::collections::HashMap;
-    let mut tx = begin(w).await.map_err(crate::db_err)?;
-    let batch_id: i64 = sqlx::query(
-        "INSERT INTO feed_batches (kind, department, file_name, sha256, region_code, rows_read, rows_matched,
-             rows_unmatched, rows_quiet, alerts_raised, alerts_updated, facts_added, imported_by, imported_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 0, 0, $10, $11) RETURNING id",
-    )
-    .bind(batch.kind.code())
-    .bind(batch.kind.department().code())
-    .bind(batch.file_name.clone())
-    .bind(batch.sha256.clone())
-    .bind(batch.region.map_or(0, |r| r.as_i64()))
-    .bind(batch.rows_read)
-    .bind(batch.rows_matched)
-    .bind(batch.rows_unmatched)
-    .bind(batch.rows_quiet)
-    .bind(actor.name.clone())
-    .bind(at)
-    .fetch_one(&mut *tx)
-    .await
-    .and_then(|r| r.try_get("id"))
-    .map_err(|e| crate::unique_as(e, "该文件已导入过，未重复导入".to_string()))?;
-    let mut out = FeedOutcome { batch_id, ..Default::default() };
-
+    let tx = conn;
+    let mut out = FeedOutcome::default();
     // PostgreSQL: one import of a kind at a time (SQLite's BEGIN IMMEDIATE already serialises
     // writers), so that two files cannot both raise the same alert or lose an update
     if BACKEND == crate::Backend::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(0x4645_4544_0000_i64 + i64::from(batch.kind.code()))
+            .bind(0x4645_4544_0000_i64 + i64::from(kind.code()))
             .execute(&mut *tx)
             .await
             .map_err(crate::db_err)?;
@@ -4745,8 +4726,8 @@ pub(crate) async fn record_feed(
             in_list(args.len())
         );
         for row in bind_all(dynamic(q), &args).fetch_all(&mut *tx).await.map_err(crate::db_err)? {
-            let kind: i16 = row.try_get("kind").map_err(crate::db_err)?;
-            if kind != batch.kind.code() {
+            let row_kind: i16 = row.try_get("kind").map_err(crate::db_err)?;
+            if row_kind != kind.code() {
                 continue;
             }
             let id: i64 = row.try_get("id").map_err(crate::db_err)?;
@@ -4859,6 +4840,43 @@ pub(crate) async fn record_feed(
         .await
         .map_err(crate::db_err)?;
     }
+    Ok(((out.raised, out.updated, out.unchanged), audit))
+}
+
+pub(crate) async fn record_feed(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    batch: &FeedBatch,
+    alerts: &[AlertDraft],
+    facts: &[ExclusionDraft],
+    unmatched: &[Unmatched],
+) -> Result<FeedOutcome, StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let batch_id: i64 = sqlx::query(
+        "INSERT INTO feed_batches (kind, department, file_name, sha256, region_code, rows_read, rows_matched,
+             rows_unmatched, rows_quiet, alerts_raised, alerts_updated, facts_added, imported_by, imported_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 0, 0, $10, $11) RETURNING id",
+    )
+    .bind(batch.kind.code())
+    .bind(batch.kind.department().code())
+    .bind(batch.file_name.clone())
+    .bind(batch.sha256.clone())
+    .bind(batch.region.map_or(0, |r| r.as_i64()))
+    .bind(batch.rows_read)
+    .bind(batch.rows_matched)
+    .bind(batch.rows_unmatched)
+    .bind(batch.rows_quiet)
+    .bind(actor.name.clone())
+    .bind(at)
+    .fetch_one(&mut *tx)
+    .await
+    .and_then(|r| r.try_get("id"))
+    .map_err(|e| crate::unique_as(e, "该文件已导入过，未重复导入".to_string()))?;
+    let mut out = FeedOutcome { batch_id, ..Default::default() };
+
+    let (counts, mut audit) = upsert_alerts(&mut tx, actor, at, batch_id, batch.kind, alerts).await?;
+    (out.raised, out.updated, out.unchanged) = counts;
     for f in facts {
         let done = sqlx::query(
             "INSERT INTO exclusion_facts (household_id, member_id, kind, detail, batch_id, line, recorded_at)
@@ -4878,8 +4896,8 @@ pub(crate) async fn record_feed(
     }
     for u in unmatched {
         sqlx::query(
-            "INSERT INTO feed_unmatched (batch_id, line, name, id_text, birth, village, reason, evidence)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO feed_unmatched (batch_id, line, name, id_text, birth, village, reason, evidence, amount, item, period)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(batch_id)
         .bind(u.line as i64)
@@ -4889,6 +4907,9 @@ pub(crate) async fn record_feed(
         .bind(u.village.clone())
         .bind(u.reason.clone())
         .bind(u.evidence.clone())
+        .bind(u.amount.map(|a| a.0))
+        .bind(u.item.clone())
+        .bind(u.period.clone())
         .execute(&mut *tx)
         .await
         .map_err(crate::db_err)?;
@@ -5281,6 +5302,294 @@ pub(crate) async fn approve_exclusion_override(
     .await
     .map_err(crate::db_err)?;
     let out = decode_override(&row).map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(out)
+}
+
+// ------------------------------------------------------------------ unmatched feed rows (D17)
+
+use domain::feed::{MatchReview, PersonCandidate, UnmatchedRow};
+
+const UNMATCHED_SELECT: &str = "SELECT u.id, u.batch_id, b.kind, b.file_name, u.line, u.name, u.id_text, u.birth,
+        u.village, u.reason, u.amount, u.item, u.period, u.status, u.member_id, u.decided_by, u.evidence, b.region_code
+     FROM feed_unmatched u JOIN feed_batches b ON b.id = u.batch_id";
+
+fn decode_unmatched(r: &DbRow) -> Result<UnmatchedRow, sqlx::Error> {
+    Ok(UnmatchedRow {
+        id: r.try_get("id")?,
+        batch_id: r.try_get("batch_id")?,
+        kind: enum_of(r.try_get("kind")?, "feed_batches.kind")?,
+        file_name: r.try_get("file_name")?,
+        line: r.try_get("line")?,
+        name: r.try_get("name")?,
+        id_text: r.try_get("id_text")?,
+        birth: r.try_get("birth")?,
+        village: r.try_get("village")?,
+        reason: r.try_get("reason")?,
+        amount: r.try_get::<Option<i64>, _>("amount")?.map(Fen),
+        item: r.try_get("item")?,
+        period: r.try_get("period")?,
+        status: enum_of(r.try_get("status")?, "feed_unmatched.status")?,
+        member_id: r.try_get("member_id")?,
+        decided_by: r.try_get("decided_by")?,
+        evidence: r.try_get("evidence")?,
+    })
+}
+
+/// Batches imported within the scope: the importer's region lies in it (the command line's
+/// batches, region 0, only for the whole-system scope).
+fn batch_scope(scope: &Scope, args: &mut Vec<Arg>) -> String {
+    match scope.region() {
+        None => "1 = 1".to_string(),
+        Some(_) => {
+            let (lo, hi) = scope.range();
+            format!(
+                "b.region_code BETWEEN {} AND {}",
+                sql::push(args, Arg::I64(Some(lo))),
+                sql::push(args, Arg::I64(Some(hi)))
+            )
+        }
+    }
+}
+
+pub(crate) async fn unmatched_rows(
+    r: &Pool<DB>,
+    scope: &Scope,
+    pending_only: bool,
+    limit: u32,
+    before: Option<i64>,
+) -> Result<Page<UnmatchedRow>, StoreError> {
+    let mut args = Vec::new();
+    let mut w = batch_scope(scope, &mut args);
+    if pending_only {
+        w.push_str(&format!(" AND u.status = {}", MatchReview::Pending.code()));
+    }
+    let total: i64 = bind_all(
+        dynamic(format!(
+            "SELECT COUNT(*) AS n FROM feed_unmatched u JOIN feed_batches b ON b.id = u.batch_id WHERE {w}"
+        )),
+        &args,
+    )
+    .fetch_one(r)
+    .await
+    .and_then(|row| row.try_get("n"))
+    .map_err(crate::db_err)?;
+    if let Some(b) = before {
+        w.push_str(&format!(" AND u.id < {}", sql::push(&mut args, Arg::I64(Some(b)))));
+    }
+    let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit) + 1)));
+    let rows = bind_owned(dynamic(format!("{UNMATCHED_SELECT} WHERE {w} ORDER BY u.id DESC LIMIT {lim}")), args)
+        .fetch_all(r)
+        .await
+        .map_err(crate::db_err)?;
+    let mut items = rows.iter().map(decode_unmatched).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)?;
+    let next = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|u| u.id.to_string())
+    } else {
+        None
+    };
+    Ok(Page { items, next, total })
+}
+
+pub(crate) async fn unmatched_row(r: &Pool<DB>, scope: &Scope, id: i64) -> Result<Option<UnmatchedRow>, StoreError> {
+    let mut args = Vec::new();
+    let w = batch_scope(scope, &mut args);
+    let idp = sql::push(&mut args, Arg::I64(Some(id)));
+    let row = bind_owned(dynamic(format!("{UNMATCHED_SELECT} WHERE {w} AND u.id = {idp}")), args)
+        .fetch_optional(r)
+        .await
+        .map_err(crate::db_err)?;
+    row.map(|x| decode_unmatched(&x)).transpose().map_err(crate::db_err)
+}
+
+pub(crate) async fn members_by_name(
+    r: &Pool<DB>,
+    scope: &Scope,
+    names: &[String],
+) -> Result<Vec<PersonCandidate>, StoreError> {
+    let (lo, hi) = scope.range();
+    let mut out = Vec::new();
+    for chunk in names.chunks(500) {
+        let args: Vec<Arg> = chunk.iter().map(|n| Arg::Text(Some(n.clone()))).collect();
+        // the IN list is the only parameter list (see in_list); the range is checked below
+        let q = format!(
+            "SELECT m.id, m.name, m.id_number, h.household_no, h.village_code
+             FROM members m JOIN households h ON h.id = m.household_id WHERE m.name IN ({})",
+            in_list(args.len())
+        );
+        for row in bind_all(dynamic(q), &args).fetch_all(r).await.map_err(crate::db_err)? {
+            let village: i64 = row.try_get("village_code").map_err(crate::db_err)?;
+            if !(lo..=hi).contains(&village) {
+                continue;
+            }
+            let c = (|| {
+                Ok::<_, sqlx::Error>(PersonCandidate {
+                    member_id: row.try_get("id")?,
+                    name: row.try_get("name")?,
+                    id_number: row.try_get("id_number")?,
+                    household_no: HouseholdNo::parse(&row.try_get::<String, _>("household_no")?)
+                        .map_err(|_| bad("household_no"))?,
+                    village: RegionCode::from_i64(village).ok_or_else(|| bad("village_code"))?,
+                })
+            })()
+            .map_err(crate::db_err)?;
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) async fn members_by_ids(r: &Pool<DB>, scope: &Scope, ids: &[i64]) -> Result<Vec<MemberMatch>, StoreError> {
+    let (lo, hi) = scope.range();
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        let args: Vec<Arg> = chunk.iter().map(|i| Arg::I64(Some(*i))).collect();
+        let q = format!(
+            "SELECT m.id_key, m.id AS member_id, m.name, h.id AS household_id, h.village_code, h.kind, h.monitoring_status,
+                    h.monitoring_category, h.monitored_since, h.elimination_mode, h.eliminated_on
+             FROM members m JOIN households h ON h.id = m.household_id WHERE m.id IN ({})",
+            in_list(args.len())
+        );
+        for row in bind_all(dynamic(q), &args).fetch_all(r).await.map_err(crate::db_err)? {
+            let village: i64 = row.try_get("village_code").map_err(crate::db_err)?;
+            if !(lo..=hi).contains(&village) {
+                continue;
+            }
+            let m = (|| {
+                Ok::<_, sqlx::Error>(MemberMatch {
+                    key: row.try_get::<i64, _>("id_key")? as u64,
+                    member_id: row.try_get("member_id")?,
+                    name: row.try_get("name")?,
+                    household_id: HouseholdId(row.try_get("household_id")?),
+                    village: RegionCode::from_i64(village).ok_or_else(|| bad("village_code"))?,
+                    household_kind: enum_of(row.try_get("kind")?, "households.kind")?,
+                    monitoring: decode_monitoring(&row)?,
+                })
+            })()
+            .map_err(crate::db_err)?;
+            out.push(m);
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) async fn identity_decisions(
+    r: &Pool<DB>,
+    pairs: &[(String, String)],
+) -> Result<Vec<(String, String, i64, bool)>, StoreError> {
+    let mut ids: Vec<String> = pairs.iter().map(|(i, _)| i.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        let args: Vec<Arg> = chunk.iter().map(|i| Arg::Text(Some(i.clone()))).collect();
+        let q = format!(
+            "SELECT id_text, name, member_id, same FROM identity_decisions WHERE id_text IN ({})",
+            in_list(args.len())
+        );
+        for row in bind_all(dynamic(q), &args).fetch_all(r).await.map_err(crate::db_err)? {
+            let t = (|| {
+                Ok::<_, sqlx::Error>((
+                    row.try_get::<String, _>("id_text")?,
+                    row.try_get::<String, _>("name")?,
+                    row.try_get::<i64, _>("member_id")?,
+                    row.try_get::<bool, _>("same")?,
+                ))
+            })()
+            .map_err(crate::db_err)?;
+            if pairs.iter().any(|(i, n)| *i == t.0 && *n == t.1) {
+                out.push(t);
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn resolve_unmatched(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    row: &UnmatchedRow,
+    member_id: i64,
+    same: bool,
+    alert: Option<AlertDraft>,
+    fact: Option<ExclusionDraft>,
+) -> Result<FeedOutcome, StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    // the same person, or nobody at all (member 0) closes the row; "not this one" only remembers
+    let status = match (same, member_id) {
+        (true, _) => Some(MatchReview::Same),
+        (false, 0) => Some(MatchReview::Nobody),
+        (false, _) => None,
+    };
+    let done = sqlx::query(
+        "UPDATE feed_unmatched SET status = COALESCE($1, status), member_id = $2, decided_by = $3, decided_at = $4
+         WHERE id = $5 AND status = 1",
+    )
+    .bind(status.map(|s| s.code()))
+    .bind(if same { Some(member_id) } else { None })
+    .bind(actor.name.clone())
+    .bind(at)
+    .bind(row.id)
+    .execute(&mut *tx)
+    .await
+    .map_err(crate::db_err)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::Conflict);
+    }
+    if member_id > 0 {
+        sqlx::query(
+            "INSERT INTO identity_decisions (id_text, name, member_id, same, decided_by, decided_at)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (id_text, name, member_id) DO UPDATE SET same = $4, decided_by = $5, decided_at = $6",
+        )
+        .bind(domain::feed::id_text_key(&row.id_text))
+        .bind(row.name.clone())
+        .bind(member_id)
+        .bind(same)
+        .bind(actor.name.clone())
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
+    }
+    let mut out = FeedOutcome { batch_id: row.batch_id, ..Default::default() };
+    let mut audit = Vec::new();
+    if let Some(a) = alert {
+        let (counts, entries) = upsert_alerts(&mut tx, actor, at, row.batch_id, row.kind, &[a]).await?;
+        (out.raised, out.updated, out.unchanged) = counts;
+        audit.extend(entries);
+    }
+    if let Some(f) = fact {
+        let done = sqlx::query(
+            "INSERT INTO exclusion_facts (household_id, member_id, kind, detail, batch_id, line, recorded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (member_id, kind, detail) DO NOTHING",
+        )
+        .bind(f.household_id.0)
+        .bind(f.member_id)
+        .bind(f.kind.code())
+        .bind(f.detail.clone())
+        .bind(row.batch_id)
+        .bind(f.line as i64)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
+        out.facts_added = done.rows_affected() as i64;
+    }
+    audit.push(AuditEntry::new(at, actor, AuditAction::Update, "feed_batch", row.batch_id).note(format!(
+        "核对未匹配的部门数据（批次 #{} 第{}行 {}）：{}",
+        row.batch_id,
+        row.line,
+        row.name,
+        match status {
+            Some(s) => s.label(),
+            None => "不是该候选人",
+        }
+    )));
+    audit_in_tx(&mut tx, &audit).await.map_err(crate::db_err)?;
     tx.commit().await.map_err(crate::db_err)?;
     Ok(out)
 }

@@ -29,6 +29,8 @@ pub fn routes() -> Router<AppState> {
         .route("/alerts/import", get(import_form).post(import_upload))
         .route("/alerts/import/jobs/{id}", get(job_page))
         .route("/alerts/import/jobs/{id}/progress", get(job_progress))
+        .route("/alerts/unmatched", get(unmatched))
+        .route("/alerts/unmatched/{id}", axum::routing::post(decide))
         .route("/alerts/{id}", get(detail).post(conclude))
 }
 
@@ -100,6 +102,8 @@ struct ListPage {
     chrome: Chrome,
     my_department: Option<&'static str>,
     can_import: bool,
+    /// Reviews unmatched rows (full IDs): importing roles that see sensitive data.
+    can_review: bool,
     kinds: Vec<Opt>,
     villages: Vec<Opt>,
     statuses: Vec<Opt>,
@@ -195,6 +199,7 @@ pub async fn list(
         chrome: Chrome::new(&state, &a, &headers).await,
         my_department: department.map(|d| d.label()),
         can_import: a.scope.allows(Permission::ImportFeeds),
+        can_review: a.scope.allows(Permission::ImportFeeds) && a.scope.allows(Permission::ViewSensitive),
         kinds,
         villages,
         statuses,
@@ -666,4 +671,144 @@ pub async fn job_progress(
     let j = state.jobs.get(&id, a.user.id).ok_or(PageError::NotFound)?;
     let html = ProgressFragment { p: feed_job_view(&j) }.render()?;
     Ok(axum::response::Html(html).into_response())
+}
+
+// ------------------------------------------------------------------ rows that matched no one
+
+/// One unmatched row with its candidates.
+pub struct UnmatchedLine {
+    pub id: i64,
+    pub source: String,
+    pub kind: &'static str,
+    pub name: String,
+    pub id_text: String,
+    pub birth: String,
+    pub village: String,
+    pub reason: String,
+    pub what: String,
+    pub status: &'static str,
+    pub pending: bool,
+    /// (member id, name, full ID, household, village)
+    pub candidates: Vec<(i64, String, String, String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "alerts_unmatched.html")]
+struct UnmatchedPage {
+    chrome: Chrome,
+    rows: Vec<UnmatchedLine>,
+    total: i64,
+    all: bool,
+    next_link: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct UnmatchedQuery {
+    all: String,
+    before: String,
+}
+
+pub async fn unmatched(
+    State(state): State<AppState>,
+    PageAuth(a): PageAuth,
+    headers: HeaderMap,
+    Query(q): Query<UnmatchedQuery>,
+) -> Result<Response, PageError> {
+    let regions = state.regions.get().await;
+    let all = q.all == "1";
+    let (page, candidates) =
+        service::unmatched_review(&state.db, &a.scope, !all, q.before.parse().ok(), |c| regions.name(c)).await?;
+    let rows = page
+        .items
+        .iter()
+        .zip(candidates)
+        .map(|(u, cands)| UnmatchedLine {
+            id: u.id,
+            source: format!("{} 第{}行", u.file_name, u.line),
+            kind: u.kind.label(),
+            name: u.name.clone(),
+            id_text: u.id_text.clone(),
+            birth: domain::feed::birth_hint(u.birth, &u.id_text).map(|d| d.to_string()).unwrap_or_default(),
+            village: u.village.clone(),
+            reason: u.reason.clone(),
+            what: match (u.amount, u.item.is_empty()) {
+                (Some(v), _) => format!("{v} 元 {}", u.period),
+                (None, false) => format!("{} {}", u.item, u.period),
+                (None, true) => u.period.clone(),
+            },
+            status: u.status.label(),
+            pending: u.status == domain::feed::MatchReview::Pending,
+            candidates: cands
+                .iter()
+                .map(|c| {
+                    (
+                        c.member_id,
+                        c.name.clone(),
+                        c.id_number.clone(),
+                        c.household_no.to_string(),
+                        regions.name(c.village),
+                    )
+                })
+                .collect(),
+        })
+        .collect();
+    let tpl = UnmatchedPage {
+        chrome: Chrome::new(&state, &a, &headers).await,
+        rows,
+        total: page.total,
+        all,
+        next_link: page.next.map(|n| format!("/alerts/unmatched?all={}&before={n}", if all { "1" } else { "" })),
+    };
+    render(&tpl, &tpl.chrome)
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct DecideForm {
+    member: String,
+    /// yes | no | nobody
+    decision: String,
+}
+
+pub async fn decide(
+    State(state): State<AppState>,
+    PageAuth(a): PageAuth,
+    Path(id): Path<i64>,
+    axum::Form(f): axum::Form<DecideForm>,
+) -> Result<Response, PageError> {
+    let member: Option<i64> = f.member.parse().ok();
+    let decision = match (f.decision.as_str(), member) {
+        ("yes", Some(m)) => Some((m, true)),
+        ("no", Some(m)) => Some((m, false)),
+        ("nobody", _) => None,
+        _ => return Ok(redirect_with_flash("/alerts/unmatched", "请选择核对结论")),
+    };
+    let cal = state.calendar();
+    let r = service::decide_unmatched(
+        &state.db,
+        &cal,
+        state.clock.now(),
+        state.clock.today(),
+        &a.scope,
+        &a.actor(),
+        id,
+        decision,
+    )
+    .await;
+    let msg = match r {
+        Ok(o) => match decision {
+            Some((_, true)) if o.raised + o.updated > 0 => {
+                "已确认为同一人，并据此生成或更新了预警；下次同样写法的证件号码自动对应".to_string()
+            }
+            Some((_, true)) if o.facts_added > 0 => "已确认为同一人，记入不宜纳入信息".to_string(),
+            Some((_, true)) => "已确认为同一人（未达预警线，不生成预警）".to_string(),
+            Some((_, false)) => "已记录：不是该候选人，不再推荐".to_string(),
+            None => "已确认不是登记人员".to_string(),
+        },
+        Err(EditError::Invalid(e)) => e.to_string(),
+        Err(e @ EditError::Stale { .. }) => e.to_string(),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(redirect_with_flash("/alerts/unmatched", &msg))
 }

@@ -296,3 +296,64 @@ async fn an_exclusion_blocks_the_data_check_until_town_and_county_approve() {
         app.cleanup().await;
     }
 }
+
+/// D17 near misses: rows whose ID is missing or fails its check are never matched; the review
+/// page proposes members with the same name and birth date (and village), the reviewer's
+/// "same person" raises the row's alert and matches that written ID next time, "not this one"
+/// is remembered.
+#[tokio::test]
+async fn near_misses_are_reviewed_by_a_person_and_remembered() {
+    for app in TestApp::both().await {
+        app.clock.set(at(4, 20));
+        let mut town = app.login("town").await;
+        let wrong = "450203195806070020"; // 覃秀兰's ID with a wrong check character
+        let file = format!(
+            "姓名,身份证号码,出生日期,村,死亡日期\n\
+             覃秀兰,{wrong},,,2022-04-02\n\
+             韦国强,,1970-01-01,大正村,2022-04-03\n\
+             张三,450203199901011234,,,2022-04-03\n"
+        );
+        let page = upload(&mut town, "死亡.csv", &file, &[("feed", "death")]).await;
+        assert!(page.contains("新增预警 0 条") && page.contains("核对未匹配的行"), "[{}] {page}", app.label);
+        let review = town.get("/alerts/unmatched").await.text();
+        assert!(review.contains("共 3 行待核对"), "{review}");
+        let card = |name: &str, page: &str| page.split("<article>").find(|c| c.contains(name)).unwrap().to_string();
+        let qin = card("覃秀兰", &review);
+        assert!(qin.contains("450203195806070021") && qin.contains(D2), "the candidate: {qin}");
+        let wei = card("韦国强", &review);
+        assert!(wei.contains(D1_HEAD_ID) && !wei.contains(D1_SPOUSE_ID), "same name and birth only: {wei}");
+        assert!(card("张三", &review).contains("没有姓名和出生日期相同的登记人员"));
+        let row_id = |c: &str| c.split("/alerts/unmatched/").nth(1).unwrap().split('"').next().unwrap().to_string();
+        let member =
+            |c: &str| c.split("name=\"member\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+        // not this one: remembered, no longer proposed
+        let (wid, wm) = (row_id(&wei), member(&wei));
+        let r = town.post_form(&format!("/alerts/unmatched/{wid}"), &[("member", &wm), ("decision", "no")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert!(
+            card("韦国强", &town.get("/alerts/unmatched").await.text()).contains("没有姓名和出生日期相同的登记人员")
+        );
+        // the same person: the row raises its alert
+        let (qid, qm) = (row_id(&qin), member(&qin));
+        let r = town.post_form(&format!("/alerts/unmatched/{qid}"), &[("member", &qm), ("decision", "yes")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let list = town.get("/alerts?feed=death").await.text();
+        assert!(list.contains("覃秀兰") && list.contains("共 1 条"), "{list}");
+        // decided once only; nobody in the registry closes a row
+        let r = town.post_form(&format!("/alerts/unmatched/{qid}"), &[("member", &qm), ("decision", "yes")]).await;
+        assert!(r.location().starts_with("/alerts/unmatched"));
+        let zid = row_id(&card("张三", &town.get("/alerts/unmatched").await.text()));
+        town.post_form(&format!("/alerts/unmatched/{zid}"), &[("decision", "nobody")]).await;
+        assert!(town.get("/alerts/unmatched").await.text().contains("共 1 行待核对"));
+        // next month's file: the same wrongly written ID is matched by the decision
+        let next = file.replace("2022-04-0", "2022-05-0");
+        let page = upload(&mut town, "死亡5月.csv", &next, &[("feed", "death")]).await;
+        assert!(page.contains("<th>匹配</th><td>1</td>") && page.contains("曾人工核对：不是推荐的候选人"), "{page}");
+        // reviewing needs full IDs: not for a leader or a department
+        let mut leader = app.login("leader").await;
+        assert_eq!(leader.get("/alerts/unmatched").await.status, StatusCode::FORBIDDEN);
+        let mut yibao = app.login("yibao").await;
+        assert_eq!(yibao.get("/alerts/unmatched").await.status, StatusCode::FORBIDDEN);
+        app.cleanup().await;
+    }
+}
