@@ -23,6 +23,7 @@ pub mod notify;
 pub mod params;
 pub mod ports;
 pub mod procedure;
+pub mod quality;
 pub mod region;
 pub mod rules;
 pub mod screening;

@@ -1472,3 +1472,31 @@ pub trait ExclusionStore: Send + Sync {
         reason: &str,
     ) -> impl Future<Output = StoreResult<crate::feed::ExclusionOverride>> + Send;
 }
+
+/// The data comparison report (数据比对).
+pub trait QualityStore: Send + Sync {
+    /// Each check's count within the scope (optionally one region), on `as_of`.
+    fn quality_counts(
+        &self,
+        scope: &Scope,
+        region: Option<RegionCode>,
+        as_of: chrono::NaiveDate,
+    ) -> impl Future<Output = StoreResult<Vec<(crate::quality::QualityCheck, i64)>>> + Send;
+
+    /// The first `limit` findings of one check, by village and household.
+    fn quality_items(
+        &self,
+        scope: &Scope,
+        region: Option<RegionCode>,
+        check: crate::quality::QualityCheck,
+        as_of: chrono::NaiveDate,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<crate::quality::QualityItem>>> + Send;
+
+    /// Department alerts of the scope by feed and status (the report's 部门比对 table).
+    fn alert_counts(
+        &self,
+        scope: &Scope,
+        region: Option<RegionCode>,
+    ) -> impl Future<Output = StoreResult<Vec<(crate::feed::FeedKind, crate::feed::AlertStatus, i64)>>> + Send;
+}

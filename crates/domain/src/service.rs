@@ -2193,6 +2193,88 @@ pub async fn decide_unmatched<S: crate::ports::FeedStore + ParamStore>(
     }
 }
 
+// ------------------------------------------------------------------ 数据比对 (data comparison)
+
+/// The data comparison report of a scope: each check's count, and the department alerts by feed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct QualityReport {
+    pub as_of: NaiveDate,
+    pub checks: Vec<(crate::quality::QualityCheck, i64)>,
+    /// (feed, open, concluded)
+    pub alerts: Vec<(crate::feed::FeedKind, i64, i64)>,
+}
+
+fn may_see_quality(scope: &Scope) -> Result<(), EditError> {
+    require(scope, Permission::ViewHouseholds)?;
+    // a department has its own feeds; screeners and officers their own households
+    if scope.role() == Role::DepartmentStaff || scope.own_tasks_only().is_some() {
+        return Err(EditError::Forbidden);
+    }
+    Ok(())
+}
+
+pub async fn quality_report<S: crate::ports::QualityStore>(
+    store: &S,
+    scope: &Scope,
+    region: Option<crate::region::RegionCode>,
+    as_of: NaiveDate,
+) -> Result<QualityReport, EditError> {
+    may_see_quality(scope)?;
+    let checks = store.quality_counts(scope, region, as_of).await?;
+    let mut alerts: Vec<(crate::feed::FeedKind, i64, i64)> = Vec::new();
+    for (kind, status, n) in store.alert_counts(scope, region).await? {
+        let i = match alerts.iter().position(|a| a.0 == kind) {
+            Some(i) => i,
+            None => {
+                alerts.push((kind, 0, 0));
+                alerts.len() - 1
+            }
+        };
+        match status {
+            crate::feed::AlertStatus::Open => alerts[i].1 += n,
+            crate::feed::AlertStatus::Concluded => alerts[i].2 += n,
+        }
+    }
+    Ok(QualityReport { as_of, checks, alerts })
+}
+
+/// One check's findings (at most `limit`).
+pub async fn quality_items<S: crate::ports::QualityStore>(
+    store: &S,
+    scope: &Scope,
+    region: Option<crate::region::RegionCode>,
+    check: crate::quality::QualityCheck,
+    as_of: NaiveDate,
+    limit: u32,
+) -> Result<Vec<crate::quality::QualityItem>, EditError> {
+    may_see_quality(scope)?;
+    Ok(store.quality_items(scope, region, check, as_of, limit).await?)
+}
+
+/// Every check's findings for the xlsx export (one sheet each); the export is audited.
+pub async fn quality_export<S: crate::ports::QualityStore + AuditStore>(
+    store: &S,
+    at: DateTime<Utc>,
+    scope: &Scope,
+    actor: &Actor,
+    region: Option<crate::region::RegionCode>,
+    as_of: NaiveDate,
+) -> Result<Vec<(crate::quality::QualityCheck, Vec<crate::quality::QualityItem>)>, EditError> {
+    may_see_quality(scope)?;
+    let mut out = Vec::new();
+    for c in crate::quality::QualityCheck::ALL {
+        out.push((*c, store.quality_items(scope, region, *c, as_of, 100_000).await?));
+    }
+    let rows: usize = out.iter().map(|(_, v)| v.len()).sum();
+    let mut e = AuditEntry::new(at, actor, AuditAction::Export, "quality_report", 0)
+        .note(format!("导出数据比对报告（{as_of}，{rows} 条）"));
+    if let Some(r) = region.or(scope.region()) {
+        e = e.region(r);
+    }
+    store.append_audit(&[e]).await?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

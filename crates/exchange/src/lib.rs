@@ -22,4 +22,4 @@ pub use run::{
     ExportError, ImportError, ImportOptions, ImportReport, PreparedImport, complete_import, export_households,
     import_households, prepare_import,
 };
-pub use write::{ExportWriter, WriteError, write_issues, write_table, write_template};
+pub use write::{ExportWriter, SheetTable, WriteError, write_issues, write_sheets, write_table, write_template};

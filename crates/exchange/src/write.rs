@@ -585,6 +585,37 @@ pub fn write_issues<W: Write + Send>(format: FileFormat, out: W, issues: &[Issue
 // plain tables (a department's task list, reports)
 
 /// Writes one sheet of text columns (IDs and dates stay text: Excel changes nothing).
+/// One sheet of [`write_sheets`]: its name, headers, column widths and text rows.
+pub struct SheetTable<'a> {
+    pub name: &'a str,
+    pub headers: Vec<&'a str>,
+    pub widths: Vec<f64>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// A sheet name Excel accepts: without `[]:*?/\` and at most 31 characters.
+pub fn sheet_name(name: &str) -> String {
+    name.chars().map(|c| if "[]:*?/\\".contains(c) { '、' } else { c }).take(31).collect()
+}
+
+/// A workbook of plain text tables, one sheet each (xlsx). An empty list writes one empty sheet.
+/// Sheet names are made acceptable to Excel ([`sheet_name`]).
+pub fn write_sheets<W: Write + Send>(out: W, sheets: &[SheetTable<'_>]) -> Result<W, WriteError> {
+    let Some(first) = sheets.first() else {
+        return write_table(FileFormat::Xlsx, out, "Sheet1", &[], &[], &[]);
+    };
+    let styles = vec![ColStyle::Text; first.headers.len()];
+    let mut sink = Sink::new(FileFormat::Xlsx, out, &sheet_name(first.name), &first.headers, styles, &first.widths)?;
+    for r in &first.rows {
+        let cells: Vec<Out> = r.iter().map(|c| Out::text(c.as_str())).collect();
+        sink.write_row(&cells)?;
+    }
+    for s in &sheets[1..] {
+        sink.add_sheet(&sheet_name(s.name), &s.headers, &s.rows, &s.widths)?;
+    }
+    sink.finish()
+}
+
 pub fn write_table<W: Write + Send>(
     format: FileFormat,
     out: W,
@@ -600,4 +631,17 @@ pub fn write_table<W: Write + Send>(
         sink.write_row(&cells)?;
     }
     sink.finish()
+}
+
+#[cfg(test)]
+mod sheet_tests {
+    use super::*;
+
+    #[test]
+    fn sheets_with_names_excel_refuses() {
+        assert_eq!(sheet_name("住房为C/D级[危房]"), "住房为C、D级、危房、");
+        let t = |name| SheetTable { name, headers: vec!["a"], widths: vec![10.0], rows: vec![vec!["1".into()]] };
+        let bytes = write_sheets(Vec::new(), &[t("一/二"), t("三")]).unwrap();
+        assert!(bytes.starts_with(b"PK"));
+    }
 }

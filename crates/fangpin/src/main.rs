@@ -94,6 +94,15 @@ enum Command {
     /// Department files and the alerts they raise (部门筛查预警) / 部门数据与预警
     #[command(subcommand)]
     Alerts(AlertsCmd),
+    /// The data comparison report's counts (数据比对): registry against departments and itself / 数据比对
+    Quality {
+        /// 12-digit region code / 区划
+        #[arg(long)]
+        region: Option<String>,
+        /// YYYY-MM-DD (default: today)
+        #[arg(long)]
+        as_of: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -527,6 +536,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<std::process::E
         Command::Alerts(AlertsCmd::Import { feed, file, period, map, dry_run, region }) => {
             commands::alerts::import(&ctx, &feed, &file, period, &map, dry_run, region).await
         }
+        Command::Quality { region, as_of } => commands::alerts::quality(&ctx, region, as_of).await,
         Command::Alerts(AlertsCmd::List { status, feed, region }) => {
             commands::alerts::list(&ctx, &status, feed, region).await
         }

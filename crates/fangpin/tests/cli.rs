@@ -997,5 +997,15 @@ fn generated_department_files_raise_the_expected_alerts() {
         }
         assert!(total > 0);
         has(&stdout(&fp.ok(&["alerts", "list"])), &[&format!("{total} alerts / 共 {total} 条预警")]);
+        // the data comparison report counts the same alerts, feed by feed
+        let q = stdout(&fp.ok(&["quality"]));
+        for f in files {
+            let (feed, expected) = (f["feed"].as_str().unwrap(), f["expected_alerts"].as_u64().unwrap());
+            let line =
+                q.lines().find(|l| l.trim_start().starts_with(&format!("{feed} "))).unwrap_or_else(|| panic!("{q}"));
+            let cols: Vec<&str> = line.split('\t').collect();
+            assert_eq!(cols[1], expected.to_string(), "{line}");
+        }
+        assert!(q.contains("deaths_registered"), "{q}");
     });
 }

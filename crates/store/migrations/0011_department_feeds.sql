@@ -70,6 +70,7 @@ CREATE TABLE alert_rows (
     evidence TEXT NOT NULL
 );
 CREATE INDEX alert_rows_alert ON alert_rows (alert_id, id);
+CREATE INDEX alert_rows_member ON alert_rows (member_id);
 CREATE INDEX department_alerts_key ON department_alerts (household_id, kind, period);
 
 CREATE TABLE feed_unmatched (

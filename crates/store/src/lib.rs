@@ -256,7 +256,7 @@ macro_rules! dispatch {
                 | "department_task" | "notifications_for" | "webhooks" | "feed_batch_by_file" | "members_by_keys"
                 | "alerts" | "alert" | "open_alert_due_dates" | "feed_batches" | "feed_mapping" | "exclusion_facts"
                 | "exclusion_override" | "unmatched_rows" | "unmatched_row" | "members_by_name" | "members_by_ids"
-                | "identity_decisions"
+                | "identity_decisions" | "quality_counts" | "quality_items" | "alert_counts"
         )
     };
 }
@@ -1166,6 +1166,34 @@ impl ExclusionStore for Db {
         reason: &str,
     ) -> StoreResult<domain::feed::ExclusionOverride> {
         dispatch!(self, approve_exclusion_override(actor, at, case, county, reason))
+    }
+}
+
+impl QualityStore for Db {
+    async fn quality_counts(
+        &self,
+        scope: &Scope,
+        region: Option<RegionCode>,
+        as_of: chrono::NaiveDate,
+    ) -> StoreResult<Vec<(domain::quality::QualityCheck, i64)>> {
+        dispatch!(self, quality_counts(scope, region, as_of))
+    }
+    async fn quality_items(
+        &self,
+        scope: &Scope,
+        region: Option<RegionCode>,
+        check: domain::quality::QualityCheck,
+        as_of: chrono::NaiveDate,
+        limit: u32,
+    ) -> StoreResult<Vec<domain::quality::QualityItem>> {
+        dispatch!(self, quality_items(scope, region, check, as_of, limit))
+    }
+    async fn alert_counts(
+        &self,
+        scope: &Scope,
+        region: Option<RegionCode>,
+    ) -> StoreResult<Vec<(domain::feed::FeedKind, domain::feed::AlertStatus, i64)>> {
+        dispatch!(self, alert_counts(scope, region))
     }
 }
 

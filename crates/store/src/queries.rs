@@ -5593,3 +5593,194 @@ pub(crate) async fn resolve_unmatched(
     tx.commit().await.map_err(crate::db_err)?;
     Ok(out)
 }
+
+// ------------------------------------------------------------------ 数据比对 (data comparison)
+
+use domain::quality::{QualityCheck, QualityItem, born_by};
+
+/// The FROM and WHERE of a check (scope bound as `$1`–`$2`), and its detail expression. Values
+/// other than the scope are ours (codes, dates as digits), written into the text.
+fn quality_sql(check: QualityCheck, as_of: chrono::NaiveDate) -> (String, String, &'static str) {
+    let birth = "SUBSTR(m.id_number, 7, 8)";
+    let by = |years: i32| format!("'{}'", born_by(as_of, years));
+    let members = "members m JOIN households h ON h.id = m.household_id".to_string();
+    let scope_m = "m.village_code BETWEEN $1 AND $2";
+    match check {
+        QualityCheck::DeathsRegistered => (
+            members,
+            format!(
+                "{scope_m} AND m.id IN (SELECT r.member_id FROM alert_rows r JOIN department_alerts a ON a.id = r.alert_id
+                                       WHERE a.kind = {})",
+                domain::feed::FeedKind::Death.code()
+            ),
+            "'公安报告已死亡'",
+        ),
+        QualityCheck::DuplicatePerson => (
+            members,
+            format!(
+                "{scope_m} AND m.id_valid AND EXISTS (SELECT 1 FROM members m2 WHERE m2.id_key = m.id_key
+                                                     AND m2.household_id <> m.household_id)"
+            ),
+            "'另一户：' || (SELECT MIN(h2.household_no) FROM members m2 JOIN households h2 ON h2.id = m2.household_id
+                          WHERE m2.id_key = m.id_key AND m2.household_id <> m.household_id)",
+        ),
+        QualityCheck::InvalidId => (members, format!("{scope_m} AND NOT m.id_valid"), "'校验位错误'"),
+        QualityCheck::SchoolAge => (
+            members,
+            format!(
+                "{scope_m} AND m.id_valid AND (
+                   (m.school_status IN (1, 2) AND {birth} <= {a8})
+                   OR (m.school_status = 3 AND ({birth} <= {a17} OR {birth} > {a5}))
+                   OR (m.school_status IN (4, 5, 6) AND ({birth} <= {a20} OR {birth} > {a10}))
+                   OR (m.school_status >= 7 AND {birth} <= {a36}))",
+                a8 = by(8),
+                a17 = by(17),
+                a5 = by(5),
+                a20 = by(20),
+                a10 = by(10),
+                a36 = by(36)
+            ),
+            "'在校生状况与年龄不符'",
+        ),
+        QualityCheck::LabourAge => (
+            members,
+            format!(
+                "{scope_m} AND m.id_valid AND (
+                   (m.labour_skill IN (1, 2) AND ({birth} > {a16} OR {birth} <= {a76}))
+                   OR (m.labour_skill IN (3, 5) AND {birth} <= {a16} AND {birth} > {a60}
+                       AND m.health = 1 AND m.school_status IS NULL))",
+                a16 = by(16),
+                a76 = by(76),
+                a60 = by(60)
+            ),
+            "CASE WHEN m.labour_skill IN (1, 2) THEN '未满16周岁或75周岁以上，劳动技能为劳动力'
+                  ELSE '16至59周岁、健康、非在校生，劳动技能为无或弱劳动力' END",
+        ),
+        QualityCheck::DibaoMismatch => {
+            // the latest 民政 row about 低保 of each member
+            let from = format!(
+                "{members} JOIN (SELECT r.member_id, MAX(r.id) AS last_id FROM alert_rows r
+                                 JOIN department_alerts a ON a.id = r.alert_id
+                                 WHERE a.kind = {} AND r.item LIKE '%低保%' GROUP BY r.member_id) l ON l.member_id = m.id
+                 JOIN alert_rows lr ON lr.id = l.last_id",
+                domain::feed::FeedKind::Assistance.code()
+            );
+            (
+                from,
+                format!(
+                    "{scope_m} AND (
+                       (m.dibao AND (lr.item LIKE '%退出%' OR lr.item LIKE '%停%' OR lr.item LIKE '%取消%'))
+                       OR (NOT m.dibao AND (lr.item LIKE '%新增%' OR lr.item LIKE '%纳入%')))"
+                ),
+                "CASE WHEN m.dibao THEN '登记享受低保，民政报告已退出' ELSE '登记未享受低保，民政报告已纳入' END",
+            )
+        }
+        QualityCheck::HousingAfterElimination => (
+            // one row per household: its head
+            members,
+            format!(
+                "{scope_m} AND m.relation = 1 AND h.monitoring_status = {elim} AND (h.housing_grade IN (3, 4)
+                   OR EXISTS (SELECT 1 FROM department_alerts a WHERE a.household_id = h.id AND a.kind = {house}
+                              AND a.raised_on >= h.eliminated_on))",
+                elim = domain::household::MonitoringStatus::Eliminated.code(),
+                house = domain::feed::FeedKind::DangerousHousing.code()
+            ),
+            "CASE WHEN h.housing_grade IN (3, 4) THEN '登记住房为C/D级' ELSE '风险消除后住建鉴定为C/D级危房' END",
+        ),
+        QualityCheck::BothMedical => {
+            (members, format!("{scope_m} AND m.resident_medical AND m.employee_medical"), "'居民医保和职工医保均为是'")
+        }
+        QualityCheck::WorkPlaceMonths => (
+            members,
+            format!(
+                "{scope_m} AND ((m.work_place <> '' AND COALESCE(m.work_months, 0) = 0)
+                               OR (m.work_place = '' AND COALESCE(m.work_months, 0) > 0))"
+            ),
+            "CASE WHEN m.work_place <> '' THEN '有务工地点、无务工时间' ELSE '有务工时间、无务工地点' END",
+        ),
+    }
+}
+
+pub(crate) async fn quality_counts(
+    r: &Pool<DB>,
+    scope: &Scope,
+    region: Option<RegionCode>,
+    as_of: chrono::NaiveDate,
+) -> Result<Vec<(QualityCheck, i64)>, StoreError> {
+    let (lo, hi) = range_within(scope, region);
+    let mut out = Vec::new();
+    for c in QualityCheck::ALL {
+        let (from, w, _) = quality_sql(*c, as_of);
+        let n: i64 = dynamic(format!("SELECT COUNT(*) AS n FROM {from} WHERE {w}"))
+            .bind(lo)
+            .bind(hi)
+            .fetch_one(r)
+            .await
+            .and_then(|row| row.try_get("n"))
+            .map_err(crate::db_err)?;
+        out.push((*c, n));
+    }
+    Ok(out)
+}
+
+pub(crate) async fn quality_items(
+    r: &Pool<DB>,
+    scope: &Scope,
+    region: Option<RegionCode>,
+    check: QualityCheck,
+    as_of: chrono::NaiveDate,
+    limit: u32,
+) -> Result<Vec<QualityItem>, StoreError> {
+    let (lo, hi) = range_within(scope, region);
+    let (from, w, detail) = quality_sql(check, as_of);
+    let rows = dynamic(format!(
+        "SELECT h.household_no, h.village_code, m.name, m.id_number, {detail} AS detail FROM {from} WHERE {w}
+         ORDER BY h.village_code, h.household_no, m.seq LIMIT $3"
+    ))
+    .bind(lo)
+    .bind(hi)
+    .bind(i64::from(limit))
+    .fetch_all(r)
+    .await
+    .map_err(crate::db_err)?;
+    rows.iter()
+        .map(|x| {
+            Ok(QualityItem {
+                household_no: HouseholdNo::parse(&x.try_get::<String, _>("household_no")?)
+                    .map_err(|_| bad("household_no"))?,
+                village: RegionCode::from_i64(x.try_get("village_code")?).ok_or_else(|| bad("village_code"))?,
+                member_name: x.try_get("name")?,
+                id_number: x.try_get("id_number")?,
+                detail: x.try_get::<Option<String>, _>("detail")?.unwrap_or_default(),
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(crate::db_err)
+}
+
+pub(crate) async fn alert_counts(
+    r: &Pool<DB>,
+    scope: &Scope,
+    region: Option<RegionCode>,
+) -> Result<Vec<(FeedKind, AlertStatus, i64)>, StoreError> {
+    let (lo, hi) = range_within(scope, region);
+    let rows = sqlx::query(
+        "SELECT a.kind, a.status, COUNT(*) AS n FROM department_alerts a JOIN households h ON h.id = a.household_id
+         WHERE h.village_code BETWEEN $1 AND $2 GROUP BY a.kind, a.status ORDER BY a.kind, a.status",
+    )
+    .bind(lo)
+    .bind(hi)
+    .fetch_all(r)
+    .await
+    .map_err(crate::db_err)?;
+    rows.iter()
+        .map(|x| {
+            Ok((
+                enum_of(x.try_get("kind")?, "department_alerts.kind")?,
+                enum_of(x.try_get("status")?, "department_alerts.status")?,
+                x.try_get("n")?,
+            ))
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(crate::db_err)
+}

@@ -164,3 +164,26 @@ pub async fn list(ctx: &Ctx, status: &str, feed: Option<String>, region: Option<
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `fangpin quality`: the data comparison report's counts (数据比对), as on the /quality page.
+pub async fn quality(ctx: &Ctx, region: Option<String>, as_of: Option<String>) -> anyhow::Result<ExitCode> {
+    let db = ctx.ready_db(false).await?;
+    let region = region.as_deref().map(RegionCode::parse).transpose()?;
+    let as_of = match as_of {
+        Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+            .map_err(|_| anyhow!("--as-of “{d}” should be YYYY-MM-DD / 日期应为 YYYY-MM-DD"))?,
+        None => ctx.clock.today(),
+    };
+    let r = domain::service::quality_report(&db, &Scope::system(), region, as_of).await?;
+    say!("data comparison as of {as_of} / 数据比对（截至 {as_of}）");
+    for (c, n) in &r.checks {
+        say!("  {:<28}\t{n}\t{}", c.key(), c.label());
+    }
+    if !r.alerts.is_empty() {
+        say!("department alerts: open, concluded / 部门预警：待核实、已核实");
+        for (k, open, done) in &r.alerts {
+            say!("  {:<28}\t{open}\t{done}\t{}", k.key(), k.label());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

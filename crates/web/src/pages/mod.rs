@@ -13,6 +13,7 @@ pub mod findings;
 pub mod households;
 pub mod login;
 pub mod measures;
+pub mod quality;
 pub mod transfer;
 pub mod visits;
 pub mod webhooks;
@@ -57,6 +58,7 @@ pub fn routes() -> Router<AppState> {
         .merge(measures::routes())
         .merge(department_tasks::routes())
         .merge(alerts::routes())
+        .merge(quality::routes())
         .merge(webhooks::routes())
         .merge(admin::routes())
 }

@@ -357,3 +357,52 @@ async fn near_misses_are_reviewed_by_a_person_and_remembered() {
         app.cleanup().await;
     }
 }
+
+/// 数据比对: the report counts what departments and the registry disagree on; the lists hold
+/// exactly the counted rows; IDs are masked for roles without the sensitive view; the export
+/// (one sheet per check) is audited; departments have their own pages instead.
+#[tokio::test]
+async fn the_data_comparison_report_agrees_with_its_lists() {
+    for app in TestApp::both().await {
+        app.clock.set(at(4, 20));
+        let mut town = app.login("town").await;
+        let deaths = format!("姓名,身份证号码,死亡日期\n李秀英,{D1_SPOUSE_ID},2022-04-02\n");
+        upload(&mut town, "死亡.csv", &deaths, &[("feed", "death")]).await;
+        let dibao = "姓名,身份证号码,变动类型\n覃秀兰,450203195806070021,新增低保\n";
+        let page = upload(&mut town, "民政.csv", dibao, &[("feed", "assistance")]).await;
+        assert!(page.contains("新增预警 1 条"), "[{}] {page}", app.label);
+
+        let report = town.get("/quality").await.text();
+        let count = |key: &str| {
+            let row = report.split("<tr>").find(|r| r.contains(&format!("/quality/{key}?"))).unwrap_or("");
+            row.split("tag bad\">").nth(1).map(|s| s.split('<').next().unwrap().to_string()).unwrap_or_default()
+        };
+        assert_eq!(count("deaths_registered"), "1", "{report}");
+        assert_eq!(count("dibao_mismatch"), "1", "{report}");
+        // the alerts table agrees with the alert page
+        assert!(
+            report.contains("<td data-label=\"数据\">死亡</td>") && report.contains("<td data-label=\"待核实\">1</td>")
+        );
+        let deaths_list = town.get("/alerts?feed=death").await.text();
+        assert!(deaths_list.contains("共 1 条"));
+        let list = town.get("/quality/deaths_registered").await.text();
+        assert!(list.contains("已死亡仍在册（1）") && list.contains("李秀英") && list.contains(D1_SPOUSE_ID), "{list}");
+        let list = town.get("/quality/dibao_mismatch").await.text();
+        assert!(list.contains("覃秀兰") && list.contains("登记未享受低保，民政报告已纳入"), "{list}");
+        // a leader reads it with IDs masked; a department has no report
+        let mut leader = app.login("leader").await;
+        let lp = leader.get("/quality/deaths_registered").await.text();
+        assert!(lp.contains("李秀英") && !lp.contains(D1_SPOUSE_ID) && lp.contains("450203********0025"), "{lp}");
+        let mut yibao = app.login("yibao").await;
+        assert_eq!(yibao.get("/quality").await.status, StatusCode::FORBIDDEN);
+        // another village sees none of it
+        let mut dongtang = app.login("dongtang").await;
+        assert!(!dongtang.get("/quality/deaths_registered").await.text().contains("李秀英"));
+        let x = town.get("/quality.xlsx").await;
+        assert_eq!(x.status, StatusCode::OK);
+        assert!(x.bytes.starts_with(b"PK"), "an xlsx file");
+        let audit = domain::ports::AuditStore::audit_rows(&app.db, &Default::default(), 1000).await.unwrap();
+        assert!(audit.iter().any(|r| r.entry.note.contains("导出数据比对报告")));
+        app.cleanup().await;
+    }
+}
