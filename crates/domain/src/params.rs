@@ -41,6 +41,8 @@ crate::codes::code_enum! {
         AlertEducationFees = 13 => "非义务教育自付预警线",
         /// Working days the village has to verify a department alert (§9; INFERRED default).
         AlertVerifyWorkdays = 14 => "部门预警核实时限",
+        /// Which 不宜纳入 facts block 信息比对 (D16: "the list is a parameter"): a set of feed kinds.
+        ExclusionKinds = 15 => "不宜纳入比对项",
     }
 }
 
@@ -62,6 +64,7 @@ impl ParamName {
             ParamName::AlertMedicalOther => "alert_medical_other",
             ParamName::AlertEducationFees => "alert_education_fees",
             ParamName::AlertVerifyWorkdays => "alert_verify_workdays",
+            ParamName::ExclusionKinds => "exclusion_kinds",
         }
     }
 
@@ -96,6 +99,7 @@ impl ParamName {
             ParamName::MonitoringLine => "元/人/年",
             ParamName::AlertMedicalPoor | ParamName::AlertMedicalOther | ParamName::AlertEducationFees => "元",
             ParamName::AlertVerifyWorkdays => "个工作日",
+            ParamName::ExclusionKinds => "",
             ParamName::StableMonths => "个月",
             ParamName::OfficerDueWorkdays => "个工作日",
             ParamName::MeasuresDueDays | ParamName::NoticeDays | ParamName::CaseLimitDays => "天",
@@ -109,6 +113,11 @@ impl ParamName {
         match self {
             ParamName::MonitoringLine => format!("{} 元/人/年", Fen(value)),
             m if m.is_money() => format!("{} 元", Fen(value)),
+            ParamName::ExclusionKinds => {
+                let kinds: Vec<&str> =
+                    exclusion_kinds().filter(|k| value & exclusion_bit(*k) != 0).map(|k| k.label()).collect();
+                if kinds.is_empty() { "（无）".to_string() } else { kinds.join("、") }
+            }
             other => match other.choices() {
                 Some(c) => {
                     c.iter().find(|(v, _)| *v == value).map_or_else(|| value.to_string(), |(_, l)| l.to_string())
@@ -136,6 +145,7 @@ impl ParamName {
             ParamName::AlertMedicalOther => Some(Fen::from_yuan(20_000).0),
             ParamName::AlertEducationFees => Some(Fen::from_yuan(10_000).0),
             ParamName::AlertVerifyWorkdays => Some(5),
+            ParamName::ExclusionKinds => Some(exclusion_kinds().map(exclusion_bit).sum()),
         }
     }
 }
@@ -224,6 +234,16 @@ pub fn resolve_or_default(
     }
 }
 
+/// The feed kinds that are 不宜纳入 facts (D16).
+pub fn exclusion_kinds() -> impl Iterator<Item = crate::feed::FeedKind> {
+    crate::feed::FeedKind::ALL.iter().copied().filter(|k| k.usage() == crate::feed::FeedUse::Exclusion)
+}
+
+/// A kind's bit in [`ParamName::ExclusionKinds`].
+pub fn exclusion_bit(kind: crate::feed::FeedKind) -> i64 {
+    1 << (kind.code() & 31)
+}
+
 /// Validates a value typed for a parameter and converts it to the storage unit.
 pub fn parse_value(name: ParamName, text: &str) -> Result<i64, ParamError> {
     match name {
@@ -233,6 +253,22 @@ pub fn parse_value(name: ParamName, text: &str) -> Result<i64, ParamError> {
                 return Err(ParamError::Invalid(format!("监测范围应在 0 到 100,000 元之间，收到“{}”", text.trim())));
             }
             Ok(fen.0)
+        }
+        ParamName::ExclusionKinds => {
+            let mut bits = 0;
+            for t in text.split(['、', ',', '，', ';', '；', ' ']).map(str::trim).filter(|t| !t.is_empty()) {
+                if matches!(t, "无" | "（无）" | "none") {
+                    continue;
+                }
+                let k = crate::feed::FeedKind::from_key(t)
+                    .filter(|k| k.usage() == crate::feed::FeedUse::Exclusion)
+                    .ok_or_else(|| {
+                        let known: Vec<&str> = exclusion_kinds().map(|k| k.label()).collect();
+                        ParamError::Invalid(format!("不宜纳入比对项“{t}”不认识：可选 {}，用顿号分隔", known.join("、")))
+                    })?;
+                bits |= exclusion_bit(k);
+            }
+            Ok(bits)
         }
         m if m.is_money() => {
             let fen = Fen::parse_yuan(text).map_err(|e| ParamError::Invalid(e.to_string()))?;
@@ -336,11 +372,19 @@ mod tests {
         assert_eq!(ParamName::from_key("notice-days"), Some(ParamName::NoticeDays));
         assert_eq!(ParamName::from_key("公示天数"), Some(ParamName::NoticeDays));
         assert_eq!(ParamName::from_key("nope"), None);
+        // D16: the list of 不宜纳入 kinds
+        let all = ParamName::ExclusionKinds.shipped_default().unwrap();
+        assert_eq!(ParamName::ExclusionKinds.display_value(all), "车辆登记、财政供养人员、市场主体登记、商品房登记");
+        let two = parse_value(ParamName::ExclusionKinds, "财政供养人员、vehicle").unwrap();
+        assert_eq!(ParamName::ExclusionKinds.display_value(two), "车辆登记、财政供养人员");
+        assert_eq!(parse_value(ParamName::ExclusionKinds, "无"), Ok(0));
+        assert!(parse_value(ParamName::ExclusionKinds, "医保").unwrap_err().to_string().contains("不认识"));
         // every parameter but the monitoring line has a default, and it parses back
         for n in ParamName::ALL {
             if let Some(v) = n.shipped_default() {
                 let shown = match n.choices() {
                     Some(_) => n.display_value(v),
+                    None if *n == ParamName::ExclusionKinds => n.display_value(v),
                     None if n.is_money() => (v / 100).to_string(),
                     None => v.to_string(),
                 };

@@ -981,7 +981,7 @@ pub async fn record_step<
     // town and the county
     if plan.step == Step::DataCheck && plan.outcome == StepOutcome::Passed {
         let d = store.household(scope, &case.household_no).await?.ok_or(CaseError::NotFound)?;
-        let facts = store.exclusion_facts(d.record.id).await?;
+        let facts = blocking_exclusions(store, &case, d.record.id).await?;
         if !facts.is_empty() && !store.exclusion_override(case.id.0).await?.is_some_and(|o| o.approved()) {
             let list: Vec<String> = facts.iter().map(|f| f.describe()).collect();
             return Err(ProcedureError::Excluded(format!(
@@ -2032,9 +2032,27 @@ pub async fn conclude_alert<
     }
 }
 
+/// The 不宜纳入 facts of a household that count for a case: those of the kinds on the list of the
+/// case's region and year (D16: "the list is a parameter").
+pub async fn blocking_exclusions<S: crate::ports::ExclusionStore + ParamStore>(
+    store: &S,
+    case: &Case,
+    household: crate::household::HouseholdId,
+) -> Result<Vec<crate::feed::ExclusionFact>, CaseError> {
+    let year = case.opened_on.year();
+    let params = store.params(Some(year)).await?;
+    let kinds = resolve_or_default(&params, year, case.village, ParamName::ExclusionKinds)?.value;
+    Ok(store
+        .exclusion_facts(household)
+        .await?
+        .into_iter()
+        .filter(|f| kinds & crate::params::exclusion_bit(f.kind) != 0)
+        .collect())
+}
+
 /// The town proposes an exception to 不宜纳入 for an identification case (with the reason), the
 /// county approves it (D16); only while the case has not passed 信息比对.
-pub async fn approve_exclusion_override<S: CaseStore + crate::ports::ExclusionStore + HouseholdStore>(
+pub async fn approve_exclusion_override<S: CaseStore + crate::ports::ExclusionStore + HouseholdStore + ParamStore>(
     store: &S,
     at: DateTime<Utc>,
     scope: &Scope,
@@ -2059,7 +2077,7 @@ pub async fn approve_exclusion_override<S: CaseStore + crate::ports::ExclusionSt
         )));
     }
     let d = store.household(scope, &case.household_no).await?.ok_or(CaseError::NotFound)?;
-    if store.exclusion_facts(d.record.id).await?.is_empty() {
+    if blocking_exclusions(store, &case, d.record.id).await?.is_empty() {
         return Err(CaseError::Invalid(FieldErrors::one("reason", "例外理由", "该户没有不宜纳入情形，不需要例外")));
     }
     let current = store.exclusion_override(case.id.0).await?;

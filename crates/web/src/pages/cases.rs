@@ -753,7 +753,7 @@ async fn case_page(
         && let Some(d) = state.db.household(&a.scope, &c.household_no).await?
     {
         use domain::ports::ExclusionStore;
-        let facts = state.db.exclusion_facts(d.record.id).await?;
+        let facts = service::blocking_exclusions(&state.db, c, d.record.id).await?;
         let checked = c.steps.iter().any(|s| s.step == Step::DataCheck);
         let over = state.db.exclusion_override(c.id.0).await?;
         if !facts.is_empty() || !checked {

@@ -406,3 +406,79 @@ async fn the_data_comparison_report_agrees_with_its_lists() {
         app.cleanup().await;
     }
 }
+
+/// Every feed kind through the API: the alert kinds raise one alert each for D1 (kinds do not
+/// merge), the 不宜纳入 kinds record a fact each; the region's list of 不宜纳入 kinds decides
+/// which facts block 信息比对 (here: none).
+#[tokio::test]
+async fn every_feed_kind_and_the_list_of_exclusions() {
+    use domain::feed::{FeedKind, FeedUse};
+    let app = TestApp::sqlite().await;
+    app.clock.set(at(4, 20));
+    let mut town = app.api_login("town").await;
+    let (mut alerts, mut facts) = (0, 0);
+    for kind in FeedKind::ALL {
+        let (header, values) = match kind {
+            FeedKind::MedicalSelfPaid => ("姓名,身份证号码,个人自付金额", "25000"),
+            FeedKind::EducationFees => ("姓名,身份证号码,自付学费", "12000"),
+            FeedKind::Assistance => ("姓名,身份证号码,变动类型", "临时救助"),
+            FeedKind::Disaster => ("姓名,身份证号码,灾害类型", "洪涝灾害"),
+            FeedKind::DangerousHousing => ("姓名,身份证号码,危房等级", "D级"),
+            FeedKind::Vehicle => ("姓名,身份证号码,车牌号", "桂B12345"),
+            FeedKind::StateSalaried => ("姓名,身份证号码,单位", "雒容镇中心小学"),
+            FeedKind::Business => ("姓名,身份证号码,企业名称", "柳州某商贸有限公司"),
+            FeedKind::Property => ("姓名,身份证号码,房屋坐落", "柳州市某小区"),
+            _ => ("姓名,身份证号码,项目", "有"),
+        };
+        let file = format!("{header}\n韦国强,{D1_HEAD_ID},{values}\n");
+        let r = town
+            .upload("/api/v1/feeds", &format!("{}.csv", kind.key()), file.as_bytes(), &[("feed", kind.key())])
+            .await;
+        let j = r.json();
+        assert_eq!(j["written"], true, "{kind:?}: {}", r.text());
+        match kind.usage() {
+            FeedUse::Alert => {
+                assert_eq!(j["alerts_raised"], 1, "{kind:?}: {j}");
+                alerts += 1;
+            }
+            FeedUse::Exclusion => {
+                assert_eq!(
+                    (j["alerts_raised"].as_i64(), j["exclusion_facts"].as_i64()),
+                    (Some(0), Some(1)),
+                    "{kind:?}"
+                );
+                facts += 1;
+            }
+        }
+    }
+    assert_eq!((alerts, facts), (11, 4));
+    assert_eq!(town.get("/api/v1/alerts").await.json()["total"], 11);
+
+    // the town's list of 不宜纳入 kinds set to none: the facts no longer block 信息比对
+    let mut admin = app.login("admin").await;
+    let set = [("year", "2022"), ("region", "450203100000"), ("name", "exclusion_kinds"), ("value", "无")];
+    assert_eq!(admin.post_form("/admin/params", &set).await.status, StatusCode::SEE_OTHER);
+    let mut cadre = app.api_login("dazheng").await;
+    let mut county = app.api_login("county").await;
+    let r = cadre
+        .json(
+            "POST",
+            "/api/v1/cases",
+            serde_json::json!({ "household_no": D1, "source": "部门筛查预警", "on": "2022-04-11", "note": "医保预警" }),
+        )
+        .await;
+    let id = r.json()["id"].as_i64().unwrap();
+    let mut v = r.json()["version"].clone();
+    for body in [
+        serde_json::json!({ "step": "application", "on": "2022-04-12" }),
+        serde_json::json!({ "step": "home_verification", "on": "2022-04-13", "participants": ["韦小明", "蓝海"] }),
+    ] {
+        let mut body = body;
+        body["version"] = v.clone();
+        v = cadre.json("POST", &format!("/api/v1/cases/{id}/steps"), body).await.json()["version"].clone();
+    }
+    let check = serde_json::json!({ "version": v, "step": "data_check", "on": "2022-04-14" });
+    let r = county.json("POST", &format!("/api/v1/cases/{id}/steps"), check).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    app.cleanup().await;
+}
