@@ -1771,7 +1771,7 @@ fn assess_feed_row(
 /// against its threshold for the household's group and year (D15), alerts due in the
 /// verification time on the village's calendar, 不宜纳入 kinds recorded as facts (D16).
 #[allow(clippy::too_many_arguments)]
-pub async fn import_feed<S: crate::ports::FeedStore + ParamStore>(
+pub async fn import_feed<S: crate::ports::FeedStore + ParamStore + NotificationStore>(
     store: &S,
     calendar: &WorkCalendar,
     at: DateTime<Utc>,
@@ -1893,7 +1893,28 @@ pub async fn import_feed<S: crate::ports::FeedStore + ParamStore>(
         imported_by: actor.name.clone(),
         imported_at: at,
     };
-    report.outcome = Some(store.record_feed(actor, at, &batch, &drafts, &facts, &report.unmatched).await?);
+    let outcome = store.record_feed(actor, at, &batch, &drafts, &facts, &report.unmatched).await?;
+    // dispatched to the villages (§9): each village's cadres hear how many households to verify
+    if outcome.raised + outcome.updated > 0 {
+        let mut per_village: std::collections::BTreeMap<crate::region::RegionCode, std::collections::BTreeSet<i64>> =
+            Default::default();
+        for d in &drafts {
+            per_village.entry(d.village).or_default().insert(d.household_id.0);
+        }
+        let notes: Vec<crate::notify::NewNotification> = per_village
+            .iter()
+            .map(|(v, hh)| {
+                crate::notify::NewNotification::to_role(
+                    Role::VillageCadre,
+                    *v,
+                    format!("{}推送{}预警：本村 {} 户待核实", kind.department().label(), kind.label(), hh.len()),
+                    format!("/alerts?feed={}&village={v}", kind.key()),
+                )
+            })
+            .collect();
+        store.notify(at, &notes).await?;
+    }
+    report.outcome = Some(outcome);
     Ok(report)
 }
 

@@ -515,6 +515,52 @@ mod tests {
     }
 
     #[test]
+    fn xlsx_files_and_number_formatted_ids() {
+        // a department's xlsx: the ID as text reads; the same ID typed as a number has lost digits
+        let id = domain::national_id::make_id(450203, NaiveDate::from_ymd_opt(1958, 4, 2).unwrap(), 1);
+        let rows = vec![vec!["甲".to_string(), id.clone(), "6000".to_string()]];
+        let bytes = crate::write_table(
+            FileFormat::Xlsx,
+            Vec::new(),
+            "医保",
+            &["姓名", "身份证号码", "自付金额"],
+            &[10.0; 3],
+            &rows,
+        )
+        .unwrap();
+        let p = read_feed_bytes(
+            &bytes,
+            "医保.xlsx",
+            FeedKind::MedicalSelfPaid,
+            &FeedMapping::default(),
+            "2022",
+            &mut |_, _| {},
+        )
+        .unwrap();
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert_eq!(p.rows[0].id_key, Some(NationalId::parse(&id).unwrap().key()));
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        for (c, h) in ["姓名", "身份证号码", "自付金额"].iter().enumerate() {
+            ws.write_string(0, c as u16, *h).unwrap();
+        }
+        ws.write_string(1, 0, "甲").unwrap();
+        ws.write_number(1, 1, 450203195804020011.0).unwrap();
+        ws.write_number(1, 2, 6000.0).unwrap();
+        let bytes = wb.save_to_buffer().unwrap();
+        let p = read_feed_bytes(
+            &bytes,
+            "医保.xlsx",
+            FeedKind::MedicalSelfPaid,
+            &FeedMapping::default(),
+            "2022",
+            &mut |_, _| {},
+        )
+        .unwrap();
+        assert!(p.errors[0].message.contains("数值格式，已丢失末几位"), "{:?}", p.errors);
+    }
+
+    #[test]
     fn gbk_files_and_dates_as_periods() {
         let (bytes, _, _) = encoding_rs::GBK.encode("姓名,身份证号,死亡日期\n甲,450203195804020011,2022年4月3日\n");
         let p =

@@ -74,6 +74,11 @@ async fn a_medical_file_raises_alerts_the_village_verifies() {
         let inbox = town.get("/inbox").await.text();
         let item = inbox.split("<li").find(|l| l.contains("部门预警待核实")).unwrap_or_else(|| panic!("{inbox}"));
         assert!(item.contains("本周内到期2件"), "{item}");
+        // dispatched to the village: its cadres are notified
+        let mut cadre = app.login("dazheng").await;
+        assert!(cadre.get("/inbox").await.text().contains("医保推送医保自付费用预警：本村 2 户待核实"));
+        let mut other = app.login("dongtang").await;
+        assert!(!other.get("/inbox").await.text().contains("医保推送"), "T1 stayed below its line");
 
         // the same file again: nothing twice; a newer row updates the open alert
         let page = upload(&mut town, "医保2022年3月.csv", &file, &[("feed", "medical")]).await;
