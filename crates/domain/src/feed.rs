@@ -324,6 +324,18 @@ pub fn id_text_key(text: &str) -> String {
     crate::text::compact(text).to_uppercase()
 }
 
+/// Whether a written ID can carry a remembered decision: a missing or short one cannot (a name
+/// alone must never match a person).
+pub fn id_text_rememberable(text: &str) -> bool {
+    id_text_key(text).chars().count() >= 15
+}
+
+/// The key a reviewer's decision on an unmatched row is kept under: the ID as written, or —
+/// when it cannot be remembered — the row itself ("not this one" then holds for that row only).
+pub fn decision_key(id_text: &str, row_id: i64) -> String {
+    if id_text_rememberable(id_text) { id_text_key(id_text) } else { format!("#row{row_id}") }
+}
+
 /// The birth date a row gives, or the one its ID's digits spell even when the ID fails its check
 /// (18 characters) or is a legacy 15-digit number — for near-miss candidates only.
 pub fn birth_hint(birth: Option<NaiveDate>, id_text: &str) -> Option<NaiveDate> {
@@ -369,6 +381,8 @@ pub struct UnmatchedRow {
     pub decided_by: Option<String>,
     /// JSON of the row's cells.
     pub evidence: String,
+    /// The importer's region (`None`: the command line).
+    pub batch_region: Option<crate::region::RegionCode>,
 }
 
 /// A registry member who may be the person of an unmatched row (same name and birth date).

@@ -1313,7 +1313,7 @@ pub struct AlertVerification {
 }
 
 /// What recording a feed did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct FeedOutcome {
     pub batch_id: i64,
     pub raised: i64,
@@ -1321,6 +1321,9 @@ pub struct FeedOutcome {
     /// Rows already behind an open alert with the same value (the same file again, say).
     pub unchanged: i64,
     pub facts_added: i64,
+    /// The households whose alerts were raised or updated (for the villages' notifications).
+    #[serde(skip)]
+    pub changed: Vec<i64>,
 }
 
 pub trait FeedStore: Send + Sync {

@@ -788,8 +788,15 @@ fn data_errors(f: &Facts, out: &mut Out, ctx: &Context) {
 /// Loose age ranges per school status: wide enough for repeaters and late starters, narrow
 /// enough to catch a wrong birth date or a status never updated.
 fn school_age_plausible(s: SchoolStatus, age: i32) -> bool {
+    let (lo, hi) = school_age_range(s);
+    (lo..=hi).contains(&age)
+}
+
+/// The ages (inclusive) at which a school status is plausible; shared with the data comparison
+/// report so that both say the same.
+pub fn school_age_range(s: SchoolStatus) -> (i32, i32) {
     use SchoolStatus::*;
-    let (lo, hi) = match s {
+    match s {
         Preschooler => (0, 7),
         Preschool => (2, 8),
         Primary => (5, 17),
@@ -798,8 +805,7 @@ fn school_age_plausible(s: SchoolStatus, age: i32) -> bool {
         HigherVocational1 | HigherVocational2 | HigherVocational3 | Technician1 | Technician2 | Technician3
         | Technician4 | Undergraduate1 | Undergraduate2 | Undergraduate3 | Undergraduate4 | Undergraduate5 => (15, 40),
         Postgraduate => (19, 60),
-    };
-    (lo..=hi).contains(&age)
+    }
 }
 
 #[cfg(test)]

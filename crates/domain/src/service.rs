@@ -979,7 +979,11 @@ pub async fn record_step<
     }
     // D16: a household with a 不宜纳入 fact passes 信息比对 only with an exception approved by the
     // town and the county
-    if plan.step == Step::DataCheck && plan.outcome == StepOutcome::Passed {
+    // (checked again at 县级审定: a fact may have arrived after 信息比对)
+    if case.procedure == Procedure::Identification
+        && matches!(plan.step, Step::DataCheck | Step::CountyApproval)
+        && plan.outcome == StepOutcome::Passed
+    {
         let d = store.household(scope, &case.household_no).await?.ok_or(CaseError::NotFound)?;
         let facts = blocking_exclusions(store, &case, d.record.id).await?;
         if !facts.is_empty() && !store.exclusion_override(case.id.0).await?.is_some_and(|o| o.approved()) {
@@ -1815,6 +1819,7 @@ pub async fn import_feed<S: crate::ports::FeedStore + ParamStore + NotificationS
         .rows
         .iter()
         .filter(|r| r.id_key.is_none_or(|k| !found.contains_key(&k)))
+        .filter(|r| crate::feed::id_text_rememberable(&r.id_text))
         .map(|r| (crate::feed::id_text_key(&r.id_text), r.name.clone()))
         .collect();
     let decisions = if misses.is_empty() { Vec::new() } else { store.identity_decisions(&misses).await? };
@@ -1898,7 +1903,7 @@ pub async fn import_feed<S: crate::ports::FeedStore + ParamStore + NotificationS
     if outcome.raised + outcome.updated > 0 {
         let mut per_village: std::collections::BTreeMap<crate::region::RegionCode, std::collections::BTreeSet<i64>> =
             Default::default();
-        for d in &drafts {
+        for d in drafts.iter().filter(|d| outcome.changed.contains(&d.household_id.0)) {
             per_village.entry(d.village).or_default().insert(d.household_id.0);
         }
         let notes: Vec<crate::notify::NewNotification> = per_village
@@ -1912,7 +1917,8 @@ pub async fn import_feed<S: crate::ports::FeedStore + ParamStore + NotificationS
                 )
             })
             .collect();
-        store.notify(at, &notes).await?;
+        // the import is committed: a notification that fails must not make it look failed
+        let _ = store.notify(at, &notes).await;
     }
     report.outcome = Some(outcome);
     Ok(report)
@@ -2072,7 +2078,7 @@ pub async fn blocking_exclusions<S: crate::ports::ExclusionStore + ParamStore>(
 }
 
 /// The town proposes an exception to 不宜纳入 for an identification case (with the reason), the
-/// county approves it (D16); only while the case has not passed 信息比对.
+/// county approves it (D16); until 县级审定.
 pub async fn approve_exclusion_override<S: CaseStore + crate::ports::ExclusionStore + HouseholdStore + ParamStore>(
     store: &S,
     at: DateTime<Utc>,
@@ -2087,14 +2093,15 @@ pub async fn approve_exclusion_override<S: CaseStore + crate::ports::ExclusionSt
         Role::CountyApprover => true,
         _ => return Err(CaseError::Forbidden),
     };
-    let before_check = case.is_open()
+    // until 县级审定: a fact may arrive after 信息比对, and blocks 县级审定 too
+    let before_approval = case.is_open()
         && case.procedure == Procedure::Identification
-        && !case.steps.iter().any(|s| s.step == Step::DataCheck);
-    if !before_check {
+        && !case.steps.iter().any(|s| s.step == Step::CountyApproval);
+    if !before_approval {
         return Err(CaseError::Invalid(FieldErrors::one(
             "reason",
             "例外理由",
-            "只有尚未通过信息比对的识别认定案件可以申请例外",
+            "只有尚未县级审定的识别认定案件可以申请例外",
         )));
     }
     let d = store.household(scope, &case.household_no).await?.ok_or(CaseError::NotFound)?;
@@ -2127,34 +2134,27 @@ pub async fn approve_exclusion_override<S: CaseStore + crate::ports::ExclusionSt
     }
 }
 
-/// Unmatched rows of the batches imported within the scope, with their near-miss candidates:
-/// members of the scope with the same name and birth date (from the row, or from its ID's
-/// digits), in the village the row names when it names one, less those a reviewer said are not
-/// the person. Never matched by the machine: a reviewer decides (D17). The rows carry full IDs:
-/// for roles that import and see sensitive data only.
-pub async fn unmatched_review<S: crate::ports::FeedStore>(
+/// The near-miss candidates of unmatched rows: members of the scope with the same name and birth
+/// date (from the row, or from its ID's digits), in the village the row names when it names
+/// one, less those a reviewer said are not the person. Never matched by the machine (D17).
+async fn near_miss_candidates<S: crate::ports::FeedStore>(
     store: &S,
     scope: &Scope,
-    pending_only: bool,
-    before: Option<i64>,
-    village_name: impl Fn(crate::region::RegionCode) -> String,
-) -> Result<(crate::ports::Page<crate::feed::UnmatchedRow>, Vec<Vec<crate::feed::PersonCandidate>>), EditError> {
-    require(scope, Permission::ImportFeeds)?;
-    require(scope, Permission::ViewSensitive)?;
-    let page = store.unmatched_rows(scope, pending_only, 50, before).await?;
-    let mut names: Vec<String> = page.items.iter().map(|u| u.name.clone()).filter(|n| !n.is_empty()).collect();
+    rows: &[crate::feed::UnmatchedRow],
+    village_name: &(dyn Fn(crate::region::RegionCode) -> String + Sync),
+) -> Result<Vec<Vec<crate::feed::PersonCandidate>>, EditError> {
+    let mut names: Vec<String> = rows.iter().map(|u| u.name.clone()).filter(|n| !n.is_empty()).collect();
     names.sort();
     names.dedup();
     let all = if names.is_empty() { Vec::new() } else { store.members_by_name(scope, &names).await? };
     let pairs: Vec<(String, String)> =
-        page.items.iter().map(|u| (crate::feed::id_text_key(&u.id_text), u.name.clone())).collect();
+        rows.iter().map(|u| (crate::feed::decision_key(&u.id_text, u.id), u.name.clone())).collect();
     let decisions = if pairs.is_empty() { Vec::new() } else { store.identity_decisions(&pairs).await? };
-    let candidates = page
-        .items
+    Ok(rows
         .iter()
         .map(|u| {
             let birth = crate::feed::birth_hint(u.birth, &u.id_text);
-            let key = crate::feed::id_text_key(&u.id_text);
+            let key = crate::feed::decision_key(&u.id_text, u.id);
             all.iter()
                 .filter(|c| c.name == u.name)
                 .filter(|c| {
@@ -2169,8 +2169,53 @@ pub async fn unmatched_review<S: crate::ports::FeedStore>(
                 .cloned()
                 .collect()
         })
-        .collect();
-    Ok((page, candidates))
+        .collect())
+}
+
+/// Unmatched rows for the scope's reviewer, with their near-miss candidates: the rows of files
+/// imported within the scope, and those of wider files (a county's, the command line's) that
+/// have a candidate in the scope. The rows and candidates carry full IDs: for roles that import
+/// and see sensitive data only, and the view is audited (D18).
+#[allow(clippy::too_many_arguments)]
+pub async fn unmatched_review<S: crate::ports::FeedStore + AuditStore>(
+    store: &S,
+    at: DateTime<Utc>,
+    scope: &Scope,
+    actor: &Actor,
+    pending_only: bool,
+    before: Option<i64>,
+    village_name: impl Fn(crate::region::RegionCode) -> String + Send + Sync,
+) -> Result<(crate::ports::Page<crate::feed::UnmatchedRow>, Vec<Vec<crate::feed::PersonCandidate>>), EditError> {
+    require(scope, Permission::ImportFeeds)?;
+    require(scope, Permission::ViewSensitive)?;
+    let page = store.unmatched_rows(scope, pending_only, 400, before).await?;
+    let candidates = near_miss_candidates(store, scope, &page.items, &village_name).await?;
+    let own = |u: &crate::feed::UnmatchedRow| match (scope.region(), u.batch_region) {
+        (None, _) => true,
+        (Some(_), Some(r)) => scope.contains(r),
+        (Some(_), None) => false,
+    };
+    let (mut items, mut cands) = (Vec::new(), Vec::new());
+    for (u, c) in page.items.into_iter().zip(candidates) {
+        if own(&u) || !c.is_empty() {
+            items.push(u);
+            cands.push(c);
+        }
+    }
+    let more = items.len() > 50 || page.next.is_some();
+    items.truncate(50);
+    cands.truncate(50);
+    let next = if more { items.last().map(|u| u.id.to_string()) } else { None };
+    if !items.is_empty() {
+        let mut e = AuditEntry::new(at, actor, AuditAction::ViewSensitive, "feed_batch", 0)
+            .note(format!("查看未匹配的部门数据 {} 行及候选人（含证件号码）", items.len()));
+        if let Some(r) = scope.region() {
+            e = e.region(r);
+        }
+        store.append_audit(&[e]).await?;
+    }
+    let total = items.len() as i64;
+    Ok((crate::ports::Page { items, next, total }, cands))
 }
 
 /// A reviewer's decision on an unmatched row: `Some((member, true))` the same person — the row
@@ -2187,6 +2232,7 @@ pub async fn decide_unmatched<S: crate::ports::FeedStore + ParamStore>(
     actor: &Actor,
     id: i64,
     decision: Option<(i64, bool)>,
+    village_name: impl Fn(crate::region::RegionCode) -> String + Send + Sync,
 ) -> Result<crate::ports::FeedOutcome, EditError> {
     require(scope, Permission::ImportFeeds)?;
     require(scope, Permission::ViewSensitive)?;
@@ -2195,6 +2241,13 @@ pub async fn decide_unmatched<S: crate::ports::FeedStore + ParamStore>(
         return Err(FieldErrors::one("member", "核对结论", format!("该行已核对：{}", row.status.label())).into());
     }
     let (member_id, same) = decision.unwrap_or((0, false));
+    // only a proposed candidate can be confirmed or refused
+    if member_id > 0 {
+        let cands = near_miss_candidates(store, scope, std::slice::from_ref(&row), &village_name).await?;
+        if !cands.first().is_some_and(|c| c.iter().any(|c| c.member_id == member_id)) {
+            return Err(FieldErrors::one("member", "核对结论", "只能在推荐的候选人中确认").into());
+        }
+    }
     let (mut alert, mut fact) = (None, None);
     if member_id > 0 {
         let m = store.members_by_ids(scope, &[member_id]).await?.into_iter().next().ok_or(EditError::NotFound)?;
@@ -2277,17 +2330,30 @@ pub async fn quality_report<S: crate::ports::QualityStore>(
     Ok(QualityReport { as_of, checks, alerts })
 }
 
-/// One check's findings (at most `limit`).
-pub async fn quality_items<S: crate::ports::QualityStore>(
+/// One check's findings (at most `limit`). They carry full ID numbers: a role that sees them
+/// leaves an audit entry (D18); the page masks them for the others.
+#[allow(clippy::too_many_arguments)]
+pub async fn quality_items<S: crate::ports::QualityStore + AuditStore>(
     store: &S,
+    at: DateTime<Utc>,
     scope: &Scope,
+    actor: &Actor,
     region: Option<crate::region::RegionCode>,
     check: crate::quality::QualityCheck,
     as_of: NaiveDate,
     limit: u32,
 ) -> Result<Vec<crate::quality::QualityItem>, EditError> {
     may_see_quality(scope)?;
-    Ok(store.quality_items(scope, region, check, as_of, limit).await?)
+    let items = store.quality_items(scope, region, check, as_of, limit).await?;
+    if scope.allows(Permission::ViewSensitive) && items.iter().any(|i| !i.id_number.is_empty()) {
+        let mut e = AuditEntry::new(at, actor, AuditAction::ViewSensitive, "quality_report", i64::from(check.code()))
+            .note(format!("查看数据比对清单“{}”（含证件号码，{} 条）", check.label(), items.len()));
+        if let Some(r) = region.or(scope.region()) {
+            e = e.region(r);
+        }
+        store.append_audit(&[e]).await?;
+    }
+    Ok(items)
 }
 
 /// Every check's findings for the xlsx export (one sheet each); the export is audited.

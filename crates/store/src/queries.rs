@@ -4693,10 +4693,11 @@ async fn upsert_alerts(
     batch_id: i64,
     kind: FeedKind,
     alerts: &[AlertDraft],
-) -> Result<((i64, i64, i64), Vec<AuditEntry>), StoreError> {
+) -> Result<((i64, i64, i64), Vec<AuditEntry>, Vec<i64>), StoreError> {
     use std::collections::HashMap;
     let tx = conn;
     let mut out = FeedOutcome::default();
+    let mut changed = Vec::new();
     // PostgreSQL: one import of a kind at a time (SQLite's BEGIN IMMEDIATE already serialises
     // writers), so that two files cannot both raise the same alert or lose an update
     if BACKEND == crate::Backend::Postgres {
@@ -4765,7 +4766,8 @@ async fn upsert_alerts(
                      threshold = COALESCE($3, threshold),
                      member_id = CASE WHEN $1 THEN $4 ELSE member_id END,
                      member_name = CASE WHEN $1 THEN $5 ELSE member_name END,
-                     item = $6, batch_id = $7, version = version + 1, updated_at = $8
+                     item = CASE WHEN $1 OR $2 IS NULL THEN $6 ELSE item END,
+                     batch_id = $7, version = version + 1, updated_at = $8
                  WHERE id = $9 AND status = 1",
             )
             .bind(higher)
@@ -4786,6 +4788,7 @@ async fn upsert_alerts(
                     open.insert(key.clone(), (open_id, value));
                 }
                 out.updated += 1;
+                changed.push(a.household_id.0);
                 id = Some(open_id);
             }
         }
@@ -4817,6 +4820,7 @@ async fn upsert_alerts(
                 .map_err(crate::db_err)?;
                 open.insert(key, (id, value));
                 out.raised += 1;
+                changed.push(a.household_id.0);
                 audit.push(
                     AuditEntry::new(at, actor, AuditAction::Create, "household", a.household_id.0)
                         .region(a.village)
@@ -4840,7 +4844,7 @@ async fn upsert_alerts(
         .await
         .map_err(crate::db_err)?;
     }
-    Ok(((out.raised, out.updated, out.unchanged), audit))
+    Ok(((out.raised, out.updated, out.unchanged), audit, changed))
 }
 
 pub(crate) async fn record_feed(
@@ -4875,8 +4879,9 @@ pub(crate) async fn record_feed(
     .map_err(|e| crate::unique_as(e, "该文件已导入过，未重复导入".to_string()))?;
     let mut out = FeedOutcome { batch_id, ..Default::default() };
 
-    let (counts, mut audit) = upsert_alerts(&mut tx, actor, at, batch_id, batch.kind, alerts).await?;
+    let (counts, mut audit, changed) = upsert_alerts(&mut tx, actor, at, batch_id, batch.kind, alerts).await?;
     (out.raised, out.updated, out.unchanged) = counts;
+    out.changed = changed;
     for f in facts {
         let done = sqlx::query(
             "INSERT INTO exclusion_facts (household_id, member_id, kind, detail, batch_id, line, recorded_at)
@@ -5333,20 +5338,30 @@ fn decode_unmatched(r: &DbRow) -> Result<UnmatchedRow, sqlx::Error> {
         member_id: r.try_get("member_id")?,
         decided_by: r.try_get("decided_by")?,
         evidence: r.try_get("evidence")?,
+        batch_region: RegionCode::from_i64(r.try_get("region_code")?),
     })
 }
 
-/// Batches imported within the scope: the importer's region lies in it (the command line's
-/// batches, region 0, only for the whole-system scope).
+/// Batches whose rows may concern the scope: imported within it, or for a region containing it
+/// (a county's file, the command line's region 0). The service shows the rows of the latter only
+/// when they have a candidate in the scope.
 fn batch_scope(scope: &Scope, args: &mut Vec<Arg>) -> String {
     match scope.region() {
         None => "1 = 1".to_string(),
-        Some(_) => {
+        Some(region) => {
             let (lo, hi) = scope.range();
+            let mut above = vec![0_i64];
+            let mut r = region;
+            while let Some(p) = r.parent() {
+                above.push(p.as_i64());
+                r = p;
+            }
+            let list: Vec<String> = above.iter().map(|c| sql::push(args, Arg::I64(Some(*c)))).collect();
             format!(
-                "b.region_code BETWEEN {} AND {}",
+                "(b.region_code BETWEEN {} AND {} OR b.region_code IN ({}))",
                 sql::push(args, Arg::I64(Some(lo))),
-                sql::push(args, Arg::I64(Some(hi)))
+                sql::push(args, Arg::I64(Some(hi))),
+                list.join(", ")
             )
         }
     }
@@ -5539,13 +5554,15 @@ pub(crate) async fn resolve_unmatched(
     if done.rows_affected() == 0 {
         return Err(StoreError::Conflict);
     }
+    // a decision is remembered for an ID as written; without one, for this row only (a name alone
+    // never matches a person)
     if member_id > 0 {
         sqlx::query(
             "INSERT INTO identity_decisions (id_text, name, member_id, same, decided_by, decided_at)
              VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (id_text, name, member_id) DO UPDATE SET same = $4, decided_by = $5, decided_at = $6",
         )
-        .bind(domain::feed::id_text_key(&row.id_text))
+        .bind(domain::feed::decision_key(&row.id_text, row.id))
         .bind(row.name.clone())
         .bind(member_id)
         .bind(same)
@@ -5558,8 +5575,9 @@ pub(crate) async fn resolve_unmatched(
     let mut out = FeedOutcome { batch_id: row.batch_id, ..Default::default() };
     let mut audit = Vec::new();
     if let Some(a) = alert {
-        let (counts, entries) = upsert_alerts(&mut tx, actor, at, row.batch_id, row.kind, &[a]).await?;
+        let (counts, entries, changed) = upsert_alerts(&mut tx, actor, at, row.batch_id, row.kind, &[a]).await?;
         (out.raised, out.updated, out.unchanged) = counts;
+        out.changed = changed;
         audit.extend(entries);
     }
     if let Some(f) = fact {
@@ -5579,7 +5597,11 @@ pub(crate) async fn resolve_unmatched(
         .map_err(crate::db_err)?;
         out.facts_added = done.rows_affected() as i64;
     }
-    audit.push(AuditEntry::new(at, actor, AuditAction::Update, "feed_batch", row.batch_id).note(format!(
+    let mut entry = AuditEntry::new(at, actor, AuditAction::Update, "feed_batch", row.batch_id);
+    if let Some(r) = row.batch_region {
+        entry = entry.region(r);
+    }
+    audit.push(entry.note(format!(
         "核对未匹配的部门数据（批次 #{} 第{}行 {}）：{}",
         row.batch_id,
         row.line,
@@ -5621,47 +5643,50 @@ fn quality_sql(check: QualityCheck, as_of: chrono::NaiveDate) -> (String, String
                 "{scope_m} AND m.id_valid AND EXISTS (SELECT 1 FROM members m2 WHERE m2.id_key = m.id_key
                                                      AND m2.household_id <> m.household_id)"
             ),
-            "'另一户：' || (SELECT MIN(h2.household_no) FROM members m2 JOIN households h2 ON h2.id = m2.household_id
-                          WHERE m2.id_key = m.id_key AND m2.household_id <> m.household_id)",
+            // the other household is named only when it is in the scope too
+            "COALESCE('另一户：' || (SELECT MIN(h2.household_no) FROM members m2 JOIN households h2 ON h2.id = m2.household_id
+                                    WHERE m2.id_key = m.id_key AND m2.household_id <> m.household_id
+                                      AND h2.village_code BETWEEN $1 AND $2), '另一户在本辖区以外')",
         ),
         QualityCheck::InvalidId => (members, format!("{scope_m} AND NOT m.id_valid"), "'校验位错误'"),
-        QualityCheck::SchoolAge => (
-            members,
-            format!(
-                "{scope_m} AND m.id_valid AND (
-                   (m.school_status IN (1, 2) AND {birth} <= {a8})
-                   OR (m.school_status = 3 AND ({birth} <= {a17} OR {birth} > {a5}))
-                   OR (m.school_status IN (4, 5, 6) AND ({birth} <= {a20} OR {birth} > {a10}))
-                   OR (m.school_status >= 7 AND {birth} <= {a36}))",
-                a8 = by(8),
-                a17 = by(17),
-                a5 = by(5),
-                a20 = by(20),
-                a10 = by(10),
-                a36 = by(36)
-            ),
-            "'在校生状况与年龄不符'",
-        ),
+        QualityCheck::SchoolAge => {
+            // outside the screening's own plausible ages (rules::school_age_range): younger than
+            // lo means born after by(lo); older than hi means born on or before by(hi + 1)
+            let arms: Vec<String> = domain::codes::SchoolStatus::ALL
+                .iter()
+                .map(|s| {
+                    let (lo, hi) = domain::rules::school_age_range(*s);
+                    format!(
+                        "(m.school_status = {} AND ({birth} > {} OR {birth} <= {}))",
+                        s.code(),
+                        by(lo),
+                        by(hi + 1)
+                    )
+                })
+                .collect();
+            (members, format!("{scope_m} AND m.id_valid AND ({})", arms.join(" OR ")), "'在校生状况与年龄不符'")
+        }
         QualityCheck::LabourAge => (
             members,
             format!(
                 "{scope_m} AND m.id_valid AND (
                    (m.labour_skill IN (1, 2) AND ({birth} > {a16} OR {birth} <= {a76}))
-                   OR (m.labour_skill IN (3, 5) AND {birth} <= {a16} AND {birth} > {a60}
+                   OR (m.labour_skill IN (4, 5) AND {birth} <= {a16} AND {birth} > {a60}
                        AND m.health = 1 AND m.school_status IS NULL))",
                 a16 = by(16),
                 a76 = by(76),
                 a60 = by(60)
             ),
-            "CASE WHEN m.labour_skill IN (1, 2) THEN '未满16周岁或75周岁以上，劳动技能为劳动力'
-                  ELSE '16至59周岁、健康、非在校生，劳动技能为无或弱劳动力' END",
+            "CASE WHEN m.labour_skill IN (1, 2) THEN '未满16周岁或超过75周岁，劳动技能为劳动力'
+                  ELSE '16至59周岁、健康、不在校，劳动技能为无劳动力或丧失劳动力（规则5_12_008）' END",
         ),
         QualityCheck::DibaoMismatch => {
             // the latest 民政 row about 低保 of each member
             let from = format!(
                 "{members} JOIN (SELECT r.member_id, MAX(r.id) AS last_id FROM alert_rows r
                                  JOIN department_alerts a ON a.id = r.alert_id
-                                 WHERE a.kind = {} AND r.item LIKE '%低保%' GROUP BY r.member_id) l ON l.member_id = m.id
+                                 WHERE a.kind = {} AND r.item LIKE '%低保%' AND r.item NOT LIKE '%边缘%'
+                                 GROUP BY r.member_id) l ON l.member_id = m.id
                  JOIN alert_rows lr ON lr.id = l.last_id",
                 domain::feed::FeedKind::Assistance.code()
             );
@@ -5686,17 +5711,6 @@ fn quality_sql(check: QualityCheck, as_of: chrono::NaiveDate) -> (String, String
                 house = domain::feed::FeedKind::DangerousHousing.code()
             ),
             "CASE WHEN h.housing_grade IN (3, 4) THEN '登记住房为C/D级' ELSE '风险消除后住建鉴定为C/D级危房' END",
-        ),
-        QualityCheck::BothMedical => {
-            (members, format!("{scope_m} AND m.resident_medical AND m.employee_medical"), "'居民医保和职工医保均为是'")
-        }
-        QualityCheck::WorkPlaceMonths => (
-            members,
-            format!(
-                "{scope_m} AND ((m.work_place <> '' AND COALESCE(m.work_months, 0) = 0)
-                               OR (m.work_place = '' AND COALESCE(m.work_months, 0) > 0))"
-            ),
-            "CASE WHEN m.work_place <> '' THEN '有务工地点、无务工时间' ELSE '有务工时间、无务工地点' END",
         ),
     }
 }

@@ -717,8 +717,16 @@ pub async fn unmatched(
 ) -> Result<Response, PageError> {
     let regions = state.regions.get().await;
     let all = q.all == "1";
-    let (page, candidates) =
-        service::unmatched_review(&state.db, &a.scope, !all, q.before.parse().ok(), |c| regions.name(c)).await?;
+    let (page, candidates) = service::unmatched_review(
+        &state.db,
+        state.clock.now(),
+        &a.scope,
+        &a.actor(),
+        !all,
+        q.before.parse().ok(),
+        |c| regions.name(c),
+    )
+    .await?;
     let rows = page
         .items
         .iter()
@@ -785,6 +793,7 @@ pub async fn decide(
         _ => return Ok(redirect_with_flash("/alerts/unmatched", "请选择核对结论")),
     };
     let cal = state.calendar();
+    let regions = state.regions.get().await;
     let r = service::decide_unmatched(
         &state.db,
         &cal,
@@ -794,6 +803,7 @@ pub async fn decide(
         &a.actor(),
         id,
         decision,
+        |c| regions.name(c),
     )
     .await;
     let msg = match r {

@@ -755,11 +755,13 @@ async fn case_page(
         use domain::ports::ExclusionStore;
         let facts = service::blocking_exclusions(&state.db, c, d.record.id).await?;
         let checked = c.steps.iter().any(|s| s.step == Step::DataCheck);
+        let approved = c.steps.iter().any(|s| s.step == Step::CountyApproval);
         let over = state.db.exclusion_override(c.id.0).await?;
         if !facts.is_empty() || !checked {
             exclusions = Some(facts.iter().map(|f| f.describe()).collect());
         }
-        let open_before_check = c.is_open() && !checked && !facts.is_empty();
+        // an exception can be asked until 县级审定: a fact may arrive after 信息比对
+        let open_before_check = c.is_open() && !approved && !facts.is_empty();
         exclusion_status = match &over {
             Some(o) if o.approved() => format!(
                 "已批准例外：{}（乡镇 {} 申请，县级 {} 批准）",

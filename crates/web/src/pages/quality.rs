@@ -136,7 +136,17 @@ pub async fn items(
 ) -> Result<Response, PageError> {
     let check = QualityCheck::from_key(&check).ok_or(PageError::NotFound)?;
     let as_of = q.as_of(state.clock.today());
-    let list = service::quality_items(&state.db, &a.scope, q.region(), check, as_of, PAGE_ITEMS + 1).await?;
+    let list = service::quality_items(
+        &state.db,
+        state.clock.now(),
+        &a.scope,
+        &a.actor(),
+        q.region(),
+        check,
+        as_of,
+        PAGE_ITEMS + 1,
+    )
+    .await?;
     let regions = state.regions.get().await;
     let sensitive = a.scope.allows(Permission::ViewSensitive);
     let truncated = list.len() > PAGE_ITEMS as usize;
@@ -164,7 +174,8 @@ pub async fn export(
     let as_of = q.as_of(state.clock.today());
     let all = service::quality_export(&state.db, state.clock.now(), &a.scope, &a.actor(), q.region(), as_of).await?;
     let regions = state.regions.get().await;
-    let sensitive = a.scope.allows(Permission::ViewSensitive);
+    // full IDs in a file only for roles that may export them (D18)
+    let sensitive = a.scope.allows(Permission::ViewSensitive) && a.scope.allows(Permission::ExportHouseholds);
     let sheets: Vec<exchange::SheetTable<'_>> = all
         .iter()
         .map(|(c, items)| exchange::SheetTable {
