@@ -204,6 +204,47 @@ impl From<ReadError> for FeedReadError {
     }
 }
 
+/// The rows of a department file's problem list: cell errors (nothing was written) and rows that
+/// matched no one (kept for review), as 行号, 列, 类别, 姓名, 证件号码, 说明.
+pub const REPORT_HEADERS: [&str; 6] = ["行号", "列", "类别", "姓名", "证件号码", "说明"];
+
+pub fn report_rows(errors: &[FeedIssue], unmatched: &[domain::feed::Unmatched]) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = errors
+        .iter()
+        .map(|e| {
+            vec![e.line.to_string(), e.field.clone(), "错误".into(), String::new(), String::new(), e.message.clone()]
+        })
+        .collect();
+    out.extend(unmatched.iter().map(|u| {
+        vec![
+            u.line.to_string(),
+            "证件号码".into(),
+            "未匹配".into(),
+            u.name.clone(),
+            u.id_text.clone(),
+            u.reason.clone(),
+        ]
+    }));
+    out
+}
+
+/// Writes the problem list as .xlsx or .csv (by the path's extension).
+pub fn write_report(path: &Path, errors: &[FeedIssue], unmatched: &[domain::feed::Unmatched]) -> Result<(), String> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let format = FileFormat::from_file_name(&name).map_err(|e| e.to_string())?;
+    let file = std::fs::File::create(path).map_err(|e| e.to_string())?;
+    crate::write_table(
+        format,
+        file,
+        "问题清单",
+        &REPORT_HEADERS,
+        &[8.0, 10.0, 8.0, 10.0, 22.0, 50.0],
+        &report_rows(errors, unmatched),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
 /// Reads a department file from disk.
 pub fn read_feed_path(
     path: &Path,

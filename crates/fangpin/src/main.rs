@@ -127,6 +127,9 @@ enum AlertsCmd {
         /// Match within this region only (12-digit code) / 区划
         #[arg(long)]
         region: Option<String>,
+        /// Write the rows with errors and the unmatched rows to this .xlsx or .csv / 问题清单
+        #[arg(long)]
+        report: Option<PathBuf>,
     },
     /// List alerts / 列出预警
     List {
@@ -533,8 +536,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<std::process::E
             CampaignCmd::Progress { id, by, format } => commands::campaign::progress(&ctx, id, &by, &format).await,
             CampaignCmd::LookBack { id } => commands::campaign::look_back(&ctx, id).await,
         },
-        Command::Alerts(AlertsCmd::Import { feed, file, period, map, dry_run, region }) => {
-            commands::alerts::import(&ctx, &feed, &file, period, &map, dry_run, region).await
+        Command::Alerts(AlertsCmd::Import { feed, file, period, map, dry_run, region, report }) => {
+            commands::alerts::import(&ctx, &feed, &file, period, &map, dry_run, region, report).await
         }
         Command::Quality { region, as_of } => commands::alerts::quality(&ctx, region, as_of).await,
         Command::Alerts(AlertsCmd::List { status, feed, region }) => {

@@ -966,8 +966,10 @@ fn department_files_raise_alerts_once_and_record_exclusions() {
         // a bad cell: nothing imported, the row and field named
         std::fs::write(fp.path("医保.csv"), format!("姓名,证件号码,金额\n{},{},六千\n", rows[0][name], rows[0][id]))
             .unwrap();
-        let out = fp.fails(&["alerts", "import", "--feed", "medical", "医保.csv"], 1);
+        let out = fp.fails(&["alerts", "import", "--feed", "medical", "医保.csv", "--report", "r.csv"], 1);
         has(&stderr(&out), &["第2行 金额：金额“六千”不是数字", "nothing imported"]);
+        let report = std::fs::read_to_string(fp.path("r.csv")).unwrap();
+        assert!(report.contains("六千") && report.contains("行号"), "{report}");
         let out = fp.fails(&["alerts", "import", "--feed", "nope", "医保.csv"], 1);
         has(&stderr(&out), &["没有这种数据", "medical (医保自付费用)"]);
     });

@@ -29,6 +29,7 @@ pub async fn import(
     map: &[String],
     dry_run: bool,
     region: Option<String>,
+    report: Option<std::path::PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     let kind = kind(feed)?;
     let db = ctx.ready_db(false).await?;
@@ -59,6 +60,10 @@ pub async fn import(
     let cols: Vec<String> = parsed.columns.iter().map(|(f, h)| format!("{f}={h}")).collect();
     say!("columns / 列：{}", cols.join("，"));
     if !parsed.errors.is_empty() {
+        if let Some(path) = &report {
+            exchange::feed::write_report(path, &parsed.errors, &[]).map_err(|e| anyhow!(e))?;
+            eprintln!("problem list written to {} / 问题清单已写入", path.display());
+        }
         for e in parsed.errors.iter().take(50) {
             eprintln!("第{}行 {}：{}", e.line, e.field, e.message);
         }
@@ -118,6 +123,10 @@ pub async fn import(
             r.facts,
             r.alerts
         ),
+    }
+    if let Some(path) = &report {
+        exchange::feed::write_report(path, &[], &r.unmatched).map_err(|e| anyhow!(e))?;
+        say!("unmatched rows written to {} / 未匹配的行已写入", path.display());
     }
     for u in r.unmatched.iter().take(20) {
         say!("  未匹配 第{}行 {} {}：{}", u.line, u.name, domain::national_id::mask_id_text(&u.id_text), u.reason);

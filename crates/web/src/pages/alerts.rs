@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/alerts/import", get(import_form).post(import_upload))
         .route("/alerts/import/jobs/{id}", get(job_page))
         .route("/alerts/import/jobs/{id}/progress", get(job_progress))
+        .route("/alerts/import/jobs/{id}/report.xlsx", get(job_report))
         .route("/alerts/unmatched", get(unmatched))
         .route("/alerts/unmatched/{id}", axum::routing::post(decide))
         .route("/alerts/{id}", get(detail).post(conclude))
@@ -821,4 +822,49 @@ pub async fn decide(
         Err(e) => return Err(e.into()),
     };
     Ok(redirect_with_flash("/alerts/unmatched", &msg))
+}
+
+/// The problem list of an upload (cell errors, unmatched rows) as xlsx; it quotes the file's ID
+/// numbers: audited.
+pub async fn job_report(
+    State(state): State<AppState>,
+    PageAuth(a): PageAuth,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let j = state.jobs.get(&id, a.user.id).ok_or(PageError::NotFound)?;
+    let JobState::FinishedFeed { report } = &j.state else { return Err(PageError::NotFound) };
+    let unmatched = report.report.as_ref().map(|r| r.unmatched.clone()).unwrap_or_default();
+    let rows = exchange::feed::report_rows(&report.errors, &unmatched);
+    let bytes = exchange::write_table(
+        exchange::FileFormat::Xlsx,
+        Vec::new(),
+        "问题清单",
+        &exchange::feed::REPORT_HEADERS,
+        &[8.0, 10.0, 8.0, 10.0, 22.0, 50.0],
+        &rows,
+    )
+    .map_err(|e| PageError::BadRequest(e.to_string()))?;
+    let e = domain::audit::AuditEntry::new(
+        state.clock.now(),
+        &a.actor(),
+        domain::audit::AuditAction::Export,
+        "feed_report",
+        0,
+    )
+    .note(format!("下载部门数据问题清单（{}，{}行）", j.file_name, rows.len()));
+    domain::ports::AuditStore::append_audit(&state.db, &[e]).await?;
+    let stem = j.file_name.rsplit_once('.').map(|(s, _)| s).unwrap_or(&j.file_name).to_string();
+    let name = format!("{stem}-问题清单.xlsx");
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, exchange::FileFormat::Xlsx.content_type().to_string()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename*=UTF-8''{}", urlencoding::encode(&name)),
+            ),
+            (axum::http::header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
 }

@@ -55,6 +55,12 @@ async fn a_medical_file_raises_alerts_the_village_verifies() {
         let bad = "姓名,证件号码,金额\n韦国强,450203197001010012,六千\n";
         let page = upload(&mut town, "医保.csv", bad, &[("feed", "medical"), ("period", "2022-03")]).await;
         assert!(page.contains("没有写入任何数据") && page.contains("六千"), "[{}] {page}", app.label);
+        // the problem list downloads as xlsx
+        let report = page.split("href=\"").find(|s| s.starts_with("/alerts/import/jobs/")).unwrap();
+        let report = report.split('"').next().unwrap().to_string();
+        let x = town.get(&report).await;
+        assert_eq!(x.status, StatusCode::OK, "{report}");
+        assert!(x.bytes.starts_with(b"PK"));
         assert!(town.get("/alerts").await.text().contains("没有符合条件的预警"));
 
         // a dry run reports without writing
