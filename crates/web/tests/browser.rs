@@ -472,6 +472,51 @@ async fn run() {
     assert_fits_phone(&c, "visit").await;
     screenshot(&c, &artifacts, "browser-visit-saved.png").await;
 
+    // ---- a department alert verified on the phone (§9): a death reported for the head
+    let head_id = saved.members[0].member.national_id.as_str().to_string();
+    let row = domain::feed::FeedRow {
+        line: 2,
+        name: head.clone(),
+        id_text: head_id.clone(),
+        id_key: Some(saved.members[0].member.national_id.key()),
+        id_problem: None,
+        birth: None,
+        village: String::new(),
+        amount: None,
+        item: String::new(),
+        period: "2022-03".into(),
+        cells: vec![("姓名".into(), head.clone()), ("身份证号码".into(), head_id.clone())],
+    };
+    let input = domain::service::FeedInput {
+        kind: domain::feed::FeedKind::Death,
+        file_name: "死亡.csv",
+        sha256: "browser",
+        rows: std::slice::from_ref(&row),
+        dry_run: false,
+    };
+    let cal = domain::calendar::WorkCalendar::builtin();
+    let today = start.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("offset")).date_naive();
+    domain::service::import_feed(&db, &cal, now, today, &domain::Scope::system(), &actor, None, &input)
+        .await
+        .expect("a death feed");
+    c.goto(&format!("{base}/alerts")).await.expect("open the alerts");
+    let alert = find(&c, "td a[href^='/alerts/']").await;
+    assert_fits_phone(&c, "alerts").await;
+    alert.click().await.expect("open the alert");
+    find(&c, "select[name=conclusion]").await;
+    assert_fits_phone(&c, "alert").await;
+    c.execute("document.querySelector('select[name=conclusion]').value = '1'", vec![]).await.expect("不属实");
+    find(&c, "form[action^='/alerts/'] button[type=submit]").await.click().await.expect("submit without a note");
+    let banner = find(&c, "p.error-banner").await.text().await.expect("text");
+    assert!(banner.contains("请写明核实情况"), "{banner}");
+    assert_eq!(value_of(&c, "select[name=conclusion]").await, "1", "the chosen conclusion is kept");
+    type_into(&c, "textarea[name=note]", "电话核实：户主健在，系同名人员").await;
+    find(&c, "form[action^='/alerts/'] button[type=submit]").await.click().await.expect("submit");
+    let flash = find(&c, "p.flash").await.text().await.expect("text");
+    assert!(flash.contains("不属实"), "{flash}");
+    assert_fits_phone(&c, "alert verified").await;
+    screenshot(&c, &artifacts, "browser-alert-verified.png").await;
+
     c.close().await.expect("end the WebDriver session");
     let _ = stop.send(());
     if tokio::time::timeout(Duration::from_secs(5), server).await.is_err() {
