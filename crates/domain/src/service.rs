@@ -1679,6 +1679,9 @@ pub struct FeedInput<'a> {
     pub rows: &'a [crate::feed::FeedRow],
     /// Check and report only.
     pub dry_run: bool,
+    /// A column mapping typed for this file (JSON), saved for the department's next files of
+    /// this kind once the file has been imported.
+    pub mapping_to_save: Option<String>,
 }
 
 /// What a feed import found and did.
@@ -1899,6 +1902,10 @@ pub async fn import_feed<S: crate::ports::FeedStore + ParamStore + NotificationS
         imported_at: at,
     };
     let outcome = store.record_feed(actor, at, &batch, &drafts, &facts, &report.unmatched).await?;
+    // the import is committed: a mapping or notification that fails must not make it look failed
+    if let Some(json) = &input.mapping_to_save {
+        let _ = store.set_feed_mapping(actor, at, kind, json).await;
+    }
     // dispatched to the villages (§9): each village's cadres hear how many households to verify
     if outcome.raised + outcome.updated > 0 {
         let mut per_village: std::collections::BTreeMap<crate::region::RegionCode, std::collections::BTreeSet<i64>> =
@@ -1917,7 +1924,6 @@ pub async fn import_feed<S: crate::ports::FeedStore + ParamStore + NotificationS
                 )
             })
             .collect();
-        // the import is committed: a notification that fails must not make it look failed
         let _ = store.notify(at, &notes).await;
     }
     report.outcome = Some(outcome);
@@ -2280,7 +2286,9 @@ pub async fn decide_unmatched<S: crate::ports::FeedStore + ParamStore>(
         }
     }
     match store.resolve_unmatched(actor, at, &row, member_id, same, alert, fact).await {
-        Err(StoreError::Conflict) => Err(EditError::Stale { what: format!("第{}行", row.line), current: 0 }),
+        Err(StoreError::Conflict) => {
+            Err(FieldErrors::one("member", "核对结论", format!("第{}行刚被他人核对，请刷新后查看", row.line)).into())
+        }
         other => Ok(other?),
     }
 }

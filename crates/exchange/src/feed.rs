@@ -143,6 +143,15 @@ impl FeedMapping {
         Ok(FeedMapping(out))
     }
 
+    /// The mapping an import uses: the pairs typed for it ("金额=自付金额") when there are any,
+    /// else the one saved for the department's files of this kind (JSON), else the usual names.
+    pub fn resolve(typed: &[String], saved: Option<&str>) -> Result<FeedMapping, String> {
+        if !typed.is_empty() {
+            return FeedMapping::parse_pairs(typed);
+        }
+        Ok(saved.and_then(|json| serde_json::from_str(json).ok()).unwrap_or_default())
+    }
+
     /// The column index of each field in `headers`.
     fn columns(&self, headers: &[String]) -> Vec<(FeedField, usize)> {
         let norm = |s: &str| domain::text::compact(s);

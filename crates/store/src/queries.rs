@@ -4649,14 +4649,25 @@ pub(crate) async fn feed_batches(
 }
 
 pub(crate) async fn members_by_keys(r: &Pool<DB>, scope: &Scope, keys: &[u64]) -> Result<Vec<MemberMatch>, StoreError> {
+    let keys: Vec<i64> = keys.iter().map(|k| *k as i64).collect();
+    member_matches(r, scope, "m.id_key", &keys).await
+}
+
+/// Members of the scope whose `column` (m.id_key or m.id) is among `values`, read 500 at a time.
+async fn member_matches(
+    r: &Pool<DB>,
+    scope: &Scope,
+    column: &str,
+    values: &[i64],
+) -> Result<Vec<MemberMatch>, StoreError> {
     let (lo, hi) = scope.range();
     let mut out = Vec::new();
-    for chunk in keys.chunks(500) {
-        let args: Vec<Arg> = chunk.iter().map(|k| Arg::I64(Some(*k as i64))).collect();
+    for chunk in values.chunks(500) {
+        let args: Vec<Arg> = chunk.iter().map(|k| Arg::I64(Some(*k))).collect();
         let q = format!(
             "SELECT m.id_key, m.id AS member_id, m.name, h.id AS household_id, h.village_code, h.kind, h.monitoring_status,
                     h.monitoring_category, h.monitored_since, h.elimination_mode, h.eliminated_on
-             FROM members m JOIN households h ON h.id = m.household_id WHERE m.id_key IN ({})",
+             FROM members m JOIN households h ON h.id = m.household_id WHERE {column} IN ({})",
             in_list(args.len())
         );
         for row in bind_all(dynamic(q), &args).fetch_all(r).await.map_err(crate::db_err)? {
@@ -5456,37 +5467,7 @@ pub(crate) async fn members_by_name(
 }
 
 pub(crate) async fn members_by_ids(r: &Pool<DB>, scope: &Scope, ids: &[i64]) -> Result<Vec<MemberMatch>, StoreError> {
-    let (lo, hi) = scope.range();
-    let mut out = Vec::new();
-    for chunk in ids.chunks(500) {
-        let args: Vec<Arg> = chunk.iter().map(|i| Arg::I64(Some(*i))).collect();
-        let q = format!(
-            "SELECT m.id_key, m.id AS member_id, m.name, h.id AS household_id, h.village_code, h.kind, h.monitoring_status,
-                    h.monitoring_category, h.monitored_since, h.elimination_mode, h.eliminated_on
-             FROM members m JOIN households h ON h.id = m.household_id WHERE m.id IN ({})",
-            in_list(args.len())
-        );
-        for row in bind_all(dynamic(q), &args).fetch_all(r).await.map_err(crate::db_err)? {
-            let village: i64 = row.try_get("village_code").map_err(crate::db_err)?;
-            if !(lo..=hi).contains(&village) {
-                continue;
-            }
-            let m = (|| {
-                Ok::<_, sqlx::Error>(MemberMatch {
-                    key: row.try_get::<i64, _>("id_key")? as u64,
-                    member_id: row.try_get("member_id")?,
-                    name: row.try_get("name")?,
-                    household_id: HouseholdId(row.try_get("household_id")?),
-                    village: RegionCode::from_i64(village).ok_or_else(|| bad("village_code"))?,
-                    household_kind: enum_of(row.try_get("kind")?, "households.kind")?,
-                    monitoring: decode_monitoring(&row)?,
-                })
-            })()
-            .map_err(crate::db_err)?;
-            out.push(m);
-        }
-    }
-    Ok(out)
+    member_matches(r, scope, "m.id", ids).await
 }
 
 pub(crate) async fn identity_decisions(

@@ -179,7 +179,7 @@ impl From<EditError> for ApiError {
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 fn parse_no(no: &str) -> ApiResult<HouseholdNo> {
     HouseholdNo::parse(no).map_err(|_| ApiError::not_found())

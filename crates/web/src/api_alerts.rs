@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::AppState;
-use crate::api::{ApiError, ApiErrorBody};
+use crate::api::{ApiError, ApiErrorBody, ApiResult};
+use crate::api_cases::{date, invalid};
 use crate::auth::ApiAuth;
 
 #[derive(OpenApi)]
@@ -31,14 +32,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/feeds", post(post_feed))
         .route("/api/v1/alerts", get(list_alerts))
         .route("/api/v1/alerts/{id}/verification", post(verify_alert))
-}
-
-type ApiResult<T> = Result<T, ApiError>;
-
-fn invalid(field: &'static str, message: &str) -> ApiError {
-    let mut f = domain::fields::FieldErrors::default();
-    f.push(field, "", message);
-    ApiError::invalid(&f.0)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -111,14 +104,8 @@ async fn post_feed(
     };
     let map = sub.get("map");
     let pairs: Vec<String> = map.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect();
-    let mapping = if pairs.is_empty() {
-        match state.db.feed_mapping(kind).await? {
-            Some(json) => serde_json::from_str(&json).unwrap_or_default(),
-            None => FeedMapping::default(),
-        }
-    } else {
-        FeedMapping::parse_pairs(&pairs).map_err(|e| invalid("map", &e))?
-    };
+    let mapping =
+        FeedMapping::resolve(&pairs, state.db.feed_mapping(kind).await?.as_deref()).map_err(|e| invalid("map", &e))?;
     let dry_run = matches!(sub.get("dry_run").as_str(), "true" | "1" | "on");
     let file = sub.files.into_iter().next().ok_or_else(|| invalid("file", "缺少文件（部分名 file）"))?;
     let (name, m2) = (file.file_name.clone(), mapping.clone());
@@ -159,6 +146,7 @@ async fn post_feed(
         sha256: &parsed.file_sha256,
         rows: &parsed.rows,
         dry_run,
+        mapping_to_save: (!pairs.is_empty()).then(|| serde_json::to_string(&mapping).ok()).flatten(),
     };
     let r = service::import_feed(
         &state.db,
@@ -191,11 +179,6 @@ async fn post_feed(
         view.batch = Some(o.batch_id);
         (view.alerts_raised, view.alerts_updated, view.alerts_unchanged, view.exclusion_facts) =
             (o.raised, o.updated, o.unchanged, o.facts_added);
-        if !pairs.is_empty()
-            && let Ok(json) = serde_json::to_string(&mapping)
-        {
-            state.db.set_feed_mapping(&a.actor(), state.clock.now(), kind, &json).await?;
-        }
     }
     Ok(Json(view))
 }
@@ -324,8 +307,7 @@ async fn verify_alert(
         .ok_or_else(|| invalid("conclusion", &format!("核实结论应为：{}", AlertConclusion::labels_hint())))?;
     let mode = VerifyMode::parse_label(&body.mode)
         .ok_or_else(|| invalid("mode", &format!("核实方式应为：{}", VerifyMode::labels_hint())))?;
-    let on = chrono::NaiveDate::parse_from_str(body.on.trim(), "%Y-%m-%d")
-        .map_err(|_| invalid("on", &format!("日期应为 YYYY-MM-DD，收到“{}”", body.on)))?;
+    let on = date("on", &body.on)?;
     let r = service::conclude_alert(
         &state.db,
         state.clock.now(),

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::AppState;
-use crate::api::{ApiError, ApiErrorBody};
+use crate::api::{ApiError, ApiErrorBody, ApiResult};
 use crate::auth::ApiAuth;
 
 #[derive(OpenApi)]
@@ -116,8 +116,6 @@ impl From<CaseError> for ApiError {
         }
     }
 }
-
-type ApiResult<T> = Result<T, ApiError>;
 
 // ------------------------------------------------------------------ views
 
@@ -345,7 +343,8 @@ async fn list_cases(
     }))
 }
 
-fn invalid(field: &'static str, message: &str) -> ApiError {
+/// A 422 naming one field.
+pub(crate) fn invalid(field: &'static str, message: &str) -> ApiError {
     let mut f = FieldErrors::default();
     f.push(field, "", message);
     ApiError::invalid(&f.0)
@@ -367,7 +366,7 @@ fn procedure_of(text: Option<&str>) -> ApiResult<Procedure> {
     }
 }
 
-fn date(field: &'static str, text: &str) -> ApiResult<chrono::NaiveDate> {
+pub(crate) fn date(field: &'static str, text: &str) -> ApiResult<chrono::NaiveDate> {
     chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
         .map_err(|_| invalid(field, &format!("日期应为 YYYY-MM-DD，收到“{text}”")))
 }

@@ -87,6 +87,11 @@ fn prune(m: &mut HashMap<String, Arc<Mutex<Job>>>) {
     });
 }
 
+/// A running job's progress bar: at most 99% until it has finished.
+pub fn percent(done: usize, total: usize) -> usize {
+    (done * 100).checked_div(total).map_or(0, |p| p.min(99))
+}
+
 pub fn set_state(job: &Arc<Mutex<Job>>, state: JobState) {
     job.lock().unwrap_or_else(|e| e.into_inner()).state = state;
 }

@@ -493,6 +493,7 @@ async fn run() {
         sha256: "browser",
         rows: std::slice::from_ref(&row),
         dry_run: false,
+        mapping_to_save: None,
     };
     let cal = domain::calendar::WorkCalendar::builtin();
     let today = start.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("offset")).date_naive();

@@ -39,14 +39,7 @@ pub async fn import(
     };
     // a mapping given here is saved for the department's next files of this kind, once a file
     // read with it has been imported
-    let mapping = if map.is_empty() {
-        match db.feed_mapping(kind).await? {
-            Some(json) => serde_json::from_str(&json).unwrap_or_default(),
-            None => FeedMapping::default(),
-        }
-    } else {
-        FeedMapping::parse_pairs(map).map_err(|e| anyhow!(e))?
-    };
+    let mapping = FeedMapping::resolve(map, db.feed_mapping(kind).await?.as_deref()).map_err(|e| anyhow!(e))?;
     let today = ctx.clock.today();
     let default_period = match period {
         Some(p) => exchange::feed::normalise_period(&p)
@@ -74,8 +67,14 @@ pub async fn import(
         );
     }
     let calendar = domain::service::load_calendar(&db, ctx.clock.now()).await?;
-    let input =
-        domain::service::FeedInput { kind, file_name: &name, sha256: &parsed.file_sha256, rows: &parsed.rows, dry_run };
+    let input = domain::service::FeedInput {
+        kind,
+        file_name: &name,
+        sha256: &parsed.file_sha256,
+        rows: &parsed.rows,
+        dry_run,
+        mapping_to_save: if map.is_empty() { None } else { Some(serde_json::to_string(&mapping)?) },
+    };
     let r = domain::service::import_feed(&db, &calendar, ctx.clock.now(), today, &scope, &Actor::cli(), None, &input)
         .await?;
     if let Some(prev) = &r.previous {
@@ -100,9 +99,6 @@ pub async fn import(
         r.quiet,
         r.unmatched.len()
     );
-    if r.outcome.is_some() && !map.is_empty() {
-        db.set_feed_mapping(&Actor::cli(), ctx.clock.now(), kind, &serde_json::to_string(&mapping)?).await?;
-    }
     match &r.outcome {
         Some(o) => say!(
             "alerts: {} new, {} updated, {} unchanged; exclusion facts: {} (batch #{}, {:.2} s) / 预警：新增 {}，更新 {}，未变 {}；不宜纳入信息 {}",

@@ -495,16 +495,9 @@ pub async fn import_upload(
         return again(format!("期间“{period_text}”应写成 2022-03 或 2022")).await;
     };
     let pairs: Vec<String> = map_text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect();
-    let mapping = if pairs.is_empty() {
-        match state.db.feed_mapping(kind).await? {
-            Some(json) => serde_json::from_str(&json).unwrap_or_default(),
-            None => FeedMapping::default(),
-        }
-    } else {
-        match FeedMapping::parse_pairs(&pairs) {
-            Ok(m) => m,
-            Err(e) => return again(e).await,
-        }
+    let mapping = match FeedMapping::resolve(&pairs, state.db.feed_mapping(kind).await?.as_deref()) {
+        Ok(m) => m,
+        Err(e) => return again(e).await,
     };
     let Some(file) = sub.files.into_iter().next() else {
         return again("请选择要上传的文件（.xlsx 或 .csv）".into()).await;
@@ -550,6 +543,7 @@ pub async fn import_upload(
                 sha256: &parsed.file_sha256,
                 rows: &parsed.rows,
                 dry_run,
+                mapping_to_save: (!pairs.is_empty()).then(|| serde_json::to_string(&mapping).ok()).flatten(),
             };
             let r = service::import_feed(
                 &st.db,
@@ -563,18 +557,7 @@ pub async fn import_upload(
             )
             .await;
             match r {
-                Ok(r) => {
-                    // a mapping typed for this upload is kept for the department's next files
-                    if !dry_run
-                        && r.outcome.is_some()
-                        && !pairs.is_empty()
-                        && let Ok(json) = serde_json::to_string(&mapping)
-                        && let Err(e) = st.db.set_feed_mapping(&a.actor(), st.clock.now(), kind, &json).await
-                    {
-                        tracing::warn!(error = %e, "the column mapping was not saved");
-                    }
-                    out.report = Some(r);
-                }
+                Ok(r) => out.report = Some(r),
                 Err(e) => return jobs::set_state(&job, JobState::Failed { message: e.to_string() }),
             }
         }
@@ -630,7 +613,7 @@ fn feed_job_view(j: &jobs::Job) -> FeedJobView {
             v.running = true;
             v.done = *done;
             v.total = *total;
-            v.percent = if *total > 0 { (done * 100 / total).min(99) } else { 0 };
+            v.percent = jobs::percent(*done, *total);
             v.stage = stage.to_string();
         }
         JobState::Failed { message } => v.failed = Some(message.clone()),
@@ -853,18 +836,6 @@ pub async fn job_report(
     )
     .note(format!("下载部门数据问题清单（{}，{}行）", j.file_name, rows.len()));
     domain::ports::AuditStore::append_audit(&state.db, &[e]).await?;
-    let stem = j.file_name.rsplit_once('.').map(|(s, _)| s).unwrap_or(&j.file_name).to_string();
-    let name = format!("{stem}-问题清单.xlsx");
-    Ok((
-        [
-            (axum::http::header::CONTENT_TYPE, exchange::FileFormat::Xlsx.content_type().to_string()),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                format!("attachment; filename*=UTF-8''{}", urlencoding::encode(&name)),
-            ),
-            (axum::http::header::CACHE_CONTROL, "no-store".to_string()),
-        ],
-        bytes,
-    )
-        .into_response())
+    let stem = j.file_name.rsplit_once('.').map(|(s, _)| s).unwrap_or(&j.file_name);
+    Ok(super::transfer::download(exchange::FileFormat::Xlsx, &format!("{stem}-问题清单.xlsx"), bytes))
 }

@@ -4,8 +4,8 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::routing::get;
 use chrono::NaiveDate;
 use domain::account::Permission;
@@ -192,14 +192,5 @@ pub async fn export(
         })
         .collect();
     let bytes = exchange::write_sheets(Vec::new(), &sheets).map_err(|e| PageError::BadRequest(e.to_string()))?;
-    let name = format!("数据比对报告_{as_of}.xlsx");
-    Ok((
-        [
-            (header::CONTENT_TYPE, exchange::FileFormat::Xlsx.content_type().to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename*=UTF-8''{}", urlencoding::encode(&name))),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(super::transfer::download(exchange::FileFormat::Xlsx, &format!("数据比对报告_{as_of}.xlsx"), bytes))
 }

@@ -299,7 +299,7 @@ fn job_view(j: &jobs::Job) -> JobView {
             v.running = true;
             v.done = *done;
             v.total = *total;
-            v.percent = if *total > 0 { (done * 100 / total).min(99) } else { 0 };
+            v.percent = jobs::percent(*done, *total);
             v.stage = stage.to_string();
         }
         JobState::Failed { message } => v.failed = Some(message.clone()),
