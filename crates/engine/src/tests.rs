@@ -1,0 +1,144 @@
+use chrono::{NaiveDate, Utc};
+use domain::calendar::WorkCalendar;
+use domain::params::{ParamName, PolicyParam};
+use domain::ports::{HouseholdDetail, HouseholdRecord, MemberRecord};
+use domain::rules::{Context, evaluate};
+use domain::{HouseholdId, MemberId, RegionCode};
+
+use super::*;
+
+fn as_of() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2022, 3, 28).unwrap()
+}
+
+/// The demo town's households as the store would return them.
+fn town(households: usize) -> Vec<HouseholdDetail> {
+    let opts = synth::GenOptions { seed: 7, households: Some(households), as_of: as_of() };
+    let mut next_member = 0;
+    synth::households(synth::Preset::Town, &opts)
+        .enumerate()
+        .map(|(i, h)| HouseholdDetail {
+            record: HouseholdRecord {
+                id: HouseholdId(i as i64 + 1),
+                version: 1,
+                household: h.household,
+                import_id: None,
+                created_at: Default::default(),
+                updated_at: Default::default(),
+            },
+            members: h
+                .members
+                .into_iter()
+                .enumerate()
+                .map(|(s, member)| {
+                    next_member += 1;
+                    MemberRecord { id: MemberId(next_member), seq: s as i32 + 1, member }
+                })
+                .collect(),
+            incomes: h.income.into_iter().collect(),
+        })
+        .collect()
+}
+
+fn params() -> Vec<PolicyParam> {
+    vec![PolicyParam {
+        year: 2022,
+        region: RegionCode::from_u64(450_000_000_000).unwrap(),
+        name: ParamName::MonitoringLine,
+        version: 1,
+        value: 650_000,
+        example: true,
+        note: String::new(),
+        set_by: "test".into(),
+        set_at: Utc::now(),
+    }]
+}
+
+/// Counts computed the obvious way, household by household, for one region.
+fn counted(details: &[HouseholdDetail], findings: &[Vec<domain::rules::Finding>], region: RegionCode) -> Counts {
+    let mut c = Counts::default();
+    for (d, f) in details.iter().zip(findings) {
+        if region.contains(d.record.household.village) {
+            c.apply(RowKey::of(d, f), 1);
+        }
+    }
+    c
+}
+
+#[test]
+fn the_pass_is_the_single_household_rules_on_every_household_in_order() {
+    let details = town(3_000);
+    let calendar = WorkCalendar::builtin();
+    let params = params();
+    let ctx = Context { as_of: as_of(), params: &params, calendar: &calendar };
+    let snapshot = Snapshot::from_details(details.clone());
+    for threads in [1, 3] {
+        let pass = snapshot.screen(&ctx, threads).unwrap();
+        assert_eq!(pass.households, 3_000);
+        assert_eq!(pass.results.len(), 3_000);
+        for (d, r) in details.iter().zip(&pass.results) {
+            assert_eq!(r.household_id, d.record.id);
+            assert_eq!(r.findings, evaluate(d, &ctx).unwrap());
+        }
+        assert!(pass.findings() > 100, "the generated town has findings: {}", pass.findings());
+    }
+}
+
+#[test]
+fn roll_ups_equal_the_households_counted_one_by_one_and_stay_so_after_edits() {
+    let mut details = town(2_000);
+    let calendar = WorkCalendar::builtin();
+    let params = params();
+    let ctx = Context { as_of: as_of(), params: &params, calendar: &calendar };
+    let mut snapshot = Snapshot::from_details(details.clone());
+    let pass = snapshot.screen(&ctx, 2).unwrap();
+    snapshot.apply(&pass);
+    let mut findings: Vec<_> = pass.results.iter().map(|r| r.findings.clone()).collect();
+
+    let town = RegionCode::from_u64(450_203_100_000).unwrap();
+    let village = details[0].record.household.village;
+    let province = RegionCode::from_u64(450_000_000_000).unwrap();
+    for region in [village, town, province] {
+        assert_eq!(snapshot.rollup().get(region), Some(&counted(&details, &findings, region)), "{region}");
+    }
+    let all = snapshot.rollup().get(town).unwrap();
+    assert_eq!(all.households, 2_000);
+    assert!(all.findings[0] > 0 && all.status[1] > 0, "{all:?}");
+    let children: Vec<_> = snapshot.rollup().children(town).collect();
+    assert_eq!(children.len(), 13);
+    assert_eq!(children.iter().map(|(_, c)| c.households).sum::<i64>(), 2_000);
+
+    // edits: a household drops a member and loses its income; another moves to a village of
+    // another town (a correction of its village); a new one arrives
+    let other_village = RegionCode::from_u64(450_203_101_201).unwrap();
+    details[5].members.truncate(1);
+    details[5].incomes.clear();
+    details[9].record.household.village = other_village;
+    let mut newcomer = details[12].clone();
+    newcomer.record.id = HouseholdId(99_999);
+    details.push(newcomer);
+    for i in [5, 9, details.len() - 1] {
+        let f = snapshot.upsert(details[i].clone(), &ctx).unwrap();
+        assert_eq!(f, evaluate(&details[i], &ctx).unwrap());
+        if i < findings.len() {
+            findings[i] = f;
+        } else {
+            findings.push(f);
+        }
+    }
+    let rebuilt = Rollup::build(details.iter().zip(&findings).map(|(d, f)| RowKey::of(d, f)));
+    assert_eq!(snapshot.rollup(), &rebuilt, "maintained = rebuilt from scratch");
+    assert_eq!(snapshot.rollup().get(town).unwrap().households, 2_000, "one left the town, one arrived");
+    assert_eq!(snapshot.rollup().get(other_village).unwrap().households, 1);
+    assert_eq!(snapshot.len(), 2_001);
+    assert_eq!(snapshot.household(HouseholdId(99_999)).map(|d| d.record.id), Some(HouseholdId(99_999)));
+}
+
+#[test]
+fn a_missing_parameter_names_the_household() {
+    let details = town(50);
+    let calendar = WorkCalendar::builtin();
+    let ctx = Context { as_of: as_of(), params: &[], calendar: &calendar };
+    let err = Snapshot::from_details(details).screen(&ctx, 2).unwrap_err();
+    assert!(err.to_string().starts_with("household #"), "{err}");
+}
