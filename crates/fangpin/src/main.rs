@@ -74,6 +74,8 @@ enum Command {
     Demo(DemoArgs),
     /// Write synthetic data as import files, for benchmarks / 生成合成数据文件
     Generate(GenerateArgs),
+    /// Measure BENCHMARKS.md's workloads against their references (sqlite3, DuckDB) in the same run / 性能基准
+    Bench(BenchArgs),
     /// Administer users, tokens and regions / 用户、令牌和区划管理
     #[command(subcommand)]
     Admin(AdminCmd),
@@ -286,6 +288,30 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 2022)]
     seed: u64,
     /// Number of households (default ~12,000) / 户数
+    #[arg(long)]
+    households: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// town | county | m1 | province
+    #[arg(long, default_value = "town")]
+    preset: String,
+    /// Workloads, comma-separated (default all): W1 import, W2 screening, W3 department file, W4 roll-ups, W7 one edit, W8 export / 测试项
+    #[arg(long, value_delimiter = ',')]
+    workload: Vec<String>,
+    /// Repetitions of each workload; medians are compared / 重复次数
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Also write the results as JSON to this file / 结果另存为 JSON
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Working directory: generated data, databases, the DuckDB virtualenv (kept between runs) / 工作目录
+    #[arg(long, default_value = "fangpin-bench")]
+    dir: PathBuf,
+    #[arg(long, default_value_t = 2022)]
+    seed: u64,
+    /// Override the preset's number of households / 户数
     #[arg(long)]
     households: Option<usize>,
 }
@@ -507,6 +533,18 @@ async fn run(command: Command, config: Config) -> anyhow::Result<std::process::E
         }
         Command::Template { out } => commands::transfer::template(&ctx, &out).await,
         Command::Demo(a) => commands::demo::run(&ctx, a.seed, a.households).await.map(|_| ExitCode::SUCCESS),
+        Command::Bench(a) => {
+            commands::bench::run(commands::bench::Args {
+                preset: a.preset,
+                workloads: a.workload,
+                runs: a.runs,
+                json: a.json,
+                dir: a.dir,
+                seed: a.seed,
+                households: a.households,
+            })
+            .await
+        }
         Command::Generate(a) => commands::transfer::generate(&a.preset, &a.out, a.seed, a.households, &a.format),
         Command::Admin(c) => match c {
             AdminCmd::CreateUser { username, role, region, display_name, department } => {

@@ -323,6 +323,17 @@ fn help_is_in_english_and_chinese() {
 
 // ---- 2. migrate and demo ----------------------------------------------------------------------
 
+/// The benchmark command itself runs in CI (`.ci/run`); here, what a mistyped workload says.
+#[test]
+fn bench_names_the_workloads_it_knows() {
+    let fp = Fangpin::new(Backend::Sqlite, "bench").unwrap();
+    let dir = fp.path("bench");
+    let out = fp.run_bare(&["bench", "--workload", "W1,W9", "--dir", dir.to_str().unwrap()], &[]);
+    expect_code(&out, 1, "fangpin bench --workload W9");
+    has(&stderr(&out), &["--workload W9", "W1,W2,W3,W4,W7,W8", "未知的测试项"]);
+    assert!(!dir.exists(), "nothing is generated for a mistyped workload");
+}
+
 #[test]
 fn migrate_twice_then_demo_once() {
     on_each_backend("migrate_twice_then_demo_once", |fp| {

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod alerts;
+pub mod bench;
 pub mod calendar;
 pub mod campaign;
 pub mod demo;

@@ -1,0 +1,601 @@
+//! `fangpin bench`: BENCHMARKS.md's workloads on generated data, each next to its reference in the
+//! same run (sqlite3's `.import`, DuckDB from PyPI in a virtualenv this command creates), repeated,
+//! medians compared. The machines are noisy: only ratios measured in the same run mean much.
+//!
+//! fangpin's own workloads run as they run for a user — the `fangpin` command in a child process
+//! (import, screening from the database, department file, export) — or in this process for the
+//! resident engine (warm screening, roll-ups, one edit), which has no command of its own.
+
+mod report;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
+use chrono::NaiveDate;
+use domain::Scope;
+use domain::params::{ParamName, resolve_or_default};
+use domain::ports::ParamStore;
+use domain::rules::Context;
+
+use report::{Goal, Report, Row};
+
+/// The DuckDB release the references use (a wheel from PyPI; nothing compiled).
+const DUCKDB: &str = "duckdb==2.0.1";
+/// The monitoring line the bench sets for 2022 (the demo's example value, DOMAIN D2).
+const LINE_YUAN: i64 = 6_500;
+const REFERENCE_PY: &str = include_str!("reference.py");
+const IMPORT_SQL: &str = include_str!("import.sql");
+/// The screening day of the generated data (the campaign's first working day).
+const AS_OF: &str = "2022-03-28";
+const NOW: &str = "2022-03-28T09:00:00+08:00";
+
+pub struct Args {
+    pub preset: String,
+    pub workloads: Vec<String>,
+    pub runs: usize,
+    pub json: Option<PathBuf>,
+    pub dir: PathBuf,
+    pub seed: u64,
+    pub households: Option<usize>,
+}
+
+pub const WORKLOADS: [&str; 6] = ["W1", "W2", "W3", "W4", "W7", "W8"];
+
+pub async fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
+    let selected: Vec<String> = if args.workloads.is_empty() {
+        WORKLOADS.iter().map(|w| w.to_string()).collect()
+    } else {
+        let mut v = Vec::new();
+        for w in &args.workloads {
+            let w = w.trim().to_ascii_uppercase();
+            if !WORKLOADS.contains(&w.as_str()) {
+                bail!(
+                    "--workload {w}: known workloads are {} (W5, W6 are not built yet) / 未知的测试项",
+                    WORKLOADS.join(",")
+                );
+            }
+            v.push(w);
+        }
+        v
+    };
+    let runs = args.runs.max(1);
+    let exe = std::env::current_exe().context("cannot find the fangpin executable")?;
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "NOTE: this is a debug build; figures mean little. Use `cargo run --release -- bench …` / 调试版本，数据仅供检查"
+        );
+    }
+    let dir = args.dir.join(&args.preset);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let dir = dir.canonicalize()?;
+    let gen_dir = dir.join("gen");
+    let mut bench = Bench { exe, dir: dir.clone(), runs, report: Report::new(&args.preset, runs) };
+
+    // the data: generated once per (preset, seed, size) and kept for later runs
+    let stamp = format!("{} {} {:?}", args.preset, args.seed, args.households);
+    let stamp_file = gen_dir.join("bench-stamp");
+    if std::fs::read_to_string(&stamp_file).ok().as_deref() != Some(stamp.as_str()) {
+        let _ = std::fs::remove_dir_all(&gen_dir);
+        let mut cmd = bench.fangpin(&[]);
+        cmd.args(["generate", "--preset", &args.preset, "--seed", &args.seed.to_string(), "--out"]).arg(&gen_dir);
+        if let Some(n) = args.households {
+            cmd.args(["--households", &n.to_string()]);
+        }
+        eprintln!("generating the {} data / 生成数据 …", args.preset);
+        check(cmd.stdout(Stdio::null()).status()?, "fangpin generate")?;
+        std::fs::write(&stamp_file, &stamp)?;
+    }
+    let households_csv = gen_dir.join("households.csv");
+    let member_rows = count_lines(&households_csv)?.saturating_sub(1);
+    let medical_csv = gen_dir.join("医保自付.csv");
+    let medical_rows = count_lines(&medical_csv)?.saturating_sub(1);
+    bench.report.note(format!("{member_rows} member rows in households.csv; {medical_rows} rows in 医保自付.csv"));
+
+    let python = venv(&args.dir)?;
+    let ref_py = dir.join("reference.py");
+    std::fs::write(&ref_py, REFERENCE_PY)?;
+    let duck = Duck { python, script: ref_py, db: dir.join("reference.duckdb"), threads: cores() };
+    // DuckDB loads the same file once, untimed: its workloads start from data already loaded
+    if !duck.db.exists() || std::fs::metadata(&duck.db)?.modified()? < std::fs::metadata(&households_csv)?.modified()? {
+        let _ = std::fs::remove_file(&duck.db);
+        eprintln!("loading the data into DuckDB (untimed) / 载入 DuckDB …");
+        duck.run(&["load", &households_csv.display().to_string()])?;
+    }
+
+    // W1, or an untimed import when W1 is not asked for: every other workload needs the database
+    let main_db = dir.join("db");
+    if selected.iter().any(|w| w == "W1") {
+        bench.w1(&households_csv, member_rows, &main_db)?;
+    } else if !main_db.join("fangpin.db").exists() {
+        bench.setup_db(&main_db)?;
+        check(bench.fangpin_in(&main_db, &["import", "households"]).arg(&households_csv).status()?, "import")?;
+    }
+    // fangpin's child-process times include starting the process and opening the database; the
+    // DuckDB times do not (measured inside the script): say how much that is
+    let mut start = Vec::new();
+    for _ in 0..3 {
+        start.push(timed(bench.fangpin_in(&main_db, &["migrate"]), "fangpin migrate")?.secs);
+    }
+    bench.report.note(format!(
+        "starting fangpin and opening the database (`fangpin migrate` with nothing to do) takes {:.0} ms: it is inside \
+         every child-process figure (W1, W2 cold, W3, W8), not inside DuckDB's",
+        report::median(&start) * 1e3
+    ));
+    let engine_needed = selected.iter().any(|w| ["W2", "W4", "W7"].contains(&w.as_str()));
+    let stable = resolve_or_default(&[], 2022, guangxi(), ParamName::StableMonths)?.value;
+    if selected.iter().any(|w| w == "W2") {
+        bench.w2_cold(&main_db, &duck, stable)?;
+    }
+    if engine_needed {
+        bench.engine(&main_db, &duck, &selected, stable).await?;
+    }
+    if selected.iter().any(|w| w == "W3") {
+        bench.w3(&main_db, &medical_csv, medical_rows, &duck)?;
+    }
+    if selected.iter().any(|w| w == "W8") {
+        bench.w8(&main_db, member_rows, &duck)?;
+    }
+    bench.report.print();
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&bench.report.json())?)?;
+        eprintln!("written / 已写入 {}", path.display());
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+struct Bench {
+    exe: PathBuf,
+    dir: PathBuf,
+    runs: usize,
+    report: Report,
+}
+
+fn guangxi() -> domain::RegionCode {
+    domain::RegionCode::from_u64(450_000_000_000).expect("a province code")
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn check(status: std::process::ExitStatus, what: &str) -> anyhow::Result<()> {
+    if !status.success() {
+        bail!("{what} failed ({status}) / 运行失败");
+    }
+    Ok(())
+}
+
+fn count_lines(path: &Path) -> anyhow::Result<u64> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n = 0u64;
+    loop {
+        let k = f.read(&mut buf)?;
+        if k == 0 {
+            return Ok(n);
+        }
+        n += buf[..k].iter().filter(|&&b| b == b'\n').count() as u64;
+    }
+}
+
+/// One timed child process: wall time, and peak memory through GNU time when it is there.
+struct Timed {
+    secs: f64,
+    peak_rss_mb: Option<f64>,
+}
+
+fn timed(cmd: Command, what: &str) -> anyhow::Result<Timed> {
+    let time = Path::new("/usr/bin/time");
+    let rss_file = tempfile_path("rss");
+    let mut run = if time.exists() {
+        let mut t = Command::new(time);
+        t.arg("-f").arg("%M").arg("-o").arg(&rss_file).arg(cmd.get_program()).args(cmd.get_args());
+        if let Some(d) = cmd.get_current_dir() {
+            t.current_dir(d);
+        }
+        for (k, v) in cmd.get_envs() {
+            match v {
+                Some(v) => t.env(k, v),
+                None => t.env_remove(k),
+            };
+        }
+        t
+    } else {
+        cmd
+    };
+    print_load();
+    let started = Instant::now();
+    let out = run.stdout(Stdio::null()).stderr(Stdio::piped()).output()?;
+    let secs = started.elapsed().as_secs_f64();
+    if !out.status.success() {
+        bail!("{what} failed ({}):\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+    }
+    let peak_rss_mb = std::fs::read_to_string(&rss_file)
+        .ok()
+        .and_then(|s| s.lines().last().and_then(|l| l.trim().parse::<f64>().ok()))
+        .map(|kb| kb / 1024.0);
+    let _ = std::fs::remove_file(&rss_file);
+    Ok(Timed { secs, peak_rss_mb })
+}
+
+fn tempfile_path(what: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("fangpin-bench-{what}-{}", std::process::id()))
+}
+
+/// The load average, printed before each timed run (BENCHMARKS.md: the machines are shared).
+fn print_load() {
+    if let Ok(l) = std::fs::read_to_string("/proc/loadavg") {
+        eprintln!("  load average {}", l.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
+    }
+}
+
+/// The process's resident memory now, in MB.
+fn rss_mb() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse::<f64>().ok().map(|kb| kb / 1024.0)
+}
+
+/// The Python of the bench virtualenv, with DuckDB installed in it (created on first use).
+fn venv(root: &Path) -> anyhow::Result<PathBuf> {
+    let venv = root.join("venv");
+    let python = venv.join("bin/python");
+    let has_duckdb = |p: &Path| {
+        Command::new(p).args(["-c", "import duckdb"]).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+    };
+    if python.exists() && has_duckdb(&python) {
+        return Ok(python);
+    }
+    eprintln!("creating the Python virtualenv with {DUCKDB} in {} / 创建 Python 虚拟环境 …", venv.display());
+    check(
+        Command::new("python3").arg("-m").arg("venv").arg(&venv).status().context("python3 is needed for DuckDB")?,
+        "python3 -m venv",
+    )?;
+    check(Command::new(&python).args(["-m", "pip", "install", "-q", DUCKDB]).status()?, "pip install duckdb")?;
+    if !has_duckdb(&python) {
+        bail!("DuckDB did not install in {} / DuckDB 安装失败", venv.display());
+    }
+    Ok(python)
+}
+
+/// The DuckDB reference script.
+struct Duck {
+    python: PathBuf,
+    script: PathBuf,
+    db: PathBuf,
+    threads: usize,
+}
+
+struct DuckRun {
+    secs: Vec<f64>,
+    rows: u64,
+    peak_rss_mb: f64,
+}
+
+impl Duck {
+    fn run(&self, args: &[&str]) -> anyhow::Result<DuckRun> {
+        print_load();
+        let out = Command::new(&self.python)
+            .arg(&self.script)
+            .arg(&self.db)
+            .arg(self.threads.to_string())
+            .args(args)
+            .stderr(Stdio::piped())
+            .output()?;
+        if !out.status.success() {
+            bail!("DuckDB reference {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let v: serde_json::Value = serde_json::from_str(text.lines().last().unwrap_or("{}"))?;
+        Ok(DuckRun {
+            secs: v["secs"].as_array().map(|a| a.iter().filter_map(|x| x.as_f64()).collect()).unwrap_or_default(),
+            rows: v["rows"].as_u64().unwrap_or(0),
+            peak_rss_mb: v["peak_rss_mb"].as_f64().unwrap_or(0.0),
+        })
+    }
+}
+
+impl Bench {
+    fn fangpin(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(&self.exe);
+        c.env_remove("FANGPIN_DATABASE_URL").env("FANGPIN_LOG", "warn").args(["--now", NOW]).args(args);
+        c
+    }
+
+    /// `fangpin` on the SQLite database in `data_dir`.
+    fn fangpin_in(&self, data_dir: &Path, args: &[&str]) -> Command {
+        let mut c = Command::new(&self.exe);
+        c.env_remove("FANGPIN_DATABASE_URL").env("FANGPIN_LOG", "warn").arg("--data-dir").arg(data_dir);
+        c.args(["--now", NOW]).args(args);
+        c
+    }
+
+    /// An empty database with the generated regions and the monitoring line (untimed).
+    fn setup_db(&self, data_dir: &Path) -> anyhow::Result<()> {
+        let _ = std::fs::remove_dir_all(data_dir);
+        std::fs::create_dir_all(data_dir)?;
+        let quiet = |mut c: Command| c.stdout(Stdio::null()).status();
+        check(quiet(self.fangpin_in(data_dir, &["migrate"]))?, "fangpin migrate")?;
+        let regions = self.dir.join("gen/regions.csv");
+        let mut c = self.fangpin_in(data_dir, &["import", "regions"]);
+        c.arg(&regions);
+        check(quiet(c)?, "fangpin import regions")?;
+        let c = self.fangpin_in(
+            data_dir,
+            &[
+                "params",
+                "set",
+                "--year",
+                "2022",
+                "--region",
+                "450000000000",
+                "--monitoring-line",
+                &LINE_YUAN.to_string(),
+            ],
+        );
+        check(quiet(c)?, "fangpin params set")?;
+        Ok(())
+    }
+
+    fn w1(&mut self, csv: &Path, rows: u64, main_db: &Path) -> anyhow::Result<()> {
+        eprintln!("W1 import / 导入 …");
+        let mut ours = Vec::new();
+        let mut ref_ = Vec::new();
+        let run_db = self.dir.join("w1");
+        let sql_path = self.dir.join("w1-reference.sql");
+        std::fs::write(&sql_path, IMPORT_SQL.replace("{CSV}", &csv.display().to_string()))?;
+        let ref_db = self.dir.join("w1-reference.db");
+        for _ in 0..self.runs {
+            self.setup_db(&run_db)?;
+            let mut c = self.fangpin_in(&run_db, &["import", "households"]);
+            c.arg(csv);
+            ours.push(timed(c, "fangpin import households")?);
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", ref_db.display()));
+            }
+            let mut c = Command::new("sqlite3");
+            c.arg(&ref_db).arg(format!(".read {}", sql_path.display()));
+            ref_.push(timed(c, "sqlite3 .import (is the sqlite3 command installed?)")?);
+        }
+        let _ = std::fs::remove_dir_all(main_db);
+        std::fs::rename(&run_db, main_db)?;
+        self.report.push(Row {
+            id: "W1",
+            what: "import households.csv (national layout, full validation) / 导入".into(),
+            reference: "sqlite3 .import + INSERT … SELECT + ID index".into(),
+            fangpin: ours.iter().map(|t| t.secs).collect(),
+            reference_secs: ref_.iter().map(|t| t.secs).collect(),
+            rows,
+            fangpin_rss_mb: ours.iter().filter_map(|t| t.peak_rss_mb).reduce(f64::max),
+            reference_rss_mb: ref_.iter().filter_map(|t| t.peak_rss_mb).reduce(f64::max),
+            goal: Goal::Ratio(1.0),
+            note: String::new(),
+        });
+        Ok(())
+    }
+
+    fn w2_cold(&mut self, main_db: &Path, duck: &Duck, stable: i64) -> anyhow::Result<()> {
+        eprintln!("W2 screening from the database / 从数据库筛查 …");
+        let mut ours = Vec::new();
+        for _ in 0..self.runs {
+            let c = self.fangpin_in(main_db, &["screen", "--as-of", AS_OF, "--format", "json"]);
+            ours.push(timed(c, "fangpin screen")?);
+        }
+        let d = duck.screen(self.runs, stable)?;
+        let households = d.rows;
+        self.report.push(Row {
+            id: "W2 cold",
+            what: "screening from the database: load + rules + findings written / 筛查（冷）".into(),
+            reference: "DuckDB: the rules as one SQL query, flags materialised".into(),
+            fangpin: ours.iter().map(|t| t.secs).collect(),
+            reference_secs: d.secs,
+            rows: households,
+            fangpin_rss_mb: ours.iter().filter_map(|t| t.peak_rss_mb).reduce(f64::max),
+            reference_rss_mb: Some(d.peak_rss_mb),
+            goal: Goal::Ratio(1.5),
+            note: "the first run writes every finding, later runs only the changes".into(),
+        });
+        Ok(())
+    }
+
+    async fn engine(&mut self, main_db: &Path, duck: &Duck, selected: &[String], stable: i64) -> anyhow::Result<()> {
+        let url = format!("sqlite://{}", main_db.join("fangpin.db").display());
+        let db = store::Db::connect(&url, &store::ConnectOptions::default()).await?;
+        let now = domain::clock::parse_moment(NOW).ok_or_else(|| anyhow::anyhow!("NOW"))?;
+        let as_of = NaiveDate::parse_from_str(AS_OF, "%Y-%m-%d")?;
+        let params = db.params(None).await?;
+        let calendar = domain::service::load_calendar(&db, now).await?;
+        let ctx = Context { as_of, params: &params, calendar: &calendar };
+        let before = rss_mb();
+        print_load();
+        let started = Instant::now();
+        let mut snapshot = engine::Snapshot::load(&db, &Scope::system(), 2_000, &mut |_| {}).await?;
+        let load_secs = started.elapsed().as_secs_f64();
+        let resident = rss_mb().zip(before).map(|(a, b)| a - b);
+        db.close().await;
+        let households = snapshot.len() as u64;
+        self.report.note(format!(
+            "engine: {households} households loaded from the database in {load_secs:.2} s; resident snapshot ≈ {} MB",
+            resident.map_or("?".to_string(), |m| format!("{m:.0}"))
+        ));
+        let mut passes = Vec::new();
+        for _ in 0..self.runs.max(3) {
+            print_load();
+            let t = Instant::now();
+            let pass = snapshot.screen(&ctx, 0)?;
+            snapshot.apply(&pass);
+            passes.push(t.elapsed().as_secs_f64());
+        }
+        let wants = |w: &str| selected.iter().any(|s| s == w);
+        if wants("W2") {
+            let d = duck.screen(self.runs.max(3), stable)?;
+            self.report.push(Row {
+                id: "W2 warm",
+                what: "screening over the resident snapshot: every rule, findings with reasons / 筛查（内存）".into(),
+                reference: "DuckDB: the rules as one SQL query, flags materialised".into(),
+                fangpin: passes.clone(),
+                reference_secs: d.secs,
+                rows: households,
+                fangpin_rss_mb: resident,
+                reference_rss_mb: Some(d.peak_rss_mb),
+                goal: Goal::Ratio(0.1),
+                note: format!("fangpin memory = the resident snapshot; {} threads", cores()),
+            });
+        }
+        if wants("W4") {
+            if !wants("W2") {
+                duck.screen(1, stable)?;
+            }
+            let mut cold = Vec::new();
+            for _ in 0..self.runs.max(3) {
+                let t = Instant::now();
+                snapshot.rebuild_rollup();
+                cold.push(t.elapsed().as_secs_f64());
+            }
+            let d = duck.run(&["rollup", &self.runs.max(3).to_string()])?;
+            self.report.push(Row {
+                id: "W4 cold",
+                what: "roll-ups by village/town/county × kind, status, category, finding / 汇总（重建）".into(),
+                reference: "DuckDB GROUP BY ROLLUP (county, town, village)".into(),
+                fangpin: cold,
+                reference_secs: d.secs,
+                rows: households,
+                fangpin_rss_mb: None,
+                reference_rss_mb: Some(d.peak_rss_mb),
+                goal: Goal::Ratio(1.0),
+                note: String::new(),
+            });
+            let regions: Vec<domain::RegionCode> = snapshot.rollup().regions_list();
+            let mut lat = Vec::with_capacity(20_000);
+            for i in 0..20_000usize {
+                let r = regions[i.wrapping_mul(2_654_435_761) % regions.len().max(1)];
+                let t = Instant::now();
+                let c = snapshot.rollup().get(r).copied();
+                let kids: Vec<_> = snapshot.rollup().children(r).map(|(c, n)| (c, n.households)).collect();
+                std::hint::black_box((c, kids));
+                lat.push(t.elapsed().as_secs_f64());
+            }
+            self.report.push(Row::latency(
+                "W4 warm",
+                "a region's counts and its children's (maintained roll-up, in process) / 汇总（读取）",
+                &lat,
+                Goal::P99(0.005),
+                "20,000 reads of random regions; the dashboard page over it is issue 7",
+            ));
+        }
+        if wants("W7") {
+            let ids: Vec<domain::HouseholdId> = (0..1_000u64)
+                .filter_map(|i| {
+                    let n = households.max(1);
+                    let id = domain::HouseholdId((i.wrapping_mul(2_654_435_761) % n + 1) as i64);
+                    snapshot.household(id).map(|_| id)
+                })
+                .collect();
+            let mut lat = Vec::with_capacity(ids.len());
+            for (i, id) in ids.iter().enumerate() {
+                let Some(mut d) = snapshot.household(*id).cloned() else { continue };
+                // an edit a screener makes: an income figure and a member's medical insurance
+                if let Some(r) = d.incomes.first_mut() {
+                    r.wage = domain::Fen(r.wage.0 + (i as i64 % 7 - 3) * 100_000);
+                }
+                if let Some(m) = d.members.first_mut() {
+                    m.member.resident_medical = !m.member.resident_medical;
+                }
+                let t = Instant::now();
+                let findings = snapshot.upsert(d, &ctx)?;
+                lat.push(t.elapsed().as_secs_f64());
+                std::hint::black_box(findings);
+            }
+            self.report.push(Row::latency(
+                "W7",
+                "one household edited → its findings and every roll-up above it / 修改一户",
+                &lat,
+                Goal::P99(0.010),
+                "in the resident engine; the database write of the edit itself is not included",
+            ));
+        }
+        Ok(())
+    }
+
+    fn w3(&mut self, main_db: &Path, file: &Path, rows: u64, duck: &Duck) -> anyhow::Result<()> {
+        eprintln!("W3 department file / 部门数据比对 …");
+        let run_db = self.dir.join("w3");
+        let mut ours = Vec::new();
+        for _ in 0..self.runs {
+            let _ = std::fs::remove_dir_all(&run_db);
+            std::fs::create_dir_all(&run_db)?;
+            for suffix in ["", "-wal", "-shm"] {
+                let from = main_db.join(format!("fangpin.db{suffix}"));
+                if from.exists() {
+                    std::fs::copy(&from, run_db.join(format!("fangpin.db{suffix}")))?;
+                }
+            }
+            let mut c = self.fangpin_in(&run_db, &["alerts", "import", "--feed", "medical"]);
+            c.arg(file);
+            ours.push(timed(c, "fangpin alerts import")?);
+        }
+        let poor = resolve_or_default(&[], 2022, guangxi(), ParamName::AlertMedicalPoor)?.value;
+        let other = resolve_or_default(&[], 2022, guangxi(), ParamName::AlertMedicalOther)?.value;
+        let d = duck.run(&[
+            "match",
+            &file.display().to_string(),
+            &poor.to_string(),
+            &other.to_string(),
+            &self.runs.to_string(),
+        ])?;
+        self.report.push(Row {
+            id: "W3",
+            what: "医保 file: parse, normalise IDs, match, alerts written / 部门数据比对".into(),
+            reference: "DuckDB read_csv + normalise + hash join + CREATE TABLE".into(),
+            fangpin: ours.iter().map(|t| t.secs).collect(),
+            reference_secs: d.secs,
+            rows,
+            fangpin_rss_mb: ours.iter().filter_map(|t| t.peak_rss_mb).reduce(f64::max),
+            reference_rss_mb: Some(d.peak_rss_mb),
+            goal: Goal::Ratio(1.0),
+            note: format!("DuckDB raised {} alerts", d.rows),
+        });
+        Ok(())
+    }
+
+    fn w8(&mut self, main_db: &Path, rows: u64, duck: &Duck) -> anyhow::Result<()> {
+        eprintln!("W8 export / 导出 …");
+        let out = self.dir.join("w8-export.csv");
+        let mut ours = Vec::new();
+        for _ in 0..self.runs {
+            let mut c = self.fangpin_in(main_db, &["export", "households", "--out"]);
+            c.arg(&out);
+            ours.push(timed(c, "fangpin export households")?);
+        }
+        let ref_out = self.dir.join("w8-reference.csv");
+        let d = duck.run(&["export", &ref_out.display().to_string(), &self.runs.to_string()])?;
+        let _ = std::fs::remove_file(&out);
+        let _ = std::fs::remove_file(&ref_out);
+        self.report.push(Row {
+            id: "W8",
+            what: "export every member row as CSV (national layout) / 导出".into(),
+            reference: "DuckDB COPY (SELECT …) TO CSV".into(),
+            fangpin: ours.iter().map(|t| t.secs).collect(),
+            reference_secs: d.secs,
+            rows,
+            fangpin_rss_mb: ours.iter().filter_map(|t| t.peak_rss_mb).reduce(f64::max),
+            reference_rss_mb: Some(d.peak_rss_mb),
+            goal: Goal::Ratio(3.0),
+            note: String::new(),
+        });
+        Ok(())
+    }
+}
+
+impl Duck {
+    /// The rules query, `runs` times in one process.
+    fn screen(&self, runs: usize, stable: i64) -> anyhow::Result<DuckRun> {
+        let officer_days = resolve_or_default(&[], 2022, guangxi(), ParamName::OfficerDueWorkdays)?.value;
+        let line_fen = (LINE_YUAN * 100).to_string();
+        let (stable, officer_days, runs) = (stable.to_string(), officer_days.to_string(), runs.to_string());
+        self.run(&["screen", &line_fen, AS_OF, "2021-09-01", &stable, &officer_days, &runs])
+    }
+}

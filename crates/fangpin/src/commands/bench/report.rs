@@ -1,0 +1,199 @@
+//! The bench's table and JSON: medians, ratios to the reference of the same run, goals.
+
+use serde_json::json;
+
+pub enum Goal {
+    /// fangpin's median ÷ the reference's median at most this.
+    Ratio(f64),
+    /// The 99th percentile at most this many seconds.
+    P99(f64),
+}
+
+pub struct Row {
+    pub id: &'static str,
+    pub what: String,
+    pub reference: String,
+    /// Seconds per run (or per operation for latencies).
+    pub fangpin: Vec<f64>,
+    pub reference_secs: Vec<f64>,
+    /// Rows the workload handles per run (households, member rows, file rows).
+    pub rows: u64,
+    pub fangpin_rss_mb: Option<f64>,
+    pub reference_rss_mb: Option<f64>,
+    pub goal: Goal,
+    pub note: String,
+}
+
+impl Row {
+    pub fn latency(id: &'static str, what: &str, secs: &[f64], goal: Goal, note: &str) -> Row {
+        Row {
+            id,
+            what: what.into(),
+            reference: "—".into(),
+            fangpin: secs.to_vec(),
+            reference_secs: Vec::new(),
+            rows: secs.len() as u64,
+            fangpin_rss_mb: None,
+            reference_rss_mb: None,
+            goal,
+            note: note.into(),
+        }
+    }
+
+    fn median(&self) -> f64 {
+        median(&self.fangpin)
+    }
+
+    fn ratio(&self) -> Option<f64> {
+        let r = median(&self.reference_secs);
+        (r > 0.0).then(|| self.median() / r)
+    }
+
+    fn p99(&self) -> f64 {
+        percentile(&self.fangpin, 0.99)
+    }
+
+    /// Whether the goal is met, and the goal as text.
+    fn verdict(&self) -> (bool, String) {
+        match self.goal {
+            Goal::Ratio(g) => (self.ratio().is_some_and(|r| r <= g), format!("≤ {g}×")),
+            Goal::P99(s) => (self.p99() <= s, format!("p99 ≤ {}", secs(s))),
+        }
+    }
+}
+
+pub struct Report {
+    preset: String,
+    runs: usize,
+    load_start: String,
+    rows: Vec<Row>,
+    notes: Vec<String>,
+}
+
+impl Report {
+    pub fn new(preset: &str, runs: usize) -> Report {
+        Report {
+            preset: preset.into(),
+            runs,
+            load_start: std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim().to_string(),
+            rows: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, row: Row) {
+        self.rows.push(row);
+    }
+
+    pub fn note(&mut self, note: String) {
+        eprintln!("  {note}");
+        self.notes.push(note);
+    }
+
+    pub fn print(&self) {
+        println!(
+            "\nfangpin bench — preset {}, {} run(s), medians; ratio = fangpin ÷ reference in this run",
+            self.preset, self.runs
+        );
+        println!(
+            "| workload | fangpin | reference | ratio | goal | met | rows/s | peak MB fangpin / reference |\n|---|---|---|---|---|---|---|---|"
+        );
+        for r in &self.rows {
+            let (met, goal) = r.verdict();
+            let (ours, theirs, ratio, rate) = match r.goal {
+                Goal::Ratio(_) => {
+                    let m = r.median();
+                    (
+                        secs(m),
+                        secs(median(&r.reference_secs)),
+                        r.ratio().map_or("—".into(), |x| format!("{x:.2}×")),
+                        if m > 0.0 { format!("{:.0}", r.rows as f64 / m) } else { "—".into() },
+                    )
+                }
+                Goal::P99(_) => {
+                    (format!("p50 {} / p99 {}", secs(r.median()), secs(r.p99())), "—".into(), "—".into(), "—".into())
+                }
+            };
+            let mem = format!(
+                "{} / {}",
+                r.fangpin_rss_mb.map_or("—".into(), |m| format!("{m:.0}")),
+                r.reference_rss_mb.map_or("—".into(), |m| format!("{m:.0}"))
+            );
+            println!(
+                "| {} {} | {ours} | {theirs} | {ratio} | {goal} | {} | {rate} | {mem} |",
+                r.id,
+                r.what,
+                if met { "yes" } else { "**no**" }
+            );
+        }
+        println!();
+        for r in &self.rows {
+            println!(
+                "- {}: reference = {}{}",
+                r.id,
+                r.reference,
+                if r.note.is_empty() { String::new() } else { format!("; {}", r.note) }
+            );
+        }
+        for n in &self.notes {
+            println!("- {n}");
+        }
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        json!({
+            "preset": self.preset,
+            "runs": self.runs,
+            "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
+            "load_average_at_start": self.load_start,
+            "notes": self.notes,
+            "workloads": self.rows.iter().map(|r| {
+                let (met, goal) = r.verdict();
+                let latency = matches!(r.goal, Goal::P99(_));
+                json!({
+                    "id": r.id,
+                    "what": r.what,
+                    "reference": r.reference,
+                    "fangpin_secs": if latency { json!(null) } else { json!(r.fangpin) },
+                    "reference_secs": r.reference_secs,
+                    "fangpin_median_secs": r.median(),
+                    "reference_median_secs": median(&r.reference_secs),
+                    "ratio": r.ratio(),
+                    "p99_secs": if latency { json!(r.p99()) } else { json!(null) },
+                    "rows": r.rows,
+                    "rows_per_sec": if latency || r.median() <= 0.0 { json!(null) } else { json!(r.rows as f64 / r.median()) },
+                    "fangpin_peak_rss_mb": r.fangpin_rss_mb,
+                    "reference_peak_rss_mb": r.reference_rss_mb,
+                    "goal": goal,
+                    "met": met,
+                    "note": r.note,
+                })
+            }).collect::<Vec<_>>(),
+        })
+    }
+}
+
+pub fn median(v: &[f64]) -> f64 {
+    percentile(v, 0.5)
+}
+
+fn percentile(v: &[f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let i = ((s.len() - 1) as f64 * p).round() as usize;
+    s[i.min(s.len() - 1)]
+}
+
+/// Seconds for people: µs, ms or s.
+fn secs(s: f64) -> String {
+    if s < 0.001 {
+        format!("{:.1} µs", s * 1e6)
+    } else if s < 1.0 {
+        format!("{:.1} ms", s * 1e3)
+    } else {
+        format!("{s:.2} s")
+    }
+}
