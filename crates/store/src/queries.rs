@@ -89,15 +89,25 @@ async fn begin(w: &Pool<DB>) -> Result<Transaction<'static, DB>, sqlx::Error> {
 
 // ---------------------------------------------------------------- migrations
 
+/// Several fangpin processes may start together on one PostgreSQL database (docs/deploy.md): each
+/// migration step runs under this lock and checks again that no other process applied it meanwhile.
+async fn migration_lock(tx: &mut Transaction<'static, DB>) -> Result<(), sqlx::Error> {
+    if BACKEND == crate::Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(7300)").execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn migrate(w: &Pool<DB>, at: DateTime<Utc>) -> Result<Vec<i64>, StoreError> {
-    let mut conn = w.acquire().await.map_err(crate::db_err)?;
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    migration_lock(&mut tx).await.map_err(crate::db_err)?;
     sqlx::raw_sql(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)",
     )
-    .execute(&mut *conn)
+    .execute(&mut *tx)
     .await
     .map_err(crate::db_err)?;
-    drop(conn);
+    tx.commit().await.map_err(crate::db_err)?;
     let applied = applied_migrations(w).await?;
     let known_max = crate::migrate::MIGRATIONS.last().map(|m| m.version).unwrap_or(0);
     if let Some((v, _)) = applied.iter().find(|(v, _)| *v > known_max) {
@@ -118,6 +128,16 @@ pub(crate) async fn migrate(w: &Pool<DB>, at: DateTime<Utc>) -> Result<Vec<i64>,
             continue;
         }
         let mut tx = begin(w).await.map_err(crate::db_err)?;
+        migration_lock(&mut tx).await.map_err(crate::db_err)?;
+        let taken = sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
+            .bind(m.version)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(crate::db_err)?;
+        if taken.is_some() {
+            // applied by another process while this one waited for the lock
+            continue;
+        }
         let sql = crate::migrate::expand(m.sql, BACKEND);
         sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *tx).await.map_err(crate::db_err)?;
         sqlx::query("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)")

@@ -64,7 +64,8 @@ pub struct AppState {
     pub jobs: Arc<jobs::Jobs>,
     pub throttle: Arc<auth::Throttle>,
     /// Working days for deadlines (DOMAIN D10, D11): the database's calendar once loaded
-    /// ([`AppState::reload_calendar`]); replaced when an administrator edits it.
+    /// ([`AppState::reload_calendar`]); replaced when an administrator edits it, and reread every
+    /// [`CALENDAR_REFRESH`] while serving (the edit may have been made on another process).
     calendar: Arc<std::sync::RwLock<Arc<domain::calendar::WorkCalendar>>>,
 }
 
@@ -140,9 +141,26 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     state.reload_calendar().await.map_err(|e| std::io::Error::other(format!("工作日历：{e}")))?;
     notify::spawn(state.clone(), std::time::Duration::from_secs(5));
+    spawn_calendar_refresh(state.clone(), CALENDAR_REFRESH);
     axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// How often a running server rereads the work calendar: several processes may serve one
+/// PostgreSQL database, and an administrator's edit swaps the calendar only in the process that
+/// received it. The others count working days the new way within this time.
+pub const CALENDAR_REFRESH: Duration = Duration::from_secs(10);
+
+fn spawn_calendar_refresh(state: AppState, every: Duration) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(e) = state.reload_calendar().await {
+                tracing::warn!(error = %e, "could not reread the work calendar: keeping the one in use");
+            }
+        }
+    });
 }
 
 async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> (StatusCode, &'static str) {
