@@ -436,6 +436,14 @@ impl Ctx {
         } else {
             let applied = db.applied_migrations().await?;
             let known = store::migrate::MIGRATIONS.len();
+            let known_max = store::migrate::MIGRATIONS.last().map_or(0, |m| m.version);
+            if let Some(v) = applied.iter().find(|v| **v > known_max) {
+                // an older binary on a newer schema could write what the newer one no longer expects
+                anyhow::bail!(
+                    "the database schema (version {v}) is newer than this fangpin (knows up to {known_max}): \
+                     upgrade fangpin / 数据库结构比本程序新：请升级 fangpin"
+                );
+            }
             if applied.len() < known {
                 anyhow::bail!(
                     "the database is not up to date: run `fangpin migrate` first / 数据库结构未升级：请先运行 fangpin migrate"

@@ -362,6 +362,17 @@ fn migrate_twice_then_demo_once() {
         let out = fp.fails(&["demo", "--households", "300"], 1);
         has(&stderr(&out), &["the demo loads only into an empty database", "演示数据只能装入空库"]);
         assert_eq!(fp.household_count(), 300, "the second demo wrote nothing");
+
+        // a database a newer fangpin migrated: this one refuses to work on it, not only to migrate it
+        fp.with_db(async |db| {
+            db.execute_raw(
+                "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (999, 'future', 'x', '2030-01-01')",
+            )
+            .await
+            .unwrap()
+        });
+        let out = fp.fails(&["screen", "--format", "json"], 1);
+        has(&stderr(&out), &["newer than this fangpin", "请升级 fangpin"]);
     });
 }
 
