@@ -1,8 +1,8 @@
 -- fangpin bench W1 reference: the sqlite3 command-line shell imports the same national-layout CSV
--- into a household table and a member table with the ID-number index, in one transaction (no
--- validation). Written by `fangpin bench`; {CSV} is replaced with the file's path.
+-- into a staging table, then into a household table and a member table with the ID-number index in
+-- one transaction (no validation). Written by `fangpin bench`; {CSV} is replaced with the file's path.
 PRAGMA journal_mode = WAL;
-.import --csv {CSV} stage
+.import --csv '{CSV}' stage
 BEGIN;
 CREATE TABLE households (
     id INTEGER PRIMARY KEY, household_no TEXT NOT NULL UNIQUE, town TEXT, village TEXT, group_no TEXT,

@@ -30,6 +30,11 @@ def timed(con, sql, runs, before=None, fetch=False):
     return secs, rows
 
 
+def lit(path):
+    """A file path as an SQL string literal."""
+    return "'" + path.replace("'", "''") + "'"
+
+
 def money(col):
     return f"CAST(round(coalesce(TRY_CAST(\"{col}\" AS DECIMAL(18,2)), 0) * 100) AS BIGINT)"
 
@@ -41,7 +46,7 @@ def yes(col):
 # The national member-per-row file into typed tables: hh (one row per household) and mem (one per
 # member). Untimed: the reference screens data "already loaded in DuckDB".
 def load(con, csv):
-    con.execute(f"CREATE OR REPLACE TABLE raw AS SELECT * FROM read_csv('{csv}', all_varchar = true, header = true)")
+    con.execute(f"CREATE OR REPLACE TABLE raw AS SELECT * FROM read_csv({lit(csv)}, all_varchar = true, header = true)")
     con.execute(f"""
         CREATE OR REPLACE TABLE hh AS SELECT
           "户编号" AS hno, any_value("县") AS county, any_value("乡镇") AS town, any_value("村") AS village,
@@ -134,20 +139,28 @@ def screen_sql(line_fen, as_of, sept1, stable_months, officer_days):
     """
 
 
+# One row per household with its member count and finding flags, made once and untimed: fangpin's
+# roll-up columns hold the same (members per household, finding bits) before its rebuild is timed.
+ROLLUP_INPUT = """
+    CREATE OR REPLACE TABLE per_household AS
+    SELECT h.hno, h.county, h.town, h.village, h.kind, h.category, m.n, f.* EXCLUDE (hno, county, town, village)
+    FROM hh h JOIN flags f USING (hno, county, town, village)
+      JOIN (SELECT hno, count(*) AS n FROM mem GROUP BY hno) m USING (hno)
+"""
+
 ROLLUP = """
-    SELECT county, town, village, count(*) AS households, sum(m.n) AS members,
-      count(*) FILTER (WHERE h.kind = '脱贫户') AS exited, count(*) FILTER (WHERE h.kind <> '脱贫户') AS ordinary,
-      count(*) FILTER (WHERE f.status = 'never') AS never, count(*) FILTER (WHERE f.status = 'monitored') AS monitored,
-      count(*) FILTER (WHERE f.status = 'eliminated') AS eliminated,
-      count(*) FILTER (WHERE h.category = '脱贫不稳定户') AS c1, count(*) FILTER (WHERE h.category = '边缘易致贫户') AS c2,
-      count(*) FILTER (WHERE h.category = '突发严重困难户') AS c3,
+    SELECT county, town, village, count(*) AS households, sum(n) AS members,
+      count(*) FILTER (WHERE kind = '脱贫户') AS exited, count(*) FILTER (WHERE kind <> '脱贫户') AS ordinary,
+      count(*) FILTER (WHERE status = 'never') AS never, count(*) FILTER (WHERE status = 'monitored') AS monitored,
+      count(*) FILTER (WHERE status = 'eliminated') AS eliminated,
+      count(*) FILTER (WHERE category = '脱贫不稳定户') AS c1, count(*) FILTER (WHERE category = '边缘易致贫户') AS c2,
+      count(*) FILTER (WHERE category = '突发严重困难户') AS c3,
       count(*) FILTER (WHERE sm_income OR sm_expense OR sm_needs) AS should_monitor,
       count(*) FILTER (WHERE ag_officer OR ag_long) AS assistance_gap,
       count(*) FILTER (WHERE we_income OR we_needs OR we_safety_net OR we_early) AS wrong_elimination,
       count(*) FILTER (WHERE ed_stable) AS elimination_due,
       count(*) FILTER (WHERE de_no_income OR de_wage OR de_work OR de_medical) AS data_error
-    FROM hh h JOIN flags f USING (hno, county, town, village)
-      JOIN (SELECT hno, count(*) AS n FROM mem GROUP BY hno) m USING (hno)
+    FROM per_household
     GROUP BY ROLLUP (county, town, village)
 """
 
@@ -161,7 +174,7 @@ def match_sql(path, poor_fen, other_fen):
     WITH d AS (
       SELECT upper(translate(replace(trim("身份证号码"), ' ', ''), '０１２３４５６７８９ｘＸ', '0123456789XX')) AS id,
         CAST(round(coalesce(TRY_CAST("个人自付金额" AS DECIMAL(18,2)), 0) * 100) AS BIGINT) AS fen
-      FROM read_csv('{path}', all_varchar = true, header = true)
+      FROM read_csv({lit(path)}, all_varchar = true, header = true)
     ), s AS (SELECT id, sum(fen) AS fen, count(*) AS rows FROM d GROUP BY id)
     SELECT m.hno, m.id, s.fen, s.rows
     FROM s JOIN mem m USING (id) JOIN hh h USING (hno)
@@ -180,6 +193,7 @@ def main():
         secs, _ = timed(con, screen_sql(line_fen, as_of, sept1, stable, officer_days), int(runs))
         rows = con.execute("SELECT count(*) FROM flags").fetchone()[0]
     elif cmd == "rollup":
+        con.execute(ROLLUP_INPUT)
         secs, rows = timed(con, ROLLUP, int(args[0]), fetch=True)
     elif cmd == "match":
         path, poor, other, runs = args
@@ -187,7 +201,7 @@ def main():
         rows = con.execute("SELECT count(*) FROM alerts").fetchone()[0]
     elif cmd == "export":
         out, runs = args
-        secs, _ = timed(con, f"COPY (SELECT * FROM raw) TO '{out}' (HEADER, DELIMITER ',')", int(runs))
+        secs, _ = timed(con, f"COPY (SELECT * FROM raw) TO {lit(out)} (HEADER, DELIMITER ',')", int(runs))
         rows = con.execute("SELECT count(*) FROM raw").fetchone()[0]
     else:
         raise SystemExit(f"unknown command {cmd}")

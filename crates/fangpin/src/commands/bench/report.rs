@@ -96,7 +96,7 @@ impl Report {
             self.preset, self.runs
         );
         println!(
-            "| workload | fangpin | reference | ratio | goal | met | rows/s | peak MB fangpin / reference |\n|---|---|---|---|---|---|---|---|"
+            "| workload | fangpin | reference | ratio | goal | met | rows/s | peak MB fangpin / reference (see notes) |\n|---|---|---|---|---|---|---|---|"
         );
         for r in &self.rows {
             let (met, goal) = r.verdict();
@@ -174,7 +174,13 @@ impl Report {
 }
 
 pub fn median(v: &[f64]) -> f64 {
-    percentile(v, 0.5)
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    match s.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => s[n / 2],
+        n => (s[n / 2 - 1] + s[n / 2]) / 2.0,
+    }
 }
 
 fn percentile(v: &[f64], p: f64) -> f64 {
