@@ -297,7 +297,7 @@ pub struct BenchArgs {
     /// town | county | m1 | province
     #[arg(long, default_value = "town")]
     preset: String,
-    /// Workloads, comma-separated (default all): W1 import, W2 screening, W3 department file, W4 roll-ups, W7 one edit, W8 export / 测试项
+    /// Workloads, comma-separated (default all): W1 import, W2 screening, W3 department file, W4 roll-ups, W5 API, W6 API during a batch, W7 one edit, W8 export / 测试项
     #[arg(long, value_delimiter = ',')]
     workload: Vec<String>,
     /// Repetitions of each workload; medians are compared / 重复次数

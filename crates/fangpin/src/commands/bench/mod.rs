@@ -6,10 +6,12 @@
 //! (import, screening from the database, department file, export) — or in this process for the
 //! resident engine (warm screening, roll-ups, one edit), which has no command of its own.
 
+mod http;
 mod report;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
@@ -41,7 +43,7 @@ pub struct Args {
     pub households: Option<usize>,
 }
 
-pub const WORKLOADS: [&str; 6] = ["W1", "W2", "W3", "W4", "W7", "W8"];
+pub const WORKLOADS: [&str; 8] = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8"];
 
 pub async fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
     let selected: Vec<String> = if args.workloads.is_empty() {
@@ -51,10 +53,7 @@ pub async fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
         for w in &args.workloads {
             let w = w.trim().to_ascii_uppercase();
             if !WORKLOADS.contains(&w.as_str()) {
-                bail!(
-                    "--workload {w}: known workloads are {} (W5, W6 are not built yet) / 未知的测试项",
-                    WORKLOADS.join(",")
-                );
+                bail!("--workload {w}: known workloads are {} / 未知的测试项", WORKLOADS.join(","));
             }
             v.push(w);
         }
@@ -140,6 +139,10 @@ pub async fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
     if selected.iter().any(|w| w == "W8") {
         bench.w8(&main_db, member_rows, &duck)?;
     }
+    let (w5, w6) = (selected.iter().any(|w| w == "W5"), selected.iter().any(|w| w == "W6"));
+    if w5 || w6 {
+        bench.http(&main_db, w5, w6).await?;
+    }
     bench.report.print();
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_string_pretty(&bench.report.json())?)?;
@@ -182,6 +185,14 @@ fn count_lines(path: &Path) -> anyhow::Result<u64> {
         }
         n += buf[..k].iter().filter(|&&b| b == b'\n').count() as u64;
     }
+}
+
+/// The median and the 99th percentile.
+fn quantiles(v: &[f64]) -> (f64, f64) {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let p99 = s.get(((s.len().max(1) - 1) as f64 * 0.99).round() as usize).copied().unwrap_or(0.0);
+    (report::median(&s), p99)
 }
 
 /// A copy of the SQLite database in `from` (with its WAL files), replacing `to`.
@@ -389,6 +400,7 @@ impl Bench {
             reference_rss_mb: ref_.iter().filter_map(|t| t.peak_rss_mb).reduce(f64::max),
             goal: Goal::Ratio(1.0),
             note: String::new(),
+            latency: None,
         });
         Ok(())
     }
@@ -416,6 +428,7 @@ impl Bench {
             reference_rss_mb: Some(d.peak_rss_mb),
             goal: Goal::Ratio(1.5),
             note: "each run on a fresh copy of the database, so each writes every finding".into(),
+            latency: None,
         });
         Ok(())
     }
@@ -462,6 +475,7 @@ impl Bench {
                 reference_rss_mb: Some(d.peak_rss_mb),
                 goal: Goal::Ratio(0.1),
                 note: format!("fangpin memory = the resident snapshot; {} threads", cores()),
+                latency: None,
             });
         }
         if wants("W4") {
@@ -487,6 +501,7 @@ impl Bench {
                 reference_rss_mb: Some(d.peak_rss_mb),
                 goal: Goal::Ratio(1.0),
                 note: String::new(),
+                latency: None,
             });
             let regions: Vec<domain::RegionCode> = snapshot.rollup().regions_list();
             print_load();
@@ -572,6 +587,7 @@ impl Bench {
             reference_rss_mb: Some(d.peak_rss_mb),
             goal: Goal::Ratio(1.0),
             note: format!("DuckDB raised {} alerts", d.rows),
+            latency: None,
         });
         Ok(())
     }
@@ -600,7 +616,168 @@ impl Bench {
             reference_rss_mb: Some(d.peak_rss_mb),
             goal: Goal::Ratio(3.0),
             note: String::new(),
+            latency: None,
         });
+        Ok(())
+    }
+}
+
+impl Bench {
+    /// W5: household detail over the JSON API vs an axum hello-world, 64 connections each; W6:
+    /// 200 requests/s alone and while `fangpin screen` runs on the same database.
+    async fn http(&mut self, main_db: &Path, w5: bool, w6: bool) -> anyhow::Result<()> {
+        use domain::ports::{HouseholdStore, RegionStore, SessionStore};
+        eprintln!("W5 HTTP: household detail vs hello-world / 接口 …");
+        let run_db = self.dir.join("w5");
+        copy_db(main_db, &run_db)?;
+        let url = format!("sqlite://{}", run_db.join("fangpin.db").display());
+        let db = store::Db::connect(&url, &store::ConnectOptions::default()).await?;
+        let start = domain::clock::parse_moment(NOW).ok_or_else(|| anyhow::anyhow!("NOW"))?;
+        let clock: std::sync::Arc<dyn domain::clock::Clock> = Arc::new(domain::clock::ShiftedClock::starting_at(start));
+        let now = clock.now();
+        // two integration tokens over the whole province: 领导 reads masked IDs (no audit row),
+        // 镇专项办 reads full IDs, and each of its views is audited (a write per read)
+        let mut tokens = Vec::new();
+        for (username, role) in [("bench_leader", domain::Role::Leader), ("bench_town", domain::Role::TownOffice)] {
+            let actor = domain::Actor::cli();
+            let u =
+                web::auth::create_user(&db, &actor, now, username, "性能测试", role, guangxi(), "Bench@2022-fangpin")
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let token = web::auth::new_token();
+            let hash = web::auth::token_hash(&token);
+            let kind = domain::ports::SessionKind::Integration;
+            db.create_session(&hash, u.id, kind, &web::auth::new_token(), now, None, &[]).await?;
+            tokens.push(token);
+        }
+        // ~2,000 households spread over every village
+        let villages: Vec<domain::RegionCode> = db
+            .all_regions()
+            .await?
+            .into_iter()
+            .filter(|r| r.code.level() == domain::RegionLevel::Village)
+            .map(|r| r.code)
+            .collect();
+        let per_village = (2_000 / villages.len().max(1)).clamp(5, 200) as u32;
+        let mut paths = Vec::new();
+        for v in &villages {
+            let filter = domain::ports::HouseholdFilter { region: Some(*v), ..Default::default() };
+            let page = db.list_households(&Scope::system(), &filter, None, per_village).await?;
+            paths.extend(page.items.iter().map(|h| format!("/api/v1/households/{}", h.household_no)));
+        }
+        if paths.is_empty() {
+            bail!("W5: no households in the database");
+        }
+        let paths = Arc::new(paths);
+        let hello_paths = Arc::new(vec!["/".to_string()]);
+
+        let web_config = web::WebConfig { work_dir: run_db.join("work"), ..Default::default() };
+        let state = web::AppState::new(db.clone(), clock, web_config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let api = listener.local_addr()?;
+        let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(web::serve(listener, state, async {
+            let _ = api_stopped.await;
+        }));
+        let (hello, stop_hello) = http::hello_world().await?;
+        let connections = 64;
+        let duration = std::time::Duration::from_secs(if self.runs > 1 { 5 } else { 3 });
+        let (mut hello_runs, mut leader_runs, mut town_runs) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..if w5 { self.runs } else { 0 } {
+            print_load();
+            hello_runs.push(http::load(hello, Arc::clone(&hello_paths), None, connections, duration).await);
+            print_load();
+            let t = Some(tokens[0].clone());
+            leader_runs.push(http::load(api, Arc::clone(&paths), t, connections, duration).await);
+            print_load();
+            let t = Some(tokens[1].clone());
+            town_runs.push(http::load(api, Arc::clone(&paths), t, connections, duration).await);
+        }
+        let mut w6_result = None;
+        if w6 {
+            use std::sync::atomic::{AtomicBool, Ordering};
+            let rate = 200.0;
+            let min = std::time::Duration::from_secs(5);
+            let leader = Some(tokens[0].clone());
+            print_load();
+            let alone =
+                http::paced(api, Arc::clone(&paths), leader.clone(), 16, rate, min, Arc::new(AtomicBool::new(true)))
+                    .await;
+            // the batch: the full screening from the database, in a child process, as a user would run it
+            let stop = Arc::new(AtomicBool::new(false));
+            let mut c = self.fangpin_in(&run_db, &["screen", "--as-of", AS_OF, "--format", "json"]);
+            let mut child = c.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+            let flag = Arc::clone(&stop);
+            let waiter = tokio::task::spawn_blocking(move || {
+                let status = child.wait();
+                flag.store(true, Ordering::Relaxed);
+                status
+            });
+            print_load();
+            let under = http::paced(api, Arc::clone(&paths), leader, 16, rate, min, stop).await;
+            check(waiter.await??, "fangpin screen (W6 batch)")?;
+            w6_result = Some((alone, under));
+        }
+        let _ = stop_api.send(());
+        let _ = stop_hello.send(());
+        let _ = server.await;
+        db.close().await;
+        if let Some((alone, under)) = w6_result {
+            let (a50, a99) = quantiles(&alone.latencies);
+            let (u50, u99) = quantiles(&under.latencies);
+            self.report.push(Row {
+                id: "W6",
+                what: "200 household reads/s while `fangpin screen` runs on the same database / 批处理时的接口".into(),
+                reference: "the same load alone".into(),
+                fangpin: vec![u99],
+                reference_secs: vec![a99],
+                rows: under.ok,
+                fangpin_rss_mb: None,
+                reference_rss_mb: None,
+                goal: Goal::LatencyRatio(2.0),
+                note: format!(
+                    "p50 {:.1} ms alone, {:.1} ms under the batch; {} errors alone, {} under it; {:.1} s under the batch",
+                    a50 * 1e3,
+                    u50 * 1e3,
+                    alone.errors,
+                    under.errors,
+                    under.secs
+                ),
+                latency: Some((u50, u99, alone.errors + under.errors)),
+            });
+        }
+        if !w5 {
+            return Ok(());
+        }
+        let hello_rps: Vec<f64> = hello_runs.iter().map(http::Load::rps).collect();
+        for (id, what, runs) in [
+            ("W5", "GET a household with its members (JSON API, 领导: masked IDs) / 农户详情", &leader_runs),
+            (
+                "W5 audited",
+                "the same as 镇专项办: full IDs, each view audited (one write per read) / 农户详情（留痕）",
+                &town_runs,
+            ),
+        ] {
+            let rps: Vec<f64> = runs.iter().map(http::Load::rps).collect();
+            let errors: u64 = runs.iter().map(|l| l.errors).sum();
+            let lat: Vec<f64> = runs.iter().flat_map(|l| l.latencies.iter().copied()).collect();
+            let (p50, p99) = quantiles(&lat);
+            self.report.push(Row::throughput(
+                id,
+                what,
+                &rps,
+                &hello_rps,
+                p50,
+                p99,
+                errors,
+                format!(
+                    "{connections} connections, {} s per run, {} households; p99 goal ≤ 20 ms; hello-world itself: {:.0} rps",
+                    duration.as_secs(),
+                    paths.len(),
+                    report::median(&hello_rps)
+                ),
+            ));
+        }
         Ok(())
     }
 }

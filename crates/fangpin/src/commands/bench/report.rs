@@ -3,10 +3,14 @@
 use serde_json::json;
 
 pub enum Goal {
+    /// fangpin's median throughput ÷ the reference's at least this, and its p99 at most that.
+    Throughput { ratio: f64, p99: f64 },
     /// fangpin's median ÷ the reference's median at most this.
     Ratio(f64),
     /// The 99th percentile at most this many seconds.
     P99(f64),
+    /// fangpin's p99 under load ÷ the reference's p99 at most this, with no errors.
+    LatencyRatio(f64),
 }
 
 pub struct Row {
@@ -22,9 +26,38 @@ pub struct Row {
     pub reference_rss_mb: Option<f64>,
     pub goal: Goal,
     pub note: String,
+    /// For throughput rows: p50 and p99 latency (seconds) and failed requests.
+    pub latency: Option<(f64, f64, u64)>,
 }
 
 impl Row {
+    /// Requests per second per run against the reference's.
+    #[allow(clippy::too_many_arguments)]
+    pub fn throughput(
+        id: &'static str,
+        what: &str,
+        rps: &[f64],
+        reference_rps: &[f64],
+        p50: f64,
+        p99: f64,
+        errors: u64,
+        note: String,
+    ) -> Row {
+        Row {
+            id,
+            what: what.into(),
+            reference: "axum hello-world in this process, same connections".into(),
+            fangpin: rps.to_vec(),
+            reference_secs: reference_rps.to_vec(),
+            rows: 0,
+            fangpin_rss_mb: None,
+            reference_rss_mb: None,
+            goal: Goal::Throughput { ratio: 0.5, p99: 0.020 },
+            note,
+            latency: Some((p50, p99, errors)),
+        }
+    }
+
     pub fn latency(id: &'static str, what: &str, secs: &[f64], goal: Goal, note: &str) -> Row {
         Row {
             id,
@@ -37,6 +70,7 @@ impl Row {
             reference_rss_mb: None,
             goal,
             note: note.into(),
+            latency: None,
         }
     }
 
@@ -44,6 +78,7 @@ impl Row {
         median(&self.fangpin)
     }
 
+    /// fangpin ÷ reference: of times, or for throughput rows of requests per second.
     fn ratio(&self) -> Option<f64> {
         let r = median(&self.reference_secs);
         (r > 0.0).then(|| self.median() / r)
@@ -58,6 +93,17 @@ impl Row {
         match self.goal {
             Goal::Ratio(g) => (self.ratio().is_some_and(|r| r <= g), format!("≤ {g}×")),
             Goal::P99(s) => (self.p99() <= s, format!("p99 ≤ {}", secs(s))),
+            Goal::LatencyRatio(g) => {
+                let errors = self.latency.map_or(0, |l| l.2);
+                (self.ratio().is_some_and(|r| r <= g) && errors == 0, format!("p99 ≤ {g}× alone, 0 errors"))
+            }
+            Goal::Throughput { ratio, p99 } => {
+                let (_, ours, errors) = self.latency.unwrap_or_default();
+                (
+                    self.ratio().is_some_and(|r| r >= ratio) && ours <= p99 && errors == 0,
+                    format!("≥ {ratio}× rps, p99 ≤ {}, 0 errors", secs(p99)),
+                )
+            }
         }
     }
 }
@@ -113,6 +159,24 @@ impl Report {
                 Goal::P99(_) => {
                     (format!("p50 {} / p99 {}", secs(r.median()), secs(r.p99())), "—".into(), "—".into(), "—".into())
                 }
+                Goal::LatencyRatio(_) => {
+                    let (p50, p99, errors) = r.latency.unwrap_or_default();
+                    (
+                        format!("p99 {} (p50 {}, {errors} errors)", secs(p99), secs(p50)),
+                        format!("p99 {} alone", secs(median(&r.reference_secs))),
+                        r.ratio().map_or("—".into(), |x| format!("{x:.2}×")),
+                        "—".into(),
+                    )
+                }
+                Goal::Throughput { .. } => {
+                    let (p50, p99, errors) = r.latency.unwrap_or_default();
+                    (
+                        format!("{:.0} rps (p50 {} / p99 {}, {errors} errors)", r.median(), secs(p50), secs(p99)),
+                        format!("{:.0} rps", median(&r.reference_secs)),
+                        r.ratio().map_or("—".into(), |x| format!("{x:.2}×")),
+                        "—".into(),
+                    )
+                }
             };
             let mem = format!(
                 "{} / {}",
@@ -150,6 +214,26 @@ impl Report {
             "workloads": self.rows.iter().map(|r| {
                 let (met, goal) = r.verdict();
                 let latency = matches!(r.goal, Goal::P99(_));
+                let (p50, p99, errors) = r.latency.unwrap_or_default();
+                if matches!(r.goal, Goal::Throughput { .. }) {
+                    return json!({
+                        "id": r.id,
+                        "what": r.what,
+                        "reference": r.reference,
+                        "unit": "requests/s",
+                        "fangpin_rps": r.fangpin,
+                        "reference_rps": r.reference_secs,
+                        "fangpin_median_rps": r.median(),
+                        "reference_median_rps": median(&r.reference_secs),
+                        "ratio": r.ratio(),
+                        "p50_secs": p50,
+                        "p99_secs": p99,
+                        "errors": errors,
+                        "goal": goal,
+                        "met": met,
+                        "note": r.note,
+                    });
+                }
                 json!({
                     "id": r.id,
                     "what": r.what,
@@ -160,6 +244,7 @@ impl Report {
                     "reference_median_secs": median(&r.reference_secs),
                     "ratio": r.ratio(),
                     "p99_secs": if latency { json!(r.p99()) } else { json!(null) },
+                    "latency_p50_p99_secs_errors": r.latency.map(|(a, b, e)| json!([a, b, e])),
                     "rows": r.rows,
                     "rows_per_sec": if latency || r.median() <= 0.0 { json!(null) } else { json!(r.rows as f64 / r.median()) },
                     "fangpin_peak_rss_mb": r.fangpin_rss_mb,
