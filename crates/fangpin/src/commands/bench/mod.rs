@@ -70,7 +70,22 @@ pub async fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let dir = dir.canonicalize()?;
     let gen_dir = dir.join("gen");
-    let mut bench = Bench { exe, dir: dir.clone(), runs, report: Report::new(&args.preset, runs) };
+    let mut bench = Bench {
+        exe,
+        dir: dir.clone(),
+        runs,
+        report: Report::new(&args.preset, runs),
+        generate: vec![
+            "generate".into(),
+            "--preset".into(),
+            args.preset.clone(),
+            "--seed".into(),
+            args.seed.to_string(),
+        ]
+        .into_iter()
+        .chain(args.households.iter().flat_map(|n| ["--households".to_string(), n.to_string()]))
+        .collect(),
+    };
 
     // the data: generated once per (preset, seed, size) and kept for later runs
     let stamp = format!("{} {} {:?}", args.preset, args.seed, args.households);
@@ -156,7 +171,12 @@ struct Bench {
     dir: PathBuf,
     runs: usize,
     report: Report,
+    /// `fangpin generate` with this run's preset, seed and size (for the XLSX copy of W1's file).
+    generate: Vec<String>,
 }
+
+/// Rows an XLSX sheet can hold below its header.
+const XLSX_MAX_ROWS: u64 = 1_048_575;
 
 fn guangxi() -> domain::RegionCode {
     domain::RegionCode::from_u64(450_000_000_000).expect("a province code")
@@ -397,6 +417,45 @@ impl Bench {
             reference_secs: ref_.iter().map(|t| t.secs).collect(),
             rows,
             fangpin_rss_mb: ours.iter().filter_map(|t| t.peak_rss_mb).reduce(f64::max),
+            reference_rss_mb: ref_.iter().filter_map(|t| t.peak_rss_mb).reduce(f64::max),
+            goal: Goal::Ratio(1.0),
+            note: String::new(),
+            latency: None,
+        });
+        if rows > XLSX_MAX_ROWS {
+            self.report.note(format!("W1 xlsx: not measured, {rows} member rows do not fit one XLSX sheet"));
+            return Ok(());
+        }
+        // the same households as an XLSX file (generated once, like the CSV), imported the same way
+        let xlsx_dir = self.dir.join("gen-xlsx");
+        let xlsx = xlsx_dir.join("households.xlsx");
+        let stamp = xlsx_dir.join("bench-stamp");
+        let wanted = self.generate.join(" ");
+        if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
+            let _ = std::fs::remove_dir_all(&xlsx_dir);
+            eprintln!("W1: writing the same households as XLSX (untimed) / 生成 xlsx …");
+            let args: Vec<&str> = self.generate.iter().map(String::as_str).collect();
+            let mut c = self.fangpin(&args);
+            c.args(["--format", "xlsx", "--out"]).arg(&xlsx_dir);
+            check(c.stdout(Stdio::null()).stderr(Stdio::null()).status()?, "fangpin generate --format xlsx")?;
+            std::fs::write(&stamp, &wanted)?;
+        }
+        let mut xl = Vec::new();
+        for _ in 0..self.runs {
+            self.setup_db(&run_db)?;
+            let mut c = self.fangpin_in(&run_db, &["import", "households"]);
+            c.arg(&xlsx);
+            xl.push(timed(c, "fangpin import households (xlsx)")?);
+        }
+        let _ = std::fs::remove_dir_all(&run_db);
+        self.report.push(Row {
+            id: "W1 xlsx",
+            what: "the same households from households.xlsx / 导入（xlsx）".into(),
+            reference: "the sqlite3 CSV import above (the shell cannot read XLSX)".into(),
+            fangpin: xl.iter().map(|t| t.secs).collect(),
+            reference_secs: ref_.iter().map(|t| t.secs).collect(),
+            rows,
+            fangpin_rss_mb: xl.iter().filter_map(|t| t.peak_rss_mb).reduce(f64::max),
             reference_rss_mb: ref_.iter().filter_map(|t| t.peak_rss_mb).reduce(f64::max),
             goal: Goal::Ratio(1.0),
             note: String::new(),

@@ -288,3 +288,69 @@ fn secs(s: f64) -> String {
         format!("{s:.2} s")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(fangpin: &[f64], reference: &[f64], goal: Goal) -> Row {
+        Row {
+            id: "W0",
+            what: String::new(),
+            reference: String::new(),
+            fangpin: fangpin.to_vec(),
+            reference_secs: reference.to_vec(),
+            rows: 1000,
+            fangpin_rss_mb: None,
+            reference_rss_mb: None,
+            goal,
+            note: String::new(),
+            latency: None,
+        }
+    }
+
+    #[test]
+    fn medians_and_percentiles() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5, "even counts average the middle two");
+        assert_eq!(median(&[]), 0.0);
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&v, 0.99), 99.0);
+    }
+
+    #[test]
+    fn a_ratio_is_fangpin_over_the_reference_and_the_goal_reads_that_way() {
+        // times: fangpin 2 s against 1 s is 2×, missing a ≤ 1× goal and meeting a ≤ 3× one
+        let r = row(&[2.0, 2.0, 9.0], &[1.0, 1.0, 0.5], Goal::Ratio(1.0));
+        assert_eq!(r.ratio(), Some(2.0));
+        assert!(!r.verdict().0);
+        assert!(row(&[2.0], &[1.0], Goal::Ratio(3.0)).verdict().0);
+        // no reference measured: no ratio, never "met"
+        assert_eq!(row(&[1.0], &[], Goal::Ratio(1.0)).ratio(), None);
+        assert!(!row(&[1.0], &[], Goal::Ratio(1.0)).verdict().0);
+    }
+
+    #[test]
+    fn throughput_needs_the_ratio_the_p99_and_no_errors() {
+        let mut r = Row::throughput("W5", "", &[600.0], &[1000.0], 0.001, 0.010, 0, String::new());
+        assert!(r.verdict().0, "0.6× of the reference, p99 10 ms, no errors");
+        r.latency = Some((0.001, 0.010, 1));
+        assert!(!r.verdict().0, "one error fails it");
+        let slow = Row::throughput("W5", "", &[600.0], &[1000.0], 0.001, 0.030, 0, String::new());
+        assert!(!slow.verdict().0, "p99 above 20 ms fails it");
+        let few = Row::throughput("W5", "", &[400.0], &[1000.0], 0.001, 0.010, 0, String::new());
+        assert!(!few.verdict().0, "0.4× fails it");
+    }
+
+    #[test]
+    fn latency_goals() {
+        let lat: Vec<f64> = (1..=100).map(|i| f64::from(i) / 1000.0).collect();
+        assert!(!Row::latency("W7", "", &lat, Goal::P99(0.010), "").verdict().0, "p99 99 ms > 10 ms");
+        assert!(Row::latency("W7", "", &lat, Goal::P99(0.100), "").verdict().0);
+        let mut w6 = row(&[0.004], &[0.002], Goal::LatencyRatio(2.0));
+        w6.latency = Some((0.001, 0.004, 0));
+        assert!(w6.verdict().0, "twice the p99 alone is still within 2×");
+        w6.latency = Some((0.001, 0.004, 2));
+        assert!(!w6.verdict().0, "errors fail it");
+    }
+}
