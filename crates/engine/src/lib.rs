@@ -17,8 +17,6 @@ mod rollup;
 
 use std::collections::HashMap;
 
-use domain::codes::{HouseholdKind, MonitoringCategory};
-use domain::household::MonitoringStatus;
 use domain::ports::{HouseholdDetail, HouseholdFilter, HouseholdFindings, HouseholdStore, StoreResult};
 use domain::rules::{Context, Finding, RuleError, evaluate};
 use domain::{HouseholdId, RegionCode, Scope};
@@ -31,11 +29,11 @@ pub use rollup::{Counts, Rollup};
 pub struct RowKey {
     pub village: RegionCode,
     pub members: u32,
-    /// [`HouseholdKind::code`]
+    /// [`domain::codes::HouseholdKind::code`]
     pub kind: u8,
-    /// [`MonitoringStatus::code`]
+    /// [`domain::household::MonitoringStatus::code`]
     pub status: u8,
-    /// [`MonitoringCategory::code`], 0 when never monitored
+    /// [`domain::codes::MonitoringCategory::code`], 0 when never monitored
     pub category: u8,
     /// Bit `code - 1` set for each [`domain::rules::FindingCode`] the last screening found.
     pub findings: u8,
@@ -62,7 +60,6 @@ fn finding_bits(findings: &[Finding]) -> u8 {
 /// The roll-up columns, one entry per household, as structs of arrays.
 #[derive(Debug, Default)]
 struct Columns {
-    id: Vec<i64>,
     village: Vec<RegionCode>,
     members: Vec<u32>,
     kind: Vec<u8>,
@@ -72,8 +69,7 @@ struct Columns {
 }
 
 impl Columns {
-    fn push(&mut self, id: HouseholdId, k: RowKey) {
-        self.id.push(id.0);
+    fn push(&mut self, k: RowKey) {
         self.village.push(k.village);
         self.members.push(k.members);
         self.kind.push(k.kind);
@@ -170,7 +166,7 @@ impl Snapshot {
         for d in details {
             let row = s.details.len() as u32;
             s.rows.insert(d.record.id.0, row);
-            s.columns.push(d.record.id, RowKey::of(&d, &[]));
+            s.columns.push(RowKey::of(&d, &[]));
             s.details.push(d);
         }
         s.rebuild_rollup();
@@ -187,10 +183,6 @@ impl Snapshot {
 
     pub fn household(&self, id: HouseholdId) -> Option<&HouseholdDetail> {
         self.rows.get(&id.0).map(|&r| &self.details[r as usize])
-    }
-
-    pub fn row(&self, id: HouseholdId) -> Option<RowKey> {
-        self.rows.get(&id.0).map(|&r| self.columns.key(r as usize))
     }
 
     /// The full screening pass: every household through the rules, on `threads` threads (the
@@ -239,7 +231,7 @@ impl Snapshot {
             None => {
                 let row = self.details.len() as u32;
                 self.rows.insert(detail.record.id.0, row);
-                self.columns.push(detail.record.id, key);
+                self.columns.push(key);
                 self.details.push(detail);
             }
         }
@@ -260,19 +252,6 @@ impl Snapshot {
 fn screen_one(d: &HouseholdDetail, ctx: &Context) -> Result<HouseholdFindings, ScreenFailure> {
     let findings = evaluate(d, ctx).map_err(|error| ScreenFailure { household_id: d.record.id, error })?;
     Ok(HouseholdFindings { household_id: d.record.id, village: d.record.household.village, findings })
-}
-
-/// Names of the roll-up indices, for tables and JSON.
-pub fn kind_label(code: u8) -> &'static str {
-    HouseholdKind::from_code(i16::from(code)).map_or("?", |k| k.label())
-}
-
-pub fn status_label(code: u8) -> &'static str {
-    MonitoringStatus::from_code(i16::from(code)).map_or("?", |k| k.label())
-}
-
-pub fn category_label(code: u8) -> &'static str {
-    MonitoringCategory::from_code(i16::from(code)).map_or("—", |k| k.label())
 }
 
 #[cfg(test)]

@@ -124,10 +124,6 @@ impl Rollup {
         range.into_iter().flatten().filter(move |(c, _)| c.parent() == Some(region)).map(|(c, n)| (*c, n))
     }
 
-    pub fn regions(&self) -> usize {
-        self.by_region.len()
-    }
-
     /// Every region with households, in code order.
     pub fn regions_list(&self) -> Vec<RegionCode> {
         self.by_region.keys().copied().collect()

@@ -42,6 +42,69 @@ pub async fn load(
         let bearer = bearer.clone();
         tasks.push(tokio::spawn(async move { connection(addr, &paths, bearer.as_deref(), c, deadline).await }));
     }
+    gather(tasks, started).await
+}
+
+async fn connection(addr: SocketAddr, paths: &[String], bearer: Option<&str>, first: usize, deadline: Instant) -> Load {
+    let mut out = Load::default();
+    let mut client = Client::new(addr, bearer);
+    let mut i = first.wrapping_mul(7919);
+    while Instant::now() < deadline {
+        let t = Instant::now();
+        client.get(&paths[i % paths.len().max(1)], t, &mut out).await;
+        i += 1;
+    }
+    out
+}
+
+/// One keep-alive connection of the load generator, reconnecting when the server closes it.
+struct Client {
+    addr: SocketAddr,
+    auth: String,
+    stream: Option<TcpStream>,
+    buf: Vec<u8>,
+}
+
+impl Client {
+    fn new(addr: SocketAddr, bearer: Option<&str>) -> Client {
+        let auth = bearer.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+        Client { addr, auth, stream: None, buf: Vec::with_capacity(16 * 1024) }
+    }
+
+    /// GETs `path` and records the outcome in `out`: a 200 as a latency counted from `since`,
+    /// anything else (a failed connection included) as an error.
+    async fn get(&mut self, path: &str, since: Instant, out: &mut Load) {
+        if self.stream.is_none() {
+            match TcpStream::connect(self.addr).await {
+                Ok(s) => {
+                    let _ = s.set_nodelay(true);
+                    self.stream = Some(s);
+                }
+                Err(_) => {
+                    out.errors += 1;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    return;
+                }
+            }
+        }
+        let Some(s) = self.stream.as_mut() else { return };
+        let request = format!("GET {path} HTTP/1.1\r\nHost: bench\r\n{}\r\n", self.auth);
+        match exchange(s, request.as_bytes(), &mut self.buf).await {
+            Some(200) => {
+                out.ok += 1;
+                out.latencies.push(since.elapsed().as_secs_f64());
+            }
+            Some(_) => out.errors += 1,
+            None => {
+                out.errors += 1;
+                self.stream = None;
+            }
+        }
+    }
+}
+
+/// The connections' counts together, timed from `started`.
+async fn gather(tasks: Vec<tokio::task::JoinHandle<Load>>, started: Instant) -> Load {
     let mut total = Load::default();
     for t in tasks {
         if let Ok(l) = t.await {
@@ -52,46 +115,6 @@ pub async fn load(
     }
     total.secs = started.elapsed().as_secs_f64();
     total
-}
-
-async fn connection(addr: SocketAddr, paths: &[String], bearer: Option<&str>, first: usize, deadline: Instant) -> Load {
-    let mut out = Load::default();
-    let mut i = first.wrapping_mul(7919);
-    let auth = bearer.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let mut stream: Option<TcpStream> = None;
-    let mut buf = Vec::with_capacity(16 * 1024);
-    while Instant::now() < deadline {
-        if stream.is_none() {
-            match TcpStream::connect(addr).await {
-                Ok(s) => {
-                    let _ = s.set_nodelay(true);
-                    stream = Some(s);
-                }
-                Err(_) => {
-                    out.errors += 1;
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            }
-        }
-        let Some(s) = stream.as_mut() else { continue };
-        let path = &paths[i % paths.len().max(1)];
-        i += 1;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: bench\r\n{auth}\r\n");
-        let t = Instant::now();
-        match exchange(s, request.as_bytes(), &mut buf).await {
-            Some(200) => {
-                out.ok += 1;
-                out.latencies.push(t.elapsed().as_secs_f64());
-            }
-            Some(_) => out.errors += 1,
-            None => {
-                out.errors += 1;
-                stream = None;
-            }
-        }
-    }
-    out
 }
 
 /// Sends one request and reads one response; the status, or `None` when the connection broke or
@@ -161,58 +184,18 @@ pub async fn paced(
         let (paths, bearer, stop) = (Arc::clone(&paths), bearer.clone(), Arc::clone(&stop));
         tasks.push(tokio::spawn(async move {
             let mut out = Load::default();
-            let auth = bearer.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-            let mut buf = Vec::with_capacity(16 * 1024);
-            let mut stream: Option<TcpStream> = None;
+            let mut client = Client::new(addr, bearer.as_deref());
             // connections start spread over one interval
             let mut due = started + interval.mul_f64(c as f64 / connections as f64);
             let mut i = c.wrapping_mul(7919);
-            loop {
-                if started.elapsed() >= min && stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    break;
-                }
+            while !(started.elapsed() >= min && stop.load(std::sync::atomic::Ordering::Relaxed)) {
                 tokio::time::sleep_until(due.into()).await;
-                if stream.is_none() {
-                    match TcpStream::connect(addr).await {
-                        Ok(s) => {
-                            let _ = s.set_nodelay(true);
-                            stream = Some(s);
-                        }
-                        Err(_) => {
-                            out.errors += 1;
-                            due += interval;
-                            continue;
-                        }
-                    }
-                }
-                let Some(s) = stream.as_mut() else { continue };
-                let path = &paths[i % paths.len().max(1)];
+                client.get(&paths[i % paths.len().max(1)], due, &mut out).await;
                 i += 1;
-                let request = format!("GET {path} HTTP/1.1\r\nHost: bench\r\n{auth}\r\n");
-                match exchange(s, request.as_bytes(), &mut buf).await {
-                    Some(200) => {
-                        out.ok += 1;
-                        out.latencies.push(due.elapsed().as_secs_f64());
-                    }
-                    Some(_) => out.errors += 1,
-                    None => {
-                        out.errors += 1;
-                        stream = None;
-                    }
-                }
                 due += interval;
             }
             out
         }));
     }
-    let mut total = Load::default();
-    for t in tasks {
-        if let Ok(l) = t.await {
-            total.ok += l.ok;
-            total.errors += l.errors;
-            total.latencies.extend(l.latencies);
-        }
-    }
-    total.secs = started.elapsed().as_secs_f64();
-    total
+    gather(tasks, started).await
 }

@@ -234,6 +234,15 @@ struct Timed {
     peak_rss_mb: Option<f64>,
 }
 
+fn secs_of(runs: &[Timed]) -> Vec<f64> {
+    runs.iter().map(|t| t.secs).collect()
+}
+
+/// The highest peak memory of the runs, when GNU time measured it.
+fn peak_of(runs: &[Timed]) -> Option<f64> {
+    runs.iter().filter_map(|t| t.peak_rss_mb).reduce(f64::max)
+}
+
 fn timed(cmd: Command, what: &str) -> anyhow::Result<Timed> {
     let time = Path::new("/usr/bin/time");
     let rss_file = tempfile_path("rss");
@@ -413,11 +422,11 @@ impl Bench {
             id: "W1",
             what: "import households.csv (national layout, full validation) / 导入".into(),
             reference: "sqlite3 .import + INSERT … SELECT + ID index".into(),
-            fangpin: ours.iter().map(|t| t.secs).collect(),
-            reference_secs: ref_.iter().map(|t| t.secs).collect(),
+            fangpin: secs_of(&ours),
+            reference_secs: secs_of(&ref_),
             rows,
-            fangpin_rss_mb: ours.iter().filter_map(|t| t.peak_rss_mb).reduce(f64::max),
-            reference_rss_mb: ref_.iter().filter_map(|t| t.peak_rss_mb).reduce(f64::max),
+            fangpin_rss_mb: peak_of(&ours),
+            reference_rss_mb: peak_of(&ref_),
             goal: Goal::Ratio(1.0),
             note: String::new(),
             latency: None,
@@ -452,11 +461,11 @@ impl Bench {
             id: "W1 xlsx",
             what: "the same households from households.xlsx / 导入（xlsx）".into(),
             reference: "the sqlite3 CSV import above (the shell cannot read XLSX)".into(),
-            fangpin: xl.iter().map(|t| t.secs).collect(),
-            reference_secs: ref_.iter().map(|t| t.secs).collect(),
+            fangpin: secs_of(&xl),
+            reference_secs: secs_of(&ref_),
             rows,
-            fangpin_rss_mb: xl.iter().filter_map(|t| t.peak_rss_mb).reduce(f64::max),
-            reference_rss_mb: ref_.iter().filter_map(|t| t.peak_rss_mb).reduce(f64::max),
+            fangpin_rss_mb: peak_of(&xl),
+            reference_rss_mb: peak_of(&ref_),
             goal: Goal::Ratio(1.0),
             note: String::new(),
             latency: None,
@@ -480,10 +489,10 @@ impl Bench {
             id: "W2 cold",
             what: "screening from the database: load + rules + findings written / 筛查（冷）".into(),
             reference: "DuckDB: the rules as one SQL query, flags materialised".into(),
-            fangpin: ours.iter().map(|t| t.secs).collect(),
+            fangpin: secs_of(&ours),
             reference_secs: d.secs,
             rows: households,
-            fangpin_rss_mb: ours.iter().filter_map(|t| t.peak_rss_mb).reduce(f64::max),
+            fangpin_rss_mb: peak_of(&ours),
             reference_rss_mb: Some(d.peak_rss_mb),
             goal: Goal::Ratio(1.5),
             note: "each run on a fresh copy of the database, so each writes every finding".into(),
@@ -639,10 +648,10 @@ impl Bench {
             id: "W3",
             what: "医保 file: parse, normalise IDs, match, alerts written / 部门数据比对".into(),
             reference: "DuckDB read_csv + normalise + hash join + CREATE TABLE".into(),
-            fangpin: ours.iter().map(|t| t.secs).collect(),
+            fangpin: secs_of(&ours),
             reference_secs: d.secs,
             rows,
-            fangpin_rss_mb: ours.iter().filter_map(|t| t.peak_rss_mb).reduce(f64::max),
+            fangpin_rss_mb: peak_of(&ours),
             reference_rss_mb: Some(d.peak_rss_mb),
             goal: Goal::Ratio(1.0),
             note: format!("DuckDB raised {} alerts", d.rows),
@@ -668,10 +677,10 @@ impl Bench {
             id: "W8",
             what: "export every member row as CSV (national layout) / 导出".into(),
             reference: "DuckDB COPY (SELECT …) TO CSV".into(),
-            fangpin: ours.iter().map(|t| t.secs).collect(),
+            fangpin: secs_of(&ours),
             reference_secs: d.secs,
             rows,
-            fangpin_rss_mb: ours.iter().filter_map(|t| t.peak_rss_mb).reduce(f64::max),
+            fangpin_rss_mb: peak_of(&ours),
             reference_rss_mb: Some(d.peak_rss_mb),
             goal: Goal::Ratio(3.0),
             note: String::new(),
