@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod campaign;
 pub mod clock;
 pub mod codes;
+pub mod dashboard;
 pub mod department_task;
 pub mod feed;
 pub mod fields;

@@ -1503,3 +1503,46 @@ pub trait QualityStore: Send + Sync {
         region: Option<RegionCode>,
     ) -> impl Future<Output = StoreResult<Vec<(crate::feed::FeedKind, crate::feed::AlertStatus, i64)>>> + Send;
 }
+
+/// Households counted by what the dashboard and the campaign summary break them down by: one
+/// row per (village, status, category, main risk, in-period flags), however many households.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MonitoringGroup {
+    pub village: RegionCode,
+    pub status: MonitoringStatus,
+    pub category: Option<MonitoringCategory>,
+    /// The first risk recorded (D7 orders them, the first is the main one).
+    pub risk: Option<crate::codes::RiskType>,
+    /// 纳入监测 within the period.
+    pub included_in_period: bool,
+    /// 风险消除 within the period.
+    pub eliminated_in_period: bool,
+    pub count: i64,
+}
+
+/// The grouped counts behind the dashboards and reports (issue 7).
+pub trait OversightStore: Send + Sync {
+    /// Households of the scope (optionally one region) grouped by [`MonitoringGroup`]'s keys;
+    /// the period is `from..=to`.
+    fn monitoring_groups(
+        &self,
+        scope: &Scope,
+        region: Option<RegionCode>,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> impl Future<Output = StoreResult<Vec<MonitoringGroup>>> + Send;
+
+    /// Open department tasks (待接收, 已接收) per (village, due date).
+    fn open_department_task_groups(
+        &self,
+        scope: &Scope,
+        region: Option<RegionCode>,
+    ) -> impl Future<Output = StoreResult<Vec<(RegionCode, chrono::NaiveDate, i64)>>> + Send;
+
+    /// Department alerts per (village, status).
+    fn alert_village_counts(
+        &self,
+        scope: &Scope,
+        region: Option<RegionCode>,
+    ) -> impl Future<Output = StoreResult<Vec<(RegionCode, crate::feed::AlertStatus, i64)>>> + Send;
+}

@@ -257,6 +257,7 @@ macro_rules! dispatch {
                 | "alerts" | "alert" | "open_alert_due_dates" | "feed_batches" | "feed_mapping" | "exclusion_facts"
                 | "exclusion_override" | "unmatched_rows" | "unmatched_row" | "members_by_name" | "members_by_ids"
                 | "identity_decisions" | "quality_counts" | "quality_items" | "alert_counts"
+                | "monitoring_groups" | "open_department_task_groups" | "alert_village_counts"
         )
     };
 }
@@ -1194,6 +1195,32 @@ impl QualityStore for Db {
         region: Option<RegionCode>,
     ) -> StoreResult<Vec<(domain::feed::FeedKind, domain::feed::AlertStatus, i64)>> {
         dispatch!(self, alert_counts(scope, region))
+    }
+}
+
+impl OversightStore for Db {
+    async fn monitoring_groups(
+        &self,
+        scope: &Scope,
+        region: Option<RegionCode>,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> StoreResult<Vec<MonitoringGroup>> {
+        dispatch!(self, monitoring_groups(scope, region, from, to))
+    }
+    async fn open_department_task_groups(
+        &self,
+        scope: &Scope,
+        region: Option<RegionCode>,
+    ) -> StoreResult<Vec<(RegionCode, chrono::NaiveDate, i64)>> {
+        dispatch!(self, open_department_task_groups(scope, region))
+    }
+    async fn alert_village_counts(
+        &self,
+        scope: &Scope,
+        region: Option<RegionCode>,
+    ) -> StoreResult<Vec<(RegionCode, domain::feed::AlertStatus, i64)>> {
+        dispatch!(self, alert_village_counts(scope, region))
     }
 }
 

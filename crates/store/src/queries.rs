@@ -5799,3 +5799,102 @@ pub(crate) async fn alert_counts(
         .collect::<Result<Vec<_>, sqlx::Error>>()
         .map_err(crate::db_err)
 }
+
+// ------------------------------------------------------------------ oversight (issue 7)
+
+pub(crate) async fn monitoring_groups(
+    r: &Pool<DB>,
+    scope: &Scope,
+    region: Option<RegionCode>,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> Result<Vec<domain::ports::MonitoringGroup>, StoreError> {
+    let (lo, hi) = range_within(scope, region);
+    // grouped by the whole risk list: its distinct values are few, the main risk is its first
+    let rows = sqlx::query(
+        "SELECT village_code, monitoring_status, monitoring_category, risks,
+                CAST(CASE WHEN monitored_since BETWEEN $3 AND $4 THEN 1 ELSE 0 END AS BIGINT) AS included,
+                CAST(CASE WHEN eliminated_on BETWEEN $3 AND $4 THEN 1 ELSE 0 END AS BIGINT) AS eliminated,
+                COUNT(*) AS n
+         FROM households WHERE village_code BETWEEN $1 AND $2
+         GROUP BY village_code, monitoring_status, monitoring_category, risks, included, eliminated",
+    )
+    .bind(lo)
+    .bind(hi)
+    .bind(from)
+    .bind(to)
+    .fetch_all(r)
+    .await
+    .map_err(crate::db_err)?;
+    rows.iter()
+        .map(|x| {
+            let category: Option<i16> = x.try_get("monitoring_category")?;
+            let risks: String = x.try_get("risks")?;
+            Ok(domain::ports::MonitoringGroup {
+                village: RegionCode::from_i64(x.try_get("village_code")?)
+                    .ok_or_else(|| bad("households.village_code"))?,
+                status: enum_of(x.try_get("monitoring_status")?, "households.monitoring_status")?,
+                category: category.and_then(domain::codes::MonitoringCategory::from_code),
+                risk: Household::decode_risks(&risks).first().copied(),
+                included_in_period: x.try_get::<i64, _>("included")? == 1,
+                eliminated_in_period: x.try_get::<i64, _>("eliminated")? == 1,
+                count: x.try_get("n")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(crate::db_err)
+}
+
+pub(crate) async fn open_department_task_groups(
+    r: &Pool<DB>,
+    scope: &Scope,
+    region: Option<RegionCode>,
+) -> Result<Vec<(RegionCode, chrono::NaiveDate, i64)>, StoreError> {
+    let (lo, hi) = range_within(scope, region);
+    let rows = sqlx::query(
+        "SELECT h.village_code, t.due_on, COUNT(*) AS n FROM department_tasks t JOIN households h ON h.id = t.household_id
+         WHERE h.village_code BETWEEN $1 AND $2 AND t.state IN (1, 2) GROUP BY h.village_code, t.due_on",
+    )
+    .bind(lo)
+    .bind(hi)
+    .fetch_all(r)
+    .await
+    .map_err(crate::db_err)?;
+    rows.iter()
+        .map(|x| {
+            Ok((
+                RegionCode::from_i64(x.try_get("village_code")?).ok_or_else(|| bad("households.village_code"))?,
+                x.try_get("due_on")?,
+                x.try_get("n")?,
+            ))
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(crate::db_err)
+}
+
+pub(crate) async fn alert_village_counts(
+    r: &Pool<DB>,
+    scope: &Scope,
+    region: Option<RegionCode>,
+) -> Result<Vec<(RegionCode, AlertStatus, i64)>, StoreError> {
+    let (lo, hi) = range_within(scope, region);
+    let rows = sqlx::query(
+        "SELECT h.village_code, a.status, COUNT(*) AS n FROM department_alerts a JOIN households h ON h.id = a.household_id
+         WHERE h.village_code BETWEEN $1 AND $2 GROUP BY h.village_code, a.status",
+    )
+    .bind(lo)
+    .bind(hi)
+    .fetch_all(r)
+    .await
+    .map_err(crate::db_err)?;
+    rows.iter()
+        .map(|x| {
+            Ok((
+                RegionCode::from_i64(x.try_get("village_code")?).ok_or_else(|| bad("households.village_code"))?,
+                enum_of(x.try_get("status")?, "department_alerts.status")?,
+                x.try_get("n")?,
+            ))
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(crate::db_err)
+}

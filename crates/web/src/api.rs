@@ -40,6 +40,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::api_cases::CaseApiDoc::openapi());
     doc.merge(crate::api_alerts::AlertApiDoc::openapi());
+    doc.merge(crate::api_oversight::OversightApiDoc::openapi());
     doc
 }
 
@@ -67,6 +68,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/export", get(export))
         .merge(crate::api_cases::routes())
         .merge(crate::api_alerts::routes())
+        .merge(crate::api_oversight::routes())
         .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", openapi()))
         .fallback(api_not_found)
         // answers carry full ID numbers for some roles: never kept by a cache

@@ -7,7 +7,9 @@
 pub mod api;
 pub mod api_alerts;
 pub mod api_cases;
+pub mod api_oversight;
 pub mod auth;
+pub mod charts;
 pub mod error;
 pub mod jobs;
 pub mod notify;

@@ -232,6 +232,7 @@ async fn run() {
         synth::households(synth::Preset::Town, &synth::GenOptions { households: Some(300), ..Default::default() })
             .collect();
     let (no, head) = pick_household(&households);
+    let dazheng_households = households.iter().filter(|h| h.household.village.as_u64() == DAZHENG).count().to_string();
     let rows = households.iter().map(|h| h.members.len()).sum();
     let plan = domain::import::plan(households, vec![]);
     let meta = ImportMeta { file_name: "synth".into(), file_sha256: String::new(), rows, warnings: 0 };
@@ -517,6 +518,16 @@ async fn run() {
     assert!(flash.contains("不属实"), "{flash}");
     assert_fits_phone(&c, "alert verified").await;
     screenshot(&c, &artifacts, "browser-alert-verified.png").await;
+
+    // ---- the dashboard on the phone: the village's key figures, its row and the charts fit
+    c.goto(&format!("{base}/dashboard")).await.expect("open the dashboard");
+    let households_tile = find(&c, ".kpis article strong").await.text().await.expect("text");
+    assert_eq!(households_tile, dazheng_households, "the first tile counts the village's households");
+    let village_row = find(&c, "table.dashboard tbody tr").await.text().await.expect("text");
+    assert!(village_row.contains("大正村"), "{village_row}");
+    find(&c, "svg.chart").await;
+    assert_fits_phone(&c, "dashboard").await;
+    screenshot(&c, &artifacts, "browser-dashboard.png").await;
 
     c.close().await.expect("end the WebDriver session");
     let _ = stop.send(());

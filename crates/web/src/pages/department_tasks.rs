@@ -103,18 +103,21 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    fn filter(&self) -> DepartmentTaskFilter {
+    /// `state=overdue`: open tasks past their due date on `today` (the dashboard's drill-down).
+    fn filter(&self, today: chrono::NaiveDate) -> DepartmentTaskFilter {
         DepartmentTaskFilter {
             department: Department::from_key(&self.department),
             open_only: self.state.is_empty(),
             state: TaskState::ALL.iter().copied().find(|s| s.code().to_string() == self.state),
             region: RegionCode::parse(&self.village).ok(),
             household: None,
-            due_before: None,
+            due_before: (self.state == OVERDUE).then_some(today),
             after: self.after.parse().ok(),
         }
     }
 }
+
+const OVERDUE: &str = "overdue";
 
 async fn list_page(
     state: &AppState,
@@ -123,8 +126,8 @@ async fn list_page(
     q: &ListQuery,
     error: Option<String>,
 ) -> Result<ListPage, PageError> {
-    let filter = service::department_task_filter(&state.db, &a.scope, a.user.id, q.filter()).await?;
     let today = state.clock.today();
+    let filter = service::department_task_filter(&state.db, &a.scope, a.user.id, q.filter(today)).await?;
     let page = state.db.department_tasks(&a.scope, &filter, 100).await?;
     let overdue = state
         .db
@@ -152,6 +155,7 @@ async fn list_page(
         label: s.label().into(),
         selected: s.code().to_string() == q.state,
     }));
+    states.push(Opt { value: OVERDUE.into(), label: "已逾期（未办结）".into(), selected: q.state == OVERDUE });
     let base = format!(
         "/department-tasks?department={}&village={}&state={}",
         urlencoding::encode(&q.department),
@@ -296,7 +300,8 @@ pub async fn export(
     Query(q): Query<ListQuery>,
 ) -> Result<Response, PageError> {
     require(&a, Permission::ViewHouseholds)?;
-    let mut filter = service::department_task_filter(&state.db, &a.scope, a.user.id, q.filter()).await?;
+    let mut filter =
+        service::department_task_filter(&state.db, &a.scope, a.user.id, q.filter(state.clock.today())).await?;
     filter.after = None;
     let regions = state.regions.get().await;
     let today = state.clock.today();

@@ -8,6 +8,7 @@ pub mod assistance;
 pub mod calendar;
 pub mod campaigns;
 pub mod cases;
+pub mod dashboard;
 pub mod department_tasks;
 pub mod findings;
 pub mod households;
@@ -59,6 +60,7 @@ pub fn routes() -> Router<AppState> {
         .merge(department_tasks::routes())
         .merge(alerts::routes())
         .merge(quality::routes())
+        .merge(dashboard::routes())
         .merge(webhooks::routes())
         .merge(admin::routes())
 }
@@ -70,6 +72,8 @@ async fn home(PageAuth(a): PageAuth) -> Redirect {
     match a.user.role {
         Role::Screener => Redirect::to("/tasks"),
         Role::Admin => Redirect::to("/households"),
+        // a leader follows the whole region, read-only: the dashboard is their first page
+        Role::Leader => Redirect::to("/dashboard"),
         _ => Redirect::to("/inbox"),
     }
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::harness::*;
 
-fn at(m: u32, d: u32) -> chrono::DateTime<Utc> {
+pub fn at(m: u32, d: u32) -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2022, m, d, 2, 0, 0).unwrap()
 }
 

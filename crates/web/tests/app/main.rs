@@ -10,6 +10,7 @@ mod auth;
 mod calendar;
 mod campaigns;
 mod cases;
+mod dashboard;
 mod edit;
 mod findings;
 mod pages;

@@ -7,7 +7,7 @@ use domain::ports::HouseholdStore;
 
 use crate::harness::*;
 
-async fn campaign_with_d1_assigned(app: &TestApp) -> (i64, String) {
+pub async fn campaign_with_d1_assigned(app: &TestApp) -> (i64, String) {
     let (c, _) = domain::service::create_campaign(
         &app.db,
         start(),
@@ -50,7 +50,7 @@ async fn campaign_with_d1_assigned(app: &TestApp) -> (i64, String) {
     (c.id.0, t.id.0.to_string())
 }
 
-fn d1_form<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+pub fn d1_form<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut v = vec![
         ("mode", "入户"),
         ("visited_on", "2022-03-28"),
