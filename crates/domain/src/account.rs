@@ -54,6 +54,12 @@ pub enum Permission {
     ImportFeeds,
     /// Verify a department alert and record the conclusion (§9).
     VerifyAlerts,
+    /// Set up 督导组 (issue 7).
+    OrganiseSupervision,
+    /// Record an inspection (督导) and reopen a rectification whose evidence does not hold.
+    Supervise,
+    /// Close a rectification (整改) with evidence.
+    Rectify,
 }
 
 impl Role {
@@ -78,6 +84,9 @@ impl Role {
             ManageMeasures => matches!(self, TownOffice | VillageCadre | AssistanceOfficer),
             ImportFeeds => matches!(self, Admin | TownOffice | DepartmentStaff),
             VerifyAlerts => matches!(self, TownOffice | VillageCadre),
+            OrganiseSupervision => matches!(self, Admin | TownOffice),
+            Supervise => matches!(self, TownOffice | Supervisor),
+            Rectify => matches!(self, TownOffice | VillageCadre),
             ManageUsers | SetParams | ViewAudit => self == Admin,
         }
     }

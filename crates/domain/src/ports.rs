@@ -1546,3 +1546,96 @@ pub trait OversightStore: Send + Sync {
         region: Option<RegionCode>,
     ) -> impl Future<Output = StoreResult<Vec<(RegionCode, crate::feed::AlertStatus, i64)>>> + Send;
 }
+
+/// Which rectifications to list.
+#[derive(Debug, Clone, Default)]
+pub struct RectificationFilter {
+    pub id: Option<i64>,
+    pub region: Option<RegionCode>,
+    pub inspection: Option<i64>,
+    pub status: Option<crate::supervision::RectificationStatus>,
+    /// Open ones due before this day (overdue).
+    pub due_before: Option<chrono::NaiveDate>,
+    /// Keyset: a larger id (oldest first).
+    pub after: Option<i64>,
+}
+
+/// Which inspections to list.
+#[derive(Debug, Clone, Default)]
+pub struct InspectionFilter {
+    pub region: Option<RegionCode>,
+    pub group: Option<i64>,
+    /// Keyset: a smaller id (newest first).
+    pub before: Option<i64>,
+}
+
+/// 督导 (issue 7): groups, inspections with their samples, rectifications.
+pub trait SupervisionStore: Send + Sync {
+    /// Creates a group; audited.
+    fn create_group(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        group: &crate::supervision::NewGroup,
+    ) -> impl Future<Output = StoreResult<crate::supervision::SupervisionGroup>> + Send;
+
+    /// Groups that check at least one village of the scope (with all their villages).
+    fn groups(
+        &self,
+        scope: &Scope,
+    ) -> impl Future<Output = StoreResult<Vec<crate::supervision::SupervisionGroup>>> + Send;
+
+    /// A village's households in 户编号 order (the list a sample is drawn from), within the scope.
+    fn sampling_frame(
+        &self,
+        scope: &Scope,
+        village: RegionCode,
+    ) -> impl Future<Output = StoreResult<Vec<crate::supervision::SampledHousehold>>> + Send;
+
+    /// Records an inspection, its sample and its problems (the service has checked that each
+    /// household number belongs to the village) in one transaction; audited.
+    fn record_inspection(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        inspection: &crate::supervision::NewInspection,
+    ) -> impl Future<Output = StoreResult<crate::supervision::Inspection>> + Send;
+
+    fn inspection(
+        &self,
+        scope: &Scope,
+        id: i64,
+    ) -> impl Future<Output = StoreResult<Option<crate::supervision::Inspection>>> + Send;
+
+    /// Inspections within the scope, newest first (sample and rectifications not loaded), with
+    /// the total.
+    fn inspections(
+        &self,
+        scope: &Scope,
+        filter: &InspectionFilter,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Page<crate::supervision::Inspection>>> + Send;
+
+    /// Rectifications within the scope, oldest first, keyset-paged, with the total.
+    fn rectifications(
+        &self,
+        scope: &Scope,
+        filter: &RectificationFilter,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Page<crate::supervision::Rectification>>> + Send;
+
+    /// Sets a rectification's status (closing with evidence on a day, or reopening with a
+    /// reason) if it is still at `version`; audited.
+    #[allow(clippy::too_many_arguments)]
+    fn set_rectification(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        scope: &Scope,
+        id: i64,
+        version: i64,
+        status: crate::supervision::RectificationStatus,
+        text: &str,
+        on: chrono::NaiveDate,
+    ) -> impl Future<Output = StoreResult<crate::supervision::Rectification>> + Send;
+}

@@ -257,7 +257,8 @@ macro_rules! dispatch {
                 | "alerts" | "alert" | "open_alert_due_dates" | "feed_batches" | "feed_mapping" | "exclusion_facts"
                 | "exclusion_override" | "unmatched_rows" | "unmatched_row" | "members_by_name" | "members_by_ids"
                 | "identity_decisions" | "quality_counts" | "quality_items" | "alert_counts"
-                | "monitoring_groups" | "open_department_task_groups" | "alert_village_counts"
+                | "monitoring_groups" | "open_department_task_groups" | "alert_village_counts" | "groups"
+                | "sampling_frame" | "inspection" | "inspections" | "rectifications"
         )
     };
 }
@@ -1221,6 +1222,67 @@ impl OversightStore for Db {
         region: Option<RegionCode>,
     ) -> StoreResult<Vec<(RegionCode, domain::feed::AlertStatus, i64)>> {
         dispatch!(self, alert_village_counts(scope, region))
+    }
+}
+
+impl SupervisionStore for Db {
+    async fn create_group(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        group: &domain::supervision::NewGroup,
+    ) -> StoreResult<domain::supervision::SupervisionGroup> {
+        dispatch!(self, create_group(actor, at, group))
+    }
+    async fn groups(&self, scope: &Scope) -> StoreResult<Vec<domain::supervision::SupervisionGroup>> {
+        dispatch!(self, groups(scope))
+    }
+    async fn sampling_frame(
+        &self,
+        scope: &Scope,
+        village: RegionCode,
+    ) -> StoreResult<Vec<domain::supervision::SampledHousehold>> {
+        dispatch!(self, sampling_frame(scope, village))
+    }
+    async fn record_inspection(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        inspection: &domain::supervision::NewInspection,
+    ) -> StoreResult<domain::supervision::Inspection> {
+        dispatch!(self, record_inspection(actor, at, inspection))
+    }
+    async fn inspection(&self, scope: &Scope, id: i64) -> StoreResult<Option<domain::supervision::Inspection>> {
+        dispatch!(self, inspection(scope, id))
+    }
+    async fn inspections(
+        &self,
+        scope: &Scope,
+        filter: &InspectionFilter,
+        limit: u32,
+    ) -> StoreResult<Page<domain::supervision::Inspection>> {
+        dispatch!(self, inspections(scope, filter, limit))
+    }
+    async fn rectifications(
+        &self,
+        scope: &Scope,
+        filter: &RectificationFilter,
+        limit: u32,
+    ) -> StoreResult<Page<domain::supervision::Rectification>> {
+        dispatch!(self, rectifications(scope, filter, limit))
+    }
+    async fn set_rectification(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        scope: &Scope,
+        id: i64,
+        version: i64,
+        status: domain::supervision::RectificationStatus,
+        text: &str,
+        on: chrono::NaiveDate,
+    ) -> StoreResult<domain::supervision::Rectification> {
+        dispatch!(self, set_rectification(actor, at, scope, id, version, status, text, on))
     }
 }
 

@@ -30,6 +30,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "exclusion_overrides",
         sql: include_str!("../migrations/0012_exclusion_overrides.sql"),
     },
+    Migration { version: 13, name: "supervision", sql: include_str!("../migrations/0013_supervision.sql") },
 ];
 
 /// Expands the tokens and the backend-only sections.

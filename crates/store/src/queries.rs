@@ -5898,3 +5898,466 @@ pub(crate) async fn alert_village_counts(
         .collect::<Result<Vec<_>, sqlx::Error>>()
         .map_err(crate::db_err)
 }
+
+// ------------------------------------------------------------------ supervision (issue 7)
+
+use domain::ports::{InspectionFilter, RectificationFilter};
+use domain::supervision::{
+    Inspection, NewGroup, NewInspection, Rectification, RectificationStatus, SampledHousehold, SupervisionGroup,
+};
+
+const HEAD_NAME: &str =
+    "(SELECT m.name FROM members m WHERE m.household_id = h.id AND m.relation = 1 ORDER BY m.seq LIMIT 1)";
+
+async fn load_groups(conn: &mut Conn, ids: &[i64]) -> Result<Vec<SupervisionGroup>, sqlx::Error> {
+    let mut out = Vec::new();
+    for &id in ids {
+        let g = sqlx::query("SELECT id, name, region_code FROM supervision_groups WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+        let villages = sqlx::query(
+            "SELECT village_code FROM supervision_group_villages WHERE group_id = $1 ORDER BY village_code",
+        )
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| RegionCode::from_i64(r.try_get("village_code")?).ok_or_else(|| bad("village_code")))
+        .collect::<Result<Vec<_>, _>>()?;
+        let members = sqlx::query(
+            "SELECT u.id, u.display_name FROM supervision_group_members gm JOIN users u ON u.id = gm.user_id
+             WHERE gm.group_id = $1 ORDER BY u.id",
+        )
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok((UserId(r.try_get("id")?), r.try_get("display_name")?)))
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        out.push(SupervisionGroup {
+            id,
+            name: g.try_get("name")?,
+            region: RegionCode::from_i64(g.try_get("region_code")?).ok_or_else(|| bad("region_code"))?,
+            villages,
+            members,
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) async fn create_group(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    g: &NewGroup,
+) -> Result<SupervisionGroup, StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO supervision_groups (name, region_code, created_by, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(g.name.clone())
+    .bind(g.region.as_i64())
+    .bind(actor.name.clone())
+    .bind(at)
+    .fetch_one(&mut *tx)
+    .await
+    .and_then(|r| r.try_get("id"))
+    .map_err(crate::db_err)?;
+    for v in &g.villages {
+        sqlx::query("INSERT INTO supervision_group_villages (group_id, village_code) VALUES ($1, $2)")
+            .bind(id)
+            .bind(v.as_i64())
+            .execute(&mut *tx)
+            .await
+            .map_err(crate::db_err)?;
+    }
+    for u in &g.members {
+        sqlx::query("INSERT INTO supervision_group_members (group_id, user_id) VALUES ($1, $2)")
+            .bind(id)
+            .bind(u.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(crate::db_err)?;
+    }
+    let group = load_groups(&mut tx, &[id]).await.map_err(crate::db_err)?.remove(0);
+    let e = AuditEntry::new(at, actor, AuditAction::Create, "supervision_group", id)
+        .region(g.region)
+        .after(&group)
+        .note(format!("成立{}：{} 个村，{} 名成员", group.name, group.villages.len(), group.members.len()));
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(group)
+}
+
+pub(crate) async fn groups(r: &Pool<DB>, scope: &Scope) -> Result<Vec<SupervisionGroup>, StoreError> {
+    let (lo, hi) = scope.range();
+    let ids: Vec<i64> = sqlx::query(
+        "SELECT DISTINCT group_id FROM supervision_group_villages WHERE village_code BETWEEN $1 AND $2 ORDER BY group_id",
+    )
+    .bind(lo)
+    .bind(hi)
+    .fetch_all(r)
+    .await
+    .map_err(crate::db_err)?
+    .iter()
+    .map(|x| x.try_get("group_id"))
+    .collect::<Result<_, _>>()
+    .map_err(crate::db_err)?;
+    let mut conn = r.acquire().await.map_err(crate::db_err)?;
+    load_groups(&mut conn, &ids).await.map_err(crate::db_err)
+}
+
+fn decode_sampled(x: &DbRow) -> Result<SampledHousehold, sqlx::Error> {
+    Ok(SampledHousehold {
+        household_id: HouseholdId(x.try_get("id")?),
+        household_no: HouseholdNo::parse(&x.try_get::<String, _>("household_no")?).map_err(|_| bad("household_no"))?,
+        head_name: x.try_get("head_name")?,
+    })
+}
+
+pub(crate) async fn sampling_frame(
+    r: &Pool<DB>,
+    scope: &Scope,
+    village: RegionCode,
+) -> Result<Vec<SampledHousehold>, StoreError> {
+    if !scope.contains(village) {
+        return Ok(Vec::new());
+    }
+    let rows = dynamic(format!(
+        "SELECT h.id, h.household_no, {HEAD_NAME} AS head_name FROM households h
+         WHERE h.village_code = $1 ORDER BY h.household_no"
+    ))
+    .bind(village.as_i64())
+    .fetch_all(r)
+    .await
+    .map_err(crate::db_err)?;
+    rows.iter().map(decode_sampled).collect::<Result<_, _>>().map_err(crate::db_err)
+}
+
+const INSPECTION_SELECT: &str = "SELECT i.id, i.group_id, g.name AS group_name, i.village_code, i.kind, i.on_date,
+        i.checked, i.note, i.sample_seed, i.created_by, i.created_at
+    FROM inspections i JOIN supervision_groups g ON g.id = i.group_id";
+
+fn decode_inspection(x: &DbRow) -> Result<Inspection, sqlx::Error> {
+    Ok(Inspection {
+        id: x.try_get("id")?,
+        group_id: x.try_get("group_id")?,
+        group_name: x.try_get("group_name")?,
+        village: RegionCode::from_i64(x.try_get("village_code")?).ok_or_else(|| bad("village_code"))?,
+        kind: enum_of(x.try_get("kind")?, "inspections.kind")?,
+        on: x.try_get("on_date")?,
+        checked: x.try_get("checked")?,
+        note: x.try_get("note")?,
+        sample_seed: x.try_get("sample_seed")?,
+        sample: Vec::new(),
+        rectifications: Vec::new(),
+        created_by: x.try_get("created_by")?,
+        created_at: x.try_get("created_at")?,
+    })
+}
+
+const RECT_SELECT: &str = "SELECT r.id, r.inspection_id, r.village_code, h.household_no, r.problem, r.owner, r.due_on,
+        r.status, r.evidence, r.closed_on, r.closed_by, r.reopen_reason, r.created_at, r.version
+    FROM rectifications r LEFT JOIN households h ON h.id = r.household_id";
+
+fn decode_rect(x: &DbRow) -> Result<Rectification, sqlx::Error> {
+    let no: Option<String> = x.try_get("household_no")?;
+    Ok(Rectification {
+        id: x.try_get("id")?,
+        inspection_id: x.try_get("inspection_id")?,
+        village: RegionCode::from_i64(x.try_get("village_code")?).ok_or_else(|| bad("village_code"))?,
+        household_no: no.map(|n| HouseholdNo::parse(&n).map_err(|_| bad("household_no"))).transpose()?,
+        problem: x.try_get("problem")?,
+        owner: x.try_get("owner")?,
+        due_on: x.try_get("due_on")?,
+        status: enum_of(x.try_get("status")?, "rectifications.status")?,
+        evidence: x.try_get("evidence")?,
+        closed_on: x.try_get("closed_on")?,
+        closed_by: x.try_get("closed_by")?,
+        reopen_reason: x.try_get("reopen_reason")?,
+        created_at: x.try_get("created_at")?,
+        version: x.try_get("version")?,
+    })
+}
+
+async fn inspection_in(conn: &mut Conn, scope: &Scope, id: i64) -> Result<Option<Inspection>, sqlx::Error> {
+    let (lo, hi) = scope.range();
+    let Some(row) = dynamic(format!("{INSPECTION_SELECT} WHERE i.id = $1 AND i.village_code BETWEEN $2 AND $3"))
+        .bind(id)
+        .bind(lo)
+        .bind(hi)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let mut i = decode_inspection(&row)?;
+    i.sample = dynamic(format!(
+        "SELECT h.id, h.household_no, {HEAD_NAME} AS head_name FROM inspection_samples s
+         JOIN households h ON h.id = s.household_id WHERE s.inspection_id = $1 ORDER BY s.seq"
+    ))
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(decode_sampled)
+    .collect::<Result<_, _>>()?;
+    i.rectifications = dynamic(format!("{RECT_SELECT} WHERE r.inspection_id = $1 ORDER BY r.id"))
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(decode_rect)
+        .collect::<Result<_, _>>()?;
+    Ok(Some(i))
+}
+
+pub(crate) async fn record_inspection(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    n: &NewInspection,
+) -> Result<Inspection, StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO inspections (group_id, village_code, kind, on_date, checked, note, sample_seed, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(n.group_id)
+    .bind(n.village.as_i64())
+    .bind(n.kind.code())
+    .bind(n.on)
+    .bind(n.checked.clone())
+    .bind(n.note.clone())
+    .bind(n.sample_seed)
+    .bind(actor.name.clone())
+    .bind(at)
+    .fetch_one(&mut *tx)
+    .await
+    .and_then(|r| r.try_get("id"))
+    .map_err(crate::db_err)?;
+    for (seq, h) in n.sample.iter().enumerate() {
+        sqlx::query("INSERT INTO inspection_samples (inspection_id, seq, household_id) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(seq as i32)
+            .bind(h.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(crate::db_err)?;
+    }
+    for p in &n.problems {
+        let household: Option<i64> = match &p.household_no {
+            None => None,
+            Some(no) => Some(
+                sqlx::query("SELECT id FROM households WHERE household_no = $1 AND village_code = $2")
+                    .bind(no.as_str().to_string())
+                    .bind(n.village.as_i64())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(crate::db_err)?
+                    .ok_or(StoreError::NotFound)?
+                    .try_get("id")
+                    .map_err(crate::db_err)?,
+            ),
+        };
+        sqlx::query(
+            "INSERT INTO rectifications (inspection_id, village_code, household_id, problem, owner, due_on, status,
+                                         created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        )
+        .bind(id)
+        .bind(n.village.as_i64())
+        .bind(household)
+        .bind(p.problem.clone())
+        .bind(p.owner.clone())
+        .bind(p.due_on)
+        .bind(RectificationStatus::Open.code())
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
+    }
+    let out = inspection_in(&mut tx, &Scope::system(), id).await.map_err(crate::db_err)?.ok_or(StoreError::NotFound)?;
+    let e = AuditEntry::new(at, actor, AuditAction::Create, "inspection", id)
+        .region(n.village)
+        .after(&serde_json::json!({
+            "group": n.group_id,
+            "kind": n.kind.label(),
+            "on": n.on,
+            "sample_seed": n.sample_seed,
+            "sample": out.sample.iter().map(|s| s.household_no.as_str()).collect::<Vec<_>>(),
+            "problems": out.rectifications.iter().map(|r| &r.problem).collect::<Vec<_>>(),
+        }))
+        .note(format!(
+            "{}（{}）：抽查 {} 户，发现问题 {} 条",
+            out.group_name,
+            n.kind.label(),
+            out.sample.len(),
+            out.rectifications.len()
+        ));
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(out)
+}
+
+pub(crate) async fn inspection(r: &Pool<DB>, scope: &Scope, id: i64) -> Result<Option<Inspection>, StoreError> {
+    let mut conn = r.acquire().await.map_err(crate::db_err)?;
+    inspection_in(&mut conn, scope, id).await.map_err(crate::db_err)
+}
+
+pub(crate) async fn inspections(
+    r: &Pool<DB>,
+    scope: &Scope,
+    f: &InspectionFilter,
+    limit: u32,
+) -> Result<Page<Inspection>, StoreError> {
+    let (lo, hi) = range_within(scope, f.region);
+    let mut args = vec![Arg::I64(Some(lo)), Arg::I64(Some(hi))];
+    let mut w = "i.village_code BETWEEN $1 AND $2".to_string();
+    if let Some(g) = f.group {
+        w.push_str(&format!(" AND i.group_id = {}", sql::push(&mut args, Arg::I64(Some(g)))));
+    }
+    let total: i64 = bind_all(dynamic(format!("SELECT COUNT(*) AS n FROM inspections i WHERE {w}")), &args)
+        .fetch_one(r)
+        .await
+        .and_then(|x| x.try_get("n"))
+        .map_err(crate::db_err)?;
+    if let Some(b) = f.before {
+        w.push_str(&format!(" AND i.id < {}", sql::push(&mut args, Arg::I64(Some(b)))));
+    }
+    let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit) + 1)));
+    let rows = bind_owned(dynamic(format!("{INSPECTION_SELECT} WHERE {w} ORDER BY i.id DESC LIMIT {lim}")), args)
+        .fetch_all(r)
+        .await
+        .map_err(crate::db_err)?;
+    let mut items = rows.iter().map(decode_inspection).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)?;
+    let next = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|i| i.id.to_string())
+    } else {
+        None
+    };
+    Ok(Page { items, next, total })
+}
+
+pub(crate) async fn rectifications(
+    r: &Pool<DB>,
+    scope: &Scope,
+    f: &RectificationFilter,
+    limit: u32,
+) -> Result<Page<Rectification>, StoreError> {
+    let (lo, hi) = range_within(scope, f.region);
+    let mut args = vec![Arg::I64(Some(lo)), Arg::I64(Some(hi))];
+    let mut w = "r.village_code BETWEEN $1 AND $2".to_string();
+    if let Some(i) = f.id {
+        w.push_str(&format!(" AND r.id = {}", sql::push(&mut args, Arg::I64(Some(i)))));
+    }
+    if let Some(i) = f.inspection {
+        w.push_str(&format!(" AND r.inspection_id = {}", sql::push(&mut args, Arg::I64(Some(i)))));
+    }
+    if let Some(s) = f.status {
+        w.push_str(&format!(" AND r.status = {}", sql::push(&mut args, Arg::I16(Some(s.code())))));
+    }
+    if let Some(d) = f.due_before {
+        w.push_str(&format!(
+            " AND r.status = {} AND r.due_on < {}",
+            sql::push(&mut args, Arg::I16(Some(RectificationStatus::Open.code()))),
+            sql::push(&mut args, Arg::Date(Some(d)))
+        ));
+    }
+    let total: i64 = bind_all(dynamic(format!("SELECT COUNT(*) AS n FROM rectifications r WHERE {w}")), &args)
+        .fetch_one(r)
+        .await
+        .and_then(|x| x.try_get("n"))
+        .map_err(crate::db_err)?;
+    if let Some(a) = f.after {
+        w.push_str(&format!(" AND r.id > {}", sql::push(&mut args, Arg::I64(Some(a)))));
+    }
+    let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit) + 1)));
+    let rows = bind_owned(dynamic(format!("{RECT_SELECT} WHERE {w} ORDER BY r.id LIMIT {lim}")), args)
+        .fetch_all(r)
+        .await
+        .map_err(crate::db_err)?;
+    let mut items = rows.iter().map(decode_rect).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)?;
+    let next = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|i| i.id.to_string())
+    } else {
+        None
+    };
+    Ok(Page { items, next, total })
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn set_rectification(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    scope: &Scope,
+    id: i64,
+    version: i64,
+    status: RectificationStatus,
+    text: &str,
+    on: chrono::NaiveDate,
+) -> Result<Rectification, StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let (lo, hi) = scope.range();
+    let before = dynamic(format!("{RECT_SELECT} WHERE r.id = $1 AND r.village_code BETWEEN $2 AND $3"))
+        .bind(id)
+        .bind(lo)
+        .bind(hi)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(crate::db_err)?
+        .map(|x| decode_rect(&x))
+        .transpose()
+        .map_err(crate::db_err)?
+        .ok_or(StoreError::NotFound)?;
+    let done = match status {
+        RectificationStatus::Closed => sqlx::query(
+            "UPDATE rectifications SET status = $1, evidence = $2, closed_on = $3, closed_by = $4, updated_at = $5,
+                    version = version + 1 WHERE id = $6 AND version = $7",
+        )
+        .bind(status.code())
+        .bind(text.to_string())
+        .bind(on)
+        .bind(actor.name.clone())
+        .bind(at)
+        .bind(id)
+        .bind(version),
+        RectificationStatus::Open => sqlx::query(
+            "UPDATE rectifications SET status = $1, reopen_reason = $2, closed_on = NULL, closed_by = NULL,
+                    updated_at = $3, version = version + 1 WHERE id = $4 AND version = $5",
+        )
+        .bind(status.code())
+        .bind(text.to_string())
+        .bind(at)
+        .bind(id)
+        .bind(version),
+    }
+    .execute(&mut *tx)
+    .await
+    .map_err(crate::db_err)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::Conflict);
+    }
+    let after = dynamic(format!("{RECT_SELECT} WHERE r.id = $1"))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .and_then(|x| decode_rect(&x))
+        .map_err(crate::db_err)?;
+    let note = match status {
+        RectificationStatus::Closed => format!("整改 #{id} 已整改（{on}）：{text}"),
+        RectificationStatus::Open => format!("整改 #{id} 退回重新整改：{text}"),
+    };
+    let e = AuditEntry::new(at, actor, AuditAction::Update, "rectification", id)
+        .region(before.village)
+        .before(&before)
+        .after(&after)
+        .note(note);
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(after)
+}

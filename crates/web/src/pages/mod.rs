@@ -15,6 +15,7 @@ pub mod households;
 pub mod login;
 pub mod measures;
 pub mod quality;
+pub mod supervision;
 pub mod transfer;
 pub mod visits;
 pub mod webhooks;
@@ -61,6 +62,7 @@ pub fn routes() -> Router<AppState> {
         .merge(alerts::routes())
         .merge(quality::routes())
         .merge(dashboard::routes())
+        .merge(supervision::routes())
         .merge(webhooks::routes())
         .merge(admin::routes())
 }
@@ -214,6 +216,7 @@ pub fn require(a: &Authed, p: Permission) -> Result<(), PageError> {
 }
 
 /// One option of a select.
+#[derive(Clone)]
 pub struct Opt {
     pub value: String,
     pub label: String,

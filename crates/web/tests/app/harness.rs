@@ -106,6 +106,8 @@ pub const USERS: &[(&str, Role, u64)] = &[
     ("officer", Role::AssistanceOfficer, 450_203_100_000),
     ("yibao", Role::DepartmentStaff, 450_203_000_000),
     ("jiaoyu", Role::DepartmentStaff, 450_203_000_000),
+    ("duda", Role::Supervisor, 450_203_100_000),
+    ("dudb", Role::Supervisor, 450_203_100_000),
 ];
 
 pub struct TestApp {

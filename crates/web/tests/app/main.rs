@@ -15,4 +15,5 @@ mod edit;
 mod findings;
 mod pages;
 mod scope;
+mod supervision;
 mod visits;
