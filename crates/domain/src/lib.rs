@@ -32,6 +32,7 @@ pub mod search;
 pub mod service;
 pub mod supervision;
 pub mod text;
+pub mod trace;
 pub mod visit;
 
 pub use account::{Actor, Permission, Role, Scope, User, UserId, Username};

@@ -16,6 +16,7 @@ pub mod login;
 pub mod measures;
 pub mod quality;
 pub mod supervision;
+pub mod trace;
 pub mod transfer;
 pub mod visits;
 pub mod webhooks;
@@ -63,6 +64,7 @@ pub fn routes() -> Router<AppState> {
         .merge(quality::routes())
         .merge(dashboard::routes())
         .merge(supervision::routes())
+        .route("/trace/{kind}/{id}", get(trace::page))
         .merge(webhooks::routes())
         .merge(admin::routes())
 }
@@ -113,6 +115,8 @@ pub struct Chrome {
     pub sees_overview: bool,
     /// Department alerts (部门预警): the town, villages and county follow them, a department its own.
     pub sees_alerts: bool,
+    /// 倒查: who screened, reviewed and approved a finding, a visit or a case.
+    pub can_trace: bool,
     pub today: String,
 }
 
@@ -143,6 +147,7 @@ impl Chrome {
             can_propose: domain::procedure::Step::Proposal.allows(a.user.role),
             sees_overview: cases::takes_part(a.user.role) && a.scope.own_tasks_only().is_none(),
             sees_alerts: a.scope.own_tasks_only().is_none(),
+            can_trace: domain::trace::may_trace(&a.scope),
             today: state.clock.today().to_string(),
         }
     }
@@ -168,6 +173,7 @@ impl Chrome {
             can_propose: false,
             sees_overview: false,
             sees_alerts: false,
+            can_trace: false,
             today: state.clock.today().to_string(),
         }
     }

@@ -16,4 +16,5 @@ mod findings;
 mod pages;
 mod scope;
 mod supervision;
+mod trace;
 mod visits;
