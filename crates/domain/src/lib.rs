@@ -30,6 +30,7 @@ pub mod rules;
 pub mod screening;
 pub mod search;
 pub mod service;
+pub mod summary;
 pub mod supervision;
 pub mod text;
 pub mod trace;

@@ -1639,3 +1639,36 @@ pub trait SupervisionStore: Send + Sync {
         on: chrono::NaiveDate,
     ) -> impl Future<Output = StoreResult<crate::supervision::Rectification>> + Send;
 }
+
+/// The campaign summary's counts and words (issue 7).
+pub trait SummaryStore: Send + Sync {
+    /// Per village (and key) counts of every [`crate::summary::Metric`] within the scope and
+    /// region, for the period `from..=to` (`from_ts..to_ts` the same days as instants).
+    #[allow(clippy::too_many_arguments)]
+    fn summary_counts(
+        &self,
+        scope: &Scope,
+        region: Option<RegionCode>,
+        campaign: Option<crate::campaign::CampaignId>,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        from_ts: DateTime<Utc>,
+        to_ts: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<crate::summary::SummaryCount>>> + Send;
+
+    fn summary_notes(
+        &self,
+        campaign: Option<crate::campaign::CampaignId>,
+        region: RegionCode,
+    ) -> impl Future<Output = StoreResult<Option<crate::summary::SummaryNotes>>> + Send;
+
+    /// Saves the words if still at `notes.version` (0: first save); audited.
+    fn save_summary_notes(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        campaign: Option<crate::campaign::CampaignId>,
+        region: RegionCode,
+        notes: &crate::summary::SummaryNotes,
+    ) -> impl Future<Output = StoreResult<crate::summary::SummaryNotes>> + Send;
+}

@@ -258,7 +258,7 @@ macro_rules! dispatch {
                 | "exclusion_override" | "unmatched_rows" | "unmatched_row" | "members_by_name" | "members_by_ids"
                 | "identity_decisions" | "quality_counts" | "quality_items" | "alert_counts"
                 | "monitoring_groups" | "open_department_task_groups" | "alert_village_counts" | "groups"
-                | "sampling_frame" | "inspection" | "inspections" | "rectifications"
+                | "sampling_frame" | "inspection" | "inspections" | "rectifications" | "summary_counts" | "summary_notes"
         )
     };
 }
@@ -1283,6 +1283,41 @@ impl SupervisionStore for Db {
         on: chrono::NaiveDate,
     ) -> StoreResult<domain::supervision::Rectification> {
         dispatch!(self, set_rectification(actor, at, scope, id, version, status, text, on))
+    }
+}
+
+impl SummaryStore for Db {
+    async fn summary_counts(
+        &self,
+        scope: &Scope,
+        region: Option<RegionCode>,
+        campaign: Option<domain::campaign::CampaignId>,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        from_ts: DateTime<Utc>,
+        to_ts: DateTime<Utc>,
+    ) -> StoreResult<Vec<domain::summary::SummaryCount>> {
+        let campaign = campaign.map(|c| c.0);
+        dispatch!(self, summary_counts(scope, region, campaign, from, to, from_ts, to_ts))
+    }
+    async fn summary_notes(
+        &self,
+        campaign: Option<domain::campaign::CampaignId>,
+        region: RegionCode,
+    ) -> StoreResult<Option<domain::summary::SummaryNotes>> {
+        let campaign = campaign.map(|c| c.0);
+        dispatch!(self, summary_notes(campaign, region))
+    }
+    async fn save_summary_notes(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        campaign: Option<domain::campaign::CampaignId>,
+        region: RegionCode,
+        notes: &domain::summary::SummaryNotes,
+    ) -> StoreResult<domain::summary::SummaryNotes> {
+        let campaign = campaign.map(|c| c.0);
+        dispatch!(self, save_summary_notes(actor, at, campaign, region, notes))
     }
 }
 

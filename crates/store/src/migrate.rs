@@ -31,6 +31,7 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0012_exclusion_overrides.sql"),
     },
     Migration { version: 13, name: "supervision", sql: include_str!("../migrations/0013_supervision.sql") },
+    Migration { version: 14, name: "summaries", sql: include_str!("../migrations/0014_summaries.sql") },
 ];
 
 /// Expands the tokens and the backend-only sections.

@@ -6361,3 +6361,195 @@ pub(crate) async fn set_rectification(
     tx.commit().await.map_err(crate::db_err)?;
     Ok(after)
 }
+
+// ------------------------------------------------------------------ campaign summary (issue 7)
+
+use domain::summary::{Metric, SummaryCount, SummaryNotes};
+
+/// The summary's counts per village: each query groups one table by village (and a key), with
+/// the period `from..=to` (dates; timestamps compared as China days through `from_ts..to_ts`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn summary_counts(
+    r: &Pool<DB>,
+    scope: &Scope,
+    region: Option<RegionCode>,
+    campaign: Option<i64>,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    from_ts: DateTime<Utc>,
+    to_ts: DateTime<Utc>,
+) -> Result<Vec<SummaryCount>, StoreError> {
+    let (lo, hi) = range_within(scope, region);
+    let monitored = domain::household::MonitoringStatus::Never.code();
+    let in_person = domain::visit::VisitMode::InPerson.code();
+    let cancelled = domain::measure::MeasureStatus::Cancelled.code();
+    let implemented = domain::measure::MeasureStatus::Implemented.code();
+    let closed = RectificationStatus::Closed.code();
+    // (metric, SQL giving village_code, k, n); $1/$2 the range, $3/$4 the dates, $5/$6 the
+    // timestamps, $7 the campaign (-1: none)
+    let queries: Vec<(Metric, String)> = vec![
+        (Metric::Households, "SELECT village_code, 0 AS k, COUNT(*) AS n FROM households WHERE village_code BETWEEN $1 AND $2 GROUP BY village_code".into()),
+        (Metric::MonitoredAt, format!(
+            "SELECT village_code, COALESCE(monitoring_category, 0) AS k, COUNT(*) AS n FROM households
+             WHERE village_code BETWEEN $1 AND $2 AND monitoring_status <> {monitored} AND monitored_since <= $4
+               AND (eliminated_on IS NULL OR eliminated_on > $4 OR eliminated_on < monitored_since)
+             GROUP BY village_code, monitoring_category")),
+        (Metric::Included, "SELECT village_code, COALESCE(monitoring_category, 0) AS k, COUNT(*) AS n FROM households
+             WHERE village_code BETWEEN $1 AND $2 AND monitored_since BETWEEN $3 AND $4 GROUP BY village_code, monitoring_category".into()),
+        (Metric::Eliminated, "SELECT village_code, COALESCE(elimination_mode, 0) AS k, COUNT(*) AS n FROM households
+             WHERE village_code BETWEEN $1 AND $2 AND eliminated_on BETWEEN $3 AND $4 GROUP BY village_code, elimination_mode".into()),
+        (Metric::Tasks, "SELECT village_code, 0 AS k, COUNT(*) AS n FROM screening_tasks
+             WHERE village_code BETWEEN $1 AND $2 AND campaign_id = $7 GROUP BY village_code".into()),
+        (Metric::VisitedInPerson, format!(
+            "SELECT village_code, 0 AS k, COUNT(DISTINCT household_id) AS n FROM visits
+             WHERE village_code BETWEEN $1 AND $2 AND campaign_id = $7 AND mode = {in_person} AND visited_on <= $4
+             GROUP BY village_code")),
+        (Metric::VisitedAny, "SELECT village_code, 0 AS k, COUNT(DISTINCT household_id) AS n FROM visits
+             WHERE village_code BETWEEN $1 AND $2 AND campaign_id = $7 AND visited_on <= $4 GROUP BY village_code".into()),
+        (Metric::FindingsFound, "SELECT village_code, code AS k, COUNT(*) AS n FROM findings
+             WHERE village_code BETWEEN $1 AND $2 AND first_seen >= $5 AND first_seen < $6 GROUP BY village_code, code".into()),
+        (Metric::FindingsHandled, "SELECT village_code, code * 10 + status AS k, COUNT(*) AS n FROM findings
+             WHERE village_code BETWEEN $1 AND $2 AND first_seen >= $5 AND first_seen < $6 AND status <> 1 AND status_at < $6
+             GROUP BY village_code, code, status".into()),
+        (Metric::OfficersAssigned, "SELECT h.village_code, 0 AS k, COUNT(*) AS n FROM officer_assignments o JOIN households h ON h.id = o.household_id
+             WHERE h.village_code BETWEEN $1 AND $2 AND o.started_on BETWEEN $3 AND $4 GROUP BY h.village_code".into()),
+        (Metric::MeasuresPlanned, format!(
+            "SELECT h.village_code, m.category AS k, COUNT(*) AS n FROM measures m JOIN households h ON h.id = m.household_id
+             WHERE h.village_code BETWEEN $1 AND $2 AND m.planned_on BETWEEN $3 AND $4 AND m.status <> {cancelled}
+             GROUP BY h.village_code, m.category")),
+        (Metric::MeasuresCompleted, format!(
+            "SELECT h.village_code, m.category AS k, COUNT(*) AS n FROM measures m JOIN households h ON h.id = m.household_id
+             WHERE h.village_code BETWEEN $1 AND $2 AND m.completed_on BETWEEN $3 AND $4 AND m.status = {implemented}
+             GROUP BY h.village_code, m.category")),
+        (Metric::DepartmentTasksPushed, "SELECT h.village_code, t.department AS k, COUNT(*) AS n FROM department_tasks t JOIN households h ON h.id = t.household_id
+             WHERE h.village_code BETWEEN $1 AND $2 AND t.created_at >= $5 AND t.created_at < $6 GROUP BY h.village_code, t.department".into()),
+        (Metric::DepartmentTasksCompleted, "SELECT h.village_code, t.department AS k, COUNT(*) AS n FROM department_tasks t JOIN households h ON h.id = t.household_id
+             WHERE h.village_code BETWEEN $1 AND $2 AND t.completed_on BETWEEN $3 AND $4 AND t.state = 3 GROUP BY h.village_code, t.department".into()),
+        (Metric::Inspections, "SELECT village_code, kind AS k, COUNT(*) AS n FROM inspections
+             WHERE village_code BETWEEN $1 AND $2 AND on_date BETWEEN $3 AND $4 GROUP BY village_code, kind".into()),
+        (Metric::RectificationsFound, "SELECT r.village_code, 0 AS k, COUNT(*) AS n FROM rectifications r JOIN inspections i ON i.id = r.inspection_id
+             WHERE r.village_code BETWEEN $1 AND $2 AND i.on_date BETWEEN $3 AND $4 GROUP BY r.village_code".into()),
+        (Metric::RectificationsClosed, format!(
+            "SELECT r.village_code, 0 AS k, COUNT(*) AS n FROM rectifications r JOIN inspections i ON i.id = r.inspection_id
+             WHERE r.village_code BETWEEN $1 AND $2 AND i.on_date BETWEEN $3 AND $4 AND r.status = {closed} AND r.closed_on <= $4
+             GROUP BY r.village_code")),
+        (Metric::AlertsRaised, "SELECT h.village_code, a.kind AS k, COUNT(*) AS n FROM department_alerts a JOIN households h ON h.id = a.household_id
+             WHERE h.village_code BETWEEN $1 AND $2 AND a.raised_on BETWEEN $3 AND $4 GROUP BY h.village_code, a.kind".into()),
+        (Metric::AlertsConcluded, "SELECT h.village_code, a.kind AS k, COUNT(*) AS n FROM department_alerts a JOIN households h ON h.id = a.household_id
+             WHERE h.village_code BETWEEN $1 AND $2 AND a.raised_on BETWEEN $3 AND $4 AND a.status = 2 AND a.verified_on <= $4
+             GROUP BY h.village_code, a.kind".into()),
+    ];
+    let mut out = Vec::new();
+    for (metric, q) in queries {
+        // every query binds the same seven values, used or not, so one bind list serves all
+        let q = format!(
+            "SELECT village_code, CAST(k AS BIGINT) AS k, CAST(n AS BIGINT) AS n FROM ({q}) s WHERE $1 = $1 AND $2 = $2 AND $3 = $3 AND $4 = $4 AND $5 = $5 AND $6 = $6 AND $7 = $7"
+        );
+        let rows = dynamic(q)
+            .bind(lo)
+            .bind(hi)
+            .bind(from)
+            .bind(to)
+            .bind(from_ts)
+            .bind(to_ts)
+            .bind(campaign.unwrap_or(-1))
+            .fetch_all(r)
+            .await
+            .map_err(crate::db_err)?;
+        for x in &rows {
+            let count = || -> Result<SummaryCount, sqlx::Error> {
+                Ok(SummaryCount {
+                    village: RegionCode::from_i64(x.try_get("village_code")?).ok_or_else(|| bad("village_code"))?,
+                    metric,
+                    key: x.try_get::<i64, _>("k")? as i16,
+                    count: x.try_get("n")?,
+                })
+            };
+            out.push(count().map_err(crate::db_err)?);
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) async fn summary_notes(
+    r: &Pool<DB>,
+    campaign: Option<i64>,
+    region: RegionCode,
+) -> Result<Option<SummaryNotes>, StoreError> {
+    let row = sqlx::query(
+        "SELECT work_done, problems, next_steps, updated_by, updated_at, version FROM summary_notes
+         WHERE campaign_id = $1 AND region_code = $2",
+    )
+    .bind(campaign.unwrap_or(0))
+    .bind(region.as_i64())
+    .fetch_optional(r)
+    .await
+    .map_err(crate::db_err)?;
+    let decode = |x: &DbRow| -> Result<SummaryNotes, sqlx::Error> {
+        Ok(SummaryNotes {
+            work_done: x.try_get("work_done")?,
+            problems: x.try_get("problems")?,
+            next_steps: x.try_get("next_steps")?,
+            updated_by: x.try_get("updated_by")?,
+            updated_at: x.try_get("updated_at")?,
+            version: x.try_get("version")?,
+        })
+    };
+    row.as_ref().map(decode).transpose().map_err(crate::db_err)
+}
+
+/// Saves a summary's narrative if it is still at `version` (0: none written yet); audited.
+pub(crate) async fn save_summary_notes(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    campaign: Option<i64>,
+    region: RegionCode,
+    notes: &SummaryNotes,
+) -> Result<SummaryNotes, StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let done = if notes.version == 0 {
+        sqlx::query(
+            "INSERT INTO summary_notes (campaign_id, region_code, work_done, problems, next_steps, updated_by, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(campaign.unwrap_or(0))
+        .bind(region.as_i64())
+        .bind(notes.work_done.clone())
+        .bind(notes.problems.clone())
+        .bind(notes.next_steps.clone())
+        .bind(actor.name.clone())
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| crate::unique_as(e, "他人刚刚保存了这份总结，请刷新后再修改".to_string()))?
+    } else {
+        sqlx::query(
+            "UPDATE summary_notes SET work_done = $1, problems = $2, next_steps = $3, updated_by = $4, updated_at = $5,
+                    version = version + 1 WHERE campaign_id = $6 AND region_code = $7 AND version = $8",
+        )
+        .bind(notes.work_done.clone())
+        .bind(notes.problems.clone())
+        .bind(notes.next_steps.clone())
+        .bind(actor.name.clone())
+        .bind(at)
+        .bind(campaign.unwrap_or(0))
+        .bind(region.as_i64())
+        .bind(notes.version)
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db_err)?
+    };
+    if done.rows_affected() == 0 {
+        return Err(StoreError::Conflict);
+    }
+    let e = AuditEntry::new(at, actor, AuditAction::Update, "summary", format!("{}:{region}", campaign.unwrap_or(0)))
+        .region(region)
+        .after(&serde_json::json!({
+            "work_done": notes.work_done, "problems": notes.problems, "next_steps": notes.next_steps
+        }))
+        .note(format!("修改工作总结（{region}）的文字部分"));
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    summary_notes(w, campaign, region).await?.ok_or(StoreError::NotFound)
+}

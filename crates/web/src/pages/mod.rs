@@ -15,6 +15,7 @@ pub mod households;
 pub mod login;
 pub mod measures;
 pub mod quality;
+pub mod summary;
 pub mod supervision;
 pub mod trace;
 pub mod transfer;
@@ -64,6 +65,7 @@ pub fn routes() -> Router<AppState> {
         .merge(quality::routes())
         .merge(dashboard::routes())
         .merge(supervision::routes())
+        .merge(summary::routes())
         .route("/trace/{kind}/{id}", get(trace::page))
         .merge(webhooks::routes())
         .merge(admin::routes())

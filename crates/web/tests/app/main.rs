@@ -15,6 +15,7 @@ mod edit;
 mod findings;
 mod pages;
 mod scope;
+mod summary;
 mod supervision;
 mod trace;
 mod visits;
