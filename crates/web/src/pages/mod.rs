@@ -14,6 +14,7 @@ pub mod findings;
 pub mod households;
 pub mod login;
 pub mod measures;
+pub mod notice;
 pub mod quality;
 pub mod summary;
 pub mod supervision;
@@ -66,6 +67,7 @@ pub fn routes() -> Router<AppState> {
         .merge(dashboard::routes())
         .merge(supervision::routes())
         .merge(summary::routes())
+        .merge(notice::routes())
         .route("/trace/{kind}/{id}", get(trace::page))
         .merge(webhooks::routes())
         .merge(admin::routes())

@@ -132,6 +132,20 @@ async fn dashboard_figures_equal_the_lists_behind_them() {
         let mut leader = app.login("leader").await;
         assert_eq!(leader.get("/").await.location(), "/dashboard");
         assert!(!leader.get("/dashboard").await.text().contains("method=\"post\" action=\"/dashboard"));
+        // the weekly notice after the 04-18 visit deadline: villages in their usual order, each
+        // named only with the facts and the rule behind them
+        app.clock.set(at(4, 20));
+        let mut town = app.login("town").await;
+        let notice = town.get("/notice").await.text();
+        let dz = notice.find("<strong>大正村</strong>").expect("大正村 named");
+        let dt = notice.find("<strong>东塘村</strong>").expect("东塘村 named");
+        assert!(dz < dt, "code order, no ranking: {notice}");
+        assert!(notice.contains("入户排查时限 2022-04-18 已过，仍有 1 户未入户"), "{notice}");
+        assert!(notice.contains("2 户监测对象纳入后超过 5 个工作日仍未落实帮扶责任人"), "{notice}");
+        let x = town.get("/notice.xlsx").await;
+        assert!(x.status == StatusCode::OK && x.bytes.starts_with(b"PK"));
+        assert_eq!(app.login("dazheng").await.get("/notice").await.status, StatusCode::FORBIDDEN);
+
         // the county sees the town as one row, summing its villages
         let mut county = app.api_login("county").await;
         let c = county.get("/api/v1/dashboard").await.json();
