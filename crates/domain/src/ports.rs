@@ -106,6 +106,11 @@ pub struct HouseholdFilter {
     pub status: Option<MonitoringStatus>,
     pub category: Option<MonitoringCategory>,
     pub query: Option<SearchQuery>,
+    /// Monitored now or once (监测中 or 风险已消除): the households the national system follows.
+    pub ever_monitored: bool,
+    /// Changed since this instant: the household, its members (they bump its version), its
+    /// officers or its measures (the national export's "changes since a date").
+    pub changed_since: Option<DateTime<Utc>>,
 }
 
 /// Keyset position: the last row of the previous page, in list order (village, group, 户编号).
@@ -1640,8 +1645,17 @@ pub trait SupervisionStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<crate::supervision::Rectification>> + Send;
 }
 
-/// The campaign summary's counts and words (issue 7).
+/// The campaign summary's counts and words (issue 7), and the national export's measures.
 pub trait SummaryStore: Send + Sync {
+    /// Measures of the households of `filter` changed (created or updated) since `since`, with
+    /// their household's number, in (户编号, planned date) order.
+    fn measures_since(
+        &self,
+        scope: &Scope,
+        filter: &HouseholdFilter,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<(HouseholdNo, crate::measure::Measure)>>> + Send;
+
     /// Per village (and key) counts of every [`crate::summary::Metric`] within the scope and
     /// region, for the period `from..=to` (`from_ts..to_ts` the same days as instants).
     #[allow(clippy::too_many_arguments)]

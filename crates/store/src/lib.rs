@@ -258,7 +258,7 @@ macro_rules! dispatch {
                 | "exclusion_override" | "unmatched_rows" | "unmatched_row" | "members_by_name" | "members_by_ids"
                 | "identity_decisions" | "quality_counts" | "quality_items" | "alert_counts"
                 | "monitoring_groups" | "open_department_task_groups" | "alert_village_counts" | "groups"
-                | "sampling_frame" | "inspection" | "inspections" | "rectifications" | "summary_counts" | "summary_notes"
+                | "sampling_frame" | "inspection" | "inspections" | "rectifications" | "summary_counts" | "summary_notes" | "measures_since"
         )
     };
 }
@@ -1287,6 +1287,14 @@ impl SupervisionStore for Db {
 }
 
 impl SummaryStore for Db {
+    async fn measures_since(
+        &self,
+        scope: &Scope,
+        filter: &HouseholdFilter,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<(HouseholdNo, domain::measure::Measure)>> {
+        dispatch!(self, measures_since(scope, filter, since))
+    }
     async fn summary_counts(
         &self,
         scope: &Scope,

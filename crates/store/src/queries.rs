@@ -6553,3 +6553,31 @@ pub(crate) async fn save_summary_notes(
     tx.commit().await.map_err(crate::db_err)?;
     summary_notes(w, campaign, region).await?.ok_or(StoreError::NotFound)
 }
+
+pub(crate) async fn measures_since(
+    r: &Pool<DB>,
+    scope: &Scope,
+    filter: &HouseholdFilter,
+    since: DateTime<Utc>,
+) -> Result<Vec<(HouseholdNo, Measure)>, StoreError> {
+    let mut args = Vec::new();
+    let w = sql::household_where(scope, filter, &mut args);
+    let t = sql::push(&mut args, Arg::Ts(Some(since)));
+    let rows = bind_owned(
+        dynamic(format!(
+            "SELECT {MEASURE_COLS}, h.household_no FROM measures m JOIN households h ON h.id = m.household_id
+             WHERE {w} AND m.updated_at >= {t} ORDER BY h.household_no, m.planned_on, m.id"
+        )),
+        args,
+    )
+    .fetch_all(r)
+    .await
+    .map_err(crate::db_err)?;
+    rows.iter()
+        .map(|x| {
+            let no = HouseholdNo::parse(&x.try_get::<String, _>("household_no")?).map_err(|_| bad("household_no"))?;
+            Ok((no, decode_measure(x)?))
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(crate::db_err)
+}

@@ -290,6 +290,19 @@ pub fn household_where(scope: &Scope, filter: &HouseholdFilter, args: &mut Vec<A
     if let Some(c) = filter.category {
         w.push_str(&format!(" AND h.monitoring_category = {}", push(args, Arg::I16(Some(c.code())))));
     }
+    if filter.ever_monitored {
+        w.push_str(" AND h.monitoring_status <> 0");
+    }
+    if let Some(t) = filter.changed_since {
+        let t1 = push(args, Arg::Ts(Some(t)));
+        let t2 = push(args, Arg::Ts(Some(t)));
+        let t3 = push(args, Arg::Ts(Some(t)));
+        w.push_str(&format!(
+            " AND (h.updated_at >= {t1}
+                   OR EXISTS (SELECT 1 FROM officer_assignments o WHERE o.household_id = h.id AND o.assigned_at >= {t2})
+                   OR EXISTS (SELECT 1 FROM measures m WHERE m.household_id = h.id AND m.updated_at >= {t3}))"
+        ));
+    }
     // member searches stay inside the scope's village range too
     let member_scope = |args: &mut Vec<Arg>| {
         format!("village_code BETWEEN {} AND {}", push(args, Arg::I64(Some(lo))), push(args, Arg::I64(Some(hi))))

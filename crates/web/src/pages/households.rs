@@ -55,6 +55,7 @@ impl ListQuery {
             status: MonitoringStatus::parse_label(&self.status),
             category: None,
             query: Some(SearchQuery::parse(&self.q)).filter(|q| !q.is_none()),
+            ..Default::default()
         }
     }
 

@@ -14,6 +14,7 @@ pub mod findings;
 pub mod households;
 pub mod login;
 pub mod measures;
+pub mod national;
 pub mod notice;
 pub mod quality;
 pub mod summary;
@@ -68,6 +69,7 @@ pub fn routes() -> Router<AppState> {
         .merge(supervision::routes())
         .merge(summary::routes())
         .merge(notice::routes())
+        .merge(national::routes())
         .route("/trace/{kind}/{id}", get(trace::page))
         .merge(webhooks::routes())
         .merge(admin::routes())

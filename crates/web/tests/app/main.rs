@@ -13,6 +13,7 @@ mod cases;
 mod dashboard;
 mod edit;
 mod findings;
+mod national;
 mod pages;
 mod scope;
 mod summary;
