@@ -17,11 +17,28 @@ use crate::api_cases::invalid;
 use crate::auth::ApiAuth;
 
 #[derive(OpenApi)]
-#[openapi(paths(get_dashboard), components(schemas(DashboardView, FiguresView, CountView, MonitoredView)))]
+#[openapi(
+    paths(get_dashboard, get_summary, list_rectifications, act_on_rectification),
+    components(schemas(
+        DashboardView,
+        FiguresView,
+        CountView,
+        MonitoredView,
+        SummaryView,
+        TableView,
+        RectificationView,
+        RectificationList,
+        RectificationAction
+    ))
+)]
 pub struct OversightApiDoc;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/dashboard", get(get_dashboard))
+    Router::new()
+        .route("/api/v1/dashboard", get(get_dashboard))
+        .route("/api/v1/summary", get(get_summary))
+        .route("/api/v1/rectifications", get(list_rectifications))
+        .route("/api/v1/rectifications/{id}/actions", axum::routing::post(act_on_rectification))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -174,4 +191,242 @@ async fn get_dashboard(
             })
             .collect(),
     }))
+}
+
+// ------------------------------------------------------------------ the campaign summary
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TableView {
+    pub title: String,
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// The 工作总结 as its tables (the same as the page and the workbook) and its words.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SummaryView {
+    pub region: String,
+    pub name: String,
+    pub from: String,
+    pub to: String,
+    pub campaign_id: Option<i64>,
+    pub tables: Vec<TableView>,
+    pub work_done: String,
+    pub problems: String,
+    pub next_steps: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams, Default)]
+#[serde(default)]
+pub struct SummaryParams {
+    /// A village or the town (default: your region).
+    region: String,
+    campaign: String,
+    /// The day the summary stands on (default: today).
+    as_of: String,
+}
+
+/// A village's or a town's campaign summary on a day.
+#[utoipa::path(get, path = "/api/v1/summary", params(SummaryParams), responses((status = 200, body = SummaryView)))]
+async fn get_summary(
+    State(state): State<AppState>,
+    ApiAuth(a): ApiAuth,
+    Query(p): Query<SummaryParams>,
+) -> ApiResult<Json<SummaryView>> {
+    if !crate::pages::dashboard::sees_dashboard(&a) {
+        return Err(ApiError::forbidden());
+    }
+    let region = match p.region.trim() {
+        "" => None,
+        r => Some(RegionCode::parse(r).map_err(|e| invalid("region", &e.to_string()))?),
+    };
+    let campaign = p.campaign.trim().parse().ok().map(domain::campaign::CampaignId);
+    let today = state.clock.today();
+    let to = match p.as_of.trim() {
+        "" => today,
+        d => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| invalid("as_of", "日期应写成 2022-05-04"))?
+            .min(today),
+    };
+    let s = domain::summary::summary(&state.db, &a.scope, region, campaign, to).await?;
+    let regions = state.regions.get().await;
+    let tables = crate::pages::summary::tables(&s, &regions)
+        .into_iter()
+        .map(|t| TableView {
+            title: t.title.into(),
+            headers: t.headers.iter().map(|h| h.to_string()).collect(),
+            rows: t.rows,
+        })
+        .collect();
+    Ok(Json(SummaryView {
+        region: s.region.to_string(),
+        name: regions.name(s.region),
+        from: s.from.to_string(),
+        to: s.to.to_string(),
+        campaign_id: s.campaign.as_ref().map(|c| c.id.0),
+        tables,
+        work_done: s.notes.work_done,
+        problems: s.notes.problems,
+        next_steps: s.notes.next_steps,
+    }))
+}
+
+// ------------------------------------------------------------------ rectifications
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RectificationView {
+    pub id: i64,
+    pub version: i64,
+    pub inspection_id: i64,
+    pub village: String,
+    pub household_no: Option<String>,
+    pub problem: String,
+    pub owner: String,
+    pub due_on: String,
+    pub overdue: bool,
+    /// 待整改 | 已整改
+    pub status: String,
+    pub evidence: String,
+    pub closed_on: Option<String>,
+    pub closed_by: Option<String>,
+    pub reopen_reason: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RectificationList {
+    pub items: Vec<RectificationView>,
+    pub total: i64,
+    /// Pass as `after` for the next page.
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams, Default)]
+#[serde(default)]
+pub struct RectificationParams {
+    /// open (default) | closed | overdue | all
+    status: String,
+    region: String,
+    after: String,
+}
+
+fn rectification_view(r: &domain::supervision::Rectification, today: chrono::NaiveDate) -> RectificationView {
+    RectificationView {
+        id: r.id,
+        version: r.version,
+        inspection_id: r.inspection_id,
+        village: r.village.to_string(),
+        household_no: r.household_no.as_ref().map(|h| h.to_string()),
+        problem: r.problem.clone(),
+        owner: r.owner.clone(),
+        due_on: r.due_on.to_string(),
+        overdue: r.overdue(today),
+        status: r.status.label().into(),
+        evidence: r.evidence.clone(),
+        closed_on: r.closed_on.map(|d| d.to_string()),
+        closed_by: r.closed_by.clone(),
+        reopen_reason: r.reopen_reason.clone(),
+    }
+}
+
+/// Rectifications (整改) of your scope, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/rectifications",
+    params(RectificationParams),
+    responses((status = 200, body = RectificationList))
+)]
+async fn list_rectifications(
+    State(state): State<AppState>,
+    ApiAuth(a): ApiAuth,
+    Query(p): Query<RectificationParams>,
+) -> ApiResult<Json<RectificationList>> {
+    use domain::supervision::RectificationStatus;
+    if !crate::pages::dashboard::sees_dashboard(&a) {
+        return Err(ApiError::forbidden());
+    }
+    let today = state.clock.today();
+    let filter = domain::ports::RectificationFilter {
+        region: match p.region.trim() {
+            "" => None,
+            r => Some(RegionCode::parse(r).map_err(|e| invalid("region", &e.to_string()))?),
+        },
+        status: match p.status.as_str() {
+            "" | "open" => Some(RectificationStatus::Open),
+            "closed" => Some(RectificationStatus::Closed),
+            _ => None,
+        },
+        due_before: (p.status == "overdue").then_some(today),
+        after: p.after.parse().ok(),
+        ..Default::default()
+    };
+    let page = domain::ports::SupervisionStore::rectifications(&state.db, &a.scope, &filter, 200).await?;
+    Ok(Json(RectificationList {
+        items: page.items.iter().map(|r| rectification_view(r, today)).collect(),
+        total: page.total,
+        next: page.next,
+    }))
+}
+
+/// Close (with evidence) or reopen (with a reason) a rectification still at `version`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RectificationAction {
+    /// close | reopen
+    pub action: String,
+    pub version: i64,
+    /// The evidence (close) or the reason (reopen).
+    pub text: String,
+    /// The day it was fixed (close; default today).
+    #[serde(default)]
+    pub on: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/rectifications/{id}/actions",
+    request_body = RectificationAction,
+    responses(
+        (status = 200, body = RectificationView),
+        (status = 409, body = ApiErrorBody, description = "changed by someone else since `version`"),
+        (status = 422, body = ApiErrorBody, description = "no evidence, or no reason")
+    )
+)]
+async fn act_on_rectification(
+    State(state): State<AppState>,
+    ApiAuth(a): ApiAuth,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    Json(body): Json<RectificationAction>,
+) -> ApiResult<Json<RectificationView>> {
+    let (now, today) = (state.clock.now(), state.clock.today());
+    let actor = a.actor();
+    let r = match body.action.as_str() {
+        "close" => {
+            domain::supervision::close_rectification(
+                &state.db,
+                &actor,
+                &a.scope,
+                now,
+                today,
+                id,
+                body.version,
+                &body.text,
+                &body.on,
+            )
+            .await?
+        }
+        "reopen" => {
+            domain::supervision::reopen_rectification(
+                &state.db,
+                &actor,
+                &a.scope,
+                now,
+                today,
+                id,
+                body.version,
+                &body.text,
+            )
+            .await?
+        }
+        _ => return Err(invalid("action", "应为 close 或 reopen")),
+    };
+    Ok(Json(rectification_view(&r, today)))
 }

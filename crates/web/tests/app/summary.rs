@@ -151,6 +151,12 @@ async fn summary_figures_equal_the_lists_on_any_date() {
         let read = leader.get(&format!("/summary?region={village}&campaign={cid}")).await.text();
         assert!(read.contains("全村入户排查已完成98%") && !read.contains("保存文字部分"));
 
+        // the API gives the same tables
+        let j = api.get(&format!("/api/v1/summary?region={village}&campaign={cid}")).await.json();
+        assert_eq!(j["name"], "大正村");
+        assert_eq!(j["tables"][0]["title"], "一、基本情况");
+        assert_eq!(j["work_done"], "全村入户排查已完成98%");
+
         // the workbook, audited
         let x = town.get(&format!("/summary.xlsx?campaign={cid}&as_of=2022-04-12")).await;
         assert_eq!(x.status, StatusCode::OK);

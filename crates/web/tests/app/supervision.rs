@@ -149,11 +149,26 @@ async fn an_inspection_draws_a_reproducible_sample_and_its_rectifications_close_
         let mut screener = app.login("screener").await;
         assert_eq!(screener.get("/supervision").await.status, StatusCode::FORBIDDEN);
 
+        // the API: the overdue list, then closed by the village with evidence; a stale version refused
+        let mut api = app.api_login("dazheng").await;
+        let list = api.get("/api/v1/rectifications?status=overdue").await.json();
+        assert_eq!(list["total"], 1, "{list}");
+        let v = list["items"][0]["version"].as_i64().unwrap();
+        let body = serde_json::json!({ "action": "close", "version": v, "text": "已重新签字，户主本人确认" });
+        let r = api.json("POST", &format!("/api/v1/rectifications/{}/actions", rect.id), body.clone()).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        assert_eq!(r.json()["status"], "已整改");
+        let r = api.json("POST", &format!("/api/v1/rectifications/{}/actions", rect.id), body).await;
+        assert!(r.status == StatusCode::CONFLICT || r.status == StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+
         // every change is in the audit log
         let audit = app.db.audit_rows(&AuditFilter::default(), 200).await.unwrap();
         let entities: Vec<&str> = audit.iter().map(|e| e.entry.entity.as_str()).collect();
         assert!(entities.contains(&"supervision_group") && entities.contains(&"inspection"), "{entities:?}");
-        assert!(audit.iter().filter(|e| e.entry.entity == "rectification").count() == 2, "closed once, reopened once");
+        assert!(
+            audit.iter().filter(|e| e.entry.entity == "rectification").count() == 3,
+            "closed, reopened, closed again"
+        );
         app.cleanup().await;
     }
 }
