@@ -60,6 +60,12 @@ pub enum Permission {
     Supervise,
     /// Close a rectification (整改) with evidence.
     Rectify,
+    /// Ask the Q&A desk (业务解答组) a question for one's village (issue 7).
+    AskQuestions,
+    /// See the questions of one's scope (not only the published ones).
+    ViewQuestions,
+    /// Be the Q&A desk: answer, escalate to 柳东新区, record the reply, publish to the FAQ.
+    AnswerQuestions,
 }
 
 impl Role {
@@ -87,6 +93,9 @@ impl Role {
             OrganiseSupervision => matches!(self, Admin | TownOffice),
             Supervise => matches!(self, TownOffice | Supervisor),
             Rectify => matches!(self, TownOffice | VillageCadre),
+            AskQuestions => matches!(self, VillageCadre | Screener | AssistanceOfficer),
+            ViewQuestions => !matches!(self, DepartmentStaff | CountyApprover),
+            AnswerQuestions => self == TownOffice,
             ManageUsers | SetParams | ViewAudit => self == Admin,
         }
     }

@@ -25,6 +25,7 @@ pub mod params;
 pub mod ports;
 pub mod procedure;
 pub mod quality;
+pub mod question;
 pub mod region;
 pub mod rules;
 pub mod screening;

@@ -1686,3 +1686,77 @@ pub trait SummaryStore: Send + Sync {
         notes: &crate::summary::SummaryNotes,
     ) -> impl Future<Output = StoreResult<crate::summary::SummaryNotes>> + Send;
 }
+
+/// Which questions to list (业务解答, issue 7).
+#[derive(Debug, Clone, Default)]
+pub struct QuestionFilter {
+    pub id: Option<i64>,
+    /// One village (or any region's subtree), intersected with the scope.
+    pub region: Option<RegionCode>,
+    /// Any of these statuses (empty: all).
+    pub statuses: Vec<crate::question::QuestionStatus>,
+    /// Newest first (otherwise oldest first, as the desk works through them).
+    pub newest_first: bool,
+    /// Keyset: the last id of the previous page.
+    pub after: Option<i64>,
+}
+
+/// 业务解答 (issue 7): questions from the villages, the desk's answers and escalations, the FAQ.
+pub trait QuestionStore: Send + Sync {
+    /// Stores a question and its files in one transaction; audited.
+    fn ask_question(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        question: &crate::question::NewQuestion,
+        files: &[crate::procedure::NewAttachment],
+    ) -> impl Future<Output = StoreResult<crate::question::Question>> + Send;
+
+    /// One question within the scope (a screener's or an officer's: one they asked), with its
+    /// files' descriptions.
+    fn question(
+        &self,
+        scope: &Scope,
+        id: i64,
+    ) -> impl Future<Output = StoreResult<Option<crate::question::Question>>> + Send;
+
+    /// Questions within the scope, keyset-paged, with the total (files not loaded).
+    fn questions(
+        &self,
+        scope: &Scope,
+        filter: &QuestionFilter,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Page<crate::question::Question>>> + Send;
+
+    /// Published questions of [`crate::question::faq_range`], newest published first, optionally
+    /// those whose public title, question or answer contains `query` (case-insensitive
+    /// substring); with the answers' files.
+    fn faq(
+        &self,
+        scope: &Scope,
+        query: Option<&str>,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<crate::question::Question>>> + Send;
+
+    /// Applies a checked change (with `actor` and `at` as who and when) and its files if the
+    /// question is still at `version`, in one transaction; audited.
+    #[allow(clippy::too_many_arguments)]
+    fn change_question(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        scope: &Scope,
+        id: i64,
+        version: i64,
+        change: &crate::question::QuestionChange,
+        files: &[crate::procedure::NewAttachment],
+    ) -> impl Future<Output = StoreResult<crate::question::Question>> + Send;
+
+    /// A file with its question's id and its bytes: of a question within the scope, or an
+    /// answer's file of a question published within [`crate::question::faq_range`].
+    fn question_file(
+        &self,
+        scope: &Scope,
+        id: i64,
+    ) -> impl Future<Output = StoreResult<Option<(crate::question::QuestionFile, i64, Vec<u8>)>>> + Send;
+}

@@ -25,10 +25,10 @@ pub enum Metric {
     Eliminated,
     /// The campaign's screening tasks.
     Tasks,
-    /// Households visited in person by the day.
+    /// Households visited in person (and met) by the day: the campaign page's 已入户.
     VisitedInPerson,
-    /// Households with any visit by the day.
-    VisitedAny,
+    /// Households met only by phone or WeChat by the day: the campaign page's 仅线上.
+    RemoteOnly,
     /// Findings first found in the period (key: code).
     FindingsFound,
     /// Of those, handled by the day (key: code × 10 + status).

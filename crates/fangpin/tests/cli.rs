@@ -346,7 +346,7 @@ fn migrate_twice_then_demo_once() {
         }
 
         let out = fp.ok(&["migrate"]);
-        has(&stdout(&out), &["applied migrations [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] / 已升级"]);
+        has(&stdout(&out), &["applied migrations [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] / 已升级"]);
         let out = fp.ok(&["migrate"]);
         has(&stdout(&out), &["database is up to date / 数据库已是最新"]);
 
@@ -354,7 +354,8 @@ fn migrate_twice_then_demo_once() {
         has(&stdout(&out), &["demo loaded / 演示数据已装入", "300 households", "演示账户 / demo accounts"]);
         assert_eq!(fp.household_count(), 300);
         let users = stdout(&fp.ok(&["admin", "list-users"]));
-        assert_eq!(users.lines().count(), 10, "one demo user per role:\n{users}");
+        // one per role, and the seed's two supervision groups' three other members
+        assert_eq!(users.lines().count(), 10 + 3, "the demo's users:\n{users}");
         let regions = fp.region_names();
         assert_eq!(regions.len(), 17, "the province, city, county, 雒容镇 and its 13 villages");
         assert!(regions.contains(&("450203100201".into(), "大正村".into())));
@@ -885,6 +886,128 @@ fn campaigns_are_created_assigned_and_agree_with_screening() {
         let out = fp.ok(&["--now", "2022-05-01T09:00:00+08:00", "campaign", "look-back", "1"]);
         has(&stdout(&out), &["回头看清单300户", "尚未入户见到农户\t300", "有待处理的发现\t"]);
     });
+}
+
+/// What the demo's simulated campaign left in the database, counted (the determinism check
+/// compares two loads).
+#[derive(Debug, PartialEq, Eq)]
+struct CampaignFigures {
+    /// households, visited in person, only by phone, not reached, not visited
+    tasks: (i64, i64, i64, i64, i64),
+    visits: i64,
+    awaiting_review: i64,
+    /// identification cases: open, included (纳入监测), not included; eliminations completed
+    cases: (i64, i64, i64, i64),
+    /// newly monitored households with an officer from their inclusion on
+    monitored_with_officer: i64,
+    /// as of 2022-05-04: officers overdue, first measures overdue, department tasks overdue
+    overdue: (i64, i64, i64),
+    findings: i64,
+}
+
+fn campaign_figures(fp: &Fangpin) -> CampaignFigures {
+    use domain::ports::{
+        AssistanceStore, CampaignStore, CaseFilter, CaseStore, DepartmentTaskFilter, DepartmentTaskStore,
+        FindingFilter, FindingStatus, FindingStore, ProgressBy, VisitFilter, VisitStore,
+    };
+    use domain::procedure::{CaseStatus, Procedure};
+    let day = |m, d| chrono::NaiveDate::from_ymd_opt(2022, m, d).unwrap();
+    fp.with_db(async |db| {
+        let s = Scope::system();
+        let campaign = db.campaigns(&s).await.unwrap()[0].id;
+        let rows = db.progress(&s, campaign, ProgressBy::Village, None).await.unwrap();
+        let p = domain::campaign::Progress::sum(rows.iter().map(|r| &r.progress));
+        let visits = |review| VisitFilter { campaign: Some(campaign), review, ..Default::default() };
+        let cases = async |procedure, status| {
+            let f = CaseFilter { procedure: Some(procedure), status: Some(status), ..Default::default() };
+            db.cases(&s, &f, 500).await.unwrap()
+        };
+        let included = cases(Procedure::Identification, CaseStatus::Completed).await;
+        let mut monitored_with_officer = 0;
+        for c in &included.items {
+            let d = db.household(&s, &c.household_no).await.unwrap().unwrap();
+            let domain::Monitoring::Monitored { since, .. } = d.record.household.monitoring else { continue };
+            let officers = db.officer_history(&s, d.record.id).await.unwrap();
+            if (day(3, 28)..=day(5, 4)).contains(&since) && officers.iter().any(|o| o.started_on >= since) {
+                monitored_with_officer += 1;
+            }
+        }
+        let calendar = domain::service::load_calendar(db, Utc::now()).await.unwrap();
+        let due = domain::service::deadline_summary(db, &calendar, &s, day(5, 4), None).await.unwrap();
+        let late_tasks = DepartmentTaskFilter { open_only: true, due_before: Some(day(5, 4)), ..Default::default() };
+        let open_findings = FindingFilter { status: Some(FindingStatus::Open), ..Default::default() };
+        CampaignFigures {
+            tasks: (p.households, p.visited, p.remote_only, p.not_reached, p.pending),
+            visits: db.visits(&s, &visits(None), 1).await.unwrap().total,
+            awaiting_review: db
+                .visits(&s, &visits(Some(domain::visit::ReviewStatus::Submitted)), 1)
+                .await
+                .unwrap()
+                .total,
+            cases: (
+                cases(Procedure::Identification, CaseStatus::Open).await.total,
+                included.total,
+                cases(Procedure::Identification, CaseStatus::Rejected).await.total,
+                cases(Procedure::Elimination, CaseStatus::Completed).await.total,
+            ),
+            monitored_with_officer,
+            overdue: (
+                due.officers.overdue,
+                due.measures.overdue,
+                db.department_tasks(&s, &late_tasks, 1).await.unwrap().total,
+            ),
+            findings: db.findings(&s, &open_findings, 1).await.unwrap().total,
+        }
+    })
+}
+
+/// `--now` after 2022-03-28: the demo runs the campaign up to that day through the services —
+/// visits and reviews, cases step by step, officers, measures and department tasks — the same
+/// way on every load and on both backends.
+#[test]
+fn the_demo_as_of_a_later_date_has_run_the_campaign() {
+    let now = "2022-05-04T09:00:00+08:00";
+    let load = |fp: &Fangpin| {
+        let out = fp.ok(&["--now", now, "demo", "--households", "650"]);
+        has(
+            &stdout(&out),
+            &[
+                "campaign simulated / 集中排查模拟: 2022-03-28 → 2022-04-29 (23 working days), as of 2022-05-04",
+                "screened again / 再次筛查: as of 2022-05-04, 650 households",
+                "screener02…screener13",
+                // the supervision groups' inspections twice a week from 04-08, and the Q&A desk
+                "supervision / 督导: 2 groups, 14 inspections",
+                "Q&A desk / 业务解答: 3 questions",
+            ],
+        );
+        campaign_figures(fp)
+    };
+    let first = Fangpin::new(Backend::Sqlite, "demo_later").unwrap();
+    let figures = load(&first);
+    let (households, in_person, by_phone, not_reached, pending) = figures.tasks;
+    assert_eq!(households, 650);
+    // about 97% in person, some only by phone or not reached: high coverage, not 100%
+    assert!(in_person * 100 >= households * 90 && in_person < households, "{figures:?}");
+    assert!(by_phone + not_reached > 0 && pending == 0, "{figures:?}");
+    assert!(figures.visits > in_person, "second attempts and phone calls: {figures:?}");
+    // the procedure ran: households newly monitored, with an officer; some cases still open
+    assert!(figures.cases.1 >= 1 && figures.monitored_with_officer >= 1, "{figures:?}");
+    assert!(figures.cases.0 + figures.cases.1 + figures.cases.2 >= 6, "{figures:?}");
+    // and supervision has something to find: an officer or first measures past their deadline
+    assert!(figures.overdue.0 + figures.overdue.1 >= 1, "{figures:?}");
+    // the accounts the campaign used can log in like the others
+    let users = stdout(&first.ok(&["admin", "list-users"]));
+    assert_eq!(
+        users.lines().count(),
+        10 + 3 + 12 + 11,
+        "the demo's, three more supervisors, one screener and one cadre per village:\n{users}"
+    );
+    // the same seed gives the same campaign: again on SQLite, and on PostgreSQL when available
+    let again = Fangpin::new(Backend::Sqlite, "demo_later").unwrap();
+    assert_eq!(load(&again), figures, "a second load");
+    if let Some(pg) = Fangpin::new(Backend::Postgres, "demo_later") {
+        assert_eq!(load(&pg), figures, "the same demo on PostgreSQL");
+    }
 }
 
 #[test]

@@ -259,6 +259,7 @@ macro_rules! dispatch {
                 | "identity_decisions" | "quality_counts" | "quality_items" | "alert_counts"
                 | "monitoring_groups" | "open_department_task_groups" | "alert_village_counts" | "groups"
                 | "sampling_frame" | "inspection" | "inspections" | "rectifications" | "summary_counts" | "summary_notes" | "measures_since"
+                | "question" | "questions" | "faq" | "question_file"
         )
     };
 }
@@ -1326,6 +1327,56 @@ impl SummaryStore for Db {
     ) -> StoreResult<domain::summary::SummaryNotes> {
         let campaign = campaign.map(|c| c.0);
         dispatch!(self, save_summary_notes(actor, at, campaign, region, notes))
+    }
+}
+
+impl QuestionStore for Db {
+    async fn ask_question(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        question: &domain::question::NewQuestion,
+        files: &[domain::procedure::NewAttachment],
+    ) -> StoreResult<domain::question::Question> {
+        dispatch!(self, ask_question(actor, at, question, files))
+    }
+    async fn question(&self, scope: &Scope, id: i64) -> StoreResult<Option<domain::question::Question>> {
+        dispatch!(self, question(scope, id))
+    }
+    async fn questions(
+        &self,
+        scope: &Scope,
+        filter: &QuestionFilter,
+        limit: u32,
+    ) -> StoreResult<Page<domain::question::Question>> {
+        dispatch!(self, questions(scope, filter, limit))
+    }
+    async fn faq(
+        &self,
+        scope: &Scope,
+        query: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<domain::question::Question>> {
+        dispatch!(self, faq(scope, query, limit))
+    }
+    async fn change_question(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        scope: &Scope,
+        id: i64,
+        version: i64,
+        change: &domain::question::QuestionChange,
+        files: &[domain::procedure::NewAttachment],
+    ) -> StoreResult<domain::question::Question> {
+        dispatch!(self, change_question(actor, at, scope, id, version, change, files))
+    }
+    async fn question_file(
+        &self,
+        scope: &Scope,
+        id: i64,
+    ) -> StoreResult<Option<(domain::question::QuestionFile, i64, Vec<u8>)>> {
+        dispatch!(self, question_file(scope, id))
     }
 }
 

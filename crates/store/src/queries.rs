@@ -6400,12 +6400,19 @@ pub(crate) async fn summary_counts(
              WHERE village_code BETWEEN $1 AND $2 AND eliminated_on BETWEEN $3 AND $4 GROUP BY village_code, elimination_mode".into()),
         (Metric::Tasks, "SELECT village_code, 0 AS k, COUNT(*) AS n FROM screening_tasks
              WHERE village_code BETWEEN $1 AND $2 AND campaign_id = $7 GROUP BY village_code".into()),
+        // the task statuses of D13 (visit::status_after): visited = an in-person visit that met
+        // the household; remote only = not that, but a phone or WeChat visit that did
         (Metric::VisitedInPerson, format!(
             "SELECT village_code, 0 AS k, COUNT(DISTINCT household_id) AS n FROM visits
-             WHERE village_code BETWEEN $1 AND $2 AND campaign_id = $7 AND mode = {in_person} AND visited_on <= $4
+             WHERE village_code BETWEEN $1 AND $2 AND campaign_id = $7 AND mode = {in_person} AND met AND visited_on <= $4
              GROUP BY village_code")),
-        (Metric::VisitedAny, "SELECT village_code, 0 AS k, COUNT(DISTINCT household_id) AS n FROM visits
-             WHERE village_code BETWEEN $1 AND $2 AND campaign_id = $7 AND visited_on <= $4 GROUP BY village_code".into()),
+        (Metric::RemoteOnly, format!(
+            "SELECT v.village_code, 0 AS k, COUNT(DISTINCT v.household_id) AS n FROM visits v
+             WHERE v.village_code BETWEEN $1 AND $2 AND v.campaign_id = $7 AND v.mode <> {in_person} AND v.met
+               AND v.visited_on <= $4
+               AND NOT EXISTS (SELECT 1 FROM visits w WHERE w.task_id = v.task_id AND w.mode = {in_person} AND w.met
+                               AND w.visited_on <= $4)
+             GROUP BY v.village_code")),
         (Metric::FindingsFound, "SELECT village_code, code AS k, COUNT(*) AS n FROM findings
              WHERE village_code BETWEEN $1 AND $2 AND first_seen >= $5 AND first_seen < $6 GROUP BY village_code, code".into()),
         (Metric::FindingsHandled, "SELECT village_code, code * 10 + status AS k, COUNT(*) AS n FROM findings
@@ -6580,4 +6587,365 @@ pub(crate) async fn measures_since(
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()
         .map_err(crate::db_err)
+}
+
+// ------------------------------------------------------------------ 业务解答 (Q&A desk, issue 7)
+
+use domain::ports::QuestionFilter;
+use domain::question::{FilePart, NewQuestion, Question, QuestionChange, QuestionFile, QuestionStatus, faq_range};
+
+const QUESTION_SELECT: &str = "SELECT q.id, q.village_code, q.title, q.body, q.status, q.asked_by_id, q.asked_by,
+        q.asked_at, q.escalation_note, q.escalated_by, q.escalated_at, q.answer, q.answer_source, q.answered_by,
+        q.answered_at, q.published, q.faq_title, q.faq_question, q.faq_answer, q.published_by, q.published_at,
+        q.version
+    FROM questions q";
+
+fn decode_question(x: &DbRow) -> Result<Question, sqlx::Error> {
+    Ok(Question {
+        id: x.try_get("id")?,
+        village: RegionCode::from_i64(x.try_get("village_code")?).ok_or_else(|| bad("village_code"))?,
+        title: x.try_get("title")?,
+        body: x.try_get("body")?,
+        status: enum_of(x.try_get("status")?, "questions.status")?,
+        asked_by_id: x.try_get::<Option<i64>, _>("asked_by_id")?.map(UserId),
+        asked_by: x.try_get("asked_by")?,
+        asked_at: x.try_get("asked_at")?,
+        escalation_note: x.try_get("escalation_note")?,
+        escalated_by: x.try_get("escalated_by")?,
+        escalated_at: x.try_get("escalated_at")?,
+        answer: x.try_get("answer")?,
+        answer_source: opt_enum(x.try_get("answer_source")?, "questions.answer_source")?,
+        answered_by: x.try_get("answered_by")?,
+        answered_at: x.try_get("answered_at")?,
+        published: x.try_get("published")?,
+        faq_title: x.try_get("faq_title")?,
+        faq_question: x.try_get("faq_question")?,
+        faq_answer: x.try_get("faq_answer")?,
+        published_by: x.try_get("published_by")?,
+        published_at: x.try_get("published_at")?,
+        files: Vec::new(),
+        version: x.try_get("version")?,
+    })
+}
+
+fn decode_question_file(x: &DbRow) -> Result<(i64, QuestionFile), sqlx::Error> {
+    Ok((
+        x.try_get("question_id")?,
+        QuestionFile {
+            part: enum_of(x.try_get("part")?, "question_files.part")?,
+            meta: domain::procedure::AttachmentMeta {
+                id: x.try_get("id")?,
+                step_id: None,
+                file_name: x.try_get("file_name")?,
+                content_type: x.try_get("content_type")?,
+                size: x.try_get("size")?,
+                sha256: x.try_get("sha256")?,
+            },
+        },
+    ))
+}
+
+/// The questions a scope sees: its region's villages; a screener's or an officer's, their own.
+fn question_scope(scope: &Scope, args: &mut Vec<Arg>) -> String {
+    let (lo, hi) = scope.range();
+    let a = sql::push(args, Arg::I64(Some(lo)));
+    let b = sql::push(args, Arg::I64(Some(hi)));
+    let mut w = format!("q.village_code BETWEEN {a} AND {b}");
+    if let Some(u) = scope.own_tasks_only() {
+        w.push_str(&format!(" AND q.asked_by_id = {}", sql::push(args, Arg::I64(Some(u.0)))));
+    }
+    w
+}
+
+/// Fills in the files of `questions` (descriptions only) with one query; `answers_only` for the FAQ.
+async fn attach_question_files(
+    conn: &mut Conn,
+    questions: &mut [Question],
+    answers_only: bool,
+) -> Result<(), sqlx::Error> {
+    if questions.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Arg> = questions.iter().map(|q| Arg::I64(Some(q.id))).collect();
+    let list = in_list(ids.len());
+    let part = if answers_only { format!(" AND part = {}", FilePart::Answer.code()) } else { String::new() };
+    let rows = bind_all(
+        dynamic(format!(
+            "SELECT id, question_id, part, file_name, content_type, size, sha256
+             FROM question_files WHERE question_id IN ({list}){part} ORDER BY id"
+        )),
+        &ids,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let pos: std::collections::HashMap<i64, usize> = questions.iter().enumerate().map(|(i, q)| (q.id, i)).collect();
+    for r in &rows {
+        let (qid, f) = decode_question_file(r)?;
+        if let Some(&i) = pos.get(&qid) {
+            questions[i].files.push(f);
+        }
+    }
+    Ok(())
+}
+
+async fn insert_question_files(
+    conn: &mut Conn,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    question: i64,
+    part: FilePart,
+    files: &[NewAttachment],
+) -> Result<(), sqlx::Error> {
+    use sha2::Digest;
+    for f in files {
+        sqlx::query(
+            "INSERT INTO question_files (question_id, part, file_name, content_type, size, sha256, body, uploaded_by,
+                                         uploaded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(question)
+        .bind(part.code())
+        .bind(f.file_name.clone())
+        .bind(f.content_type.clone())
+        .bind(f.body.len() as i64)
+        .bind(hex::encode(sha2::Sha256::digest(&f.body)))
+        .bind(f.body.clone())
+        .bind(actor.name.clone())
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn question_in(conn: &mut Conn, scope: &Scope, id: i64) -> Result<Option<Question>, sqlx::Error> {
+    let mut args = Vec::new();
+    let w = question_scope(scope, &mut args);
+    let idp = sql::push(&mut args, Arg::I64(Some(id)));
+    let Some(row) = bind_owned(dynamic(format!("{QUESTION_SELECT} WHERE {w} AND q.id = {idp}")), args)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let mut q = [decode_question(&row)?];
+    attach_question_files(conn, &mut q, false).await?;
+    let [q] = q;
+    Ok(Some(q))
+}
+
+pub(crate) async fn ask_question(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    n: &NewQuestion,
+    files: &[NewAttachment],
+) -> Result<Question, StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO questions (village_code, title, body, status, asked_by_id, asked_by, asked_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+    )
+    .bind(n.village.as_i64())
+    .bind(n.title.clone())
+    .bind(n.body.clone())
+    .bind(QuestionStatus::Open.code())
+    .bind(n.asked_by_id.map(|u| u.0))
+    .bind(actor.name.clone())
+    .bind(at)
+    .fetch_one(&mut *tx)
+    .await
+    .and_then(|r| r.try_get("id"))
+    .map_err(crate::db_err)?;
+    insert_question_files(&mut tx, actor, at, id, FilePart::Question, files).await.map_err(crate::db_err)?;
+    let out = question_in(&mut tx, &Scope::system(), id).await.map_err(crate::db_err)?.ok_or(StoreError::NotFound)?;
+    let e = AuditEntry::new(at, actor, AuditAction::Create, "question", id)
+        .region(n.village)
+        .after(&out)
+        .note(format!("提问 #{id}：{}（附件 {} 个）", n.title, files.len()));
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(out)
+}
+
+pub(crate) async fn question(r: &Pool<DB>, scope: &Scope, id: i64) -> Result<Option<Question>, StoreError> {
+    let mut conn = r.acquire().await.map_err(crate::db_err)?;
+    question_in(&mut conn, scope, id).await.map_err(crate::db_err)
+}
+
+pub(crate) async fn questions(
+    r: &Pool<DB>,
+    scope: &Scope,
+    f: &QuestionFilter,
+    limit: u32,
+) -> Result<Page<Question>, StoreError> {
+    let mut args = Vec::new();
+    let mut w = question_scope(scope, &mut args);
+    if let Some(region) = f.region {
+        let (lo, hi) = region.subtree();
+        w.push_str(&format!(
+            " AND q.village_code BETWEEN {} AND {}",
+            sql::push(&mut args, Arg::I64(Some(lo as i64))),
+            sql::push(&mut args, Arg::I64(Some(hi as i64)))
+        ));
+    }
+    if let Some(id) = f.id {
+        w.push_str(&format!(" AND q.id = {}", sql::push(&mut args, Arg::I64(Some(id)))));
+    }
+    if !f.statuses.is_empty() {
+        let codes: Vec<String> = f.statuses.iter().map(|s| sql::push(&mut args, Arg::I16(Some(s.code())))).collect();
+        w.push_str(&format!(" AND q.status IN ({})", codes.join(", ")));
+    }
+    let total: i64 = bind_all(dynamic(format!("SELECT COUNT(*) AS n FROM questions q WHERE {w}")), &args)
+        .fetch_one(r)
+        .await
+        .and_then(|x| x.try_get("n"))
+        .map_err(crate::db_err)?;
+    let (cmp, order) = if f.newest_first { ("<", "DESC") } else { (">", "ASC") };
+    if let Some(a) = f.after {
+        w.push_str(&format!(" AND q.id {cmp} {}", sql::push(&mut args, Arg::I64(Some(a)))));
+    }
+    let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit) + 1)));
+    let rows = bind_owned(dynamic(format!("{QUESTION_SELECT} WHERE {w} ORDER BY q.id {order} LIMIT {lim}")), args)
+        .fetch_all(r)
+        .await
+        .map_err(crate::db_err)?;
+    let mut items = rows.iter().map(decode_question).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)?;
+    let next = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|q| q.id.to_string())
+    } else {
+        None
+    };
+    Ok(Page { items, next, total })
+}
+
+/// LIKE pattern for a case-insensitive substring (wildcards in the text escaped, `ESCAPE '\'`).
+fn question_like(text: &str) -> String {
+    let t = text.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{t}%")
+}
+
+pub(crate) async fn faq(
+    r: &Pool<DB>,
+    scope: &Scope,
+    query: Option<&str>,
+    limit: u32,
+) -> Result<Vec<Question>, StoreError> {
+    let (lo, hi) = faq_range(scope);
+    let mut args = vec![Arg::I64(Some(lo)), Arg::I64(Some(hi)), Arg::Bool(Some(true))];
+    let mut w = "q.village_code BETWEEN $1 AND $2 AND q.published = $3".to_string();
+    if let Some(t) = query.map(str::trim).filter(|t| !t.is_empty()) {
+        let p = sql::push(&mut args, Arg::Text(Some(question_like(t))));
+        w.push_str(&format!(
+            " AND (LOWER(q.faq_title) LIKE {p} ESCAPE '\\' OR LOWER(q.faq_question) LIKE {p} ESCAPE '\\'
+                   OR LOWER(q.faq_answer) LIKE {p} ESCAPE '\\')"
+        ));
+    }
+    let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit))));
+    let mut conn = r.acquire().await.map_err(crate::db_err)?;
+    let rows = bind_owned(
+        dynamic(format!("{QUESTION_SELECT} WHERE {w} ORDER BY q.published_at DESC, q.id DESC LIMIT {lim}")),
+        args,
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(crate::db_err)?;
+    let mut items = rows.iter().map(decode_question).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)?;
+    attach_question_files(&mut conn, &mut items, true).await.map_err(crate::db_err)?;
+    Ok(items)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn change_question(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    scope: &Scope,
+    id: i64,
+    version: i64,
+    change: &QuestionChange,
+    files: &[NewAttachment],
+) -> Result<Question, StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let before = question_in(&mut tx, scope, id).await.map_err(crate::db_err)?.ok_or(StoreError::NotFound)?;
+    let by = actor.name.clone();
+    let q = match change {
+        QuestionChange::Answer { text, source } => sqlx::query(
+            "UPDATE questions SET status = $1, answer = $2, answer_source = $3, answered_by = $4, answered_at = $5,
+                    updated_at = $5, version = version + 1 WHERE id = $6 AND version = $7",
+        )
+        .bind(QuestionStatus::Answered.code())
+        .bind(text.clone())
+        .bind(source.code()),
+        QuestionChange::Escalate { note } => sqlx::query(
+            "UPDATE questions SET status = $1, escalation_note = $2, escalated_by = $3, escalated_at = $4,
+                    updated_at = $4, version = version + 1 WHERE id = $5 AND version = $6",
+        )
+        .bind(QuestionStatus::Escalated.code())
+        .bind(note.clone()),
+        QuestionChange::Publish { title, question, answer } => sqlx::query(
+            "UPDATE questions SET published = $1, faq_title = $2, faq_question = $3, faq_answer = $4,
+                    published_by = $5, published_at = $6, updated_at = $6, version = version + 1
+             WHERE id = $7 AND version = $8",
+        )
+        .bind(true)
+        .bind(title.clone())
+        .bind(question.clone())
+        .bind(answer.clone()),
+        QuestionChange::Unpublish => sqlx::query(
+            "UPDATE questions SET published = $1, published_by = $2, published_at = $3, updated_at = $3,
+                    version = version + 1 WHERE id = $4 AND version = $5",
+        )
+        .bind(false),
+    };
+    let done = q.bind(by).bind(at).bind(id).bind(version).execute(&mut *tx).await.map_err(crate::db_err)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::Conflict);
+    }
+    if let QuestionChange::Answer { .. } = change {
+        insert_question_files(&mut tx, actor, at, id, FilePart::Answer, files).await.map_err(crate::db_err)?;
+    }
+    let after = question_in(&mut tx, &Scope::system(), id).await.map_err(crate::db_err)?.ok_or(StoreError::NotFound)?;
+    let e = AuditEntry::new(at, actor, AuditAction::Update, "question", id)
+        .region(before.village)
+        .before(&before)
+        .after(&after)
+        .note(change.describe(id));
+    audit_in_tx(&mut tx, &[e]).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(after)
+}
+
+pub(crate) async fn question_file(
+    r: &Pool<DB>,
+    scope: &Scope,
+    id: i64,
+) -> Result<Option<(QuestionFile, i64, Vec<u8>)>, StoreError> {
+    let mut args = Vec::new();
+    let w = question_scope(scope, &mut args);
+    let (lo, hi) = faq_range(scope);
+    let (flo, fhi, yes, answer, idp) = (
+        sql::push(&mut args, Arg::I64(Some(lo))),
+        sql::push(&mut args, Arg::I64(Some(hi))),
+        sql::push(&mut args, Arg::Bool(Some(true))),
+        sql::push(&mut args, Arg::I16(Some(FilePart::Answer.code()))),
+        sql::push(&mut args, Arg::I64(Some(id))),
+    );
+    let row = bind_owned(
+        dynamic(format!(
+            "SELECT f.id, f.question_id, f.part, f.file_name, f.content_type, f.size, f.sha256, f.body
+             FROM question_files f JOIN questions q ON q.id = f.question_id
+             WHERE f.id = {idp} AND (({w}) OR (q.village_code BETWEEN {flo} AND {fhi} AND q.published = {yes}
+                                                AND f.part = {answer}))"
+        )),
+        args,
+    )
+    .fetch_optional(r)
+    .await
+    .map_err(crate::db_err)?;
+    let Some(row) = row else { return Ok(None) };
+    let (question, file) = decode_question_file(&row).map_err(crate::db_err)?;
+    let body: Vec<u8> = row.try_get("body").map_err(crate::db_err)?;
+    Ok(Some((file, question, body)))
 }

@@ -807,7 +807,7 @@ fn adult_education(rng: &mut Rng, age: u32) -> Education {
 }
 
 /// An 11-digit mobile number.
-fn mobile(rng: &mut Rng) -> Phone {
+pub(crate) fn mobile(rng: &mut Rng) -> Phone {
     let mut b = [b'1'; 11];
     b[1] = *rng.choose(b"35789");
     for c in &mut b[2..] {

@@ -130,6 +130,18 @@ fn planned(plan: &tree::Plan, options: &GenOptions) -> Vec<(RegionCode, usize)> 
     plan.villages.iter().map(|v| v.code).zip(sizes).collect()
 }
 
+/// A generated Chinese full name from the tables of the synthetic households, in the style of
+/// `birth_year` — for the people a simulated demo names (screeners, assistance officers).
+pub fn person_name(rng: &mut rng::Rng, male: bool, birth_year: i32) -> String {
+    let family = names::surname(rng);
+    names::person_name(rng, family, male, birth_year)
+}
+
+/// A generated mobile number (11 digits, a valid [`domain::Phone`]).
+pub fn mobile(rng: &mut rng::Rng) -> domain::Phone {
+    generate::mobile(rng)
+}
+
 /// The households of a preset, streamed in list order (village code, group, 户编号).
 ///
 /// # Panics

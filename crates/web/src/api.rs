@@ -41,6 +41,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::api_cases::CaseApiDoc::openapi());
     doc.merge(crate::api_alerts::AlertApiDoc::openapi());
     doc.merge(crate::api_oversight::OversightApiDoc::openapi());
+    doc.merge(crate::api_questions::QuestionApiDoc::openapi());
     doc
 }
 
@@ -69,6 +70,7 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::api_cases::routes())
         .merge(crate::api_alerts::routes())
         .merge(crate::api_oversight::routes())
+        .merge(crate::api_questions::routes())
         .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", openapi()))
         .fallback(api_not_found)
         // answers carry full ID numbers for some roles: never kept by a cache

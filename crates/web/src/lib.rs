@@ -8,6 +8,7 @@ pub mod api;
 pub mod api_alerts;
 pub mod api_cases;
 pub mod api_oversight;
+pub mod api_questions;
 pub mod auth;
 pub mod charts;
 pub mod error;

@@ -1,5 +1,15 @@
 //! `fangpin demo`: the demo town 雒容镇 (DOMAIN D1) with ~12,000 synthetic households
 //! (BENCHMARKS.md distributions), the 2022 example monitoring line (D2) and one user per role.
+//! With the clock set (`--now`) after 2022-03-28, the campaign is then run up to that day
+//! ([`simulate`]).
+
+mod accounts;
+mod assist;
+mod cases;
+mod simulate;
+mod summary;
+mod turns;
+mod visits;
 
 use std::time::Instant;
 
@@ -30,24 +40,49 @@ pub const DEMO_USERS: &[(&str, &str, Role, u64)] = &[
     ("leader", "镇领导", Role::Leader, 450_203_100_000),
 ];
 
-pub fn print_logins() {
+/// The demo accounts, and the simulated campaign's screeners and cadres when it has been run.
+pub async fn print_logins(db: &store::Db) -> anyhow::Result<()> {
     say!("演示账户 / demo accounts (password 密码: {DEMO_PASSWORD}):");
     for (u, name, role, region) in DEMO_USERS {
         say!("  {u:<11} {}（{name}，区划 {region}）", role.label());
     }
+    if db.user_by_username(&accounts::screener_name(1)).await?.is_some() {
+        for line in accounts::login_lines() {
+            say!("{line}");
+        }
+    }
+    if db.user_by_username("dudb1").await?.is_some() {
+        say!("  duda2, dudb1, dudb2 督导组成员（督导一组：supervisor、duda2；督导二组：dudb1、dudb2）");
+    }
+    Ok(())
 }
 
 /// Loads the demo into an empty database.
 pub async fn run(ctx: &Ctx, seed: u64, households: Option<usize>) -> anyhow::Result<()> {
     let db = ctx.ready_db(true).await?;
     load(ctx, &db, seed, households).await?;
-    print_logins();
-    Ok(())
+    print_logins(&db).await
+}
+
+/// The day the campaign is simulated up to: the clock's day when it was set (`--now`) after the
+/// demo's own date; `None` keeps the demo as of 2022-03-28.
+fn simulated_until(ctx: &Ctx) -> Option<chrono::NaiveDate> {
+    let today = ctx.clock.today();
+    (ctx.config.now.is_some() && today > demo_day()).then_some(today)
+}
+
+fn demo_day() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2022, 3, 28).unwrap_or_default()
 }
 
 pub async fn load(ctx: &Ctx, db: &store::Db, seed: u64, households: Option<usize>) -> anyhow::Result<()> {
     let started = Instant::now();
-    let now = ctx.clock.now();
+    let until = simulated_until(ctx);
+    // a simulated campaign starts where the plain demo stands: 2022-03-28 09:00
+    let now = match until {
+        Some(_) => domain::clock::parse_moment(DEMO_NOW).ok_or_else(|| anyhow::anyhow!("DEMO_NOW"))?,
+        None => ctx.clock.now(),
+    };
     let actor = Actor::system("演示数据");
     if db.list_households(&domain::Scope::system(), &HouseholdFilter::default(), None, 1).await?.total > 0 {
         bail!(
@@ -80,11 +115,7 @@ pub async fn load(ctx: &Ctx, db: &store::Db, seed: u64, households: Option<usize
             }
         }
     }
-    let opts = synth::GenOptions {
-        seed,
-        households,
-        as_of: ctx.clock.today().min(chrono::NaiveDate::from_ymd_opt(2022, 3, 28).unwrap_or_default()),
-    };
+    let opts = synth::GenOptions { seed, households, as_of: ctx.clock.today().min(demo_day()) };
     let generated: Vec<_> = synth::households(synth::Preset::Town, &opts).collect();
     let members: usize = generated.iter().map(|h| h.members.len()).sum();
     let n = generated.len();
@@ -115,6 +146,25 @@ pub async fn load(ctx: &Ctx, db: &store::Db, seed: u64, households: Option<usize
     let clues = demo_clues(db, now, opts.as_of).await?;
     say!("clues / 线索: {clues} 应纳未纳 findings of 大正村 registered by `dazheng` (identification cases)");
     say!("campaign / 专项行动: 雒容镇2022年防返贫集中排查, {tasks} tasks; 大正村 groups 1–2 assigned to `screener`");
+    if let Some(today) = until {
+        let sim_started = Instant::now();
+        simulate::run(db, seed, now, today, ctx.clock.now()).await?;
+        say!("campaign simulated in {:.1?} / 模拟用时", sim_started.elapsed());
+    }
+    // the seed's two supervision groups; their inspections and the desk's questions on the
+    // simulated days
+    let oversight = super::demo_oversight::load(db, now, until.unwrap_or(demo_day())).await?;
+    say!(
+        "supervision / 督导: {} groups, {} inspections, {} problems ({} rectified)",
+        oversight.groups,
+        oversight.inspections,
+        oversight.rectifications,
+        oversight.closed
+    );
+    if until.is_some_and(|d| d > chrono::NaiveDate::from_ymd_opt(2022, 4, 20).unwrap_or_default()) {
+        let q = super::demo_questions::demo_questions(db).await?;
+        say!("Q&A desk / 业务解答: {q} questions");
+    }
     say!(
         "demo loaded / 演示数据已装入: 雒容镇 13 villages, {n} households, {members} members in {:.1?} (generation {:.1?})",
         started.elapsed(),

@@ -6,6 +6,8 @@ pub mod bench;
 pub mod calendar;
 pub mod campaign;
 pub mod demo;
+pub mod demo_oversight;
+pub mod demo_questions;
 pub mod screen;
 pub mod serve;
 pub mod transfer;

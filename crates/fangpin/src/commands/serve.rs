@@ -29,7 +29,7 @@ pub async fn run(ctx: &Ctx, demo: bool) -> anyhow::Result<std::process::ExitCode
                 "the database is not empty: serving it as it is (no demo loaded, real clock) / 数据库非空，未装入演示数据"
             );
         }
-        super::demo::print_logins();
+        super::demo::print_logins(&db).await?;
     } else if db.count_users().await? == 0 {
         say!(
             "no users yet: create one with `fangpin admin create-user --username admin --role admin --region <12-digit code>`, \

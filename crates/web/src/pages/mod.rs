@@ -17,6 +17,7 @@ pub mod measures;
 pub mod national;
 pub mod notice;
 pub mod quality;
+pub mod questions;
 pub mod summary;
 pub mod supervision;
 pub mod trace;
@@ -71,6 +72,7 @@ pub fn routes() -> Router<AppState> {
         .merge(notice::routes())
         .merge(national::routes())
         .route("/trace/{kind}/{id}", get(trace::page))
+        .merge(questions::routes())
         .merge(webhooks::routes())
         .merge(admin::routes())
 }

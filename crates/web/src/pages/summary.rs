@@ -84,11 +84,7 @@ pub fn tables(s: &Summary, regions: &RegionIndex) -> Vec<Table> {
             n(f.total(Metric::VisitedInPerson)),
             format!("入户覆盖率 {}", percent(f.total(Metric::VisitedInPerson), f.total(Metric::Tasks))),
         ],
-        vec![
-            "仅电话、微信等线上核查".into(),
-            n(f.total(Metric::VisitedAny) - f.total(Metric::VisitedInPerson)),
-            "须补入户".into(),
-        ],
+        vec!["仅电话、微信等线上核查".into(), n(f.total(Metric::RemoteOnly)), "须补入户".into()],
         vec!["监测对象（截至当日）".into(), n(monitored), "户".into()],
     ];
     for c in MonitoringCategory::ALL {

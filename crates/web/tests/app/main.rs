@@ -15,6 +15,7 @@ mod edit;
 mod findings;
 mod national;
 mod pages;
+mod questions;
 mod scope;
 mod summary;
 mod supervision;

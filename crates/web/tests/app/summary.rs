@@ -31,6 +31,34 @@ async fn summary_figures_equal_the_lists_on_any_date() {
         let r = s.post_form(&format!("/tasks/{task}/visit"), &d1_form(&[])).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "[{}]", app.label);
         app.clock.set(at(4, 1));
+        // T1 visited in person but nobody met: not 已入户 (D13)
+        let tasks = app
+            .db
+            .tasks(
+                &domain::Scope::system(),
+                &domain::ports::TaskFilter {
+                    campaign: domain::campaign::CampaignId(cid),
+                    region: None,
+                    group_no: None,
+                    screener: None,
+                    status: None,
+                    after: None,
+                },
+                10,
+            )
+            .await
+            .unwrap();
+        let t1 = tasks.items.iter().find(|t| t.household_no.as_str() == T1).unwrap().id.0;
+        let mut town = app.login("town").await;
+        let not_met = [
+            ("mode", "入户"),
+            ("visited_on", "2022-03-29"),
+            ("screeners", "蓝海"),
+            ("met", "否"),
+            ("why_not", "外出务工，家中无人"),
+        ];
+        let r = town.post_form(&format!("/tasks/{t1}/visit"), &not_met).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
         include_d1(&app).await;
         // 04-01: a measure, a task for 医保, and the town's screening
         let mut cadre = app.login("dazheng").await;
@@ -67,6 +95,8 @@ async fn summary_figures_equal_the_lists_on_any_date() {
         let p = domain::campaign::Progress::sum(progress.iter().map(|r| &r.progress));
         assert_eq!(cell(&page, "一、基本情况", "集中排查任务", 1), p.households);
         assert_eq!(cell(&page, "一、基本情况", "已入户核查", 1), p.visited);
+        assert_eq!(p.visited, 1, "D1 only: T1 was not met");
+        assert_eq!(cell(&page, "一、基本情况", "仅电话、微信等线上核查", 1), p.remote_only);
         // the households list
         let mut api = app.api_login("town").await;
         assert_eq!(
