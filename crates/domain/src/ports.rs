@@ -1621,6 +1621,13 @@ pub trait SupervisionStore: Send + Sync {
         limit: u32,
     ) -> impl Future<Output = StoreResult<Page<crate::supervision::Inspection>>> + Send;
 
+    /// Open rectifications per village within the scope: (village, open, of which overdue on `today`).
+    fn rectification_counts(
+        &self,
+        scope: &Scope,
+        today: chrono::NaiveDate,
+    ) -> impl Future<Output = StoreResult<Vec<(RegionCode, i64, i64)>>> + Send;
+
     /// Rectifications within the scope, oldest first, keyset-paged, with the total.
     fn rectifications(
         &self,

@@ -91,6 +91,13 @@ impl Figures {
         *self.0.entry((c.metric, c.key)).or_default() += c.count;
     }
 
+    /// Adds another region's figures (a town's villages into the town).
+    pub fn merge(&mut self, o: &Figures) {
+        for (k, n) in &o.0 {
+            *self.0.entry(*k).or_default() += n;
+        }
+    }
+
     /// Findings of `code` handled by the day with `status`.
     pub fn handled(&self, code: crate::rules::FindingCode, status: crate::ports::FindingStatus) -> i64 {
         self.get(Metric::FindingsHandled, code.code() * 10 + status.code())

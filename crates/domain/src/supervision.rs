@@ -516,11 +516,13 @@ pub async fn close_rectification<S: SupervisionStore>(
     stale(store, scope, id, result).await
 }
 
-/// Reopens a closed rectification whose evidence does not hold, with the reason.
+/// Reopens a closed rectification whose evidence does not hold, with the reason: the town office,
+/// or a member of the group whose inspection found it.
 #[allow(clippy::too_many_arguments)]
 pub async fn reopen_rectification<S: SupervisionStore>(
     store: &S,
     actor: &Actor,
+    user: UserId,
     scope: &Scope,
     at: DateTime<Utc>,
     today: NaiveDate,
@@ -530,6 +532,14 @@ pub async fn reopen_rectification<S: SupervisionStore>(
 ) -> Result<Rectification, EditError> {
     if !scope.allows(Permission::Supervise) {
         return Err(EditError::Forbidden);
+    }
+    if scope.role() == Role::Supervisor {
+        let r = one_rectification(store, scope, id).await?;
+        let inspection = store.inspection(scope, r.inspection_id).await?.ok_or(EditError::NotFound)?;
+        let groups = store.groups(scope).await?;
+        if !groups.iter().any(|g| g.id == inspection.group_id && g.has_member(user)) {
+            return Err(EditError::Forbidden);
+        }
     }
     let r = one_rectification(store, scope, id).await?;
     let mut e = FieldErrors::default();

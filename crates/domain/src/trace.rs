@@ -78,7 +78,8 @@ async fn rows<S: AuditStore>(store: &S, entity: &str, id: impl ToString) -> Resu
         include_unregioned: true,
         ..Default::default()
     };
-    Ok(store.audit_rows(&filter, 500).await?)
+    // every row of the object (a household's include each audited view of its full IDs)
+    Ok(store.audit_rows(&filter, 100_000).await?)
 }
 
 fn china(t: DateTime<Utc>) -> String {
@@ -121,7 +122,8 @@ where
             }
             records.extend(rows(store, "visit", id).await?);
             // the registry changes its acceptance made are recorded on the household
-            let marker = format!("核查 #{id}");
+            // "采纳核查 #12：…" — the colon, so that #12 does not match #120
+            let marker = format!("核查 #{id}：");
             records.extend(
                 rows(store, "household", v.household_id.0)
                     .await?
@@ -226,7 +228,7 @@ async fn find_finding<S: FindingStore>(
     id: i64,
 ) -> Result<crate::ports::FindingRecord, EditError> {
     // keyset from id − 1: the first finding after it is the one asked for, if in scope
-    let filter = FindingFilter { after: Some(id - 1), ..Default::default() };
+    let filter = FindingFilter { after: Some(id.checked_sub(1).ok_or(EditError::NotFound)?), ..Default::default() };
     let page = store.findings(scope, &filter, 1).await?;
     page.items.into_iter().find(|f| f.id == id).ok_or(EditError::NotFound)
 }

@@ -258,7 +258,7 @@ macro_rules! dispatch {
                 | "exclusion_override" | "unmatched_rows" | "unmatched_row" | "members_by_name" | "members_by_ids"
                 | "identity_decisions" | "quality_counts" | "quality_items" | "alert_counts"
                 | "monitoring_groups" | "open_department_task_groups" | "alert_village_counts" | "groups"
-                | "sampling_frame" | "inspection" | "inspections" | "rectifications" | "summary_counts" | "summary_notes" | "measures_since"
+                | "sampling_frame" | "inspection" | "inspections" | "rectifications" | "rectification_counts" | "summary_counts" | "summary_notes" | "measures_since"
                 | "question" | "questions" | "faq" | "question_file"
         )
     };
@@ -1263,6 +1263,13 @@ impl SupervisionStore for Db {
         limit: u32,
     ) -> StoreResult<Page<domain::supervision::Inspection>> {
         dispatch!(self, inspections(scope, filter, limit))
+    }
+    async fn rectification_counts(
+        &self,
+        scope: &Scope,
+        today: chrono::NaiveDate,
+    ) -> StoreResult<Vec<(RegionCode, i64, i64)>> {
+        dispatch!(self, rectification_counts(scope, today))
     }
     async fn rectifications(
         &self,

@@ -6241,6 +6241,35 @@ pub(crate) async fn inspections(
     Ok(Page { items, next, total })
 }
 
+pub(crate) async fn rectification_counts(
+    r: &Pool<DB>,
+    scope: &Scope,
+    today: chrono::NaiveDate,
+) -> Result<Vec<(RegionCode, i64, i64)>, StoreError> {
+    let (lo, hi) = scope.range();
+    let rows = sqlx::query(
+        "SELECT village_code, COUNT(*) AS n, CAST(SUM(CASE WHEN due_on < $3 THEN 1 ELSE 0 END) AS BIGINT) AS late
+         FROM rectifications WHERE village_code BETWEEN $1 AND $2 AND status = $4 GROUP BY village_code",
+    )
+    .bind(lo)
+    .bind(hi)
+    .bind(today)
+    .bind(RectificationStatus::Open.code())
+    .fetch_all(r)
+    .await
+    .map_err(crate::db_err)?;
+    rows.iter()
+        .map(|x| {
+            Ok((
+                RegionCode::from_i64(x.try_get("village_code")?).ok_or_else(|| bad("village_code"))?,
+                x.try_get("n")?,
+                x.try_get("late")?,
+            ))
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(crate::db_err)
+}
+
 pub(crate) async fn rectifications(
     r: &Pool<DB>,
     scope: &Scope,
@@ -6514,6 +6543,7 @@ pub(crate) async fn save_summary_notes(
     region: RegionCode,
     notes: &SummaryNotes,
 ) -> Result<SummaryNotes, StoreError> {
+    let before = summary_notes(w, campaign, region).await?;
     let mut tx = begin(w).await.map_err(crate::db_err)?;
     let done = if notes.version == 0 {
         sqlx::query(
@@ -6550,8 +6580,15 @@ pub(crate) async fn save_summary_notes(
     if done.rows_affected() == 0 {
         return Err(StoreError::Conflict);
     }
-    let e = AuditEntry::new(at, actor, AuditAction::Update, "summary", format!("{}:{region}", campaign.unwrap_or(0)))
-        .region(region)
+    let mut e =
+        AuditEntry::new(at, actor, AuditAction::Update, "summary", format!("{}:{region}", campaign.unwrap_or(0)))
+            .region(region);
+    if let Some(b) = &before {
+        e = e.before(&serde_json::json!({
+            "work_done": b.work_done, "problems": b.problems, "next_steps": b.next_steps
+        }));
+    }
+    let e = e
         .after(&serde_json::json!({
             "work_done": notes.work_done, "problems": notes.problems, "next_steps": notes.next_steps
         }))

@@ -417,6 +417,7 @@ async fn act_on_rectification(
             domain::supervision::reopen_rectification(
                 &state.db,
                 &actor,
+                a.user.id,
                 &a.scope,
                 now,
                 today,

@@ -164,7 +164,19 @@ fn faq_view(q: &Question, regions: &crate::regions::RegionIndex) -> FaqView {
     }
 }
 
-fn question_view(state: &AppState, q: &Question, regions: &crate::regions::RegionIndex) -> QuestionView {
+/// A question as the API shows it. The question's own files (a form photo may show a
+/// household's data) are listed only to roles that see personal data, as on the page.
+fn question_view(
+    state: &AppState,
+    a: &crate::auth::Authed,
+    q: &Question,
+    regions: &crate::regions::RegionIndex,
+) -> QuestionView {
+    let parts: &[FilePart] = if a.scope.allows(domain::account::Permission::ViewSensitive) {
+        &[FilePart::Question, FilePart::Answer]
+    } else {
+        &[FilePart::Answer]
+    };
     let (cal, today) = (state.calendar(), state.clock.today());
     QuestionView {
         id: q.id,
@@ -199,7 +211,7 @@ fn question_view(state: &AppState, q: &Question, regions: &crate::regions::Regio
         },
         published: q.published,
         faq: (!q.faq_title.is_empty()).then(|| faq_view(q, regions)),
-        files: file_views(q, &[FilePart::Question, FilePart::Answer]),
+        files: file_views(q, parts),
         version: q.version,
     }
 }
@@ -241,7 +253,7 @@ async fn list_questions(
     let page = question::questions(&state.db, &a.scope, &filter, limit).await?;
     let regions = state.regions.get().await;
     Ok(Json(QuestionList {
-        items: page.items.iter().map(|q| question_view(&state, q, &regions)).collect(),
+        items: page.items.iter().map(|q| question_view(&state, &a, q, &regions)).collect(),
         next: page.next,
         total: page.total,
     }))
@@ -311,7 +323,7 @@ async fn ask_question(
     let input = QuestionInput { village: body.village.unwrap_or_default(), title: body.title, body: body.question };
     let q = question::ask(&state.db, &a.actor(), a.user.id, &a.scope, state.clock.now(), &input, &files).await?;
     let regions = state.regions.get().await;
-    Ok((StatusCode::CREATED, Json(question_view(&state, &q, &regions))))
+    Ok((StatusCode::CREATED, Json(question_view(&state, &a, &q, &regions))))
 }
 
 /// One question of your scope, with its files.
@@ -324,7 +336,7 @@ async fn get_question(
 ) -> ApiResult<Json<QuestionView>> {
     let q = question::question(&state.db, &a.scope, id).await?;
     let regions = state.regions.get().await;
-    Ok(Json(question_view(&state, &q, &regions)))
+    Ok(Json(question_view(&state, &a, &q, &regions)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -387,7 +399,7 @@ async fn act_on_question(
     let q =
         question::act(&state.db, &a.actor(), &a.scope, state.clock.now(), id, body.version, &action, &files).await?;
     let regions = state.regions.get().await;
-    Ok(Json(question_view(&state, &q, &regions)))
+    Ok(Json(question_view(&state, &a, &q, &regions)))
 }
 
 #[derive(Debug, Deserialize, IntoParams, Default)]

@@ -11,7 +11,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
 use domain::audit::{AuditAction, AuditEntry};
-use domain::ports::{AuditStore, RectificationFilter, SupervisionStore};
+use domain::ports::{AuditStore, SupervisionStore};
 use domain::region::RegionCode;
 use serde::Deserialize;
 
@@ -63,21 +63,18 @@ async fn build(state: &AppState, a: &Authed, q: &NoticeQuery) -> Result<Notice, 
     let d = domain::dashboard::dashboard(&state.db, &cal, &a.scope, None, campaign, today).await?;
     let campaign = d.campaign.as_ref().map(|c| c.id);
     let before = domain::summary::summary(&state.db, &a.scope, Some(d.region), campaign, week_ago).await?;
-    let rects = state
-        .db
-        .rectifications(&a.scope, &RectificationFilter { due_before: Some(today), ..Default::default() }, 1000)
-        .await?;
+    let rects = state.db.rectification_counts(&a.scope, today).await?;
     let regions = state.regions.get().await;
     let visits_due = d.campaign.as_ref().and_then(|c| c.visits_due());
     let row = |code: RegionCode, f: &domain::dashboard::Figures, prev: Option<&domain::summary::Figures>| {
-        let rect_overdue = rects.items.iter().filter(|r| code.contains(r.village)).count() as i64;
+        let rect_overdue: i64 = rects.iter().filter(|r| code.contains(r.0)).map(|r| r.2).sum();
         let mut reasons = Vec::new();
         if let Some(due) = visits_due
             && today > due
             && f.progress.households > f.progress.visited
         {
             reasons.push(format!(
-                "入户排查时限 {due} 已过，仍有 {} 户未入户（方案：4月18日前完成入户排查）",
+                "入户排查时限 {due} 已过，仍有 {} 户未入户（专项行动的入户排查时限）",
                 f.progress.households - f.progress.visited
             ));
         }
@@ -111,8 +108,12 @@ async fn build(state: &AppState, a: &Authed, q: &NoticeQuery) -> Result<Notice, 
         .rows
         .iter()
         .map(|(code, f)| {
-            let prev = before.villages.iter().find(|(v, _)| code.contains(*v)).map(|(_, p)| p);
-            row(*code, f, prev)
+            // a row is a village, or (above a town) the sum of its villages
+            let mut prev = domain::summary::Figures::default();
+            for (_, p) in before.villages.iter().filter(|(v, _)| code.contains(*v)) {
+                prev.merge(p);
+            }
+            row(*code, f, Some(&prev))
         })
         .collect();
     let total = row(d.region, &d.total, Some(&before.total));

@@ -362,10 +362,14 @@ pub async fn save_notes(
         domain::summary::save_notes(&state.db, &a.actor(), &a.scope, state.clock.now(), q.campaign(), region, &notes)
             .await;
     match r {
-        Ok(_) => Ok(redirect_with_flash(
-            &format!("/summary?region={region}&campaign={}&as_of={}", f.campaign, f.as_of),
-            "总结的文字部分已保存",
-        )),
+        Ok(_) => {
+            let campaign = q.campaign().map(|c| c.0.to_string()).unwrap_or_default();
+            let as_of = q.as_of(state.clock.today());
+            Ok(redirect_with_flash(
+                &format!("/summary?region={region}&campaign={campaign}&as_of={as_of}"),
+                "总结的文字部分已保存",
+            ))
+        }
         Err(e @ EditError::Stale { .. }) => {
             // what was typed stays; saving again (after reading the message) overwrites
             let current = if let EditError::Stale { current, .. } = &e { *current } else { 0 };

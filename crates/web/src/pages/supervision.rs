@@ -33,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/supervision", get(overview))
         .route("/supervision/groups", post(create_group))
         .route("/supervision/inspections/new", get(new_form))
+        .route("/supervision/inspections/preview", post(preview))
         .route("/supervision/inspections", post(create))
         .route("/supervision/inspections/{id}", get(show))
         .route("/rectifications", get(rect_list))
@@ -144,19 +145,10 @@ async fn overview_page(
         let d = domain::dashboard::dashboard(&state.db, &cal, &a.scope, None, None, today).await?;
         figures.extend(d.rows);
     }
-    let open = state
-        .db
-        .rectifications(
-            &a.scope,
-            &RectificationFilter { status: Some(RectificationStatus::Open), ..Default::default() },
-            1000,
-        )
-        .await?;
+    // counted per village in the store: exact however many there are
     let mut rects: BTreeMap<RegionCode, (i64, i64)> = BTreeMap::new();
-    for r in &open.items {
-        let e = rects.entry(r.village).or_default();
-        e.0 += 1;
-        e.1 += i64::from(r.overdue(today));
+    for (v, open, late) in state.db.rectification_counts(&a.scope, today).await? {
+        rects.insert(v, (open, late));
     }
     let recent = state.db.inspections(&a.scope, &InspectionFilter::default(), 200).await?;
     let mut last: BTreeMap<RegionCode, String> = BTreeMap::new();
@@ -221,7 +213,7 @@ async fn overview_page(
         groups: lines,
         inspections: recent.items.iter().take(20).map(|i| inspection_line(i, &regions)).collect(),
         inspections_total: recent.total,
-        rect_open: open.total,
+        rect_open: rects.values().map(|r| r.0).sum(),
         rect_overdue: rects.values().map(|r| r.1).sum(),
         can_organise,
         open_group_form: !errs.is_empty(),
@@ -373,9 +365,9 @@ async fn form_page(
     let sample = if preview {
         let village = RegionCode::parse(input.village.trim()).ok().filter(|v| a.scope.contains(*v));
         let size = input.sample_size.trim().parse::<usize>().unwrap_or(0);
-        let seed = input.seed.trim().parse::<i64>().unwrap_or(0);
-        match village {
-            Some(v) => Some(
+        let seed = input.seed.trim().parse::<i64>().ok().filter(|s| *s >= 0);
+        match (village, seed) {
+            (Some(v), Some(seed)) => Some(
                 supervision::preview_sample(&state.db, &a.scope, v, size, seed)
                     .await?
                     .into_iter()
@@ -385,7 +377,7 @@ async fn form_page(
                     })
                     .collect(),
             ),
-            None => None,
+            _ => None,
         }
     } else {
         None
@@ -416,17 +408,37 @@ pub async fn new_form(
     if !a.scope.allows(Permission::Supervise) {
         return Err(PageError::Forbidden);
     }
+    // a fresh form (or a link naming only the group or village): today, the usual checks, five
+    // households and a new seed — the seed shown is the one the preview draws with and the save uses
     let mut input = input_from(&pairs);
+    let fill = |v: &mut String, d: String| {
+        if v.trim().is_empty() {
+            *v = d;
+        }
+    };
+    fill(&mut input.on, state.clock.today().to_string());
+    fill(&mut input.kind, InspectionKind::OnSite.label().into());
+    fill(&mut input.checked, "抽查农户档案、入户核查表填写和签字、公示公告、帮扶措施落实情况".into());
+    fill(&mut input.sample_size, "5".into());
+    fill(&mut input.seed, supervision::default_seed(state.clock.now()).to_string());
     let preview = pairs.iter().any(|(k, _)| k == "preview");
-    if !preview {
-        // a fresh form: today, the usual checks, five households, a new seed
-        input.on = state.clock.today().to_string();
-        input.kind = InspectionKind::OnSite.label().into();
-        input.checked = "抽查农户档案、入户核查表填写和签字、公示公告、帮扶措施落实情况".into();
-        input.sample_size = "5".into();
-        input.seed = supervision::default_seed(state.clock.now()).to_string();
-    }
     let tpl = form_page(&state, &a, &headers, &input, &FieldErrors::default(), preview).await?;
+    render(&tpl, &tpl.chrome)
+}
+
+/// The form again with the sample its seed draws (posted: the form carries the CSRF token,
+/// which must not travel in a URL).
+pub async fn preview(
+    State(state): State<AppState>,
+    PageAuth(a): PageAuth,
+    headers: HeaderMap,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    if !a.scope.allows(Permission::Supervise) {
+        return Err(PageError::Forbidden);
+    }
+    let input = input_from(&pairs);
+    let tpl = form_page(&state, &a, &headers, &input, &FieldErrors::default(), true).await?;
     render(&tpl, &tpl.chrome)
 }
 
@@ -482,6 +494,7 @@ pub struct RectLine {
     pub reopen_reason: String,
     /// What the user typed when their action was refused, and why.
     pub typed: String,
+    pub typed_on: String,
     pub error: Option<String>,
 }
 
@@ -503,6 +516,7 @@ fn rect_line(r: &Rectification, regions: &RegionIndex, today: chrono::NaiveDate)
         closed_by: r.closed_by.clone().unwrap_or_default(),
         reopen_reason: r.reopen_reason.clone(),
         typed: String::new(),
+        typed_on: String::new(),
         error: None,
     }
 }
@@ -598,6 +612,14 @@ impl RectQuery {
     }
 }
 
+/// An action refused: what was typed, kept next to the item with the reason.
+pub struct Refused {
+    id: i64,
+    text: String,
+    on: String,
+    message: String,
+}
+
 #[derive(Template)]
 #[template(path = "rectifications.html")]
 struct ListPage {
@@ -617,7 +639,7 @@ async fn list_page(
     a: &Authed,
     headers: &HeaderMap,
     q: &RectQuery,
-    refused: Option<(i64, String, String)>,
+    refused: Option<Refused>,
 ) -> Result<ListPage, PageError> {
     let regions = state.regions.get().await;
     let today = state.clock.today();
@@ -637,11 +659,12 @@ async fn list_page(
         })
         .collect();
     let mut rects: Vec<RectLine> = page.items.iter().map(|r| rect_line(r, &regions, today)).collect();
-    if let Some((id, typed, error)) = refused
-        && let Some(r) = rects.iter_mut().find(|r| r.id == id)
+    if let Some(x) = refused
+        && let Some(r) = rects.iter_mut().find(|r| r.id == x.id)
     {
-        r.typed = typed;
-        r.error = Some(error);
+        r.typed = x.text;
+        r.typed_on = x.on;
+        r.error = Some(x.message);
     }
     let base = format!("/rectifications?{}", q.query());
     Ok(ListPage {
@@ -693,7 +716,10 @@ pub async fn rect_act(
                 .await
         }
         "reopen" => {
-            supervision::reopen_rectification(&state.db, &actor, &a.scope, now, today, id, f.version, &f.text).await
+            supervision::reopen_rectification(
+                &state.db, &actor, a.user.id, &a.scope, now, today, id, f.version, &f.text,
+            )
+            .await
         }
         _ => return Err(PageError::BadRequest("未知的操作".into())),
     };
@@ -707,12 +733,19 @@ pub async fn rect_act(
             };
             Ok(redirect_with_flash(&back, &msg))
         }
-        Err(EditError::Invalid(errs)) => {
-            // the list again with what was typed and why it was refused, next to the item
-            let message = errs.0.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("；");
+        Err(e @ (EditError::Invalid(_) | EditError::Stale { .. })) => {
+            // the item again with what was typed and why it was refused, next to it
+            let (status, message) = match &e {
+                EditError::Invalid(errs) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    errs.0.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("；"),
+                ),
+                other => (StatusCode::CONFLICT, format!("{other}（您填写的内容仍在下面）")),
+            };
             let q = RectQuery { id: id.to_string(), status: "all".into(), ..Default::default() };
-            let tpl = list_page(&state, &a, &headers, &q, Some((id, f.text.clone(), message))).await?;
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &tpl, &tpl.chrome)
+            let refused = Refused { id, text: f.text.clone(), on: f.on.clone(), message };
+            let tpl = list_page(&state, &a, &headers, &q, Some(refused)).await?;
+            render_status(status, &tpl, &tpl.chrome)
         }
         Err(e) => Err(e.into()),
     }

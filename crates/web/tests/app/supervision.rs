@@ -73,6 +73,24 @@ async fn an_inspection_draws_a_reproducible_sample_and_its_rectifications_close_
         }
         assert_eq!(seen.len(), 2, "{seen:?}");
 
+        // the overview's link opens the form with a new seed, and the sample it draws: the same
+        // seed is in the form, so saving keeps these households; the preview posts (no CSRF in a URL)
+        let linked =
+            sup.get(&format!("/supervision/inspections/new?preview=1&village={dazheng}&group={gid}")).await.text();
+        let seed = linked
+            .split("name=\"seed\" type=\"text\" inputmode=\"numeric\" value=\"")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{linked}"));
+        let seed = seed.split('"').next().unwrap().to_string();
+        assert!(!seed.is_empty() && linked.contains(&format!("抽中的农户（种子 {seed}）")), "{linked}");
+        let posted = sup
+            .post_form(
+                "/supervision/inspections/preview",
+                &[("group", gid.as_str()), ("village", dazheng.as_str()), ("sample_size", "1"), ("seed", "42")],
+            )
+            .await;
+        assert_eq!(ol(&posted.text()), ol(&first), "the posted preview draws as the GET one");
+
         // refused: a household of another village, a due date in the May Day holiday; typed kept
         let bad = inspection_form(
             &gid,
@@ -123,6 +141,9 @@ async fn an_inspection_draws_a_reproducible_sample_and_its_rectifications_close_
         assert_eq!(closed.evidence, evidence);
         let v2 = closed.version.to_string();
         let r = cadre.post_form(&path, &[("version", &v2), ("action", "reopen"), ("text", "不对")]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        // a supervisor of no group that inspected it may not reopen it
+        let r = other.post_form(&path, &[("version", &v2), ("action", "reopen"), ("text", "不对")]).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
         let r = sup.post_form(&path, &[("version", &v2), ("action", "reopen"), ("text", "")]).await;
         assert!(r.text().contains("请写明为什么整改不到位"), "{}", r.text());
