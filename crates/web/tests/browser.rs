@@ -529,6 +529,65 @@ async fn run() {
     assert_fits_phone(&c, "dashboard").await;
     screenshot(&c, &artifacts, "browser-dashboard.png").await;
 
+    // ---- a supervision problem closed on the phone: no evidence is refused with the date kept
+    let town_code = RegionCode::from_u64(450_203_100_000).expect("region code");
+    let office = web::auth::create_user(&db, &actor, now, "town", "镇专项办", Role::TownOffice, town_code, PASSWORD)
+        .await
+        .expect("town");
+    let sup = web::auth::create_user(&db, &actor, now, "duda", "督导员", Role::Supervisor, town_code, PASSWORD)
+        .await
+        .expect("sup");
+    let input = domain::supervision::GroupInput {
+        name: "督导一组".into(),
+        villages: vec![DAZHENG.to_string()],
+        members: vec![sup.id.0.to_string()],
+    };
+    let group =
+        domain::supervision::create_group(&db, &office.actor(), now, &office.scope(), &input).await.expect("group");
+    let on = today.to_string();
+    let inspection = domain::supervision::InspectionInput {
+        group: group.id.to_string(),
+        village: DAZHENG.to_string(),
+        kind: "暗访".into(),
+        on: on.clone(),
+        checked: "抽查农户档案".into(),
+        seed: "7".into(),
+        sample_size: "3".into(),
+        problems: vec![domain::supervision::ProblemInput {
+            household_no: no.clone(),
+            problem: "核查表缺户主签字".into(),
+            owner: "村防贫监测信息员".into(),
+            due_on: "2022-04-07".into(),
+        }],
+        ..Default::default()
+    };
+    domain::supervision::record_inspection(&db, &cal, &sup.actor(), sup.id, &sup.scope(), now, today, &inspection)
+        .await
+        .expect("an inspection");
+    c.goto(&format!("{base}/rectifications")).await.expect("open the rectifications");
+    find(&c, "form[action^='/rectifications/'] textarea[name=text]").await;
+    assert_fits_phone(&c, "rectifications").await;
+    c.execute(
+        "document.querySelector('form[action^=\"/rectifications/\"] input[name=on]').value = arguments[0]",
+        vec![json!(on)],
+    )
+    .await
+    .expect("the date it was fixed");
+    find(&c, "form[action^='/rectifications/'] button[type=submit]")
+        .await
+        .click()
+        .await
+        .expect("close without evidence");
+    let refused = find(&c, "p.field-error").await.text().await.expect("text");
+    assert!(refused.contains("没有佐证不能销号"), "{refused}");
+    assert_eq!(value_of(&c, "form[action^='/rectifications/'] input[name=on]").await, on, "the date typed is kept");
+    type_into(&c, "form[action^='/rectifications/'] textarea[name=text]", "已补签核查表，原件存村委档案室").await;
+    find(&c, "form[action^='/rectifications/'] button[type=submit]").await.click().await.expect("close with evidence");
+    let flash = find(&c, "p.flash").await.text().await.expect("text");
+    assert!(flash.contains("已销号"), "{flash}");
+    assert_fits_phone(&c, "rectification closed").await;
+    screenshot(&c, &artifacts, "browser-rectification-closed.png").await;
+
     c.close().await.expect("end the WebDriver session");
     let _ = stop.send(());
     if tokio::time::timeout(Duration::from_secs(5), server).await.is_err() {
