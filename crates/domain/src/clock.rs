@@ -10,6 +10,19 @@ pub fn china() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!())
 }
 
+/// The instant `time` (hours, minutes) of day `d` in China.
+pub fn china_instant(d: NaiveDate, hour: u32, minute: u32) -> DateTime<Utc> {
+    d.and_hms_opt(hour, minute, 0)
+        .and_then(|t| t.and_local_timezone(china()).single())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+/// The instant a China day begins (periods of dates compared with stored timestamps).
+pub fn day_start(d: NaiveDate) -> DateTime<Utc> {
+    china_instant(d, 0, 0)
+}
+
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
 

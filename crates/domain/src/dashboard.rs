@@ -129,6 +129,37 @@ pub fn current_campaign(campaigns: &[Campaign], today: NaiveDate) -> Option<&Cam
         .max_by_key(|c| (end(c).is_some_and(|e| e >= today), start(c), c.id.0))
 }
 
+/// The region asked for within the scope (404 outside it), else the scope's own.
+pub fn region_in(scope: &Scope, region: Option<RegionCode>) -> Result<RegionCode, EditError> {
+    match (region, scope.region()) {
+        (Some(r), _) if scope.is_system() || scope.contains(r) => Ok(r),
+        (Some(_), _) => Err(EditError::NotFound),
+        (None, Some(r)) => Ok(r),
+        (None, None) => RegionCode::from_u64(450_000_000_000).ok_or(EditError::NotFound),
+    }
+}
+
+/// The campaign asked for (404 when not in the scope), else [`current_campaign`] on `today`.
+pub async fn campaign_of<S: CampaignStore>(
+    store: &S,
+    scope: &Scope,
+    campaign: Option<CampaignId>,
+    today: NaiveDate,
+) -> Result<Option<Campaign>, EditError> {
+    let campaigns = store.campaigns(scope).await?;
+    Ok(match campaign {
+        Some(id) => Some(campaigns.iter().find(|c| c.id == id).ok_or(EditError::NotFound)?.clone()),
+        None => current_campaign(&campaigns, today).cloned(),
+    })
+}
+
+/// Where "in the period" starts: the campaign's first day, else 1 January of `today`'s year.
+pub fn period_start(campaign: Option<&Campaign>, today: NaiveDate) -> NaiveDate {
+    campaign
+        .and_then(|c| c.phases.iter().filter_map(|p| p.starts_on).min())
+        .unwrap_or_else(|| NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today))
+}
+
 /// The dashboard of `region` (default: the scope's own region) within the scope, on `today`.
 pub async fn dashboard<S>(
     store: &S,
@@ -144,22 +175,9 @@ where
     if !scope.allows(Permission::ViewHouseholds) {
         return Err(EditError::Forbidden);
     }
-    let region = match (region, scope.region()) {
-        (Some(r), _) if scope.contains(r) || scope.is_system() => r,
-        (Some(_), _) => return Err(EditError::NotFound),
-        (None, Some(r)) => r,
-        (None, None) => RegionCode::from_u64(450_000_000_000).ok_or(EditError::NotFound)?,
-    };
-    let campaigns = store.campaigns(scope).await?;
-    let campaign = match campaign {
-        Some(id) => Some(campaigns.iter().find(|c| c.id == id).ok_or(EditError::NotFound)?),
-        None => current_campaign(&campaigns, today),
-    }
-    .cloned();
-    let period_from = campaign
-        .as_ref()
-        .and_then(|c| c.phases.iter().filter_map(|p| p.starts_on).min())
-        .unwrap_or_else(|| NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today));
+    let region = region_in(scope, region)?;
+    let campaign = campaign_of(store, scope, campaign, today).await?;
+    let period_from = period_start(campaign.as_ref(), today);
 
     let mut villages: BTreeMap<RegionCode, Figures> = BTreeMap::new();
     let mut monitored_by: BTreeMap<(Option<i16>, Option<i16>), MonitoredBreakdown> = BTreeMap::new();

@@ -5,10 +5,11 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::account::{Actor, Permission, Scope};
 use crate::campaign::{Campaign, CampaignId};
+use crate::clock::day_start;
 use crate::ports::{CampaignStore, StoreError, SummaryStore};
 use crate::region::{RegionCode, RegionLevel};
 use crate::service::EditError;
@@ -129,15 +130,6 @@ pub fn may_write(scope: &Scope, region: RegionCode) -> bool {
         && !matches!(scope.role(), crate::account::Role::Supervisor | crate::account::Role::Leader)
 }
 
-/// China's midnight starting `d`, in UTC.
-fn china_midnight(d: NaiveDate) -> DateTime<Utc> {
-    let tz = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
-    d.and_hms_opt(0, 0, 0)
-        .and_then(|t| t.and_local_timezone(tz).single())
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_default()
-}
-
 /// The summary of `region` (default: the scope's) for `campaign` (default: the latest started)
 /// as of `to`.
 pub async fn summary<S: SummaryStore + CampaignStore>(
@@ -150,21 +142,9 @@ pub async fn summary<S: SummaryStore + CampaignStore>(
     if !scope.allows(Permission::ViewHouseholds) {
         return Err(EditError::Forbidden);
     }
-    let region = match (region, scope.region()) {
-        (Some(r), _) if scope.is_system() || scope.contains(r) => r,
-        (Some(_), _) => return Err(EditError::NotFound),
-        (None, Some(r)) => r,
-        (None, None) => RegionCode::from_u64(450_000_000_000).ok_or(EditError::NotFound)?,
-    };
-    let campaigns = store.campaigns(scope).await?;
-    let campaign = match campaign {
-        Some(id) => Some(campaigns.iter().find(|c| c.id == id).ok_or(EditError::NotFound)?.clone()),
-        None => crate::dashboard::current_campaign(&campaigns, to).cloned(),
-    };
-    let from = campaign
-        .as_ref()
-        .and_then(|c| c.phases.iter().filter_map(|p| p.starts_on).min())
-        .unwrap_or_else(|| NaiveDate::from_ymd_opt(to.year(), 1, 1).unwrap_or(to));
+    let region = crate::dashboard::region_in(scope, region)?;
+    let campaign = crate::dashboard::campaign_of(store, scope, campaign, to).await?;
+    let from = crate::dashboard::period_start(campaign.as_ref(), to);
     let counts = store
         .summary_counts(
             scope,
@@ -172,8 +152,8 @@ pub async fn summary<S: SummaryStore + CampaignStore>(
             campaign.as_ref().map(|c| c.id),
             from,
             to,
-            china_midnight(from),
-            china_midnight(to.succ_opt().unwrap_or(to)),
+            day_start(from),
+            day_start(to.succ_opt().unwrap_or(to)),
         )
         .await?;
     let mut total = Figures::default();
@@ -220,7 +200,7 @@ mod tests {
     #[test]
     fn a_china_day_starts_at_16_utc_the_day_before() {
         let d = NaiveDate::from_ymd_opt(2022, 3, 26).unwrap();
-        assert_eq!(china_midnight(d).to_rfc3339(), "2022-03-25T16:00:00+00:00");
+        assert_eq!(day_start(d).to_rfc3339(), "2022-03-25T16:00:00+00:00");
     }
 
     #[test]

@@ -83,7 +83,7 @@ async fn rows<S: AuditStore>(store: &S, entity: &str, id: impl ToString) -> Resu
 }
 
 fn china(t: DateTime<Utc>) -> String {
-    t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8")).format("%Y-%m-%d %H:%M").to_string()
+    t.with_timezone(&crate::clock::china()).format("%Y-%m-%d %H:%M").to_string()
 }
 
 /// The trace of a finding, a visit or a case within the scope.

@@ -5909,41 +5909,63 @@ use domain::supervision::{
 const HEAD_NAME: &str =
     "(SELECT m.name FROM members m WHERE m.household_id = h.id AND m.relation = 1 ORDER BY m.seq LIMIT 1)";
 
+/// Groups with their villages and members: three queries for any number of groups.
 async fn load_groups(conn: &mut Conn, ids: &[i64]) -> Result<Vec<SupervisionGroup>, sqlx::Error> {
-    let mut out = Vec::new();
-    for &id in ids {
-        let g = sqlx::query("SELECT id, name, region_code FROM supervision_groups WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *conn)
-            .await?;
-        let villages = sqlx::query(
-            "SELECT village_code FROM supervision_group_villages WHERE group_id = $1 ORDER BY village_code",
-        )
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| RegionCode::from_i64(r.try_get("village_code")?).ok_or_else(|| bad("village_code")))
-        .collect::<Result<Vec<_>, _>>()?;
-        let members = sqlx::query(
-            "SELECT u.id, u.display_name FROM supervision_group_members gm JOIN users u ON u.id = gm.user_id
-             WHERE gm.group_id = $1 ORDER BY u.id",
-        )
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| Ok((UserId(r.try_get("id")?), r.try_get("display_name")?)))
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
-        out.push(SupervisionGroup {
-            id,
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let args = || ids.iter().map(|i| Arg::I64(Some(*i))).collect::<Vec<_>>();
+    let list = in_list(ids.len());
+    let mut groups: Vec<SupervisionGroup> = bind_owned(
+        dynamic(format!("SELECT id, name, region_code FROM supervision_groups WHERE id IN ({list}) ORDER BY id")),
+        args(),
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|g| {
+        Ok(SupervisionGroup {
+            id: g.try_get("id")?,
             name: g.try_get("name")?,
             region: RegionCode::from_i64(g.try_get("region_code")?).ok_or_else(|| bad("region_code"))?,
-            villages,
-            members,
-        });
+            villages: Vec::new(),
+            members: Vec::new(),
+        })
+    })
+    .collect::<Result<_, sqlx::Error>>()?;
+    let villages = bind_owned(
+        dynamic(format!(
+            "SELECT group_id, village_code FROM supervision_group_villages WHERE group_id IN ({list})
+             ORDER BY group_id, village_code"
+        )),
+        args(),
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in &villages {
+        let id: i64 = r.try_get("group_id")?;
+        let v = RegionCode::from_i64(r.try_get("village_code")?).ok_or_else(|| bad("village_code"))?;
+        if let Some(g) = groups.iter_mut().find(|g| g.id == id) {
+            g.villages.push(v);
+        }
     }
-    Ok(out)
+    let members = bind_owned(
+        dynamic(format!(
+            "SELECT gm.group_id, u.id, u.display_name FROM supervision_group_members gm JOIN users u ON u.id = gm.user_id
+             WHERE gm.group_id IN ({list}) ORDER BY gm.group_id, u.id"
+        )),
+        args(),
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in &members {
+        let id: i64 = r.try_get("group_id")?;
+        let m = (UserId(r.try_get("id")?), r.try_get("display_name")?);
+        if let Some(g) = groups.iter_mut().find(|g| g.id == id) {
+            g.members.push(m);
+        }
+    }
+    Ok(groups)
 }
 
 pub(crate) async fn create_group(

@@ -351,7 +351,7 @@ pub(crate) fn invalid(field: &'static str, message: &str) -> ApiError {
 }
 
 /// An optional region filter.
-fn opt_region(text: Option<&str>) -> ApiResult<Option<RegionCode>> {
+pub(crate) fn opt_region(text: Option<&str>) -> ApiResult<Option<RegionCode>> {
     match text.map(str::trim) {
         None | Some("") => Ok(None),
         Some(r) => RegionCode::parse(r).map(Some).map_err(|e| invalid("region", &e.to_string())),

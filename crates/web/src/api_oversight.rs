@@ -13,7 +13,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::AppState;
 use crate::api::{ApiError, ApiErrorBody, ApiResult};
-use crate::api_cases::invalid;
+use crate::api_cases::{invalid, opt_region};
 use crate::auth::ApiAuth;
 
 #[derive(OpenApi)]
@@ -158,10 +158,7 @@ async fn get_dashboard(
     if !crate::pages::dashboard::sees_dashboard(&a) {
         return Err(ApiError::forbidden());
     }
-    let region = match p.region.trim() {
-        "" => None,
-        r => Some(RegionCode::parse(r).map_err(|e| invalid("region", &e.to_string()))?),
-    };
+    let region = opt_region(Some(&p.region))?;
     let campaign = match p.campaign.trim() {
         "" => None,
         c => {
@@ -236,10 +233,7 @@ async fn get_summary(
     if !crate::pages::dashboard::sees_dashboard(&a) {
         return Err(ApiError::forbidden());
     }
-    let region = match p.region.trim() {
-        "" => None,
-        r => Some(RegionCode::parse(r).map_err(|e| invalid("region", &e.to_string()))?),
-    };
+    let region = opt_region(Some(&p.region))?;
     let campaign = p.campaign.trim().parse().ok().map(domain::campaign::CampaignId);
     let today = state.clock.today();
     let to = match p.as_of.trim() {
@@ -346,10 +340,7 @@ async fn list_rectifications(
     }
     let today = state.clock.today();
     let filter = domain::ports::RectificationFilter {
-        region: match p.region.trim() {
-            "" => None,
-            r => Some(RegionCode::parse(r).map_err(|e| invalid("region", &e.to_string()))?),
-        },
+        region: opt_region(Some(&p.region))?,
         status: match p.status.as_str() {
             "" | "open" => Some(RectificationStatus::Open),
             "closed" => Some(RectificationStatus::Closed),

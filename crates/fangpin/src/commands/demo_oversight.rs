@@ -5,7 +5,7 @@
 //! simulated days.
 
 use anyhow::anyhow;
-use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use domain::account::{Actor, Role};
 use domain::ports::{RectificationFilter, SupervisionStore, UserStore};
 use domain::region::{LUORONG_VILLAGES, RegionCode};
@@ -29,10 +29,7 @@ fn village(name: &str) -> anyhow::Result<RegionCode> {
 
 /// 09:00 China time on `d`.
 fn morning(d: NaiveDate) -> DateTime<Utc> {
-    chrono::FixedOffset::east_opt(8 * 3600)
-        .and_then(|tz| tz.with_ymd_and_hms(d.year(), d.month(), d.day(), 9, 0, 0).single())
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_default()
+    domain::clock::china_instant(d, 9, 0)
 }
 
 /// What the demo's oversight holds, for the load summary.

@@ -114,30 +114,25 @@ fn crumbs(a: &Authed, regions: &RegionIndex, region: RegionCode) -> Vec<(String,
 }
 
 fn coverage_bars(d: &Dashboard, rows: &[RowLine]) -> String {
+    // every bar against its own households (in ‰): the chart compares shares, not sizes
     let bars: Vec<Bar> = d
         .rows
         .iter()
         .zip(rows)
-        .map(|((_, f), r)| Bar {
-            label: r.name.clone(),
-            segments: vec![(f.progress.visited, "in-person"), (f.progress.remote_only, "remote")],
-            note: format!("{}%", r.coverage),
-            href: r.href.clone(),
-        })
-        .collect();
-    // every bar against its own households: the chart compares shares, not sizes
-    let scaled: Vec<Bar> = bars
-        .into_iter()
-        .zip(&d.rows)
-        .map(|(mut b, (_, f))| {
+        .map(|((_, f), r)| {
             let n = f.progress.households.max(1);
-            for s in &mut b.segments {
-                s.0 = s.0 * 1000 / n;
+            Bar {
+                label: r.name.clone(),
+                segments: vec![
+                    (f.progress.visited * 1000 / n, "in-person"),
+                    (f.progress.remote_only * 1000 / n, "remote"),
+                ],
+                note: format!("{}%", r.coverage),
+                href: r.href.clone(),
             }
-            b
         })
         .collect();
-    charts::bars("走访覆盖率（按户）", &scaled, Some(1000))
+    charts::bars("走访覆盖率（按户）", &bars, Some(1000))
 }
 
 fn findings_bars(total: &Figures, region: RegionCode) -> String {

@@ -40,13 +40,7 @@ impl SinceQuery {
     fn since(&self, today: NaiveDate) -> (NaiveDate, DateTime<Utc>) {
         let d = NaiveDate::parse_from_str(self.since.trim(), "%Y-%m-%d")
             .unwrap_or_else(|_| NaiveDate::from_ymd_opt(chrono::Datelike::year(&today), 1, 1).unwrap_or(today));
-        let tz = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
-        let t = d
-            .and_hms_opt(0, 0, 0)
-            .and_then(|t| t.and_local_timezone(tz).single())
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_default();
-        (d, t)
+        (d, domain::clock::day_start(d))
     }
 }
 
@@ -101,28 +95,9 @@ pub async fn households(
         _ => return Err(PageError::NotFound),
     };
     let (day, t) = q.since(state.clock.today());
-    tokio::fs::create_dir_all(&state.config.work_dir).await.map_err(PageError::internal)?;
-    let path = state.config.work_dir.join(format!("national-{}.{}", crate::auth::new_token(), format.extension()));
-    let file = std::fs::File::create(&path).map_err(PageError::internal)?;
-    // exported (and audited) by the same path as the household export: the import's layout
-    let res = exchange::export_households(
-        &state.db,
-        &a.scope,
-        &a.actor(),
-        state.clock.now(),
-        &filter(t),
-        format,
-        std::io::BufWriter::new(file),
-        &mut |_, _| {},
-    )
-    .await;
-    let bytes = match res {
-        Ok(_) => tokio::fs::read(&path).await.map_err(PageError::internal),
-        Err(exchange::ExportError::Forbidden) => Err(PageError::Forbidden),
-        Err(e) => Err(PageError::internal(e)),
-    };
-    let _ = tokio::fs::remove_file(&path).await;
-    Ok(super::transfer::download(format, &format!("监测户变化_{day}起.{}", format.extension()), bytes?))
+    // the household export itself (the import's layout, audited), for the changed households
+    let bytes = super::transfer::export_bytes(&state, &a, &filter(t), format).await?;
+    Ok(super::transfer::download(format, &format!("监测户变化_{day}起.{}", format.extension()), bytes))
 }
 
 pub async fn measures(

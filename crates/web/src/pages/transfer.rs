@@ -392,15 +392,17 @@ pub async fn export(
 ) -> Result<Response, PageError> {
     require(&a, Permission::ExportHouseholds)?;
     let format = format_of(&ext)?;
-    let bytes = export_bytes(&state, &a, &q, format).await?;
+    let bytes = export_bytes(&state, &a, &q.filter(), format).await?;
     let today = state.clock.today().format("%Y%m%d");
     Ok(download(format, &format!("农户信息-{today}.{}", format.extension()), bytes))
 }
 
+/// The households of `filter` in the import's layout (the export is audited by
+/// `exchange::export_households`), through a temporary file.
 pub async fn export_bytes(
     state: &AppState,
     a: &Authed,
-    q: &ListQuery,
+    filter: &domain::ports::HouseholdFilter,
     format: FileFormat,
 ) -> Result<Vec<u8>, PageError> {
     tokio::fs::create_dir_all(&state.config.work_dir).await.map_err(PageError::internal)?;
@@ -412,7 +414,7 @@ pub async fn export_bytes(
         &a.scope,
         &a.actor(),
         state.clock.now(),
-        &q.filter(),
+        filter,
         format,
         std::io::BufWriter::new(file),
         &mut progress,

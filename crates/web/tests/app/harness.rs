@@ -31,6 +31,22 @@ pub const D1_HEAD_ID: &str = "450203197001010012";
 pub const D1_SPOUSE_ID: &str = "450203197203040025";
 pub const T1_HEAD_ID: &str = "450203196505050013";
 
+/// The whole registry screened at `at` (as of that day), as the town's screening run does.
+pub async fn screen_at(app: &TestApp, at: DateTime<Utc>) {
+    domain::screening::screen(
+        &app.db,
+        &domain::calendar::WorkCalendar::builtin(),
+        &domain::Scope::system(),
+        &domain::Actor::cli(),
+        at,
+        at.date_naive(),
+        None,
+        &mut |_, _| {},
+    )
+    .await
+    .unwrap();
+}
+
 pub fn start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2022, 3, 28, 1, 0, 0).unwrap()
 }

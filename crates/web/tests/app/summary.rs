@@ -68,18 +68,7 @@ async fn summary_figures_equal_the_lists_on_any_date() {
             .post_form(&format!("/households/{D1}/department-tasks"), &[("task", "medical_security:健康帮扶")])
             .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER);
-        domain::screening::screen(
-            &app.db,
-            &domain::calendar::WorkCalendar::builtin(),
-            &domain::Scope::system(),
-            &domain::Actor::cli(),
-            at(4, 1),
-            at(4, 1).date_naive(),
-            None,
-            &mut |_, _| {},
-        )
-        .await
-        .unwrap();
+        screen_at(&app, at(4, 1)).await;
         app.clock.set(at(4, 12));
 
         let mut town = app.login("town").await;
