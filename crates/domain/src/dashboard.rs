@@ -2,9 +2,10 @@
 //! a county's towns — with the campaign's coverage, open findings by code, monitored households,
 //! overdue officers, measures and department tasks, and open department alerts.
 //!
-//! Every figure is counted by the same store queries and deadline rules as the list it links to
-//! (findings, 时限, 任务清单, 预警), grouped per village and summed up the region tree here, so
-//! that a number on the dashboard is exactly the length of the list behind it.
+//! Every figure is counted per village and summed up the region tree here, so that a number on
+//! the dashboard is exactly the length of the list behind it: households, campaign tasks and
+//! findings from the counts the database maintains on every write (migration 0016, issue 6);
+//! overdue officers, measures and department tasks by the same deadline rules as 时限 and 任务清单.
 
 use std::collections::BTreeMap;
 
@@ -13,11 +14,11 @@ use chrono::{Datelike, NaiveDate};
 use crate::account::{Permission, Scope};
 use crate::assistance::{DueCounts, officer_due};
 use crate::calendar::WorkCalendar;
-use crate::campaign::{Campaign, CampaignId, Progress};
+use crate::campaign::{Campaign, CampaignId, Progress, TaskStatus};
 use crate::codes::{MonitoringCategory, RiskType};
 use crate::household::MonitoringStatus;
 use crate::ports::{
-    AssistanceStore, CampaignStore, FindingStatus, FindingStore, MeasureStore, OversightStore, ParamStore, ProgressBy,
+    AssistanceStore, CampaignStore, FindingStatus, FindingStore, MeasureStore, OversightStore, ParamStore,
 };
 use crate::region::{RegionCode, RegionLevel};
 use crate::rules::FindingCode;
@@ -179,32 +180,46 @@ where
     let campaign = campaign_of(store, scope, campaign, today).await?;
     let period_from = period_start(campaign.as_ref(), today);
 
+    // households, the campaign's tasks and findings from the counts the database maintains on
+    // every write (issue 6): a few rows per village, however many households
+    let level = child_level(region.level());
+    let tallies =
+        store.tallies(scope, Some(region), level, campaign.as_ref().map(|c| c.id), period_from, today).await?;
+    // keyed by village, or by the child region already (the tallies): both sum into the rows
     let mut villages: BTreeMap<RegionCode, Figures> = BTreeMap::new();
+    for (v, status, n) in &tallies.households {
+        let f = villages.entry(*v).or_default();
+        f.households += n;
+        if *status == MonitoringStatus::Monitored {
+            f.monitored += n;
+        }
+    }
     let mut monitored_by: BTreeMap<(Option<i16>, Option<i16>), MonitoredBreakdown> = BTreeMap::new();
-    for g in store.monitoring_groups(scope, Some(region), period_from, today).await? {
-        let f = villages.entry(g.village).or_default();
-        f.households += g.count;
-        f.included += if g.included_in_period { g.count } else { 0 };
-        f.eliminated += if g.eliminated_in_period { g.count } else { 0 };
-        if g.status == MonitoringStatus::Monitored {
-            f.monitored += g.count;
-            let key = (g.category.map(|c| c.code()), g.risk.map(|r| r.code()));
-            monitored_by
-                .entry(key)
-                .or_insert(MonitoredBreakdown { category: g.category, risk: g.risk, count: 0 })
-                .count += g.count;
+    for (category, risk, count) in &tallies.monitored_by {
+        monitored_by
+            .entry((category.map(|c| c.code()), risk.map(|r| r.code())))
+            .or_insert(MonitoredBreakdown { category: *category, risk: *risk, count: 0 })
+            .count += count;
+    }
+    for (v, n) in &tallies.included {
+        villages.entry(*v).or_default().included += n;
+    }
+    for (v, n) in &tallies.eliminated {
+        villages.entry(*v).or_default().eliminated += n;
+    }
+    for (v, status, n) in &tallies.tasks {
+        let p = &mut villages.entry(*v).or_default().progress;
+        p.households += n;
+        match status {
+            TaskStatus::Visited => p.visited += n,
+            TaskStatus::RemoteOnly => p.remote_only += n,
+            TaskStatus::NotReached => p.not_reached += n,
+            TaskStatus::Pending => p.pending += n,
         }
     }
-    if let Some(c) = &campaign {
-        for row in store.progress(scope, c.id, ProgressBy::Village, Some(region)).await? {
-            if let Some(v) = row.village {
-                villages.entry(v).or_default().progress = row.progress;
-            }
-        }
-    }
-    for (v, code, status, n) in store.finding_counts(scope).await? {
-        if status == FindingStatus::Open && region.contains(v) {
-            *villages.entry(v).or_default().findings_open.entry(code).or_default() += n;
+    for (v, code, status, n) in &tallies.findings {
+        if *status == FindingStatus::Open {
+            *villages.entry(*v).or_default().findings_open.entry(*code).or_default() += n;
         }
     }
     let params = store.params(None).await?;
@@ -236,7 +251,6 @@ where
         }
     }
 
-    let level = child_level(region.level());
     let mut rows: BTreeMap<RegionCode, Figures> = BTreeMap::new();
     let mut total = Figures::default();
     for (v, f) in &villages {

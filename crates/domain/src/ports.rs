@@ -1525,8 +1525,41 @@ pub struct MonitoringGroup {
     pub count: i64,
 }
 
+/// The dashboard's counts (issue 6), per region one level below the region asked for (a town's
+/// villages, a county's towns; a village's own): households, a campaign's screening tasks and
+/// findings come from counts the database maintains on every write (migration 0016) — a few rows
+/// per village, however many households; new inclusions and eliminations of the period are read
+/// by date.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Tallies {
+    /// Households per (region, monitoring status).
+    pub households: Vec<(RegionCode, MonitoringStatus, i64)>,
+    /// Monitored households of the whole region per (category, main risk).
+    pub monitored_by: Vec<(Option<MonitoringCategory>, Option<crate::codes::RiskType>, i64)>,
+    /// 纳入监测 within the period, per region.
+    pub included: Vec<(RegionCode, i64)>,
+    /// 风险消除 within the period, per region.
+    pub eliminated: Vec<(RegionCode, i64)>,
+    /// The campaign's screening tasks per (region, status); empty without a campaign.
+    pub tasks: Vec<(RegionCode, crate::campaign::TaskStatus, i64)>,
+    /// Findings per (region, code, status).
+    pub findings: Vec<(RegionCode, crate::rules::FindingCode, FindingStatus, i64)>,
+}
+
 /// The grouped counts behind the dashboards and reports (issue 7).
 pub trait OversightStore: Send + Sync {
+    /// [`Tallies`] of the scope (optionally one region) per region of level `per`; the period
+    /// is `from..=to`.
+    fn tallies(
+        &self,
+        scope: &Scope,
+        region: Option<RegionCode>,
+        per: crate::region::RegionLevel,
+        campaign: Option<crate::campaign::CampaignId>,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> impl Future<Output = StoreResult<Tallies>> + Send;
+
     /// Households of the scope (optionally one region) grouped by [`MonitoringGroup`]'s keys;
     /// the period is `from..=to`.
     fn monitoring_groups(

@@ -40,7 +40,7 @@ impl RegionLevel {
     }
 
     /// How many trailing digits are zero for a code of this level.
-    fn trailing(self) -> u32 {
+    pub fn trailing(self) -> u32 {
         match self {
             RegionLevel::Province => 10,
             RegionLevel::City => 8,

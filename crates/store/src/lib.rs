@@ -259,7 +259,7 @@ macro_rules! dispatch {
                 | "identity_decisions" | "quality_counts" | "quality_items" | "alert_counts"
                 | "monitoring_groups" | "open_department_task_groups" | "alert_village_counts" | "groups"
                 | "sampling_frame" | "inspection" | "inspections" | "rectifications" | "rectification_counts" | "summary_counts" | "summary_notes" | "measures_since"
-                | "question" | "questions" | "faq" | "question_file"
+                | "question" | "questions" | "faq" | "question_file" | "tallies" | "tally_backlog"
         )
     };
 }
@@ -353,6 +353,21 @@ impl Db {
             }
             Pools::Postgres(p) => p.close().await,
         }
+    }
+
+    /// Folds the dashboard's maintained tallies (migration 0016) into one row per key (`serve`
+    /// does it when [`Db::tally_backlog`] has grown). Returns the rows folded and the id of the
+    /// last row afterwards (the next backlog counts from it).
+    pub async fn compact_tallies(&self) -> StoreResult<(u64, i64)> {
+        match &*self.0 {
+            Pools::Sqlite { writer, .. } => sqlite::compact_tallies(writer).await,
+            Pools::Postgres(pool) => pg::compact_tallies(pool).await,
+        }
+    }
+
+    /// Tally rows written after row `after`: what a dashboard read sums beyond one row per key.
+    pub async fn tally_backlog(&self, after: i64) -> StoreResult<u64> {
+        dispatch!(self, tally_backlog(after))
     }
 
     /// Runs raw SQL on the writer (tests and maintenance only; bypasses every rule).
@@ -1201,6 +1216,17 @@ impl QualityStore for Db {
 }
 
 impl OversightStore for Db {
+    async fn tallies(
+        &self,
+        scope: &Scope,
+        region: Option<RegionCode>,
+        per: domain::region::RegionLevel,
+        campaign: Option<domain::campaign::CampaignId>,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> StoreResult<domain::ports::Tallies> {
+        dispatch!(self, tallies(scope, region, per, campaign, from, to))
+    }
     async fn monitoring_groups(
         &self,
         scope: &Scope,

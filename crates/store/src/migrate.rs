@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 13, name: "supervision", sql: include_str!("../migrations/0013_supervision.sql") },
     Migration { version: 14, name: "summaries", sql: include_str!("../migrations/0014_summaries.sql") },
     Migration { version: 15, name: "questions", sql: include_str!("../migrations/0015_questions.sql") },
+    Migration { version: 16, name: "tallies", sql: include_str!("../migrations/0016_tallies.sql") },
 ];
 
 /// Expands the tokens and the backend-only sections.

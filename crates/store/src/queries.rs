@@ -1656,31 +1656,172 @@ pub(crate) async fn findings(
     Ok(Page { items, next, total })
 }
 
+/// Findings per (village, code, status), from the maintained tallies (migration 0016).
 pub(crate) async fn finding_counts(
     r: &Pool<DB>,
     scope: &Scope,
 ) -> Result<Vec<(RegionCode, FindingCode, FindingStatus, i64)>, StoreError> {
-    let (lo, hi) = scope.range();
-    let rows = sqlx::query(
-        "SELECT village_code, code, status, COUNT(*) AS n FROM findings WHERE village_code BETWEEN $1 AND $2
-         GROUP BY village_code, code, status ORDER BY village_code, code, status",
-    )
-    .bind(lo)
-    .bind(hi)
-    .fetch_all(r)
-    .await
-    .map_err(crate::db_err)?;
-    rows.iter()
-        .map(|row| {
+    finding_tallies(r, scope.range(), 1).await
+}
+
+async fn finding_tallies(
+    r: &Pool<DB>,
+    (lo, hi): (i64, i64),
+    unit: i64,
+) -> Result<Vec<(RegionCode, FindingCode, FindingStatus, i64)>, StoreError> {
+    let rows = tally_rows(r, TALLY_FINDINGS, lo, hi, unit, "village_code, a, b", None).await?;
+    rows.into_iter()
+        .map(|(v, a, b, _, n)| {
             Ok((
-                RegionCode::from_i64(row.try_get("village_code")?).ok_or_else(|| bad("findings.village_code"))?,
-                enum_of(row.try_get("code")?, "findings.code")?,
-                enum_of(row.try_get("status")?, "findings.status")?,
-                row.try_get("n")?,
+                RegionCode::from_i64(v).ok_or_else(|| bad("tallies.village_code"))?,
+                enum_of(i16::try_from(a).map_err(|_| bad("tallies.a"))?, "findings.code")?,
+                enum_of(i16::try_from(b).map_err(|_| bad("tallies.b"))?, "findings.status")?,
+                n,
             ))
         })
         .collect::<Result<_, sqlx::Error>>()
         .map_err(crate::db_err)
+}
+
+// ---------------------------------------------------------------- maintained tallies
+
+/// The tallies' subjects (migration 0016 says what a, b and c hold for each).
+const TALLY_HOUSEHOLDS: i16 = 1;
+const TALLY_TASKS: i16 = 2;
+const TALLY_FINDINGS: i16 = 3;
+
+/// One subject's counts in a village range, summed per `keys` (of village_code, a, b, c —
+/// village_code read as the region of `unit`: 1 the village, 1000 its town, …): rows of
+/// (region, a, b, c, count), the keys left out read as 0 or '', counts of zero left out; `a`
+/// fixed when given (a task tally's campaign).
+async fn tally_rows(
+    r: &Pool<DB>,
+    subject: i16,
+    lo: i64,
+    hi: i64,
+    unit: i64,
+    keys: &str,
+    a: Option<i64>,
+) -> Result<Vec<(i64, i64, i64, String, i64)>, StoreError> {
+    let has = |k: &str| keys.split(", ").any(|x| x == k);
+    let col = |k: &str, zero: &str| if has(k) { k.to_string() } else { format!("{zero} AS {k}") };
+    let q = format!(
+        "SELECT {v}, {a}, {b}, {c}, CAST(SUM(n) AS BIGINT) AS n FROM (
+             SELECT village_code / {unit} * {unit} AS village_code, a, b, c, n FROM tallies
+             WHERE subject = $1 AND village_code BETWEEN $2 AND $3{only}) t
+         GROUP BY {keys} HAVING SUM(n) <> 0 ORDER BY {keys}",
+        v = if has("village_code") { "village_code".to_string() } else { "CAST(0 AS BIGINT) AS village_code".into() },
+        a = col("a", "CAST(0 AS BIGINT)"),
+        b = col("b", "CAST(0 AS BIGINT)"),
+        c = col("c", "''"),
+        only = if a.is_some() { " AND a = $4" } else { "" },
+    );
+    let mut q = dynamic(q).bind(subject).bind(lo).bind(hi);
+    if let Some(a) = a {
+        q = q.bind(a);
+    }
+    let rows = q.fetch_all(r).await.map_err(crate::db_err)?;
+    rows.iter()
+        .map(|x| Ok((x.try_get("village_code")?, x.try_get("a")?, x.try_get("b")?, x.try_get("c")?, x.try_get("n")?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(crate::db_err)
+}
+
+pub(crate) async fn tallies(
+    r: &Pool<DB>,
+    scope: &Scope,
+    region: Option<RegionCode>,
+    per: domain::RegionLevel,
+    campaign: Option<domain::campaign::CampaignId>,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> Result<domain::ports::Tallies, StoreError> {
+    let (lo, hi) = range_within(scope, region);
+    let unit = 10i64.pow(per.trailing());
+    let mut out = domain::ports::Tallies::default();
+    let place = |v: i64| RegionCode::from_i64(v).ok_or_else(|| crate::db_err(bad("tallies.village_code")));
+    let small = |v: i64, what: &str| i16::try_from(v).map_err(|_| crate::db_err(bad(what)));
+    let households = tally_rows(r, TALLY_HOUSEHOLDS, lo, hi, unit, "village_code, a", None).await?;
+    for (v, a, _, _, n) in households {
+        let status = enum_of(small(a, "tallies.a")?, "households.monitoring_status").map_err(crate::db_err)?;
+        out.households.push((place(v)?, status, n));
+    }
+    let monitored = domain::household::MonitoringStatus::Monitored.code();
+    for (_, _, b, c, n) in tally_rows(r, TALLY_HOUSEHOLDS, lo, hi, unit, "b, c", Some(monitored.into())).await? {
+        let category = (b >= 0).then(|| small(b, "tallies.b")).transpose()?;
+        out.monitored_by.push((
+            category.and_then(domain::codes::MonitoringCategory::from_code),
+            Household::decode_risks(&c).first().copied(),
+            n,
+        ));
+    }
+    if let Some(c) = campaign {
+        for (v, _, b, _, n) in tally_rows(r, TALLY_TASKS, lo, hi, unit, "village_code, b", Some(c.0)).await? {
+            let status = enum_of(small(b, "tallies.b")?, "screening_tasks.status").map_err(crate::db_err)?;
+            out.tasks.push((place(v)?, status, n));
+        }
+    }
+    out.findings = finding_tallies(r, (lo, hi), unit).await?;
+    // by date: the period's inclusions and eliminations are few, and the index holds both
+    // columns (`+village_code` keeps SQLite from walking the list index instead)
+    for (column, into) in [("monitored_since", &mut out.included), ("eliminated_on", &mut out.eliminated)] {
+        let q = format!(
+            "SELECT village_code / {unit} * {unit} AS village_code, COUNT(*) AS n FROM households
+             WHERE {column} BETWEEN $1 AND $2 AND +village_code BETWEEN $3 AND $4 GROUP BY village_code / {unit} * {unit}"
+        );
+        let rows = dynamic(q).bind(from).bind(to).bind(lo).bind(hi).fetch_all(r).await.map_err(crate::db_err)?;
+        for x in &rows {
+            into.push((
+                place(x.try_get("village_code").map_err(crate::db_err)?)?,
+                x.try_get("n").map_err(crate::db_err)?,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Tally rows written after row `after` (not yet folded by a compaction that ended there).
+pub(crate) async fn tally_backlog(r: &Pool<DB>, after: i64) -> Result<u64, StoreError> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tallies WHERE id > $1")
+        .bind(after)
+        .fetch_one(r)
+        .await
+        .map_err(crate::db_err)?;
+    Ok(n as u64)
+}
+
+/// Folds the tallies' +1/-1 rows into one row per key (keys at zero dropped). Safe while others
+/// write: only the rows seen are folded — on PostgreSQL in one statement (one snapshot), on
+/// SQLite under its single writer. Returns the rows folded and the last row's id afterwards.
+pub(crate) async fn compact_tallies(w: &Pool<DB>) -> Result<(u64, i64), StoreError> {
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let max: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(id) FROM tallies").fetch_one(&mut *tx).await.map_err(crate::db_err)?;
+    let Some(max) = max else { return Ok((0, 0)) };
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tallies WHERE id <= $1")
+        .bind(max)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
+    let keys = "subject, village_code, a, b, c";
+    if BACKEND == crate::Backend::Postgres {
+        let q = format!(
+            "WITH gone AS (DELETE FROM tallies WHERE id <= $1 RETURNING {keys}, n)
+             INSERT INTO tallies ({keys}, n) SELECT {keys}, SUM(n) FROM gone GROUP BY {keys} HAVING SUM(n) <> 0"
+        );
+        dynamic(q).bind(max).execute(&mut *tx).await.map_err(crate::db_err)?;
+    } else {
+        let q = format!(
+            "INSERT INTO tallies ({keys}, n) SELECT {keys}, SUM(n) FROM tallies WHERE id <= $1
+             GROUP BY {keys} HAVING SUM(n) <> 0"
+        );
+        dynamic(q).bind(max).execute(&mut *tx).await.map_err(crate::db_err)?;
+        sqlx::query("DELETE FROM tallies WHERE id <= $1").bind(max).execute(&mut *tx).await.map_err(crate::db_err)?;
+    }
+    let last: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(id) FROM tallies").fetch_one(&mut *tx).await.map_err(crate::db_err)?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok((count as u64, last.unwrap_or(max)))
 }
 
 pub(crate) async fn set_finding_status(
@@ -3624,9 +3765,10 @@ pub(crate) async fn officer_history(
     rows.iter().map(decode_officer).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)
 }
 
-/// Monitored households without an officer: `$1` the monitored status, `$2`–`$3` the village range.
+/// Monitored households (status 1, written out: the partial index `households_monitored` of
+/// migration 0016 matches it) without an officer; `$1`–`$2` the village range.
 const OFFICER_GAP_WHERE: &str =
-    "h.monitoring_status = $1 AND h.village_code BETWEEN $2 AND $3 AND h.officer_name IS NULL";
+    "h.monitoring_status = 1 AND h.village_code BETWEEN $1 AND $2 AND h.officer_name IS NULL";
 
 fn decode_date_groups(rows: &[DbRow]) -> Result<Vec<domain::ports::DateGroup>, StoreError> {
     rows.iter()
@@ -3650,12 +3792,11 @@ pub(crate) async fn officer_gap_groups(
     region: Option<RegionCode>,
 ) -> Result<Vec<domain::ports::DateGroup>, StoreError> {
     let (lo, hi) = range_within(scope, region);
-    let monitored = domain::household::MonitoringStatus::Monitored.code();
+    debug_assert_eq!(domain::household::MonitoringStatus::Monitored.code(), 1, "OFFICER_GAP_WHERE");
     let rows = dynamic(format!(
         "SELECT h.village_code, h.monitored_since, NULL AS first_on, COUNT(*) AS n FROM households h
          WHERE {OFFICER_GAP_WHERE} GROUP BY h.village_code, h.monitored_since"
     ))
-    .bind(monitored)
     .bind(lo)
     .bind(hi)
     .fetch_all(r)
@@ -3671,10 +3812,8 @@ pub(crate) async fn officer_gaps(
     limit: u32,
 ) -> Result<Page<OfficerGap>, StoreError> {
     let (lo, hi) = range_within(scope, region);
-    let monitored = domain::household::MonitoringStatus::Monitored.code();
     let w = OFFICER_GAP_WHERE;
     let total: i64 = dynamic(format!("SELECT COUNT(*) AS n FROM households h WHERE {w}"))
-        .bind(monitored)
         .bind(lo)
         .bind(hi)
         .fetch_one(r)
@@ -3684,9 +3823,8 @@ pub(crate) async fn officer_gaps(
     let rows = dynamic(format!(
         "SELECT h.id, h.household_no, h.village_code, h.monitored_since,
                 (SELECT m.name FROM members m WHERE m.household_id = h.id AND m.relation = 1 ORDER BY m.seq LIMIT 1) AS head_name
-         FROM households h WHERE {w} ORDER BY h.monitored_since, h.id LIMIT $4"
+         FROM households h WHERE {w} ORDER BY h.monitored_since, h.id LIMIT $3"
     ))
-    .bind(monitored)
     .bind(lo)
     .bind(hi)
     .bind(i64::from(limit))
@@ -5852,8 +5990,11 @@ pub(crate) async fn open_department_task_groups(
 ) -> Result<Vec<(RegionCode, chrono::NaiveDate, i64)>, StoreError> {
     let (lo, hi) = range_within(scope, region);
     let rows = sqlx::query(
-        "SELECT h.village_code, t.due_on, COUNT(*) AS n FROM department_tasks t JOIN households h ON h.id = t.household_id
-         WHERE h.village_code BETWEEN $1 AND $2 AND t.state IN (1, 2) GROUP BY h.village_code, t.due_on",
+        // from the open tasks to their households (CROSS JOIN fixes SQLite's join order: it would
+        // walk every household of the range instead; open tasks are far fewer)
+        "SELECT h.village_code, t.due_on, COUNT(*) AS n FROM department_tasks t CROSS JOIN households h
+         WHERE h.id = t.household_id AND h.village_code BETWEEN $1 AND $2 AND t.state IN (1, 2)
+         GROUP BY h.village_code, t.due_on",
     )
     .bind(lo)
     .bind(hi)
@@ -5879,8 +6020,9 @@ pub(crate) async fn alert_village_counts(
 ) -> Result<Vec<(RegionCode, AlertStatus, i64)>, StoreError> {
     let (lo, hi) = range_within(scope, region);
     let rows = sqlx::query(
-        "SELECT h.village_code, a.status, COUNT(*) AS n FROM department_alerts a JOIN households h ON h.id = a.household_id
-         WHERE h.village_code BETWEEN $1 AND $2 GROUP BY h.village_code, a.status",
+        // from the alerts to their households, as above
+        "SELECT h.village_code, a.status, COUNT(*) AS n FROM department_alerts a CROSS JOIN households h
+         WHERE h.id = a.household_id AND h.village_code BETWEEN $1 AND $2 GROUP BY h.village_code, a.status",
     )
     .bind(lo)
     .bind(hi)

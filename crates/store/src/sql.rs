@@ -285,7 +285,9 @@ pub fn household_where(scope: &Scope, filter: &HouseholdFilter, args: &mut Vec<A
         w.push_str(&format!(" AND h.kind = {}", push(args, Arg::I16(Some(k.code())))));
     }
     if let Some(s) = filter.status {
-        w.push_str(&format!(" AND h.monitoring_status = {}", push(args, Arg::I16(Some(s.code())))));
+        // the code written out (an enum's, not user text): the partial index of monitored
+        // households (migration 0016) serves `= 1` only when the planner sees the value
+        w.push_str(&format!(" AND h.monitoring_status = {}", s.code()));
     }
     if let Some(c) = filter.category {
         w.push_str(&format!(" AND h.monitoring_category = {}", push(args, Arg::I16(Some(c.code())))));

@@ -750,3 +750,172 @@ async fn campaigns_cover_every_household_and_assign_tasks() {
     })
     .await;
 }
+
+/// The dashboard's maintained tallies (migration 0016) equal counting the tables themselves,
+/// whatever path wrote them (the store's own writes, or raw SQL), before and after compaction.
+#[tokio::test]
+async fn tallies_stay_equal_to_the_tables_on_every_write() {
+    use domain::campaign::TaskStatus;
+    use domain::ports::{
+        CampaignStore, FindingFilter, FindingStatus, FindingStore, HouseholdFindings, OversightStore, ProgressBy,
+    };
+    use domain::region::RegionLevel;
+    use domain::rules::{Finding, FindingCode};
+    use std::collections::BTreeMap;
+    on_both(|db| async move {
+        let mut data: Vec<_> = (1..=10).map(|n| incoming(n, DAZHENG)).collect();
+        data.extend((11..=14).map(|n| incoming(n, DONGTANG)));
+        seed(&db, data).await;
+        let town = RegionCode::parse("450203100000").unwrap();
+        let new = domain::campaign::CampaignDefinition {
+            name: "雒容镇2022年集中排查".into(),
+            region: town,
+            policy_year: 2022,
+            phases: domain::campaign::seed_phases(2022),
+        };
+        let (c, _) = db.create_campaign(&Actor::cli(), at(), &new).await.unwrap();
+        let (from, to) = (NaiveDate::from_ymd_opt(2022, 1, 1).unwrap(), NaiveDate::from_ymd_opt(2022, 5, 4).unwrap());
+        let as_of = NaiveDate::from_ymd_opt(2022, 3, 28).unwrap();
+        let finding = |code: FindingCode, sub: &'static str| Finding {
+            code,
+            sub_code: sub,
+            suggested_category: None,
+            rule_id: "TEST",
+            rule_version: 1,
+            params: vec![],
+            inputs: Default::default(),
+            member_id: None,
+            explanation: sub.to_string(),
+        };
+        let mut hf = Vec::new();
+        for n in [1, 2, 11] {
+            let no = incoming(n, if n > 10 { DONGTANG } else { DAZHENG }).household.household_no;
+            let d = db.household(&Scope::system(), &no).await.unwrap().unwrap();
+            hf.push(HouseholdFindings {
+                household_id: d.record.id,
+                village: d.record.household.village,
+                findings: vec![finding(FindingCode::ShouldMonitor, "INCOME"), finding(FindingCode::DataError, "X")],
+            });
+        }
+        db.record_findings(at(), as_of, None, &hf).await.unwrap();
+
+        // what the tallies say, against counting the tables
+        let check = |label: &'static str| {
+            let db = db.clone();
+            async move {
+                let t = db.tallies(&Scope::system(), None, RegionLevel::Village, Some(c.id), from, to).await.unwrap();
+                let households: BTreeMap<(RegionCode, i16), i64> =
+                    t.households.iter().map(|(v, s, n)| ((*v, s.code()), *n)).collect();
+                let monitored_by: BTreeMap<(Option<i16>, Option<i16>), i64> =
+                    t.monitored_by.iter().map(|(c, r, n)| ((c.map(|c| c.code()), r.map(|r| r.code())), *n)).collect();
+                let (mut counted, mut counted_by): (BTreeMap<_, i64>, BTreeMap<_, i64>) = Default::default();
+                let (mut included, mut eliminated): (BTreeMap<RegionCode, i64>, BTreeMap<RegionCode, i64>) =
+                    Default::default();
+                for g in db.monitoring_groups(&Scope::system(), None, from, to).await.unwrap() {
+                    *counted.entry((g.village, g.status.code())).or_default() += g.count;
+                    if g.status == domain::household::MonitoringStatus::Monitored {
+                        *counted_by.entry((g.category.map(|c| c.code()), g.risk.map(|r| r.code()))).or_default() +=
+                            g.count;
+                    }
+                    *included.entry(g.village).or_default() += if g.included_in_period { g.count } else { 0 };
+                    *eliminated.entry(g.village).or_default() += if g.eliminated_in_period { g.count } else { 0 };
+                }
+                assert_eq!(households, counted, "{label}: households");
+                assert_eq!(monitored_by, counted_by, "{label}: monitored by category and main risk");
+                included.retain(|_, n| *n > 0);
+                eliminated.retain(|_, n| *n > 0);
+                assert_eq!(t.included.iter().copied().collect::<BTreeMap<_, _>>(), included, "{label}: included");
+                assert_eq!(t.eliminated.iter().copied().collect::<BTreeMap<_, _>>(), eliminated, "{label}: eliminated");
+                // per town: the villages' counts summed
+                let town = db.tallies(&Scope::system(), None, RegionLevel::Town, Some(c.id), from, to).await.unwrap();
+                let mut by_town: BTreeMap<(RegionCode, i16), i64> = BTreeMap::new();
+                for ((v, s), n) in &households {
+                    *by_town.entry((v.ancestor(RegionLevel::Town), *s)).or_default() += n;
+                }
+                assert_eq!(town.households.iter().map(|(v, s, n)| ((*v, s.code()), *n)).collect::<BTreeMap<_, _>>(), by_town);
+                assert_eq!(town.monitored_by, t.monitored_by);
+                assert_eq!(
+                    town.findings.iter().map(|x| x.3).sum::<i64>(),
+                    t.findings.iter().map(|x| x.3).sum::<i64>(),
+                    "{label}: findings per town"
+                );
+                let progress = db.progress(&Scope::system(), c.id, ProgressBy::Village, None).await.unwrap();
+                for p in &progress {
+                    let v = p.village.unwrap();
+                    let n = |s: TaskStatus| t.tasks.iter().filter(|x| x.0 == v && x.1 == s).map(|x| x.2).sum::<i64>();
+                    let p = &p.progress;
+                    assert_eq!(
+                        (n(TaskStatus::Pending), n(TaskStatus::RemoteOnly), n(TaskStatus::Visited), n(TaskStatus::NotReached)),
+                        (p.pending, p.remote_only, p.visited, p.not_reached),
+                        "{label}: tasks of {v}"
+                    );
+                }
+                assert_eq!(t.tasks.iter().map(|x| x.2).sum::<i64>(), progress.iter().map(|p| p.progress.households).sum::<i64>());
+                let all = db.findings(&Scope::system(), &FindingFilter::default(), 1000).await.unwrap().items;
+                let mut findings: BTreeMap<(RegionCode, FindingCode, FindingStatus), i64> = BTreeMap::new();
+                for f in &all {
+                    *findings.entry((f.village, f.code, f.status)).or_default() += 1;
+                }
+                let tallied: BTreeMap<_, _> = t.findings.iter().map(|(v, c, s, n)| ((*v, *c, *s), *n)).collect();
+                assert_eq!(tallied, findings, "{label}: findings");
+                t
+            }
+        };
+        let first = check("after the store's writes").await;
+        assert_eq!(first.households.iter().map(|g| g.2).sum::<i64>(), 14);
+        assert_eq!(first.tasks.iter().map(|x| x.2).sum::<i64>(), 14);
+        assert_eq!(first.findings.iter().map(|x| x.3).sum::<i64>(), 6);
+
+        // any write path keeps them: raw SQL moves statuses, a household, deletes a task
+        let visited = TaskStatus::Visited.code();
+        let remote = TaskStatus::RemoteOnly.code();
+        db.execute_raw(&format!("UPDATE screening_tasks SET status = {visited} WHERE id % 2 = 0")).await.unwrap();
+        db.execute_raw(&format!("UPDATE screening_tasks SET status = {remote} WHERE id % 3 = 0")).await.unwrap();
+        db.execute_raw("DELETE FROM screening_tasks WHERE id = (SELECT MIN(id) FROM screening_tasks)").await.unwrap();
+        let monitored = domain::household::MonitoringStatus::Monitored.code();
+        let eliminated = domain::household::MonitoringStatus::Eliminated.code();
+        let category = MonitoringCategory::SuddenHardship.code();
+        db.execute_raw(&format!(
+            "UPDATE households SET monitoring_status = {monitored}, monitoring_category = {category}, risks = '3,1',
+             monitored_since = '2022-04-02' WHERE household_no LIKE '%0003' OR household_no LIKE '%0012'"
+        ))
+        .await
+        .unwrap();
+        db.execute_raw(&format!(
+            "UPDATE households SET monitoring_status = {eliminated}, eliminated_on = '2022-04-20' WHERE household_no LIKE '%0007'"
+        ))
+        .await
+        .unwrap();
+        db.execute_raw(&format!("UPDATE households SET village_code = {DONGTANG} WHERE household_no LIKE '%0004'"))
+            .await
+            .unwrap();
+        // a later screening resolves some findings, dismisses one
+        db.record_findings(at(), as_of, None, &hf[..1]).await.unwrap();
+        db.execute_raw(&format!(
+            "UPDATE findings SET status = {} WHERE id = (SELECT MAX(id) FROM findings)",
+            FindingStatus::Dismissed.code()
+        ))
+        .await
+        .unwrap();
+        let second = check("after raw writes").await;
+        assert_ne!(first, second, "the writes changed the counts");
+        assert_eq!(second.tasks.iter().map(|x| x.2).sum::<i64>(), 13, "a task deleted");
+        assert!(second.included.iter().map(|x| x.1).sum::<i64>() >= 2, "two included in the period");
+
+        // compaction folds the rows and changes no count; twice is the same
+        let (folded, last) = db.compact_tallies().await.unwrap();
+        assert!(folded > 0);
+        assert_eq!(db.tally_backlog(last).await.unwrap(), 0, "nothing written since");
+        assert_eq!(check("after compaction").await, second);
+        let (_, last) = db.compact_tallies().await.unwrap();
+        assert_eq!(check("after compacting again").await, second);
+        // and writes after compaction still count
+        db.execute_raw(&format!("UPDATE screening_tasks SET status = {visited}")).await.unwrap();
+        let moved: i64 = second.tasks.iter().filter(|x| x.1 != TaskStatus::Visited).map(|x| x.2).sum();
+        assert!(moved > 0);
+        assert_eq!(db.tally_backlog(last).await.unwrap() as i64, 2 * moved, "a -1 and a +1 per task moved, none for the others");
+        let third = check("after a write on compacted tallies").await;
+        assert_eq!(third.tasks.iter().filter(|x| x.1 == TaskStatus::Visited).map(|x| x.2).sum::<i64>(), 13);
+    })
+    .await;
+}

@@ -145,6 +145,7 @@ pub async fn serve(
     state.reload_calendar().await.map_err(|e| std::io::Error::other(format!("工作日历：{e}")))?;
     notify::spawn(state.clone(), std::time::Duration::from_secs(5));
     spawn_calendar_refresh(state.clone(), CALENDAR_REFRESH);
+    spawn_tally_compaction(state.db.clone(), TALLY_CHECK);
     axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
@@ -162,6 +163,38 @@ fn spawn_calendar_refresh(state: AppState, every: Duration) {
             if let Err(e) = state.reload_calendar().await {
                 tracing::warn!(error = %e, "could not reread the work calendar: keeping the one in use");
             }
+        }
+    });
+}
+
+/// How often a running server looks at the dashboard tallies' backlog (migration 0016), and the
+/// backlog at which it folds them: a dashboard read sums at most about this many rows beyond one
+/// per key. Compaction is safe in several processes at once.
+pub const TALLY_CHECK: Duration = Duration::from_secs(30);
+const TALLY_FOLD_AT: u64 = 2_000;
+
+fn spawn_tally_compaction(db: Db, every: Duration) {
+    tokio::spawn(async move {
+        // at start: whatever an import or another process left
+        let mut last: Option<i64> = None;
+        loop {
+            let due = match last {
+                None => true,
+                Some(after) => db.tally_backlog(after).await.is_ok_and(|n| n >= TALLY_FOLD_AT),
+            };
+            if due {
+                let started = std::time::Instant::now();
+                match db.compact_tallies().await {
+                    Ok((folded, end)) => {
+                        last = Some(end);
+                        tracing::info!(folded, ms = started.elapsed().as_millis() as u64, "dashboard tallies folded");
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not fold the dashboard tallies: reads stay exact, only slower")
+                    }
+                }
+            }
+            tokio::time::sleep(every).await;
         }
     });
 }

@@ -154,6 +154,9 @@ pub async fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
     if selected.iter().any(|w| w == "W8") {
         bench.w8(&main_db, member_rows, &duck)?;
     }
+    if selected.iter().any(|w| w == "W4") {
+        bench.w4_page(&main_db).await?;
+    }
     let (w5, w6) = (selected.iter().any(|w| w == "W5"), selected.iter().any(|w| w == "W6"));
     if w5 || w6 {
         bench.http(&main_db, w5, w6).await?;
@@ -587,7 +590,7 @@ impl Bench {
                 "a region's counts and its children's (maintained roll-up, in process) / 汇总（读取）",
                 &lat,
                 Goal::P99(0.005),
-                "20,000 reads of random regions; the dashboard page over it is issue 7",
+                "20,000 reads of random regions of the engine's roll-up (the dashboard itself: W4 page)",
             ));
         }
         if wants("W7") {
@@ -691,6 +694,98 @@ impl Bench {
 }
 
 impl Bench {
+    /// W4 page: the dashboard as users get it — `GET /api/v1/dashboard` of a random region above
+    /// the villages, over HTTP, from the counts the database maintains (migration 0016), on a
+    /// copy of the database screened and with a campaign (both untimed).
+    async fn w4_page(&mut self, main_db: &Path) -> anyhow::Result<()> {
+        use domain::ports::{RegionStore, SessionStore};
+        eprintln!("W4 page: the dashboard over HTTP / 看板接口 …");
+        let run_db = self.dir.join("w4");
+        copy_db(main_db, &run_db)?;
+        let quiet = |mut c: Command| c.stdout(Stdio::null()).stderr(Stdio::null()).status();
+        check(quiet(self.fangpin_in(&run_db, &["screen", "--as-of", AS_OF]))?, "fangpin screen (W4 page)")?;
+        let region = guangxi().to_string();
+        let c = self.fangpin_in(&run_db, &["campaign", "create", "--name", "基准测试排查", "--region", &region]);
+        check(quiet(c)?, "fangpin campaign create (W4 page)")?;
+        let url = format!("sqlite://{}", run_db.join("fangpin.db").display());
+        let db = store::Db::connect(&url, &store::ConnectOptions::default()).await?;
+        let start = domain::clock::parse_moment(NOW).ok_or_else(|| anyhow::anyhow!("NOW"))?;
+        let clock: Arc<dyn domain::clock::Clock> = Arc::new(domain::clock::ShiftedClock::starting_at(start));
+        let now = clock.now();
+        // some of the campaign done, as in a running campaign: every third household visited
+        let visited = domain::campaign::TaskStatus::Visited.code();
+        db.execute_raw(&format!("UPDATE screening_tasks SET status = {visited} WHERE id % 3 = 0")).await?;
+        let (folded, _) = db.compact_tallies().await?;
+        let actor = domain::Actor::cli();
+        let u = web::auth::create_user(
+            &db,
+            &actor,
+            now,
+            "bench_dashboard",
+            "性能测试",
+            domain::Role::Leader,
+            guangxi(),
+            "Bench@2022-fangpin",
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let token = web::auth::new_token();
+        let kind = domain::ports::SessionKind::Integration;
+        db.create_session(&web::auth::token_hash(&token), u.id, kind, &web::auth::new_token(), now, None, &[]).await?;
+        // every region above the villages (province, city, county, town), in random order
+        let mut regions: Vec<domain::RegionCode> = db
+            .all_regions()
+            .await?
+            .into_iter()
+            .filter(|r| r.code.level() != domain::RegionLevel::Village)
+            .map(|r| r.code)
+            .collect();
+        let mut rng = synth::rng::Rng::new(7);
+        for i in (1..regions.len()).rev() {
+            regions.swap(i, rng.below(i as u32 + 1) as usize);
+        }
+        let paths: Arc<Vec<String>> =
+            Arc::new(regions.iter().map(|r| format!("/api/v1/dashboard?region={r}")).collect());
+        let web_config = web::WebConfig { work_dir: run_db.join("work"), ..Default::default() };
+        let state = web::AppState::new(db.clone(), clock, web_config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let api = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(web::serve(listener, state, async {
+            let _ = stopped.await;
+        }));
+        let duration = std::time::Duration::from_secs(if self.runs > 1 { 5 } else { 3 });
+        let connections = 8;
+        let mut lat = Vec::new();
+        let mut errors = 0;
+        for _ in 0..self.runs {
+            print_load();
+            let l = http::load(api, Arc::clone(&paths), Some(token.clone()), connections, duration).await;
+            errors += l.errors;
+            lat.extend(l.latencies);
+        }
+        let _ = stop.send(());
+        let _ = server.await;
+        db.close().await;
+        if errors > 0 {
+            bail!("W4 page: {errors} requests failed");
+        }
+        self.report.push(Row::latency(
+            "W4 page",
+            "GET /api/v1/dashboard of a random region above the villages (JSON API, 领导) / 看板接口",
+            &lat,
+            Goal::P99(0.005),
+            &format!(
+                "{connections} connections, {} s per run, {} regions (province … town); a third of the campaign visited; \
+                 tallies folded before ({folded} rows); {} requests",
+                duration.as_secs(),
+                paths.len(),
+                lat.len()
+            ),
+        ));
+        Ok(())
+    }
+
     /// W5: household detail over the JSON API vs an axum hello-world, 64 connections each; W6:
     /// 200 requests/s alone and while `fangpin screen` runs on the same database.
     async fn http(&mut self, main_db: &Path, w5: bool, w6: bool) -> anyhow::Result<()> {
