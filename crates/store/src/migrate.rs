@@ -34,6 +34,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 14, name: "summaries", sql: include_str!("../migrations/0014_summaries.sql") },
     Migration { version: 15, name: "questions", sql: include_str!("../migrations/0015_questions.sql") },
     Migration { version: 16, name: "tallies", sql: include_str!("../migrations/0016_tallies.sql") },
+    Migration { version: 17, name: "assistance_gaps", sql: include_str!("../migrations/0017_assistance_gaps.sql") },
 ];
 
 /// Expands the tokens and the backend-only sections.

@@ -919,3 +919,84 @@ async fn tallies_stay_equal_to_the_tables_on_every_write() {
     })
     .await;
 }
+
+/// The first-measures clock kept on the household by triggers (migration 0017) groups the same
+/// households as the 时限 list, which reads measures and officers directly — whatever writes them.
+#[tokio::test]
+async fn measure_gaps_kept_on_the_household_equal_the_list() {
+    use domain::ports::MeasureStore;
+    use std::collections::BTreeMap;
+    on_both(|db| async move {
+        let mut data: Vec<_> = (1..=10).map(|n| incoming(n, DAZHENG)).collect();
+        data.extend((11..=14).map(|n| incoming(n, DONGTANG)));
+        seed(&db, data).await;
+        let check = |label: &'static str| {
+            let db = db.clone();
+            async move {
+                let groups = db.measure_gap_groups(&Scope::system(), None).await.unwrap();
+                let grouped: BTreeMap<(RegionCode, NaiveDate, Option<NaiveDate>), i64> =
+                    groups.iter().map(|g| ((g.village, g.monitored_since, g.first_officer), g.count)).collect();
+                let list = db.measure_gaps(&Scope::system(), None, 1000).await.unwrap();
+                let mut listed: BTreeMap<(RegionCode, NaiveDate, Option<NaiveDate>), i64> = BTreeMap::new();
+                for g in &list.items {
+                    *listed.entry((g.village, g.monitored_since, g.assigned_on)).or_default() += 1;
+                }
+                assert_eq!(grouped, listed, "{label}");
+                list.items.len()
+            }
+        };
+        let ts = if db.backend() == store::Backend::Sqlite { "'2022-04-01 00:00:00+00:00'" } else { "now()" };
+        // monitored from 2022-04-02: every odd household (a raw write: the triggers see it)
+        db.execute_raw(
+            "UPDATE households SET monitoring_status = 1, monitoring_category = 2, monitored_since = '2022-04-02'
+             WHERE id % 2 = 1",
+        )
+        .await
+        .unwrap();
+        let all = check("all monitored, nothing done").await;
+        assert!(all >= 7);
+        let measure = |hid: &str, on: &str, status: i16| {
+            format!(
+                "INSERT INTO measures (household_id, category, content, planned_on, status, created_by, created_at, updated_at)
+                 VALUES ({hid}, 1, '产业帮扶', '{on}', {status}, 'test', {ts}, {ts})"
+            )
+        };
+        let officer = |hid: &str, from: &str, to: &str| {
+            format!(
+                "INSERT INTO officer_assignments (household_id, name, unit, started_on, ended_on, assigned_by, assigned_at)
+                 VALUES ({hid}, '帮扶人', '镇政府', '{from}', {to}, 'test', {ts})"
+            )
+        };
+        let first = "(SELECT MIN(id) FROM households WHERE monitoring_status = 1)";
+        let second = "(SELECT MIN(id) + 2 FROM households WHERE monitoring_status = 1)";
+        let third = "(SELECT MIN(id) + 4 FROM households WHERE monitoring_status = 1)";
+        // a measure after inclusion counts, one before it or cancelled does not
+        db.execute_raw(&measure(first, "2022-04-10", 1)).await.unwrap();
+        db.execute_raw(&measure(second, "2022-03-01", 1)).await.unwrap();
+        db.execute_raw(&measure(third, "2022-04-10", 4)).await.unwrap();
+        // officers: one started after inclusion, one kept from before (active), one ended before
+        db.execute_raw(&officer(second, "2022-04-05", "NULL")).await.unwrap();
+        db.execute_raw(&officer(third, "2021-06-01", "NULL")).await.unwrap();
+        db.execute_raw(&officer(first, "2021-01-01", "'2021-12-31'")).await.unwrap();
+        assert_eq!(check("measures and officers written").await, all - 1, "one household has its measure");
+        let groups = db.measure_gap_groups(&Scope::system(), None).await.unwrap();
+        assert!(groups.iter().any(|g| g.first_officer == NaiveDate::from_ymd_opt(2022, 4, 5)), "the new officer's day");
+        assert!(groups.iter().any(|g| g.first_officer == NaiveDate::from_ymd_opt(2022, 4, 2)), "a kept officer: inclusion");
+        // the measure cancelled, the officer ended, a later inclusion, a deleted measure
+        db.execute_raw("UPDATE measures SET status = 4 WHERE planned_on = '2022-04-10' AND status = 1").await.unwrap();
+        assert_eq!(check("the measure cancelled").await, all);
+        db.execute_raw("UPDATE measures SET status = 2").await.unwrap();
+        assert_eq!(check("both measures on").await, all - 2, "the once-cancelled measure now counts too");
+        db.execute_raw("UPDATE officer_assignments SET ended_on = '2022-04-20' WHERE started_on = '2021-06-01'")
+            .await
+            .unwrap();
+        check("a kept officer ended").await;
+        db.execute_raw(&format!("UPDATE households SET monitored_since = '2022-05-01' WHERE id = {first}"))
+            .await
+            .unwrap();
+        assert_eq!(check("included again after its measure").await, all - 1);
+        db.execute_raw("DELETE FROM measures").await.unwrap();
+        assert_eq!(check("measures deleted").await, all);
+    })
+    .await;
+}
