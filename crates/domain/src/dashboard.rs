@@ -173,7 +173,8 @@ pub async fn dashboard<S>(
 where
     S: OversightStore + CampaignStore + FindingStore + AssistanceStore + MeasureStore + ParamStore,
 {
-    if !scope.allows(Permission::ViewHouseholds) {
+    // the tallies count every task of the region: a scope narrowed to its own tasks (排查员) has none
+    if !scope.allows(Permission::ViewHouseholds) || scope.own_tasks_only().is_some() {
         return Err(EditError::Forbidden);
     }
     let region = region_in(scope, region)?;

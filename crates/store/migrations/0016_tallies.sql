@@ -10,6 +10,10 @@
 --                               (monitoring_status 1 is 监测中; the dashboard breaks down only those)
 --   subject 2 screening tasks:  a = campaign_id,       b = status,                          c = ''
 --   subject 3 findings:         a = code,              b = status,                          c = ''
+-- @postgres
+-- no write between the counts taken below and the triggers that follow them
+LOCK TABLE households, screening_tasks, findings IN SHARE ROW EXCLUSIVE MODE;
+-- @end
 CREATE TABLE tallies (
     id {{ID}},
     subject SMALLINT NOT NULL,
@@ -19,6 +23,12 @@ CREATE TABLE tallies (
     c TEXT NOT NULL,
     n BIGINT NOT NULL
 );
+-- the table's size after the last fold (any process's): what is beyond it is the backlog
+CREATE TABLE tally_state (
+    id SMALLINT PRIMARY KEY,
+    folded_rows BIGINT NOT NULL
+);
+INSERT INTO tally_state (id, folded_rows) VALUES (1, 0);
 -- covering: a dashboard read never visits the table
 CREATE INDEX tallies_by_place ON tallies (subject, village_code, a, b, c, n);
 
@@ -29,7 +39,9 @@ CREATE INDEX households_eliminated ON households (eliminated_on, village_code);
 -- lists filtered to 监测中. It replaces the index on (status, village), which SQLite preferred even
 -- where this one answers from the index alone.
 DROP INDEX households_monitoring;
-CREATE INDEX households_monitored ON households (village_code, monitored_since, officer_name) WHERE monitoring_status = 1;
+-- (the status repeated as a column: SQLite reads the table for a term of the index's WHERE otherwise)
+CREATE INDEX households_monitored ON households (village_code, monitored_since, officer_name, monitoring_status)
+    WHERE monitoring_status = 1;
 
 INSERT INTO tallies (subject, village_code, a, b, c, n)
     SELECT 2, village_code, campaign_id, status, '', COUNT(*)

@@ -356,18 +356,18 @@ impl Db {
     }
 
     /// Folds the dashboard's maintained tallies (migration 0016) into one row per key (`serve`
-    /// does it when [`Db::tally_backlog`] has grown). Returns the rows folded and the id of the
-    /// last row afterwards (the next backlog counts from it).
-    pub async fn compact_tallies(&self) -> StoreResult<(u64, i64)> {
+    /// does it when [`Db::tally_backlog`] has grown). Returns the rows folded.
+    pub async fn compact_tallies(&self) -> StoreResult<u64> {
         match &*self.0 {
             Pools::Sqlite { writer, .. } => sqlite::compact_tallies(writer).await,
             Pools::Postgres(pool) => pg::compact_tallies(pool).await,
         }
     }
 
-    /// Tally rows written after row `after`: what a dashboard read sums beyond one row per key.
-    pub async fn tally_backlog(&self, after: i64) -> StoreResult<u64> {
-        dispatch!(self, tally_backlog(after))
+    /// Tally rows written since the last fold by any process: what a dashboard read sums beyond
+    /// one row per key.
+    pub async fn tally_backlog(&self) -> StoreResult<u64> {
+        dispatch!(self, tally_backlog())
     }
 
     /// Runs raw SQL on the writer (tests and maintenance only; bypasses every rule).

@@ -1780,24 +1780,26 @@ pub(crate) async fn tallies(
     Ok(out)
 }
 
-/// Tally rows written after row `after` (not yet folded by a compaction that ended there).
-pub(crate) async fn tally_backlog(r: &Pool<DB>, after: i64) -> Result<u64, StoreError> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tallies WHERE id > $1")
-        .bind(after)
-        .fetch_one(r)
-        .await
-        .map_err(crate::db_err)?;
-    Ok(n as u64)
+/// Tally rows beyond the table's size after the last fold, by whichever process: what a dashboard
+/// read sums beyond one row per key.
+pub(crate) async fn tally_backlog(r: &Pool<DB>) -> Result<u64, StoreError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM tallies) - (SELECT folded_rows FROM tally_state WHERE id = 1)",
+    )
+    .fetch_one(r)
+    .await
+    .map_err(crate::db_err)?;
+    Ok(n.max(0) as u64)
 }
 
 /// Folds the tallies' +1/-1 rows into one row per key (keys at zero dropped). Safe while others
 /// write: only the rows seen are folded — on PostgreSQL in one statement (one snapshot), on
-/// SQLite under its single writer. Returns the rows folded and the last row's id afterwards.
-pub(crate) async fn compact_tallies(w: &Pool<DB>) -> Result<(u64, i64), StoreError> {
+/// SQLite under its single writer. Returns the rows folded.
+pub(crate) async fn compact_tallies(w: &Pool<DB>) -> Result<u64, StoreError> {
     let mut tx = begin(w).await.map_err(crate::db_err)?;
     let max: Option<i64> =
         sqlx::query_scalar("SELECT MAX(id) FROM tallies").fetch_one(&mut *tx).await.map_err(crate::db_err)?;
-    let Some(max) = max else { return Ok((0, 0)) };
+    let Some(max) = max else { return Ok(0) };
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tallies WHERE id <= $1")
         .bind(max)
         .fetch_one(&mut *tx)
@@ -1818,10 +1820,12 @@ pub(crate) async fn compact_tallies(w: &Pool<DB>) -> Result<(u64, i64), StoreErr
         dynamic(q).bind(max).execute(&mut *tx).await.map_err(crate::db_err)?;
         sqlx::query("DELETE FROM tallies WHERE id <= $1").bind(max).execute(&mut *tx).await.map_err(crate::db_err)?;
     }
-    let last: Option<i64> =
-        sqlx::query_scalar("SELECT MAX(id) FROM tallies").fetch_one(&mut *tx).await.map_err(crate::db_err)?;
+    sqlx::query("UPDATE tally_state SET folded_rows = (SELECT COUNT(*) FROM tallies) WHERE id = 1")
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db_err)?;
     tx.commit().await.map_err(crate::db_err)?;
-    Ok((count as u64, last.unwrap_or(max)))
+    Ok(count as u64)
 }
 
 pub(crate) async fn set_finding_status(

@@ -169,31 +169,28 @@ fn spawn_calendar_refresh(state: AppState, every: Duration) {
 
 /// How often a running server looks at the dashboard tallies' backlog (migration 0016), and the
 /// backlog at which it folds them: a dashboard read sums at most about this many rows beyond one
-/// per key. Compaction is safe in several processes at once.
+/// per key. The backlog is kept in the database, so several processes do not fold each other's
+/// folds; folding at the same time is safe.
 pub const TALLY_CHECK: Duration = Duration::from_secs(30);
 const TALLY_FOLD_AT: u64 = 2_000;
 
 fn spawn_tally_compaction(db: Db, every: Duration) {
     tokio::spawn(async move {
-        // at start: whatever an import or another process left
-        let mut last: Option<i64> = None;
+        // at start, whatever an import or another process left
+        let mut at_least = 1;
         loop {
-            let due = match last {
-                None => true,
-                Some(after) => db.tally_backlog(after).await.is_ok_and(|n| n >= TALLY_FOLD_AT),
-            };
-            if due {
+            if db.tally_backlog().await.is_ok_and(|n| n >= at_least) {
                 let started = std::time::Instant::now();
                 match db.compact_tallies().await {
-                    Ok((folded, end)) => {
-                        last = Some(end);
-                        tracing::info!(folded, ms = started.elapsed().as_millis() as u64, "dashboard tallies folded");
+                    Ok(folded) => {
+                        tracing::info!(folded, ms = started.elapsed().as_millis() as u64, "dashboard tallies folded")
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "could not fold the dashboard tallies: reads stay exact, only slower")
                     }
                 }
             }
+            at_least = TALLY_FOLD_AT;
             tokio::time::sleep(every).await;
         }
     });

@@ -715,7 +715,7 @@ impl Bench {
         // some of the campaign done, as in a running campaign: every third household visited
         let visited = domain::campaign::TaskStatus::Visited.code();
         db.execute_raw(&format!("UPDATE screening_tasks SET status = {visited} WHERE id % 3 = 0")).await?;
-        let (folded, _) = db.compact_tallies().await?;
+        let folded = db.compact_tallies().await?;
         let actor = domain::Actor::cli();
         let u = web::auth::create_user(
             &db,
