@@ -1561,7 +1561,8 @@ pub trait OversightStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<Tallies>> + Send;
 
     /// Households of the scope (optionally one region) grouped by [`MonitoringGroup`]'s keys;
-    /// the period is `from..=to`.
+    /// the period is `from..=to`. Counts the table itself: the dashboard reads [`Self::tallies`],
+    /// and this is what the tallies are checked against.
     fn monitoring_groups(
         &self,
         scope: &Scope,

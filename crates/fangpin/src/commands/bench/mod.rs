@@ -181,6 +181,45 @@ struct Bench {
 /// Rows an XLSX sheet can hold below its header.
 const XLSX_MAX_ROWS: u64 = 1_048_575;
 
+/// A user of `role` over the whole province with an integration token (W4 page, W5, W6).
+async fn integration_token(
+    db: &store::Db,
+    now: chrono::DateTime<chrono::Utc>,
+    username: &str,
+    role: domain::Role,
+) -> anyhow::Result<String> {
+    use domain::ports::SessionStore;
+    let actor = domain::Actor::cli();
+    let u = web::auth::create_user(db, &actor, now, username, "性能测试", role, guangxi(), "Bench@2022-fangpin")
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let token = web::auth::new_token();
+    let kind = domain::ports::SessionKind::Integration;
+    db.create_session(&web::auth::token_hash(&token), u.id, kind, &web::auth::new_token(), now, None, &[]).await?;
+    Ok(token)
+}
+
+/// `web::serve` on a free port in this process, over `db`, until the sender is used.
+async fn spawn_api(
+    db: &store::Db,
+    clock: Arc<dyn domain::clock::Clock>,
+    run_db: &Path,
+) -> anyhow::Result<(
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+)> {
+    let web_config = web::WebConfig { work_dir: run_db.join("work"), ..Default::default() };
+    let state = web::AppState::new(db.clone(), clock, web_config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(web::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    Ok((addr, stop, server))
+}
+
 fn guangxi() -> domain::RegionCode {
     domain::RegionCode::from_u64(450_000_000_000).expect("a province code")
 }
@@ -698,7 +737,7 @@ impl Bench {
     /// the villages, over HTTP, from the counts the database maintains (migration 0016), on a
     /// copy of the database screened and with a campaign (both untimed).
     async fn w4_page(&mut self, main_db: &Path) -> anyhow::Result<()> {
-        use domain::ports::{RegionStore, SessionStore};
+        use domain::ports::RegionStore;
         eprintln!("W4 page: the dashboard over HTTP / 看板接口 …");
         let run_db = self.dir.join("w4");
         copy_db(main_db, &run_db)?;
@@ -716,22 +755,7 @@ impl Bench {
         let visited = domain::campaign::TaskStatus::Visited.code();
         db.execute_raw(&format!("UPDATE screening_tasks SET status = {visited} WHERE id % 3 = 0")).await?;
         let folded = db.compact_tallies().await?;
-        let actor = domain::Actor::cli();
-        let u = web::auth::create_user(
-            &db,
-            &actor,
-            now,
-            "bench_dashboard",
-            "性能测试",
-            domain::Role::Leader,
-            guangxi(),
-            "Bench@2022-fangpin",
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let token = web::auth::new_token();
-        let kind = domain::ports::SessionKind::Integration;
-        db.create_session(&web::auth::token_hash(&token), u.id, kind, &web::auth::new_token(), now, None, &[]).await?;
+        let token = integration_token(&db, now, "bench_dashboard", domain::Role::Leader).await?;
         // every region above the villages (province, city, county, town), in random order
         let mut regions: Vec<domain::RegionCode> = db
             .all_regions()
@@ -746,14 +770,7 @@ impl Bench {
         }
         let paths: Arc<Vec<String>> =
             Arc::new(regions.iter().map(|r| format!("/api/v1/dashboard?region={r}")).collect());
-        let web_config = web::WebConfig { work_dir: run_db.join("work"), ..Default::default() };
-        let state = web::AppState::new(db.clone(), clock, web_config);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let api = listener.local_addr()?;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(web::serve(listener, state, async {
-            let _ = stopped.await;
-        }));
+        let (api, stop, server) = spawn_api(&db, clock, &run_db).await?;
         let duration = std::time::Duration::from_secs(if self.runs > 1 { 5 } else { 3 });
         let connections = 8;
         let mut lat = Vec::new();
@@ -789,7 +806,7 @@ impl Bench {
     /// W5: household detail over the JSON API vs an axum hello-world, 64 connections each; W6:
     /// 200 requests/s alone and while `fangpin screen` runs on the same database.
     async fn http(&mut self, main_db: &Path, w5: bool, w6: bool) -> anyhow::Result<()> {
-        use domain::ports::{HouseholdStore, RegionStore, SessionStore};
+        use domain::ports::{HouseholdStore, RegionStore};
         eprintln!("W5 HTTP: household detail vs hello-world / 接口 …");
         let run_db = self.dir.join("w5");
         copy_db(main_db, &run_db)?;
@@ -802,16 +819,7 @@ impl Bench {
         // 镇专项办 reads full IDs, and each of its views is audited (a write per read)
         let mut tokens = Vec::new();
         for (username, role) in [("bench_leader", domain::Role::Leader), ("bench_town", domain::Role::TownOffice)] {
-            let actor = domain::Actor::cli();
-            let u =
-                web::auth::create_user(&db, &actor, now, username, "性能测试", role, guangxi(), "Bench@2022-fangpin")
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let token = web::auth::new_token();
-            let hash = web::auth::token_hash(&token);
-            let kind = domain::ports::SessionKind::Integration;
-            db.create_session(&hash, u.id, kind, &web::auth::new_token(), now, None, &[]).await?;
-            tokens.push(token);
+            tokens.push(integration_token(&db, now, username, role).await?);
         }
         // ~2,000 households spread over every village
         let villages: Vec<domain::RegionCode> = db
@@ -834,14 +842,7 @@ impl Bench {
         let paths = Arc::new(paths);
         let hello_paths = Arc::new(vec!["/".to_string()]);
 
-        let web_config = web::WebConfig { work_dir: run_db.join("work"), ..Default::default() };
-        let state = web::AppState::new(db.clone(), clock, web_config);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let api = listener.local_addr()?;
-        let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(web::serve(listener, state, async {
-            let _ = api_stopped.await;
-        }));
+        let (api, stop_api, server) = spawn_api(&db, clock, &run_db).await?;
         let (hello, stop_hello) = http::hello_world().await?;
         let connections = 64;
         let duration = std::time::Duration::from_secs(if self.runs > 1 { 5 } else { 3 });
