@@ -161,6 +161,16 @@ pub fn period_start(campaign: Option<&Campaign>, today: NaiveDate) -> NaiveDate 
         .unwrap_or_else(|| NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today))
 }
 
+/// Whether the scope may see a dashboard, and of which region: `region` within the scope (404
+/// outside it), by default the scope's own. A cache of dashboards asks this before it answers.
+pub fn dashboard_region(scope: &Scope, region: Option<RegionCode>) -> Result<RegionCode, EditError> {
+    // the tallies count every task of the region: a scope narrowed to its own tasks (排查员) has none
+    if !scope.allows(Permission::ViewHouseholds) || scope.own_tasks_only().is_some() {
+        return Err(EditError::Forbidden);
+    }
+    region_in(scope, region)
+}
+
 /// The dashboard of `region` (default: the scope's own region) within the scope, on `today`.
 pub async fn dashboard<S>(
     store: &S,
@@ -173,11 +183,7 @@ pub async fn dashboard<S>(
 where
     S: OversightStore + CampaignStore + FindingStore + AssistanceStore + MeasureStore + ParamStore,
 {
-    // the tallies count every task of the region: a scope narrowed to its own tasks (排查员) has none
-    if !scope.allows(Permission::ViewHouseholds) || scope.own_tasks_only().is_some() {
-        return Err(EditError::Forbidden);
-    }
-    let region = region_in(scope, region)?;
+    let region = dashboard_region(scope, region)?;
     let campaign = campaign_of(store, scope, campaign, today).await?;
     let period_from = period_start(campaign.as_ref(), today);
 

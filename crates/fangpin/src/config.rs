@@ -31,6 +31,10 @@ pub struct Config {
     pub now: Option<String>,
     /// Apply pending migrations when `serve` starts.
     pub auto_migrate: bool,
+    /// A dashboard's figures are reused this many seconds (0: computed on every request; at most
+    /// 3600). Changes made through the same server show at once; those of other processes within
+    /// this time on a dashboard read continually, within four times it on any.
+    pub dashboard_cache_seconds: u64,
 }
 
 impl Default for Config {
@@ -46,6 +50,7 @@ impl Default for Config {
             log: "info".into(),
             now: None,
             auto_migrate: true,
+            dashboard_cache_seconds: 5,
         }
     }
 }
@@ -62,6 +67,7 @@ const KEYS: &[&str] = &[
     "log",
     "now",
     "auto_migrate",
+    "dashboard_cache_seconds",
 ];
 
 /// Variables read elsewhere (not configuration keys), so not "unknown".

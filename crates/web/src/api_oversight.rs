@@ -88,6 +88,10 @@ pub struct DashboardView {
     pub region: String,
     pub name: String,
     pub today: String,
+    /// When these figures were read (China time). Changes made through the server answering
+    /// show at once; changes made elsewhere (another server process, the command line) within
+    /// a few seconds (`dashboard_cache_seconds`).
+    pub as_of: String,
     pub period_from: String,
     pub campaign_id: Option<i64>,
     pub campaign_name: Option<String>,
@@ -165,14 +169,14 @@ async fn get_dashboard(
             Some(domain::campaign::CampaignId(c.parse().map_err(|_| invalid("campaign", "应为专项行动编号（整数）"))?))
         }
     };
-    let today = state.clock.today();
-    let cal = state.calendar();
-    let d = domain::dashboard::dashboard(&state.db, &cal, &a.scope, region, campaign, today).await?;
+    let cached = state.dashboard(&a.scope, region, campaign).await?;
+    let d = &*cached.dashboard;
     let regions = state.regions.get().await;
     Ok(Json(DashboardView {
         region: d.region.to_string(),
         name: regions.name(d.region),
-        today: today.to_string(),
+        today: d.today.to_string(),
+        as_of: cached.as_of.with_timezone(&domain::clock::china()).format("%Y-%m-%d %H:%M:%S").to_string(),
         period_from: d.period_from.to_string(),
         campaign_id: d.campaign.as_ref().map(|c| c.id.0),
         campaign_name: d.campaign.as_ref().map(|c| c.name.clone()),

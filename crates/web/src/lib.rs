@@ -11,6 +11,7 @@ pub mod api_oversight;
 pub mod api_questions;
 pub mod auth;
 pub mod charts;
+pub mod dashboard_cache;
 pub mod error;
 pub mod jobs;
 pub mod notify;
@@ -43,6 +44,8 @@ pub struct WebConfig {
     pub work_dir: std::path::PathBuf,
     /// Login attempts per minute from one address before 429.
     pub login_attempts_per_minute: u32,
+    /// How long a dashboard's figures are reused ([`dashboard_cache`]); zero computes every time.
+    pub dashboard_cache: Duration,
 }
 
 impl Default for WebConfig {
@@ -53,6 +56,7 @@ impl Default for WebConfig {
             max_upload_bytes: 200 * 1024 * 1024,
             work_dir: std::env::temp_dir().join("fangpin-work"),
             login_attempts_per_minute: 20,
+            dashboard_cache: Duration::from_secs(5),
         }
     }
 }
@@ -66,6 +70,8 @@ pub struct AppState {
     pub regions: Arc<regions::RegionCache>,
     pub jobs: Arc<jobs::Jobs>,
     pub throttle: Arc<auth::Throttle>,
+    /// Dashboards reused for a few seconds; told of every change made through this process.
+    pub dashboards: Arc<dashboard_cache::DashboardCache>,
     /// Working days for deadlines (DOMAIN D10, D11): the database's calendar once loaded
     /// ([`AppState::reload_calendar`]); replaced when an administrator edits it, and reread every
     /// [`CALENDAR_REFRESH`] while serving (the edit may have been made on another process).
@@ -75,6 +81,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(db: Db, clock: Arc<dyn Clock>, config: WebConfig) -> Self {
         let throttle = auth::Throttle::new(config.login_attempts_per_minute);
+        let dashboards = Arc::new(dashboard_cache::DashboardCache::new(config.dashboard_cache));
         AppState {
             regions: Arc::new(regions::RegionCache::new(db.clone())),
             db,
@@ -82,6 +89,7 @@ impl AppState {
             config: Arc::new(config),
             jobs: Arc::new(jobs::Jobs::default()),
             throttle: Arc::new(throttle),
+            dashboards,
             calendar: Arc::new(std::sync::RwLock::new(Arc::new(domain::calendar::WorkCalendar::builtin()))),
         }
     }
@@ -93,6 +101,32 @@ impl AppState {
 
     pub fn set_calendar(&self, c: domain::calendar::WorkCalendar) {
         *self.calendar.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(c);
+    }
+
+    /// The dashboard of `region` (default: the scope's own) for the scope, today: from the cache
+    /// when fresh enough ([`dashboard_cache`]), after the scope is checked.
+    pub async fn dashboard(
+        &self,
+        scope: &domain::Scope,
+        region: Option<domain::RegionCode>,
+        campaign: Option<domain::campaign::CampaignId>,
+    ) -> Result<dashboard_cache::Cached, domain::service::EditError> {
+        let today = self.clock.today();
+        let region = domain::dashboard::dashboard_region(scope, region)?;
+        let key = dashboard_cache::Key::new(scope, region, campaign, today);
+        let (state, scope) = (self.clone(), *scope);
+        self.dashboards
+            .get(key, move || {
+                let state = state.clone();
+                async move {
+                    let as_of = state.clock.now();
+                    let cal = state.calendar();
+                    let d =
+                        domain::dashboard::dashboard(&state.db, &cal, &scope, Some(region), campaign, today).await?;
+                    Ok((d, as_of))
+                }
+            })
+            .await
     }
 
     /// Loads the database's calendar (storing the shipped one on first use).
@@ -113,6 +147,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/{*path}", get(asset))
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::csrf_guard))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), note_changes))
         .layer(axum::middleware::from_fn(error::explain_rejections))
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
@@ -194,6 +229,35 @@ fn spawn_tally_compaction(db: Db, every: Duration) {
             tokio::time::sleep(every).await;
         }
     });
+}
+
+/// After any request that may have changed data, the dashboards this process keeps are recomputed
+/// on their next read: the handler's writes have committed by then. Reads (GET, HEAD, OPTIONS),
+/// logins and logouts (sessions are not counted) and refused requests (4xx: nothing written) leave
+/// them; a handler that panicked or whose client went away after its commit still counts (the
+/// guard is dropped either way).
+async fn note_changes(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response<Body> {
+    use axum::http::Method;
+    struct Changed(Option<Arc<dashboard_cache::DashboardCache>>);
+    impl Drop for Changed {
+        fn drop(&mut self) {
+            if let Some(c) = &self.0 {
+                c.invalidate();
+            }
+        }
+    }
+    let reads_only = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let session_only = matches!(req.uri().path(), "/login" | "/logout" | "/api/v1/session");
+    let mut changed = Changed((!reads_only && !session_only).then(|| Arc::clone(&state.dashboards)));
+    let res = next.run(req).await;
+    if res.status().is_client_error() {
+        changed.0 = None;
+    }
+    res
 }
 
 async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> (StatusCode, &'static str) {

@@ -44,6 +44,8 @@ pub async fn run(ctx: &Ctx, demo: bool) -> anyhow::Result<std::process::ExitCode
         secure_cookies: ctx.config.secure_cookies,
         max_upload_bytes: ctx.config.max_upload_mb.max(1) * 1024 * 1024,
         work_dir: ctx.config.work_dir(),
+        // at most an hour: figures older than four times this are never served
+        dashboard_cache: Duration::from_secs(ctx.config.dashboard_cache_seconds.min(3600)),
         ..Default::default()
     };
     let state = web::AppState::new(db.clone(), Arc::clone(&ctx.clock), web_config);

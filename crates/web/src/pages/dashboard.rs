@@ -64,6 +64,8 @@ struct DashboardPage {
     campaign_name: String,
     period_from: String,
     today: String,
+    /// When the figures were read (they are reused for a few seconds).
+    as_of: String,
     region_code: String,
     child_label: &'static str,
     codes: Vec<(&'static str, &'static str)>,
@@ -207,15 +209,14 @@ pub async fn page(
     if !sees_dashboard(&a) {
         return Err(PageError::Forbidden);
     }
-    let today = state.clock.today();
     let region = if q.region.trim().is_empty() {
         None
     } else {
         Some(RegionCode::parse(q.region.trim()).map_err(|_| PageError::NotFound)?)
     };
     let campaign = q.campaign.trim().parse().ok().map(domain::campaign::CampaignId);
-    let cal = state.calendar();
-    let d = domain::dashboard::dashboard(&state.db, &cal, &a.scope, region, campaign, today).await?;
+    let cached = state.dashboard(&a.scope, region, campaign).await?;
+    let d = &*cached.dashboard;
     let regions = state.regions.get().await;
     let total_coverage = d.total.coverage_percent();
     let rows: Vec<RowLine> = d
@@ -240,7 +241,7 @@ pub async fn page(
             selected: d.campaign.as_ref().is_some_and(|x| x.id == c.id),
         })
         .collect();
-    let (monitored_chart, monitored_legend) = monitored_bars(&d);
+    let (monitored_chart, monitored_legend) = monitored_bars(d);
     let tpl = DashboardPage {
         chrome: Chrome::new(&state, &a, &headers).await,
         title: regions.name(d.region),
@@ -248,11 +249,12 @@ pub async fn page(
         campaigns,
         campaign_name: d.campaign.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
         period_from: d.period_from.to_string(),
-        today: today.to_string(),
+        today: d.today.to_string(),
+        as_of: cached.as_of.with_timezone(&domain::clock::china()).format("%H:%M:%S").to_string(),
         region_code: d.region.to_string(),
         child_label: child_label(d.region.level()),
         codes: FindingCode::ALL.iter().map(|c| (c.key(), c.label())).collect(),
-        coverage_chart: coverage_bars(&d, &rows),
+        coverage_chart: coverage_bars(d, &rows),
         coverage_legend: charts::legend(&vec![("in-person", "入户核查".into()), ("remote", "仅电话等非入户".into())]),
         findings_chart: findings_bars(&d.total, d.region),
         monitored_chart,

@@ -224,7 +224,10 @@ pub async fn import_upload(
             };
             jobs::set_state(&j2, state);
         });
-        match run_import(&st, &a, &up, progress).await {
+        let done = run_import(&st, &a, &up, progress).await;
+        // the job wrote after its request had ended: dashboards recompute on their next read
+        st.dashboards.invalidate();
+        match done {
             Ok(report) => {
                 let mut files = Vec::new();
                 for format in [FileFormat::Xlsx, FileFormat::Csv] {

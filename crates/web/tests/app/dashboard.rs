@@ -145,3 +145,70 @@ async fn dashboard_figures_equal_the_lists_behind_them() {
         app.cleanup().await;
     }
 }
+
+/// The dashboard's figures are reused for a few seconds (`dashboard_cache`): a change made
+/// elsewhere (another process, an administrator's SQL) shows only when they are recomputed, a
+/// change made through the same server on the next read; the figures say when they were read; a
+/// user outside a region is refused even while its figures are kept for another.
+#[tokio::test]
+async fn a_change_through_the_server_shows_on_the_dashboard_at_once() {
+    for app in TestApp::both().await {
+        app.clock.set(at(4, 1));
+        let mut api = app.api_login("town").await;
+        let before = api.get("/api/v1/dashboard").await.json();
+        let open = |d: &serde_json::Value| d["total"]["department_tasks_open"].as_i64().unwrap();
+        assert_eq!(before["as_of"], "2022-04-01 10:00:00", "{before}");
+        // 大正村's figures are kept for the town: 东塘村's cadre still may not read them
+        let mut dt = app.api_login("dongtang").await;
+        assert_eq!(dt.get(&format!("/api/v1/dashboard?region={DAZHENG}")).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(dt.get("/api/v1/dashboard").await.json()["rows"].as_array().unwrap().len(), 1);
+
+        // a task for D2 (monitored) pushed to 人社 by another process: the kept figures, read at
+        // 10:00, a minute later
+        let chosen = [(
+            domain::measure::Department::from_key("human_resources").unwrap(),
+            domain::measure::MeasureCategory::parse_label("就业帮扶").unwrap(),
+        )];
+        let town = domain::ports::UserStore::user_by_username(&app.db, "town").await.unwrap().unwrap().0;
+        let cal = domain::calendar::WorkCalendar::builtin();
+        let d2 = domain::HouseholdNo::parse(D2).unwrap();
+        domain::service::push_department_tasks(
+            &app.db,
+            &cal,
+            at(4, 1),
+            at(4, 1).date_naive(),
+            &town.scope(),
+            &town.actor(),
+            &d2,
+            &chosen,
+        )
+        .await
+        .unwrap();
+        app.clock.set(at(4, 1) + chrono::Duration::minutes(1));
+        let kept = api.get("/api/v1/dashboard").await.json();
+        assert_eq!((open(&kept), &kept["as_of"]), (open(&before), &before["as_of"]), "[{}]", app.label);
+
+        // a task pushed for D2 to 医保 through the server: both tasks show at once
+        let mut cadre = app.login("dazheng").await;
+        let r = cadre
+            .post_form(&format!("/households/{D2}/department-tasks"), &[("task", "medical_security:健康帮扶")])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "[{}] {}", app.label, r.text());
+        let after = api.get("/api/v1/dashboard").await.json();
+        assert_eq!(open(&after), open(&before) + 2, "[{}] {after}", app.label);
+        assert_eq!(after["as_of"], "2022-04-01 10:01:00");
+        // a refused request (东塘村's cadre, 大正村's household) writes nothing and keeps the figures
+        let r = app
+            .login("dongtang")
+            .await
+            .post_form(&format!("/households/{D2}/department-tasks"), &[("task", "medical_security:健康帮扶")])
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "[{}]", app.label);
+        app.clock.set(at(4, 1) + chrono::Duration::minutes(2));
+        assert_eq!(api.get("/api/v1/dashboard").await.json()["as_of"], "2022-04-01 10:01:00");
+        // and on the page, with the time the figures were read
+        let page = app.login("town").await.get("/dashboard").await.text();
+        assert!(page.contains("数据时间 10:01:00"), "{page}");
+        app.cleanup().await;
+    }
+}
