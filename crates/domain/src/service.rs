@@ -1773,10 +1773,7 @@ fn assess_feed_row(
     }
 }
 
-/// Imports a department file: rows matched by the integer ID key within the caller's scope
-/// (D17; an ID missing or failing its check is kept for review, never matched), each assessed
-/// against its threshold for the household's group and year (D15), alerts due in the
-/// verification time on the village's calendar, 不宜纳入 kinds recorded as facts (D16).
+/// Imports a department file held whole: [`FeedImport`] with every row as one chunk.
 #[allow(clippy::too_many_arguments)]
 pub async fn import_feed<S: crate::ports::FeedStore + ParamStore + NotificationStore>(
     store: &S,
@@ -1788,146 +1785,236 @@ pub async fn import_feed<S: crate::ports::FeedStore + ParamStore + NotificationS
     department: Option<crate::measure::Department>,
     input: &FeedInput<'_>,
 ) -> Result<FeedReport, EditError> {
-    use crate::feed::Unmatched;
-    require(scope, Permission::ImportFeeds)?;
-    let kind = input.kind;
-    if scope.role() == Role::DepartmentStaff && department != Some(kind.department()) {
-        return Err(EditError::Forbidden);
+    let mut run =
+        FeedImport::start(store, scope, department, input.kind, input.file_name, input.sha256, input.dry_run).await?;
+    run.add(store, calendar, today, input.rows).await?;
+    run.finish(store, actor, at, input.mapping_to_save.clone()).await
+}
+
+/// A department file imported as it is read, chunk by chunk, so that a file of millions of rows is
+/// never held whole: [`FeedImport::start`], then [`FeedImport::add`] for each chunk of rows, then
+/// [`FeedImport::finish`]. Rows are matched by the integer ID key within the caller's scope (D17; an
+/// ID missing or failing its check is kept for review, never matched), each assessed against its
+/// threshold for the household's group and year (D15), alerts due in the verification time on the
+/// village's calendar, 不宜纳入 kinds recorded as facts (D16). Nothing is written before `finish`,
+/// and a caller that meets a bad row drops the import instead: nothing is written then.
+pub struct FeedImport {
+    scope: Scope,
+    params: Vec<crate::params::PolicyParam>,
+    sha256: String,
+    report: FeedReport,
+    drafts: Vec<crate::feed::AlertDraft>,
+    facts: Vec<crate::feed::ExclusionDraft>,
+    /// IDs already looked up in this import, with the member found (a department's monthly rows
+    /// name the same people chunk after chunk); emptied when it reaches [`FEED_KEYS_KEPT`].
+    known: std::collections::HashMap<u64, Option<crate::ports::MemberMatch>>,
+}
+
+/// How many looked-up IDs a feed import keeps (≈ 150 bytes each).
+const FEED_KEYS_KEPT: usize = 200_000;
+
+impl FeedImport {
+    /// Checks the caller's rights and whether this very file was imported before (then the import
+    /// is already over: [`FeedImport::previous`]; chunks added are ignored).
+    pub async fn start<S: crate::ports::FeedStore + ParamStore>(
+        store: &S,
+        scope: &Scope,
+        department: Option<crate::measure::Department>,
+        kind: crate::feed::FeedKind,
+        file_name: &str,
+        sha256: &str,
+        dry_run: bool,
+    ) -> Result<FeedImport, EditError> {
+        require(scope, Permission::ImportFeeds)?;
+        if scope.role() == Role::DepartmentStaff && department != Some(kind.department()) {
+            return Err(EditError::Forbidden);
+        }
+        let previous = store.feed_batch_by_file(kind, sha256, scope.region()).await?;
+        let params = if previous.is_some() { Vec::new() } else { store.params(None).await? };
+        Ok(FeedImport {
+            scope: *scope,
+            params,
+            sha256: sha256.to_string(),
+            report: FeedReport {
+                kind,
+                file_name: file_name.to_string(),
+                // the very same file: not read again, its rows as that import counted them
+                rows_read: previous.as_ref().map_or(0, |p| p.rows_read),
+                matched: 0,
+                quiet: 0,
+                unmatched: Vec::new(),
+                alerts: 0,
+                facts: 0,
+                outcome: None,
+                previous,
+                dry_run,
+            },
+            drafts: Vec::new(),
+            facts: Vec::new(),
+            known: Default::default(),
+        })
     }
-    let mut report = FeedReport {
-        kind,
-        file_name: input.file_name.to_string(),
-        rows_read: input.rows.len() as i64,
-        matched: 0,
-        quiet: 0,
-        unmatched: Vec::new(),
-        alerts: 0,
-        facts: 0,
-        outcome: None,
-        previous: None,
-        dry_run: input.dry_run,
-    };
-    if let Some(prev) = store.feed_batch_by_file(kind, input.sha256, scope.region()).await? {
-        report.previous = Some(prev);
-        return Ok(report);
+
+    /// The batch that imported this very file before, if any: nothing is imported twice.
+    pub fn previous(&self) -> Option<&crate::ports::FeedBatch> {
+        self.report.previous.as_ref()
     }
-    let mut keys: Vec<u64> = input.rows.iter().filter_map(|r| r.id_key).collect();
-    keys.sort_unstable();
-    keys.dedup();
-    let found: std::collections::HashMap<u64, crate::ports::MemberMatch> =
-        store.members_by_keys(scope, &keys).await?.into_iter().map(|m| (m.key, m)).collect();
-    // rows the ID does not match: a reviewer's earlier "same person" decision for this ID as
-    // written and this name matches them (never a guess of the machine)
-    let misses: Vec<(String, String)> = input
-        .rows
-        .iter()
-        .filter(|r| r.id_key.is_none_or(|k| !found.contains_key(&k)))
-        .filter(|r| crate::feed::id_text_rememberable(&r.id_text))
-        .map(|r| (crate::feed::id_text_key(&r.id_text), r.name.clone()))
-        .collect();
-    let decisions = if misses.is_empty() { Vec::new() } else { store.identity_decisions(&misses).await? };
-    let decided_ids: Vec<i64> = decisions.iter().filter(|d| d.3).map(|d| d.2).collect();
-    let decided: std::collections::HashMap<i64, crate::ports::MemberMatch> = if decided_ids.is_empty() {
-        Default::default()
-    } else {
-        store.members_by_ids(scope, &decided_ids).await?.into_iter().map(|m| (m.member_id, m)).collect()
-    };
-    let params = store.params(None).await?;
-    let mut drafts = Vec::new();
-    let mut facts = Vec::new();
-    for r in input.rows {
-        let by_key = r.id_key.and_then(|k| found.get(&k));
-        let m = match by_key {
-            Some(m) => m,
-            None => {
-                let key = crate::feed::id_text_key(&r.id_text);
-                let same =
-                    decisions.iter().find(|d| d.0 == key && d.1 == r.name && d.3).and_then(|d| decided.get(&d.2));
-                match same {
-                    Some(m) => m,
-                    None => {
-                        let not_same = decisions.iter().any(|d| d.0 == key && d.1 == r.name && !d.3);
-                        let reason = match (&r.id_problem, r.id_key) {
-                            (Some(p), _) => p.clone(),
-                            (None, Some(_)) => "本辖区登记的人员中没有该证件号码".into(),
-                            (None, None) => "证件号码无法识别".into(),
-                        };
-                        report.unmatched.push(Unmatched {
-                            line: r.line,
-                            name: r.name.clone(),
-                            id_text: r.id_text.clone(),
-                            birth: r.birth,
-                            village: r.village.clone(),
-                            reason: if not_same {
-                                format!("{reason}（曾人工核对：不是推荐的候选人）")
-                            } else {
-                                reason
-                            },
-                            evidence: feed_evidence(r),
-                            amount: r.amount,
-                            item: r.item.clone(),
-                            period: r.period.clone(),
-                        });
-                        continue;
+
+    /// Matches and assesses a chunk of rows (two look-ups per chunk, whatever its size).
+    pub async fn add<S: crate::ports::FeedStore>(
+        &mut self,
+        store: &S,
+        calendar: &WorkCalendar,
+        today: NaiveDate,
+        rows: &[crate::feed::FeedRow],
+    ) -> Result<(), EditError> {
+        use crate::feed::Unmatched;
+        if self.report.previous.is_some() || rows.is_empty() {
+            return Ok(());
+        }
+        let (kind, scope, report) = (self.report.kind, &self.scope, &mut self.report);
+        report.rows_read += rows.len() as i64;
+        let new_keys = |known: &std::collections::HashMap<u64, _>| {
+            let mut keys: Vec<u64> = rows.iter().filter_map(|r| r.id_key).filter(|k| !known.contains_key(k)).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            keys
+        };
+        let mut keys = new_keys(&self.known);
+        if self.known.len() + keys.len() > FEED_KEYS_KEPT {
+            self.known.clear();
+            keys = new_keys(&self.known);
+        }
+        let fetched = store.members_by_keys(scope, &keys).await?;
+        self.known.extend(keys.iter().map(|k| (*k, None)));
+        // the last one of an ID found twice, as before
+        self.known.extend(fetched.into_iter().map(|m| (m.key, Some(m))));
+        let found = &self.known;
+        // rows the ID does not match: a reviewer's earlier "same person" decision for this ID as
+        // written and this name matches them (never a guess of the machine)
+        let misses: Vec<(String, String)> = rows
+            .iter()
+            .filter(|r| r.id_key.is_none_or(|k| !matches!(found.get(&k), Some(Some(_)))))
+            .filter(|r| crate::feed::id_text_rememberable(&r.id_text))
+            .map(|r| (crate::feed::id_text_key(&r.id_text), r.name.clone()))
+            .collect();
+        let decisions = if misses.is_empty() { Vec::new() } else { store.identity_decisions(&misses).await? };
+        let decided_ids: Vec<i64> = decisions.iter().filter(|d| d.3).map(|d| d.2).collect();
+        let decided: std::collections::HashMap<i64, crate::ports::MemberMatch> = if decided_ids.is_empty() {
+            Default::default()
+        } else {
+            store.members_by_ids(scope, &decided_ids).await?.into_iter().map(|m| (m.member_id, m)).collect()
+        };
+        for r in rows {
+            let by_key = r.id_key.and_then(|k| found.get(&k)).and_then(Option::as_ref);
+            let m = match by_key {
+                Some(m) => m,
+                None => {
+                    let key = crate::feed::id_text_key(&r.id_text);
+                    let same =
+                        decisions.iter().find(|d| d.0 == key && d.1 == r.name && d.3).and_then(|d| decided.get(&d.2));
+                    match same {
+                        Some(m) => m,
+                        None => {
+                            let not_same = decisions.iter().any(|d| d.0 == key && d.1 == r.name && !d.3);
+                            let reason = match (&r.id_problem, r.id_key) {
+                                (Some(p), _) => p.clone(),
+                                (None, Some(_)) => "本辖区登记的人员中没有该证件号码".into(),
+                                (None, None) => "证件号码无法识别".into(),
+                            };
+                            report.unmatched.push(Unmatched {
+                                line: r.line,
+                                name: r.name.clone(),
+                                id_text: r.id_text.clone(),
+                                birth: r.birth,
+                                village: r.village.clone(),
+                                reason: if not_same {
+                                    format!("{reason}（曾人工核对：不是推荐的候选人）")
+                                } else {
+                                    reason
+                                },
+                                evidence: feed_evidence(r),
+                                amount: r.amount,
+                                item: r.item.clone(),
+                                period: r.period.clone(),
+                            });
+                            continue;
+                        }
                     }
                 }
+            };
+            report.matched += 1;
+            match assess_feed_row(kind, r, m, &self.params, calendar, today)? {
+                RowOutcome::Quiet => report.quiet += 1,
+                RowOutcome::Alert(d) => self.drafts.push(*d),
+                RowOutcome::Fact(f) => self.facts.push(f),
             }
+        }
+        report.alerts = self.drafts.len() as i64;
+        report.facts = self.facts.len() as i64;
+        Ok(())
+    }
+
+    /// Writes the batch, its alerts, facts and unmatched rows in one transaction (not for a dry
+    /// run or a file imported before), saves a mapping typed for this file, and tells the villages.
+    pub async fn finish<S: crate::ports::FeedStore + NotificationStore>(
+        self,
+        store: &S,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        mapping_to_save: Option<String>,
+    ) -> Result<FeedReport, EditError> {
+        let FeedImport { scope, sha256, mut report, drafts, facts, .. } = self;
+        if report.dry_run || report.previous.is_some() {
+            return Ok(report);
+        }
+        let kind = report.kind;
+        let batch = crate::ports::FeedBatch {
+            id: 0,
+            kind,
+            file_name: report.file_name.clone(),
+            sha256,
+            region: scope.region(),
+            rows_read: report.rows_read,
+            rows_matched: report.matched,
+            rows_unmatched: report.unmatched.len() as i64,
+            rows_quiet: report.quiet,
+            alerts_raised: 0,
+            alerts_updated: 0,
+            facts_added: 0,
+            imported_by: actor.name.clone(),
+            imported_at: at,
         };
-        report.matched += 1;
-        match assess_feed_row(kind, r, m, &params, calendar, today)? {
-            RowOutcome::Quiet => report.quiet += 1,
-            RowOutcome::Alert(d) => drafts.push(*d),
-            RowOutcome::Fact(f) => facts.push(f),
+        let outcome = store.record_feed(actor, at, &batch, &drafts, &facts, &report.unmatched).await?;
+        // the import is committed: a mapping or notification that fails must not make it look failed
+        if let Some(json) = &mapping_to_save {
+            let _ = store.set_feed_mapping(actor, at, kind, json).await;
         }
-    }
-    report.alerts = drafts.len() as i64;
-    report.facts = facts.len() as i64;
-    if input.dry_run {
-        return Ok(report);
-    }
-    let batch = crate::ports::FeedBatch {
-        id: 0,
-        kind,
-        file_name: input.file_name.to_string(),
-        sha256: input.sha256.to_string(),
-        region: scope.region(),
-        rows_read: report.rows_read,
-        rows_matched: report.matched,
-        rows_unmatched: report.unmatched.len() as i64,
-        rows_quiet: report.quiet,
-        alerts_raised: 0,
-        alerts_updated: 0,
-        facts_added: 0,
-        imported_by: actor.name.clone(),
-        imported_at: at,
-    };
-    let outcome = store.record_feed(actor, at, &batch, &drafts, &facts, &report.unmatched).await?;
-    // the import is committed: a mapping or notification that fails must not make it look failed
-    if let Some(json) = &input.mapping_to_save {
-        let _ = store.set_feed_mapping(actor, at, kind, json).await;
-    }
-    // dispatched to the villages (§9): each village's cadres hear how many households to verify
-    if outcome.raised + outcome.updated > 0 {
-        let mut per_village: std::collections::BTreeMap<crate::region::RegionCode, std::collections::BTreeSet<i64>> =
-            Default::default();
-        for d in drafts.iter().filter(|d| outcome.changed.contains(&d.household_id.0)) {
-            per_village.entry(d.village).or_default().insert(d.household_id.0);
+        // dispatched to the villages (§9): each village's cadres hear how many households to verify
+        if outcome.raised + outcome.updated > 0 {
+            let mut per_village: std::collections::BTreeMap<
+                crate::region::RegionCode,
+                std::collections::BTreeSet<i64>,
+            > = Default::default();
+            for d in drafts.iter().filter(|d| outcome.changed.contains(&d.household_id.0)) {
+                per_village.entry(d.village).or_default().insert(d.household_id.0);
+            }
+            let notes: Vec<crate::notify::NewNotification> = per_village
+                .iter()
+                .map(|(v, hh)| {
+                    crate::notify::NewNotification::to_role(
+                        Role::VillageCadre,
+                        *v,
+                        format!("{}推送{}预警：本村 {} 户待核实", kind.department().label(), kind.label(), hh.len()),
+                        format!("/alerts?feed={}&village={v}", kind.key()),
+                    )
+                })
+                .collect();
+            let _ = store.notify(at, &notes).await;
         }
-        let notes: Vec<crate::notify::NewNotification> = per_village
-            .iter()
-            .map(|(v, hh)| {
-                crate::notify::NewNotification::to_role(
-                    Role::VillageCadre,
-                    *v,
-                    format!("{}推送{}预警：本村 {} 户待核实", kind.department().label(), kind.label(), hh.len()),
-                    format!("/alerts?feed={}&village={v}", kind.key()),
-                )
-            })
-            .collect();
-        let _ = store.notify(at, &notes).await;
+        report.outcome = Some(outcome);
+        Ok(report)
     }
-    report.outcome = Some(outcome);
-    Ok(report)
 }
 
 /// An alert with the feed rows behind it. The rows carry full ID numbers: a role that sees them

@@ -179,7 +179,24 @@ pub struct FeedIssue {
     pub message: String,
 }
 
-/// A department file read and checked.
+/// Rows are passed on in chunks of this many while a file is read (a registry look-up of the IDs
+/// not seen before in the file, and one of reviewers' decisions for the rows not matched).
+pub const FEED_CHUNK: usize = 10_000;
+
+/// A department file read and checked, its rows passed on in chunks as they were read.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct FeedSummary {
+    pub file_name: String,
+    pub file_sha256: String,
+    pub header_row: usize,
+    /// The columns used: field label → header in the file.
+    pub columns: Vec<(String, String)>,
+    /// Rows read without an error.
+    pub rows: usize,
+    pub errors: Vec<FeedIssue>,
+}
+
+/// A department file read and checked, held whole (small files, tests).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ParsedFeed {
     pub kind: FeedKind,
@@ -254,7 +271,7 @@ pub fn write_report(path: &Path, errors: &[FeedIssue], unmatched: &[domain::feed
     Ok(())
 }
 
-/// Reads a department file from disk.
+/// Reads a department file from disk, held whole.
 pub fn read_feed_path(
     path: &Path,
     file_name: &str,
@@ -263,15 +280,25 @@ pub fn read_feed_path(
     default_period: &str,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ParsedFeed, FeedReadError> {
-    let format = FileFormat::from_file_name(file_name)?;
     let sha = sha256_file(path).map_err(|e| FeedReadError::Read(ReadError::Io(e)))?;
-    let is_header = |h: &[String]| has_person_columns(mapping, h);
-    crate::read::read_path_with(path, format, &is_header, |t| {
-        parse_feed(t, kind, mapping, default_period, file_name, &sha, progress)
-    })?
+    let mut rows = Vec::new();
+    let summary = stream_feed(
+        &FeedSource::Path(path.to_path_buf()),
+        file_name,
+        &sha,
+        kind,
+        mapping,
+        default_period,
+        progress,
+        &mut |chunk, _| {
+            rows.extend(chunk);
+            true
+        },
+    )?;
+    Ok(ParsedFeed::whole(kind, summary, rows))
 }
 
-/// Reads a department file held in memory (an upload, an API body).
+/// Reads a department file held in memory (an upload, an API body), held whole.
 pub fn read_feed_bytes(
     bytes: &[u8],
     file_name: &str,
@@ -280,12 +307,164 @@ pub fn read_feed_bytes(
     default_period: &str,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ParsedFeed, FeedReadError> {
-    let format = FileFormat::from_file_name(file_name)?;
     let sha = hex(&Sha256::digest(bytes));
+    let format = FileFormat::from_file_name(file_name)?;
     let is_header = |h: &[String]| has_person_columns(mapping, h);
-    crate::read::read_bytes_with(bytes, format, &is_header, |t| {
-        parse_feed(t, kind, mapping, default_period, file_name, &sha, progress)
-    })?
+    let mut rows = Vec::new();
+    let summary = crate::read::read_bytes_with(bytes, format, &is_header, |t| {
+        parse_feed(t, kind, mapping, default_period, file_name, &sha, progress, &mut |chunk, _| {
+            rows.extend(chunk);
+            true
+        })
+    })??;
+    Ok(ParsedFeed::whole(kind, summary, rows))
+}
+
+impl ParsedFeed {
+    fn whole(kind: FeedKind, s: FeedSummary, rows: Vec<FeedRow>) -> ParsedFeed {
+        ParsedFeed {
+            kind,
+            file_name: s.file_name,
+            file_sha256: s.file_sha256,
+            header_row: s.header_row,
+            columns: s.columns,
+            rows,
+            errors: s.errors,
+        }
+    }
+}
+
+/// Where a department file is read from: a file on disk, or an upload held in memory.
+#[derive(Debug, Clone)]
+pub enum FeedSource {
+    Path(std::path::PathBuf),
+    Bytes(Vec<u8>),
+}
+
+impl FeedSource {
+    /// The SHA-256 of the file (how an import recognises a file imported before).
+    pub fn sha256(&self) -> std::io::Result<String> {
+        match self {
+            FeedSource::Path(p) => sha256_file(p),
+            FeedSource::Bytes(b) => Ok(hex(&Sha256::digest(b))),
+        }
+    }
+}
+
+/// Reads and checks a department file, passing its rows on in chunks of [`FEED_CHUNK`] as they are
+/// read: `sink(rows, errors so far)` returns false to stop reading. Every row is checked however
+/// many errors come before it, so that the problem list is complete.
+#[allow(clippy::too_many_arguments)]
+pub fn stream_feed(
+    source: &FeedSource,
+    file_name: &str,
+    sha256: &str,
+    kind: FeedKind,
+    mapping: &FeedMapping,
+    default_period: &str,
+    progress: &mut dyn FnMut(usize, usize),
+    sink: &mut dyn FnMut(Vec<FeedRow>, usize) -> bool,
+) -> Result<FeedSummary, FeedReadError> {
+    let format = FileFormat::from_file_name(file_name)?;
+    let is_header = |h: &[String]| has_person_columns(mapping, h);
+    let parse = |t: &mut dyn RowSource| parse_feed(t, kind, mapping, default_period, file_name, sha256, progress, sink);
+    match source {
+        FeedSource::Path(p) => crate::read::read_path_with(p, format, &is_header, parse)?,
+        FeedSource::Bytes(b) => crate::read::read_bytes_with(b, format, &is_header, parse)?,
+    }
+}
+
+/// What importing a department file came to: the file's columns and problems, and — when it had
+/// none, or was imported before — the import's report.
+#[derive(Debug)]
+pub struct FeedImported {
+    pub file: FeedSummary,
+    pub report: Option<domain::service::FeedReport>,
+}
+
+/// Why a department file could not be imported at all.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedImportError {
+    #[error(transparent)]
+    Read(#[from] FeedReadError),
+    #[error(transparent)]
+    Import(#[from] domain::service::EditError),
+}
+
+/// What to import, and how.
+pub struct FeedFile {
+    pub source: FeedSource,
+    /// The name the user knows the file by; its extension decides the format.
+    pub file_name: String,
+    pub kind: FeedKind,
+    pub mapping: FeedMapping,
+    /// 期间 of rows that give none.
+    pub default_period: String,
+    pub dry_run: bool,
+    /// A mapping typed for this file (JSON), saved once the file has been imported.
+    pub mapping_to_save: Option<String>,
+}
+
+/// Imports a department file as it is read: the file is read and checked on a blocking thread,
+/// and each chunk of rows is matched while the next is read ([`domain::service::FeedImport`]), so
+/// that memory holds a chunk of rows plus what the import keeps (alerts, facts, rows not matched)
+/// whatever the file's size. A file with any bad cell is read to its end for the problem list and
+/// nothing is written; a file imported before is not read at all. `progress(rows read, rows
+/// expected)` is called from the reading thread.
+#[allow(clippy::too_many_arguments)]
+pub async fn import_feed_file<S>(
+    store: &S,
+    calendar: &domain::calendar::WorkCalendar,
+    at: chrono::DateTime<chrono::Utc>,
+    today: NaiveDate,
+    scope: &domain::Scope,
+    actor: &domain::Actor,
+    department: Option<domain::measure::Department>,
+    file: FeedFile,
+    mut progress: Box<dyn FnMut(usize, usize) + Send>,
+) -> Result<FeedImported, FeedImportError>
+where
+    S: domain::ports::FeedStore + domain::ports::ParamStore + domain::ports::NotificationStore,
+{
+    use domain::service::FeedImport;
+    let FeedFile { source, file_name, kind, mapping, default_period, dry_run, mapping_to_save } = file;
+    FileFormat::from_file_name(&file_name).map_err(FeedReadError::from)?;
+    let (source, sha) = tokio::task::spawn_blocking(move || source.sha256().map(|sha| (source, sha)))
+        .await
+        .map_err(|e| FeedReadError::Read(ReadError::Io(std::io::Error::other(e))))?
+        .map_err(|e| FeedReadError::Read(ReadError::Io(e)))?;
+    let mut run = FeedImport::start(store, scope, department, kind, &file_name, &sha, dry_run).await?;
+    if run.previous().is_some() {
+        let file = FeedSummary { file_name, file_sha256: sha, ..Default::default() };
+        return Ok(FeedImported { file, report: Some(run.finish(store, actor, at, None).await?) });
+    }
+    // two chunks in flight: the reader keeps ahead of the matching without piling rows up
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<FeedRow>>(2);
+    let name = file_name.clone();
+    let reader = tokio::task::spawn_blocking(move || {
+        // after the first bad cell nothing will be written: rows are only checked from then on
+        let mut sink = |rows: Vec<FeedRow>, errors: usize| errors > 0 || tx.blocking_send(rows).is_ok();
+        stream_feed(&source, &name, &sha, kind, &mapping, &default_period, &mut *progress, &mut sink)
+    });
+    let mut failed = None;
+    while let Some(chunk) = rx.recv().await {
+        if let Err(e) = run.add(store, calendar, today, &chunk).await {
+            failed = Some(e);
+            break;
+        }
+    }
+    // a failed match stops the reader (its next hand-over fails)
+    drop(rx);
+    let read = reader.await.map_err(|e| FeedReadError::Read(ReadError::Io(std::io::Error::other(e))))?;
+    let summary = match (read, failed) {
+        // the problem list first: the user can fix those
+        (Ok(s), _) if !s.errors.is_empty() => return Ok(FeedImported { file: s, report: None }),
+        (_, Some(e)) => return Err(e.into()),
+        (Err(e), None) => return Err(e.into()),
+        (Ok(s), None) => s,
+    };
+    let report = run.finish(store, actor, at, mapping_to_save).await?;
+    Ok(FeedImported { file: summary, report: Some(report) })
 }
 
 fn has_person_columns(mapping: &FeedMapping, headers: &[String]) -> bool {
@@ -350,7 +529,8 @@ fn parse_feed(
     file_name: &str,
     sha: &str,
     progress: &mut dyn FnMut(usize, usize),
-) -> Result<ParsedFeed, FeedReadError> {
+    sink: &mut dyn FnMut(Vec<FeedRow>, usize) -> bool,
+) -> Result<FeedSummary, FeedReadError> {
     let headers = t.headers().to_vec();
     let cols = mapping.columns(&headers);
     let col = |f: FeedField| cols.iter().find(|(x, _)| *x == f).map(|(_, i)| *i);
@@ -361,7 +541,8 @@ fn parse_feed(
         return Err(FeedReadError::MissingColumn("项目"));
     }
     let total = t.rows_hint().unwrap_or(0);
-    let mut rows = Vec::new();
+    let mut rows = Vec::with_capacity(FEED_CHUNK.min(total.max(16)));
+    let mut good = 0usize;
     let mut errors = Vec::new();
     let mut seen = 0usize;
     while let Some(r) = t.next_row() {
@@ -469,15 +650,21 @@ fn parse_feed(
             period,
             cells,
         });
+        good += 1;
+        if rows.len() >= FEED_CHUNK && !sink(std::mem::take(&mut rows), errors.len()) {
+            break;
+        }
+    }
+    if !rows.is_empty() {
+        sink(rows, errors.len());
     }
     progress(seen, seen);
-    Ok(ParsedFeed {
-        kind,
+    Ok(FeedSummary {
         file_name: file_name.to_string(),
         file_sha256: sha.to_string(),
         header_row: t.header_row(),
         columns: cols.iter().map(|(f, i)| (f.label().to_string(), headers[*i].clone())).collect(),
-        rows,
+        rows: good,
         errors,
     })
 }

@@ -346,3 +346,89 @@ async fn export_then_import_round_trips_in_both_formats() {
     })
     .await;
 }
+
+/// A department file longer than one chunk ([`exchange::feed::FEED_CHUNK`] rows) is matched chunk
+/// by chunk while it is read: the report is the whole file's, a re-import of the same file is
+/// recognised before it is read, and a bad cell in the last chunk writes nothing although the
+/// chunks before it were matched already.
+#[tokio::test]
+async fn a_department_file_is_imported_chunk_by_chunk_and_a_late_bad_cell_writes_nothing() {
+    use domain::feed::FeedKind;
+    use domain::ports::{AlertFilter, FeedStore};
+    use exchange::feed::{FEED_CHUNK, FeedFile, FeedMapping, FeedSource, import_feed_file};
+
+    on_both(|db, label| async move {
+        let dir = Dir::new();
+        let sheet = dir.path("a.xlsx");
+        Sheet::sample().write_xlsx(&sheet);
+        import(&db, &sheet).await;
+        let households = all(&db).await;
+        let (first, second) = (&households[0].members[0].member, &households[1].members[0].member);
+        // one row not in the registry first, then 2½ chunks of small amounts for one member
+        // (matched, below the 医保 threshold), one large amount for another member last
+        let mut text = String::from("姓名,证件号码,金额\n查无此人,450203199901011234,100\n");
+        let quiet = FEED_CHUNK * 5 / 2;
+        for _ in 0..quiet {
+            text.push_str(&format!("{},{},1.00\n", first.name, first.national_id));
+        }
+        text.push_str(&format!("{},{},60000.00\n", second.name, second.national_id));
+        let good = dir.path("医保.csv");
+        std::fs::write(&good, &text).unwrap();
+        // the same with a bad amount in the first chunk and another in the last row
+        let bad = dir.path("医保2.csv");
+        let (header, body) = text.split_once('\n').unwrap();
+        let wrong = |amount: &str| format!("{},{},{amount}\n", second.name, second.national_id);
+        std::fs::write(&bad, format!("{header}\n{}{body}{}", wrong("六千"), wrong("六万"))).unwrap();
+
+        let calendar = domain::calendar::WorkCalendar::builtin();
+        let today = now().date_naive();
+        let run = |path: &Path| {
+            let file = FeedFile {
+                source: FeedSource::Path(path.to_path_buf()),
+                file_name: path.file_name().unwrap().to_string_lossy().into_owned(),
+                kind: FeedKind::MedicalSelfPaid,
+                mapping: FeedMapping::default(),
+                default_period: "2022-04".into(),
+                dry_run: false,
+                mapping_to_save: None,
+            };
+            let (db, calendar) = (db.clone(), calendar.clone());
+            async move {
+                let progress = Box::new(|_: usize, _: usize| {});
+                import_feed_file(&db, &calendar, now(), today, &town_scope(), &Actor::cli(), None, file, progress)
+                    .await
+                    .unwrap()
+            }
+        };
+
+        // both bad cells named (the file is read to its end), and nothing written
+        let failed = run(&bad).await;
+        assert!(failed.report.is_none(), "{label}");
+        let e: Vec<(usize, &str)> = failed.file.errors.iter().map(|e| (e.line, e.field.as_str())).collect();
+        assert_eq!(e, vec![(2, "金额"), (quiet + 5, "金额")], "{label}");
+        let sha = FeedSource::Path(bad.clone()).sha256().unwrap();
+        assert!(db.feed_batch_by_file(FeedKind::MedicalSelfPaid, &sha, None).await.unwrap().is_none(), "{label}");
+        let alerts = db.alerts(&Scope::system(), &AlertFilter::default(), 10).await.unwrap();
+        assert_eq!(alerts.total, 0, "{label}");
+
+        // the good file: every chunk counted, the one alert raised, the one stranger kept for review
+        let done = run(&good).await;
+        assert_eq!(done.file.rows, quiet + 2, "{label}");
+        let r = done.report.expect("imported");
+        assert_eq!(r.rows_read as usize, quiet + 2, "{label}");
+        assert_eq!((r.matched as usize, r.quiet as usize, r.unmatched.len()), (quiet + 1, quiet, 1), "{label}");
+        assert_eq!((r.unmatched[0].line, r.unmatched[0].name.as_str()), (2, "查无此人"), "{label}");
+        let o = r.outcome.expect("written");
+        assert_eq!((o.raised, o.updated), (1, 0), "{label}");
+        let alerts = db.alerts(&Scope::system(), &AlertFilter::default(), 10).await.unwrap();
+        assert_eq!(alerts.total, 1, "{label}");
+        assert_eq!(alerts.items[0].member_name, second.name.to_string(), "{label}");
+
+        // the same file again: recognised by its checksum before it is read
+        let again = run(&good).await;
+        let prev = again.report.and_then(|r| r.previous).expect("imported before");
+        assert_eq!((prev.id, prev.rows_read as usize), (o.batch_id, quiet + 2), "{label}");
+        assert!(again.file.columns.is_empty(), "{label}: not read again");
+    })
+    .await;
+}

@@ -108,18 +108,39 @@ async fn post_feed(
         FeedMapping::resolve(&pairs, state.db.feed_mapping(kind).await?.as_deref()).map_err(|e| invalid("map", &e))?;
     let dry_run = matches!(sub.get("dry_run").as_str(), "true" | "1" | "on");
     let file = sub.files.into_iter().next().ok_or_else(|| invalid("file", "缺少文件（部分名 file）"))?;
-    let (name, m2) = (file.file_name.clone(), mapping.clone());
-    let parsed = tokio::task::spawn_blocking(move || {
-        exchange::feed::read_feed_bytes(&file.body, &name, kind, &m2, &period, &mut |_, _| {})
-    })
+    let file_in = exchange::feed::FeedFile {
+        source: exchange::feed::FeedSource::Bytes(file.body),
+        file_name: file.file_name,
+        kind,
+        mapping_to_save: (!pairs.is_empty()).then(|| serde_json::to_string(&mapping).ok()).flatten(),
+        mapping,
+        default_period: period,
+        dry_run,
+    };
+    let cal = state.calendar();
+    let (at, today) = (state.clock.now(), state.clock.today());
+    let done = exchange::feed::import_feed_file(
+        &state.db,
+        &cal,
+        at,
+        today,
+        &a.scope,
+        &a.actor(),
+        department,
+        file_in,
+        Box::new(|_, _| {}),
+    )
     .await
-    .map_err(|e| invalid("file", &e.to_string()))?
-    .map_err(|e| invalid("file", &e.to_string()))?;
+    .map_err(|e| match e {
+        exchange::feed::FeedImportError::Read(e) => invalid("file", &e.to_string()),
+        exchange::feed::FeedImportError::Import(e) => e.into(),
+    })?;
     let mut view = FeedReportView {
         feed: kind.key().into(),
-        file_name: parsed.file_name.clone(),
-        columns: parsed.columns.clone(),
-        errors: parsed
+        file_name: done.file.file_name.clone(),
+        columns: done.file.columns.clone(),
+        errors: done
+            .file
             .errors
             .iter()
             .map(|e| FeedRowError { line: e.line, field: e.field.clone(), message: e.message.clone() })
@@ -127,7 +148,7 @@ async fn post_feed(
         written: false,
         previous_batch: None,
         batch: None,
-        rows: parsed.rows.len() as i64,
+        rows: done.file.rows as i64,
         matched: 0,
         below_threshold: 0,
         unmatched: Vec::new(),
@@ -136,30 +157,11 @@ async fn post_feed(
         alerts_unchanged: 0,
         exclusion_facts: 0,
     };
-    if !parsed.errors.is_empty() {
+    let Some(r) = done.report else {
         return Ok(Json(view));
-    }
-    let cal = state.calendar();
-    let input = service::FeedInput {
-        kind,
-        file_name: &parsed.file_name,
-        sha256: &parsed.file_sha256,
-        rows: &parsed.rows,
-        dry_run,
-        mapping_to_save: (!pairs.is_empty()).then(|| serde_json::to_string(&mapping).ok()).flatten(),
     };
-    let r = service::import_feed(
-        &state.db,
-        &cal,
-        state.clock.now(),
-        state.clock.today(),
-        &a.scope,
-        &a.actor(),
-        department,
-        &input,
-    )
-    .await?;
     view.previous_batch = r.previous.as_ref().map(|b| b.id);
+    view.rows = r.rows_read;
     view.matched = r.matched;
     view.below_threshold = r.quiet;
     view.unmatched = r

@@ -9,7 +9,7 @@ use domain::account::{Actor, Scope};
 use domain::feed::{AlertStatus, FeedKind};
 use domain::ports::{AlertFilter, FeedStore};
 use domain::region::RegionCode;
-use exchange::feed::{FeedMapping, read_feed_path};
+use exchange::feed::{FeedFile, FeedMapping, FeedSource};
 
 use crate::Ctx;
 
@@ -48,35 +48,49 @@ pub async fn import(
     };
     let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let started = std::time::Instant::now();
-    let parsed = read_feed_path(file, &name, kind, &mapping, &default_period, &mut |_, _| {})
-        .map_err(|e| anyhow!("{name}: {e}"))?;
-    let cols: Vec<String> = parsed.columns.iter().map(|(f, h)| format!("{f}={h}")).collect();
-    say!("columns / 列：{}", cols.join("，"));
-    if !parsed.errors.is_empty() {
+    let calendar = domain::service::load_calendar(&db, ctx.clock.now()).await?;
+    // read, checked and matched chunk by chunk: memory stays flat however long the file
+    let file_in = FeedFile {
+        source: FeedSource::Path(file.to_path_buf()),
+        file_name: name.clone(),
+        kind,
+        mapping: mapping.clone(),
+        default_period,
+        dry_run,
+        mapping_to_save: if map.is_empty() { None } else { Some(serde_json::to_string(&mapping)?) },
+    };
+    let done = exchange::feed::import_feed_file(
+        &db,
+        &calendar,
+        ctx.clock.now(),
+        today,
+        &scope,
+        &Actor::cli(),
+        None,
+        file_in,
+        Box::new(|_, _| {}),
+    )
+    .await
+    .map_err(|e| anyhow!("{name}: {e}"))?;
+    if !done.file.columns.is_empty() {
+        let cols: Vec<String> = done.file.columns.iter().map(|(f, h)| format!("{f}={h}")).collect();
+        say!("columns / 列：{}", cols.join("，"));
+    }
+    let errors = &done.file.errors;
+    let Some(r) = done.report else {
         if let Some(path) = &report {
-            exchange::feed::write_report(path, &parsed.errors, &[]).map_err(|e| anyhow!(e))?;
+            exchange::feed::write_report(path, errors, &[]).map_err(|e| anyhow!(e))?;
             eprintln!("problem list written to {} / 问题清单已写入", path.display());
         }
-        for e in parsed.errors.iter().take(50) {
+        for e in errors.iter().take(50) {
             eprintln!("第{}行 {}：{}", e.line, e.field, e.message);
         }
         bail!(
             "{} rows with errors, nothing imported / {} 行有错误，未导入任何数据：请改正后重新导入",
-            parsed.errors.len(),
-            parsed.errors.len()
+            errors.len(),
+            errors.len()
         );
-    }
-    let calendar = domain::service::load_calendar(&db, ctx.clock.now()).await?;
-    let input = domain::service::FeedInput {
-        kind,
-        file_name: &name,
-        sha256: &parsed.file_sha256,
-        rows: &parsed.rows,
-        dry_run,
-        mapping_to_save: if map.is_empty() { None } else { Some(serde_json::to_string(&mapping)?) },
     };
-    let r = domain::service::import_feed(&db, &calendar, ctx.clock.now(), today, &scope, &Actor::cli(), None, &input)
-        .await?;
     if let Some(prev) = &r.previous {
         say!(
             "already imported as batch #{} on {} by {}: nothing imported twice / 该文件已于{}导入（批次 #{}），未重复导入",

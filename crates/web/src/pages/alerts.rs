@@ -511,57 +511,46 @@ pub async fn import_upload(
     let st = state.clone();
     tokio::spawn(async move {
         let j2 = job.clone();
-        let name = file.file_name.clone();
-        let parsed = tokio::task::spawn_blocking(move || {
-            let mut progress = |done: usize, total: usize| {
-                jobs::set_state(&j2, JobState::Running { done, total, stage: "读取并核对" });
-            };
-            exchange::feed::read_feed_bytes(&file.body, &name, kind, &mapping, &period, &mut progress)
-                .map(|p| (p, mapping))
-        })
+        let progress = Box::new(move |done: usize, total: usize| {
+            jobs::set_state(&j2, JobState::Running { done, total, stage: "读取、核对并匹配" });
+        });
+        let file_in = exchange::feed::FeedFile {
+            source: exchange::feed::FeedSource::Bytes(file.body),
+            file_name: file.file_name,
+            kind,
+            mapping_to_save: (!pairs.is_empty()).then(|| serde_json::to_string(&mapping).ok()).flatten(),
+            mapping,
+            default_period: period,
+            dry_run,
+        };
+        let cal = st.calendar();
+        let (at, today) = (st.clock.now(), st.clock.today());
+        let done = exchange::feed::import_feed_file(
+            &st.db,
+            &cal,
+            at,
+            today,
+            &a.scope,
+            &a.actor(),
+            department,
+            file_in,
+            progress,
+        )
         .await;
-        let (parsed, mapping) = match parsed {
-            Ok(Ok(p)) => p,
-            Ok(Err(e)) => return jobs::set_state(&job, JobState::Failed { message: e.to_string() }),
-            Err(e) => return jobs::set_state(&job, JobState::Failed { message: e.to_string() }),
-        };
-        let mut out = FeedJobReport {
-            kind: kind.label(),
-            columns: parsed.columns.clone(),
-            errors: parsed.errors.clone(),
-            report: None,
-        };
-        if parsed.errors.is_empty() {
-            jobs::set_state(
-                &job,
-                JobState::Running { done: parsed.rows.len(), total: parsed.rows.len(), stage: "匹配并写入" },
-            );
-            let cal = st.calendar();
-            let input = service::FeedInput {
-                kind,
-                file_name: &parsed.file_name,
-                sha256: &parsed.file_sha256,
-                rows: &parsed.rows,
-                dry_run,
-                mapping_to_save: (!pairs.is_empty()).then(|| serde_json::to_string(&mapping).ok()).flatten(),
-            };
-            let r = service::import_feed(
-                &st.db,
-                &cal,
-                st.clock.now(),
-                st.clock.today(),
-                &a.scope,
-                &a.actor(),
-                department,
-                &input,
-            )
-            .await;
-            match r {
-                Ok(r) => out.report = Some(r),
-                Err(e) => return jobs::set_state(&job, JobState::Failed { message: e.to_string() }),
+        // the job wrote after its request had ended: dashboards recompute on their next read
+        st.dashboards.invalidate();
+        match done {
+            Ok(d) => {
+                let out = FeedJobReport {
+                    kind: kind.label(),
+                    columns: d.file.columns,
+                    errors: d.file.errors,
+                    report: d.report,
+                };
+                jobs::set_state(&job, JobState::FinishedFeed { report: Box::new(out) });
             }
+            Err(e) => jobs::set_state(&job, JobState::Failed { message: e.to_string() }),
         }
-        jobs::set_state(&job, JobState::FinishedFeed { report: Box::new(out) });
     });
     Ok(axum::response::Redirect::to(&format!("/alerts/import/jobs/{id}")).into_response())
 }
