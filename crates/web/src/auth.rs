@@ -144,6 +144,15 @@ impl Authed {
 #[derive(Clone)]
 struct Loaded(Option<SessionRecord>);
 
+/// The region of the user whose page session the CSRF guard loaded for this request (a write from a
+/// page), if it did: `Some(None)` for a user without one. Bearer-token requests are not loaded there.
+pub(crate) fn loaded_session_region(req: &Request) -> Option<Option<domain::RegionCode>> {
+    match req.extensions().get::<Loaded>() {
+        Some(Loaded(Some(s))) => Some(s.user.scope().region()),
+        _ => None,
+    }
+}
+
 /// Whether a stored session is still alive at `now`; an idle one is deleted.
 async fn judge(state: &AppState, s: SessionRecord, now: DateTime<Utc>) -> Result<Option<SessionRecord>, StoreError> {
     let idle = chrono::Duration::from_std(state.config.idle_timeout).unwrap_or(chrono::Duration::minutes(30));

@@ -7,7 +7,9 @@
 //!
 //! How fresh:
 //! - a change made through this process — any request other than GET/HEAD/OPTIONS, or an import
-//!   job finishing — makes the next read recompute, so a user sees their own edit at once;
+//!   job finishing — makes the next read of every dashboard whose region overlaps the writer's
+//!   region recompute, so a user sees their own edit at once (every write is scoped by its user's
+//!   region; a writer whose region is not known, such as an API token's, counts for all);
 //! - a change made by another process (several `serve` on one PostgreSQL, the command line) shows
 //!   within the configured time (`dashboard_cache_seconds`, 5 s by default) on a dashboard that is
 //!   read continually, and within four times it (20 s) on any: between the two, the last figures are
@@ -22,7 +24,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -37,6 +39,31 @@ const MAX_ENTRIES: usize = 4_096;
 
 /// Figures older than this many times the freshness time are recomputed before they are served.
 const STALE_FACTOR: u32 = 4;
+
+/// How many recent changes are remembered with their region; figures read before the oldest of
+/// them are recomputed.
+const CHANGES_KEPT: usize = 1_024;
+
+/// The changes made through this process, numbered; the last [`CHANGES_KEPT`] with the writer's
+/// region (`None`: anywhere).
+#[derive(Default)]
+struct Changes {
+    next: u64,
+    recent: std::collections::VecDeque<(u64, Option<RegionCode>)>,
+    /// Changes numbered below this are no longer listed.
+    forgotten_below: u64,
+}
+
+impl Changes {
+    /// Whether figures of `region` read when `next` was `seen` still hold.
+    fn unchanged_since(&self, seen: u64, region: RegionCode) -> bool {
+        if seen < self.forgotten_below {
+            return false;
+        }
+        let overlaps = |w: &Option<RegionCode>| w.is_none_or(|w| w.contains(region) || region.contains(w));
+        !self.recent.iter().rev().take_while(|(n, _)| *n >= seen).any(|(_, w)| overlaps(w))
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Key {
@@ -61,6 +88,7 @@ pub struct Cached {
     /// The clock's time when the figures were read (shown as 数据时间).
     pub as_of: DateTime<Utc>,
     at: Instant,
+    /// [`Changes::next`] when the figures were read.
     generation: u64,
 }
 
@@ -84,19 +112,44 @@ impl Slot {
 
 pub struct DashboardCache {
     fresh_for: Duration,
-    /// Bumped after every change made through this process: figures computed before it are stale.
-    generation: AtomicU64,
+    /// Every change made through this process: figures of a region read before one that overlaps
+    /// it are stale.
+    changes: std::sync::Mutex<Changes>,
     slots: std::sync::Mutex<HashMap<Key, Arc<Slot>>>,
 }
 
 impl DashboardCache {
     pub fn new(fresh_for: Duration) -> Self {
-        DashboardCache { fresh_for, generation: AtomicU64::new(0), slots: Default::default() }
+        DashboardCache { fresh_for, changes: Default::default(), slots: Default::default() }
     }
 
-    /// Something may have changed: the next read of every dashboard recomputes.
+    /// Something may have changed anywhere: the next read of every dashboard recomputes.
     pub fn invalidate(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.invalidate_within(None);
+    }
+
+    /// Something may have changed within `region` (a writer's region; `None`: anywhere): the next
+    /// read of a dashboard above, of or below it recomputes.
+    pub fn invalidate_within(&self, region: Option<RegionCode>) {
+        let mut c = self.changes.lock().unwrap_or_else(|e| e.into_inner());
+        let n = c.next;
+        c.recent.push_back((n, region));
+        c.next = n + 1;
+        if c.recent.len() > CHANGES_KEPT
+            && let Some((dropped, _)) = c.recent.pop_front()
+        {
+            c.forgotten_below = dropped + 1;
+        }
+    }
+
+    /// The number the next change will get: figures read now hold until a change numbered this or
+    /// later overlaps their region.
+    fn seen(&self) -> u64 {
+        self.changes.lock().unwrap_or_else(|e| e.into_inner()).next
+    }
+
+    fn holds(&self, c: &Cached, region: RegionCode) -> bool {
+        self.changes.lock().unwrap_or_else(|e| e.into_inner()).unchanged_since(c.generation, region)
     }
 
     /// The dashboard for `key`, from the cache when fresh enough, else from `compute`, which
@@ -111,8 +164,7 @@ impl DashboardCache {
             return Ok(Cached { dashboard: Arc::new(d), as_of, at: Instant::now(), generation: 0 });
         }
         let slot = self.slot(key);
-        let generation = self.generation.load(Ordering::Acquire);
-        if let Some(c) = slot.current().filter(|c| c.generation == generation) {
+        if let Some(c) = slot.current().filter(|c| self.holds(c, key.region)) {
             let age = c.at.elapsed();
             if age < self.fresh_for {
                 return Ok(c);
@@ -131,10 +183,9 @@ impl DashboardCache {
                         let _done = Done(&slot.refreshing);
                         let _one = slot.computing.lock().await;
                         // a reader may have recomputed it while this task waited
-                        let generation = cache.generation.load(Ordering::Acquire);
                         if slot
                             .current()
-                            .is_some_and(|c| c.generation == generation && c.at.elapsed() < cache.fresh_for)
+                            .is_some_and(|c| cache.holds(&c, key.region) && c.at.elapsed() < cache.fresh_for)
                         {
                             return;
                         }
@@ -148,8 +199,7 @@ impl DashboardCache {
         }
         let _one = slot.computing.lock().await;
         // another reader may have computed it while this one waited
-        let generation = self.generation.load(Ordering::Acquire);
-        if let Some(c) = slot.current().filter(|c| c.generation == generation && c.at.elapsed() < self.fresh_for) {
+        if let Some(c) = slot.current().filter(|c| self.holds(c, key.region) && c.at.elapsed() < self.fresh_for) {
             return Ok(c);
         }
         self.compute_into(&slot, &compute).await
@@ -161,7 +211,7 @@ impl DashboardCache {
         Fut: Future<Output = Result<(Dashboard, DateTime<Utc>), EditError>>,
     {
         // read before computing: a change committed meanwhile leaves these figures already stale
-        let generation = self.generation.load(Ordering::Acquire);
+        let generation = self.seen();
         let at = Instant::now();
         let (d, as_of) = compute().await?;
         let c = Cached { dashboard: Arc::new(d), as_of, at, generation };
@@ -290,6 +340,38 @@ mod tests {
         cache.get(k, changed_meanwhile).await.unwrap();
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert_eq!(cache.get(k, counting(&calls)).await.unwrap().dashboard.total.households, 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_change_recomputes_the_dashboards_above_and_below_its_region_only() {
+        let cache = Arc::new(DashboardCache::new(Duration::from_secs(5)));
+        let calls = Arc::new(AtomicUsize::new(0));
+        // 雒容镇, its village 大正村, their county, and another town of the county
+        let (town, village, county, other) = (450_203_100_000, 450_203_100_201, 450_203_000_000, 450_203_101_000);
+        for r in [town, village, county, other] {
+            cache.get(key(r), counting(&calls)).await.unwrap();
+        }
+        let n = |cache: &Arc<DashboardCache>, r: u64, calls: &Arc<AtomicUsize>| {
+            let (cache, calls) = (Arc::clone(cache), Arc::clone(calls));
+            async move { cache.get(key(r), counting(&calls)).await.unwrap().dashboard.total.households }
+        };
+        // a village cadre of 大正村 writes: the village, its town and county recompute, not the other town
+        cache.invalidate_within(RegionCode::from_u64(village));
+        assert_eq!(n(&cache, other, &calls).await, 4);
+        assert_eq!(n(&cache, village, &calls).await, 5);
+        assert_eq!(n(&cache, town, &calls).await, 6);
+        assert_eq!(n(&cache, county, &calls).await, 7);
+        // the town's office writes: its village too; a writer of unknown region: everything
+        cache.invalidate_within(RegionCode::from_u64(town));
+        assert_eq!(n(&cache, village, &calls).await, 8);
+        assert_eq!(n(&cache, other, &calls).await, 4);
+        cache.invalidate();
+        assert_eq!(n(&cache, other, &calls).await, 9);
+        // more changes elsewhere than are remembered: figures read before them are recomputed
+        for _ in 0..=CHANGES_KEPT {
+            cache.invalidate_within(RegionCode::from_u64(village));
+        }
+        assert_eq!(n(&cache, other, &calls).await, 10);
     }
 
     #[tokio::test(start_paused = true)]

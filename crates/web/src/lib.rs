@@ -146,8 +146,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/static/{*path}", get(asset))
         .fallback(pages::not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::csrf_guard))
+        // inside the CSRF guard: a refused request is not a change, and the guard has loaded the
+        // page session whose region the change is within
         .layer(axum::middleware::from_fn_with_state(state.clone(), note_changes))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::csrf_guard))
         .layer(axum::middleware::from_fn(error::explain_rejections))
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
@@ -231,28 +233,30 @@ fn spawn_tally_compaction(db: Db, every: Duration) {
     });
 }
 
-/// After any request that may have changed data, the dashboards this process keeps are recomputed
-/// on their next read: the handler's writes have committed by then. Reads (GET, HEAD, OPTIONS),
-/// logins and logouts (sessions are not counted) and refused requests (4xx: nothing written) leave
-/// them; a handler that panicked or whose client went away after its commit still counts (the
-/// guard is dropped either way).
+/// After any request that may have changed data, the dashboards this process keeps of regions
+/// overlapping the writer's are recomputed on their next read: the handler's writes have committed
+/// by then, and a user writes only within their region (a writer not known here — an API token —
+/// counts for every region). Reads (GET, HEAD, OPTIONS), logins and logouts (sessions are not
+/// counted) and refused requests (4xx: nothing written) leave them; a handler that panicked or whose
+/// client went away after its commit still counts (the guard is dropped either way).
 async fn note_changes(
     axum::extract::State(state): axum::extract::State<AppState>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response<Body> {
     use axum::http::Method;
-    struct Changed(Option<Arc<dashboard_cache::DashboardCache>>);
+    struct Changed(Option<(Arc<dashboard_cache::DashboardCache>, Option<domain::RegionCode>)>);
     impl Drop for Changed {
         fn drop(&mut self) {
-            if let Some(c) = &self.0 {
-                c.invalidate();
+            if let Some((c, region)) = &self.0 {
+                c.invalidate_within(*region);
             }
         }
     }
     let reads_only = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let session_only = matches!(req.uri().path(), "/login" | "/logout" | "/api/v1/session");
-    let mut changed = Changed((!reads_only && !session_only).then(|| Arc::clone(&state.dashboards)));
+    let within = auth::loaded_session_region(&req).flatten();
+    let mut changed = Changed((!reads_only && !session_only).then(|| (Arc::clone(&state.dashboards), within)));
     let res = next.run(req).await;
     if res.status().is_client_error() {
         changed.0 = None;

@@ -537,8 +537,9 @@ pub async fn import_upload(
             progress,
         )
         .await;
-        // the job wrote after its request had ended: dashboards recompute on their next read
-        st.dashboards.invalidate();
+        // the job wrote after its request had ended, within its user's region: those dashboards
+        // recompute on their next read
+        st.dashboards.invalidate_within(a.scope.region());
         match done {
             Ok(d) => {
                 let out = FeedJobReport {

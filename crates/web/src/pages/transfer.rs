@@ -225,8 +225,9 @@ pub async fn import_upload(
             jobs::set_state(&j2, state);
         });
         let done = run_import(&st, &a, &up, progress).await;
-        // the job wrote after its request had ended: dashboards recompute on their next read
-        st.dashboards.invalidate();
+        // the job wrote after its request had ended, within its user's region: those dashboards
+        // recompute on their next read
+        st.dashboards.invalidate_within(a.scope.region());
         match done {
             Ok(report) => {
                 let mut files = Vec::new();

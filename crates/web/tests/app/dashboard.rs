@@ -147,9 +147,9 @@ async fn dashboard_figures_equal_the_lists_behind_them() {
 }
 
 /// The dashboard's figures are reused for a few seconds (`dashboard_cache`): a change made
-/// elsewhere (another process, an administrator's SQL) shows only when they are recomputed, a
-/// change made through the same server on the next read; the figures say when they were read; a
-/// user outside a region is refused even while its figures are kept for another.
+/// elsewhere (another process) shows only when they are recomputed, a change made through the same
+/// server on the next read of the dashboards its writer's region overlaps; the figures say when
+/// they were read; a user outside a region is refused even while its figures are kept for another.
 #[tokio::test]
 async fn a_change_through_the_server_shows_on_the_dashboard_at_once() {
     for app in TestApp::both().await {
@@ -197,6 +197,8 @@ async fn a_change_through_the_server_shows_on_the_dashboard_at_once() {
         let after = api.get("/api/v1/dashboard").await.json();
         assert_eq!(open(&after), open(&before) + 2, "[{}] {after}", app.label);
         assert_eq!(after["as_of"], "2022-04-01 10:01:00");
+        // the write was 大正村's (its cadre's region): 东塘村's own figures, kept since 10:00, still hold
+        assert_eq!(dt.get("/api/v1/dashboard").await.json()["as_of"], "2022-04-01 10:00:00", "[{}]", app.label);
         // a refused request (东塘村's cadre, 大正村's household) writes nothing and keeps the figures
         let r = app
             .login("dongtang")
