@@ -144,12 +144,22 @@ impl Authed {
 #[derive(Clone)]
 struct Loaded(Option<SessionRecord>);
 
-/// The region of the user whose page session the CSRF guard loaded for this request (a write from a
-/// page), if it did: `Some(None)` for a user without one. Bearer-token requests are not loaded there.
-pub(crate) fn loaded_session_region(req: &Request) -> Option<Option<domain::RegionCode>> {
+/// Who sends a request that may write, as far as the CSRF guard has found out.
+pub(crate) enum Writer {
+    /// A page session the guard loaded: its user's region (`None`: everywhere).
+    Page(Option<domain::RegionCode>),
+    /// No live session and no bearer token: the handler refuses it, nothing is written.
+    Nobody,
+    /// A bearer token (not loaded by the guard): anyone, anywhere.
+    Unknown,
+}
+
+pub(crate) fn writer(req: &Request) -> Writer {
     match req.extensions().get::<Loaded>() {
-        Some(Loaded(Some(s))) => Some(s.user.scope().region()),
-        _ => None,
+        Some(Loaded(Some(s))) => Writer::Page(s.user.scope().region()),
+        Some(Loaded(None)) => Writer::Nobody,
+        None if bearer(req.headers()).is_some() => Writer::Unknown,
+        None => Writer::Nobody,
     }
 }
 

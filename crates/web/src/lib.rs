@@ -236,8 +236,8 @@ fn spawn_tally_compaction(db: Db, every: Duration) {
 /// After any request that may have changed data, the dashboards this process keeps of regions
 /// overlapping the writer's are recomputed on their next read: the handler's writes have committed
 /// by then, and a user writes only within their region (a writer not known here — an API token —
-/// and the administration pages, whose calendar and parameters reach beyond it, count for every
-/// region). Reads (GET, HEAD, OPTIONS), logins and logouts (sessions are not
+/// and the administration and campaign pages, whose calendar, parameters and campaigns reach
+/// beyond it, count for every region; a request without a live session writes nothing). Reads (GET, HEAD, OPTIONS), logins and logouts (sessions are not
 /// counted) and refused requests (4xx: nothing written) leave them; a handler that panicked or whose
 /// client went away after its commit still counts (the guard is dropped either way).
 async fn note_changes(
@@ -255,11 +255,19 @@ async fn note_changes(
         }
     }
     let reads_only = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let session_only = matches!(req.uri().path(), "/login" | "/logout" | "/api/v1/session");
-    // the work calendar is one for every region, and a parameter may apply above the editor's
-    // region: the administration pages count for every region
-    let within = auth::loaded_session_region(&req).flatten().filter(|_| !req.uri().path().starts_with("/admin/"));
-    let mut changed = Changed((!reads_only && !session_only).then(|| (Arc::clone(&state.dashboards), within)));
+    let path = req.uri().path();
+    let session_only = matches!(path, "/login" | "/logout" | "/api/v1/session");
+    // the work calendar is one for every region and a parameter may apply above its editor's region
+    // (administration pages); a dashboard follows a campaign chosen among all its viewer's (campaign
+    // pages): those count for every region
+    let everywhere = path.starts_with("/admin/") || path.starts_with("/campaigns");
+    let within = match auth::writer(&req) {
+        auth::Writer::Page(region) if !everywhere => Some(region),
+        auth::Writer::Page(_) | auth::Writer::Unknown => Some(None),
+        auth::Writer::Nobody => None,
+    };
+    let mut changed =
+        Changed(within.filter(|_| !reads_only && !session_only).map(|region| (Arc::clone(&state.dashboards), region)));
     let res = next.run(req).await;
     if res.status().is_client_error() {
         changed.0 = None;

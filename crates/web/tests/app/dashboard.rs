@@ -206,6 +206,9 @@ async fn a_change_through_the_server_shows_on_the_dashboard_at_once() {
             .post_form(&format!("/households/{D2}/department-tasks"), &[("task", "medical_security:健康帮扶")])
             .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "[{}]", app.label);
+        // so does a post without a session (sent to the login page)
+        let r = app.anonymous().post_form(&format!("/households/{D2}/department-tasks"), &[("task", "x")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "[{}]", app.label);
         app.clock.set(at(4, 1) + chrono::Duration::minutes(2));
         assert_eq!(api.get("/api/v1/dashboard").await.json()["as_of"], "2022-04-01 10:01:00");
         // and on the page, with the time the figures were read
