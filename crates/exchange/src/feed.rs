@@ -410,7 +410,8 @@ pub struct FeedFile {
 /// that memory holds a chunk of rows plus what the import keeps (alerts, facts, rows not matched)
 /// whatever the file's size. A file with any bad cell is read to its end for the problem list and
 /// nothing is written; a file imported before is not read at all. `progress(rows read, rows
-/// expected)` is called from the reading thread.
+/// expected)` is called from the reading thread, then `progress(usize::MAX, 0)` once the final
+/// write begins (as the household import does).
 #[allow(clippy::too_many_arguments)]
 pub async fn import_feed_file<S>(
     store: &S,
@@ -421,7 +422,7 @@ pub async fn import_feed_file<S>(
     actor: &domain::Actor,
     department: Option<domain::measure::Department>,
     file: FeedFile,
-    mut progress: Box<dyn FnMut(usize, usize) + Send>,
+    progress: Box<dyn FnMut(usize, usize) + Send>,
 ) -> Result<FeedImported, FeedImportError>
 where
     S: domain::ports::FeedStore + domain::ports::ParamStore + domain::ports::NotificationStore,
@@ -441,10 +442,13 @@ where
     // two chunks in flight: the reader keeps ahead of the matching without piling rows up
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<FeedRow>>(2);
     let name = file_name.clone();
+    let progress = std::sync::Arc::new(std::sync::Mutex::new(progress));
+    let reading = std::sync::Arc::clone(&progress);
     let reader = tokio::task::spawn_blocking(move || {
         // after the first bad cell nothing will be written: rows are only checked from then on
         let mut sink = |rows: Vec<FeedRow>, errors: usize| errors > 0 || tx.blocking_send(rows).is_ok();
-        stream_feed(&source, &name, &sha, kind, &mapping, &default_period, &mut *progress, &mut sink)
+        let mut report = |done: usize, total: usize| (reading.lock().unwrap_or_else(|e| e.into_inner()))(done, total);
+        stream_feed(&source, &name, &sha, kind, &mapping, &default_period, &mut report, &mut sink)
     });
     let mut failed = None;
     while let Some(chunk) = rx.recv().await {
@@ -463,6 +467,7 @@ where
         (Err(e), None) => return Err(e.into()),
         (Ok(s), None) => s,
     };
+    (progress.lock().unwrap_or_else(|e| e.into_inner()))(usize::MAX, 0);
     let report = run.finish(store, actor, at, mapping_to_save).await?;
     Ok(FeedImported { file: summary, report: Some(report) })
 }

@@ -394,16 +394,24 @@ async fn a_department_file_is_imported_chunk_by_chunk_and_a_late_bad_cell_writes
             };
             let (db, calendar) = (db.clone(), calendar.clone());
             async move {
-                let progress = Box::new(|_: usize, _: usize| {});
-                import_feed_file(&db, &calendar, now(), today, &town_scope(), &Actor::cli(), None, file, progress)
-                    .await
-                    .unwrap()
+                // the progress calls, in order
+                let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+                let seen = std::sync::Arc::clone(&calls);
+                let progress = Box::new(move |done: usize, total: usize| seen.lock().unwrap().push((done, total)));
+                let out =
+                    import_feed_file(&db, &calendar, now(), today, &town_scope(), &Actor::cli(), None, file, progress)
+                        .await
+                        .unwrap();
+                let calls = calls.lock().unwrap().clone();
+                (out, calls)
             }
         };
 
         // both bad cells named (the file is read to its end), and nothing written
-        let failed = run(&bad).await;
+        let (failed, calls) = run(&bad).await;
         assert!(failed.report.is_none(), "{label}");
+        // rows read reported as they go; no write announced
+        assert!(calls.len() > 20 && !calls.contains(&(usize::MAX, 0)), "{label}: {calls:?}");
         let e: Vec<(usize, &str)> = failed.file.errors.iter().map(|e| (e.line, e.field.as_str())).collect();
         assert_eq!(e, vec![(2, "金额"), (quiet + 5, "金额")], "{label}");
         let sha = FeedSource::Path(bad.clone()).sha256().unwrap();
@@ -412,7 +420,9 @@ async fn a_department_file_is_imported_chunk_by_chunk_and_a_late_bad_cell_writes
         assert_eq!(alerts.total, 0, "{label}");
 
         // the good file: every chunk counted, the one alert raised, the one stranger kept for review
-        let done = run(&good).await;
+        let (done, calls) = run(&good).await;
+        assert_eq!(calls.last(), Some(&(usize::MAX, 0)), "{label}: the final write announced");
+        assert_eq!(calls[calls.len() - 2], (quiet + 2, quiet + 2), "{label}: every row read first");
         assert_eq!(done.file.rows, quiet + 2, "{label}");
         let r = done.report.expect("imported");
         assert_eq!(r.rows_read as usize, quiet + 2, "{label}");
@@ -425,7 +435,7 @@ async fn a_department_file_is_imported_chunk_by_chunk_and_a_late_bad_cell_writes
         assert_eq!(alerts.items[0].member_name, second.name.to_string(), "{label}");
 
         // the same file again: recognised by its checksum before it is read
-        let again = run(&good).await;
+        let (again, _) = run(&good).await;
         let prev = again.report.and_then(|r| r.previous).expect("imported before");
         assert_eq!((prev.id, prev.rows_read as usize), (o.batch_id, quiet + 2), "{label}");
         assert!(again.file.columns.is_empty(), "{label}: not read again");

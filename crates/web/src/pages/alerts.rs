@@ -512,7 +512,12 @@ pub async fn import_upload(
     tokio::spawn(async move {
         let j2 = job.clone();
         let progress = Box::new(move |done: usize, total: usize| {
-            jobs::set_state(&j2, JobState::Running { done, total, stage: "读取、核对并匹配" });
+            let state = if done == usize::MAX {
+                JobState::Running { done: 0, total: 0, stage: "写入预警和未匹配的行" }
+            } else {
+                JobState::Running { done, total, stage: "读取、核对并匹配" }
+            };
+            jobs::set_state(&j2, state);
         });
         let file_in = exchange::feed::FeedFile {
             source: exchange::feed::FeedSource::Bytes(file.body),
