@@ -108,26 +108,17 @@ async fn post_feed(
         FeedMapping::resolve(&pairs, state.db.feed_mapping(kind).await?.as_deref()).map_err(|e| invalid("map", &e))?;
     let dry_run = matches!(sub.get("dry_run").as_str(), "true" | "1" | "on");
     let file = sub.files.into_iter().next().ok_or_else(|| invalid("file", "缺少文件（部分名 file）"))?;
-    let file_in = exchange::feed::FeedFile {
-        source: exchange::feed::FeedSource::Bytes(file.body),
-        file_name: file.file_name,
-        kind,
-        mapping_to_save: (!pairs.is_empty()).then(|| serde_json::to_string(&mapping).ok()).flatten(),
-        mapping,
-        default_period: period,
-        dry_run,
-    };
-    let cal = state.calendar();
-    let (at, today) = (state.clock.now(), state.clock.today());
-    let done = exchange::feed::import_feed_file(
-        &state.db,
-        &cal,
-        at,
-        today,
-        &a.scope,
-        &a.actor(),
+    let typed = !pairs.is_empty();
+    let done = crate::pages::alerts::import_upload_as(
+        &state,
+        &a,
         department,
-        file_in,
+        kind,
+        file,
+        mapping,
+        typed,
+        period,
+        dry_run,
         Box::new(|_, _| {}),
     )
     .await

@@ -519,29 +519,9 @@ pub async fn import_upload(
             };
             jobs::set_state(&j2, state);
         });
-        let file_in = exchange::feed::FeedFile {
-            source: exchange::feed::FeedSource::Bytes(file.body),
-            file_name: file.file_name,
-            kind,
-            mapping_to_save: (!pairs.is_empty()).then(|| serde_json::to_string(&mapping).ok()).flatten(),
-            mapping,
-            default_period: period,
-            dry_run,
-        };
-        let cal = st.calendar();
-        let (at, today) = (st.clock.now(), st.clock.today());
-        let done = exchange::feed::import_feed_file(
-            &st.db,
-            &cal,
-            at,
-            today,
-            &a.scope,
-            &a.actor(),
-            department,
-            file_in,
-            progress,
-        )
-        .await;
+        let done =
+            import_upload_as(&st, &a, department, kind, file, mapping, !pairs.is_empty(), period, dry_run, progress)
+                .await;
         // the job wrote after its request had ended, within its user's region: those dashboards
         // recompute on their next read
         st.dashboards.invalidate_within(a.scope.region());
@@ -559,6 +539,35 @@ pub async fn import_upload(
         }
     });
     Ok(axum::response::Redirect::to(&format!("/alerts/import/jobs/{id}")).into_response())
+}
+
+/// Imports an uploaded department file as the caller, chunk by chunk as it is read (the page's
+/// job and the API): a mapping typed for this file (`typed`) is saved once it has been imported.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn import_upload_as(
+    state: &AppState,
+    a: &Authed,
+    department: Option<domain::measure::Department>,
+    kind: FeedKind,
+    upload: domain::procedure::NewAttachment,
+    mapping: FeedMapping,
+    typed: bool,
+    default_period: String,
+    dry_run: bool,
+    progress: Box<dyn FnMut(usize, usize) + Send>,
+) -> Result<exchange::feed::FeedImported, exchange::feed::FeedImportError> {
+    let file = exchange::feed::FeedFile {
+        source: exchange::feed::FeedSource::Bytes(upload.body),
+        file_name: upload.file_name,
+        kind,
+        mapping_to_save: typed.then(|| serde_json::to_string(&mapping).ok()).flatten(),
+        mapping,
+        default_period,
+        dry_run,
+    };
+    let cal = state.calendar();
+    let (at, today) = (state.clock.now(), state.clock.today());
+    exchange::feed::import_feed_file(&state.db, &cal, at, today, &a.scope, &a.actor(), department, file, progress).await
 }
 
 pub struct FeedJobView {
