@@ -267,6 +267,28 @@ pub trait HouseholdStore: Send + Sync {
         meta: &ImportMeta,
         plan: &ImportPlan,
     ) -> impl Future<Output = StoreResult<ImportOutcome>> + Send;
+
+    /// The write side of an import that arrives in parts (a large file read as it goes): one
+    /// transaction, opened here, given each part's plan by [`ImportWriter::apply`] and committed
+    /// by [`ImportWriter::commit`]; dropped without a commit, it writes nothing. `meta` names
+    /// the file; its counts are those given to the commit.
+    type Import: ImportWriter;
+
+    fn begin_import(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        meta: &ImportMeta,
+    ) -> impl Future<Output = StoreResult<Self::Import>> + Send;
+}
+
+/// An import being written part by part (see [`HouseholdStore::begin_import`]).
+pub trait ImportWriter: Send {
+    /// Writes one part's plan (households not in an earlier part) inside the transaction.
+    fn apply(&mut self, plan: &ImportPlan) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Records the import with its final counts and commits everything.
+    fn commit(self, meta: &ImportMeta) -> impl Future<Output = StoreResult<ImportOutcome>> + Send;
 }
 
 /// The only household reads that look beyond the caller's scope, kept apart so that each use is

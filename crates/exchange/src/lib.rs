@@ -5,7 +5,7 @@
 //! * [`read`] — streaming readers (calamine for xlsx; csv + encoding_rs for UTF-8/GB18030);
 //! * [`parse`] — rows to households, with errors (nothing is written) and warnings (imported);
 //! * [`write`] — the export, the import template and the issue report;
-//! * [`import_households`] (= blocking [`prepare_import`] + async [`complete_import`]) and
+//! * [`import_households`] (read on a blocking thread, checked and written part by part) and
 //!   [`export_households`] — the whole operation through the domain's storage traits.
 
 pub mod feed;
@@ -16,10 +16,7 @@ pub mod regions;
 mod run;
 pub mod write;
 
-pub use parse::{Issue, Origin, ParsedImport, Tier, parse_households};
+pub use parse::{Issue, Origin, ParsedImport, Streamed, Tier, parse_households, stream_households};
 pub use read::{Cell, FileFormat, ReadError, Row, RowSource};
-pub use run::{
-    ExportError, ImportError, ImportOptions, ImportReport, PreparedImport, complete_import, export_households,
-    import_households, prepare_import,
-};
+pub use run::{ExportError, ImportError, ImportOptions, ImportReport, export_households, import_households};
 pub use write::{ExportWriter, SheetTable, WriteError, write_issues, write_sheets, write_table, write_template};

@@ -157,11 +157,57 @@ pub fn parse_households(
     income_year: i32,
     progress: &mut dyn FnMut(usize, usize),
 ) -> ParsedImport {
+    let (mut households, mut origins) = (Vec::new(), Vec::new());
+    let mut keep = |h: Vec<IncomingHousehold>, o: Vec<Origin>, _errors: usize| {
+        households.extend(h);
+        origins.extend(o);
+        true
+    };
+    match stream_households(table, regions, scope, income_year, false, usize::MAX, progress, &mut keep) {
+        Streamed::Read(parsed) => ParsedImport { households, origins, ..parsed },
+        // not with `together` false, nor with a sink that keeps everything
+        Streamed::Scattered(_) | Streamed::Stopped => unreachable!("a whole-file read neither stops nor restarts"),
+    }
+}
+
+/// How [`stream_households`] ended.
+#[derive(Debug)]
+pub enum Streamed {
+    /// The file was read to its end: everything but the households, which went to the sink.
+    Read(ParsedImport),
+    /// With `together`: a household's rows were not together (this row belongs to a household
+    /// finished earlier). What was handed over is incomplete: read the file again with
+    /// `together` false.
+    Scattered(usize),
+    /// The sink refused a part.
+    Stopped,
+}
+
+/// Reads every row of `table` like [`parse_households`], handing the households read without
+/// error to `sink(households, their origins, errors so far)` in parts of about `part`
+/// households, so that a large file is never held whole.
+///
+/// With `together` a household is finished, checked and handed over as soon as a row of another
+/// household follows it: files exported by the national system (and by fangpin) keep each
+/// household's rows together. A file that does not ends in [`Streamed::Scattered`]. Without it,
+/// nothing is handed over before the end of the file.
+#[allow(clippy::too_many_arguments)]
+pub fn stream_households(
+    table: &mut dyn RowSource,
+    regions: &[Region],
+    scope: &Scope,
+    income_year: i32,
+    together: bool,
+    part: usize,
+    progress: &mut dyn FnMut(usize, usize),
+    sink: &mut dyn FnMut(Vec<IncomingHousehold>, Vec<Origin>, usize) -> bool,
+) -> Streamed {
     let map = ColumnMap::from_headers(table.headers());
     let total = table.rows_hint().unwrap_or(0);
-    let mut p = Parser::new(map, VillageIndex::new(regions), scope, income_year);
+    let mut p = Parser::new(map, VillageIndex::new(regions), scope, income_year, together);
     p.check_columns(table.header_row());
     let understood = p.issues.errors == 0;
+    let part = part.max(1);
     while let Some(row) = table.next_row() {
         if row.is_blank() {
             continue;
@@ -170,13 +216,25 @@ pub fn parse_households(
         // Without a required column every row would repeat the same error: count rows only.
         if understood {
             p.row(&row);
+            if let Some(at) = p.scattered {
+                return Streamed::Scattered(at);
+            }
+            if p.ready.len() >= part && !p.hand_over(part, sink) {
+                return Streamed::Stopped;
+            }
         }
         if p.rows.is_multiple_of(PROGRESS_EVERY) {
             progress(p.rows, total);
         }
     }
     progress(p.rows, total.max(p.rows));
-    p.finish()
+    p.close_open();
+    while !p.ready.is_empty() {
+        if !p.hand_over(part, sink) {
+            return Streamed::Stopped;
+        }
+    }
+    Streamed::Read(p.finish())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -277,10 +335,23 @@ struct Parser<'a> {
     village_cache: HashMap<(String, String, String), Option<RegionCode>>,
     scope: &'a Scope,
     income_year: i32,
+    /// Finish a household when a row of another one follows (see [`stream_households`]).
+    together: bool,
+    /// The households still being read; `groups[i]` is household number `base + i` in order of
+    /// first appearance (the ones before `base` are finished).
     groups: Vec<Group>,
+    base: usize,
+    /// 户编号 → household number.
     index: HashMap<String, usize>,
-    /// ID key → (group, row) of its first appearance.
+    /// The 户编号 of each household number.
+    nos: Vec<HouseholdNo>,
+    /// ID key → (household number, row) of its first appearance.
     ids: HashMap<u64, (usize, usize)>,
+    /// Finished households read without error, waiting to be handed over.
+    ready: Vec<(IncomingHousehold, Origin)>,
+    member_count: usize,
+    /// The row of a household that was finished already (with `together`).
+    scattered: Option<usize>,
     issues: Issues,
     rows: usize,
     /// The file has 文化程度 or 在校生状况 (else the "exactly one" rule cannot be checked).
@@ -302,7 +373,7 @@ fn compared_columns() -> impl Iterator<Item = Col> {
 }
 
 impl<'a> Parser<'a> {
-    fn new(map: ColumnMap, villages: VillageIndex, scope: &'a Scope, income_year: i32) -> Self {
+    fn new(map: ColumnMap, villages: VillageIndex, scope: &'a Scope, income_year: i32, together: bool) -> Self {
         let has_education = map.has(Col::Education) || map.has(Col::SchoolStatus);
         Parser {
             map,
@@ -310,9 +381,15 @@ impl<'a> Parser<'a> {
             village_cache: HashMap::new(),
             scope,
             income_year,
+            together,
             groups: Vec::new(),
+            base: 0,
             index: HashMap::new(),
+            nos: Vec::new(),
             ids: HashMap::new(),
+            ready: Vec::new(),
+            member_count: 0,
+            scattered: None,
             issues: Issues::default(),
             rows: 0,
             has_education,
@@ -395,7 +472,13 @@ impl<'a> Parser<'a> {
             domain::text::compact(&self.text(row, Col::Town)),
             domain::text::compact(&self.text(row, Col::Village)),
         );
-        let existing = no.as_ref().and_then(|n| self.index.get(n.as_str()).copied());
+        let existing = match no.as_ref().and_then(|n| self.index.get(n.as_str()).copied()) {
+            Some(n) if n < self.base => {
+                self.scattered = Some(row.number);
+                return;
+            }
+            n => n.map(|n| n - self.base),
+        };
         // a later row naming the same place as the household's first row needs no second look
         let village = match existing {
             Some(g) if self.groups[g].place == place => self.groups[g].village,
@@ -410,10 +493,14 @@ impl<'a> Parser<'a> {
                 g
             }
             None => {
+                if self.together {
+                    self.close_open();
+                }
                 let household = village.and_then(|v| self.household_fields(row, &no, v));
                 let income = self.income(row);
                 let canon = self.canon_row(row);
-                self.index.insert(no.as_str().to_string(), self.groups.len());
+                self.index.insert(no.as_str().to_string(), self.base + self.groups.len());
+                self.nos.push(no.clone());
                 self.groups.push(Group {
                     no,
                     first_row: row.number,
@@ -941,6 +1028,7 @@ impl<'a> Parser<'a> {
 
     fn check_id_repeats(&mut self, row: &Row, g: usize, m: &Member) {
         let key = m.national_id.key();
+        let g = self.base + g;
         match self.ids.get(&key).copied() {
             None => {
                 self.ids.insert(key, (g, row.number));
@@ -953,7 +1041,7 @@ impl<'a> Parser<'a> {
                 );
             }
             Some((g2, r2)) => {
-                let other = self.groups[g2].no.clone();
+                let other = self.nos[g2].clone();
                 self.warn(
                     row,
                     Col::NationalId,
@@ -963,13 +1051,30 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Composition checks per household, then the result.
-    fn finish(mut self) -> ParsedImport {
+    /// Finishes the households still being read.
+    fn close_open(&mut self) {
         let groups = std::mem::take(&mut self.groups);
-        let household_count = groups.len();
-        let mut out = ParsedImport { rows: self.rows, household_count, ..Default::default() };
+        self.base += groups.len();
         for g in groups {
-            out.member_count += g.members.len();
+            self.close(g);
+        }
+    }
+
+    /// Hands over up to `part` finished households; false when the sink refuses them.
+    fn hand_over(
+        &mut self,
+        part: usize,
+        sink: &mut dyn FnMut(Vec<IncomingHousehold>, Vec<Origin>, usize) -> bool,
+    ) -> bool {
+        let rest = self.ready.split_off(part.min(self.ready.len()));
+        let (households, origins) = std::mem::replace(&mut self.ready, rest).into_iter().unzip();
+        sink(households, origins, self.issues.errors)
+    }
+
+    /// Composition checks on a household all of whose rows have been read.
+    fn close(&mut self, g: Group) {
+        {
+            self.member_count += g.members.len();
             let heads: Vec<usize> =
                 g.members.iter().filter(|(_, m)| m.relation == Relation::Head).map(|(r, _)| *r).collect();
             let spouses: Vec<usize> =
@@ -1041,20 +1146,27 @@ impl<'a> Parser<'a> {
                 );
             }
             if let (false, Some(household)) = (failed, g.household) {
-                out.origins
-                    .push(Origin { first_row: g.first_row, member_rows: g.members.iter().map(|(r, _)| *r).collect() });
-                out.households.push(IncomingHousehold {
-                    household,
-                    members: g.members.into_iter().map(|(_, m)| m).collect(),
-                    income: g.income,
-                });
+                let origin =
+                    Origin { first_row: g.first_row, member_rows: g.members.iter().map(|(r, _)| *r).collect() };
+                let members = g.members.into_iter().map(|(_, m)| m).collect();
+                self.ready.push((IncomingHousehold { household, members, income: g.income }, origin));
             }
         }
+    }
+
+    /// The counts and problems of a file all of whose households have been handed over.
+    fn finish(self) -> ParsedImport {
         let (issues, errors, warnings) = self.issues.finish();
-        out.issues = issues;
-        out.errors = errors;
-        out.warnings = warnings;
-        out
+        ParsedImport {
+            households: Vec::new(),
+            origins: Vec::new(),
+            issues,
+            rows: self.rows,
+            household_count: self.index.len(),
+            member_count: self.member_count,
+            errors,
+            warnings,
+        }
     }
 }
 

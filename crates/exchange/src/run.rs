@@ -1,20 +1,22 @@
 //! Imports and exports through the domain's storage traits.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use domain::audit::{AuditAction, AuditEntry};
 use domain::ports::{
-    AuditStore, HouseholdDetail, HouseholdFilter, HouseholdStore, ImportMeta, RegionStore, RegistryLookup, StoreError,
+    AuditStore, HouseholdDetail, HouseholdFilter, HouseholdStore, ImportMeta, ImportWriter, IncomingHousehold,
+    RegionStore, RegistryLookup, StoreError,
 };
 use domain::search::SearchQuery;
 use domain::{Actor, HouseholdNo, Permission, Region, Scope};
 use sha2::{Digest, Sha256};
 
 use crate::layout::Col;
-use crate::parse::{Issue, ParsedImport, Tier, parse_households};
+use crate::parse::{Issue, MAX_ISSUES, Origin, ParsedImport, Streamed, Tier, stream_households};
 use crate::read::{FileFormat, ReadError};
 use crate::write::{ExportWriter, RegionNames, WriteError};
 
@@ -83,72 +85,30 @@ pub enum ExportError {
     Store(#[from] StoreError),
 }
 
-/// A reader that hashes what passes through it, so that a CSV is read once for both.
-struct Hashing<R> {
-    inner: R,
-    hasher: Sha256,
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-}
-
 fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut h = Hashing { inner: std::fs::File::open(path)?, hasher: Sha256::new() };
-    std::io::copy(&mut h, &mut std::io::sink())?;
-    Ok(hex::encode(h.hasher.finalize()))
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h)?;
+    Ok(hex::encode(h.finalize()))
 }
 
-/// A file read and checked on its own, before the registry is consulted.
-#[derive(Debug, Clone)]
-pub struct PreparedImport {
-    pub file_name: String,
-    pub file_sha256: String,
-    pub parsed: ParsedImport,
-}
+/// Households go from the reader to the registry checks and the write in parts of this size:
+/// memory holds a few parts, whatever the size of the file.
+const PART: usize = 5_000;
 
-/// Reads and parses a file: the blocking half of an import (a server runs it on a blocking
-/// thread, then awaits [`complete_import`]). `file_name` is the name the user knows the file by;
-/// its extension decides the format. `regions` is the whole region tree.
-pub fn prepare_import(
-    file: &Path,
-    file_name: &str,
-    regions: &[Region],
-    scope: &Scope,
-    income_year: i32,
-    progress: &mut dyn FnMut(usize, usize),
-) -> Result<PreparedImport, ReadError> {
-    let format = FileFormat::from_file_name(file_name)?;
-    let (parsed, file_sha256) = match format {
-        FileFormat::Xlsx => {
-            // the zip needs random access, so the hash is a separate pass over the raw bytes
-            let sha = sha256_file(file)?;
-            let parsed =
-                crate::read::read_path(file, format, |t| parse_households(t, regions, scope, income_year, progress))?;
-            (parsed, sha)
-        }
-        FileFormat::Csv => {
-            let mut input =
-                Hashing { inner: std::io::BufReader::new(std::fs::File::open(file)?), hasher: Sha256::new() };
-            let parsed =
-                crate::read::read_csv(&mut input, |t| parse_households(t, regions, scope, income_year, progress))?;
-            // whatever the reader left unread (nothing, normally) still belongs to the file
-            std::io::copy(&mut input, &mut std::io::sink())?;
-            (parsed, hex::encode(input.hasher.finalize()))
-        }
-    };
-    Ok(PreparedImport { file_name: file_name.to_string(), file_sha256, parsed })
-}
-
-/// Imports a file of the national layout: [`prepare_import`] then [`complete_import`].
+/// Imports a file of the national layout.
 ///
-/// Reading is blocking work done inside this future; a server that must not block its async
-/// threads calls the two halves itself. `progress(rows read, total or 0)` is called as rows are
-/// read.
+/// The file is read and checked on a blocking thread and its households handed over in parts
+/// of [`PART`]: each part's households are looked up in the registry (an existing household
+/// outside the caller's scope is an error that does not say where it is; an ID already
+/// registered in a household not in this file, a warning), planned by [`domain::import::plan`]
+/// and written, all in one transaction that commits only at the end of a file without errors.
+/// With an error anywhere, or on a dry run, nothing is written: the file is still read to its
+/// end, so that the report lists every problem.
+///
+/// A file whose households' rows are not together (sorted by name, say) is read a second
+/// time, whole. `progress(rows read, total or 0)` is called as rows are read, and
+/// `progress(usize::MAX, 0)` before the final commit.
 pub async fn import_households<S: RegionStore + HouseholdStore + RegistryLookup + AuditStore>(
     store: &S,
     scope: &Scope,
@@ -156,7 +116,7 @@ pub async fn import_households<S: RegionStore + HouseholdStore + RegistryLookup 
     at: DateTime<Utc>,
     file: &Path,
     opts: &ImportOptions,
-    progress: &mut (dyn FnMut(usize, usize) + Send),
+    progress: Box<dyn FnMut(usize, usize) + Send>,
 ) -> Result<ImportReport, ImportError> {
     if !scope.allows(Permission::ImportHouseholds) {
         return Err(ImportError::Forbidden);
@@ -166,161 +126,325 @@ pub async fn import_households<S: RegionStore + HouseholdStore + RegistryLookup 
         .clone()
         .or_else(|| file.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_default();
-    FileFormat::from_file_name(&file_name)?;
-    let regions = store.all_regions().await?;
-    let prepared = prepare_import(file, &file_name, &regions, scope, opts.income_year, progress)?;
-    complete_import(store, scope, actor, at, prepared, opts.dry_run).await
+    let format = FileFormat::from_file_name(&file_name)?;
+    let regions = Arc::new(store.all_regions().await?);
+    let path = file.to_path_buf();
+    let file_sha256 = tokio::task::spawn_blocking(move || sha256_file(&path))
+        .await
+        .map_err(|e| ReadError::Io(std::io::Error::other(e)))?
+        .map_err(ReadError::Io)?;
+    let progress = Arc::new(Mutex::new(progress));
+    let file = FileToRead { path: file.to_path_buf(), format, file_name, file_sha256, regions };
+    for together in [true, false] {
+        if let Some(report) = read_and_write(store, scope, actor, at, &file, opts, together, &progress).await? {
+            return Ok(report);
+        }
+    }
+    Err(ImportError::Store(StoreError::Database("a file read whole cannot be scattered".into())))
 }
 
-/// The registry half of an import. Looks up the households the file names (an existing
-/// household outside the caller's scope is an error that does not say where it is) and where
-/// each ID is already registered (another household not in this file: a warning). With any
-/// error, or on a dry run, nothing is written; otherwise the plan of [`domain::import::plan`] is
-/// applied in one transaction by the store.
-pub async fn complete_import<S: RegionStore + HouseholdStore + RegistryLookup + AuditStore>(
+struct FileToRead {
+    path: std::path::PathBuf,
+    format: FileFormat,
+    file_name: String,
+    file_sha256: String,
+    regions: Arc<Vec<Region>>,
+}
+
+type Progress = Arc<Mutex<Box<dyn FnMut(usize, usize) + Send>>>;
+
+fn report_progress(p: &Progress, done: usize, total: usize) {
+    (p.lock().unwrap_or_else(|e| e.into_inner()))(done, total)
+}
+
+/// One part of a file: its households read without error and the errors so far.
+struct Part {
+    households: Vec<IncomingHousehold>,
+    origins: Vec<Origin>,
+    errors: usize,
+}
+
+/// One reading of the file (see [`import_households`]); `None` when, with `together`, the
+/// file turned out not to keep each household's rows together (nothing was written).
+#[allow(clippy::too_many_arguments)]
+async fn read_and_write<S: RegionStore + HouseholdStore + RegistryLookup + AuditStore>(
     store: &S,
     scope: &Scope,
     actor: &Actor,
     at: DateTime<Utc>,
-    prepared: PreparedImport,
-    dry_run: bool,
-) -> Result<ImportReport, ImportError> {
-    if !scope.allows(Permission::ImportHouseholds) {
-        return Err(ImportError::Forbidden);
-    }
-    let PreparedImport { file_name, file_sha256, mut parsed } = prepared;
-    let nos: Vec<HouseholdNo> = parsed.households.iter().map(|h| h.household.household_no.clone()).collect();
-    let mut existing = Vec::new();
-    for chunk in nos.chunks(BATCH) {
-        existing.extend(store.households_by_no(chunk).await?);
-    }
-    let mut extra = Vec::new();
-    let existing = check_existing(&parsed, scope, existing, &mut extra);
-    let keys: Vec<u64> = parsed.households.iter().flat_map(|h| h.members.iter().map(|m| m.national_id.key())).collect();
-    let mut locations = Vec::new();
-    for chunk in keys.chunks(BATCH) {
-        locations.extend(store.member_locations(chunk).await?);
-    }
-    check_locations(&parsed, scope, &locations, &mut extra);
-    merge_issues(&mut parsed, extra);
-
-    let mut report = ImportReport {
-        file_name: file_name.clone(),
-        file_sha256: file_sha256.clone(),
-        dry_run,
-        written: false,
-        import_id: None,
-        rows: parsed.rows,
-        households: parsed.household_count,
-        members: parsed.member_count,
-        errors: parsed.errors,
-        warnings: parsed.warnings,
-        created: 0,
-        updated: 0,
-        unchanged: 0,
-        issues: Vec::new(),
+    file: &FileToRead,
+    opts: &ImportOptions,
+    together: bool,
+    progress: &Progress,
+) -> Result<Option<ImportReport>, ImportError> {
+    // two parts in flight: the reader keeps ahead of the registry without piling rows up
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Part>(2);
+    let reader = {
+        let (path, format, regions, scope, year) =
+            (file.path.clone(), file.format, Arc::clone(&file.regions), *scope, opts.income_year);
+        let progress = Arc::clone(progress);
+        tokio::task::spawn_blocking(move || {
+            let mut report = |done: usize, total: usize| report_progress(&progress, done, total);
+            let mut sink = |households, origins, errors| tx.blocking_send(Part { households, origins, errors }).is_ok();
+            crate::read::read_path(&path, format, |t| {
+                stream_households(t, &regions, &scope, year, together, PART, &mut report, &mut sink)
+            })
+        })
     };
-    if parsed.has_errors() {
-        report.issues = parsed.issues;
-        return Ok(report);
+    let meta =
+        ImportMeta { file_name: file.file_name.clone(), file_sha256: file.file_sha256.clone(), rows: 0, warnings: 0 };
+    let mut run = Checking::<S::Import>::new(scope, opts.dry_run);
+    let mut failed = None;
+    while let Some(part) = rx.recv().await {
+        if let Err(e) = run.add(store, actor, at, &meta, part).await {
+            failed = Some(e);
+            break;
+        }
     }
-    let plan = domain::import::plan(std::mem::take(&mut parsed.households), existing);
-    report.issues = parsed.issues;
-    if dry_run {
-        report.created = plan.creates.len();
-        report.updated = plan.updates.len();
-        report.unchanged = plan.unchanged;
-        return Ok(report);
+    // a failure stops the reader (its next hand-over is refused)
+    drop(rx);
+    let read = reader.await.map_err(|e| ReadError::Io(std::io::Error::other(e)))?;
+    // on every way out but the last, `run` is dropped with its transaction: nothing is written
+    let parsed = match (read?, failed) {
+        (_, Some(e)) => return Err(e),
+        (Streamed::Scattered(_), None) => return Ok(None),
+        (Streamed::Read(parsed), None) => parsed,
+        (Streamed::Stopped, None) => {
+            return Err(ImportError::Store(StoreError::Database("the import stopped reading".into())));
+        }
+    };
+    run.finish(store, actor, at, parsed, meta, progress).await.map(Some)
+}
+
+/// The registry half of an import, part by part.
+struct Checking<W> {
+    scope: Scope,
+    dry_run: bool,
+    /// The open transaction once something was written.
+    writer: Option<W>,
+    /// An error was found: nothing more is written (and what was, is rolled back).
+    refused: bool,
+    /// Issues found against the registry, at most [`MAX_ISSUES`] (counts exact).
+    extra: Vec<Issue>,
+    extra_errors: usize,
+    extra_warnings: usize,
+    /// 户编号 of the file so far.
+    seen: HashSet<String>,
+    /// An ID already registered in another household: a warning unless that household turns
+    /// out to be in the file (so it is judged at the end).
+    elsewhere: Vec<(Issue, HouseholdNo)>,
+    /// What the plan would do (a dry run's report).
+    created: usize,
+    updated: usize,
+    unchanged: usize,
+}
+
+impl<W: ImportWriter> Checking<W> {
+    fn new(scope: &Scope, dry_run: bool) -> Self {
+        Checking {
+            scope: *scope,
+            dry_run,
+            writer: None,
+            refused: false,
+            extra: Vec::new(),
+            extra_errors: 0,
+            extra_warnings: 0,
+            seen: HashSet::new(),
+            elsewhere: Vec::new(),
+            created: 0,
+            updated: 0,
+            unchanged: 0,
+        }
     }
-    let meta = ImportMeta { file_name, file_sha256, rows: report.rows, warnings: report.warnings };
-    let outcome = store.apply_import(actor, at, &meta, &plan).await.map_err(|e| match e {
+
+    fn push(&mut self, issue: Issue) {
+        match issue.tier {
+            Tier::Error => self.extra_errors += 1,
+            Tier::Warning => self.extra_warnings += 1,
+        }
+        if self.extra.len() < MAX_ISSUES {
+            self.extra.push(issue);
+        }
+    }
+
+    async fn add<S>(
+        &mut self,
+        store: &S,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        meta: &ImportMeta,
+        part: Part,
+    ) -> Result<(), ImportError>
+    where
+        S: HouseholdStore<Import = W> + RegistryLookup,
+    {
+        let Part { households, origins, errors } = part;
+        self.seen.extend(households.iter().map(|h| h.household.household_no.to_string()));
+        let nos: Vec<HouseholdNo> = households.iter().map(|h| h.household.household_no.clone()).collect();
+        let mut existing = Vec::new();
+        for chunk in nos.chunks(BATCH) {
+            existing.extend(store.households_by_no(chunk).await?);
+        }
+        let existing = self.check_existing(&households, &origins, existing);
+        let keys: Vec<u64> = households.iter().flat_map(|h| h.members.iter().map(|m| m.national_id.key())).collect();
+        let mut locations = Vec::new();
+        for chunk in keys.chunks(BATCH) {
+            locations.extend(store.member_locations(chunk).await?);
+        }
+        self.check_locations(&households, &origins, locations);
+
+        if errors > 0 || self.extra_errors > 0 {
+            // the rest of the file is still checked, but nothing of it will be written
+            self.refused = true;
+            self.writer = None;
+        }
+        if self.refused {
+            return Ok(());
+        }
+        let plan = domain::import::plan(households, existing);
+        self.created += plan.creates.len();
+        self.updated += plan.updates.len();
+        self.unchanged += plan.unchanged;
+        if self.dry_run {
+            return Ok(());
+        }
+        let writer = match &mut self.writer {
+            Some(w) => w,
+            None => self.writer.insert(store.begin_import(actor, at, meta).await?),
+        };
+        writer.apply(&plan).await.map_err(changed)
+    }
+
+    /// Existing households outside the scope are errors; the rest are what the plan compares with.
+    fn check_existing(
+        &mut self,
+        households: &[IncomingHousehold],
+        origins: &[Origin],
+        existing: Vec<HouseholdDetail>,
+    ) -> Vec<HouseholdDetail> {
+        let first_rows: HashMap<&str, usize> =
+            households.iter().zip(origins).map(|(h, o)| (h.household.household_no.as_str(), o.first_row)).collect();
+        let mut keep = Vec::with_capacity(existing.len());
+        for d in existing {
+            if self.scope.contains(d.record.household.village) {
+                keep.push(d);
+                continue;
+            }
+            let no = d.record.household.household_no.clone();
+            self.push(Issue {
+                row: first_rows.get(no.as_str()).copied().unwrap_or(0),
+                column: Col::HouseholdNo.header().to_string(),
+                value: no.to_string(),
+                tier: Tier::Error,
+                message: format!(
+                    "户编号“{no}”已登记在您管辖范围以外的村，不能通过导入修改：请核对户编号，或请上级管理员处理"
+                ),
+            });
+        }
+        keep
+    }
+
+    /// IDs already registered in a household not in this part (judged at the end: it may come
+    /// later in the file).
+    fn check_locations(
+        &mut self,
+        households: &[IncomingHousehold],
+        origins: &[Origin],
+        locations: Vec<(u64, HouseholdNo, domain::RegionCode)>,
+    ) {
+        let mut rows: HashMap<u64, usize> = HashMap::new();
+        for (h, o) in households.iter().zip(origins) {
+            for (m, row) in h.members.iter().zip(&o.member_rows) {
+                rows.entry(m.national_id.key()).or_insert(*row);
+            }
+        }
+        for (key, no, village) in locations {
+            if self.seen.contains(no.as_str()) {
+                continue;
+            }
+            let Some(row) = rows.get(&key) else { continue };
+            let where_ = if self.scope.contains(village) {
+                format!("户编号“{no}”")
+            } else {
+                "您管辖范围以外的另一户".to_string()
+            };
+            let issue = Issue {
+                row: *row,
+                column: Col::NationalId.header().to_string(),
+                value: String::new(),
+                tier: Tier::Warning,
+                message: format!(
+                    "此证件号码已登记在{where_}中（该户不在本文件中）：同一人不能同时属于两户，已按原样导入，请核对后从其中一户删除"
+                ),
+            };
+            self.elsewhere.push((issue, no));
+        }
+    }
+
+    /// The report; commits unless there was an error or this is a dry run.
+    async fn finish<S: HouseholdStore<Import = W>>(
+        mut self,
+        store: &S,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        mut parsed: ParsedImport,
+        meta: ImportMeta,
+        progress: &Progress,
+    ) -> Result<ImportReport, ImportError> {
+        for (issue, no) in std::mem::take(&mut self.elsewhere) {
+            if !self.seen.contains(no.as_str()) {
+                self.push(issue);
+            }
+        }
+        parsed.errors += self.extra_errors;
+        parsed.warnings += self.extra_warnings;
+        parsed.issues.append(&mut self.extra);
+        parsed.issues.sort_by_key(|i| i.row);
+        let mut report = ImportReport {
+            file_name: meta.file_name.clone(),
+            file_sha256: meta.file_sha256.clone(),
+            dry_run: self.dry_run,
+            written: false,
+            import_id: None,
+            rows: parsed.rows,
+            households: parsed.household_count,
+            members: parsed.member_count,
+            errors: parsed.errors,
+            warnings: parsed.warnings,
+            created: 0,
+            updated: 0,
+            unchanged: 0,
+            issues: parsed.issues,
+        };
+        if report.errors > 0 || self.refused {
+            return Ok(report);
+        }
+        if self.dry_run {
+            (report.created, report.updated, report.unchanged) = (self.created, self.updated, self.unchanged);
+            return Ok(report);
+        }
+        report_progress(progress, usize::MAX, 0);
+        let meta = ImportMeta { rows: report.rows, warnings: report.warnings, ..meta };
+        // a file without households is still recorded as imported
+        let writer = match self.writer {
+            Some(w) => w,
+            None => store.begin_import(actor, at, &meta).await?,
+        };
+        let outcome = writer.commit(&meta).await.map_err(changed)?;
+        report.written = true;
+        report.import_id = Some(outcome.import_id);
+        report.created = outcome.created;
+        report.updated = outcome.updated;
+        report.unchanged = outcome.unchanged;
+        Ok(report)
+    }
+}
+
+fn changed(e: StoreError) -> ImportError {
+    match e {
         StoreError::Conflict => ImportError::Changed,
         e => ImportError::Store(e),
-    })?;
-    report.written = true;
-    report.import_id = Some(outcome.import_id);
-    report.created = outcome.created;
-    report.updated = outcome.updated;
-    report.unchanged = outcome.unchanged;
-    Ok(report)
-}
-
-/// Existing households outside the scope are errors; the rest are what the plan compares with.
-fn check_existing(
-    parsed: &ParsedImport,
-    scope: &Scope,
-    existing: Vec<HouseholdDetail>,
-    extra: &mut Vec<Issue>,
-) -> Vec<HouseholdDetail> {
-    let first_rows: HashMap<&str, usize> = parsed
-        .households
-        .iter()
-        .zip(&parsed.origins)
-        .map(|(h, o)| (h.household.household_no.as_str(), o.first_row))
-        .collect();
-    let mut keep = Vec::with_capacity(existing.len());
-    for d in existing {
-        let no = d.record.household.household_no.clone();
-        if scope.contains(d.record.household.village) {
-            keep.push(d);
-            continue;
-        }
-        extra.push(Issue {
-            row: first_rows.get(no.as_str()).copied().unwrap_or(0),
-            column: Col::HouseholdNo.header().to_string(),
-            value: no.to_string(),
-            tier: Tier::Error,
-            message: format!(
-                "户编号“{no}”已登记在您管辖范围以外的村，不能通过导入修改：请核对户编号，或请上级管理员处理"
-            ),
-        });
     }
-    keep
-}
-
-/// An ID already registered in a household that this file does not contain.
-fn check_locations(
-    parsed: &ParsedImport,
-    scope: &Scope,
-    locations: &[(u64, HouseholdNo, domain::RegionCode)],
-    extra: &mut Vec<Issue>,
-) {
-    let in_file: HashSet<&str> = parsed.households.iter().map(|h| h.household.household_no.as_str()).collect();
-    let mut rows: HashMap<u64, (usize, &str)> = HashMap::new();
-    for (h, o) in parsed.households.iter().zip(&parsed.origins) {
-        for (m, row) in h.members.iter().zip(&o.member_rows) {
-            rows.entry(m.national_id.key()).or_insert((*row, h.household.household_no.as_str()));
-        }
-    }
-    for (key, no, village) in locations {
-        if in_file.contains(no.as_str()) {
-            continue;
-        }
-        let Some((row, _)) = rows.get(key) else { continue };
-        let where_ = if scope.contains(*village) {
-            format!("户编号“{no}”")
-        } else {
-            "您管辖范围以外的另一户".to_string()
-        };
-        extra.push(Issue {
-            row: *row,
-            column: Col::NationalId.header().to_string(),
-            value: String::new(),
-            tier: Tier::Warning,
-            message: format!("此证件号码已登记在{where_}中（该户不在本文件中）：同一人不能同时属于两户，已按原样导入，请核对后从其中一户删除"),
-        });
-    }
-}
-
-fn merge_issues(parsed: &mut ParsedImport, extra: Vec<Issue>) {
-    for i in extra {
-        match i.tier {
-            Tier::Error => parsed.errors += 1,
-            Tier::Warning => parsed.warnings += 1,
-        }
-        parsed.issues.push(i);
-    }
-    parsed.issues.sort_by_key(|i| i.row);
 }
 
 /// Exports the households of `filter` (within `scope`) in the layout, in list order, and

@@ -78,7 +78,7 @@ where
     S: RegionStore + HouseholdStore + RegistryLookup + AuditStore,
 {
     let opts = ImportOptions { dry_run, income_year: INCOME_YEAR, file_name: None };
-    exchange::import_households(store, scope, &Actor::cli(), now(), path, &opts, &mut |_, _| {})
+    exchange::import_households(store, scope, &Actor::cli(), now(), path, &opts, Box::new(|_, _| {}))
         .await
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -439,6 +439,36 @@ async fn a_department_file_is_imported_chunk_by_chunk_and_a_late_bad_cell_writes
         let prev = again.report.and_then(|r| r.previous).expect("imported before");
         assert_eq!((prev.id, prev.rows_read as usize), (o.batch_id, quiet + 2), "{label}");
         assert!(again.file.columns.is_empty(), "{label}: not read again");
+    })
+    .await;
+}
+
+/// A file of several parts is written in one transaction: an error in its last row leaves
+/// nothing of the parts before; corrected, it is written whole, and imported again it changes
+/// nothing.
+#[tokio::test]
+async fn a_file_of_several_parts_is_all_or_nothing() {
+    on_both(|db, label| async move {
+        let dir = Dir::new();
+        let mut s = Sheet::many(5_600);
+        let (last, c) = (s.rows.len() - 1, s.col("证件号码"));
+        let good = s.rows[last][c].clone();
+        s.rows[last][c] = "45020319".into();
+        let path = dir.path("many.csv");
+        s.write_csv(&path);
+        let r = import(&db, &path).await;
+        assert_eq!((r.errors, r.written), (1, false), "{label}");
+        assert_eq!(count(&db).await, 0, "{label}: a part was left behind");
+        let filter = AuditFilter { entity: Some("import".into()), ..Default::default() };
+        assert!(db.audit_rows(&filter, 10).await.unwrap().is_empty(), "{label}: an import was recorded");
+
+        s.rows[last][c] = good;
+        s.write_csv(&path);
+        let r = import(&db, &path).await;
+        assert_eq!((r.errors, r.created, r.members), (0, 5_600, 11_200), "{label}: {:?}", r.issues.first());
+        assert_eq!(count(&db).await, 5_600, "{label}");
+        let again = import(&db, &path).await;
+        assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 5_600), "{label}");
     })
     .await;
 }

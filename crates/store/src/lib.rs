@@ -440,6 +440,40 @@ impl HouseholdStore for Db {
     ) -> StoreResult<ImportOutcome> {
         dispatch!(self, apply_import(actor, at, meta, plan))
     }
+
+    type Import = DbImport;
+
+    async fn begin_import(&self, actor: &Actor, at: DateTime<Utc>, meta: &ImportMeta) -> StoreResult<DbImport> {
+        Ok(DbImport(match &*self.0 {
+            Pools::Sqlite { writer, .. } => ImportTxs::Sqlite(sqlite::begin_import(writer, actor, at, meta).await?),
+            Pools::Postgres(pool) => ImportTxs::Pg(pg::begin_import(pool, actor, at, meta).await?),
+        }))
+    }
+}
+
+/// An import being written part by part: one open transaction on the writer (on SQLite, the
+/// one write connection is held until the commit or the drop).
+pub struct DbImport(ImportTxs);
+
+enum ImportTxs {
+    Sqlite(sqlite::ImportTx),
+    Pg(pg::ImportTx),
+}
+
+impl ImportWriter for DbImport {
+    async fn apply(&mut self, plan: &ImportPlan) -> StoreResult<()> {
+        match &mut self.0 {
+            ImportTxs::Sqlite(t) => t.apply(plan).await,
+            ImportTxs::Pg(t) => t.apply(plan).await,
+        }
+    }
+
+    async fn commit(self, meta: &ImportMeta) -> StoreResult<ImportOutcome> {
+        match self.0 {
+            ImportTxs::Sqlite(t) => t.commit(meta).await,
+            ImportTxs::Pg(t) => t.commit(meta).await,
+        }
+    }
 }
 
 impl RegistryLookup for Db {

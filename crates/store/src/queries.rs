@@ -865,18 +865,42 @@ pub(crate) async fn apply_import(
     meta: &ImportMeta,
     plan: &ImportPlan,
 ) -> Result<ImportOutcome, StoreError> {
+    let mut t = begin_import(w, actor, at, meta).await?;
+    t.apply(plan).await?;
+    t.commit(meta).await
+}
+
+/// An import written part by part in one transaction (see `HouseholdStore::begin_import`):
+/// dropped without [`ImportTx::commit`], the transaction rolls back and nothing is written.
+pub struct ImportTx {
+    tx: Transaction<'static, DB>,
+    pool: Pool<DB>,
+    actor: Actor,
+    at: DateTime<Utc>,
+    import_id: i64,
+    file_name: String,
+    created: usize,
+    updated: usize,
+    unchanged: usize,
+    members_written: usize,
+}
+
+/// Opens the import's transaction and its record (counts filled in by the commit).
+pub(crate) async fn begin_import(
+    w: &Pool<DB>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    meta: &ImportMeta,
+) -> Result<ImportTx, StoreError> {
     let mut tx = begin(w).await.map_err(crate::db_err)?;
     let import_id: i64 = sqlx::query(
         "INSERT INTO imports (file_name, file_sha256, rows_total, warnings, created, updated, unchanged, actor_id, actor_name, at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+         VALUES ($1, $2, $3, $4, 0, 0, 0, $5, $6, $7) RETURNING id",
     )
     .bind(meta.file_name.clone())
     .bind(meta.file_sha256.clone())
     .bind(meta.rows as i32)
     .bind(meta.warnings as i32)
-    .bind(plan.creates.len() as i32)
-    .bind(plan.updates.len() as i32)
-    .bind(plan.unchanged as i32)
     .bind(actor.user_id.map(|u| u.0))
     .bind(actor.name.clone())
     .bind(at)
@@ -884,121 +908,156 @@ pub(crate) async fn apply_import(
     .await
     .and_then(|r| r.try_get("id"))
     .map_err(crate::db_err)?;
-
-    // new households: the bulk path (COPY on PostgreSQL, multi-row INSERT on SQLite)
-    let mut members_written = 0;
-    if !plan.creates.is_empty() {
-        let hids = bulk::allocate_ids(&mut tx, "households", plan.creates.len()).await.map_err(crate::db_err)?;
-        let member_total: usize = plan.creates.iter().map(|c| c.members.len()).sum();
-        let mids = bulk::allocate_ids(&mut tx, "members", member_total).await.map_err(crate::db_err)?;
-        let mut hh_cols = vec!["id"];
-        hh_cols.extend_from_slice(sql::HOUSEHOLD_COLS);
-        hh_cols.extend_from_slice(&["version", "import_id", "created_at", "updated_at"]);
-        let mut m_cols = vec!["id", "household_id", "village_code", "seq"];
-        m_cols.extend_from_slice(sql::MEMBER_COLS);
-        const BATCH: usize = 2000;
-        let mut mid = mids.into_iter();
-        for (chunk_no, chunk) in plan.creates.chunks(BATCH).enumerate() {
-            let mut hh_rows = Vec::with_capacity(chunk.len());
-            let mut m_rows = Vec::new();
-            let mut inc_rows = Vec::new();
-            for (i, c) in chunk.iter().enumerate() {
-                let hid = hids[chunk_no * BATCH + i];
-                let mut row = vec![Arg::I64(Some(hid))];
-                row.extend(sql::household_args(&c.household));
-                row.extend([Arg::I64(Some(1)), Arg::I64(Some(import_id)), Arg::Ts(Some(at)), Arg::Ts(Some(at))]);
-                hh_rows.push(row);
-                for (seq, m) in c.members.iter().enumerate() {
-                    let mut row = vec![
-                        Arg::I64(mid.next()),
-                        Arg::I64(Some(hid)),
-                        Arg::I64(Some(c.household.village.as_i64())),
-                        Arg::I32(Some(seq as i32 + 1)),
-                    ];
-                    row.extend(sql::member_args(m));
-                    m_rows.push(row);
-                }
-                if let Some(inc) = &c.income {
-                    inc_rows.push(sql::income_args(hid, inc));
-                }
-            }
-            members_written += m_rows.len();
-            bulk::insert(&mut tx, "households", &hh_cols, hh_rows).await.map_err(crate::db_err)?;
-            bulk::insert(&mut tx, "members", &m_cols, m_rows).await.map_err(crate::db_err)?;
-            bulk::insert(&mut tx, "income_records", sql::INCOME_COLS, inc_rows).await.map_err(crate::db_err)?;
-        }
-    }
-
-    // households created now get their task in every open campaign that covers them
-    if !plan.creates.is_empty() {
-        insert_tasks(&mut tx, None, Some(import_id), at).await.map_err(crate::db_err)?;
-    }
-
-    // changed households: version-checked, one by one, audited with before and after
-    let mut audit = Vec::new();
-    for u in &plan.updates {
-        let hid = u.id.0;
-        bump_version(&mut tx, u.id, u.expected_version, at).await?;
-        if u.household_changed {
-            update_household_row(&mut tx, u.id, &u.before.record.household, &u.household).await?;
-        }
-        for id in &u.member_deletes {
-            delete_member_row(&mut tx, hid, *id).await?;
-        }
-        for (id, seq, m) in &u.member_updates {
-            update_member_row(&mut tx, hid, *id, *seq, m).await?;
-        }
-        for (seq, m) in &u.member_inserts {
-            insert_member(&mut tx, hid, u.household.village.as_i64(), *seq, m).await?;
-        }
-        members_written += u.member_updates.len() + u.member_inserts.len();
-        if let Some(inc) = &u.income {
-            upsert_income(&mut tx, hid, inc).await?;
-        }
-        #[derive(serde::Serialize)]
-        struct After<'a> {
-            household: &'a Household,
-            members_added: Vec<&'a Member>,
-            members_changed: Vec<&'a Member>,
-            members_removed: Vec<i64>,
-            income: &'a Option<IncomeRecord>,
-        }
-        let after = After {
-            household: &u.household,
-            members_added: u.member_inserts.iter().map(|(_, m)| m).collect(),
-            members_changed: u.member_updates.iter().map(|(_, _, m)| m).collect(),
-            members_removed: u.member_deletes.iter().map(|m| m.0).collect(),
-            income: &u.income,
-        };
-        audit.push(
-            AuditEntry::new(at, actor, AuditAction::Update, "household", hid)
-                .region(u.household.village)
-                .before(&u.before)
-                .after(&after)
-                .note(format!("导入批次 #{import_id}（{}）更新户 {}", meta.file_name, u.household.household_no)),
-        );
-    }
-    let outcome = ImportOutcome {
+    Ok(ImportTx {
+        tx,
+        pool: w.clone(),
+        actor: actor.clone(),
+        at,
         import_id,
-        created: plan.creates.len(),
-        updated: plan.updates.len(),
-        unchanged: plan.unchanged,
-        members_written,
-    };
-    audit.push(
-        AuditEntry::new(at, actor, AuditAction::Import, "import", import_id)
+        file_name: meta.file_name.clone(),
+        created: 0,
+        updated: 0,
+        unchanged: 0,
+        members_written: 0,
+    })
+}
+
+impl ImportTx {
+    /// Writes one part's plan: new households by the bulk path (COPY on PostgreSQL, multi-row
+    /// INSERT on SQLite), changed ones version-checked one by one and audited with before and
+    /// after.
+    pub(crate) async fn apply(&mut self, plan: &ImportPlan) -> Result<(), StoreError> {
+        let (tx, at, import_id) = (&mut self.tx, self.at, self.import_id);
+        if !plan.creates.is_empty() {
+            let hids = bulk::allocate_ids(tx, "households", plan.creates.len()).await.map_err(crate::db_err)?;
+            let member_total: usize = plan.creates.iter().map(|c| c.members.len()).sum();
+            let mids = bulk::allocate_ids(tx, "members", member_total).await.map_err(crate::db_err)?;
+            let mut hh_cols = vec!["id"];
+            hh_cols.extend_from_slice(sql::HOUSEHOLD_COLS);
+            hh_cols.extend_from_slice(&["version", "import_id", "created_at", "updated_at"]);
+            let mut m_cols = vec!["id", "household_id", "village_code", "seq"];
+            m_cols.extend_from_slice(sql::MEMBER_COLS);
+            const BATCH: usize = 2000;
+            let mut mid = mids.into_iter();
+            for (chunk_no, chunk) in plan.creates.chunks(BATCH).enumerate() {
+                let mut hh_rows = Vec::with_capacity(chunk.len());
+                let mut m_rows = Vec::new();
+                let mut inc_rows = Vec::new();
+                for (i, c) in chunk.iter().enumerate() {
+                    let hid = hids[chunk_no * BATCH + i];
+                    let mut row = vec![Arg::I64(Some(hid))];
+                    row.extend(sql::household_args(&c.household));
+                    row.extend([Arg::I64(Some(1)), Arg::I64(Some(import_id)), Arg::Ts(Some(at)), Arg::Ts(Some(at))]);
+                    hh_rows.push(row);
+                    for (seq, m) in c.members.iter().enumerate() {
+                        let mut row = vec![
+                            Arg::I64(mid.next()),
+                            Arg::I64(Some(hid)),
+                            Arg::I64(Some(c.household.village.as_i64())),
+                            Arg::I32(Some(seq as i32 + 1)),
+                        ];
+                        row.extend(sql::member_args(m));
+                        m_rows.push(row);
+                    }
+                    if let Some(inc) = &c.income {
+                        inc_rows.push(sql::income_args(hid, inc));
+                    }
+                }
+                self.members_written += m_rows.len();
+                bulk::insert(tx, "households", &hh_cols, hh_rows).await.map_err(crate::db_err)?;
+                bulk::insert(tx, "members", &m_cols, m_rows).await.map_err(crate::db_err)?;
+                bulk::insert(tx, "income_records", sql::INCOME_COLS, inc_rows).await.map_err(crate::db_err)?;
+            }
+        }
+
+        let mut audit = Vec::new();
+        for u in &plan.updates {
+            let hid = u.id.0;
+            bump_version(tx, u.id, u.expected_version, at).await?;
+            if u.household_changed {
+                update_household_row(tx, u.id, &u.before.record.household, &u.household).await?;
+            }
+            for id in &u.member_deletes {
+                delete_member_row(tx, hid, *id).await?;
+            }
+            for (id, seq, m) in &u.member_updates {
+                update_member_row(tx, hid, *id, *seq, m).await?;
+            }
+            for (seq, m) in &u.member_inserts {
+                insert_member(tx, hid, u.household.village.as_i64(), *seq, m).await?;
+            }
+            self.members_written += u.member_updates.len() + u.member_inserts.len();
+            if let Some(inc) = &u.income {
+                upsert_income(tx, hid, inc).await?;
+            }
+            #[derive(serde::Serialize)]
+            struct After<'a> {
+                household: &'a Household,
+                members_added: Vec<&'a Member>,
+                members_changed: Vec<&'a Member>,
+                members_removed: Vec<i64>,
+                income: &'a Option<IncomeRecord>,
+            }
+            let after = After {
+                household: &u.household,
+                members_added: u.member_inserts.iter().map(|(_, m)| m).collect(),
+                members_changed: u.member_updates.iter().map(|(_, _, m)| m).collect(),
+                members_removed: u.member_deletes.iter().map(|m| m.0).collect(),
+                income: &u.income,
+            };
+            audit.push(
+                AuditEntry::new(at, &self.actor, AuditAction::Update, "household", hid)
+                    .region(u.household.village)
+                    .before(&u.before)
+                    .after(&after)
+                    .note(format!("导入批次 #{import_id}（{}）更新户 {}", self.file_name, u.household.household_no)),
+            );
+        }
+        audit_in_tx(tx, &audit).await.map_err(crate::db_err)?;
+        self.created += plan.creates.len();
+        self.updated += plan.updates.len();
+        self.unchanged += plan.unchanged;
+        Ok(())
+    }
+
+    /// Fills in the import's counts, gives the households it created their task in every open
+    /// campaign that covers them, audits the import and commits.
+    pub(crate) async fn commit(mut self, meta: &ImportMeta) -> Result<ImportOutcome, StoreError> {
+        let outcome = ImportOutcome {
+            import_id: self.import_id,
+            created: self.created,
+            updated: self.updated,
+            unchanged: self.unchanged,
+            members_written: self.members_written,
+        };
+        sqlx::query(
+            "UPDATE imports SET rows_total = $1, warnings = $2, created = $3, updated = $4, unchanged = $5 WHERE id = $6",
+        )
+        .bind(meta.rows as i32)
+        .bind(meta.warnings as i32)
+        .bind(outcome.created as i32)
+        .bind(outcome.updated as i32)
+        .bind(outcome.unchanged as i32)
+        .bind(self.import_id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(crate::db_err)?;
+        if outcome.created > 0 {
+            insert_tasks(&mut self.tx, None, Some(self.import_id), self.at).await.map_err(crate::db_err)?;
+        }
+        let entry = AuditEntry::new(self.at, &self.actor, AuditAction::Import, "import", self.import_id)
             .after(&serde_json::json!({ "meta": meta, "outcome": &outcome }))
             .note(format!(
                 "导入 {}：新增{}户，更新{}户，未变{}户，警告{}条",
                 meta.file_name, outcome.created, outcome.updated, outcome.unchanged, meta.warnings
-            )),
-    );
-    audit_in_tx(&mut tx, &audit).await.map_err(crate::db_err)?;
-    tx.commit().await.map_err(crate::db_err)?;
-    if plan.creates.len() + plan.updates.len() >= 1000 {
-        bulk::refresh_statistics(w, "households, members, income_records").await.map_err(crate::db_err)?;
+            ));
+        audit_in_tx(&mut self.tx, &[entry]).await.map_err(crate::db_err)?;
+        self.tx.commit().await.map_err(crate::db_err)?;
+        if outcome.created + outcome.updated >= 1000 {
+            bulk::refresh_statistics(&self.pool, "households, members, income_records").await.map_err(crate::db_err)?;
+        }
+        Ok(outcome)
     }
-    Ok(outcome)
 }
 
 // ---------------------------------------------------------------- users

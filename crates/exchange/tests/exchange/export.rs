@@ -192,17 +192,15 @@ async fn large_files_go_in_batches() {
     let path = dir.path("big.csv");
     s.write_csv(&path);
     let store = FakeStore::luorong();
-    let mut seen = Vec::new();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let opts = exchange::ImportOptions { dry_run: false, income_year: 2021, file_name: None };
+    let calls = std::sync::Arc::clone(&seen);
+    let progress = Box::new(move |done, total| calls.lock().unwrap().push((done, total)));
     let r =
-        exchange::import_households(&store, &town_scope(), &Actor::cli(), now(), &path, &opts, &mut |done, total| {
-            seen.push((done, total))
-        })
-        .await
-        .unwrap();
+        exchange::import_households(&store, &town_scope(), &Actor::cli(), now(), &path, &opts, progress).await.unwrap();
     assert_eq!((r.errors, r.created, r.members), (0, 1201, 2402), "{:?}", r.issues.first());
-    // a CSV does not say its length up front: the total is known at the end
-    assert_eq!(seen, vec![(1000, 0), (2000, 0), (2402, 2402)]);
+    // a CSV does not say its length up front: the total is known at the end; then the commit
+    assert_eq!(*seen.lock().unwrap(), vec![(1000, 0), (2000, 0), (2402, 2402), (usize::MAX, 0)]);
 
     let out = dir.path("big.xlsx");
     let mut calls = Vec::new();
@@ -292,8 +290,7 @@ fn operations_are_send_futures() {
     let actor = Actor::cli();
     let opts = exchange::ImportOptions { dry_run: true, income_year: 2021, file_name: None };
     let path = std::path::PathBuf::from("x.csv");
-    let mut progress = |_: usize, _: usize| {};
-    assert_send(exchange::import_households(&store, &scope, &actor, now(), &path, &opts, &mut progress));
+    assert_send(exchange::import_households(&store, &scope, &actor, now(), &path, &opts, Box::new(|_, _| {})));
     let mut progress = |_: usize, _: usize| {};
     let filter = HouseholdFilter::default();
     assert_send(exchange::export_households(

@@ -2,15 +2,15 @@
 //! plan the way the real store must (all or nothing, versions checked).
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use domain::audit::{AuditAction, AuditEntry, AuditRecord};
 use domain::household::MonitoringStatus;
 use domain::ports::{
     AuditFilter, AuditStore, Cursor, HouseholdDetail, HouseholdFilter, HouseholdRecord, HouseholdStore,
-    HouseholdSummary, ImportMeta, ImportOutcome, ImportPlan, MemberChange, MemberRecord, Page, RegionStore,
-    RegistryLookup, StoreError, StoreResult,
+    HouseholdSummary, ImportMeta, ImportOutcome, ImportPlan, ImportWriter, MemberChange, MemberRecord, Page,
+    RegionStore, RegistryLookup, StoreError, StoreResult,
 };
 use domain::{
     Actor, Household, HouseholdId, HouseholdNo, MemberId, Region, RegionCode, Relation, Role, Scope, User, UserId,
@@ -24,11 +24,36 @@ struct State {
     next_member: i64,
     imports: Vec<ImportMeta>,
     audit: Vec<AuditEntry>,
+    /// Parts given to imports written part by part.
+    import_parts: usize,
 }
 
 #[derive(Default)]
 pub struct FakeStore {
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
+}
+
+/// An import in parts: the parts are kept and applied together at the commit (all or nothing,
+/// like the real store's transaction).
+pub struct FakeImport {
+    state: Arc<Mutex<State>>,
+    actor: Actor,
+    at: DateTime<Utc>,
+    plan: ImportPlan,
+}
+
+impl ImportWriter for FakeImport {
+    async fn apply(&mut self, plan: &ImportPlan) -> StoreResult<()> {
+        self.state.lock().unwrap().import_parts += 1;
+        self.plan.creates.extend(plan.creates.iter().cloned());
+        self.plan.updates.extend(plan.updates.iter().cloned());
+        self.plan.unchanged += plan.unchanged;
+        Ok(())
+    }
+
+    async fn commit(self, meta: &ImportMeta) -> StoreResult<ImportOutcome> {
+        apply(&self.state, &self.actor, self.at, meta, &self.plan)
+    }
 }
 
 impl FakeStore {
@@ -48,6 +73,11 @@ impl FakeStore {
 
     pub fn imports(&self) -> Vec<ImportMeta> {
         self.state.lock().unwrap().imports.clone()
+    }
+
+    /// How many parts imports have written (a large file is written as it is read).
+    pub fn import_parts(&self) -> usize {
+        self.state.lock().unwrap().import_parts
     }
 
     pub fn audit(&self) -> Vec<AuditEntry> {
@@ -237,7 +267,25 @@ impl HouseholdStore for FakeStore {
         meta: &ImportMeta,
         plan: &ImportPlan,
     ) -> StoreResult<ImportOutcome> {
-        let mut s = self.state.lock().unwrap();
+        apply(&self.state, actor, at, meta, plan)
+    }
+
+    type Import = FakeImport;
+
+    async fn begin_import(&self, actor: &Actor, at: DateTime<Utc>, _meta: &ImportMeta) -> StoreResult<FakeImport> {
+        Ok(FakeImport { state: Arc::clone(&self.state), actor: actor.clone(), at, plan: ImportPlan::default() })
+    }
+}
+
+fn apply(
+    state: &Mutex<State>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    meta: &ImportMeta,
+    plan: &ImportPlan,
+) -> StoreResult<ImportOutcome> {
+    {
+        let mut s = state.lock().unwrap();
         for u in &plan.updates {
             let d = s.households.get(&u.id.0).ok_or(StoreError::NotFound)?;
             if d.record.version != u.expected_version {

@@ -31,6 +31,26 @@ pub struct Sheet {
 
 impl Sheet {
     /// Three households over six rows, all fields consistent: 0 errors, 0 warnings.
+    /// `n` households of two members each (the sample's first household), with IDs distinct
+    /// across the file and the rows of each household together.
+    pub fn many(n: usize) -> Sheet {
+        let base = Sheet::sample();
+        let mut s = Sheet { rows: Vec::new(), ..base.clone() };
+        let (no, national_id, sex) = (s.col("户编号"), s.col("证件号码"), s.col("性别"));
+        for i in 0..n {
+            for (r, seq) in [(0usize, 1u16), (1, 2)] {
+                let mut row = base.rows[r].clone();
+                row[no] = format!("45020310020{i:05}");
+                let birth = (1940 + (i / 336) as i32, 1 + (i / 28 % 12) as u32, 1 + (i % 28) as u32);
+                row[national_id] = id(birth, seq);
+                // the sex the ID says
+                row[sex] = String::new();
+                s.rows.push(row);
+            }
+        }
+        s
+    }
+
     pub fn sample() -> Sheet {
         let headers: Vec<String> = COLUMNS.iter().map(|c| c.header.to_string()).collect();
         let mut s = Sheet { headers, rows: Vec::new(), title: None, typed: Vec::new() };

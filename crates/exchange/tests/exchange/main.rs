@@ -21,7 +21,7 @@ pub const INCOME_YEAR: i32 = 2021;
 
 pub async fn import_as(store: &FakeStore, scope: &Scope, path: &Path, dry_run: bool) -> ImportReport {
     let opts = ImportOptions { dry_run, income_year: INCOME_YEAR, file_name: None };
-    exchange::import_households(store, scope, &Actor::cli(), now(), path, &opts, &mut |_, _| {})
+    exchange::import_households(store, scope, &Actor::cli(), now(), path, &opts, Box::new(|_, _| {}))
         .await
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

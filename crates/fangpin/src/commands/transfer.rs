@@ -16,6 +16,12 @@ use crate::Ctx;
 fn progress_printer(label: &'static str) -> impl FnMut(usize, usize) + Send {
     let mut last = Instant::now();
     move |done, total| {
+        // the import's last step (its commit)
+        if done == usize::MAX {
+            eprint!("\rcommitting / 提交写入…            ");
+            let _ = std::io::stderr().flush();
+            return;
+        }
         if last.elapsed().as_millis() >= 500 || (total > 0 && done >= total) {
             last = Instant::now();
             if total > 0 {
@@ -39,10 +45,9 @@ pub async fn import_households(
     let started = Instant::now();
     let year = income_year.unwrap_or_else(|| chrono::Datelike::year(&ctx.clock.today()) - 1);
     let opts = ImportOptions { dry_run, income_year: year, file_name: None };
-    let mut progress = progress_printer("rows / 行");
-    let r =
-        exchange::import_households(&db, &Scope::system(), &Actor::cli(), ctx.clock.now(), file, &opts, &mut progress)
-            .await?;
+    let progress = Box::new(progress_printer("rows / 行"));
+    let r = exchange::import_households(&db, &Scope::system(), &Actor::cli(), ctx.clock.now(), file, &opts, progress)
+        .await?;
     eprintln!();
     say!(
         "{}: {} rows, {} households, {} members; {} errors, {} warnings / {} 行，{} 户，{} 人；错误 {}，警告 {}",

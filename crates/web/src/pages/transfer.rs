@@ -172,30 +172,19 @@ async fn receive(state: &AppState, mut mp: Multipart, typed: &mut (String, bool)
     Ok(up)
 }
 
-/// Runs an import of an uploaded file: reading and checking on a blocking thread (it is CPU
-/// work), then the registry lookups and the write. Removes the upload afterwards.
+/// Runs an import of an uploaded file (read on a blocking thread, checked against the registry
+/// and written part by part as it is read) and removes the upload afterwards.
 pub async fn run_import(
     state: &AppState,
     a: &Authed,
     up: &Upload,
-    mut progress: Box<dyn FnMut(usize, usize) + Send>,
+    progress: Box<dyn FnMut(usize, usize) + Send>,
 ) -> Result<exchange::ImportReport, exchange::ImportError> {
     let income_year = up.income_year.unwrap_or_else(|| default_income_year(state));
-    let res = async {
-        let regions = state.db.all_regions().await?;
-        let (path, name, scope) = (up.path.clone(), up.file_name.clone(), a.scope);
-        let (prepared, mut progress) = tokio::task::spawn_blocking(move || {
-            let r = exchange::prepare_import(&path, &name, &regions, &scope, income_year, &mut *progress);
-            (r, progress)
-        })
-        .await
-        .map_err(|e| domain::ports::StoreError::Database(format!("import task failed: {e}")))?;
-        let prepared = prepared?;
-        // the file is read: the rest is registry lookups and the write
-        progress(usize::MAX, 0);
-        exchange::complete_import(&state.db, &a.scope, &a.actor(), state.clock.now(), prepared, up.dry_run).await
-    }
-    .await;
+    let opts = exchange::ImportOptions { dry_run: up.dry_run, income_year, file_name: Some(up.file_name.clone()) };
+    let res =
+        exchange::import_households(&state.db, &a.scope, &a.actor(), state.clock.now(), &up.path, &opts, progress)
+            .await;
     let _ = tokio::fs::remove_file(&up.path).await;
     res
 }
@@ -218,9 +207,9 @@ pub async fn import_upload(
         let j2 = job.clone();
         let progress = Box::new(move |done: usize, total: usize| {
             let state = if done == usize::MAX {
-                JobState::Running { done: 0, total: 0, stage: "核对登记库并写入" }
+                JobState::Running { done: 0, total: 0, stage: "提交写入" }
             } else {
-                JobState::Running { done, total, stage: "读取并校验" }
+                JobState::Running { done, total, stage: "读取、校验并核对登记库" }
             };
             jobs::set_state(&j2, state);
         });

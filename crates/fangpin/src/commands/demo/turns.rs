@@ -160,6 +160,12 @@ impl HouseholdStore for Turn {
     ) -> StoreResult<ImportOutcome> {
         self.write(self.db.apply_import(actor, at, meta, plan)).await
     }
+
+    type Import = store::DbImport;
+
+    async fn begin_import(&self, actor: &Actor, at: DateTime<Utc>, meta: &ImportMeta) -> StoreResult<store::DbImport> {
+        self.write(self.db.begin_import(actor, at, meta)).await
+    }
 }
 
 impl RegistryLookup for Turn {
