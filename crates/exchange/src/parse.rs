@@ -128,21 +128,24 @@ impl Issues {
         }
     }
 
-    /// Sorts by row (stable, so a row's issues keep their column order) and notes truncation.
-    pub fn finish(mut self) -> (Vec<Issue>, usize, usize) {
-        let total = self.errors + self.warnings;
-        if total > self.list.len() {
-            let note = format!(
-                "问题过多，共{total}条（错误{}条、警告{}条），仅列出前{MAX_ISSUES}条：请先改正已列出的问题后重新导入",
-                self.errors, self.warnings
-            );
-            self.list.insert(
-                0,
-                Issue { row: 0, column: String::new(), value: String::new(), tier: Tier::Warning, message: note },
-            );
-        }
+    /// Sorted by row (stable, so a row's issues keep their column order), without a note of
+    /// truncation (see [`note_truncation`]).
+    fn sorted(mut self) -> (Vec<Issue>, usize, usize) {
         self.list.sort_by_key(|i| i.row);
         (self.list, self.errors, self.warnings)
+    }
+}
+
+/// Puts a note first when `list` (sorted by row, at most [`MAX_ISSUES`]) holds fewer issues
+/// than were found.
+pub(crate) fn note_truncation(list: &mut Vec<Issue>, errors: usize, warnings: usize) {
+    let total = errors + warnings;
+    if total > list.len() {
+        let message = format!(
+            "问题过多，共{total}条（错误{errors}条、警告{warnings}条），仅列出前{}条：请先改正已列出的问题后重新导入",
+            list.len()
+        );
+        list.insert(0, Issue { row: 0, column: String::new(), value: String::new(), tier: Tier::Warning, message });
     }
 }
 
@@ -163,8 +166,11 @@ pub fn parse_households(
         origins.extend(o);
         true
     };
-    match stream_households(table, regions, scope, income_year, false, usize::MAX, progress, &mut keep) {
-        Streamed::Read(parsed) => ParsedImport { households, origins, ..parsed },
+    match stream_households(table, regions, scope, income_year, false, usize::MAX, progress, &|| false, &mut keep) {
+        Streamed::Read(mut parsed) => {
+            note_truncation(&mut parsed.issues, parsed.errors, parsed.warnings);
+            ParsedImport { households, origins, ..parsed }
+        }
         // not with `together` false, nor with a sink that keeps everything
         Streamed::Scattered(_) | Streamed::Stopped => unreachable!("a whole-file read neither stops nor restarts"),
     }
@@ -190,7 +196,11 @@ pub enum Streamed {
 /// With `together` a household is finished, checked and handed over as soon as a row of another
 /// household follows it: files exported by the national system (and by fangpin) keep each
 /// household's rows together. A file that does not ends in [`Streamed::Scattered`]. Without it,
-/// nothing is handed over before the end of the file.
+/// nothing is handed over before the end of the file. `stop()` is asked every
+/// [`PROGRESS_EVERY`] rows whether to give up ([`Streamed::Stopped`]).
+///
+/// The issues of [`Streamed::Read`] are sorted by row, at most [`MAX_ISSUES`], without a note of
+/// how many more there were (the caller adds its own and then [`note_truncation`]s).
 #[allow(clippy::too_many_arguments)]
 pub fn stream_households(
     table: &mut dyn RowSource,
@@ -200,6 +210,7 @@ pub fn stream_households(
     together: bool,
     part: usize,
     progress: &mut dyn FnMut(usize, usize),
+    stop: &dyn Fn() -> bool,
     sink: &mut dyn FnMut(Vec<IncomingHousehold>, Vec<Origin>, usize) -> bool,
 ) -> Streamed {
     let map = ColumnMap::from_headers(table.headers());
@@ -224,6 +235,9 @@ pub fn stream_households(
             }
         }
         if p.rows.is_multiple_of(PROGRESS_EVERY) {
+            if stop() {
+                return Streamed::Stopped;
+            }
             progress(p.rows, total);
         }
     }
@@ -1156,7 +1170,7 @@ impl<'a> Parser<'a> {
 
     /// The counts and problems of a file all of whose households have been handed over.
     fn finish(self) -> ParsedImport {
-        let (issues, errors, warnings) = self.issues.finish();
+        let (issues, errors, warnings) = self.issues.sorted();
         ParsedImport {
             households: Vec::new(),
             origins: Vec::new(),
@@ -1218,7 +1232,8 @@ mod tests {
         for row in (1..=MAX_ISSUES + 10).rev() {
             issues.push(row, "姓名", "", Tier::Error, "x");
         }
-        let (list, errors, warnings) = issues.finish();
+        let (mut list, errors, warnings) = issues.sorted();
+        note_truncation(&mut list, errors, warnings);
         assert_eq!((errors, warnings), (MAX_ISSUES + 10, 0));
         assert_eq!(list.len(), MAX_ISSUES + 1);
         assert_eq!(list[0].row, 0, "the truncation note comes first");

@@ -185,9 +185,12 @@ async fn read_and_write<S: RegionStore + HouseholdStore + RegistryLookup + Audit
         let progress = Arc::clone(progress);
         tokio::task::spawn_blocking(move || {
             let mut report = |done: usize, total: usize| report_progress(&progress, done, total);
+            // the import gave up (a store error, or its caller went away): stop reading too
+            let gone = tx.clone();
+            let stop = move || gone.is_closed();
             let mut sink = |households, origins, errors| tx.blocking_send(Part { households, origins, errors }).is_ok();
             crate::read::read_path(&path, format, |t| {
-                stream_households(t, &regions, &scope, year, together, PART, &mut report, &mut sink)
+                stream_households(t, &regions, &scope, year, together, PART, &mut report, &stop, &mut sink)
             })
         })
     };
@@ -231,8 +234,12 @@ struct Checking<W> {
     /// 户编号 of the file so far.
     seen: HashSet<String>,
     /// An ID already registered in another household: a warning unless that household turns
-    /// out to be in the file (so it is judged at the end).
+    /// out to be in the file (so it is judged at the end); once per ID.
     elsewhere: Vec<(Issue, HouseholdNo)>,
+    elsewhere_ids: HashSet<u64>,
+    /// Households planned unchanged before the transaction was opened (it opens at the first
+    /// part with something to write, so that re-reading an unchanged file holds no writer).
+    unchanged_unwritten: usize,
     /// What the plan would do (a dry run's report).
     created: usize,
     updated: usize,
@@ -251,6 +258,8 @@ impl<W: ImportWriter> Checking<W> {
             extra_warnings: 0,
             seen: HashSet::new(),
             elsewhere: Vec::new(),
+            elsewhere_ids: HashSet::new(),
+            unchanged_unwritten: 0,
             created: 0,
             updated: 0,
             unchanged: 0,
@@ -308,11 +317,31 @@ impl<W: ImportWriter> Checking<W> {
         if self.dry_run {
             return Ok(());
         }
-        let writer = match &mut self.writer {
-            Some(w) => w,
-            None => self.writer.insert(store.begin_import(actor, at, meta).await?),
-        };
+        if self.writer.is_none() && plan.creates.is_empty() && plan.updates.is_empty() {
+            self.unchanged_unwritten += plan.unchanged;
+            return Ok(());
+        }
+        let writer = self.writer(store, actor, at, meta).await?;
         writer.apply(&plan).await.map_err(changed)
+    }
+
+    /// The open transaction, opened now if need be (with the households found unchanged so far).
+    async fn writer<S: HouseholdStore<Import = W>>(
+        &mut self,
+        store: &S,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        meta: &ImportMeta,
+    ) -> Result<&mut W, ImportError> {
+        if self.writer.is_none() {
+            let mut w = store.begin_import(actor, at, meta).await?;
+            let unchanged = std::mem::take(&mut self.unchanged_unwritten);
+            if unchanged > 0 {
+                w.apply(&domain::ports::ImportPlan { unchanged, ..Default::default() }).await?;
+            }
+            self.writer = Some(w);
+        }
+        self.writer.as_mut().ok_or(ImportError::Store(StoreError::Database("no import transaction".into())))
     }
 
     /// Existing households outside the scope are errors; the rest are what the plan compares with.
@@ -359,10 +388,11 @@ impl<W: ImportWriter> Checking<W> {
             }
         }
         for (key, no, village) in locations {
-            if self.seen.contains(no.as_str()) {
+            if self.seen.contains(no.as_str()) || self.elsewhere_ids.contains(&key) {
                 continue;
             }
             let Some(row) = rows.get(&key) else { continue };
+            self.elsewhere_ids.insert(key);
             let where_ = if self.scope.contains(village) {
                 format!("户编号“{no}”")
             } else {
@@ -400,6 +430,8 @@ impl<W: ImportWriter> Checking<W> {
         parsed.warnings += self.extra_warnings;
         parsed.issues.append(&mut self.extra);
         parsed.issues.sort_by_key(|i| i.row);
+        parsed.issues.truncate(MAX_ISSUES);
+        crate::parse::note_truncation(&mut parsed.issues, parsed.errors, parsed.warnings);
         let mut report = ImportReport {
             file_name: meta.file_name.clone(),
             file_sha256: meta.file_sha256.clone(),
@@ -425,11 +457,10 @@ impl<W: ImportWriter> Checking<W> {
         }
         report_progress(progress, usize::MAX, 0);
         let meta = ImportMeta { rows: report.rows, warnings: report.warnings, ..meta };
-        // a file without households is still recorded as imported
-        let writer = match self.writer {
-            Some(w) => w,
-            None => store.begin_import(actor, at, &meta).await?,
-        };
+        // a file without households, or without a change, is still recorded as imported
+        self.writer(store, actor, at, &meta).await?;
+        let writer =
+            self.writer.take().ok_or(ImportError::Store(StoreError::Database("no import transaction".into())))?;
         let outcome = writer.commit(&meta).await.map_err(changed)?;
         report.written = true;
         report.import_id = Some(outcome.import_id);

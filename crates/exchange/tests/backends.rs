@@ -469,6 +469,27 @@ async fn a_file_of_several_parts_is_all_or_nothing() {
         assert_eq!(count(&db).await, 5_600, "{label}");
         let again = import(&db, &path).await;
         assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 5_600), "{label}");
+
+        // corrections in the first part and in the last: each audited with before and after,
+        // the import's own entry last, the chain whole (on PostgreSQL the parts' entries wait in
+        // a temporary table for the commit)
+        let address = s.col("家庭住址");
+        for row in [0, 1, last - 1, last] {
+            s.rows[row][address] = "新址".into();
+        }
+        s.write_csv(&path);
+        let r = import(&db, &path).await;
+        assert_eq!((r.created, r.updated, r.unchanged), (0, 2, 5_598), "{label}");
+        let audit = db.audit_rows(&AuditFilter::default(), 3).await.unwrap();
+        let kinds: Vec<(&str, AuditAction)> = audit.iter().map(|a| (a.entry.entity.as_str(), a.entry.action)).collect();
+        assert_eq!(
+            kinds,
+            [("import", AuditAction::Import), ("household", AuditAction::Update), ("household", AuditAction::Update)],
+            "{label}"
+        );
+        assert!(audit[1].entry.note.contains("4502031002005599") && audit[2].entry.note.contains("4502031002000000"));
+        store::verify_audit(&db).await.unwrap_or_else(|e| panic!("{label}: {e}"));
+        assert_eq!(household(&db, "4502031002005599").await.record.household.address, "新址", "{label}");
     })
     .await;
 }

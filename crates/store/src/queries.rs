@@ -202,36 +202,57 @@ async fn audit_in_tx(conn: &mut Conn, entries: &[AuditEntry]) -> Result<(), sqlx
         Some(r) => (r.try_get::<i64, _>("id")?, r.try_get::<String, _>("hash")?),
         None => (0, GENESIS_HASH.to_string()),
     };
-    const COLS: usize = 13;
     for chunk in entries.chunks(1000) {
-        let mut args = Vec::with_capacity(chunk.len() * COLS);
+        let mut args = Vec::with_capacity(chunk.len() * AUDIT_COLS.len());
         for e in chunk {
             id += 1;
             let hash = chain_hash(&prev, id, e);
-            args.extend([
-                Arg::I64(Some(id)),
-                Arg::Ts(Some(e.at)),
-                Arg::I64(e.actor_id),
-                Arg::Text(Some(e.actor_name.clone())),
-                Arg::I16(Some(e.action.code())),
-                Arg::Text(Some(e.entity.clone())),
-                Arg::Text(Some(e.entity_id.clone())),
-                Arg::I64(e.region.map(|r| r.as_i64())),
-                Arg::Text(e.before.clone()),
-                Arg::Text(e.after.clone()),
-                Arg::Text(Some(e.note.clone())),
-                Arg::Text(Some(prev.clone())),
-                Arg::Text(Some(hash.clone())),
-            ]);
+            args.extend(audit_args(id, e, prev, hash.clone()));
             prev = hash;
         }
         let sql = format!(
-            "INSERT INTO audit_log (id, at, actor_id, actor_name, action, entity, entity_id, region_code, before_json, after_json, note, prev_hash, hash) VALUES {}",
-            sql::values_placeholders(chunk.len(), COLS, 0)
+            "INSERT INTO audit_log ({}) VALUES {}",
+            AUDIT_COLS.join(", "),
+            sql::values_placeholders(chunk.len(), AUDIT_COLS.len(), 0)
         );
         bind_all(dynamic(sql), &args).execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+const AUDIT_COLS: [&str; 13] = [
+    "id",
+    "at",
+    "actor_id",
+    "actor_name",
+    "action",
+    "entity",
+    "entity_id",
+    "region_code",
+    "before_json",
+    "after_json",
+    "note",
+    "prev_hash",
+    "hash",
+];
+
+/// An audit row's values in [`AUDIT_COLS`] order.
+fn audit_args(id: i64, e: &AuditEntry, prev: String, hash: String) -> [Arg; 13] {
+    [
+        Arg::I64(Some(id)),
+        Arg::Ts(Some(e.at)),
+        Arg::I64(e.actor_id),
+        Arg::Text(Some(e.actor_name.clone())),
+        Arg::I16(Some(e.action.code())),
+        Arg::Text(Some(e.entity.clone())),
+        Arg::Text(Some(e.entity_id.clone())),
+        Arg::I64(e.region.map(|r| r.as_i64())),
+        Arg::Text(e.before.clone()),
+        Arg::Text(e.after.clone()),
+        Arg::Text(Some(e.note.clone())),
+        Arg::Text(Some(prev)),
+        Arg::Text(Some(hash)),
+    ]
 }
 
 pub(crate) async fn append_audit(w: &Pool<DB>, entries: &[AuditEntry]) -> Result<(), StoreError> {
@@ -883,6 +904,9 @@ pub struct ImportTx {
     updated: usize,
     unchanged: usize,
     members_written: usize,
+    /// PostgreSQL: audit entries waiting in a temporary table for the commit (see
+    /// [`ImportTx::audit`]).
+    staged_audit: i64,
 }
 
 /// Opens the import's transaction and its record (counts filled in by the commit).
@@ -919,6 +943,7 @@ pub(crate) async fn begin_import(
         updated: 0,
         unchanged: 0,
         members_written: 0,
+        staged_audit: 0,
     })
 }
 
@@ -1013,16 +1038,56 @@ impl ImportTx {
                     .note(format!("导入批次 #{import_id}（{}）更新户 {}", self.file_name, u.household.household_no)),
             );
         }
-        audit_in_tx(tx, &audit).await.map_err(crate::db_err)?;
+        self.audit(audit).await.map_err(crate::db_err)?;
         self.created += plan.creates.len();
         self.updated += plan.updates.len();
         self.unchanged += plan.unchanged;
         Ok(())
     }
 
+    /// Audits a part's changes. On PostgreSQL the audit chain is appended under a lock held to
+    /// the end of the transaction, which would stop every other audited write while the rest of
+    /// the file is read: the entries wait in a temporary table and join the chain at the commit.
+    async fn audit(&mut self, entries: Vec<AuditEntry>) -> Result<(), sqlx::Error> {
+        if BACKEND == crate::Backend::Sqlite || entries.is_empty() {
+            // one writer at a time anyway
+            return audit_in_tx(&mut self.tx, &entries).await;
+        }
+        if self.staged_audit == 0 {
+            sqlx::query("CREATE TEMP TABLE import_audit (LIKE audit_log) ON COMMIT DROP")
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        let mut rows = Vec::with_capacity(entries.len());
+        for e in &entries {
+            self.staged_audit += 1;
+            rows.push(audit_args(self.staged_audit, e, String::new(), String::new()).to_vec());
+        }
+        bulk::insert(&mut self.tx, "import_audit", &AUDIT_COLS, rows).await
+    }
+
+    /// Appends the staged entries to the audit chain, in order, a thousand at a time.
+    async fn chain_staged_audit(&mut self) -> Result<(), sqlx::Error> {
+        let mut after = 0;
+        while after < self.staged_audit {
+            let q = format!(
+                "{} FROM import_audit WHERE id > $1 ORDER BY id LIMIT 1000",
+                AUDIT_SELECT.trim_end_matches(" FROM audit_log")
+            );
+            let rows = dynamic(q).bind(after).fetch_all(&mut *self.tx).await?;
+            let Some(last) = rows.last() else { break };
+            after = last.try_get("id")?;
+            let entries: Vec<AuditEntry> =
+                rows.iter().map(|r| decode_audit(r).map(|a| a.entry)).collect::<Result<_, _>>()?;
+            audit_in_tx(&mut self.tx, &entries).await?;
+        }
+        Ok(())
+    }
+
     /// Fills in the import's counts, gives the households it created their task in every open
     /// campaign that covers them, audits the import and commits.
     pub(crate) async fn commit(mut self, meta: &ImportMeta) -> Result<ImportOutcome, StoreError> {
+        self.chain_staged_audit().await.map_err(crate::db_err)?;
         let outcome = ImportOutcome {
             import_id: self.import_id,
             created: self.created,

@@ -633,6 +633,13 @@ async fn a_large_file_is_written_part_by_part() {
     assert!(!r.issues.iter().any(|i| i.message.contains("不在本文件中")), "{:?}", r.issues);
     assert!(store.import_parts() >= 3, "{} parts", store.import_parts());
     assert_eq!(store.households().len(), 12_000);
+
+    // the same file again: nothing to write, so no transaction is held while it is read; the
+    // import is recorded at the end with what was found unchanged
+    let (parts, imports) = (store.import_parts(), store.imports().len());
+    let r = import(&store, &path).await;
+    assert_eq!((r.written, r.created, r.updated, r.unchanged), (true, 0, 0, 12_000));
+    assert_eq!((store.import_parts(), store.imports().len()), (parts + 1, imports + 1));
 }
 
 /// An error in the last part: the parts written before it are rolled back.
