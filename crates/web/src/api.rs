@@ -516,10 +516,10 @@ async fn export(
     let format = if p.format.eq_ignore_ascii_case("xlsx") { FileFormat::Xlsx } else { FileFormat::Csv };
     let q =
         ListQuery { village: p.region, group: p.group, kind: p.kind, status: p.status, q: p.q, after: String::new() };
-    let bytes = crate::pages::transfer::export_bytes(&state, &a, &q.filter(), format).await.map_err(|e| match e {
+    let file = crate::pages::transfer::export_file(&state, &a, &q.filter(), format).await.map_err(|e| match e {
         crate::error::PageError::Forbidden => ApiError::forbidden(),
         _ => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "导出失败，请稍后重试"),
     })?;
     let today = state.clock.today().format("%Y%m%d");
-    Ok(crate::pages::transfer::download(format, &format!("households-{today}.{}", format.extension()), bytes))
+    Ok(crate::pages::transfer::download_file(format, &format!("households-{today}.{}", format.extension()), file))
 }

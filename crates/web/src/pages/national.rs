@@ -96,8 +96,8 @@ pub async fn households(
     };
     let (day, t) = q.since(state.clock.today());
     // the household export itself (the import's layout, audited), for the changed households
-    let bytes = super::transfer::export_bytes(&state, &a, &filter(t), format).await?;
-    Ok(super::transfer::download(format, &format!("监测户变化_{day}起.{}", format.extension()), bytes))
+    let file = super::transfer::export_file(&state, &a, &filter(t), format).await?;
+    Ok(super::transfer::download_file(format, &format!("监测户变化_{day}起.{}", format.extension()), file))
 }
 
 pub async fn measures(

@@ -39,11 +39,38 @@ pub fn attachment(name: &str) -> HeaderValue {
 }
 
 pub fn download(format: FileFormat, name: &str, bytes: Vec<u8>) -> Response {
-    let mut resp = Body::from(bytes).into_response();
+    as_download(Body::from(bytes).into_response(), format, name)
+}
+
+fn as_download(mut resp: Response, format: FileFormat, name: &str) -> Response {
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
     h.insert(header::CONTENT_DISPOSITION, attachment(name));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// A finished export in a temporary file that is already unlinked (the open file stays readable
+/// until it is closed, and nothing is left behind if the client goes away).
+pub struct ExportFile {
+    file: tokio::fs::File,
+    len: u64,
+}
+
+/// Sends an export from disk in 64 KiB pieces: a county's file is never held in memory.
+pub fn download_file(format: FileFormat, name: &str, export: ExportFile) -> Response {
+    let ExportFile { file, len } = export;
+    let pieces = futures_util::stream::try_unfold(file, |mut file| async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        let n = tokio::io::AsyncReadExt::read(&mut file, &mut buf).await?;
+        if n == 0 {
+            return Ok::<_, std::io::Error>(None);
+        }
+        buf.truncate(n);
+        Ok(Some((axum::body::Bytes::from(buf), file)))
+    });
+    let mut resp = as_download(Body::from_stream(pieces).into_response(), format, name);
+    resp.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     resp
 }
 
@@ -385,19 +412,20 @@ pub async fn export(
 ) -> Result<Response, PageError> {
     require(&a, Permission::ExportHouseholds)?;
     let format = format_of(&ext)?;
-    let bytes = export_bytes(&state, &a, &q.filter(), format).await?;
+    let file = export_file(&state, &a, &q.filter(), format).await?;
     let today = state.clock.today().format("%Y%m%d");
-    Ok(download(format, &format!("农户信息-{today}.{}", format.extension()), bytes))
+    Ok(download_file(format, &format!("农户信息-{today}.{}", format.extension()), file))
 }
 
 /// The households of `filter` in the import's layout (the export is audited by
-/// `exchange::export_households`), through a temporary file.
-pub async fn export_bytes(
+/// `exchange::export_households`), written whole to a temporary file before anything is sent,
+/// so that a failure is an error page rather than a cut-off file.
+pub async fn export_file(
     state: &AppState,
     a: &Authed,
     filter: &domain::ports::HouseholdFilter,
     format: FileFormat,
-) -> Result<Vec<u8>, PageError> {
+) -> Result<ExportFile, PageError> {
     tokio::fs::create_dir_all(&state.config.work_dir).await.map_err(PageError::internal)?;
     let path = state.config.work_dir.join(format!("export-{}.{}", crate::auth::new_token(), format.extension()));
     let file = std::fs::File::create(&path).map_err(PageError::internal)?;
@@ -413,11 +441,13 @@ pub async fn export_bytes(
         &mut progress,
     )
     .await;
-    let bytes = match res {
-        Ok(_) => tokio::fs::read(&path).await.map_err(PageError::internal),
+    let opened = match res {
+        Ok(_) => tokio::fs::File::open(&path).await.map_err(PageError::internal),
         Err(exchange::ExportError::Forbidden) => Err(PageError::Forbidden),
         Err(e) => Err(PageError::internal(e)),
     };
     let _ = tokio::fs::remove_file(&path).await;
-    bytes
+    let file = opened?;
+    let len = file.metadata().await.map_err(PageError::internal)?.len();
+    Ok(ExportFile { file, len })
 }

@@ -124,6 +124,9 @@ async fn api_import_and_export_round_trip() {
     assert_eq!(csv.status, StatusCode::OK);
     assert!(csv.headers.get("content-disposition").unwrap().to_str().unwrap().contains("attachment"));
     assert!(csv.bytes.starts_with("\u{feff}".as_bytes()), "UTF-8 BOM for Excel");
+    // sent from its temporary file, which is gone already
+    assert_eq!(csv.headers.get("content-length").unwrap().to_str().unwrap(), csv.bytes.len().to_string());
+    assert!(!app.work_files().iter().any(|f| f.starts_with("export-")), "{:?}", app.work_files());
     let r = c.upload("/api/v1/import", "back.csv", &csv.bytes, &[("income_year", "2021")]).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let rep = r.json();

@@ -132,7 +132,7 @@ pub struct TestApp {
     pub router: Router,
     pub label: &'static str,
     t: Option<TestDb>,
-    _work: tempfile::TempDir,
+    work: tempfile::TempDir,
 }
 
 impl TestApp {
@@ -192,7 +192,14 @@ impl TestApp {
             ..Default::default()
         };
         let state = web::AppState::new(db.clone(), clock.clone(), config);
-        TestApp { db, clock, router: web::router(state), label: t.label, t: Some(t), _work: work }
+        TestApp { db, clock, router: web::router(state), label: t.label, t: Some(t), work }
+    }
+
+    /// The files left in the server's work directory (uploads, exports, reports).
+    pub fn work_files(&self) -> Vec<String> {
+        std::fs::read_dir(self.work.path())
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default()
     }
 
     pub async fn cleanup(mut self) {
