@@ -233,10 +233,9 @@ struct Checking<W> {
     extra_warnings: usize,
     /// 户编号 of the file so far.
     seen: HashSet<String>,
-    /// An ID already registered in another household: a warning unless that household turns
-    /// out to be in the file (so it is judged at the end); once per ID.
-    elsewhere: Vec<(Issue, HouseholdNo)>,
-    elsewhere_ids: HashSet<u64>,
+    /// An ID (key) already registered in another household: a warning unless that household
+    /// turns out to be in the file (so it is judged at the end); once per ID.
+    elsewhere: Vec<(Issue, HouseholdNo, u64)>,
     /// Households planned unchanged before the transaction was opened (it opens at the first
     /// part with something to write, so that re-reading an unchanged file holds no writer).
     unchanged_unwritten: usize,
@@ -258,7 +257,6 @@ impl<W: ImportWriter> Checking<W> {
             extra_warnings: 0,
             seen: HashSet::new(),
             elsewhere: Vec::new(),
-            elsewhere_ids: HashSet::new(),
             unchanged_unwritten: 0,
             created: 0,
             updated: 0,
@@ -388,11 +386,10 @@ impl<W: ImportWriter> Checking<W> {
             }
         }
         for (key, no, village) in locations {
-            if self.seen.contains(no.as_str()) || self.elsewhere_ids.contains(&key) {
+            if self.seen.contains(no.as_str()) {
                 continue;
             }
             let Some(row) = rows.get(&key) else { continue };
-            self.elsewhere_ids.insert(key);
             let where_ = if self.scope.contains(village) {
                 format!("户编号“{no}”")
             } else {
@@ -407,7 +404,7 @@ impl<W: ImportWriter> Checking<W> {
                     "此证件号码已登记在{where_}中（该户不在本文件中）：同一人不能同时属于两户，已按原样导入，请核对后从其中一户删除"
                 ),
             };
-            self.elsewhere.push((issue, no));
+            self.elsewhere.push((issue, no, key));
         }
     }
 
@@ -421,8 +418,9 @@ impl<W: ImportWriter> Checking<W> {
         meta: ImportMeta,
         progress: &Progress,
     ) -> Result<ImportReport, ImportError> {
-        for (issue, no) in std::mem::take(&mut self.elsewhere) {
-            if !self.seen.contains(no.as_str()) {
+        let mut warned = HashSet::new();
+        for (issue, no, key) in std::mem::take(&mut self.elsewhere) {
+            if !self.seen.contains(no.as_str()) && warned.insert(key) {
                 self.push(issue);
             }
         }

@@ -35,6 +35,11 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 15, name: "questions", sql: include_str!("../migrations/0015_questions.sql") },
     Migration { version: 16, name: "tallies", sql: include_str!("../migrations/0016_tallies.sql") },
     Migration { version: 17, name: "assistance_gaps", sql: include_str!("../migrations/0017_assistance_gaps.sql") },
+    Migration {
+        version: 18,
+        name: "import_audit_staging",
+        sql: include_str!("../migrations/0018_import_audit_staging.sql"),
+    },
 ];
 
 /// Expands the tokens and the backend-only sections.

@@ -264,20 +264,24 @@ pub(crate) async fn append_audit(w: &Pool<DB>, entries: &[AuditEntry]) -> Result
 fn decode_audit(r: &DbRow) -> Result<AuditRecord, sqlx::Error> {
     Ok(AuditRecord {
         id: r.try_get("id")?,
-        entry: AuditEntry {
-            at: r.try_get("at")?,
-            actor_id: r.try_get("actor_id")?,
-            actor_name: r.try_get("actor_name")?,
-            action: enum_of(r.try_get("action")?, "audit_log.action")?,
-            entity: r.try_get("entity")?,
-            entity_id: r.try_get("entity_id")?,
-            region: r.try_get::<Option<i64>, _>("region_code")?.and_then(RegionCode::from_i64),
-            before: r.try_get("before_json")?,
-            after: r.try_get("after_json")?,
-            note: r.try_get("note")?,
-        },
+        entry: decode_audit_entry(r)?,
         prev_hash: r.try_get("prev_hash")?,
         hash: r.try_get("hash")?,
+    })
+}
+
+fn decode_audit_entry(r: &DbRow) -> Result<AuditEntry, sqlx::Error> {
+    Ok(AuditEntry {
+        at: r.try_get("at")?,
+        actor_id: r.try_get("actor_id")?,
+        actor_name: r.try_get("actor_name")?,
+        action: enum_of(r.try_get("action")?, "audit_log.action")?,
+        entity: r.try_get("entity")?,
+        entity_id: r.try_get("entity_id")?,
+        region: r.try_get::<Option<i64>, _>("region_code")?.and_then(RegionCode::from_i64),
+        before: r.try_get("before_json")?,
+        after: r.try_get("after_json")?,
+        note: r.try_get("note")?,
     })
 }
 
@@ -904,7 +908,7 @@ pub struct ImportTx {
     updated: usize,
     unchanged: usize,
     members_written: usize,
-    /// PostgreSQL: audit entries waiting in a temporary table for the commit (see
+    /// PostgreSQL: audit entries waiting in `import_audit_staging` for the commit (see
     /// [`ImportTx::audit`]).
     staged_audit: i64,
 }
@@ -1047,40 +1051,49 @@ impl ImportTx {
 
     /// Audits a part's changes. On PostgreSQL the audit chain is appended under a lock held to
     /// the end of the transaction, which would stop every other audited write while the rest of
-    /// the file is read: the entries wait in a temporary table and join the chain at the commit.
+    /// the file is read: the entries wait in `import_audit_staging` (migration 0018) and join the
+    /// chain at the commit.
     async fn audit(&mut self, entries: Vec<AuditEntry>) -> Result<(), sqlx::Error> {
         if BACKEND == crate::Backend::Sqlite || entries.is_empty() {
             // one writer at a time anyway
             return audit_in_tx(&mut self.tx, &entries).await;
         }
-        if self.staged_audit == 0 {
-            sqlx::query("CREATE TEMP TABLE import_audit (LIKE audit_log) ON COMMIT DROP")
-                .execute(&mut *self.tx)
-                .await?;
-        }
         let mut rows = Vec::with_capacity(entries.len());
         for e in &entries {
             self.staged_audit += 1;
-            rows.push(audit_args(self.staged_audit, e, String::new(), String::new()).to_vec());
+            let mut row = vec![Arg::I64(Some(self.import_id))];
+            // the entry's columns without the chain's (id, prev_hash, hash): the seq takes the id's place
+            let args = audit_args(self.staged_audit, e, String::new(), String::new());
+            row.extend(args.into_iter().take(AUDIT_COLS.len() - 2));
+            rows.push(row);
         }
-        bulk::insert(&mut self.tx, "import_audit", &AUDIT_COLS, rows).await
+        let mut cols = vec!["import_id", "seq"];
+        cols.extend_from_slice(&AUDIT_COLS[1..AUDIT_COLS.len() - 2]);
+        bulk::insert(&mut self.tx, "import_audit_staging", &cols, rows).await
     }
 
-    /// Appends the staged entries to the audit chain, in order, a thousand at a time.
+    /// Appends the staged entries to the audit chain in order, a thousand at a time, and removes
+    /// them.
     async fn chain_staged_audit(&mut self) -> Result<(), sqlx::Error> {
-        let mut after = 0;
-        while after < self.staged_audit {
-            let q = format!(
-                "{} FROM import_audit WHERE id > $1 ORDER BY id LIMIT 1000",
-                AUDIT_SELECT.trim_end_matches(" FROM audit_log")
-            );
-            let rows = dynamic(q).bind(after).fetch_all(&mut *self.tx).await?;
+        if self.staged_audit == 0 {
+            return Ok(());
+        }
+        let cols = AUDIT_COLS[1..AUDIT_COLS.len() - 2].join(", ");
+        let q = format!(
+            "SELECT seq, {cols} FROM import_audit_staging WHERE import_id = $1 AND seq > $2 ORDER BY seq LIMIT 1000"
+        );
+        let mut after = 0i64;
+        loop {
+            let rows = dynamic(q.clone()).bind(self.import_id).bind(after).fetch_all(&mut *self.tx).await?;
             let Some(last) = rows.last() else { break };
-            after = last.try_get("id")?;
-            let entries: Vec<AuditEntry> =
-                rows.iter().map(|r| decode_audit(r).map(|a| a.entry)).collect::<Result<_, _>>()?;
+            after = last.try_get("seq")?;
+            let entries: Vec<AuditEntry> = rows.iter().map(decode_audit_entry).collect::<Result<_, _>>()?;
             audit_in_tx(&mut self.tx, &entries).await?;
         }
+        sqlx::query("DELETE FROM import_audit_staging WHERE import_id = $1")
+            .bind(self.import_id)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 

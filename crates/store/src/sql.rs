@@ -40,7 +40,8 @@ impl Arg {
             Arg::Date(Some(d)) => {
                 let _ = write!(out, "{d}");
             }
-            Arg::Ts(Some(t)) => out.push_str(&t.to_rfc3339()),
+            // microseconds, cut like a bound value (PostgreSQL would round nanoseconds)
+            Arg::Ts(Some(t)) => out.push_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
             Arg::Text(Some(s)) => {
                 for c in s.chars() {
                     match c {

@@ -24,7 +24,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -98,6 +98,39 @@ struct Slot {
     /// One computation per key at a time: concurrent readers of a missing entry wait for it.
     computing: tokio::sync::Mutex<()>,
     refreshing: AtomicBool,
+    /// Failed computations so far, and the last one's error: readers that waited while one
+    /// failed get its error instead of each trying again (a database outage would otherwise be
+    /// met by every queued reader in turn).
+    failures: AtomicU64,
+    failure: std::sync::Mutex<Option<SharedError>>,
+}
+
+/// A failed computation's error, as each waiting reader gets it.
+#[derive(Clone)]
+enum SharedError {
+    NotFound,
+    Forbidden,
+    /// A database failure's detail (for the log), or another error's message.
+    Database(String),
+}
+
+impl SharedError {
+    fn of(e: &EditError) -> SharedError {
+        match e {
+            EditError::NotFound => SharedError::NotFound,
+            EditError::Forbidden => SharedError::Forbidden,
+            EditError::Store(domain::ports::StoreError::Database(detail)) => SharedError::Database(detail.clone()),
+            e => SharedError::Database(e.to_string()),
+        }
+    }
+
+    fn error(self) -> EditError {
+        match self {
+            SharedError::NotFound => EditError::NotFound,
+            SharedError::Forbidden => EditError::Forbidden,
+            SharedError::Database(m) => EditError::Store(domain::ports::StoreError::Database(m)),
+        }
+    }
 }
 
 impl Slot {
@@ -197,10 +230,17 @@ impl DashboardCache {
                 return Ok(c);
             }
         }
+        let failures = slot.failures.load(Ordering::Acquire);
         let _one = slot.computing.lock().await;
         // another reader may have computed it while this one waited
         if let Some(c) = slot.current().filter(|c| self.holds(c, key.region) && c.at.elapsed() < self.fresh_for) {
             return Ok(c);
+        }
+        // or failed to
+        if slot.failures.load(Ordering::Acquire) != failures
+            && let Some(e) = slot.failure.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        {
+            return Err(e.error());
         }
         self.compute_into(&slot, &compute).await
     }
@@ -213,7 +253,14 @@ impl DashboardCache {
         // read before computing: a change committed meanwhile leaves these figures already stale
         let generation = self.seen();
         let at = Instant::now();
-        let (d, as_of) = compute().await?;
+        let (d, as_of) = match compute().await {
+            Ok(v) => v,
+            Err(e) => {
+                *slot.failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(SharedError::of(&e));
+                slot.failures.fetch_add(1, Ordering::AcqRel);
+                return Err(e);
+            }
+        };
         let c = Cached { dashboard: Arc::new(d), as_of, at, generation };
         slot.store(c.clone());
         Ok(c)
@@ -223,9 +270,11 @@ impl DashboardCache {
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
         if !slots.contains_key(&key) && slots.len() >= MAX_ENTRIES {
             let too_old = self.fresh_for * STALE_FACTOR;
-            slots.retain(|_, s| s.current().is_some_and(|c| c.at.elapsed() < too_old));
+            // a slot being computed stays, so that its readers' result is kept and not computed twice
+            let busy = |s: &Slot| s.computing.try_lock().is_err();
+            slots.retain(|_, s| busy(s) || s.current().is_some_and(|c| c.at.elapsed() < too_old));
             if slots.len() >= MAX_ENTRIES {
-                slots.clear();
+                slots.retain(|_, s| busy(s));
             }
         }
         Arc::clone(slots.entry(key).or_default())
@@ -388,6 +437,57 @@ mod tests {
             assert_eq!(got.unwrap().unwrap(), 1);
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn readers_waiting_on_a_failed_computation_share_its_error() {
+        let cache = Arc::new(DashboardCache::new(Duration::from_secs(5)));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let k = key(450_203_100_000);
+        let failing = {
+            let calls = Arc::clone(&calls);
+            move || {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    Err::<(Dashboard, DateTime<Utc>), _>(EditError::Store(domain::ports::StoreError::Database(
+                        "连接已断开".into(),
+                    )))
+                }
+            }
+        };
+        let mut reads = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let (cache, compute) = (Arc::clone(&cache), failing.clone());
+            reads.spawn(async move { cache.get(k, compute).await.map(|_| ()) });
+        }
+        while let Some(got) = reads.join_next().await {
+            let e = got.unwrap().unwrap_err();
+            assert!(
+                matches!(&e, EditError::Store(domain::ports::StoreError::Database(d)) if d == "连接已断开"),
+                "{e:?}"
+            );
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "one failed computation, not one per waiting reader");
+        // the failure is not kept: the next reader tries again
+        assert_eq!(cache.get(k, counting(&calls)).await.unwrap().dashboard.total.households, 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_cache_keeps_the_dashboards_being_computed() {
+        let cache = Arc::new(DashboardCache::new(Duration::from_secs(5)));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let slow = key(450_203_100_000);
+        let (c2, compute) = (Arc::clone(&cache), counting(&calls));
+        let reading = tokio::spawn(async move { c2.get(slow, compute).await.unwrap() });
+        tokio::task::yield_now().await;
+        // fill the cache to its limit while the first dashboard is still being computed
+        for i in 0..MAX_ENTRIES as u64 {
+            cache.slot(key(450_203_100_201 + i * 1_000_000));
+        }
+        reading.await.unwrap();
+        assert_eq!(cache.get(slow, counting(&calls)).await.unwrap().dashboard.total.households, 1);
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "its result was kept");
     }
 
     #[tokio::test(start_paused = true)]

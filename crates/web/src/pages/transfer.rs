@@ -428,6 +428,14 @@ pub async fn export_file(
 ) -> Result<ExportFile, PageError> {
     tokio::fs::create_dir_all(&state.config.work_dir).await.map_err(PageError::internal)?;
     let path = state.config.work_dir.join(format!("export-{}.{}", crate::auth::new_token(), format.extension()));
+    // removed however this ends: also when the request is dropped while the file is written
+    struct Remove(std::path::PathBuf);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let _remove = Remove(path.clone());
     let file = std::fs::File::create(&path).map_err(PageError::internal)?;
     let mut progress = |_: usize, _: usize| {};
     let res = exchange::export_households(
@@ -446,7 +454,8 @@ pub async fn export_file(
         Err(exchange::ExportError::Forbidden) => Err(PageError::Forbidden),
         Err(e) => Err(PageError::internal(e)),
     };
-    let _ = tokio::fs::remove_file(&path).await;
+    // the open file stays readable without its name
+    drop(_remove);
     let file = opened?;
     let len = file.metadata().await.map_err(PageError::internal)?.len();
     Ok(ExportFile { file, len })
