@@ -477,7 +477,8 @@ fn has_person_columns(mapping: &FeedMapping, headers: &[String]) -> bool {
     cols.iter().any(|(f, _)| *f == FeedField::Name) && cols.iter().any(|(f, _)| *f == FeedField::Id)
 }
 
-fn sha256_file(path: &Path) -> std::io::Result<String> {
+/// A file's SHA-256 in lower-case hex (how imports recognise a file seen before).
+pub(crate) fn sha256_file(path: &Path) -> std::io::Result<String> {
     let mut f = std::fs::File::open(path)?;
     let mut h = Sha256::new();
     std::io::copy(&mut f, &mut h)?;

@@ -13,7 +13,6 @@ use domain::ports::{
 };
 use domain::search::SearchQuery;
 use domain::{Actor, HouseholdNo, Permission, Region, Scope};
-use sha2::{Digest, Sha256};
 
 use crate::layout::Col;
 use crate::parse::{Issue, MAX_ISSUES, Origin, ParsedImport, Streamed, Tier, stream_households};
@@ -85,13 +84,6 @@ pub enum ExportError {
     Store(#[from] StoreError),
 }
 
-fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut f = std::fs::File::open(path)?;
-    let mut h = Sha256::new();
-    std::io::copy(&mut f, &mut h)?;
-    Ok(hex::encode(h.finalize()))
-}
-
 /// Households go from the reader to the registry checks and the write in parts of this size:
 /// memory holds a few parts, whatever the size of the file.
 const PART: usize = 5_000;
@@ -129,7 +121,7 @@ pub async fn import_households<S: RegionStore + HouseholdStore + RegistryLookup 
     let format = FileFormat::from_file_name(&file_name)?;
     let regions = Arc::new(store.all_regions().await?);
     let path = file.to_path_buf();
-    let file_sha256 = tokio::task::spawn_blocking(move || sha256_file(&path))
+    let file_sha256 = tokio::task::spawn_blocking(move || crate::feed::sha256_file(&path))
         .await
         .map_err(|e| ReadError::Io(std::io::Error::other(e)))?
         .map_err(ReadError::Io)?;
