@@ -70,9 +70,16 @@ impl Fen {
 
     /// 元 with two decimals, no separators ("1234.50"): the export format.
     pub fn to_yuan_string(self) -> String {
+        let mut s = String::new();
+        let _ = self.write_yuan(&mut s);
+        s
+    }
+
+    /// [`Fen::to_yuan_string`] appended to `out`, for writers that reuse one buffer.
+    pub fn write_yuan(self, out: &mut impl std::fmt::Write) -> std::fmt::Result {
         let sign = if self.0 < 0 { "-" } else { "" };
         let a = self.0.unsigned_abs();
-        format!("{sign}{}.{:02}", a / 100, a % 100)
+        write!(out, "{sign}{}.{:02}", a / 100, a % 100)
     }
 
     /// 元 as f64, for spreadsheet cells only.

@@ -68,7 +68,16 @@ impl Cell {
 
 /// A number as Excel shows it in a General cell: whole numbers without decimals.
 pub fn number_text(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e17 { format!("{v:.0}") } else { v.to_string() }
+    let mut s = String::new();
+    push_number(&mut s, v);
+    s
+}
+
+/// [`number_text`] appended to `out`. A whole number is written as an integer: the same digits as
+/// `{:.0}`, without the float formatter's cost (a quarter of an export's formatting).
+pub fn push_number(out: &mut String, v: f64) {
+    use std::fmt::Write as _;
+    let _ = if v.fract() == 0.0 && v.abs() < 1e17 { write!(out, "{}", v as i64) } else { write!(out, "{v}") };
 }
 
 /// One data row.

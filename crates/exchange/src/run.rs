@@ -22,6 +22,9 @@ use crate::write::{ExportWriter, RegionNames, WriteError};
 /// Households are looked up and exported in batches of this size.
 const BATCH: usize = 500;
 
+/// Households per batch of an export (the store reads their members 500 at a time).
+const EXPORT_BATCH: usize = 2_000;
+
 /// How an import runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportOptions {
@@ -470,8 +473,12 @@ fn changed(e: StoreError) -> ImportError {
 
 /// Exports the households of `filter` (within `scope`) in the layout, in list order, and
 /// records the export in the audit log. Returns the number of member rows written.
+///
+/// The batches are read from the store here while a blocking thread writes the previous ones
+/// (two in flight): reading and formatting each take about half of an export's time, and the
+/// machine has two cores (BENCHMARKS.md, W8).
 #[allow(clippy::too_many_arguments)]
-pub async fn export_households<S: RegionStore + HouseholdStore + AuditStore, W: Write + Send>(
+pub async fn export_households<S: RegionStore + HouseholdStore + AuditStore, W: Write + Send + 'static>(
     store: &S,
     scope: &Scope,
     actor: &Actor,
@@ -486,23 +493,42 @@ pub async fn export_households<S: RegionStore + HouseholdStore + AuditStore, W: 
     }
     let regions = store.all_regions().await?;
     let total = store.list_households(scope, filter, None, 1).await?.total.max(0) as usize;
-    let mut writer = ExportWriter::new(format, out, &regions)?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<HouseholdDetail>>(2);
+    let file_regions = regions.clone();
+    let writing = tokio::task::spawn_blocking(move || -> Result<usize, WriteError> {
+        let mut writer = ExportWriter::new(format, out, &file_regions)?;
+        while let Some(batch) = rx.blocking_recv() {
+            for d in &batch {
+                writer.write_household(d)?;
+            }
+        }
+        let rows = writer.rows();
+        writer.finish()?;
+        Ok(rows)
+    });
     let mut after = None;
     let mut households = 0;
-    loop {
-        let (batch, next) = store.export_batch(scope, filter, after.as_ref(), BATCH as u32).await?;
-        for d in &batch {
-            writer.write_household(d)?;
-        }
-        households += batch.len();
-        progress(households, total.max(households));
-        match next {
-            Some(c) if !batch.is_empty() => after = Some(c),
-            _ => break,
+    let read: Result<(), ExportError> = async {
+        loop {
+            let (batch, next) = store.export_batch(scope, filter, after.as_ref(), EXPORT_BATCH as u32).await?;
+            households += batch.len();
+            let last = batch.is_empty();
+            // a closed channel means the writer stopped on an error, which its result gives
+            if tx.send(batch).await.is_err() {
+                return Ok(());
+            }
+            progress(households, total.max(households));
+            match next {
+                Some(c) if !last => after = Some(c),
+                _ => return Ok(()),
+            }
         }
     }
-    let rows = writer.rows();
-    writer.finish()?;
+    .await;
+    drop(tx);
+    let written = writing.await.map_err(|e| WriteError::Io(std::io::Error::other(e.to_string())));
+    read?;
+    let rows = written??;
 
     let names = RegionNames::new(&regions);
     let region = filter.region.or(scope.region());

@@ -20,7 +20,7 @@ use rust_xlsxwriter::{ExcelDateTime, Format, FormatBorder, Workbook, Worksheet, 
 
 use crate::layout::{COLUMNS, Col, Kind, Level};
 use crate::parse::Issue;
-use crate::read::{FileFormat, number_text};
+use crate::read::{FileFormat, push_number};
 
 /// Why a file could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -88,23 +88,39 @@ impl Out {
         v.map(Out::Date).unwrap_or(Out::Empty)
     }
 
-    /// As CSV text.
-    fn csv_text(&self) -> String {
+    /// Appends the cell as CSV text to `out` (a buffer reused for every cell of a file).
+    fn push_csv(&self, out: &mut String) {
+        use std::fmt::Write as _;
         match self {
-            Out::Empty => String::new(),
-            Out::Text(s) => csv_safe(s),
-            Out::Number(v) => number_text(*v),
-            Out::Money(f) => f.to_yuan_string(),
-            Out::Date(d) => d.to_string(),
+            Out::Empty => {}
+            Out::Text(s) => push_csv_safe(out, s),
+            Out::Number(v) => push_number(out, *v),
+            Out::Money(f) => {
+                let _ = f.write_yuan(out);
+            }
+            Out::Date(d) => {
+                let _ = write!(out, "{d}");
+            }
         }
     }
 }
+
+static EMPTY_OUT: Out = Out::Empty;
 
 /// Text that Excel would run as a formula when it opens a CSV (=, +, -, @ first; DDE and
 /// HYPERLINK attacks through an address or a note) gets a leading apostrophe, which Excel shows
 /// as text and the import removes again ([`crate::read::Cell::text_cell`]).
 pub fn csv_safe(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_string() }
+    let mut out = String::with_capacity(s.len() + 1);
+    push_csv_safe(&mut out, s);
+    out
+}
+
+fn push_csv_safe(out: &mut String, s: &str) {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        out.push('\'');
+    }
+    out.push_str(s);
 }
 
 /// Region names by code, to write 县, 乡镇 and 村 from a village code.
@@ -132,26 +148,42 @@ impl RegionNames {
 /// The layout rows of one household: one per member in order, or a single row with empty
 /// member columns for a household without members (so that it is not silently left out).
 pub fn household_rows(detail: &HouseholdDetail, names: &RegionNames) -> Vec<Vec<Out>> {
+    let mut rows = Vec::new();
+    let _ = each_household_row(detail, names, |row| -> Result<(), ()> {
+        rows.push(row.iter().map(|c| (*c).clone()).collect());
+        Ok(())
+    });
+    rows
+}
+
+/// Hands each layout row of a household to `f` as cells borrowed from one set of household
+/// cells: the export writes them without copying the household's cells into every member's row.
+fn each_household_row<E>(
+    detail: &HouseholdDetail,
+    names: &RegionNames,
+    mut f: impl FnMut(&[&Out]) -> Result<(), E>,
+) -> Result<usize, E> {
     let h = &detail.record.household;
-    let income = detail.latest_income();
+    let household = household_cells(h, detail.latest_income(), names);
+    let mut base: Vec<&Out> = vec![&EMPTY_OUT; COLUMNS.len()];
+    for (c, v) in &household {
+        base[*c as usize] = v;
+    }
+    if detail.members.is_empty() {
+        f(&base)?;
+        return Ok(1);
+    }
     let mut members: Vec<&MemberRecord> = detail.members.iter().collect();
     members.sort_by_key(|m| m.seq);
-    let household: Vec<(Col, Out)> = household_cells(h, income, names);
-    let rows = members.len().max(1);
-    (0..rows)
-        .map(|i| {
-            let mut row = vec![Out::Empty; COLUMNS.len()];
-            for (c, v) in &household {
-                row[*c as usize] = v.clone();
-            }
-            if let Some(m) = members.get(i) {
-                for (c, v) in member_cells(&m.member) {
-                    row[c as usize] = v;
-                }
-            }
-            row
-        })
-        .collect()
+    for m in &members {
+        let cells = member_cells(&m.member);
+        let mut row = base.clone();
+        for (c, v) in &cells {
+            row[*c as usize] = v;
+        }
+        f(&row)?;
+    }
+    Ok(members.len())
 }
 
 fn household_cells(h: &Household, income: Option<&IncomeRecord>, names: &RegionNames) -> Vec<(Col, Out)> {
@@ -265,7 +297,8 @@ impl Formats {
 
 /// A table being written as CSV or as the first sheet of an xlsx workbook.
 enum Sink<W: Write + Send> {
-    Csv(Box<csv::Writer<W>>),
+    /// The writer and a buffer each cell is formatted into.
+    Csv(Box<csv::Writer<W>>, String),
     Xlsx {
         workbook: Box<Workbook>,
         sheet: Box<Worksheet>,
@@ -291,7 +324,7 @@ impl<W: Write + Send> Sink<W> {
                 out.write_all("\u{feff}".as_bytes())?;
                 let mut w = csv::Writer::from_writer(out);
                 w.write_record(headers)?;
-                Ok(Sink::Csv(Box::new(w)))
+                Ok(Sink::Csv(Box::new(w), String::new()))
             }
             FileFormat::Xlsx => {
                 let mut workbook = Box::new(Workbook::new());
@@ -314,13 +347,19 @@ impl<W: Write + Send> Sink<W> {
         }
     }
 
-    fn write_row(&mut self, cells: &[Out]) -> Result<(), WriteError> {
+    fn write_row<'c>(&mut self, cells: impl IntoIterator<Item = &'c Out>) -> Result<(), WriteError> {
         match self {
-            Sink::Csv(w) => {
-                w.write_record(cells.iter().map(Out::csv_text))?;
+            Sink::Csv(w, buf) => {
+                for cell in cells {
+                    buf.clear();
+                    cell.push_csv(buf);
+                    w.write_field(buf.as_bytes())?;
+                }
+                // ends the record (the fields are already written)
+                w.write_record(std::iter::empty::<&[u8]>())?;
             }
             Sink::Xlsx { sheet, styles, formats, row, .. } => {
-                for (i, cell) in cells.iter().enumerate() {
+                for (i, cell) in cells.into_iter().enumerate() {
                     let c = i as u16;
                     match cell {
                         Out::Empty => {}
@@ -377,9 +416,10 @@ impl<W: Write + Send> Sink<W> {
 
     fn finish(self) -> Result<W, WriteError> {
         match self {
-            Sink::Csv(w) => {
-                let mut out =
-                    (*w).into_inner().map_err(|e| WriteError::Io(std::io::Error::other(e.error().to_string())))?;
+            Sink::Csv(w, _) => {
+                let mut out = (*w)
+                    .into_inner()
+                    .map_err(|e| WriteError::Io(std::io::Error::new(e.error().kind(), e.error().to_string())))?;
                 out.flush()?;
                 Ok(out)
             }
@@ -435,12 +475,10 @@ impl<W: Write + Send> ExportWriter<W> {
 
     /// Writes a household's rows; returns how many were written.
     pub fn write_household(&mut self, detail: &HouseholdDetail) -> Result<usize, WriteError> {
-        let rows = household_rows(detail, &self.names);
-        for r in &rows {
-            self.sink.write_row(r)?;
-        }
-        self.rows += rows.len();
-        Ok(rows.len())
+        let sink = &mut self.sink;
+        let rows = each_household_row(detail, &self.names, |row| sink.write_row(row.iter().copied()))?;
+        self.rows += rows;
+        Ok(rows)
     }
 
     /// Data rows written so far.

@@ -173,12 +173,56 @@ async fn a_role_without_the_export_permission_is_refused() {
     assert!(store.audit().is_empty());
 }
 
-/// Many households: lookups and the export go in batches of 500.
+/// A disk that fills up while the file is written: the export fails with the write's error
+/// and is not recorded as done.
+#[tokio::test]
+async fn a_failed_write_is_an_error_and_not_audited() {
+    struct Full(usize);
+    impl std::io::Write for Full {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.0 < buf.len() {
+                return Err(std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left on device"));
+            }
+            self.0 -= buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let dir = Dir::new();
+    let src = dir.path("src.xlsx");
+    Sheet::sample().write_xlsx(&src);
+    let store = FakeStore::luorong();
+    import(&store, &src).await;
+    let before = store.audit().len();
+    let r = exchange::export_households(
+        &store,
+        &town_scope(),
+        &Actor::cli(),
+        now(),
+        &HouseholdFilter::default(),
+        FileFormat::Csv,
+        Full(100),
+        &mut |_, _| {},
+    )
+    .await;
+    match r {
+        Err(exchange::ExportError::Write(exchange::WriteError::Io(e))) => {
+            assert_eq!(e.kind(), std::io::ErrorKind::StorageFull)
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(store.audit().len(), before);
+}
+
+/// Many households: lookups go in batches of 500, the export in batches of 2,000.
 #[tokio::test]
 async fn large_files_go_in_batches() {
     let base = Sheet::sample();
     let mut s = Sheet { rows: Vec::new(), ..base.clone() };
-    for i in 0..1201u16 {
+    // 2,100 households: the IDs below repeat after that
+    for i in 0..2100u16 {
         for (r, seq) in [(0usize, 1u16), (1, 2)] {
             let mut row = base.rows[r].clone();
             row[s.col("户编号")] = format!("45020310020{:05}", i);
@@ -198,9 +242,9 @@ async fn large_files_go_in_batches() {
     let progress = Box::new(move |done, total| calls.lock().unwrap().push((done, total)));
     let r =
         exchange::import_households(&store, &town_scope(), &Actor::cli(), now(), &path, &opts, progress).await.unwrap();
-    assert_eq!((r.errors, r.created, r.members), (0, 1201, 2402), "{:?}", r.issues.first());
+    assert_eq!((r.errors, r.created, r.members), (0, 2100, 4200), "{:?}", r.issues.first());
     // a CSV does not say its length up front: the total is known at the end; then the commit
-    assert_eq!(*seen.lock().unwrap(), vec![(1000, 0), (2000, 0), (2402, 2402), (usize::MAX, 0)]);
+    assert_eq!(*seen.lock().unwrap(), vec![(1000, 0), (2000, 0), (3000, 0), (4000, 0), (4200, 4200), (usize::MAX, 0)]);
 
     let out = dir.path("big.xlsx");
     let mut calls = Vec::new();
@@ -217,10 +261,10 @@ async fn large_files_go_in_batches() {
     )
     .await
     .unwrap();
-    assert_eq!(rows, 2402);
-    assert_eq!(calls, vec![(500, 1201), (1000, 1201), (1201, 1201)]);
+    assert_eq!(rows, 4200);
+    assert_eq!(calls, vec![(2000, 2100), (2100, 2100)]);
     let again = import(&store, &out).await;
-    assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 1201));
+    assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 2100));
 }
 
 #[tokio::test]
