@@ -4,6 +4,7 @@
 //! The query code is written once (`queries.rs`) and compiled for each backend; bulk writes
 //! use each backend's fastest path (multi-row INSERT on SQLite, COPY on PostgreSQL).
 
+mod audit_batch;
 pub mod migrate;
 pub mod sql;
 #[cfg(feature = "testing")]
@@ -197,9 +198,9 @@ enum Pools {
     Postgres(PgPool),
 }
 
-/// The store. Cheap to clone.
+/// The store. Cheap to clone; the clones share the pools and the audit log's group commit.
 #[derive(Clone)]
-pub struct Db(Arc<Pools>);
+pub struct Db(Arc<Pools>, Arc<audit_batch::AuditBatcher>);
 
 /// Hides the password in a database URL (user:password@ or ?password=), for logs and messages.
 pub fn redact_url(url: &str) -> String {
@@ -299,7 +300,7 @@ impl Db {
                 .connect_with(base.read_only(true))
                 .await
                 .map_err(fail)?;
-            return Ok(Db(Arc::new(Pools::Sqlite { writer, reader })));
+            return Ok(Db(Arc::new(Pools::Sqlite { writer, reader }), Arc::default()));
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let o = PgConnectOptions::from_str(url).map_err(fail)?;
@@ -309,7 +310,7 @@ impl Db {
                 .connect_with(o)
                 .await
                 .map_err(fail)?;
-            return Ok(Db(Arc::new(Pools::Postgres(pool))));
+            return Ok(Db(Arc::new(Pools::Postgres(pool)), Arc::default()));
         }
         Err(ConnectError::Scheme(shown))
     }
@@ -561,8 +562,9 @@ impl SessionStore for Db {
 }
 
 impl AuditStore for Db {
+    /// In one transaction with the entries other callers append meanwhile (`audit_batch`).
     async fn append_audit(&self, entries: &[AuditEntry]) -> StoreResult<()> {
-        dispatch!(self, append_audit(entries))
+        self.1.append(&self.0, entries).await
     }
     async fn audit_rows(&self, filter: &AuditFilter, limit: u32) -> StoreResult<Vec<AuditRecord>> {
         dispatch!(self, audit_rows(filter, limit))

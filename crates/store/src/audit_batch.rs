@@ -1,0 +1,111 @@
+//! Group commit of audit entries written on their own (a sensitive view, an export, a login).
+//!
+//! Each such entry was one write transaction: on SQLite one fsync of the WAL, on PostgreSQL one
+//! turn of the audit chain's lock. Sixty-four 镇专项办 reading households at once then queued
+//! behind each other's commits (BENCHMARKS.md, W5 audited). Now the entries of the callers that
+//! arrive while a batch is being written go into the next batch, one transaction for all of them,
+//! in the order they arrived. A caller still returns only once its entries are committed: a view is
+//! never shown unaudited.
+//!
+//! The writing task runs on the runtime of the first caller; a store used again after that
+//! runtime has ended (tests run one runtime each) starts a new task.
+
+use std::sync::{Arc, Mutex};
+
+use domain::audit::AuditEntry;
+use domain::ports::StoreError;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::Pools;
+
+/// At most this many callers' entries in one transaction.
+const MAX_CALLERS: usize = 256;
+
+struct Job {
+    entries: Vec<AuditEntry>,
+    done: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// The queue in front of the writing task.
+#[derive(Default)]
+pub(crate) struct AuditBatcher {
+    tx: Mutex<Option<mpsc::UnboundedSender<Job>>>,
+}
+
+impl AuditBatcher {
+    /// Appends `entries` in one batch with whatever other callers are appending; returns once
+    /// they are committed.
+    pub(crate) async fn append(&self, pools: &Arc<Pools>, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let (done, answer) = oneshot::channel();
+        let mut job = Job { entries: entries.to_vec(), done };
+        // twice at most: a task whose runtime has ended is replaced once
+        for _ in 0..2 {
+            let tx = self.sender(pools);
+            match tx.send(job) {
+                Ok(()) => {
+                    return answer.await.unwrap_or_else(|_| Err(lost()));
+                }
+                Err(mpsc::error::SendError(j)) => {
+                    job = j;
+                    let mut slot = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+                    if slot.as_ref().is_some_and(|s| s.same_channel(&tx)) {
+                        *slot = None;
+                    }
+                }
+            }
+        }
+        Err(lost())
+    }
+
+    fn sender(&self, pools: &Arc<Pools>) -> mpsc::UnboundedSender<Job> {
+        let mut slot = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+        match &*slot {
+            Some(tx) if !tx.is_closed() => tx.clone(),
+            _ => {
+                let (tx, rx) = mpsc::unbounded_channel();
+                tokio::spawn(write_batches(Arc::clone(pools), rx));
+                *slot = Some(tx.clone());
+                tx
+            }
+        }
+    }
+}
+
+fn lost() -> StoreError {
+    StoreError::Database("审计日志写入中断，请重试".into())
+}
+
+/// Writes what has queued up in one transaction, then the next batch, until the store is dropped.
+async fn write_batches(pools: Arc<Pools>, mut rx: mpsc::UnboundedReceiver<Job>) {
+    let mut jobs = Vec::new();
+    while rx.recv_many(&mut jobs, MAX_CALLERS).await > 0 {
+        let all: Vec<AuditEntry> = jobs.iter().flat_map(|j| j.entries.iter().cloned()).collect();
+        match write(&pools, &all).await {
+            Ok(()) => {
+                for j in jobs.drain(..) {
+                    let _ = j.done.send(Ok(()));
+                }
+            }
+            // one caller's failure is not the others': each alone again
+            Err(e) if jobs.len() == 1 => {
+                let _ = jobs.remove(0).done.send(Err(e));
+            }
+            Err(_) => {
+                for j in jobs.drain(..) {
+                    let res = write(&pools, &j.entries).await;
+                    let _ = j.done.send(res);
+                }
+            }
+        }
+    }
+}
+
+async fn write(pools: &Pools, entries: &[AuditEntry]) -> Result<(), StoreError> {
+    match pools {
+        Pools::Sqlite { writer, .. } => crate::sqlite::append_audit(writer, entries).await,
+        Pools::Postgres(pool) => crate::pg::append_audit(pool, entries).await,
+    }
+}
