@@ -1,15 +1,20 @@
-//! Group commit of audit entries written on their own (a sensitive view, an export, a login).
+//! Group commit of audit entries written on their own (a sensitive view, an export, a failed
+//! login).
 //!
 //! Each such entry was one write transaction: on SQLite one fsync of the WAL, on PostgreSQL one
 //! turn of the audit chain's lock. Sixty-four 镇专项办 reading households at once then queued
 //! behind each other's commits (BENCHMARKS.md, W5 audited). Now the entries of the callers that
 //! arrive while a batch is being written go into the next batch, one transaction for all of them,
 //! in the order they arrived. A caller still returns only once its entries are committed: a view is
-//! never shown unaudited.
+//! never shown unaudited. The other way round can happen: a request dropped after its entry was
+//! queued (the user closed the page) still has its view recorded.
 //!
 //! The writing task runs on the runtime of the first caller; a store used again after that
-//! runtime has ended (tests run one runtime each) starts a new task.
+//! runtime has ended (tests run one runtime each) starts a new task. A caller outside any tokio
+//! runtime writes its entries itself. (A store shared by two runtimes that are both alive waits on
+//! the first one's task: fangpin runs one runtime per process.)
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use domain::audit::AuditEntry;
@@ -30,6 +35,8 @@ struct Job {
 #[derive(Default)]
 pub(crate) struct AuditBatcher {
     tx: Mutex<Option<mpsc::UnboundedSender<Job>>>,
+    /// Transactions the writing tasks have begun, for the test that callers share them.
+    transactions: Arc<AtomicU64>,
 }
 
 impl AuditBatcher {
@@ -38,6 +45,9 @@ impl AuditBatcher {
     pub(crate) async fn append(&self, pools: &Arc<Pools>, entries: &[AuditEntry]) -> Result<(), StoreError> {
         if entries.is_empty() {
             return Ok(());
+        }
+        if tokio::runtime::Handle::try_current().is_err() {
+            return write(pools, entries).await.map_err(crate::db_err);
         }
         let (done, answer) = oneshot::channel();
         let mut job = Job { entries: entries.to_vec(), done };
@@ -60,13 +70,17 @@ impl AuditBatcher {
         Err(lost())
     }
 
+    pub(crate) fn transactions(&self) -> u64 {
+        self.transactions.load(Ordering::Relaxed)
+    }
+
     fn sender(&self, pools: &Arc<Pools>) -> mpsc::UnboundedSender<Job> {
         let mut slot = self.tx.lock().unwrap_or_else(|p| p.into_inner());
         match &*slot {
             Some(tx) if !tx.is_closed() => tx.clone(),
             _ => {
                 let (tx, rx) = mpsc::unbounded_channel();
-                tokio::spawn(write_batches(Arc::clone(pools), rx));
+                tokio::spawn(write_batches(Arc::clone(pools), rx, Arc::clone(&self.transactions)));
                 *slot = Some(tx.clone());
                 tx
             }
@@ -79,31 +93,40 @@ fn lost() -> StoreError {
 }
 
 /// Writes what has queued up in one transaction, then the next batch, until the store is dropped.
-async fn write_batches(pools: Arc<Pools>, mut rx: mpsc::UnboundedReceiver<Job>) {
+async fn write_batches(pools: Arc<Pools>, mut rx: mpsc::UnboundedReceiver<Job>, transactions: Arc<AtomicU64>) {
     let mut jobs = Vec::new();
     while rx.recv_many(&mut jobs, MAX_CALLERS).await > 0 {
         let all: Vec<AuditEntry> = jobs.iter().flat_map(|j| j.entries.iter().cloned()).collect();
+        transactions.fetch_add(1, Ordering::Relaxed);
         match write(&pools, &all).await {
             Ok(()) => {
                 for j in jobs.drain(..) {
                     let _ = j.done.send(Ok(()));
                 }
             }
-            // one caller's failure is not the others': each alone again
-            Err(e) if jobs.len() == 1 => {
-                let _ = jobs.remove(0).done.send(Err(e));
-            }
-            Err(_) => {
+            // the database refused a row: one caller's entries may be at fault, not the others'
+            Err(sqlx::Error::Database(_)) if jobs.len() > 1 => {
                 for j in jobs.drain(..) {
-                    let res = write(&pools, &j.entries).await;
+                    let res = write(&pools, &j.entries).await.map_err(crate::db_err);
                     let _ = j.done.send(res);
+                }
+            }
+            // unreachable, timed out or closed: the same for everyone, and not retried (each retry
+            // would wait out the pool's timeout again)
+            Err(e) => {
+                let e = crate::db_err(e);
+                for j in jobs.drain(..) {
+                    let _ = j.done.send(Err(StoreError::Database(match &e {
+                        StoreError::Database(m) => m.clone(),
+                        other => other.to_string(),
+                    })));
                 }
             }
         }
     }
 }
 
-async fn write(pools: &Pools, entries: &[AuditEntry]) -> Result<(), StoreError> {
+async fn write(pools: &Pools, entries: &[AuditEntry]) -> Result<(), sqlx::Error> {
     match pools {
         Pools::Sqlite { writer, .. } => crate::sqlite::append_audit(writer, entries).await,
         Pools::Postgres(pool) => crate::pg::append_audit(pool, entries).await,

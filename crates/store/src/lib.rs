@@ -344,6 +344,12 @@ impl Db {
         dispatch!(self, schema_columns())
     }
 
+    /// Transactions the audit log's group commit has begun on this store (tests).
+    #[cfg(feature = "testing")]
+    pub fn audit_transactions(&self) -> u64 {
+        self.1.transactions()
+    }
+
     pub async fn ping(&self) -> StoreResult<()> {
         dispatch!(self, ping())
     }

@@ -419,6 +419,7 @@ async fn audit_log_is_append_only_and_tampering_is_found() {
 async fn concurrent_audit_appends_are_group_committed_in_one_chain() {
     on_both(|db| async move {
         let callers = 64;
+        let transactions = db.audit_transactions();
         let tasks: Vec<_> = (0..callers)
             .map(|c| {
                 let db = db.clone();
@@ -438,6 +439,10 @@ async fn concurrent_audit_appends_are_group_committed_in_one_chain() {
         for t in tasks {
             written += t.await.unwrap();
         }
+        // they arrive within microseconds of each other, a commit takes milliseconds
+        let used = db.audit_transactions() - transactions;
+        eprintln!("{used} audit transactions for {callers} callers");
+        assert!(used < callers as u64 / 2, "{used} transactions for {callers} callers");
         let v = store::verify_audit(&db).await.unwrap();
         assert_eq!(v.rows as usize, written);
         let rows = db.audit_chain(1, 1000).await.unwrap();
