@@ -74,7 +74,8 @@ pub fn number_text(v: f64) -> String {
 }
 
 /// [`number_text`] appended to `out`. A whole number is written as an integer: the same digits as
-/// `{:.0}`, without the float formatter's cost (a quarter of an export's formatting).
+/// `{:.0}` (but "0" for -0), without the float formatter's cost (a quarter of an export's
+/// formatting).
 pub fn push_number(out: &mut String, v: f64) {
     use std::fmt::Write as _;
     let _ = if v.fract() == 0.0 && v.abs() < 1e17 { write!(out, "{}", v as i64) } else { write!(out, "{v}") };

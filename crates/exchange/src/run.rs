@@ -19,7 +19,7 @@ use crate::parse::{Issue, MAX_ISSUES, Origin, ParsedImport, Streamed, Tier, stre
 use crate::read::{FileFormat, ReadError};
 use crate::write::{ExportWriter, RegionNames, WriteError};
 
-/// Households are looked up and exported in batches of this size.
+/// Households are looked up in batches of this size.
 const BATCH: usize = 500;
 
 /// Households per batch of an export (the store reads their members 500 at a time).
@@ -475,8 +475,9 @@ fn changed(e: StoreError) -> ImportError {
 /// records the export in the audit log. Returns the number of member rows written.
 ///
 /// The batches are read from the store here while a blocking thread writes the previous ones
-/// (two in flight): reading and formatting each take about half of an export's time, and the
-/// machine has two cores (BENCHMARKS.md, W8).
+/// (up to two waiting and one being written): reading and formatting each take about half of an
+/// export's time, and the machine has two cores (BENCHMARKS.md, W8). The file is completed only
+/// when every batch was read: a store error, or a caller that went away, leaves it unfinished.
 #[allow(clippy::too_many_arguments)]
 pub async fn export_households<S: RegionStore + HouseholdStore + AuditStore, W: Write + Send + 'static>(
     store: &S,
@@ -493,18 +494,22 @@ pub async fn export_households<S: RegionStore + HouseholdStore + AuditStore, W: 
     }
     let regions = store.all_regions().await?;
     let total = store.list_households(scope, filter, None, 1).await?.total.max(0) as usize;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<HouseholdDetail>>(2);
+    // `None` says the last batch was sent: without it the writer stops short of finishing the file
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Option<Vec<HouseholdDetail>>>(2);
     let file_regions = regions.clone();
-    let writing = tokio::task::spawn_blocking(move || -> Result<usize, WriteError> {
+    let writing = tokio::task::spawn_blocking(move || -> Result<Option<usize>, WriteError> {
         let mut writer = ExportWriter::new(format, out, &file_regions)?;
-        while let Some(batch) = rx.blocking_recv() {
+        while let Some(msg) = rx.blocking_recv() {
+            let Some(batch) = msg else {
+                let rows = writer.rows();
+                writer.finish()?;
+                return Ok(Some(rows));
+            };
             for d in &batch {
                 writer.write_household(d)?;
             }
         }
-        let rows = writer.rows();
-        writer.finish()?;
-        Ok(rows)
+        Ok(None)
     });
     let mut after = None;
     let mut households = 0;
@@ -514,21 +519,28 @@ pub async fn export_households<S: RegionStore + HouseholdStore + AuditStore, W: 
             households += batch.len();
             let last = batch.is_empty();
             // a closed channel means the writer stopped on an error, which its result gives
-            if tx.send(batch).await.is_err() {
+            if tx.send(Some(batch)).await.is_err() {
                 return Ok(());
             }
             progress(households, total.max(households));
             match next {
                 Some(c) if !last => after = Some(c),
-                _ => return Ok(()),
+                _ => {
+                    let _ = tx.send(None).await;
+                    return Ok(());
+                }
             }
         }
     }
     .await;
     drop(tx);
-    let written = writing.await.map_err(|e| WriteError::Io(std::io::Error::other(e.to_string())));
+    let written = match writing.await {
+        Ok(w) => w,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(WriteError::Io(std::io::Error::other(e.to_string()))),
+    };
     read?;
-    let rows = written??;
+    let rows = written?.ok_or_else(|| WriteError::Io(std::io::Error::other("导出在写完前停止")))?;
 
     let names = RegionNames::new(&regions);
     let region = filter.region.or(scope.region());

@@ -265,6 +265,26 @@ async fn large_files_go_in_batches() {
     assert_eq!(calls, vec![(2000, 2100), (2100, 2100)]);
     let again = import(&store, &out).await;
     assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 2100));
+
+    // the database goes away after the first batch: an error, the workbook is not completed (no
+    // file that looks whole but lacks rows) and no export is recorded
+    store.fail_export_after(1);
+    let audited = store.audit().len();
+    let cut = dir.path("cut.xlsx");
+    let r = exchange::export_households(
+        &store,
+        &town_scope(),
+        &Actor::cli(),
+        now(),
+        &HouseholdFilter::default(),
+        FileFormat::Xlsx,
+        std::fs::File::create(&cut).unwrap(),
+        &mut |_, _| {},
+    )
+    .await;
+    assert!(matches!(r, Err(exchange::ExportError::Store(_))), "{r:?}");
+    assert_eq!(std::fs::metadata(&cut).unwrap().len(), 0, "nothing of the workbook is written");
+    assert_eq!(store.audit().len(), audited);
 }
 
 #[tokio::test]

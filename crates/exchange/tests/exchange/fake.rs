@@ -20,6 +20,8 @@ use domain::{
 #[derive(Default)]
 struct State {
     regions: Vec<Region>,
+    /// Export batches served before the store fails (a database gone mid-export); none when unset.
+    export_batches_left: Option<usize>,
     households: BTreeMap<i64, HouseholdDetail>,
     next_member: i64,
     imports: Vec<ImportMeta>,
@@ -61,6 +63,11 @@ impl FakeStore {
         let store = FakeStore::default();
         store.state.lock().unwrap().regions = domain::region::luorong_regions();
         store
+    }
+
+    /// The store fails after serving `n` more export batches.
+    pub fn fail_export_after(&self, n: usize) {
+        self.state.lock().unwrap().export_batches_left = Some(n);
     }
 
     pub fn households(&self) -> Vec<HouseholdDetail> {
@@ -230,7 +237,12 @@ impl HouseholdStore for FakeStore {
         after: Option<&Cursor>,
         limit: u32,
     ) -> StoreResult<(Vec<HouseholdDetail>, Option<Cursor>)> {
-        let s = self.state.lock().unwrap();
+        let mut s = self.state.lock().unwrap();
+        match &mut s.export_batches_left {
+            Some(0) => return Err(StoreError::Database("connection lost".into())),
+            Some(n) => *n -= 1,
+            None => {}
+        }
         let rest: Vec<HouseholdDetail> =
             s.listed(scope, filter).into_iter().filter(|d| after_cursor(&d.record.household, after)).cloned().collect();
         let more = rest.len() > limit as usize;
