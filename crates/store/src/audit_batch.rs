@@ -70,6 +70,7 @@ impl AuditBatcher {
         Err(lost())
     }
 
+    #[cfg(feature = "testing")]
     pub(crate) fn transactions(&self) -> u64 {
         self.transactions.load(Ordering::Relaxed)
     }

@@ -5072,6 +5072,25 @@ async fn upsert_alerts(
             }
         }
     }
+    // New alerts and every alert row are written together at the end (bulk: one statement per
+    // row was a round trip to the database thread each, most of a department file's time); a
+    // later row of a new alert merges into it here as the UPDATE below does for a stored one.
+    struct NewAlert<'a> {
+        draft: &'a AlertDraft,
+        value: Option<i64>,
+        threshold: Option<i64>,
+        member_id: i64,
+        member_name: &'a str,
+        item: &'a str,
+        version: i64,
+    }
+    enum Target {
+        Stored(i64),
+        New(usize),
+    }
+    let mut fresh: Vec<NewAlert> = Vec::new();
+    let mut new_open: HashMap<(i64, String), usize> = HashMap::new();
+    let mut rows: Vec<(Target, &AlertDraft)> = Vec::new();
     let mut audit = Vec::new();
     for a in alerts {
         let value = a.value.map(|v| v.0);
@@ -5080,14 +5099,31 @@ async fn upsert_alerts(
             out.unchanged += 1;
             continue;
         }
-        let mut id = None;
+        // a newer row: the alert shows the highest amount with its member, and the latest item
+        let higher = |old: Option<i64>| match (old, value) {
+            (None, Some(_)) => true,
+            (Some(o), Some(v)) => v > o,
+            _ => false,
+        };
+        if let Some(&i) = new_open.get(&key) {
+            let n = &mut fresh[i];
+            let up = higher(n.value);
+            if up {
+                (n.value, n.member_id, n.member_name) = (value, a.member_id, &a.member_name);
+            }
+            if up || value.is_none() {
+                n.item = &a.item;
+            }
+            n.threshold = a.threshold.map(|t| t.0).or(n.threshold);
+            n.version += 1;
+            out.updated += 1;
+            changed.push(a.household_id.0);
+            rows.push((Target::New(i), a));
+            continue;
+        }
+        let mut target = None;
         if let Some((open_id, old)) = open.get(&key).copied() {
-            // a newer row: the alert shows the highest amount with its member, and the latest item
-            let higher = match (old, value) {
-                (None, Some(_)) => true,
-                (Some(o), Some(v)) => v > o,
-                _ => false,
-            };
+            let higher = higher(old);
             let done = sqlx::query(
                 "UPDATE department_alerts SET value = CASE WHEN $1 THEN $2 ELSE value END,
                      threshold = COALESCE($3, threshold),
@@ -5116,36 +5152,23 @@ async fn upsert_alerts(
                 }
                 out.updated += 1;
                 changed.push(a.household_id.0);
-                id = Some(open_id);
+                target = Some(Target::Stored(open_id));
             }
         }
-        let id = match id {
-            Some(id) => id,
+        let target = match target {
+            Some(t) => t,
             None => {
-                let id: i64 = sqlx::query(
-                    "INSERT INTO department_alerts (household_id, member_id, member_name, kind, department, indicator,
-                         value, threshold, period, item, status, raised_on, due_on, batch_id, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $13, $14) RETURNING id",
-                )
-                .bind(a.household_id.0)
-                .bind(a.member_id)
-                .bind(a.member_name.clone())
-                .bind(a.kind.code())
-                .bind(a.kind.department().code())
-                .bind(a.kind.indicator())
-                .bind(value)
-                .bind(a.threshold.map(|t| t.0))
-                .bind(a.period.clone())
-                .bind(a.item.clone())
-                .bind(a.raised_on)
-                .bind(a.due_on)
-                .bind(batch_id)
-                .bind(at)
-                .fetch_one(&mut *tx)
-                .await
-                .and_then(|r| r.try_get("id"))
-                .map_err(crate::db_err)?;
-                open.insert(key, (id, value));
+                open.remove(&key);
+                new_open.insert(key, fresh.len());
+                fresh.push(NewAlert {
+                    draft: a,
+                    value,
+                    threshold: a.threshold.map(|t| t.0),
+                    member_id: a.member_id,
+                    member_name: &a.member_name,
+                    item: &a.item,
+                    version: 1,
+                });
                 out.raised += 1;
                 changed.push(a.household_id.0);
                 audit.push(
@@ -5153,24 +5176,84 @@ async fn upsert_alerts(
                         .region(a.village)
                         .note(format!("{}预警：{}（{}）", a.kind.department().label(), a.kind.indicator(), a.period)),
                 );
-                id
+                Target::New(fresh.len() - 1)
             }
         };
-        sqlx::query(
-            "INSERT INTO alert_rows (alert_id, batch_id, line, member_id, value, item, evidence)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(id)
-        .bind(batch_id)
-        .bind(a.line as i64)
-        .bind(a.member_id)
-        .bind(value)
-        .bind(a.item.clone())
-        .bind(a.evidence.clone())
-        .execute(&mut *tx)
-        .await
-        .map_err(crate::db_err)?;
+        rows.push((target, a));
     }
+    let ids = bulk::allocate_ids(tx, "department_alerts", fresh.len()).await.map_err(crate::db_err)?;
+    let alert_rows: Vec<Vec<Arg>> = fresh
+        .iter()
+        .zip(&ids)
+        .map(|(n, id)| {
+            let a = n.draft;
+            vec![
+                Arg::I64(Some(*id)),
+                Arg::I64(Some(a.household_id.0)),
+                Arg::I64(Some(n.member_id)),
+                Arg::Text(Some(n.member_name.to_string())),
+                Arg::I16(Some(a.kind.code())),
+                Arg::I16(Some(a.kind.department().code())),
+                Arg::Text(Some(a.kind.indicator().to_string())),
+                Arg::I64(n.value),
+                Arg::I64(n.threshold),
+                Arg::Text(Some(a.period.clone())),
+                Arg::Text(Some(n.item.to_string())),
+                Arg::I16(Some(AlertStatus::Open.code())),
+                Arg::Date(Some(a.raised_on)),
+                Arg::Date(Some(a.due_on)),
+                Arg::I64(Some(batch_id)),
+                Arg::Ts(Some(at)),
+                Arg::I64(Some(n.version)),
+            ]
+        })
+        .collect();
+    const ALERT_COLS: [&str; 17] = [
+        "id",
+        "household_id",
+        "member_id",
+        "member_name",
+        "kind",
+        "department",
+        "indicator",
+        "value",
+        "threshold",
+        "period",
+        "item",
+        "status",
+        "raised_on",
+        "due_on",
+        "batch_id",
+        "updated_at",
+        "version",
+    ];
+    bulk::insert(tx, "department_alerts", &ALERT_COLS, alert_rows).await.map_err(crate::db_err)?;
+    let row_args: Vec<Vec<Arg>> = rows
+        .iter()
+        .map(|(t, a)| {
+            let id = match t {
+                Target::Stored(id) => *id,
+                Target::New(i) => ids[*i],
+            };
+            vec![
+                Arg::I64(Some(id)),
+                Arg::I64(Some(batch_id)),
+                Arg::I64(Some(a.line as i64)),
+                Arg::I64(Some(a.member_id)),
+                Arg::I64(a.value.map(|v| v.0)),
+                Arg::Text(Some(a.item.clone())),
+                Arg::Text(Some(a.evidence.clone())),
+            ]
+        })
+        .collect();
+    bulk::insert(
+        tx,
+        "alert_rows",
+        &["alert_id", "batch_id", "line", "member_id", "value", "item", "evidence"],
+        row_args,
+    )
+    .await
+    .map_err(crate::db_err)?;
     Ok(((out.raised, out.updated, out.unchanged), audit, changed))
 }
 
@@ -5226,26 +5309,27 @@ pub(crate) async fn record_feed(
         .map_err(crate::db_err)?;
         out.facts_added += done.rows_affected() as i64;
     }
-    for u in unmatched {
-        sqlx::query(
-            "INSERT INTO feed_unmatched (batch_id, line, name, id_text, birth, village, reason, evidence, amount, item, period)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(batch_id)
-        .bind(u.line as i64)
-        .bind(u.name.clone())
-        .bind(u.id_text.clone())
-        .bind(u.birth)
-        .bind(u.village.clone())
-        .bind(u.reason.clone())
-        .bind(u.evidence.clone())
-        .bind(u.amount.map(|a| a.0))
-        .bind(u.item.clone())
-        .bind(u.period.clone())
-        .execute(&mut *tx)
-        .await
-        .map_err(crate::db_err)?;
-    }
+    let unmatched_rows: Vec<Vec<Arg>> = unmatched
+        .iter()
+        .map(|u| {
+            vec![
+                Arg::I64(Some(batch_id)),
+                Arg::I64(Some(u.line as i64)),
+                Arg::Text(Some(u.name.clone())),
+                Arg::Text(Some(u.id_text.clone())),
+                Arg::Date(u.birth),
+                Arg::Text(Some(u.village.clone())),
+                Arg::Text(Some(u.reason.clone())),
+                Arg::Text(Some(u.evidence.clone())),
+                Arg::I64(u.amount.map(|a| a.0)),
+                Arg::Text(Some(u.item.clone())),
+                Arg::Text(Some(u.period.clone())),
+            ]
+        })
+        .collect();
+    let cols =
+        ["batch_id", "line", "name", "id_text", "birth", "village", "reason", "evidence", "amount", "item", "period"];
+    bulk::insert(&mut tx, "feed_unmatched", &cols, unmatched_rows).await.map_err(crate::db_err)?;
     sqlx::query("UPDATE feed_batches SET alerts_raised = $1, alerts_updated = $2, facts_added = $3 WHERE id = $4")
         .bind(out.raised)
         .bind(out.updated)

@@ -412,6 +412,112 @@ async fn audit_log_is_append_only_and_tampering_is_found() {
     .await;
 }
 
+/// A department file's rows written in bulk: rows of one household and period in one file make
+/// one alert that shows the highest amount with its member and the latest item; a second file
+/// updates the stored alert; unmatched rows are kept for review with their cells.
+#[tokio::test]
+async fn a_department_file_merges_rows_into_alerts_and_keeps_unmatched_rows() {
+    use domain::feed::{AlertDraft, FeedKind, Unmatched};
+    on_both(|db| async move {
+        seed(&db, vec![incoming(1, DAZHENG), incoming(2, DAZHENG)]).await;
+        let scope = Scope::system();
+        let mut hh = Vec::new();
+        for n in [1, 2] {
+            let no = HouseholdNo::parse(&format!("{DAZHENG}{n:04}")).unwrap();
+            hh.push(db.household(&scope, &no).await.unwrap().unwrap());
+        }
+        let day = NaiveDate::from_ymd_opt(2022, 4, 2).unwrap();
+        let draft = |h: &HouseholdDetail, m: usize, value: Option<i64>, item: &str, line: usize| AlertDraft {
+            household_id: h.record.id,
+            village: h.record.household.village,
+            member_id: h.members[m].id.0,
+            member_name: h.members[m].member.name.as_str().to_string(),
+            kind: FeedKind::MedicalSelfPaid,
+            value: value.map(Fen),
+            threshold: (line == 2).then_some(Fen(500_000)),
+            period: "2022-03".into(),
+            item: item.into(),
+            raised_on: day,
+            due_on: day + chrono::Days::new(10),
+            line,
+            evidence: format!("{{\"行\":{line}}}"),
+        };
+        let batch = |file: &str| FeedBatch {
+            id: 0,
+            kind: FeedKind::MedicalSelfPaid,
+            file_name: file.into(),
+            sha256: file.repeat(64)[..64].to_string(),
+            region: None,
+            rows_read: 4,
+            rows_matched: 3,
+            rows_unmatched: 1,
+            rows_quiet: 0,
+            alerts_raised: 0,
+            alerts_updated: 0,
+            facts_added: 0,
+            imported_by: "测试".into(),
+            imported_at: at(),
+        };
+        let alerts = vec![
+            draft(&hh[0], 0, Some(600_000), "门诊", 2),
+            draft(&hh[0], 1, Some(900_000), "住院", 3),
+            draft(&hh[0], 0, None, "复查", 4),
+            draft(&hh[1], 1, Some(700_000), "住院", 5),
+        ];
+        let unmatched = vec![Unmatched {
+            line: 6,
+            name: "查无此人".into(),
+            id_text: "450203199901011234".into(),
+            birth: Some(NaiveDate::from_ymd_opt(1999, 1, 1).unwrap()),
+            village: "大正村".into(),
+            reason: "本辖区登记的人员中没有该证件号码".into(),
+            evidence: "{}".into(),
+            amount: Some(Fen(123_456)),
+            item: "门诊".into(),
+            period: "2022-03".into(),
+        }];
+        let o = db.record_feed(&Actor::cli(), at(), &batch("a"), &alerts, &[], &unmatched).await.unwrap();
+        assert_eq!((o.raised, o.updated, o.unchanged), (2, 2, 0));
+        let get = |h: &HouseholdDetail| {
+            let db = db.clone();
+            let id = h.record.id;
+            async move {
+                let page = db.alerts(&scope, &AlertFilter { household: Some(id), ..Default::default() }, 10).await;
+                let a = page.unwrap().items.pop().expect("one alert");
+                db.alert(&scope, None, a.id).await.unwrap().unwrap()
+            }
+        };
+        let (a, rows) = get(&hh[0]).await;
+        assert_eq!(a.value, Some(Fen(900_000)), "the highest amount");
+        assert_eq!(a.member_name, hh[0].members[1].member.name.as_str(), "with its member");
+        assert_eq!(a.item, "复查", "a row without an amount still brings its item");
+        assert_eq!(a.threshold, Some(Fen(500_000)));
+        assert_eq!((a.rows, a.version, rows.len()), (3, 3, 3));
+        assert_eq!(rows.iter().map(|r| r.line).collect::<std::collections::BTreeSet<_>>(), [2, 3, 4].into());
+        let (b, _) = get(&hh[1]).await;
+        assert_eq!((b.value, b.rows, b.version), (Some(Fen(700_000)), 1, 1));
+
+        // next month's file again has the first household's stay, higher: the stored alert moves
+        let o = db
+            .record_feed(&Actor::cli(), at(), &batch("b"), &[draft(&hh[0], 0, Some(950_000), "住院", 7)], &[], &[])
+            .await
+            .unwrap();
+        assert_eq!((o.raised, o.updated), (0, 1));
+        let (a, rows) = get(&hh[0]).await;
+        assert_eq!(
+            (a.value, a.member_name.as_str(), a.rows, a.version, rows.len()),
+            (Some(Fen(950_000)), hh[0].members[0].member.name.as_str(), 4, 4, 4)
+        );
+
+        let u = db.unmatched_rows(&scope, true, 10, None).await.unwrap().items;
+        assert_eq!(u.len(), 1);
+        assert_eq!((u[0].line, u[0].amount, u[0].birth), (6, Some(Fen(123_456)), unmatched[0].birth));
+        assert_eq!((u[0].name.as_str(), u[0].village.as_str()), ("查无此人", "大正村"));
+        store::verify_audit(&db).await.unwrap();
+    })
+    .await;
+}
+
 /// Audit entries appended at the same moment by many callers (64 镇专项办 viewing households)
 /// share transactions: every one is written, each caller's entries stay together and in order,
 /// and the chain verifies.
