@@ -10,9 +10,9 @@
 //! queued (the user closed the page) still has its view recorded.
 //!
 //! The writing task runs on the runtime of the first caller; a store used again after that
-//! runtime has ended (tests run one runtime each) starts a new task. A caller outside any tokio
-//! runtime writes its entries itself. (A store shared by two runtimes that are both alive waits on
-//! the first one's task: fangpin runs one runtime per process.)
+//! runtime has ended (tests run one runtime each) starts a new task. (A store shared by two
+//! runtimes that are both alive waits on the first one's task: fangpin runs one runtime per
+//! process.)
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -45,9 +45,6 @@ impl AuditBatcher {
     pub(crate) async fn append(&self, pools: &Arc<Pools>, entries: &[AuditEntry]) -> Result<(), StoreError> {
         if entries.is_empty() {
             return Ok(());
-        }
-        if tokio::runtime::Handle::try_current().is_err() {
-            return write(pools, entries).await.map_err(crate::db_err);
         }
         let (done, answer) = oneshot::channel();
         let mut job = Job { entries: entries.to_vec(), done };
@@ -106,14 +103,14 @@ async fn write_batches(pools: Arc<Pools>, mut rx: mpsc::UnboundedReceiver<Job>, 
                 }
             }
             // the database refused a row: one caller's entries may be at fault, not the others'
-            Err(sqlx::Error::Database(_)) if jobs.len() > 1 => {
+            Err(e) if jobs.len() > 1 && refused(&e) => {
                 for j in jobs.drain(..) {
                     let res = write(&pools, &j.entries).await.map_err(crate::db_err);
                     let _ = j.done.send(res);
                 }
             }
-            // unreachable, timed out or closed: the same for everyone, and not retried (each retry
-            // would wait out the pool's timeout again)
+            // unreachable, timed out, locked, closed: the same for everyone, and not retried (each
+            // retry would wait out the pool's or SQLite's busy timeout again)
             Err(e) => {
                 let e = crate::db_err(e);
                 for j in jobs.drain(..) {
@@ -125,6 +122,17 @@ async fn write_batches(pools: Arc<Pools>, mut rx: mpsc::UnboundedReceiver<Job>, 
             }
         }
     }
+}
+
+/// Whether the database refused the rows themselves (a constraint, a value it cannot store, such
+/// as a NUL in text on PostgreSQL) rather than failing as a whole (busy, read-only, shutting down).
+fn refused(e: &sqlx::Error) -> bool {
+    use sqlx::error::ErrorKind;
+    let Some(d) = e.as_database_error() else { return false };
+    let data_exception = d
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .is_some_and(|pg| pg.code().starts_with("22") || pg.code().starts_with("23"));
+    data_exception || !matches!(d.kind(), ErrorKind::Other)
 }
 
 async fn write(pools: &Pools, entries: &[AuditEntry]) -> Result<(), sqlx::Error> {
