@@ -552,10 +552,7 @@ pub(crate) async fn list_households(
         .map_err(crate::db_err)?;
 
     let mut args = Vec::new();
-    let mut w = sql::household_where(scope, filter, &mut args);
-    if let Some(c) = after {
-        w.push_str(&sql::after_cursor(c, &mut args));
-    }
+    let w = sql::household_where_from(scope, filter, after, &mut args);
     let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit) + 1)));
     let q = format!(
         "SELECT h.id, h.household_no, h.village_code, h.group_no, h.kind, h.monitoring_status, h.monitoring_category,
@@ -624,10 +621,7 @@ pub(crate) async fn export_batch(
     limit: u32,
 ) -> Result<(Vec<HouseholdDetail>, Option<Cursor>), StoreError> {
     let mut args = Vec::new();
-    let mut w = sql::household_where(scope, filter, &mut args);
-    if let Some(c) = after {
-        w.push_str(&sql::after_cursor(c, &mut args));
-    }
+    let w = sql::household_where_from(scope, filter, after, &mut args);
     let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit))));
     let q = format!("{} WHERE {w} ORDER BY h.village_code, h.group_no, h.household_no LIMIT {lim}", household_select());
     let rows = bind_all(dynamic(q), &args).fetch_all(r).await.map_err(crate::db_err)?;

@@ -181,6 +181,14 @@ async fn scope_limits_every_read() {
         let (batch, _) = db.export_batch(&dongtang_cadre, &HouseholdFilter::default(), None, 100).await.unwrap();
         assert_eq!(batch.len(), 1);
         assert_eq!(batch[0].record.household.village, village(DONGTANG));
+        // a page cursor made up to point before the scope (the list's `after=` is the client's)
+        // still finds nothing outside it
+        let forged = Cursor { village: 0, group_no: 0, household_no: String::new() };
+        let page = db.list_households(&dongtang_cadre, &HouseholdFilter::default(), Some(&forged), 50).await.unwrap();
+        assert!(!page.items.is_empty() && page.items.iter().all(|h| h.village == village(DONGTANG)));
+        let (batch, _) =
+            db.export_batch(&dongtang_cadre, &HouseholdFilter::default(), Some(&forged), 100).await.unwrap();
+        assert!(!batch.is_empty() && batch.iter().all(|d| d.record.household.village == village(DONGTANG)));
         let town = scope_of(Role::TownOffice, 450_203_100_000);
         assert_eq!(db.list_households(&town, &HouseholdFilter::default(), None, 50).await.unwrap().total, 2);
     })
@@ -440,7 +448,8 @@ async fn a_department_file_merges_rows_into_alerts_and_keeps_unmatched_rows() {
             raised_on: day,
             due_on: day + chrono::Days::new(10),
             line,
-            evidence: format!("{{\"行\":{line}}}"),
+            // what COPY must escape on PostgreSQL
+            evidence: format!("{{\"行\":{line},\"备注\":\"a\\tb\\\\c\\nd\t\"}}"),
         };
         let batch = |file: &str| FeedBatch {
             id: 0,
@@ -494,6 +503,8 @@ async fn a_department_file_merges_rows_into_alerts_and_keeps_unmatched_rows() {
         assert_eq!(a.threshold, Some(Fen(500_000)));
         assert_eq!((a.rows, a.version, rows.len()), (3, 3, 3));
         assert_eq!(rows.iter().map(|r| r.line).collect::<std::collections::BTreeSet<_>>(), [2, 3, 4].into());
+        let written = rows.iter().find(|r| r.line == 2).unwrap();
+        assert_eq!(written.evidence, alerts[0].evidence);
         let (b, _) = get(&hh[1]).await;
         assert_eq!((b.value, b.rows, b.version), (Some(Fen(700_000)), 1, 1));
 
