@@ -18,5 +18,8 @@ pub mod write;
 
 pub use parse::{Issue, Origin, ParsedImport, Streamed, Tier, parse_households, stream_households};
 pub use read::{Cell, FileFormat, ReadError, Row, RowSource};
-pub use run::{ExportError, ImportError, ImportOptions, ImportReport, export_households, import_households};
+pub use run::{
+    ExportError, ImportError, ImportOptions, ImportReport, PROGRESS_COMMIT, PROGRESS_REREAD, export_households,
+    import_households,
+};
 pub use write::{ExportWriter, SheetTable, WriteError, write_issues, write_sheets, write_table, write_template};

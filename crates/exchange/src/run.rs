@@ -87,6 +87,12 @@ pub enum ExportError {
     Store(#[from] StoreError),
 }
 
+/// The `done` an import's progress reports before its final commit.
+pub const PROGRESS_COMMIT: usize = usize::MAX;
+/// The `done` a household import reports before it reads a file again because the rows of a
+/// household were not together: the rows read count from 0 again.
+pub const PROGRESS_REREAD: usize = usize::MAX - 1;
+
 /// Households go from the reader to the registry checks and the write in parts of this size:
 /// memory holds a few parts, whatever the size of the file.
 const PART: usize = 5_000;
@@ -102,8 +108,9 @@ const PART: usize = 5_000;
 /// end, so that the report lists every problem.
 ///
 /// A file whose households' rows are not together (sorted by name, say) is read a second
-/// time, whole. `progress(rows read, total or 0)` is called as rows are read, and
-/// `progress(usize::MAX, 0)` before the final commit.
+/// time, whole. `progress(rows read, total or 0)` is called as rows are read,
+/// `progress(`[`PROGRESS_REREAD`]`, 0)` before that second reading (the count starts again) and
+/// `progress(`[`PROGRESS_COMMIT`]`, 0)` before the final commit.
 pub async fn import_households<S: RegionStore + HouseholdStore + RegistryLookup + AuditStore>(
     store: &S,
     scope: &Scope,
@@ -131,6 +138,9 @@ pub async fn import_households<S: RegionStore + HouseholdStore + RegistryLookup 
     let progress = Arc::new(Mutex::new(progress));
     let file = FileToRead { path: file.to_path_buf(), format, file_name, file_sha256, regions };
     for together in [true, false] {
+        if !together {
+            report_progress(&progress, PROGRESS_REREAD, 0);
+        }
         if let Some(report) = read_and_write(store, scope, actor, at, &file, opts, together, &progress).await? {
             return Ok(report);
         }
@@ -448,7 +458,7 @@ impl<W: ImportWriter> Checking<W> {
             (report.created, report.updated, report.unchanged) = (self.created, self.updated, self.unchanged);
             return Ok(report);
         }
-        report_progress(progress, usize::MAX, 0);
+        report_progress(progress, PROGRESS_COMMIT, 0);
         let meta = ImportMeta { rows: report.rows, warnings: report.warnings, ..meta };
         // a file without households, or without a change, is still recorded as imported
         self.writer(store, actor, at, &meta).await?;

@@ -675,8 +675,32 @@ async fn a_file_whose_households_are_scattered_is_read_whole() {
     scattered.write_csv(&b);
     let (one, two) = (FakeStore::luorong(), FakeStore::luorong());
     let r1 = import(&one, &a).await;
-    let r2 = import(&two, &b).await;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let calls = std::sync::Arc::clone(&seen);
+    let progress = Box::new(move |done, _| calls.lock().unwrap().push(done));
+    let opts = exchange::ImportOptions { dry_run: false, income_year: INCOME_YEAR, file_name: None };
+    let r2 = exchange::import_households(&two, &town_scope(), &domain::Actor::cli(), crate::now(), &b, &opts, progress)
+        .await
+        .unwrap();
     assert_eq!((r2.errors, r2.created, r2.members), (0, 6_000, 12_000), "{:?}", r2.issues.first());
+    // the second reading is announced, then counts again from the start, then the commit
+    let seen = seen.lock().unwrap().clone();
+    let again = seen.iter().position(|d| *d == exchange::PROGRESS_REREAD).expect("announced");
+    assert_eq!(seen.iter().filter(|d| **d == exchange::PROGRESS_REREAD).count(), 1);
+    assert!(seen[again + 1] <= 1000 && seen.last() == Some(&exchange::PROGRESS_COMMIT), "{seen:?}");
+    // a file read once says nothing of the kind
+    let r3 = exchange::import_households(
+        &FakeStore::luorong(),
+        &town_scope(),
+        &domain::Actor::cli(),
+        crate::now(),
+        &a,
+        &opts,
+        Box::new(|done, _| assert_ne!(done, exchange::PROGRESS_REREAD)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r3.created, 6_000);
     assert_eq!((r1.created, r1.members), (r2.created, r2.members));
     let members = |s: &FakeStore| -> Vec<(String, Vec<String>)> {
         s.households()

@@ -17,9 +17,15 @@ fn progress_printer(label: &'static str) -> impl FnMut(usize, usize) + Send {
     let mut last = Instant::now();
     move |done, total| {
         // the import's last step (its commit)
-        if done == usize::MAX {
+        if done == exchange::PROGRESS_COMMIT {
             eprint!("\rcommitting / 提交写入…            ");
             let _ = std::io::stderr().flush();
+            return;
+        }
+        if done == exchange::PROGRESS_REREAD {
+            eprintln!(
+                "\rthe rows of a household are not together: reading the whole file again / 同一户的行不相邻，重新完整读取文件"
+            );
             return;
         }
         if last.elapsed().as_millis() >= 500 || (total > 0 && done >= total) {

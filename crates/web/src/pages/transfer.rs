@@ -232,11 +232,17 @@ pub async fn import_upload(
     let st = state.clone();
     tokio::spawn(async move {
         let j2 = job.clone();
+        // a file whose households' rows are not together is read again: say so, or the count
+        // going back to 0 looks like a fault
+        let mut reading = "读取、校验并核对登记库";
         let progress = Box::new(move |done: usize, total: usize| {
-            let state = if done == usize::MAX {
-                JobState::Running { done: 0, total: 0, stage: "提交写入" }
-            } else {
-                JobState::Running { done, total, stage: "读取、校验并核对登记库" }
+            let state = match done {
+                exchange::PROGRESS_COMMIT => JobState::Running { done: 0, total: 0, stage: "提交写入" },
+                exchange::PROGRESS_REREAD => {
+                    reading = "同一户的行不相邻，重新完整读取文件";
+                    JobState::Running { done: 0, total: 0, stage: reading }
+                }
+                _ => JobState::Running { done, total, stage: reading },
             };
             jobs::set_state(&j2, state);
         });
