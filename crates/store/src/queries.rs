@@ -2270,31 +2270,36 @@ fn task_scope(scope: &Scope, args: &mut Vec<Arg>) -> String {
 
 pub(crate) async fn tasks(r: &Pool<DB>, scope: &Scope, f: &TaskFilter, limit: u32) -> Result<Page<Task>, StoreError> {
     let (lo, hi) = scope.range();
-    let mut args = vec![Arg::I64(Some(f.campaign.0)), Arg::I64(Some(lo)), Arg::I64(Some(hi))];
-    let mut w = "t.campaign_id = $1 AND t.village_code BETWEEN $2 AND $3".to_string();
-    if let Some(reg) = f.region {
-        let (rlo, rhi) = reg.subtree();
-        w.push_str(&format!(
-            " AND t.village_code BETWEEN {} AND {}",
-            sql::push(&mut args, Arg::I64(Some(rlo as i64))),
-            sql::push(&mut args, Arg::I64(Some(rhi as i64)))
-        ));
-    }
-    if let Some(g) = f.group_no {
-        w.push_str(&format!(" AND t.group_no = {}", sql::push(&mut args, Arg::I32(Some(i32::from(g))))));
-    }
-    for u in [f.screener, scope.own_tasks_only()].into_iter().flatten() {
-        w.push_str(&format!(" AND t.screener_id = {}", sql::push(&mut args, Arg::I64(Some(u.0)))));
-    }
-    if let Some(s) = f.status {
-        w.push_str(&format!(" AND t.status = {}", sql::push(&mut args, Arg::I16(Some(s.code())))));
-    }
-    let total: i64 = bind_all(dynamic(format!("SELECT COUNT(*) AS n FROM screening_tasks t WHERE {w}")), &args)
-        .fetch_one(r)
-        .await
-        .and_then(|row| row.try_get("n"))
-        .map_err(crate::db_err)?;
-    if let Some(c) = &f.after {
+    let after = sql::seek_after(f.after.as_ref(), lo, f.region);
+    // the count reads the ranges as BETWEEN; a page after a cursor seeks to it (sql::household_where_from)
+    let filters = |seek: bool| {
+        let mut args = vec![Arg::I64(Some(f.campaign.0))];
+        let mut w = format!("t.campaign_id = $1 AND {}", sql::village_range("t", seek, lo, hi, &mut args));
+        if let Some(reg) = f.region {
+            let (rlo, rhi) = reg.subtree();
+            w.push_str(" AND ");
+            w.push_str(&sql::village_range("t", seek, rlo as i64, rhi as i64, &mut args));
+        }
+        if let Some(g) = f.group_no {
+            w.push_str(&format!(" AND t.group_no = {}", sql::push(&mut args, Arg::I32(Some(i32::from(g))))));
+        }
+        for u in [f.screener, scope.own_tasks_only()].into_iter().flatten() {
+            w.push_str(&format!(" AND t.screener_id = {}", sql::push(&mut args, Arg::I64(Some(u.0)))));
+        }
+        if let Some(s) = f.status {
+            w.push_str(&format!(" AND t.status = {}", sql::push(&mut args, Arg::I16(Some(s.code())))));
+        }
+        (w, args)
+    };
+    let (count_w, count_args) = filters(false);
+    let total: i64 =
+        bind_owned(dynamic(format!("SELECT COUNT(*) AS n FROM screening_tasks t WHERE {count_w}")), count_args)
+            .fetch_one(r)
+            .await
+            .and_then(|row| row.try_get("n"))
+            .map_err(crate::db_err)?;
+    let (mut w, mut args) = filters(after.is_some());
+    if let Some(c) = after {
         w.push_str(&format!(
             " AND (t.village_code, t.group_no, t.household_no) > ({}, {}, {})",
             sql::push(&mut args, Arg::I64(Some(c.village))),

@@ -8,6 +8,7 @@ use domain::household::Household;
 use domain::income::IncomeRecord;
 use domain::member::Member;
 use domain::ports::{Cursor, HouseholdFilter};
+use domain::region::RegionCode;
 use domain::search::SearchQuery;
 
 /// A bound value. Options bind as typed NULLs, which PostgreSQL needs.
@@ -265,6 +266,24 @@ fn prefix_end(s: &str) -> String {
     "\u{7f}".to_string()
 }
 
+/// The cursor a keyset page seeks to: none when it lies before the scope's or the region's first
+/// village (see [`household_where_from`]).
+pub fn seek_after(after: Option<&Cursor>, scope_lo: i64, region: Option<RegionCode>) -> Option<&Cursor> {
+    let lo = region.map_or(scope_lo, |r| scope_lo.max(r.subtree().0 as i64));
+    after.filter(|c| c.village >= lo)
+}
+
+/// `{t}.village_code` between `lo` and `hi`; for a page after a cursor, written so that SQLite
+/// does not start its index scan at `lo` (see [`household_where_from`]).
+pub fn village_range(t: &str, seek: bool, lo: i64, hi: i64, args: &mut Vec<Arg>) -> String {
+    let (lo, hi) = (push(args, Arg::I64(Some(lo))), push(args, Arg::I64(Some(hi))));
+    if seek {
+        format!("+{t}.village_code >= {lo} AND {t}.village_code <= {hi}")
+    } else {
+        format!("{t}.village_code BETWEEN {lo} AND {hi}")
+    }
+}
+
 /// The WHERE clause of the household list: the scope first (the one place every household
 /// read is limited to the caller's region subtree), then the filters.
 pub fn household_where(scope: &Scope, filter: &HouseholdFilter, args: &mut Vec<Arg>) -> String {
@@ -277,27 +296,22 @@ pub fn household_where(scope: &Scope, filter: &HouseholdFilter, args: &mut Vec<A
 /// checked, but not a range SQLite may start the index scan from. Given `village_code BETWEEN`, it
 /// started every page at the beginning of the range and filtered up to the cursor — each page cost
 /// all the pages before it (an export or a screening of 250,000 households spent 9 s of its reads
-/// there). The cursor's row value then gives the start, the upper bounds the end.
+/// there). The cursor's row value then gives the start, the upper bounds the end. A cursor before
+/// the ranges (a client's made-up `after=`) is ignored: every row in them comes after it, and
+/// seeking to it would scan the rows outside the caller's scope.
 pub fn household_where_from(
     scope: &Scope,
     filter: &HouseholdFilter,
     after: Option<&Cursor>,
     args: &mut Vec<Arg>,
 ) -> String {
-    let range = |args: &mut Vec<Arg>, lo: i64, hi: i64| {
-        let (lo, hi) = (push(args, Arg::I64(Some(lo))), push(args, Arg::I64(Some(hi))));
-        if after.is_some() {
-            format!("+h.village_code >= {lo} AND h.village_code <= {hi}")
-        } else {
-            format!("h.village_code BETWEEN {lo} AND {hi}")
-        }
-    };
     let (lo, hi) = scope.range();
-    let mut w = range(args, lo, hi);
+    let after = seek_after(after, lo, filter.region);
+    let mut w = village_range("h", after.is_some(), lo, hi, args);
     if let Some(r) = filter.region {
         let (rlo, rhi) = r.subtree();
         w.push_str(" AND ");
-        w.push_str(&range(args, rlo as i64, rhi as i64));
+        w.push_str(&village_range("h", after.is_some(), rlo as i64, rhi as i64, args));
     }
     if let Some(g) = filter.group_no {
         w.push_str(&format!(" AND h.group_no = {}", push(args, Arg::I32(Some(i32::from(g))))));

@@ -841,6 +841,32 @@ async fn campaigns_cover_every_household_and_assign_tasks() {
         let mut sorted = keys.clone();
         sorted.sort();
         assert_eq!(keys, sorted);
+        // pages of 4 after their cursors give the same tasks once; a made-up cursor before the
+        // scope gives the first page (and nothing outside the scope)
+        let page = |after: Option<Cursor>, scope: Scope, region: Option<RegionCode>| {
+            let db = db.clone();
+            async move {
+                let f = TaskFilter { campaign: c.id, region, group_no: None, screener: None, status: None, after };
+                db.tasks(&scope, &f, 4).await.unwrap()
+            }
+        };
+        let (mut paged, mut after) = (Vec::new(), None);
+        loop {
+            let p = page(after.clone(), Scope::system(), None).await;
+            assert_eq!(p.total, 14);
+            paged.extend(p.items.iter().map(|t| (t.village, t.group_no, t.household_no.to_string())));
+            match p.next {
+                Some(n) => after = Some(Cursor::decode(&n).unwrap()),
+                None => break,
+            }
+        }
+        assert_eq!(paged, keys);
+        let forged = Some(Cursor { village: 0, group_no: 0, household_no: String::new() });
+        let dazheng = scope_of(Role::VillageCadre, DAZHENG);
+        let first = page(None, dazheng, Some(village(DAZHENG))).await;
+        let p = page(forged, dazheng, Some(village(DAZHENG))).await;
+        assert_eq!(p.items.len(), first.items.len());
+        assert!(p.items.iter().all(|t| t.village == village(DAZHENG)));
         // who sees the campaign
         assert_eq!(db.campaigns(&scope_of(Role::VillageCadre, DAZHENG)).await.unwrap().len(), 1);
         assert_eq!(db.campaigns(&scope_of(Role::Leader, 450_000_000_000)).await.unwrap().len(), 1);
