@@ -508,18 +508,23 @@ pub struct ExportParams {
 async fn export(
     State(state): State<AppState>,
     ApiAuth(a): ApiAuth,
+    method: axum::http::Method,
     Query(p): Query<ExportParams>,
 ) -> ApiResult<Response> {
     if !a.scope.allows(Permission::ExportHouseholds) {
         return Err(ApiError::forbidden());
     }
     let format = if p.format.eq_ignore_ascii_case("xlsx") { FileFormat::Xlsx } else { FileFormat::Csv };
+    let today = state.clock.today().format("%Y%m%d");
+    let name = format!("households-{today}.{}", format.extension());
+    if method == axum::http::Method::HEAD {
+        return Ok(crate::pages::transfer::head_of_download(format, &name));
+    }
     let q =
         ListQuery { village: p.region, group: p.group, kind: p.kind, status: p.status, q: p.q, after: String::new() };
     let file = crate::pages::transfer::export_file(&state, &a, &q.filter(), format).await.map_err(|e| match e {
         crate::error::PageError::Forbidden => ApiError::forbidden(),
         _ => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "导出失败，请稍后重试"),
     })?;
-    let today = state.clock.today().format("%Y%m%d");
-    Ok(crate::pages::transfer::download_file(format, &format!("households-{today}.{}", format.extension()), file))
+    Ok(crate::pages::transfer::download_file(format, &name, file))
 }

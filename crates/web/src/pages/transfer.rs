@@ -5,7 +5,7 @@ use askama::Template;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use domain::account::Permission;
@@ -413,14 +413,26 @@ pub async fn template(
 pub async fn export(
     State(state): State<AppState>,
     PageAuth(a): PageAuth,
+    method: Method,
     Path(ext): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, PageError> {
     require(&a, Permission::ExportHouseholds)?;
     let format = format_of(&ext)?;
-    let file = export_file(&state, &a, &q.filter(), format).await?;
     let today = state.clock.today().format("%Y%m%d");
-    Ok(download_file(format, &format!("农户信息-{today}.{}", format.extension()), file))
+    let name = format!("农户信息-{today}.{}", format.extension());
+    if method == Method::HEAD {
+        return Ok(head_of_download(format, &name));
+    }
+    let file = export_file(&state, &a, &q.filter(), format).await?;
+    Ok(download_file(format, &name, file))
+}
+
+/// The answer to a HEAD request for an export (a link checker, a download manager asking the
+/// size): the headers only. Nothing is built or recorded as exported; the length is not known
+/// before the file is written.
+pub fn head_of_download(format: FileFormat, name: &str) -> Response {
+    as_download(Body::empty().into_response(), format, name)
 }
 
 /// The households of `filter` in the import's layout (the export is audited by

@@ -327,6 +327,11 @@ impl Client<'_> {
         self.send(req).await
     }
 
+    pub async fn head(&mut self, path: &str) -> Resp {
+        let req = self.builder("HEAD", path).body(Body::empty()).unwrap();
+        self.send(req).await
+    }
+
     /// Posts a form with the session's CSRF token.
     pub async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
         let mut all: Vec<(&str, &str)> = vec![("_csrf", self.csrf.as_str())];

@@ -121,5 +121,15 @@ async fn ids_are_masked_in_lists_and_full_views_are_audited() {
     let rows = domain::ports::AuditStore::audit_rows(&app.db, &Default::default(), 1000).await.unwrap();
     assert_eq!(rows.len(), n + 1);
     assert_eq!(rows[0].entry.action, domain::audit::AuditAction::Export);
+    // a HEAD request (a link checker, a download manager) gets the headers: nothing is built,
+    // nothing recorded as exported; a role without the permission is still refused
+    for (who, path) in [(&mut cadre, "/export.xlsx"), (&mut cadre_api, "/api/v1/export?format=csv")] {
+        let h = who.head(path).await;
+        assert_eq!(h.status, StatusCode::OK, "{path}");
+        assert!(h.headers["content-disposition"].to_str().unwrap().contains("attachment"), "{path}");
+        assert!(h.bytes.is_empty(), "{path}");
+    }
+    assert_eq!(leader_api.head("/api/v1/export").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(domain::ports::AuditStore::audit_rows(&app.db, &Default::default(), 1000).await.unwrap().len(), n + 1);
     app.cleanup().await;
 }
