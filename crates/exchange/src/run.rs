@@ -527,14 +527,14 @@ pub async fn export_households<S: RegionStore + HouseholdStore + AuditStore, W: 
         loop {
             let (batch, next) = store.export_batch(scope, filter, after.as_ref(), EXPORT_BATCH as u32).await?;
             households += batch.len();
-            let last = batch.is_empty();
+            let empty = batch.is_empty();
             // a closed channel means the writer stopped on an error, which its result gives
             if tx.send(Some(batch)).await.is_err() {
                 return Ok(());
             }
             progress(households, total.max(households));
             match next {
-                Some(c) if !last => after = Some(c),
+                Some(c) if !empty => after = Some(c),
                 _ => {
                     let _ = tx.send(None).await;
                     return Ok(());

@@ -112,12 +112,11 @@ async fn write_batches(pools: Arc<Pools>, mut rx: mpsc::UnboundedReceiver<Job>, 
             // unreachable, timed out, locked, closed: the same for everyone, and not retried (each
             // retry would wait out the pool's or SQLite's busy timeout again)
             Err(e) => {
-                let e = crate::db_err(e);
+                // logged once, answered to every caller
+                let detail = e.to_string();
+                let _ = crate::db_err(e);
                 for j in jobs.drain(..) {
-                    let _ = j.done.send(Err(StoreError::Database(match &e {
-                        StoreError::Database(m) => m.clone(),
-                        other => other.to_string(),
-                    })));
+                    let _ = j.done.send(Err(StoreError::Database(detail.clone())));
                 }
             }
         }

@@ -2300,12 +2300,7 @@ pub(crate) async fn tasks(r: &Pool<DB>, scope: &Scope, f: &TaskFilter, limit: u3
             .map_err(crate::db_err)?;
     let (mut w, mut args) = filters(after.is_some());
     if let Some(c) = after {
-        w.push_str(&format!(
-            " AND (t.village_code, t.group_no, t.household_no) > ({}, {}, {})",
-            sql::push(&mut args, Arg::I64(Some(c.village))),
-            sql::push(&mut args, Arg::I32(Some(c.group_no))),
-            sql::push(&mut args, Arg::Text(Some(c.household_no.clone())))
-        ));
+        w.push_str(&sql::after_cursor("t", c, &mut args));
     }
     let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit) + 1)));
     let q = format!("{TASK_SELECT} WHERE {w} ORDER BY t.village_code, t.group_no, t.household_no LIMIT {lim}");
@@ -2936,12 +2931,7 @@ pub(crate) async fn look_back(
         .and_then(|row| row.try_get("n"))
         .map_err(crate::db_err)?;
     if let Some(c) = &f.after {
-        w.push_str(&format!(
-            " AND (l.village_code, l.group_no, l.household_no) > ({}, {}, {})",
-            sql::push(&mut args, Arg::I64(Some(c.village))),
-            sql::push(&mut args, Arg::I32(Some(c.group_no))),
-            sql::push(&mut args, Arg::Text(Some(c.household_no.clone())))
-        ));
+        w.push_str(&sql::after_cursor("l", c, &mut args));
     }
     let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit) + 1)));
     let q = format!(

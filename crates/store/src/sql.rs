@@ -382,15 +382,15 @@ pub fn household_where_from(
         }
     }
     if let Some(c) = after {
-        w.push_str(&after_cursor(c, args));
+        w.push_str(&after_cursor("h", c, args));
     }
     w
 }
 
-/// Keyset condition after `cursor` in list order.
-pub fn after_cursor(cursor: &Cursor, args: &mut Vec<Arg>) -> String {
+/// Keyset condition after `cursor` in list order (village, group, 户编号) on table alias `t`.
+pub fn after_cursor(t: &str, cursor: &Cursor, args: &mut Vec<Arg>) -> String {
     format!(
-        " AND (h.village_code, h.group_no, h.household_no) > ({}, {}, {})",
+        " AND ({t}.village_code, {t}.group_no, {t}.household_no) > ({}, {}, {})",
         push(args, Arg::I64(Some(cursor.village))),
         push(args, Arg::I32(Some(cursor.group_no))),
         push(args, Arg::Text(Some(cursor.household_no.clone())))

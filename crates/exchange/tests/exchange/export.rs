@@ -52,6 +52,17 @@ async fn export_to(store: &FakeStore, filter: &HouseholdFilter, format: FileForm
         .unwrap()
 }
 
+/// Every household of `scope` into `out`, for the tests of what goes wrong.
+async fn try_export<W: std::io::Write + Send + 'static>(
+    store: &FakeStore,
+    scope: &domain::Scope,
+    format: FileFormat,
+    out: W,
+) -> Result<usize, exchange::ExportError> {
+    let all = HouseholdFilter::default();
+    exchange::export_households(store, scope, &Actor::cli(), now(), &all, format, out, &mut |_, _| {}).await
+}
+
 /// Households without storage keys, versions and timestamps, for comparing two stores.
 fn content(details: Vec<HouseholdDetail>) -> Vec<String> {
     let mut v: Vec<String> = details
@@ -158,17 +169,7 @@ async fn export_is_filtered_and_audited() {
 async fn a_role_without_the_export_permission_is_refused() {
     let store = FakeStore::luorong();
     let scope = crate::fake::scope_of(domain::Role::Leader, "450203100000");
-    let r = exchange::export_households(
-        &store,
-        &scope,
-        &Actor::cli(),
-        now(),
-        &HouseholdFilter::default(),
-        FileFormat::Csv,
-        Vec::new(),
-        &mut |_, _| {},
-    )
-    .await;
+    let r = try_export(&store, &scope, FileFormat::Csv, Vec::new()).await;
     assert!(matches!(r, Err(exchange::ExportError::Forbidden)));
     assert!(store.audit().is_empty());
 }
@@ -196,18 +197,7 @@ async fn a_failed_write_is_an_error_and_not_audited() {
     let store = FakeStore::luorong();
     import(&store, &src).await;
     let before = store.audit().len();
-    let r = exchange::export_households(
-        &store,
-        &town_scope(),
-        &Actor::cli(),
-        now(),
-        &HouseholdFilter::default(),
-        FileFormat::Csv,
-        Full(100),
-        &mut |_, _| {},
-    )
-    .await;
-    match r {
+    match try_export(&store, &town_scope(), FileFormat::Csv, Full(100)).await {
         Err(exchange::ExportError::Write(exchange::WriteError::Io(e))) => {
             assert_eq!(e.kind(), std::io::ErrorKind::StorageFull)
         }
@@ -271,17 +261,7 @@ async fn large_files_go_in_batches() {
     store.fail_export_after(1);
     let audited = store.audit().len();
     let cut = dir.path("cut.xlsx");
-    let r = exchange::export_households(
-        &store,
-        &town_scope(),
-        &Actor::cli(),
-        now(),
-        &HouseholdFilter::default(),
-        FileFormat::Xlsx,
-        std::fs::File::create(&cut).unwrap(),
-        &mut |_, _| {},
-    )
-    .await;
+    let r = try_export(&store, &town_scope(), FileFormat::Xlsx, std::fs::File::create(&cut).unwrap()).await;
     assert!(matches!(r, Err(exchange::ExportError::Store(_))), "{r:?}");
     assert_eq!(std::fs::metadata(&cut).unwrap().len(), 0, "nothing of the workbook is written");
     assert_eq!(store.audit().len(), audited);
