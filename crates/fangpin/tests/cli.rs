@@ -348,7 +348,7 @@ fn migrate_twice_then_demo_once() {
         let out = fp.ok(&["migrate"]);
         has(
             &stdout(&out),
-            &["applied migrations [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18] / 已升级"],
+            &["applied migrations [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19] / 已升级"],
         );
         let out = fp.ok(&["migrate"]);
         has(&stdout(&out), &["database is up to date / 数据库已是最新"]);

@@ -40,6 +40,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "import_audit_staging",
         sql: include_str!("../migrations/0018_import_audit_staging.sql"),
     },
+    Migration {
+        version: 19,
+        name: "department_villages",
+        sql: include_str!("../migrations/0019_department_villages.sql"),
+    },
 ];
 
 /// Expands the tokens and the backend-only sections.

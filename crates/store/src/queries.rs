@@ -65,6 +65,11 @@ fn in_list(n: usize) -> String {
     if BACKEND == crate::Backend::Sqlite { vec!["?"; n].join(",") } else { sql::list_placeholders(n, 0) }
 }
 
+/// Appended to a read of households whose village a write copies: on PostgreSQL the rows stay
+/// locked until the commit, so a move committed in between cannot leave the copy on the old
+/// village (SQLite's writer already holds the database).
+const KEEP_VILLAGE: &str = if matches!(BACKEND, crate::Backend::Postgres) { " FOR SHARE" } else { "" };
+
 /// `rows` groups of `cols` placeholders for a multi-row INSERT whose arguments are all of the
 /// statement's, in order. SQLite gets anonymous `?`: it looks every `$n` up in a list searched
 /// linearly, so binding a 13,000-parameter audit insert was quadratic (2.3 s of a 4.4 s
@@ -726,12 +731,13 @@ async fn update_household_row(
             .execute(&mut *conn)
             .await
             .map_err(crate::db_err)?;
-        sqlx::query("UPDATE visits SET village_code = $1 WHERE household_id = $2")
-            .bind(h.village.as_i64())
-            .bind(id.0)
-            .execute(&mut *conn)
-            .await
-            .map_err(crate::db_err)?;
+        for q in [
+            "UPDATE visits SET village_code = $1 WHERE household_id = $2",
+            "UPDATE department_alerts SET village_code = $1 WHERE household_id = $2",
+            "UPDATE department_tasks SET village_code = $1 WHERE household_id = $2",
+        ] {
+            sqlx::query(q).bind(h.village.as_i64()).bind(id.0).execute(&mut *conn).await.map_err(crate::db_err)?;
+        }
     }
     Ok(())
 }
@@ -4322,7 +4328,7 @@ use domain::department_task::{DepartmentTask, TaskState};
 use domain::measure::Department;
 use domain::ports::{DepartmentTaskFilter, NewDepartmentTask};
 
-const DTASK_SELECT: &str = "SELECT t.id, t.household_id, h.household_no, h.village_code, t.department, t.category,
+const DTASK_SELECT: &str = "SELECT t.id, t.household_id, h.household_no, t.village_code, t.department, t.category,
         t.reason, t.state, t.due_on, t.answer, t.completed_on, t.measure_id, t.created_by, t.created_at,
         t.updated_by, t.version,
         (SELECT m.name FROM members m WHERE m.household_id = t.household_id AND m.relation = 1 ORDER BY m.seq LIMIT 1) AS head_name
@@ -4400,6 +4406,13 @@ pub(crate) async fn push_department_tasks(
     let mut tx = begin(w).await.map_err(crate::db_err)?;
     let mut ids = Vec::new();
     let mut audit = Vec::new();
+    // the village as it is now, not as the caller read it: the task is listed by it
+    let village: i64 = dynamic(format!("SELECT village_code FROM households WHERE id = $1{KEEP_VILLAGE}"))
+        .bind(rec.id.0)
+        .fetch_one(&mut *tx)
+        .await
+        .and_then(|r| r.try_get("village_code"))
+        .map_err(crate::db_err)?;
     for t in tasks {
         let open: Option<i64> = sqlx::query(
             "SELECT id FROM department_tasks WHERE household_id = $1 AND department = $2 AND category = $3 AND state IN (1, 2)",
@@ -4418,8 +4431,8 @@ pub(crate) async fn push_department_tasks(
         }
         let id: i64 = sqlx::query(
             "INSERT INTO department_tasks (household_id, department, category, reason, state, due_on, created_by,
-                                           created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+                                           created_at, updated_at, village_code)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING id",
         )
         .bind(rec.id.0)
         .bind(t.department.code())
@@ -4429,6 +4442,7 @@ pub(crate) async fn push_department_tasks(
         .bind(t.due_on)
         .bind(actor.name.clone())
         .bind(at)
+        .bind(village)
         .fetch_one(&mut *tx)
         .await
         .and_then(|r| r.try_get("id"))
@@ -4469,7 +4483,7 @@ pub(crate) async fn push_department_tasks(
 fn dtask_where(scope: &Scope, f: &DepartmentTaskFilter, args: &mut Vec<Arg>) -> String {
     let (lo, hi) = scope.range();
     let mut w = format!(
-        "h.village_code BETWEEN {} AND {}",
+        "t.village_code BETWEEN {} AND {}",
         sql::push(args, Arg::I64(Some(lo))),
         sql::push(args, Arg::I64(Some(hi)))
     );
@@ -4485,7 +4499,7 @@ fn dtask_where(scope: &Scope, f: &DepartmentTaskFilter, args: &mut Vec<Arg>) -> 
     if let Some(reg) = f.region {
         let (a, b) = reg.subtree();
         w.push_str(&format!(
-            " AND h.village_code BETWEEN {} AND {}",
+            " AND t.village_code BETWEEN {} AND {}",
             sql::push(args, Arg::I64(Some(a as i64))),
             sql::push(args, Arg::I64(Some(b as i64)))
         ));
@@ -4507,16 +4521,11 @@ pub(crate) async fn department_tasks(
 ) -> Result<Page<DepartmentTask>, StoreError> {
     let mut args = Vec::new();
     let mut w = dtask_where(scope, f, &mut args);
-    let total: i64 = bind_all(
-        dynamic(format!(
-            "SELECT COUNT(*) AS n FROM department_tasks t JOIN households h ON h.id = t.household_id WHERE {w}"
-        )),
-        &args,
-    )
-    .fetch_one(r)
-    .await
-    .and_then(|row| row.try_get("n"))
-    .map_err(crate::db_err)?;
+    let total: i64 = bind_all(dynamic(format!("SELECT COUNT(*) AS n FROM department_tasks t WHERE {w}")), &args)
+        .fetch_one(r)
+        .await
+        .and_then(|row| row.try_get("n"))
+        .map_err(crate::db_err)?;
     if let Some(a) = f.after {
         w.push_str(&format!(" AND t.id > {}", sql::push(&mut args, Arg::I64(Some(a)))));
     }
@@ -5034,8 +5043,16 @@ async fn upsert_alerts(
     // after the village concluded the alert (a year-to-date file repeats last month's rows)
     type Seen = (i64, String, i64, Option<i64>, String);
     let mut seen: std::collections::HashSet<Seen> = Default::default();
+    // each household's village as it is now (the matching read it before this transaction): new
+    // alerts are listed by it
+    let mut villages: HashMap<i64, i64> = HashMap::with_capacity(households.len());
     for chunk in households.chunks(500) {
         let args: Vec<Arg> = chunk.iter().map(|h| Arg::I64(Some(*h))).collect();
+        let q = format!("SELECT id, village_code FROM households WHERE id IN ({}){KEEP_VILLAGE}", in_list(args.len()));
+        for row in bind_all(dynamic(q), &args).fetch_all(&mut *tx).await.map_err(crate::db_err)? {
+            villages
+                .insert(row.try_get("id").map_err(crate::db_err)?, row.try_get("village_code").map_err(crate::db_err)?);
+        }
         let q = format!(
             "SELECT a.id, a.household_id, a.period, a.value, a.kind, a.status, r.member_id, r.value AS row_value, r.item
              FROM department_alerts a LEFT JOIN alert_rows r ON r.alert_id = a.id
@@ -5194,10 +5211,11 @@ async fn upsert_alerts(
                 Arg::I64(Some(batch_id)),
                 Arg::Ts(Some(at)),
                 Arg::I64(Some(n.version)),
+                Arg::I64(Some(villages.get(&a.household_id.0).copied().unwrap_or(a.village.as_i64()))),
             ]
         })
         .collect();
-    const ALERT_COLS: [&str; 17] = [
+    const ALERT_COLS: [&str; 18] = [
         "id",
         "household_id",
         "member_id",
@@ -5215,6 +5233,7 @@ async fn upsert_alerts(
         "batch_id",
         "updated_at",
         "version",
+        "village_code",
     ];
     bulk::insert(tx, "department_alerts", &ALERT_COLS, alert_rows).await.map_err(crate::db_err)?;
     let row_args: Vec<Vec<Arg>> = rows
@@ -5347,7 +5366,7 @@ pub(crate) async fn record_feed(
     Ok(out)
 }
 
-const ALERT_SELECT: &str = "SELECT a.id, a.household_id, h.household_no, h.village_code, a.member_name, a.kind, a.indicator,
+const ALERT_SELECT: &str = "SELECT a.id, a.household_id, h.household_no, a.village_code, a.member_name, a.kind, a.indicator,
         a.value, a.threshold, a.period, a.item, a.status, a.raised_on, a.due_on, a.conclusion, a.verify_mode,
         a.verified_on, a.verified_by, a.note, a.case_id, a.version,
         (SELECT COUNT(*) FROM alert_rows r WHERE r.alert_id = a.id) AS row_count,
@@ -5385,7 +5404,7 @@ fn decode_alert(r: &DbRow) -> Result<DepartmentAlert, sqlx::Error> {
 fn alert_where(scope: &Scope, f: &AlertFilter, args: &mut Vec<Arg>) -> String {
     let (lo, hi) = range_within(scope, f.region);
     let mut w = format!(
-        "h.village_code BETWEEN {} AND {}",
+        "a.village_code BETWEEN {} AND {}",
         sql::push(args, Arg::I64(Some(lo))),
         sql::push(args, Arg::I64(Some(hi)))
     );
@@ -5415,16 +5434,11 @@ pub(crate) async fn alerts(
 ) -> Result<Page<DepartmentAlert>, StoreError> {
     let mut args = Vec::new();
     let mut w = alert_where(scope, f, &mut args);
-    let total: i64 = bind_all(
-        dynamic(format!(
-            "SELECT COUNT(*) AS n FROM department_alerts a JOIN households h ON h.id = a.household_id WHERE {w}"
-        )),
-        &args,
-    )
-    .fetch_one(r)
-    .await
-    .and_then(|row| row.try_get("n"))
-    .map_err(crate::db_err)?;
+    let total: i64 = bind_all(dynamic(format!("SELECT COUNT(*) AS n FROM department_alerts a WHERE {w}")), &args)
+        .fetch_one(r)
+        .await
+        .and_then(|row| row.try_get("n"))
+        .map_err(crate::db_err)?;
     if let Some(b) = f.before {
         w.push_str(&format!(" AND a.id < {}", sql::push(&mut args, Arg::I64(Some(b)))));
     }
@@ -5552,10 +5566,7 @@ pub(crate) async fn open_alert_due_dates(
         &mut args,
     );
     let rows = bind_owned(
-        dynamic(format!(
-            "SELECT a.due_on, COUNT(*) AS n FROM department_alerts a JOIN households h ON h.id = a.household_id
-             WHERE {w} GROUP BY a.due_on"
-        )),
+        dynamic(format!("SELECT a.due_on, COUNT(*) AS n FROM department_alerts a WHERE {w} GROUP BY a.due_on")),
         args,
     )
     .fetch_all(r)
@@ -6149,8 +6160,8 @@ pub(crate) async fn alert_counts(
 ) -> Result<Vec<(FeedKind, AlertStatus, i64)>, StoreError> {
     let (lo, hi) = range_within(scope, region);
     let rows = sqlx::query(
-        "SELECT a.kind, a.status, COUNT(*) AS n FROM department_alerts a JOIN households h ON h.id = a.household_id
-         WHERE h.village_code BETWEEN $1 AND $2 GROUP BY a.kind, a.status ORDER BY a.kind, a.status",
+        "SELECT a.kind, a.status, COUNT(*) AS n FROM department_alerts a
+         WHERE a.village_code BETWEEN $1 AND $2 GROUP BY a.kind, a.status ORDER BY a.kind, a.status",
     )
     .bind(lo)
     .bind(hi)
@@ -6221,11 +6232,8 @@ pub(crate) async fn open_department_task_groups(
 ) -> Result<Vec<(RegionCode, chrono::NaiveDate, i64)>, StoreError> {
     let (lo, hi) = range_within(scope, region);
     let rows = sqlx::query(
-        // from the open tasks to their households (CROSS JOIN fixes SQLite's join order: it would
-        // walk every household of the range instead; open tasks are far fewer)
-        "SELECT h.village_code, t.due_on, COUNT(*) AS n FROM department_tasks t CROSS JOIN households h
-         WHERE h.id = t.household_id AND h.village_code BETWEEN $1 AND $2 AND t.state IN (1, 2)
-         GROUP BY h.village_code, t.due_on",
+        "SELECT t.village_code, t.due_on, COUNT(*) AS n FROM department_tasks t
+         WHERE t.village_code BETWEEN $1 AND $2 AND t.state IN (1, 2) GROUP BY t.village_code, t.due_on",
     )
     .bind(lo)
     .bind(hi)
@@ -6251,9 +6259,8 @@ pub(crate) async fn alert_village_counts(
 ) -> Result<Vec<(RegionCode, AlertStatus, i64)>, StoreError> {
     let (lo, hi) = range_within(scope, region);
     let rows = sqlx::query(
-        // from the alerts to their households, as above
-        "SELECT h.village_code, a.status, COUNT(*) AS n FROM department_alerts a CROSS JOIN households h
-         WHERE h.id = a.household_id AND h.village_code BETWEEN $1 AND $2 GROUP BY h.village_code, a.status",
+        "SELECT a.village_code, a.status, COUNT(*) AS n FROM department_alerts a
+         WHERE a.village_code BETWEEN $1 AND $2 GROUP BY a.village_code, a.status",
     )
     .bind(lo)
     .bind(hi)
@@ -6852,10 +6859,10 @@ pub(crate) async fn summary_counts(
             "SELECT h.village_code, m.category AS k, COUNT(*) AS n FROM measures m JOIN households h ON h.id = m.household_id
              WHERE h.village_code BETWEEN $1 AND $2 AND m.completed_on BETWEEN $3 AND $4 AND m.status = {implemented}
              GROUP BY h.village_code, m.category")),
-        (Metric::DepartmentTasksPushed, "SELECT h.village_code, t.department AS k, COUNT(*) AS n FROM department_tasks t JOIN households h ON h.id = t.household_id
-             WHERE h.village_code BETWEEN $1 AND $2 AND t.created_at >= $5 AND t.created_at < $6 GROUP BY h.village_code, t.department".into()),
-        (Metric::DepartmentTasksCompleted, "SELECT h.village_code, t.department AS k, COUNT(*) AS n FROM department_tasks t JOIN households h ON h.id = t.household_id
-             WHERE h.village_code BETWEEN $1 AND $2 AND t.completed_on BETWEEN $3 AND $4 AND t.state = 3 GROUP BY h.village_code, t.department".into()),
+        (Metric::DepartmentTasksPushed, "SELECT village_code, department AS k, COUNT(*) AS n FROM department_tasks
+             WHERE village_code BETWEEN $1 AND $2 AND created_at >= $5 AND created_at < $6 GROUP BY village_code, department".into()),
+        (Metric::DepartmentTasksCompleted, "SELECT village_code, department AS k, COUNT(*) AS n FROM department_tasks
+             WHERE village_code BETWEEN $1 AND $2 AND completed_on BETWEEN $3 AND $4 AND state = 3 GROUP BY village_code, department".into()),
         (Metric::Inspections, "SELECT village_code, kind AS k, COUNT(*) AS n FROM inspections
              WHERE village_code BETWEEN $1 AND $2 AND on_date BETWEEN $3 AND $4 GROUP BY village_code, kind".into()),
         (Metric::RectificationsFound, "SELECT r.village_code, 0 AS k, COUNT(*) AS n FROM rectifications r JOIN inspections i ON i.id = r.inspection_id
@@ -6864,11 +6871,11 @@ pub(crate) async fn summary_counts(
             "SELECT r.village_code, 0 AS k, COUNT(*) AS n FROM rectifications r JOIN inspections i ON i.id = r.inspection_id
              WHERE r.village_code BETWEEN $1 AND $2 AND i.on_date BETWEEN $3 AND $4 AND r.status = {closed} AND r.closed_on <= $4
              GROUP BY r.village_code")),
-        (Metric::AlertsRaised, "SELECT h.village_code, a.kind AS k, COUNT(*) AS n FROM department_alerts a JOIN households h ON h.id = a.household_id
-             WHERE h.village_code BETWEEN $1 AND $2 AND a.raised_on BETWEEN $3 AND $4 GROUP BY h.village_code, a.kind".into()),
-        (Metric::AlertsConcluded, "SELECT h.village_code, a.kind AS k, COUNT(*) AS n FROM department_alerts a JOIN households h ON h.id = a.household_id
-             WHERE h.village_code BETWEEN $1 AND $2 AND a.raised_on BETWEEN $3 AND $4 AND a.status = 2 AND a.verified_on <= $4
-             GROUP BY h.village_code, a.kind".into()),
+        (Metric::AlertsRaised, "SELECT village_code, kind AS k, COUNT(*) AS n FROM department_alerts
+             WHERE village_code BETWEEN $1 AND $2 AND raised_on BETWEEN $3 AND $4 GROUP BY village_code, kind".into()),
+        (Metric::AlertsConcluded, "SELECT village_code, kind AS k, COUNT(*) AS n FROM department_alerts
+             WHERE village_code BETWEEN $1 AND $2 AND raised_on BETWEEN $3 AND $4 AND status = 2 AND verified_on <= $4
+             GROUP BY village_code, kind".into()),
     ];
     let mut out = Vec::new();
     for (metric, q) in queries {

@@ -529,6 +529,99 @@ async fn a_department_file_merges_rows_into_alerts_and_keeps_unmatched_rows() {
     .await;
 }
 
+/// Department alerts and tasks are listed and counted by their household's village (kept on the
+/// row, migration 0019): a household that moves takes its alerts and tasks to the new village's
+/// lists, counts and dashboard groups, and the old village no longer sees them.
+#[tokio::test]
+async fn department_alerts_and_tasks_follow_their_household_to_a_new_village() {
+    use domain::feed::{AlertDraft, AlertStatus, FeedKind};
+    use domain::measure::{Department, MeasureCategory};
+    on_both(|db| async move {
+        seed(&db, vec![incoming(1, DAZHENG), incoming(2, DAZHENG)]).await;
+        let scope = Scope::system();
+        let no = HouseholdNo::parse(&format!("{DAZHENG}0001")).unwrap();
+        let before = db.household(&scope, &no).await.unwrap().unwrap();
+        let day = NaiveDate::from_ymd_opt(2022, 4, 2).unwrap();
+        let alert = AlertDraft {
+            household_id: before.record.id,
+            village: before.record.household.village,
+            member_id: before.members[0].id.0,
+            member_name: before.members[0].member.name.as_str().to_string(),
+            kind: FeedKind::MedicalSelfPaid,
+            value: Some(Fen(900_000)),
+            threshold: None,
+            period: "2022-03".into(),
+            item: "住院".into(),
+            raised_on: day,
+            due_on: day + chrono::Days::new(10),
+            line: 2,
+            evidence: "{}".into(),
+        };
+        let batch = FeedBatch {
+            id: 0,
+            kind: FeedKind::MedicalSelfPaid,
+            file_name: "医保.csv".into(),
+            sha256: "a".repeat(64),
+            region: None,
+            rows_read: 1,
+            rows_matched: 1,
+            rows_unmatched: 0,
+            rows_quiet: 0,
+            alerts_raised: 0,
+            alerts_updated: 0,
+            facts_added: 0,
+            imported_by: "测试".into(),
+            imported_at: at(),
+        };
+        db.record_feed(&Actor::cli(), at(), &batch, &[alert], &[], &[]).await.unwrap();
+        let task = NewDepartmentTask {
+            department: Department::Housing,
+            category: MeasureCategory::Housing,
+            reason: "住房安全待鉴定".into(),
+            due_on: day + chrono::Days::new(10),
+        };
+        db.push_department_tasks(&Actor::cli(), at(), &before, &[task]).await.unwrap();
+
+        // what each village sees: (alerts listed, tasks listed, alert counts, open task groups)
+        let seen = |code: u64| {
+            let db = db.clone();
+            async move {
+                let region = Some(village(code));
+                let alerts = db.alerts(&scope, &AlertFilter { region, ..Default::default() }, 10).await.unwrap();
+                let tasks = db
+                    .department_tasks(&scope, &DepartmentTaskFilter { region, ..Default::default() }, 10)
+                    .await
+                    .unwrap();
+                let counts = db.alert_village_counts(&scope, region).await.unwrap();
+                let groups = db.open_department_task_groups(&scope, region).await.unwrap();
+                assert_eq!(alerts.items.len() as i64, alerts.total);
+                assert_eq!(tasks.items.len() as i64, tasks.total);
+                assert!(alerts.items.iter().all(|a| a.village == village(code)));
+                assert!(tasks.items.iter().all(|t| t.village == village(code)));
+                assert!(counts.iter().all(|c| c.0 == village(code)));
+                assert!(groups.iter().all(|g| g.0 == village(code)));
+                (
+                    alerts.total,
+                    tasks.total,
+                    counts.iter().filter(|c| c.1 == AlertStatus::Open).map(|c| c.2).sum::<i64>(),
+                    groups.iter().map(|g| g.2).sum::<i64>(),
+                )
+            }
+        };
+        assert_eq!(seen(DAZHENG).await, (1, 1, 1, 1));
+        assert_eq!(seen(DONGTANG).await, (0, 0, 0, 0));
+
+        let mut h = before.record.household.clone();
+        h.village = village(DONGTANG);
+        db.save_household(&Actor::cli(), at(), &before, &h).await.unwrap();
+        assert_eq!(seen(DAZHENG).await, (0, 0, 0, 0), "nothing left behind");
+        assert_eq!(seen(DONGTANG).await, (1, 1, 1, 1), "all of it moved");
+        let counts = db.alert_counts(&scope, Some(village(DONGTANG))).await.unwrap();
+        assert_eq!(counts, vec![(FeedKind::MedicalSelfPaid, AlertStatus::Open, 1)]);
+    })
+    .await;
+}
+
 /// Audit entries appended at the same moment by many callers (64 镇专项办 viewing households)
 /// share transactions: every one is written, each caller's entries stay together and in order,
 /// and the chain verifies.
