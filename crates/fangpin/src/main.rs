@@ -9,6 +9,12 @@ macro_rules! say {
 mod commands;
 mod config;
 
+// mimalloc rather than glibc's malloc: an import allocates a string per cell and a value per bound
+// parameter, and glibc's malloc and free were a quarter of the county import's perf samples
+// (BENCHMARKS.md, W1)
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub fn emit(args: std::fmt::Arguments) {
     use std::io::Write;
     if let Err(e) = writeln!(std::io::stdout().lock(), "{args}")
