@@ -3542,10 +3542,13 @@ pub(crate) async fn cases(r: &Pool<DB>, scope: &Scope, f: &CaseFilter, limit: u3
         w.push_str(&format!(" AND c.id < {}", sql::push(&mut args, Arg::I64(Some(b)))));
     }
     let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit) + 1)));
-    let rows = bind_owned(dynamic(format!("{CASE_SELECT} WHERE {w} ORDER BY c.id DESC LIMIT {lim}")), args)
-        .fetch_all(r)
-        .await
-        .map_err(crate::db_err)?;
+    // the page's ids first, then their columns (as for alerts)
+    let q = format!(
+        "{CASE_SELECT} WHERE c.id IN (SELECT c.id FROM cases c JOIN households h ON h.id = c.household_id WHERE {w}
+                                      ORDER BY c.id DESC LIMIT {lim})
+         ORDER BY c.id DESC"
+    );
+    let rows = bind_owned(dynamic(q), args).fetch_all(r).await.map_err(crate::db_err)?;
     let mut items = rows.iter().map(decode_case).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)?;
     let next = if items.len() > limit as usize {
         items.truncate(limit as usize);
@@ -4530,10 +4533,11 @@ pub(crate) async fn department_tasks(
         w.push_str(&format!(" AND t.id > {}", sql::push(&mut args, Arg::I64(Some(a)))));
     }
     let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit) + 1)));
-    let rows = bind_owned(dynamic(format!("{DTASK_SELECT} WHERE {w} ORDER BY t.id LIMIT {lim}")), args)
-        .fetch_all(r)
-        .await
-        .map_err(crate::db_err)?;
+    // the page's ids first, then their columns (as for alerts)
+    let q = format!(
+        "{DTASK_SELECT} WHERE t.id IN (SELECT t.id FROM department_tasks t WHERE {w} ORDER BY t.id LIMIT {lim}) ORDER BY t.id"
+    );
+    let rows = bind_owned(dynamic(q), args).fetch_all(r).await.map_err(crate::db_err)?;
     let mut items = rows.iter().map(decode_dtask).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)?;
     let next = if items.len() > limit as usize {
         items.truncate(limit as usize);
@@ -5443,10 +5447,13 @@ pub(crate) async fn alerts(
         w.push_str(&format!(" AND a.id < {}", sql::push(&mut args, Arg::I64(Some(b)))));
     }
     let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit) + 1)));
-    let rows = bind_owned(dynamic(format!("{ALERT_SELECT} WHERE {w} ORDER BY a.id DESC LIMIT {lim}")), args)
-        .fetch_all(r)
-        .await
-        .map_err(crate::db_err)?;
+    // the page's ids first, then their columns: sorted with its subqueries, every alert of a
+    // county was counted and looked up before the LIMIT (0.1 s a page against 8 ms)
+    let q = format!(
+        "{ALERT_SELECT} WHERE a.id IN (SELECT a.id FROM department_alerts a WHERE {w} ORDER BY a.id DESC LIMIT {lim})
+         ORDER BY a.id DESC"
+    );
+    let rows = bind_owned(dynamic(q), args).fetch_all(r).await.map_err(crate::db_err)?;
     let mut items = rows.iter().map(decode_alert).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)?;
     let next = if items.len() > limit as usize {
         items.truncate(limit as usize);

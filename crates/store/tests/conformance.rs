@@ -573,7 +573,38 @@ async fn department_alerts_and_tasks_follow_their_household_to_a_new_village() {
             imported_by: "测试".into(),
             imported_at: at(),
         };
-        db.record_feed(&Actor::cli(), at(), &batch, &[alert], &[], &[]).await.unwrap();
+        // and an alert of a household of the other village, so that each village has one
+        let other =
+            db.household(&scope, &HouseholdNo::parse(&format!("{DAZHENG}0002")).unwrap()).await.unwrap().unwrap();
+        let mut h = other.record.household.clone();
+        h.village = village(DONGTANG);
+        db.save_household(&Actor::cli(), at(), &other, &h).await.unwrap();
+        let other = db.household(&scope, &h.household_no).await.unwrap().unwrap();
+        let second = AlertDraft {
+            household_id: other.record.id,
+            village: other.record.household.village,
+            member_id: other.members[1].id.0,
+            member_name: other.members[1].member.name.as_str().to_string(),
+            line: 3,
+            ..alert.clone()
+        };
+        db.record_feed(&Actor::cli(), at(), &batch, &[alert, second], &[], &[]).await.unwrap();
+        // a page at a time, newest first, with the columns looked up for the page's rows
+        let mut paged = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = db.alerts(&scope, &AlertFilter { before: cursor, ..Default::default() }, 1).await.unwrap();
+            assert_eq!(page.total, 2);
+            paged.extend(page.items.iter().map(|a| (a.id, a.head_name.clone(), a.rows)));
+            match page.next {
+                Some(n) => cursor = Some(n.parse().unwrap()),
+                None => break,
+            }
+        }
+        assert_eq!(paged.len(), 2);
+        assert!(paged[0].0 > paged[1].0, "newest first: {paged:?}");
+        let heads = [other.members[0].member.name.as_str(), before.members[0].member.name.as_str()];
+        assert!(paged.iter().all(|p| p.2 == 1 && heads.contains(&p.1.as_deref().unwrap_or(""))), "{paged:?}");
         let task = NewDepartmentTask {
             department: Department::Housing,
             category: MeasureCategory::Housing,
@@ -609,15 +640,15 @@ async fn department_alerts_and_tasks_follow_their_household_to_a_new_village() {
             }
         };
         assert_eq!(seen(DAZHENG).await, (1, 1, 1, 1));
-        assert_eq!(seen(DONGTANG).await, (0, 0, 0, 0));
+        assert_eq!(seen(DONGTANG).await, (1, 0, 1, 0));
 
         let mut h = before.record.household.clone();
         h.village = village(DONGTANG);
         db.save_household(&Actor::cli(), at(), &before, &h).await.unwrap();
         assert_eq!(seen(DAZHENG).await, (0, 0, 0, 0), "nothing left behind");
-        assert_eq!(seen(DONGTANG).await, (1, 1, 1, 1), "all of it moved");
+        assert_eq!(seen(DONGTANG).await, (2, 1, 2, 1), "all of it moved");
         let counts = db.alert_counts(&scope, Some(village(DONGTANG))).await.unwrap();
-        assert_eq!(counts, vec![(FeedKind::MedicalSelfPaid, AlertStatus::Open, 1)]);
+        assert_eq!(counts, vec![(FeedKind::MedicalSelfPaid, AlertStatus::Open, 2)]);
     })
     .await;
 }
