@@ -9,9 +9,10 @@ macro_rules! say {
 mod commands;
 mod config;
 
-// mimalloc rather than glibc's malloc: an import allocates a string per cell and a value per bound
-// parameter, and glibc's malloc and free were a quarter of the county import's perf samples
-// (BENCHMARKS.md, W1)
+// mimalloc rather than glibc's malloc, for SQLite's allocations too (the `override` feature): an
+// import allocates a string per cell and a value per bound parameter, an export copies every value
+// it reads, and glibc's malloc and free were a quarter of the county import's perf samples
+// (docs/decisions.md)
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
