@@ -65,10 +65,11 @@ fn in_list(n: usize) -> String {
     if BACKEND == crate::Backend::Sqlite { vec!["?"; n].join(",") } else { sql::list_placeholders(n, 0) }
 }
 
-/// Appended to a read of households whose village a write copies: on PostgreSQL the rows stay
-/// locked until the commit, so a move committed in between cannot leave the copy on the old
+/// Appended to a read of households whose village a write copies. On PostgreSQL the rows stay
+/// key-share locked until the commit, which only a move's `FOR UPDATE` (`update_household_row`)
+/// waits for, not an ordinary edit: whichever commits first, the copy ends on the household's
 /// village (SQLite's writer already holds the database).
-const KEEP_VILLAGE: &str = if matches!(BACKEND, crate::Backend::Postgres) { " FOR SHARE" } else { "" };
+const KEEP_VILLAGE: &str = if matches!(BACKEND, crate::Backend::Postgres) { " FOR KEY SHARE" } else { "" };
 
 /// `rows` groups of `cols` placeholders for a multi-row INSERT whose arguments are all of the
 /// statement's, in order. SQLite gets anonymous `?`: it looks every `$n` up in a list searched
@@ -702,6 +703,14 @@ async fn update_household_row(
     let q = format!("UPDATE households SET {} WHERE id = {idp}", sets.join(", "));
     bind_all(dynamic(q), &args).execute(&mut *conn).await.map_err(crate::db_err)?;
     if before.village != h.village {
+        if BACKEND == crate::Backend::Postgres {
+            // a plain UPDATE takes no lock that a write copying the village (KEEP_VILLAGE) waits for
+            sqlx::query("SELECT 1 FROM households WHERE id = $1 FOR UPDATE")
+                .bind(id.0)
+                .execute(&mut *conn)
+                .await
+                .map_err(crate::db_err)?;
+        }
         sqlx::query("UPDATE members SET village_code = $1 WHERE household_id = $2")
             .bind(h.village.as_i64())
             .bind(id.0)
@@ -4453,7 +4462,7 @@ pub(crate) async fn push_department_tasks(
         ids.push(id);
         audit.push(
             AuditEntry::new(at, actor, AuditAction::Create, "household", rec.id.0)
-                .region(rec.household.village)
+                .region(RegionCode::from_i64(village).unwrap_or(rec.household.village))
                 .after(&serde_json::json!({
                     "department_task": id,
                     "department": t.department.label(),
@@ -5183,7 +5192,9 @@ async fn upsert_alerts(
                 changed.push(a.household_id.0);
                 audit.push(
                     AuditEntry::new(at, actor, AuditAction::Create, "household", a.household_id.0)
-                        .region(a.village)
+                        .region(
+                            villages.get(&a.household_id.0).and_then(|v| RegionCode::from_i64(*v)).unwrap_or(a.village),
+                        )
                         .note(format!("{}预警：{}（{}）", a.kind.department().label(), a.kind.indicator(), a.period)),
                 );
                 Target::New(fresh.len() - 1)
