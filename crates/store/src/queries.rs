@@ -1689,6 +1689,27 @@ pub(crate) async fn record_findings(
                 }
             }
         }
+        // the village as it is now, not as the screening read it: the finding is listed by it
+        let mut hids: Vec<i64> =
+            inserts.iter().filter_map(|row| if let Arg::I64(Some(h)) = row[0] { Some(h) } else { None }).collect();
+        hids.dedup();
+        if !hids.is_empty() {
+            let args: Vec<Arg> = hids.iter().map(|h| Arg::I64(Some(*h))).collect();
+            let q =
+                format!("SELECT id, village_code FROM households WHERE id IN ({}){KEEP_VILLAGE}", in_list(args.len()));
+            let mut villages = std::collections::HashMap::with_capacity(hids.len());
+            for row in bind_all(dynamic(q), &args).fetch_all(&mut *tx).await.map_err(crate::db_err)? {
+                let id: i64 = row.try_get("id").map_err(crate::db_err)?;
+                villages.insert(id, row.try_get::<i64, _>("village_code").map_err(crate::db_err)?);
+            }
+            for row in &mut inserts {
+                if let Arg::I64(Some(h)) = row[0]
+                    && let Some(now) = villages.get(&h)
+                {
+                    row[1] = Arg::I64(Some(*now));
+                }
+            }
+        }
         bulk::insert(&mut tx, "findings", FINDING_COLS, inserts).await.map_err(crate::db_err)?;
     }
     tx.commit().await.map_err(crate::db_err)?;
@@ -2563,6 +2584,13 @@ pub(crate) async fn record_visit(
 ) -> Result<Visit, StoreError> {
     let t = task(w, scope, task_id).await?.ok_or(StoreError::NotFound)?;
     let mut tx = begin(w).await.map_err(crate::db_err)?;
+    // the village as it is now, not as the task was read: the visit is listed by it
+    let village: i64 = dynamic(format!("SELECT village_code FROM households WHERE id = $1{KEEP_VILLAGE}"))
+        .bind(t.household_id.0)
+        .fetch_one(&mut *tx)
+        .await
+        .and_then(|r| r.try_get("village_code"))
+        .map_err(crate::db_err)?;
     let id: i64 = sqlx::query(
         "INSERT INTO visits (task_id, campaign_id, household_id, village_code, household_no, form, mode, visited_on,
             screeners, met, confirmed, signed_by, why_not, content, review, review_note, recorded_by_id, recorded_by,
@@ -2572,7 +2600,7 @@ pub(crate) async fn record_visit(
     .bind(t.id.0)
     .bind(t.campaign.0)
     .bind(t.household_id.0)
-    .bind(t.village.as_i64())
+    .bind(village)
     .bind(t.household_no.to_string())
     .bind(form.code())
     .bind(f.mode.code())

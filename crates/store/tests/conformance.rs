@@ -531,7 +531,8 @@ async fn a_department_file_merges_rows_into_alerts_and_keeps_unmatched_rows() {
 
 /// Department alerts and tasks are listed and counted by their household's village (kept on the
 /// row, migration 0019): a household that moves takes its alerts and tasks to the new village's
-/// lists, counts and dashboard groups, and the old village no longer sees them.
+/// lists, counts and dashboard groups, and the old village no longer sees them; a finding written
+/// from a read made before the move is filed under the new village too.
 #[tokio::test]
 async fn department_alerts_and_tasks_follow_their_household_to_a_new_village() {
     use domain::feed::{AlertDraft, AlertStatus, FeedKind};
@@ -649,6 +650,29 @@ async fn department_alerts_and_tasks_follow_their_household_to_a_new_village() {
         assert_eq!(seen(DONGTANG).await, (2, 1, 2, 1), "all of it moved");
         let counts = db.alert_counts(&scope, Some(village(DONGTANG))).await.unwrap();
         assert_eq!(counts, vec![(FeedKind::MedicalSelfPaid, AlertStatus::Open, 2)]);
+
+        // a screening that read the household before the move files its finding where it is now
+        let finding = domain::rules::Finding {
+            code: domain::rules::FindingCode::DataError,
+            sub_code: "X",
+            suggested_category: None,
+            rule_id: "TEST",
+            rule_version: 1,
+            params: vec![],
+            inputs: Default::default(),
+            member_id: None,
+            explanation: "X".into(),
+        };
+        let stale = HouseholdFindings {
+            household_id: before.record.id,
+            village: before.record.household.village,
+            findings: vec![finding],
+        };
+        db.record_findings(at(), day, None, &[stale]).await.unwrap();
+        for (code, n) in [(DAZHENG, 0), (DONGTANG, 1)] {
+            let filter = FindingFilter { region: Some(village(code)), ..Default::default() };
+            assert_eq!(db.findings(&scope, &filter, 10).await.unwrap().total, n, "findings in {code}");
+        }
     })
     .await;
 }
