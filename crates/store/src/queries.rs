@@ -1606,6 +1606,25 @@ pub(crate) async fn record_findings(
             let val = (row.try_get("id").map_err(crate::db_err)?, row.try_get("status").map_err(crate::db_err)?);
             existing.insert(key, val);
         }
+        // the village as it is now, not as the screening read it: new findings are listed by it.
+        // Read before any finding is written, for every household whose findings this chunk may
+        // write: a move locks the household, then its findings, and so must this (PostgreSQL)
+        let with_rows: std::collections::HashSet<i64> = existing.keys().map(|(h, _)| *h).collect();
+        let touched: Vec<i64> = chunk
+            .iter()
+            .filter(|hf| !hf.findings.is_empty() || with_rows.contains(&hf.household_id.0))
+            .map(|hf| hf.household_id.0)
+            .collect();
+        let mut villages = std::collections::HashMap::with_capacity(touched.len());
+        if !touched.is_empty() {
+            let args: Vec<Arg> = touched.iter().map(|h| Arg::I64(Some(*h))).collect();
+            let q =
+                format!("SELECT id, village_code FROM households WHERE id IN ({}){KEEP_VILLAGE}", in_list(args.len()));
+            for row in bind_all(dynamic(q), &args).fetch_all(&mut *tx).await.map_err(crate::db_err)? {
+                let id: i64 = row.try_get("id").map_err(crate::db_err)?;
+                villages.insert(id, row.try_get::<i64, _>("village_code").map_err(crate::db_err)?);
+            }
+        }
         let mut inserts = Vec::new();
         for hf in chunk {
             let hid = hf.household_id.0;
@@ -1689,25 +1708,11 @@ pub(crate) async fn record_findings(
                 }
             }
         }
-        // the village as it is now, not as the screening read it: the finding is listed by it
-        let mut hids: Vec<i64> =
-            inserts.iter().filter_map(|row| if let Arg::I64(Some(h)) = row[0] { Some(h) } else { None }).collect();
-        hids.dedup();
-        if !hids.is_empty() {
-            let args: Vec<Arg> = hids.iter().map(|h| Arg::I64(Some(*h))).collect();
-            let q =
-                format!("SELECT id, village_code FROM households WHERE id IN ({}){KEEP_VILLAGE}", in_list(args.len()));
-            let mut villages = std::collections::HashMap::with_capacity(hids.len());
-            for row in bind_all(dynamic(q), &args).fetch_all(&mut *tx).await.map_err(crate::db_err)? {
-                let id: i64 = row.try_get("id").map_err(crate::db_err)?;
-                villages.insert(id, row.try_get::<i64, _>("village_code").map_err(crate::db_err)?);
-            }
-            for row in &mut inserts {
-                if let Arg::I64(Some(h)) = row[0]
-                    && let Some(now) = villages.get(&h)
-                {
-                    row[1] = Arg::I64(Some(*now));
-                }
+        for row in &mut inserts {
+            if let Arg::I64(Some(h)) = row[0]
+                && let Some(now) = villages.get(&h)
+            {
+                row[1] = Arg::I64(Some(*now));
             }
         }
         bulk::insert(&mut tx, "findings", FINDING_COLS, inserts).await.map_err(crate::db_err)?;
