@@ -71,6 +71,25 @@ fn in_list(n: usize) -> String {
 /// village (SQLite's writer already holds the database).
 const KEEP_VILLAGE: &str = if matches!(BACKEND, crate::Backend::Postgres) { " FOR KEY SHARE" } else { "" };
 
+/// The villages of these households (at most 500) as they are now, read in the write's
+/// transaction under `KEEP_VILLAGE`: a row that copies its household's village (a finding, a
+/// visit, a department alert or task) is listed by it, not by the village the caller read earlier.
+async fn current_villages(
+    conn: &mut Conn,
+    households: &[i64],
+) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
+    let mut out = std::collections::HashMap::with_capacity(households.len());
+    if households.is_empty() {
+        return Ok(out);
+    }
+    let args: Vec<Arg> = households.iter().map(|h| Arg::I64(Some(*h))).collect();
+    let q = format!("SELECT id, village_code FROM households WHERE id IN ({}){KEEP_VILLAGE}", in_list(args.len()));
+    for row in bind_all(dynamic(q), &args).fetch_all(&mut *conn).await.map_err(crate::db_err)? {
+        out.insert(row.try_get("id").map_err(crate::db_err)?, row.try_get("village_code").map_err(crate::db_err)?);
+    }
+    Ok(out)
+}
+
 /// `rows` groups of `cols` placeholders for a multi-row INSERT whose arguments are all of the
 /// statement's, in order. SQLite gets anonymous `?`: it looks every `$n` up in a list searched
 /// linearly, so binding a 13,000-parameter audit insert was quadratic (2.3 s of a 4.4 s
@@ -1615,16 +1634,7 @@ pub(crate) async fn record_findings(
             .filter(|hf| !hf.findings.is_empty() || with_rows.contains(&hf.household_id.0))
             .map(|hf| hf.household_id.0)
             .collect();
-        let mut villages = std::collections::HashMap::with_capacity(touched.len());
-        if !touched.is_empty() {
-            let args: Vec<Arg> = touched.iter().map(|h| Arg::I64(Some(*h))).collect();
-            let q =
-                format!("SELECT id, village_code FROM households WHERE id IN ({}){KEEP_VILLAGE}", in_list(args.len()));
-            for row in bind_all(dynamic(q), &args).fetch_all(&mut *tx).await.map_err(crate::db_err)? {
-                let id: i64 = row.try_get("id").map_err(crate::db_err)?;
-                villages.insert(id, row.try_get::<i64, _>("village_code").map_err(crate::db_err)?);
-            }
-        }
+        let villages = current_villages(&mut tx, &touched).await?;
         let mut inserts = Vec::new();
         for hf in chunk {
             let hid = hf.household_id.0;
@@ -2589,13 +2599,8 @@ pub(crate) async fn record_visit(
 ) -> Result<Visit, StoreError> {
     let t = task(w, scope, task_id).await?.ok_or(StoreError::NotFound)?;
     let mut tx = begin(w).await.map_err(crate::db_err)?;
-    // the village as it is now, not as the task was read: the visit is listed by it
-    let village: i64 = dynamic(format!("SELECT village_code FROM households WHERE id = $1{KEEP_VILLAGE}"))
-        .bind(t.household_id.0)
-        .fetch_one(&mut *tx)
-        .await
-        .and_then(|r| r.try_get("village_code"))
-        .map_err(crate::db_err)?;
+    let village =
+        *current_villages(&mut tx, &[t.household_id.0]).await?.get(&t.household_id.0).ok_or(StoreError::NotFound)?;
     let id: i64 = sqlx::query(
         "INSERT INTO visits (task_id, campaign_id, household_id, village_code, household_no, form, mode, visited_on,
             screeners, met, confirmed, signed_by, why_not, content, review, review_note, recorded_by_id, recorded_by,
@@ -4451,13 +4456,7 @@ pub(crate) async fn push_department_tasks(
     let mut tx = begin(w).await.map_err(crate::db_err)?;
     let mut ids = Vec::new();
     let mut audit = Vec::new();
-    // the village as it is now, not as the caller read it: the task is listed by it
-    let village: i64 = dynamic(format!("SELECT village_code FROM households WHERE id = $1{KEEP_VILLAGE}"))
-        .bind(rec.id.0)
-        .fetch_one(&mut *tx)
-        .await
-        .and_then(|r| r.try_get("village_code"))
-        .map_err(crate::db_err)?;
+    let village = *current_villages(&mut tx, &[rec.id.0]).await?.get(&rec.id.0).ok_or(StoreError::NotFound)?;
     for t in tasks {
         let open: Option<i64> = sqlx::query(
             "SELECT id FROM department_tasks WHERE household_id = $1 AND department = $2 AND category = $3 AND state IN (1, 2)",
@@ -5089,16 +5088,11 @@ async fn upsert_alerts(
     // after the village concluded the alert (a year-to-date file repeats last month's rows)
     type Seen = (i64, String, i64, Option<i64>, String);
     let mut seen: std::collections::HashSet<Seen> = Default::default();
-    // each household's village as it is now (the matching read it before this transaction): new
-    // alerts are listed by it
+    // each household's village as it is now (the matching read it before this transaction)
     let mut villages: HashMap<i64, i64> = HashMap::with_capacity(households.len());
     for chunk in households.chunks(500) {
+        villages.extend(current_villages(&mut *tx, chunk).await?);
         let args: Vec<Arg> = chunk.iter().map(|h| Arg::I64(Some(*h))).collect();
-        let q = format!("SELECT id, village_code FROM households WHERE id IN ({}){KEEP_VILLAGE}", in_list(args.len()));
-        for row in bind_all(dynamic(q), &args).fetch_all(&mut *tx).await.map_err(crate::db_err)? {
-            villages
-                .insert(row.try_get("id").map_err(crate::db_err)?, row.try_get("village_code").map_err(crate::db_err)?);
-        }
         let q = format!(
             "SELECT a.id, a.household_id, a.period, a.value, a.kind, a.status, r.member_id, r.value AS row_value, r.item
              FROM department_alerts a LEFT JOIN alert_rows r ON r.alert_id = a.id
