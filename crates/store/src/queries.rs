@@ -71,6 +71,39 @@ fn in_list(n: usize) -> String {
 /// village (SQLite's writer already holds the database).
 const KEEP_VILLAGE: &str = if matches!(BACKEND, crate::Backend::Postgres) { " FOR KEY SHARE" } else { "" };
 
+/// PostgreSQL: campaign tasks and look-back items copy their households' village and group in one
+/// `INSERT … SELECT` over a whole region. A change of group takes no row lock that a key-share read
+/// (`KEEP_VILLAGE`) would wait for, and a look-back reads the tasks, so a copy holds this lock
+/// exclusive (`copying_places`) and a change of
+/// village or group holds it shared (`changing_places`): a copy waits for the changes in progress
+/// and then reads their new places; a change waits for the copy and then rewrites its rows too.
+/// Changes do not wait for each other. A writer takes it before any household row lock and before
+/// the audit lock (7301), so that neither can close a cycle; an import takes it at its start.
+const PLACE_LOCK: i64 = 7302;
+
+async fn copying_places(conn: &mut Conn) -> Result<(), sqlx::Error> {
+    if BACKEND == crate::Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(PLACE_LOCK).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Before a household's change from `before` to `after` (nothing unless its village or group
+/// changes; granted at once to a session that holds the lock already).
+async fn changing_places(conn: &mut Conn, before: &Household, after: &Household) -> Result<(), StoreError> {
+    if before.village != after.village || before.group_no != after.group_no {
+        places_may_change(conn).await.map_err(crate::db_err)?;
+    }
+    Ok(())
+}
+
+async fn places_may_change(conn: &mut Conn) -> Result<(), sqlx::Error> {
+    if BACKEND == crate::Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock_shared($1)").bind(PLACE_LOCK).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// The villages of these households (at most 500) as they are now, read in the write's
 /// transaction under `KEEP_VILLAGE`: a row that copies its household's village (a finding, a
 /// visit, a department alert or task) is listed by it, not by the village the caller read earlier.
@@ -716,6 +749,9 @@ async fn update_household_row(
     before: &Household,
     h: &Household,
 ) -> Result<(), StoreError> {
+    // a re-acquire, granted at once: every caller must take it before its first household row
+    // lock (a first request here, after bump_version, could close a cycle through an import)
+    changing_places(conn, before, h).await?;
     let mut args = sql::household_args(h);
     let sets: Vec<String> = sql::HOUSEHOLD_COLS.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
     let idp = sql::push(&mut args, Arg::I64(Some(id.0)));
@@ -779,6 +815,7 @@ pub(crate) async fn save_household(
 ) -> Result<HouseholdRecord, StoreError> {
     let mut tx = begin(w).await.map_err(crate::db_err)?;
     let rec = &before.record;
+    changing_places(&mut tx, &rec.household, h).await?;
     bump_version(&mut tx, rec.id, rec.version, at).await?;
     update_household_row(&mut tx, rec.id, &rec.household, h).await?;
     let e = AuditEntry::new(at, actor, AuditAction::Update, "household", rec.id.0)
@@ -964,6 +1001,8 @@ pub(crate) async fn begin_import(
     meta: &ImportMeta,
 ) -> Result<ImportTx, StoreError> {
     let mut tx = begin(w).await.map_err(crate::db_err)?;
+    // any part may move a household, after earlier parts have locked theirs
+    places_may_change(&mut tx).await.map_err(crate::db_err)?;
     let import_id: i64 = sqlx::query(
         "INSERT INTO imports (file_name, file_sha256, rows_total, warnings, created, updated, unchanged, actor_id, actor_name, at)
          VALUES ($1, $2, $3, $4, 0, 0, 0, $5, $6, $7) RETURNING id",
@@ -2117,6 +2156,11 @@ async fn insert_tasks(
            AND NOT EXISTS (SELECT 1 FROM screening_tasks t WHERE t.campaign_id = c.id AND t.household_id = h.id)",
         sql::form_case()
     );
+    if campaign.is_some() {
+        // not for an import: its own new households cannot move before it commits, and it holds
+        // the lock shared (asking for it exclusive would wait on changes that wait on its rows)
+        copying_places(conn).await?;
+    }
     let key = campaign.or(import).unwrap_or(0);
     let r = dynamic(q).bind(TaskStatus::Pending.code()).bind(at).bind(key).execute(&mut *conn).await?;
     Ok(r.rows_affected() as i64)
@@ -2828,6 +2872,7 @@ pub(crate) async fn accept_visit(
     let changed = app.household != rec.household || !app.member_changes.is_empty() || app.income.is_some();
     let mut audit = Vec::new();
     if changed {
+        changing_places(&mut tx, &rec.household, &app.household).await?;
         bump_version(&mut tx, rec.id, rec.version, at).await?;
         if app.household != rec.household {
             update_household_row(&mut tx, rec.id, &rec.household, &app.household).await?;
@@ -2908,6 +2953,9 @@ pub(crate) async fn generate_look_back(
     id: CampaignId,
 ) -> Result<i64, StoreError> {
     let mut tx = begin(w).await.map_err(crate::db_err)?;
+    // before the DELETE: a change of place holding the lock shared would wait on the DELETE's row
+    // locks while this waited for the lock
+    copying_places(&mut tx).await.map_err(crate::db_err)?;
     sqlx::query("DELETE FROM lookback_items WHERE campaign_id = $1")
         .bind(id.0)
         .execute(&mut *tx)
@@ -3761,6 +3809,7 @@ pub(crate) async fn record_step(
     let mut audit = Vec::new();
     if let Some(e) = effect {
         let rec = &e.before.record;
+        changing_places(&mut tx, &rec.household, &e.after).await?;
         bump_version(&mut tx, rec.id, rec.version, at).await?;
         update_household_row(&mut tx, rec.id, &rec.household, &e.after).await?;
         audit.push(

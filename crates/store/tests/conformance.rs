@@ -677,6 +677,132 @@ async fn department_alerts_and_tasks_follow_their_household_to_a_new_village() {
     .await;
 }
 
+/// PostgreSQL only (SQLite has one writer): a campaign's tasks and a look-back's items copy their
+/// households' village and group in one statement over the whole region, without row locks. A
+/// household that moves, or changes group, while such a creation has not yet committed must still
+/// end with its new task and look-back item on its new place. The creation is held open after its
+/// copy by holding the audit chain's lock (7301), which it takes next. (The change waits for the
+/// creation to commit; without that it rewrote the copies before they were visible.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_during_a_campaign_creation_or_a_look_back_takes_the_new_rows_along() {
+    use domain::ports::{CampaignStore, LookBackFilter, TaskFilter};
+    use sqlx::Connection;
+    let Some(t) = TestDb::postgres().await else { return };
+    let db = t.db.clone();
+    seed(&db, vec![incoming(1, DAZHENG), incoming(2, DAZHENG)]).await;
+    let scope = Scope::system();
+    let mut holder = sqlx::PgConnection::connect(&t.url).await.unwrap();
+    // outside the holder's transaction, which would see one frozen copy of pg_stat_activity
+    let mut watcher = sqlx::PgConnection::connect(&t.url).await.unwrap();
+    async fn until_waiting(c: &mut sqlx::PgConnection, n: i64) {
+        // up to 30 s on a loaded machine
+        for _ in 0..3000 {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .fetch_one(&mut *c)
+            .await
+            .unwrap();
+            if waiting >= n {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("{n} sessions never waited for a lock");
+    }
+    // household `n` to `village`, group 4, in a task of its own
+    let move_to = |n: u32, to: u64| {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let no = HouseholdNo::parse(&format!("{DAZHENG}{n:04}")).unwrap();
+            let before = db.household(&Scope::system(), &no).await.unwrap().unwrap();
+            let mut h = before.record.household.clone();
+            h.village = village(to);
+            h.group_no = 4;
+            db.save_household(&Actor::cli(), at(), &before, &h).await.unwrap();
+        })
+    };
+
+    // 1. a campaign is being created when household 1 changes group (a change of village also
+    // waits for the tasks' foreign-key locks; a change of group took no lock at all)
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(7301)").execute(&mut holder).await.unwrap();
+    let creation = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let new = domain::campaign::CampaignDefinition {
+                name: "雒容镇2022年集中排查".into(),
+                region: RegionCode::parse("450203100000").unwrap(),
+                policy_year: 2022,
+                phases: domain::campaign::seed_phases(2022),
+            };
+            db.create_campaign(&Actor::cli(), at(), &new).await.unwrap().0
+        })
+    };
+    until_waiting(&mut watcher, 1).await; // the tasks are copied, the audit waits
+    let moving = move_to(1, DAZHENG);
+    until_waiting(&mut watcher, 2).await;
+    sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
+    let campaign = creation.await.unwrap();
+    moving.await.unwrap();
+    let tasks = |region: u64| {
+        let db = db.clone();
+        async move {
+            let f = TaskFilter {
+                campaign: campaign.id,
+                region: Some(village(region)),
+                group_no: None,
+                screener: None,
+                status: None,
+                after: None,
+            };
+            let page = db.tasks(&Scope::system(), &f, 10).await.unwrap();
+            page.items.into_iter().map(|t| (t.household_no.to_string(), t.group_no)).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        tasks(DAZHENG).await,
+        vec![(format!("{DAZHENG}0002"), 3), (format!("{DAZHENG}0001"), 4)],
+        "household 1's task is in its new group (in group order)"
+    );
+
+    // 2. the look-back list is being generated when household 2 moves to 东塘 (the items' foreign
+    // key locks their tasks, which a move updates without waiting)
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(7301)").execute(&mut holder).await.unwrap();
+    let generation = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            db.generate_look_back(&Actor::cli(), at(), NaiveDate::from_ymd_opt(2022, 5, 5).unwrap(), campaign.id)
+                .await
+                .unwrap()
+        })
+    };
+    until_waiting(&mut watcher, 1).await;
+    let moving = move_to(2, DONGTANG);
+    until_waiting(&mut watcher, 2).await;
+    sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
+    assert_eq!(generation.await.unwrap(), 2, "neither household has been visited");
+    moving.await.unwrap();
+    assert_eq!(tasks(DONGTANG).await, vec![(format!("{DAZHENG}0002"), 4)]);
+    // the items' own copy of the place, which the list's region filter reads
+    let in_village = |v: u64| LookBackFilter {
+        campaign: campaign.id,
+        region: Some(village(v)),
+        reason: None,
+        pending_only: false,
+        after: None,
+    };
+    let listed = |page: Page<domain::campaign::LookBackItem>| {
+        page.items.into_iter().map(|l| l.task.household_no.to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(listed(db.look_back(&scope, &in_village(DONGTANG), 10).await.unwrap()), vec![format!("{DAZHENG}0002")]);
+    assert_eq!(listed(db.look_back(&scope, &in_village(DAZHENG), 10).await.unwrap()), vec![format!("{DAZHENG}0001")]);
+    holder.close().await.unwrap();
+    watcher.close().await.unwrap();
+    t.cleanup().await;
+}
+
 /// Audit entries appended at the same moment by many callers (64 镇专项办 viewing households)
 /// share transactions: every one is written, each caller's entries stay together and in order,
 /// and the chain verifies.
