@@ -138,23 +138,24 @@ impl MemberRule {
 
 /// Rules that concern one member alone.
 pub fn check_member(m: &Member) -> Vec<MemberRule> {
-    let name = m.name.to_string();
+    // the name only when a rule fires: most members pass every rule
+    let name = || m.name.to_string();
     let mut out = Vec::new();
     if m.education.is_some() == m.school_status.is_some() {
-        out.push(MemberRule::EducationXorSchool { name: name.clone() });
+        out.push(MemberRule::EducationXorSchool { name: name() });
     }
     if !m.national_id.is_checksum_valid() {
-        out.push(MemberRule::IdChecksum { name: name.clone(), expected: m.national_id.expected_check_char() });
+        out.push(MemberRule::IdChecksum { name: name(), expected: m.national_id.expected_check_char() });
     }
     let derived = m.national_id.sex();
     if m.sex != derived {
-        out.push(MemberRule::SexMismatch { name: name.clone(), given: m.sex, derived });
+        out.push(MemberRule::SexMismatch { name: name(), given: m.sex, derived });
     }
     if m.health.has(HealthCondition::Disabled) && m.disability_class.is_none() {
-        out.push(MemberRule::DisabilityClassMissing { name: name.clone() });
+        out.push(MemberRule::DisabilityClassMissing { name: name() });
     }
     if m.work_months.is_some_and(|w| w > 12) {
-        out.push(MemberRule::WorkMonthsRange { name });
+        out.push(MemberRule::WorkMonthsRange { name: name() });
     }
     out
 }
@@ -173,9 +174,10 @@ pub fn check_household(members: &[&Member], declared_size: Option<u16>) -> Vec<M
     if spouses > 1 {
         out.push(MemberRule::SeveralSpouses(spouses));
     }
-    let mut seen = std::collections::HashSet::new();
-    for m in members {
-        if !seen.insert(m.national_id.key()) {
+    // a household has a handful of members: comparing each with those before it beats a hash set
+    // (which was 5% of a screening pass)
+    for (i, m) in members.iter().enumerate() {
+        if members[..i].iter().any(|o| o.national_id.id18() == m.national_id.id18()) {
             out.push(MemberRule::DuplicateInHousehold(m.national_id.masked()));
         }
     }
