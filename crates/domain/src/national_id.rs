@@ -302,7 +302,8 @@ mod tests {
         let chrono_reads =
             |s: &str| NaiveDate::parse_from_str(s, "%Y%m%d").ok().filter(|d| (1870..=2099).contains(&d.year()));
         let mut checked = 0;
-        for y in [0, 1, 999, 1869, 1870, 1899, 1900, 1949, 2000, 2023, 2099, 2100, 9999] {
+        // leap years of each kind (1996, 2024; 2000; not 1900) and both ends of the accepted range
+        for y in [0, 1, 999, 1869, 1870, 1899, 1900, 1949, 1996, 2000, 2023, 2024, 2099, 2100, 9999] {
             for m in 0..=13 {
                 for d in 0..=32 {
                     let text = format!("110105{y:04}{m:02}{d:02}001");
@@ -312,7 +313,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 13 * 14 * 33);
+        assert_eq!(checked, 15 * 14 * 33);
         assert!(birth_date_of(b"1101051949 231001").is_err());
     }
 
