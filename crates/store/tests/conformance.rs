@@ -87,6 +87,21 @@ async fn seed<S: Store>(s: &S, households: Vec<IncomingHousehold>) -> ImportOutc
     s.apply_import(&Actor::cli(), at(), &meta, &plan).await.unwrap()
 }
 
+/// A finding of the test rule, explained by its sub-code.
+fn test_finding(code: domain::rules::FindingCode, sub: &'static str) -> domain::rules::Finding {
+    domain::rules::Finding {
+        code,
+        sub_code: sub,
+        suggested_category: None,
+        rule_id: "TEST",
+        rule_version: 1,
+        params: vec![],
+        inputs: Default::default(),
+        member_id: None,
+        explanation: sub.to_string(),
+    }
+}
+
 fn scope_of(role: Role, region: u64) -> Scope {
     domain::account::User {
         id: UserId(1),
@@ -652,17 +667,7 @@ async fn department_alerts_and_tasks_follow_their_household_to_a_new_village() {
         assert_eq!(counts, vec![(FeedKind::MedicalSelfPaid, AlertStatus::Open, 2)]);
 
         // a screening that read the household before the move files its finding where it is now
-        let finding = domain::rules::Finding {
-            code: domain::rules::FindingCode::DataError,
-            sub_code: "X",
-            suggested_category: None,
-            rule_id: "TEST",
-            rule_version: 1,
-            params: vec![],
-            inputs: Default::default(),
-            member_id: None,
-            explanation: "X".into(),
-        };
+        let finding = test_finding(domain::rules::FindingCode::DataError, "X");
         let stale = HouseholdFindings {
             household_id: before.record.id,
             village: before.record.household.village,
@@ -1240,7 +1245,7 @@ async fn tallies_stay_equal_to_the_tables_on_every_write() {
         CampaignStore, FindingFilter, FindingStatus, FindingStore, HouseholdFindings, OversightStore, ProgressBy,
     };
     use domain::region::RegionLevel;
-    use domain::rules::{Finding, FindingCode};
+    use domain::rules::FindingCode;
     use std::collections::BTreeMap;
     on_both(|db| async move {
         let mut data: Vec<_> = (1..=10).map(|n| incoming(n, DAZHENG)).collect();
@@ -1256,17 +1261,7 @@ async fn tallies_stay_equal_to_the_tables_on_every_write() {
         let (c, _) = db.create_campaign(&Actor::cli(), at(), &new).await.unwrap();
         let (from, to) = (NaiveDate::from_ymd_opt(2022, 1, 1).unwrap(), NaiveDate::from_ymd_opt(2022, 5, 4).unwrap());
         let as_of = NaiveDate::from_ymd_opt(2022, 3, 28).unwrap();
-        let finding = |code: FindingCode, sub: &'static str| Finding {
-            code,
-            sub_code: sub,
-            suggested_category: None,
-            rule_id: "TEST",
-            rule_version: 1,
-            params: vec![],
-            inputs: Default::default(),
-            member_id: None,
-            explanation: sub.to_string(),
-        };
+        let finding = test_finding;
         let mut hf = Vec::new();
         for n in [1, 2, 11] {
             let no = incoming(n, if n > 10 { DONGTANG } else { DAZHENG }).household.household_no;
