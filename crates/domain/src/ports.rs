@@ -229,8 +229,8 @@ pub trait HouseholdStore: Send + Sync {
         no: &HouseholdNo,
     ) -> impl Future<Output = StoreResult<Option<HouseholdDetail>>> + Send;
 
-    /// Batch of full households for export, in list order, after a cursor. No N+1: households,
-    /// members and incomes are read with one query each per batch.
+    /// Batch of full households for export, in list order, after a cursor. No N+1: a batch takes
+    /// the same few queries whatever its size.
     fn export_batch(
         &self,
         scope: &Scope,

@@ -444,11 +444,77 @@ pub(crate) async fn all_regions(r: &Pool<DB>) -> Result<Vec<Region>, StoreError>
 
 // ---------------------------------------------------------------- households: reading
 
+/// SQLite's driver hands each result row from its worker thread to the caller through a channel,
+/// waking the caller and copying every value, per row: about half of an export's time and of the
+/// engine's load (BENCHMARKS.md, W8). So on SQLite each household's members and incomes come
+/// in the household's own row, as two JSON arrays built inside SQLite (`details_of`); on
+/// PostgreSQL, whose rows stream cheaply, they are read as rows (`attach_details`).
+const DETAILS_IN_ROW: bool = matches!(BACKEND, crate::Backend::Sqlite);
+
+/// A member's values as one JSON array, in the order of [`MemberValues`].
+const MEMBER_JSON: &str = "json_array(m.id, m.seq, m.name, m.id_number, m.relation, m.sex, m.ethnicity, \
+     m.political_status, m.education, m.school_status, m.dropout_reason, m.health, m.disability_class, \
+     m.labour_skill, m.work_months, m.work_place, m.resident_medical, m.employee_medical, m.resident_pension, \
+     m.employee_pension, m.dibao, m.tekun)";
+
+/// An income record's values as one JSON array, in the order `details_of` reads them.
+const INCOME_JSON: &str = "json_array(i.year, i.wage, i.business, i.property, i.transfer, i.business_cost, \
+     i.out_of_pocket, i.insurance_payout)";
+
 fn household_select() -> String {
+    let details = if DETAILS_IN_ROW {
+        format!(
+            ", (SELECT json_group_array({MEMBER_JSON} ORDER BY m.seq, m.id) FROM members m WHERE m.household_id = h.id) AS members_json, \
+             (SELECT json_group_array({INCOME_JSON} ORDER BY i.year DESC) FROM income_records i WHERE i.household_id = h.id) AS incomes_json"
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "SELECT h.id, h.version, h.import_id, h.created_at, h.updated_at, {} FROM households h",
+        "SELECT h.id, h.version, h.import_id, h.created_at, h.updated_at, {}{details} FROM households h",
         sql::HOUSEHOLD_COLS.iter().map(|c| format!("h.{c}")).collect::<Vec<_>>().join(", ")
     )
+}
+
+/// An income record's values in `INCOME_JSON`'s order: the year, then seven amounts in 分.
+type IncomeValues = (i32, i64, i64, i64, i64, i64, i64, i64);
+
+/// Households with their members and incomes, from rows of `household_select()`.
+async fn details_of(r: &Pool<DB>, rows: &[DbRow]) -> Result<Vec<HouseholdDetail>, sqlx::Error> {
+    if !DETAILS_IN_ROW {
+        let records = rows.iter().map(decode_household).collect::<Result<Vec<_>, _>>()?;
+        return attach_details(r, records).await;
+    }
+    rows.iter()
+        .map(|row| {
+            // serde's message names the position in the array, not the column: say whose row it was
+            let stored = |table: &str, e: serde_json::Error| {
+                let id = row.try_get::<i64, _>("id").unwrap_or_default();
+                sqlx::Error::Decode(format!("invalid stored value in {table} of household #{id}: {e}").into())
+            };
+            let members: Vec<MemberValues> =
+                serde_json::from_str(row.try_get("members_json")?).map_err(|e| stored("members", e))?;
+            let incomes: Vec<IncomeValues> =
+                serde_json::from_str(row.try_get("incomes_json")?).map_err(|e| stored("income_records", e))?;
+            Ok(HouseholdDetail {
+                record: decode_household(row)?,
+                members: members.into_iter().map(MemberValues::into_record).collect::<Result<_, _>>()?,
+                incomes: incomes
+                    .into_iter()
+                    .map(|(year, wage, business, property, transfer, cost, out_of_pocket, payout)| IncomeRecord {
+                        year,
+                        wage: Fen(wage),
+                        business: Fen(business),
+                        property: Fen(property),
+                        transfer: Fen(transfer),
+                        business_cost: Fen(cost),
+                        out_of_pocket: Fen(out_of_pocket),
+                        insurance_payout: Fen(payout),
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
 }
 
 fn decode_monitoring(r: &DbRow) -> Result<Monitoring, sqlx::Error> {
@@ -513,32 +579,96 @@ fn decode_household(r: &DbRow) -> Result<HouseholdRecord, sqlx::Error> {
     })
 }
 
+/// A member's stored values, from a row or (SQLite, `MEMBER_JSON`) from a JSON array, where the
+/// booleans are 0 and 1.
+#[derive(serde::Deserialize)]
+struct MemberValues<'a>(
+    i64,
+    i32,
+    #[serde(borrow)] std::borrow::Cow<'a, str>,
+    #[serde(borrow)] std::borrow::Cow<'a, str>,
+    i16,
+    i16,
+    #[serde(borrow)] std::borrow::Cow<'a, str>,
+    Option<i16>,
+    Option<i16>,
+    Option<i16>,
+    String,
+    i16,
+    Option<i16>,
+    i16,
+    Option<i16>,
+    String,
+    #[serde(deserialize_with = "int_bool")] bool,
+    #[serde(deserialize_with = "int_bool")] bool,
+    #[serde(deserialize_with = "opt_int_bool")] Option<bool>,
+    #[serde(deserialize_with = "opt_int_bool")] Option<bool>,
+    #[serde(deserialize_with = "int_bool")] bool,
+    #[serde(deserialize_with = "int_bool")] bool,
+);
+
+fn int_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(<i64 as serde::Deserialize>::deserialize(d)? != 0)
+}
+
+fn opt_int_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    Ok(<Option<i64> as serde::Deserialize>::deserialize(d)?.map(|v| v != 0))
+}
+
+impl MemberValues<'_> {
+    fn into_record(self) -> Result<MemberRecord, sqlx::Error> {
+        let member = Member {
+            name: PersonName::parse(&self.2).map_err(|_| bad("members.name"))?,
+            national_id: NationalId::parse(&self.3).map_err(|_| bad("members.id_number"))?,
+            relation: enum_of(self.4, "members.relation")?,
+            sex: enum_of(self.5, "members.sex")?,
+            ethnicity: domain::codes::Ethnicity::parse(&self.6).ok_or_else(|| bad("members.ethnicity"))?,
+            political_status: opt_enum(self.7, "members.political_status")?,
+            education: opt_enum(self.8, "members.education")?,
+            school_status: opt_enum(self.9, "members.school_status")?,
+            dropout_reason: self.10,
+            health: domain::codes::Health::from_bits(self.11).ok_or_else(|| bad("members.health"))?,
+            disability_class: opt_enum(self.12, "members.disability_class")?,
+            labour_skill: enum_of(self.13, "members.labour_skill")?,
+            work_months: self.14.and_then(|v| u8::try_from(v).ok()),
+            work_place: self.15,
+            resident_medical: self.16,
+            employee_medical: self.17,
+            resident_pension: self.18,
+            employee_pension: self.19,
+            dibao: self.20,
+            tekun: self.21,
+        };
+        Ok(MemberRecord { id: MemberId(self.0), seq: self.1, member })
+    }
+}
+
 fn decode_member(r: &DbRow) -> Result<(i64, MemberRecord), sqlx::Error> {
-    let id_text: String = r.try_get("id_number")?;
-    let member = Member {
-        name: PersonName::parse(&r.try_get::<String, _>("name")?).map_err(|_| bad("members.name"))?,
-        national_id: NationalId::parse(&id_text).map_err(|_| bad("members.id_number"))?,
-        relation: enum_of(r.try_get("relation")?, "members.relation")?,
-        sex: enum_of(r.try_get("sex")?, "members.sex")?,
-        ethnicity: domain::codes::Ethnicity::parse(&r.try_get::<String, _>("ethnicity")?)
-            .ok_or_else(|| bad("members.ethnicity"))?,
-        political_status: opt_enum(r.try_get("political_status")?, "members.political_status")?,
-        education: opt_enum(r.try_get("education")?, "members.education")?,
-        school_status: opt_enum(r.try_get("school_status")?, "members.school_status")?,
-        dropout_reason: r.try_get("dropout_reason")?,
-        health: domain::codes::Health::from_bits(r.try_get("health")?).ok_or_else(|| bad("members.health"))?,
-        disability_class: opt_enum(r.try_get("disability_class")?, "members.disability_class")?,
-        labour_skill: enum_of(r.try_get("labour_skill")?, "members.labour_skill")?,
-        work_months: r.try_get::<Option<i16>, _>("work_months")?.and_then(|v| u8::try_from(v).ok()),
-        work_place: r.try_get("work_place")?,
-        resident_medical: r.try_get("resident_medical")?,
-        employee_medical: r.try_get("employee_medical")?,
-        resident_pension: r.try_get("resident_pension")?,
-        employee_pension: r.try_get("employee_pension")?,
-        dibao: r.try_get("dibao")?,
-        tekun: r.try_get("tekun")?,
-    };
-    Ok((r.try_get("household_id")?, MemberRecord { id: MemberId(r.try_get("id")?), seq: r.try_get("seq")?, member }))
+    let values = MemberValues(
+        r.try_get("id")?,
+        r.try_get("seq")?,
+        r.try_get::<String, _>("name")?.into(),
+        r.try_get::<String, _>("id_number")?.into(),
+        r.try_get("relation")?,
+        r.try_get("sex")?,
+        r.try_get::<String, _>("ethnicity")?.into(),
+        r.try_get("political_status")?,
+        r.try_get("education")?,
+        r.try_get("school_status")?,
+        r.try_get("dropout_reason")?,
+        r.try_get("health")?,
+        r.try_get("disability_class")?,
+        r.try_get("labour_skill")?,
+        r.try_get("work_months")?,
+        r.try_get("work_place")?,
+        r.try_get("resident_medical")?,
+        r.try_get("employee_medical")?,
+        r.try_get("resident_pension")?,
+        r.try_get("employee_pension")?,
+        r.try_get("dibao")?,
+        r.try_get("tekun")?,
+    );
+    Ok((r.try_get("household_id")?, values.into_record()?))
 }
 
 fn decode_income(r: &DbRow) -> Result<(i64, IncomeRecord), sqlx::Error> {
@@ -557,7 +687,8 @@ fn decode_income(r: &DbRow) -> Result<(i64, IncomeRecord), sqlx::Error> {
     ))
 }
 
-/// Members and incomes for a set of households: two queries, whatever the count (no N+1).
+/// Members and incomes for a set of households (PostgreSQL, see `DETAILS_IN_ROW`): two queries
+/// per 500 households (no N+1).
 async fn attach_details(r: &Pool<DB>, records: Vec<HouseholdRecord>) -> Result<Vec<HouseholdDetail>, sqlx::Error> {
     if records.is_empty() {
         return Ok(Vec::new());
@@ -667,8 +798,7 @@ pub(crate) async fn household(
     let q = format!("{} WHERE h.household_no = $1 AND h.village_code BETWEEN $2 AND $3", household_select());
     let row = dynamic(q).bind(no.to_string()).bind(lo).bind(hi).fetch_optional(r).await.map_err(crate::db_err)?;
     let Some(row) = row else { return Ok(None) };
-    let rec = decode_household(&row).map_err(crate::db_err)?;
-    Ok(attach_details(r, vec![rec]).await.map_err(crate::db_err)?.pop())
+    Ok(details_of(r, &[row]).await.map_err(crate::db_err)?.pop())
 }
 
 pub(crate) async fn export_batch(
@@ -683,13 +813,13 @@ pub(crate) async fn export_batch(
     let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit))));
     let q = format!("{} WHERE {w} ORDER BY h.village_code, h.group_no, h.household_no LIMIT {lim}", household_select());
     let rows = bind_all(dynamic(q), &args).fetch_all(r).await.map_err(crate::db_err)?;
-    let recs = rows.iter().map(decode_household).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)?;
-    let next = (recs.len() == limit as usize).then(|| recs.last()).flatten().map(|h| Cursor {
-        village: h.household.village.as_i64(),
-        group_no: i32::from(h.household.group_no),
-        household_no: h.household.household_no.to_string(),
+    let details = details_of(r, &rows).await.map_err(crate::db_err)?;
+    let next = (details.len() == limit as usize).then(|| details.last()).flatten().map(|d| Cursor {
+        village: d.record.household.village.as_i64(),
+        group_no: i32::from(d.record.household.group_no),
+        household_no: d.record.household.household_no.to_string(),
     });
-    Ok((attach_details(r, recs).await.map_err(crate::db_err)?, next))
+    Ok((details, next))
 }
 
 pub(crate) async fn households_by_no(r: &Pool<DB>, nos: &[HouseholdNo]) -> Result<Vec<HouseholdDetail>, StoreError> {
@@ -698,8 +828,7 @@ pub(crate) async fn households_by_no(r: &Pool<DB>, nos: &[HouseholdNo]) -> Resul
         let args: Vec<Arg> = chunk.iter().map(|n| Arg::Text(Some(n.to_string()))).collect();
         let q = format!("{} WHERE h.household_no IN ({})", household_select(), in_list(args.len()));
         let rows = bind_all(dynamic(q), &args).fetch_all(r).await.map_err(crate::db_err)?;
-        let recs = rows.iter().map(decode_household).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)?;
-        out.extend(attach_details(r, recs).await.map_err(crate::db_err)?);
+        out.extend(details_of(r, &rows).await.map_err(crate::db_err)?);
     }
     Ok(out)
 }

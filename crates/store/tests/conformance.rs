@@ -148,7 +148,25 @@ async fn migrations_are_idempotent_and_both_schemas_match() {
 #[tokio::test]
 async fn imported_households_read_back_exactly() {
     on_both(|db| async move {
-        let data: Vec<_> = (1..=14).map(|n| incoming(n, DAZHENG)).collect();
+        let mut data: Vec<_> = (1..=14).map(|n| incoming(n, DAZHENG)).collect();
+        // every member field away from its default, with text that JSON must escape (SQLite reads
+        // members back as JSON: queries.rs, DETAILS_IN_ROW)
+        let m = &mut data[2].members[1];
+        m.ethnicity = Ethnicity::parse("壮族").unwrap();
+        m.political_status = Some(PoliticalStatus::LeagueMember);
+        m.school_status = Some(SchoolStatus::Grade8);
+        m.dropout_reason = "家里\"没钱\"\\路远\n\t（其他）".into();
+        m.health = Health::parse("残疾").unwrap();
+        m.disability_class = Some(DisabilityClass::Physical);
+        m.labour_skill = LabourSkill::Weak;
+        m.work_months = Some(7);
+        m.work_place = "广东省深圳市 \u{1}南山区".into();
+        m.resident_medical = false;
+        m.employee_medical = true;
+        m.resident_pension = Some(true);
+        m.employee_pension = Some(false);
+        m.dibao = true;
+        data[2].members[0].tekun = true;
         let out = seed(&db, data.clone()).await;
         assert_eq!((out.created, out.updated, out.members_written), (14, 0, 28));
         for inc in &data {
@@ -167,8 +185,24 @@ async fn imported_households_read_back_exactly() {
         assert_eq!(loc, vec![(key, data[3].household.household_no.clone(), village(DAZHENG))]);
         // same data again: nothing to do
         let existing = db.households_by_no(&nos).await.unwrap();
-        let plan = domain::import::plan(data, existing);
+        let plan = domain::import::plan(data.clone(), existing);
         assert_eq!((plan.creates.len(), plan.updates.len(), plan.unchanged), (0, 0, 14));
+        // a second year's income: both kept, the latest first, through every read path
+        let mut next = data[2].clone();
+        let income_2022 =
+            IncomeRecord { year: 2022, transfer: Fen(12_345), out_of_pocket: Fen(9), ..Default::default() };
+        next.income = Some(income_2022);
+        let plan = domain::import::plan(vec![next], db.households_by_no(&nos[2..3]).await.unwrap());
+        let meta = ImportMeta { file_name: "2022.xlsx".into(), file_sha256: "1".repeat(64), rows: 0, warnings: 0 };
+        assert_eq!(db.apply_import(&Actor::cli(), at(), &meta, &plan).await.unwrap().updated, 1);
+        let both = vec![income_2022, data[2].income.unwrap()];
+        let d = db.household(&Scope::system(), &nos[2]).await.unwrap().unwrap();
+        assert_eq!(d.incomes, both);
+        assert_eq!(db.households_by_no(&nos[2..3]).await.unwrap()[0].incomes, both);
+        let (batch, _) = db.export_batch(&Scope::system(), &Default::default(), None, 100).await.unwrap();
+        assert_eq!(batch.len(), 14);
+        let exported = batch.iter().find(|b| b.record.household.household_no == nos[2]).unwrap();
+        assert_eq!((&exported.incomes, &exported.members), (&both, &d.members));
     })
     .await;
 }
