@@ -3,7 +3,7 @@
 // number; where the dialects differ, `BACKEND` or the per-backend `bulk` module decides.
 // (Formatted with `rustfmt crates/store/src/queries.rs`; cargo fmt does not follow include!.)
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use domain::account::{Actor, Role, Scope, User, UserId, Username};
 use domain::audit::{AuditAction, AuditEntry, AuditRecord, GENESIS_HASH, chain_hash};
 use domain::codes::CodeEnum;
@@ -446,10 +446,11 @@ pub(crate) async fn all_regions(r: &Pool<DB>) -> Result<Vec<Region>, StoreError>
 
 /// SQLite's driver hands each result row from its worker thread to the caller through a channel,
 /// waking the caller and copying every value, per row: about half of an export's time and of the
-/// engine's load (BENCHMARKS.md, W8). So on SQLite each household's members and incomes come
-/// in the household's own row, as two JSON arrays built inside SQLite (`details_of`); on
-/// PostgreSQL, whose rows stream cheaply, they are read as rows (`attach_details`).
-const DETAILS_IN_ROW: bool = matches!(BACKEND, crate::Backend::Sqlite);
+/// engine's load (BENCHMARKS.md, W8). So on SQLite a household comes as one JSON value that SQLite
+/// builds, `[[its own values], [each member's], [each income year's]]` (`household_json`), and a
+/// batch of an export as one row (`export_batch`); on PostgreSQL, whose rows stream cheaply, the
+/// households, members and incomes are read as rows (`attach_details`).
+const HOUSEHOLDS_AS_JSON: bool = matches!(BACKEND, crate::Backend::Sqlite);
 
 /// A member's values as one JSON array, in the order of [`MemberValues`].
 const MEMBER_JSON: &str = "json_array(m.id, m.seq, m.name, m.id_number, m.relation, m.sex, m.ethnicity, \
@@ -457,72 +458,94 @@ const MEMBER_JSON: &str = "json_array(m.id, m.seq, m.name, m.id_number, m.relati
      m.labour_skill, m.work_months, m.work_place, m.resident_medical, m.employee_medical, m.resident_pension, \
      m.employee_pension, m.dibao, m.tekun)";
 
-/// An income record's values as one JSON array, in the order `details_of` reads them.
+/// An income record's values as one JSON array, in the order of [`IncomeValues`].
 const INCOME_JSON: &str = "json_array(i.year, i.wage, i.business, i.property, i.transfer, i.business_cost, \
      i.out_of_pocket, i.insurance_payout)";
 
-fn household_select() -> String {
-    let details = if DETAILS_IN_ROW {
-        format!(
-            ", (SELECT json_group_array({MEMBER_JSON} ORDER BY m.seq, m.id) FROM members m WHERE m.household_id = h.id) AS members_json, \
-             (SELECT json_group_array({INCOME_JSON} ORDER BY i.year DESC) FROM income_records i WHERE i.household_id = h.id) AS incomes_json"
-        )
-    } else {
-        String::new()
-    };
+/// The household's own columns, in the order of [`HouseholdValues`].
+fn household_columns() -> String {
     format!(
-        "SELECT h.id, h.version, h.import_id, h.created_at, h.updated_at, {}{details} FROM households h",
+        "h.id, h.version, h.import_id, h.created_at, h.updated_at, {}",
         sql::HOUSEHOLD_COLS.iter().map(|c| format!("h.{c}")).collect::<Vec<_>>().join(", ")
     )
+}
+
+/// SQLite: a household with its members and incomes as one JSON value ([`Stored`]). The aggregates
+/// keep their JSON subtype through these scalar subqueries, so they nest as arrays, not as text (a
+/// column read out of a FROM subquery would lose it: build the value in the query that returns it).
+fn household_json() -> String {
+    format!(
+        "json_array(json_array({}), \
+         (SELECT json_group_array({MEMBER_JSON} ORDER BY m.seq, m.id) FROM members m WHERE m.household_id = h.id), \
+         (SELECT json_group_array({INCOME_JSON} ORDER BY i.year DESC) FROM income_records i WHERE i.household_id = h.id))",
+        household_columns()
+    )
+}
+
+fn household_select() -> String {
+    if HOUSEHOLDS_AS_JSON {
+        format!("SELECT {} AS household_json FROM households h", household_json())
+    } else {
+        format!("SELECT {} FROM households h", household_columns())
+    }
 }
 
 /// An income record's values in `INCOME_JSON`'s order: the year, then seven amounts in 分.
 type IncomeValues = (i32, i64, i64, i64, i64, i64, i64, i64);
 
+/// A household as `household_json` gives it.
+type Stored<'a> = (HouseholdValues<'a>, Vec<MemberValues<'a>>, Vec<IncomeValues>);
+
+/// serde's message says where in the JSON, not which column or household.
+fn stored_json(e: serde_json::Error) -> sqlx::Error {
+    sqlx::Error::Decode(
+        format!("invalid stored value in households, members or income_records (read as JSON): {e}").into(),
+    )
+}
+
+fn detail_of((household, members, incomes): Stored) -> Result<HouseholdDetail, sqlx::Error> {
+    Ok(HouseholdDetail {
+        record: household.into_record()?,
+        members: members.into_iter().map(MemberValues::into_record).collect::<Result<_, _>>()?,
+        incomes: incomes
+            .into_iter()
+            .map(|(year, wage, business, property, transfer, cost, out_of_pocket, payout)| IncomeRecord {
+                year,
+                wage: Fen(wage),
+                business: Fen(business),
+                property: Fen(property),
+                transfer: Fen(transfer),
+                business_cost: Fen(cost),
+                out_of_pocket: Fen(out_of_pocket),
+                insurance_payout: Fen(payout),
+            })
+            .collect(),
+    })
+}
+
 /// Households with their members and incomes, from rows of `household_select()`.
 async fn details_of(r: &Pool<DB>, rows: &[DbRow]) -> Result<Vec<HouseholdDetail>, sqlx::Error> {
-    if !DETAILS_IN_ROW {
+    if !HOUSEHOLDS_AS_JSON {
         let records = rows.iter().map(decode_household).collect::<Result<Vec<_>, _>>()?;
         return attach_details(r, records).await;
     }
     rows.iter()
         .map(|row| {
-            // serde's message names the position in the array, not the column: say whose row it was
-            let stored = |table: &str, e: serde_json::Error| {
-                let id = row.try_get::<i64, _>("id").unwrap_or_default();
-                sqlx::Error::Decode(format!("invalid stored value in {table} of household #{id}: {e}").into())
-            };
-            let members: Vec<MemberValues> =
-                serde_json::from_str(row.try_get("members_json")?).map_err(|e| stored("members", e))?;
-            let incomes: Vec<IncomeValues> =
-                serde_json::from_str(row.try_get("incomes_json")?).map_err(|e| stored("income_records", e))?;
-            Ok(HouseholdDetail {
-                record: decode_household(row)?,
-                members: members.into_iter().map(MemberValues::into_record).collect::<Result<_, _>>()?,
-                incomes: incomes
-                    .into_iter()
-                    .map(|(year, wage, business, property, transfer, cost, out_of_pocket, payout)| IncomeRecord {
-                        year,
-                        wage: Fen(wage),
-                        business: Fen(business),
-                        property: Fen(property),
-                        transfer: Fen(transfer),
-                        business_cost: Fen(cost),
-                        out_of_pocket: Fen(out_of_pocket),
-                        insurance_payout: Fen(payout),
-                    })
-                    .collect(),
-            })
+            let stored: Stored = serde_json::from_str(row.try_get("household_json")?).map_err(stored_json)?;
+            detail_of(stored)
         })
         .collect()
 }
 
-fn decode_monitoring(r: &DbRow) -> Result<Monitoring, sqlx::Error> {
-    let status: i16 = r.try_get("monitoring_status")?;
-    let category = opt_enum(r.try_get("monitoring_category")?, "households.monitoring_category")?;
-    let since = r.try_get("monitored_since")?;
-    let mode = opt_enum(r.try_get("elimination_mode")?, "households.elimination_mode")?;
-    let on = r.try_get("eliminated_on")?;
+fn monitoring_of(
+    status: i16,
+    category: Option<i16>,
+    since: Option<NaiveDate>,
+    mode: Option<i16>,
+    on: Option<NaiveDate>,
+) -> Result<Monitoring, sqlx::Error> {
+    let category = opt_enum(category, "households.monitoring_category")?;
+    let mode = opt_enum(mode, "households.elimination_mode")?;
     Ok(match (status, category, since, mode, on) {
         (0, _, _, _, _) => Monitoring::Never,
         (1, Some(category), Some(since), _, _) => Monitoring::Monitored { category, since },
@@ -531,52 +554,142 @@ fn decode_monitoring(r: &DbRow) -> Result<Monitoring, sqlx::Error> {
     })
 }
 
+fn decode_monitoring(r: &DbRow) -> Result<Monitoring, sqlx::Error> {
+    monitoring_of(
+        r.try_get("monitoring_status")?,
+        r.try_get("monitoring_category")?,
+        r.try_get("monitored_since")?,
+        r.try_get("elimination_mode")?,
+        r.try_get("eliminated_on")?,
+    )
+}
+
+/// A household's own stored values, in `household_columns()`' order, from a row or (SQLite) from a
+/// JSON array, where the booleans are 0 and 1.
+#[derive(serde::Deserialize)]
+struct HouseholdValues<'a>(
+    i64,
+    i64,
+    Option<i64>,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    #[serde(borrow)] std::borrow::Cow<'a, str>,
+    i64,
+    i32,
+    String,
+    Option<String>,
+    i16,
+    Option<i32>,
+    i16,
+    Option<i16>,
+    Option<NaiveDate>,
+    Option<i16>,
+    Option<NaiveDate>,
+    #[serde(borrow)] std::borrow::Cow<'a, str>,
+    Option<i16>,
+    Option<i16>,
+    #[serde(deserialize_with = "opt_int_bool")] Option<bool>,
+    #[serde(deserialize_with = "opt_int_bool")] Option<bool>,
+    #[serde(deserialize_with = "opt_int_bool")] Option<bool>,
+    #[serde(deserialize_with = "opt_int_bool")] Option<bool>,
+    #[serde(deserialize_with = "opt_int_bool")] Option<bool>,
+    #[serde(deserialize_with = "opt_int_bool")] Option<bool>,
+    String,
+    #[serde(deserialize_with = "int_bool")] bool,
+    #[serde(deserialize_with = "int_bool")] bool,
+    #[serde(deserialize_with = "int_bool")] bool,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i32>,
+);
+
+impl HouseholdValues<'_> {
+    fn into_record(self) -> Result<HouseholdRecord, sqlx::Error> {
+        let officer = match self.30 {
+            Some(n) if !n.is_empty() => Some(OfficerContact {
+                name: PersonName::parse(&n).map_err(|_| bad("households.officer_name"))?,
+                unit: self.31.unwrap_or_default(),
+                phone: self.32.and_then(|p| Phone::parse(&p).ok()),
+            }),
+            _ => None,
+        };
+        let household = Household {
+            household_no: HouseholdNo::parse(&self.5).map_err(|_| bad("households.household_no"))?,
+            village: RegionCode::from_i64(self.6).ok_or_else(|| bad("households.village_code"))?,
+            group_no: u16::try_from(self.7).map_err(|_| bad("households.group_no"))?,
+            address: self.8,
+            phone: self.9.and_then(|p| Phone::parse(&p).ok()),
+            kind: enum_of(self.10, "households.kind")?,
+            exit_year: self.11,
+            monitoring: monitoring_of(self.12, self.13, self.14, self.15, self.16)?,
+            risks: Household::decode_risks(&self.17),
+            disaster_kind: opt_enum(self.18, "households.disaster_kind")?,
+            housing_grade: opt_enum(self.19, "households.housing_grade")?,
+            water: DrinkingWater {
+                safe: self.20,
+                quantity_ok: self.21,
+                quality_ok: self.22,
+                convenience_ok: self.23,
+                reliability_ok: self.24,
+            },
+            food_clothing_secure: self.25,
+            food_clothing_note: self.26,
+            military_family: self.27,
+            no_labour_safety_net: self.28,
+            relocated: self.29,
+            officer,
+            declared_size: self.33.and_then(|v| u16::try_from(v).ok()),
+        };
+        Ok(HouseholdRecord {
+            id: HouseholdId(self.0),
+            version: self.1,
+            household,
+            import_id: self.2,
+            created_at: self.3,
+            updated_at: self.4,
+        })
+    }
+}
+
 fn decode_household(r: &DbRow) -> Result<HouseholdRecord, sqlx::Error> {
-    let no: String = r.try_get("household_no")?;
-    let officer_name: Option<String> = r.try_get("officer_name")?;
-    let officer = match officer_name {
-        Some(n) if !n.is_empty() => Some(OfficerContact {
-            name: PersonName::parse(&n).map_err(|_| bad("households.officer_name"))?,
-            unit: r.try_get::<Option<String>, _>("officer_unit")?.unwrap_or_default(),
-            phone: r.try_get::<Option<String>, _>("officer_phone")?.and_then(|p| Phone::parse(&p).ok()),
-        }),
-        _ => None,
-    };
-    let household = Household {
-        household_no: HouseholdNo::parse(&no).map_err(|_| bad("households.household_no"))?,
-        village: RegionCode::from_i64(r.try_get("village_code")?).ok_or_else(|| bad("households.village_code"))?,
-        group_no: u16::try_from(r.try_get::<i32, _>("group_no")?).map_err(|_| bad("households.group_no"))?,
-        address: r.try_get("address")?,
-        phone: r.try_get::<Option<String>, _>("phone")?.and_then(|p| Phone::parse(&p).ok()),
-        kind: enum_of(r.try_get("kind")?, "households.kind")?,
-        exit_year: r.try_get("exit_year")?,
-        monitoring: decode_monitoring(r)?,
-        risks: Household::decode_risks(&r.try_get::<String, _>("risks")?),
-        disaster_kind: opt_enum(r.try_get("disaster_kind")?, "households.disaster_kind")?,
-        housing_grade: opt_enum(r.try_get("housing_grade")?, "households.housing_grade")?,
-        water: DrinkingWater {
-            safe: r.try_get("water_safe")?,
-            quantity_ok: r.try_get("water_quantity_ok")?,
-            quality_ok: r.try_get("water_quality_ok")?,
-            convenience_ok: r.try_get("water_convenience_ok")?,
-            reliability_ok: r.try_get("water_reliability_ok")?,
-        },
-        food_clothing_secure: r.try_get("food_clothing_secure")?,
-        food_clothing_note: r.try_get("food_clothing_note")?,
-        military_family: r.try_get("military_family")?,
-        no_labour_safety_net: r.try_get("no_labour_safety_net")?,
-        relocated: r.try_get("relocated")?,
-        officer,
-        declared_size: r.try_get::<Option<i32>, _>("declared_size")?.and_then(|v| u16::try_from(v).ok()),
-    };
-    Ok(HouseholdRecord {
-        id: HouseholdId(r.try_get("id")?),
-        version: r.try_get("version")?,
-        household,
-        import_id: r.try_get("import_id")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-    })
+    HouseholdValues(
+        r.try_get("id")?,
+        r.try_get("version")?,
+        r.try_get("import_id")?,
+        r.try_get("created_at")?,
+        r.try_get("updated_at")?,
+        r.try_get::<String, _>("household_no")?.into(),
+        r.try_get("village_code")?,
+        r.try_get("group_no")?,
+        r.try_get("address")?,
+        r.try_get("phone")?,
+        r.try_get("kind")?,
+        r.try_get("exit_year")?,
+        r.try_get("monitoring_status")?,
+        r.try_get("monitoring_category")?,
+        r.try_get("monitored_since")?,
+        r.try_get("elimination_mode")?,
+        r.try_get("eliminated_on")?,
+        r.try_get::<String, _>("risks")?.into(),
+        r.try_get("disaster_kind")?,
+        r.try_get("housing_grade")?,
+        r.try_get("water_safe")?,
+        r.try_get("water_quantity_ok")?,
+        r.try_get("water_quality_ok")?,
+        r.try_get("water_convenience_ok")?,
+        r.try_get("water_reliability_ok")?,
+        r.try_get("food_clothing_secure")?,
+        r.try_get("food_clothing_note")?,
+        r.try_get("military_family")?,
+        r.try_get("no_labour_safety_net")?,
+        r.try_get("relocated")?,
+        r.try_get("officer_name")?,
+        r.try_get("officer_unit")?,
+        r.try_get("officer_phone")?,
+        r.try_get("declared_size")?,
+    )
+    .into_record()
 }
 
 /// A member's stored values, from a row or (SQLite, `MEMBER_JSON`) from a JSON array, where the
@@ -687,7 +800,7 @@ fn decode_income(r: &DbRow) -> Result<(i64, IncomeRecord), sqlx::Error> {
     ))
 }
 
-/// Members and incomes for a set of households (PostgreSQL, see `DETAILS_IN_ROW`): two queries
+/// Members and incomes for a set of households (PostgreSQL, see `HOUSEHOLDS_AS_JSON`): two queries
 /// per 500 households (no N+1).
 async fn attach_details(r: &Pool<DB>, records: Vec<HouseholdRecord>) -> Result<Vec<HouseholdDetail>, sqlx::Error> {
     if records.is_empty() {
@@ -811,9 +924,28 @@ pub(crate) async fn export_batch(
     let mut args = Vec::new();
     let w = sql::household_where_from(scope, filter, after, &mut args);
     let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit))));
-    let q = format!("{} WHERE {w} ORDER BY h.village_code, h.group_no, h.household_no LIMIT {lim}", household_select());
-    let rows = bind_all(dynamic(q), &args).fetch_all(r).await.map_err(crate::db_err)?;
-    let details = details_of(r, &rows).await.map_err(crate::db_err)?;
+    let order = "ORDER BY h.village_code, h.group_no, h.household_no";
+    let details = if HOUSEHOLDS_AS_JSON {
+        // the whole batch in one row: one hand-over from SQLite's thread instead of one per
+        // household. The page is chosen first and its JSON built after: were the JSON in the
+        // LIMITed query, a filter whose index does not give list order (a search by number) would
+        // build it for every row after the cursor before sorting.
+        let q = format!(
+            "SELECT '[' || ifnull(group_concat({}, ',' ORDER BY p.v, p.g, p.k), '') || ']' AS batch \
+             FROM (SELECT h.id, h.village_code AS v, h.group_no AS g, h.household_no AS k \
+                   FROM households h WHERE {w} {order} LIMIT {lim}) p \
+             JOIN households h ON h.id = p.id",
+            household_json()
+        );
+        let row = bind_all(dynamic(q), &args).fetch_one(r).await.map_err(crate::db_err)?;
+        let batch: Vec<Stored> = serde_json::from_str(row.try_get("batch").map_err(crate::db_err)?)
+            .map_err(|e| crate::db_err(stored_json(e)))?;
+        batch.into_iter().map(detail_of).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)?
+    } else {
+        let q = format!("{} WHERE {w} {order} LIMIT {lim}", household_select());
+        let rows = bind_all(dynamic(q), &args).fetch_all(r).await.map_err(crate::db_err)?;
+        details_of(r, &rows).await.map_err(crate::db_err)?
+    };
     let next = (details.len() == limit as usize).then(|| details.last()).flatten().map(|d| Cursor {
         village: d.record.household.village.as_i64(),
         group_no: i32::from(d.record.household.group_no),

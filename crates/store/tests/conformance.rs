@@ -150,7 +150,7 @@ async fn imported_households_read_back_exactly() {
     on_both(|db| async move {
         let mut data: Vec<_> = (1..=14).map(|n| incoming(n, DAZHENG)).collect();
         // every member field away from its default, with text that JSON must escape (SQLite reads
-        // members back as JSON: queries.rs, DETAILS_IN_ROW)
+        // members back as JSON: queries.rs, HOUSEHOLDS_AS_JSON)
         let m = &mut data[2].members[1];
         m.ethnicity = Ethnicity::parse("壮族").unwrap();
         m.political_status = Some(PoliticalStatus::LeagueMember);
