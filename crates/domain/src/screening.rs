@@ -75,10 +75,10 @@ pub async fn screen<S: HouseholdStore + FindingStore + ParamStore>(
     let total = store.list_households(scope, &filter, None, 1).await?.total.max(0) as usize;
     let mut report =
         ScreeningReport { run_id: 0, as_of, households: 0, findings: Vec::new(), changes: FindingChanges::default() };
-    let mut after = None;
     let mut run = None;
+    let mut fetched = store.export_batch(scope, &filter, None, 500).await?;
     loop {
-        let (batch, next) = store.export_batch(scope, &filter, after.as_ref(), 500).await?;
+        let (batch, next) = fetched;
         let results = evaluate_all(&batch, &ctx)?;
         // the run starts once the first batch could be screened: an impossible screening writes nothing
         let run_id = match run {
@@ -89,7 +89,17 @@ pub async fn screen<S: HouseholdStore + FindingStore + ParamStore>(
                 r
             }
         };
-        report.changes += store.record_findings(at, as_of, Some(run_id), &results).await?;
+        // the next batch is read while this one's findings are written: on SQLite the two run on
+        // different connections' threads (building a batch's JSON is most of a read)
+        let after = next.filter(|_| !batch.is_empty());
+        let read_next = async {
+            match &after {
+                Some(c) => store.export_batch(scope, &filter, Some(c), 500).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let (changes, read) = both(store.record_findings(at, as_of, Some(run_id), &results), read_next).await;
+        report.changes += changes?;
         for (d, r) in batch.iter().zip(&results) {
             for f in &r.findings {
                 report.findings.push(Found {
@@ -101,9 +111,9 @@ pub async fn screen<S: HouseholdStore + FindingStore + ParamStore>(
         }
         report.households += batch.len();
         progress(report.households, total.max(report.households));
-        match next {
-            Some(c) if !batch.is_empty() => after = Some(c),
-            _ => break,
+        match read? {
+            Some(b) => fetched = b,
+            None => break,
         }
     }
     if let Some(r) = run {
@@ -111,6 +121,28 @@ pub async fn screen<S: HouseholdStore + FindingStore + ParamStore>(
         store.finish_screening(actor, at, r, report.households, report.findings.len(), report.changes).await?;
     }
     Ok(report)
+}
+
+/// Runs two futures at once on the caller's task (this crate has no executor) and returns both
+/// outputs, once both are done.
+async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
+    let (mut out_a, mut out_b) = (None, None);
+    std::future::poll_fn(|cx| {
+        if out_a.is_none()
+            && let std::task::Poll::Ready(v) = a.as_mut().poll(cx)
+        {
+            out_a = Some(v);
+        }
+        if out_b.is_none()
+            && let std::task::Poll::Ready(v) = b.as_mut().poll(cx)
+        {
+            out_b = Some(v);
+        }
+        if out_a.is_some() && out_b.is_some() { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
+    })
+    .await;
+    (out_a.expect("polled to the end"), out_b.expect("polled to the end"))
 }
 
 /// Screens one household (after a save) and records its findings; returns them.
