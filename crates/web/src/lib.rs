@@ -180,12 +180,39 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     state.reload_calendar().await.map_err(|e| std::io::Error::other(format!("工作日历：{e}")))?;
-    notify::spawn(state.clone(), std::time::Duration::from_secs(5));
-    spawn_calendar_refresh(state.clone(), CALENDAR_REFRESH);
-    spawn_tally_compaction(state.db.clone(), TALLY_CHECK);
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+    // the background work ends with the server: a process that serves again, or closes the pool
+    // after (the bench, the tests), would otherwise keep tasks polling a closed pool
+    let mut background = AbortOnDrop(vec![
+        notify::spawn(state.clone(), std::time::Duration::from_secs(5)),
+        spawn_calendar_refresh(state.clone(), CALENDAR_REFRESH),
+        spawn_tally_compaction(state.db.clone(), TALLY_CHECK),
+    ]);
+    let served = axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    background.stop().await;
+    served
+}
+
+/// Tasks aborted when this is dropped (the server's future was dropped) or stopped.
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl AbortOnDrop {
+    /// Aborts the tasks and waits until they are gone: none touches the pool after this.
+    async fn stop(&mut self) {
+        for t in std::mem::take(&mut self.0) {
+            t.abort();
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
+        }
+    }
 }
 
 /// How often a running server rereads the work calendar: several processes may serve one
@@ -193,7 +220,7 @@ pub async fn serve(
 /// received it. The others count working days the new way within this time.
 pub const CALENDAR_REFRESH: Duration = Duration::from_secs(10);
 
-fn spawn_calendar_refresh(state: AppState, every: Duration) {
+fn spawn_calendar_refresh(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(every).await;
@@ -201,7 +228,7 @@ fn spawn_calendar_refresh(state: AppState, every: Duration) {
                 tracing::warn!(error = %e, "could not reread the work calendar: keeping the one in use");
             }
         }
-    });
+    })
 }
 
 /// How often a running server looks at the dashboard tallies' backlog (migration 0016), and the
@@ -211,7 +238,7 @@ fn spawn_calendar_refresh(state: AppState, every: Duration) {
 pub const TALLY_CHECK: Duration = Duration::from_secs(30);
 const TALLY_FOLD_AT: u64 = 2_000;
 
-fn spawn_tally_compaction(db: Db, every: Duration) {
+fn spawn_tally_compaction(db: Db, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         // at start, whatever an import or another process left
         let mut at_least = 1;
@@ -230,7 +257,7 @@ fn spawn_tally_compaction(db: Db, every: Duration) {
             at_least = TALLY_FOLD_AT;
             tokio::time::sleep(every).await;
         }
-    });
+    })
 }
 
 /// After any request that may have changed data, the dashboards this process keeps of regions

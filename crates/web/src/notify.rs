@@ -48,11 +48,11 @@ pub async fn dispatch_once(state: &AppState) -> usize {
 }
 
 /// Runs [`dispatch_once`] every few seconds for as long as the server runs.
-pub fn spawn(state: AppState, every: Duration) {
+pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(every).await;
             dispatch_once(&state).await;
         }
-    });
+    })
 }
