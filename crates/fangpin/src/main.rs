@@ -321,6 +321,11 @@ pub struct BenchArgs {
     /// Override the preset's number of households / 户数
     #[arg(long)]
     households: Option<usize>,
+    /// Run fangpin's side on this PostgreSQL server instead of SQLite: databases named
+    /// fangpin_bench_<preset>_* are created and dropped there (nothing else is touched); the
+    /// references stay the same / 在此 PostgreSQL 服务器上运行（创建并删除 fangpin_bench_ 开头的库）
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -557,6 +562,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<std::process::E
                 dir: a.dir,
                 seed: a.seed,
                 households: a.households,
+                postgres: a.postgres,
             })
             .await
         }

@@ -202,6 +202,16 @@ enum Pools {
 #[derive(Clone)]
 pub struct Db(Arc<Pools>, Arc<audit_batch::AuditBatcher>);
 
+/// The same PostgreSQL server, another database: `postgres://u@h:p/old?x` → `postgres://u@h:p/new?x`.
+pub fn replace_db_name(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map(|(b, q)| (b, format!("?{q}"))).unwrap_or((url, String::new()));
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    match base[scheme_end..].rfind('/') {
+        Some(i) => format!("{}/{name}{query}", &base[..scheme_end + i]),
+        None => format!("{base}/{name}{query}"),
+    }
+}
+
 /// Hides the password in a database URL (user:password@ or ?password=), for logs and messages.
 pub fn redact_url(url: &str) -> String {
     let url = redact_userinfo(url);

@@ -81,15 +81,7 @@ impl TestDb {
     }
 }
 
-/// `postgres://u@h:p/old?x` → `postgres://u@h:p/new?x`
-pub fn replace_db_name(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map(|(b, q)| (b, format!("?{q}"))).unwrap_or((url, String::new()));
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    match base[scheme_end..].rfind('/') {
-        Some(i) => format!("{}/{name}{query}", &base[..scheme_end + i]),
-        None => format!("{base}/{name}{query}"),
-    }
-}
+pub use crate::replace_db_name;
 
 #[cfg(test)]
 mod tests {

@@ -41,6 +41,8 @@ pub struct Args {
     pub dir: PathBuf,
     pub seed: u64,
     pub households: Option<usize>,
+    /// A PostgreSQL server URL: fangpin's side runs there (`--postgres`), SQLite otherwise.
+    pub postgres: Option<String>,
 }
 
 pub const WORKLOADS: [&str; 8] = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8"];
@@ -70,11 +72,16 @@ pub async fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let dir = dir.canonicalize()?;
     let gen_dir = dir.join("gen");
+    let target = match &args.postgres {
+        None => Target::Sqlite,
+        Some(url) => Target::postgres(url, &args.preset).await?,
+    };
     let mut bench = Bench {
         exe,
         dir: dir.clone(),
         runs,
-        report: Report::new(&args.preset, runs),
+        report: Report::new(&args.preset, runs, &target.describe()),
+        target,
         generate: vec![
             "generate".into(),
             "--preset".into(),
@@ -93,7 +100,7 @@ pub async fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
     if std::fs::read_to_string(&stamp_file).ok().as_deref() != Some(stamp.as_str()) {
         // new data: the databases of the old data go too
         let _ = std::fs::remove_dir_all(&gen_dir);
-        let _ = std::fs::remove_dir_all(dir.join("db"));
+        bench.drop_db(MAIN).await?;
         let _ = std::fs::remove_file(dir.join("reference.duckdb"));
         let mut cmd = bench.fangpin(&[]);
         cmd.args(["generate", "--preset", &args.preset, "--seed", &args.seed.to_string(), "--out"]).arg(&gen_dir);
@@ -105,6 +112,14 @@ pub async fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
         std::fs::write(&stamp_file, &stamp)?;
     }
     let households_csv = gen_dir.join("households.csv");
+    // what an imported database is stamped with: this very file, so that the other backend's
+    // database, or one on a server shared with another bench directory, is not taken for it
+    let data_stamp = {
+        let m =
+            std::fs::metadata(&households_csv).with_context(|| format!("cannot read {}", households_csv.display()))?;
+        let modified = m.modified()?.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        format!("{stamp}; households.csv {} bytes, modified {modified}", m.len())
+    };
     let member_rows = count_lines(&households_csv)?.saturating_sub(1);
     let medical_csv = gen_dir.join("医保自付.csv");
     let medical_rows = count_lines(&medical_csv)?.saturating_sub(1);
@@ -121,19 +136,25 @@ pub async fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
         duck.run(&["load", &households_csv.display().to_string()])?;
     }
 
+    // a workload's copies that an earlier run left behind when it failed
+    for name in ["w1", "w2", "w3", "w4", "w5"] {
+        bench.drop_db(name).await?;
+    }
     // W1, or an untimed import when W1 is not asked for: every other workload needs the database
-    let main_db = dir.join("db");
+    // of this data (stamped once its import has succeeded)
     if selected.iter().any(|w| w == "W1") {
-        bench.w1(&households_csv, member_rows, &main_db)?;
-    } else if !main_db.join("fangpin.db").exists() {
-        bench.setup_db(&main_db)?;
-        check(bench.fangpin_in(&main_db, &["import", "households"]).arg(&households_csv).status()?, "import")?;
+        bench.w1(&households_csv, member_rows, &data_stamp).await?;
+    } else if !bench.is_stamped(MAIN, &data_stamp).await? {
+        eprintln!("importing the data (untimed) / 导入数据 …");
+        bench.setup_db(MAIN).await?;
+        check(bench.fangpin_in(MAIN, &["import", "households"]).arg(&households_csv).status()?, "import")?;
+        bench.stamp(MAIN, &data_stamp).await?;
     }
     // fangpin's child-process times include starting the process and opening the database; the
     // DuckDB times do not (measured inside the script): say how much that is
     let mut start = Vec::new();
     for _ in 0..3 {
-        start.push(timed(bench.fangpin_in(&main_db, &["migrate"]), "fangpin migrate")?.secs);
+        start.push(timed(bench.fangpin_in(MAIN, &["migrate"]), "fangpin migrate")?.secs);
     }
     bench.report.note(format!(
         "starting fangpin and opening the database (`fangpin migrate` with nothing to do) takes {:.0} ms: it is inside \
@@ -143,23 +164,23 @@ pub async fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
     let engine_needed = selected.iter().any(|w| ["W2", "W4", "W7"].contains(&w.as_str()));
     let stable = resolve_or_default(&[], 2022, guangxi(), ParamName::StableMonths)?.value;
     if selected.iter().any(|w| w == "W2") {
-        bench.w2_cold(&main_db, &duck, stable)?;
+        bench.w2_cold(&duck, stable).await?;
     }
     if engine_needed {
-        bench.engine(&main_db, &duck, &selected, stable).await?;
+        bench.engine(&duck, &selected, stable).await?;
     }
     if selected.iter().any(|w| w == "W3") {
-        bench.w3(&main_db, &medical_csv, medical_rows, &duck)?;
+        bench.w3(&medical_csv, medical_rows, &duck).await?;
     }
     if selected.iter().any(|w| w == "W8") {
-        bench.w8(&main_db, member_rows, &duck)?;
+        bench.w8(member_rows, &duck)?;
     }
     if selected.iter().any(|w| w == "W4") {
-        bench.w4_page(&main_db).await?;
+        bench.w4_page().await?;
     }
     let (w5, w6) = (selected.iter().any(|w| w == "W5"), selected.iter().any(|w| w == "W6"));
     if w5 || w6 {
-        bench.http(&main_db, w5, w6).await?;
+        bench.http(w5, w6).await?;
     }
     bench.report.print();
     if let Some(path) = &args.json {
@@ -174,12 +195,196 @@ struct Bench {
     dir: PathBuf,
     runs: usize,
     report: Report,
+    target: Target,
     /// `fangpin generate` with this run's preset, seed and size (for the XLSX copy of W1's file).
     generate: Vec<String>,
 }
 
 /// Rows an XLSX sheet can hold below its header.
 const XLSX_MAX_ROWS: u64 = 1_048_575;
+
+/// The database every workload starts from (the imported registry); the others are a
+/// workload's own: `w1`, `w2`, … (see [`Target`]).
+const MAIN: &str = "db";
+
+/// Where fangpin's databases live. Each has a name ([`MAIN`], `w1`, `w2`, …) and a data directory
+/// for its working files ([`Bench::data_dir`]).
+enum Target {
+    /// SQLite, in the data directory: `<name>/fangpin.db`.
+    Sqlite,
+    /// Databases `<prefix>_<name>` on one PostgreSQL server. `admin` is the URL given; its own
+    /// database is only used to create, copy and drop those.
+    Postgres { admin: String, prefix: String, file_copy: bool },
+}
+
+impl Target {
+    async fn postgres(url: &str, preset: &str) -> anyhow::Result<Target> {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            bail!(
+                "--postgres takes a postgres:// URL, e.g. postgres://postgres@127.0.0.1:5432/postgres / 请给出 postgres:// 地址"
+            );
+        }
+        if preset.is_empty() || !preset.chars().all(|c| c.is_ascii_alphanumeric()) {
+            bail!("--preset {preset}: letters and digits only / 预设名只能含字母和数字");
+        }
+        let prefix = format!("fangpin_bench_{}", preset.to_ascii_lowercase());
+        let own = url.split('?').next().unwrap_or(url).rsplit('/').next().unwrap_or("");
+        if own.starts_with(&prefix) || own == "template1" {
+            bail!(
+                "--postgres {}: give a database the bench does not create or copy from, e.g. postgres / 请换一个数据库",
+                store::redact_url(url)
+            );
+        }
+        let mut t = Target::Postgres { admin: url.to_string(), prefix, file_copy: false };
+        // fail now, with the server's reason, rather than after generating the data; a file copy
+        // of a template (PostgreSQL 15+) is much faster for a large database than the default,
+        // which writes every page to the WAL
+        let v15 = t.admin(&["SELECT 1 WHERE current_setting('server_version_num')::int >= 150000"]).await? > 0;
+        if let Target::Postgres { file_copy, .. } = &mut t {
+            *file_copy = v15;
+        }
+        Ok(t)
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Target::Sqlite => "SQLite (embedded, the default)".into(),
+            Target::Postgres { admin, prefix, .. } => {
+                format!("PostgreSQL ({}, databases {prefix}_*)", store::redact_url(&store::replace_db_name(admin, "…")))
+            }
+        }
+    }
+
+    /// Runs these statements, one after the other, on the admin database (PostgreSQL only);
+    /// returns the last one's row count.
+    async fn admin(&self, statements: &[&str]) -> anyhow::Result<u64> {
+        let Target::Postgres { admin, .. } = self else { return Ok(0) };
+        let opts = store::ConnectOptions { max_connections: 1, ..Default::default() };
+        let db = store::Db::connect(admin, &opts).await.map_err(|e| anyhow::anyhow!("--postgres: {e}"))?;
+        let mut result = Ok(0);
+        for sql in statements {
+            match db.execute_raw(sql).await {
+                Ok(n) => result = Ok(n),
+                Err(e) => {
+                    result = Err(anyhow::anyhow!("PostgreSQL: {sql}: {e}"));
+                    break;
+                }
+            }
+        }
+        db.close().await;
+        result
+    }
+
+    /// Whether the server has database `db` (the names are ours: letters, digits, `_`), with this
+    /// comment when one is given. (A SELECT's row count is its command tag's: `SELECT 1`.)
+    async fn has_database(&self, db: &str, comment: Option<&str>) -> anyhow::Result<bool> {
+        let with_comment = comment.map_or(String::new(), |c| {
+            format!(" AND shobj_description(oid, 'pg_database') = '{}'", c.replace('\'', "''"))
+        });
+        Ok(self.admin(&[&format!("SELECT 1 FROM pg_database WHERE datname = '{db}'{with_comment}")]).await? > 0)
+    }
+}
+
+impl Bench {
+    /// The working files of database `name` (and, on SQLite, the database itself); PostgreSQL's
+    /// are apart, so that the two backends' imported registries can both be kept.
+    fn data_dir(&self, name: &str) -> PathBuf {
+        match self.target {
+            Target::Sqlite => self.dir.join(name),
+            Target::Postgres { .. } => self.dir.join("postgres").join(name),
+        }
+    }
+
+    fn db_url(&self, name: &str) -> String {
+        match &self.target {
+            Target::Sqlite => format!("sqlite://{}", self.data_dir(name).join("fangpin.db").display()),
+            Target::Postgres { admin, prefix, .. } => store::replace_db_name(admin, &format!("{prefix}_{name}")),
+        }
+    }
+
+    fn pg_name(&self, name: &str) -> Option<String> {
+        match &self.target {
+            Target::Sqlite => None,
+            Target::Postgres { prefix, .. } => Some(format!("{prefix}_{name}")),
+        }
+    }
+
+    /// Whether database `name` holds the import of the data of `stamp` ([`Bench::stamp`]).
+    async fn is_stamped(&self, name: &str, stamp: &str) -> anyhow::Result<bool> {
+        match self.pg_name(name) {
+            None => Ok(self.data_dir(name).join("fangpin.db").exists()
+                && std::fs::read_to_string(self.data_dir(name).join("bench-stamp")).ok().as_deref() == Some(stamp)),
+            Some(db) => self.target.has_database(&db, Some(stamp)).await,
+        }
+    }
+
+    /// Marks database `name` as holding the import of the data of `stamp`: a file beside the
+    /// SQLite database, the comment of a PostgreSQL one (the server may be shared by other bench
+    /// directories).
+    async fn stamp(&self, name: &str, stamp: &str) -> anyhow::Result<()> {
+        match self.pg_name(name) {
+            None => std::fs::write(self.data_dir(name).join("bench-stamp"), stamp)?,
+            Some(db) => {
+                self.target.admin(&[&format!("COMMENT ON DATABASE {db} IS '{}'", stamp.replace('\'', "''"))]).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Database `name` and its data directory, gone.
+    async fn drop_db(&self, name: &str) -> anyhow::Result<()> {
+        let _ = std::fs::remove_dir_all(self.data_dir(name));
+        if let Some(db) = self.pg_name(name)
+            && self.target.has_database(&db, None).await?
+        {
+            self.target.admin(&[&format!("DROP DATABASE {db} WITH (FORCE)")]).await?;
+        }
+        Ok(())
+    }
+
+    /// An empty database `name` with an empty data directory, replacing any before.
+    async fn fresh_db(&self, name: &str) -> anyhow::Result<()> {
+        self.drop_db(name).await?;
+        std::fs::create_dir_all(self.data_dir(name))?;
+        if let Some(db) = self.pg_name(name) {
+            self.target.admin(&[&format!("CREATE DATABASE {db}")]).await?;
+        }
+        Ok(())
+    }
+
+    /// A copy of database `from` as `to` (untimed), replacing any before.
+    async fn copy_db(&self, from: &str, to: &str) -> anyhow::Result<()> {
+        match (self.pg_name(from), self.pg_name(to)) {
+            (Some(from), Some(to_db)) => {
+                self.drop_db(to).await?;
+                std::fs::create_dir_all(self.data_dir(to))?;
+                let strategy = match self.target {
+                    Target::Postgres { file_copy: true, .. } => " STRATEGY = FILE_COPY",
+                    _ => "",
+                };
+                self.target.admin(&[&format!("CREATE DATABASE {to_db} TEMPLATE {from}{strategy}")]).await?;
+                Ok(())
+            }
+            _ => copy_sqlite(&self.data_dir(from), &self.data_dir(to)),
+        }
+    }
+
+    /// Database `from` becomes `to` (replacing it), with its data directory.
+    async fn rename_db(&self, from: &str, to: &str) -> anyhow::Result<()> {
+        self.drop_db(to).await?;
+        std::fs::rename(self.data_dir(from), self.data_dir(to))?;
+        if let (Some(from), Some(to)) = (self.pg_name(from), self.pg_name(to)) {
+            // the import's process has exited; PostgreSQL waits up to 5 s for its server process
+            self.target.admin(&[&format!("ALTER DATABASE {from} RENAME TO {to}")]).await?;
+        }
+        Ok(())
+    }
+
+    /// A connection pool on database `name`, for the workloads that run in this process.
+    async fn connect(&self, name: &str) -> anyhow::Result<store::Db> {
+        Ok(store::Db::connect(&self.db_url(name), &store::ConnectOptions::default()).await?)
+    }
+}
 
 /// A user of `role` over the whole province with an integration token (W4 page, W5, W6).
 async fn integration_token(
@@ -203,14 +408,14 @@ async fn integration_token(
 async fn spawn_api(
     db: &store::Db,
     clock: Arc<dyn domain::clock::Clock>,
-    run_db: &Path,
+    work_dir: &Path,
     dashboard_cache: std::time::Duration,
 ) -> anyhow::Result<(
     std::net::SocketAddr,
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<std::io::Result<()>>,
 )> {
-    let web_config = web::WebConfig { work_dir: run_db.join("work"), dashboard_cache, ..Default::default() };
+    let web_config = web::WebConfig { work_dir: work_dir.to_path_buf(), dashboard_cache, ..Default::default() };
     let state = web::AppState::new(db.clone(), clock, web_config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -259,7 +464,7 @@ fn quantiles(v: &[f64]) -> (f64, f64) {
 }
 
 /// A copy of the SQLite database in `from` (with its WAL files), replacing `to`.
-fn copy_db(from: &Path, to: &Path) -> anyhow::Result<()> {
+fn copy_sqlite(from: &Path, to: &Path) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(to);
     std::fs::create_dir_all(to)?;
     for suffix in ["", "-wal", "-shm"] {
@@ -404,26 +609,26 @@ impl Bench {
         c
     }
 
-    /// `fangpin` on the SQLite database in `data_dir`.
-    fn fangpin_in(&self, data_dir: &Path, args: &[&str]) -> Command {
+    /// `fangpin` on database `name`. The URL goes in the environment, which overrides a
+    /// `fangpin.toml` (so a configured database is never used) and keeps a password off `ps`.
+    fn fangpin_in(&self, name: &str, args: &[&str]) -> Command {
         let mut c = Command::new(&self.exe);
-        c.env_remove("FANGPIN_DATABASE_URL").env("FANGPIN_LOG", "warn").arg("--data-dir").arg(data_dir);
-        c.args(["--now", NOW]).args(args);
+        c.env("FANGPIN_DATABASE_URL", self.db_url(name)).env("FANGPIN_LOG", "warn");
+        c.arg("--data-dir").arg(self.data_dir(name)).args(["--now", NOW]).args(args);
         c
     }
 
     /// An empty database with the generated regions and the monitoring line (untimed).
-    fn setup_db(&self, data_dir: &Path) -> anyhow::Result<()> {
-        let _ = std::fs::remove_dir_all(data_dir);
-        std::fs::create_dir_all(data_dir)?;
+    async fn setup_db(&self, name: &str) -> anyhow::Result<()> {
+        self.fresh_db(name).await?;
         let quiet = |mut c: Command| c.stdout(Stdio::null()).status();
-        check(quiet(self.fangpin_in(data_dir, &["migrate"]))?, "fangpin migrate")?;
+        check(quiet(self.fangpin_in(name, &["migrate"]))?, "fangpin migrate")?;
         let regions = self.dir.join("gen/regions.csv");
-        let mut c = self.fangpin_in(data_dir, &["import", "regions"]);
+        let mut c = self.fangpin_in(name, &["import", "regions"]);
         c.arg(&regions);
         check(quiet(c)?, "fangpin import regions")?;
         let c = self.fangpin_in(
-            data_dir,
+            name,
             &[
                 "params",
                 "set",
@@ -439,17 +644,17 @@ impl Bench {
         Ok(())
     }
 
-    fn w1(&mut self, csv: &Path, rows: u64, main_db: &Path) -> anyhow::Result<()> {
+    async fn w1(&mut self, csv: &Path, rows: u64, stamp: &str) -> anyhow::Result<()> {
         eprintln!("W1 import / 导入 …");
         let mut ours = Vec::new();
         let mut ref_ = Vec::new();
-        let run_db = self.dir.join("w1");
+        let run_db = "w1";
         let sql_path = self.dir.join("w1-reference.sql");
         std::fs::write(&sql_path, IMPORT_SQL.replace("{CSV}", &csv.display().to_string()))?;
         let ref_db = self.dir.join("w1-reference.db");
         for _ in 0..self.runs {
-            self.setup_db(&run_db)?;
-            let mut c = self.fangpin_in(&run_db, &["import", "households"]);
+            self.setup_db(run_db).await?;
+            let mut c = self.fangpin_in(run_db, &["import", "households"]);
             c.arg(csv);
             ours.push(timed(c, "fangpin import households")?);
             for suffix in ["", "-wal", "-shm"] {
@@ -459,8 +664,8 @@ impl Bench {
             c.arg(&ref_db).arg(format!(".read '{}'", sql_path.display()));
             ref_.push(timed(c, "sqlite3 .import (is the sqlite3 command installed?)")?);
         }
-        let _ = std::fs::remove_dir_all(main_db);
-        std::fs::rename(&run_db, main_db)?;
+        self.rename_db(run_db, MAIN).await?;
+        self.stamp(MAIN, stamp).await?;
         self.report.push(Row {
             id: "W1",
             what: "import households.csv (national layout, full validation) / 导入".into(),
@@ -494,12 +699,12 @@ impl Bench {
         }
         let mut xl = Vec::new();
         for _ in 0..self.runs {
-            self.setup_db(&run_db)?;
-            let mut c = self.fangpin_in(&run_db, &["import", "households"]);
+            self.setup_db(run_db).await?;
+            let mut c = self.fangpin_in(run_db, &["import", "households"]);
             c.arg(&xlsx);
             xl.push(timed(c, "fangpin import households (xlsx)")?);
         }
-        let _ = std::fs::remove_dir_all(&run_db);
+        self.drop_db(run_db).await?;
         self.report.push(Row {
             id: "W1 xlsx",
             what: "the same households from households.xlsx / 导入（xlsx）".into(),
@@ -516,16 +721,17 @@ impl Bench {
         Ok(())
     }
 
-    fn w2_cold(&mut self, main_db: &Path, duck: &Duck, stable: i64) -> anyhow::Result<()> {
+    async fn w2_cold(&mut self, duck: &Duck, stable: i64) -> anyhow::Result<()> {
         eprintln!("W2 screening from the database / 从数据库筛查 …");
         let mut ours = Vec::new();
-        let run_db = self.dir.join("w2");
+        let run_db = "w2";
         for _ in 0..self.runs {
             // a fresh copy each time, so that every run writes every finding
-            copy_db(main_db, &run_db)?;
-            let c = self.fangpin_in(&run_db, &["screen", "--as-of", AS_OF, "--format", "json"]);
+            self.copy_db(MAIN, run_db).await?;
+            let c = self.fangpin_in(run_db, &["screen", "--as-of", AS_OF, "--format", "json"]);
             ours.push(timed(c, "fangpin screen")?);
         }
+        self.drop_db(run_db).await?;
         let d = duck.screen(self.runs, stable)?;
         let households = d.rows;
         self.report.push(Row {
@@ -544,9 +750,8 @@ impl Bench {
         Ok(())
     }
 
-    async fn engine(&mut self, main_db: &Path, duck: &Duck, selected: &[String], stable: i64) -> anyhow::Result<()> {
-        let url = format!("sqlite://{}", main_db.join("fangpin.db").display());
-        let db = store::Db::connect(&url, &store::ConnectOptions::default()).await?;
+    async fn engine(&mut self, duck: &Duck, selected: &[String], stable: i64) -> anyhow::Result<()> {
+        let db = self.connect(MAIN).await?;
         let now = domain::clock::parse_moment(NOW).ok_or_else(|| anyhow::anyhow!("NOW"))?;
         let as_of = NaiveDate::parse_from_str(AS_OF, "%Y-%m-%d")?;
         let params = db.params(None).await?;
@@ -668,16 +873,17 @@ impl Bench {
         Ok(())
     }
 
-    fn w3(&mut self, main_db: &Path, file: &Path, rows: u64, duck: &Duck) -> anyhow::Result<()> {
+    async fn w3(&mut self, file: &Path, rows: u64, duck: &Duck) -> anyhow::Result<()> {
         eprintln!("W3 department file / 部门数据比对 …");
-        let run_db = self.dir.join("w3");
+        let run_db = "w3";
         let mut ours = Vec::new();
         for _ in 0..self.runs {
-            copy_db(main_db, &run_db)?;
-            let mut c = self.fangpin_in(&run_db, &["alerts", "import", "--feed", "medical"]);
+            self.copy_db(MAIN, run_db).await?;
+            let mut c = self.fangpin_in(run_db, &["alerts", "import", "--feed", "medical"]);
             c.arg(file);
             ours.push(timed(c, "fangpin alerts import")?);
         }
+        self.drop_db(run_db).await?;
         let poor = resolve_or_default(&[], 2022, guangxi(), ParamName::AlertMedicalPoor)?.value;
         let other = resolve_or_default(&[], 2022, guangxi(), ParamName::AlertMedicalOther)?.value;
         let d = duck.run(&[
@@ -703,12 +909,12 @@ impl Bench {
         Ok(())
     }
 
-    fn w8(&mut self, main_db: &Path, rows: u64, duck: &Duck) -> anyhow::Result<()> {
+    fn w8(&mut self, rows: u64, duck: &Duck) -> anyhow::Result<()> {
         eprintln!("W8 export / 导出 …");
         let out = self.dir.join("w8-export.csv");
         let mut ours = Vec::new();
         for _ in 0..self.runs {
-            let mut c = self.fangpin_in(main_db, &["export", "households", "--out"]);
+            let mut c = self.fangpin_in(MAIN, &["export", "households", "--out"]);
             c.arg(&out);
             ours.push(timed(c, "fangpin export households")?);
         }
@@ -737,18 +943,17 @@ impl Bench {
     /// W4 page: the dashboard as users get it — `GET /api/v1/dashboard` of a random region above
     /// the villages, over HTTP, from the counts the database maintains (migration 0016), on a
     /// copy of the database screened and with a campaign (both untimed).
-    async fn w4_page(&mut self, main_db: &Path) -> anyhow::Result<()> {
+    async fn w4_page(&mut self) -> anyhow::Result<()> {
         use domain::ports::RegionStore;
         eprintln!("W4 page: the dashboard over HTTP / 看板接口 …");
-        let run_db = self.dir.join("w4");
-        copy_db(main_db, &run_db)?;
+        let run_db = "w4";
+        self.copy_db(MAIN, run_db).await?;
         let quiet = |mut c: Command| c.stdout(Stdio::null()).stderr(Stdio::null()).status();
-        check(quiet(self.fangpin_in(&run_db, &["screen", "--as-of", AS_OF]))?, "fangpin screen (W4 page)")?;
+        check(quiet(self.fangpin_in(run_db, &["screen", "--as-of", AS_OF]))?, "fangpin screen (W4 page)")?;
         let region = guangxi().to_string();
-        let c = self.fangpin_in(&run_db, &["campaign", "create", "--name", "基准测试排查", "--region", &region]);
+        let c = self.fangpin_in(run_db, &["campaign", "create", "--name", "基准测试排查", "--region", &region]);
         check(quiet(c)?, "fangpin campaign create (W4 page)")?;
-        let url = format!("sqlite://{}", run_db.join("fangpin.db").display());
-        let db = store::Db::connect(&url, &store::ConnectOptions::default()).await?;
+        let db = self.connect(run_db).await?;
         let start = domain::clock::parse_moment(NOW).ok_or_else(|| anyhow::anyhow!("NOW"))?;
         let clock: Arc<dyn domain::clock::Clock> = Arc::new(domain::clock::ShiftedClock::starting_at(start));
         let now = clock.now();
@@ -775,7 +980,8 @@ impl Bench {
         let connections = 8;
         let mut errors = 0;
         // first with the dashboard cache off: every request computes from the tallies (one run)
-        let (api, stop, server) = spawn_api(&db, Arc::clone(&clock), &run_db, std::time::Duration::ZERO).await?;
+        let work_dir = self.data_dir(run_db).join("work");
+        let (api, stop, server) = spawn_api(&db, Arc::clone(&clock), &work_dir, std::time::Duration::ZERO).await?;
         print_load();
         let l = http::load(api, Arc::clone(&paths), Some(token.clone()), connections, duration).await;
         errors += l.errors;
@@ -783,7 +989,7 @@ impl Bench {
         let _ = stop.send(());
         let _ = server.await;
         // then as served: figures reused for `dashboard_cache_seconds` (default), recomputed behind
-        let (api, stop, server) = spawn_api(&db, clock, &run_db, web::WebConfig::default().dashboard_cache).await?;
+        let (api, stop, server) = spawn_api(&db, clock, &work_dir, web::WebConfig::default().dashboard_cache).await?;
         let mut lat = Vec::new();
         for _ in 0..self.runs {
             print_load();
@@ -794,6 +1000,7 @@ impl Bench {
         let _ = stop.send(());
         let _ = server.await;
         db.close().await;
+        self.drop_db(run_db).await?;
         if errors > 0 {
             bail!("W4 page: {errors} requests failed");
         }
@@ -821,13 +1028,12 @@ impl Bench {
 
     /// W5: household detail over the JSON API vs an axum hello-world, 64 connections each; W6:
     /// 200 requests/s alone and while `fangpin screen` runs on the same database.
-    async fn http(&mut self, main_db: &Path, w5: bool, w6: bool) -> anyhow::Result<()> {
+    async fn http(&mut self, w5: bool, w6: bool) -> anyhow::Result<()> {
         use domain::ports::{HouseholdStore, RegionStore};
         eprintln!("W5 HTTP: household detail vs hello-world / 接口 …");
-        let run_db = self.dir.join("w5");
-        copy_db(main_db, &run_db)?;
-        let url = format!("sqlite://{}", run_db.join("fangpin.db").display());
-        let db = store::Db::connect(&url, &store::ConnectOptions::default()).await?;
+        let run_db = "w5";
+        self.copy_db(MAIN, run_db).await?;
+        let db = self.connect(run_db).await?;
         let start = domain::clock::parse_moment(NOW).ok_or_else(|| anyhow::anyhow!("NOW"))?;
         let clock: std::sync::Arc<dyn domain::clock::Clock> = Arc::new(domain::clock::ShiftedClock::starting_at(start));
         let now = clock.now();
@@ -858,7 +1064,9 @@ impl Bench {
         let paths = Arc::new(paths);
         let hello_paths = Arc::new(vec!["/".to_string()]);
 
-        let (api, stop_api, server) = spawn_api(&db, clock, &run_db, web::WebConfig::default().dashboard_cache).await?;
+        let work_dir = self.data_dir(run_db).join("work");
+        let (api, stop_api, server) =
+            spawn_api(&db, clock, &work_dir, web::WebConfig::default().dashboard_cache).await?;
         let (hello, stop_hello) = http::hello_world().await?;
         let connections = 64;
         let duration = std::time::Duration::from_secs(if self.runs > 1 { 5 } else { 3 });
@@ -885,7 +1093,7 @@ impl Bench {
                     .await;
             // the batch: the full screening from the database, in a child process, as a user would run it
             let stop = Arc::new(AtomicBool::new(false));
-            let mut c = self.fangpin_in(&run_db, &["screen", "--as-of", AS_OF, "--format", "json"]);
+            let mut c = self.fangpin_in(run_db, &["screen", "--as-of", AS_OF, "--format", "json"]);
             let mut child = c.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
             let flag = Arc::clone(&stop);
             let waiter = tokio::task::spawn_blocking(move || {
@@ -902,6 +1110,7 @@ impl Bench {
         let _ = stop_hello.send(());
         let _ = server.await;
         db.close().await;
+        self.drop_db(run_db).await?;
         if let Some((alone, under)) = w6_result {
             let (a50, a99) = quantiles(&alone.latencies);
             let (u50, u99) = quantiles(&under.latencies);

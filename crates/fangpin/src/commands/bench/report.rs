@@ -111,16 +111,19 @@ impl Row {
 pub struct Report {
     preset: String,
     runs: usize,
+    /// Where fangpin's databases were: SQLite or a PostgreSQL server.
+    backend: String,
     load_start: String,
     rows: Vec<Row>,
     notes: Vec<String>,
 }
 
 impl Report {
-    pub fn new(preset: &str, runs: usize) -> Report {
+    pub fn new(preset: &str, runs: usize, backend: &str) -> Report {
         Report {
             preset: preset.into(),
             runs,
+            backend: backend.into(),
             load_start: std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim().to_string(),
             rows: Vec::new(),
             notes: Vec::new(),
@@ -138,8 +141,8 @@ impl Report {
 
     pub fn print(&self) {
         println!(
-            "\nfangpin bench — preset {}, {} run(s), medians; ratio = fangpin ÷ reference in this run",
-            self.preset, self.runs
+            "\nfangpin bench — preset {}, fangpin on {}, {} run(s), medians; ratio = fangpin ÷ reference in this run",
+            self.preset, self.backend, self.runs
         );
         println!(
             "| workload | fangpin | reference | ratio | goal | met | rows/s | peak MB fangpin / reference (see notes) |\n|---|---|---|---|---|---|---|---|"
@@ -207,6 +210,7 @@ impl Report {
     pub fn json(&self) -> serde_json::Value {
         json!({
             "preset": self.preset,
+            "backend": self.backend,
             "runs": self.runs,
             "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
             "load_average_at_start": self.load_start,
