@@ -486,7 +486,7 @@ fn changed(e: StoreError) -> ImportError {
 ///
 /// The batches are read from the store here while a blocking thread writes the previous ones
 /// (up to two waiting and one being written): reading and formatting each take about half of an
-/// export's time, and the machine has two cores (BENCHMARKS.md, W8). The file is completed only
+/// export's time, and the machine has two cores (docs/bench-history.md, W8). The file is completed only
 /// when every batch was read: a store error, or a caller that went away, leaves it unfinished.
 #[allow(clippy::too_many_arguments)]
 pub async fn export_households<S: RegionStore + HouseholdStore + AuditStore, W: Write + Send + 'static>(

@@ -3,7 +3,7 @@
 //!
 //! Each such entry was one write transaction: on SQLite one fsync of the WAL, on PostgreSQL one
 //! turn of the audit chain's lock. Sixty-four 镇专项办 reading households at once then queued
-//! behind each other's commits (BENCHMARKS.md, W5 audited). Now the entries of the callers that
+//! behind each other's commits (docs/bench-history.md, W5). Now the entries of the callers that
 //! arrive while a batch is being written go into the next batch, one transaction for all of them,
 //! in the order they arrived. A caller still returns only once its entries are committed: a view is
 //! never shown unaudited. The other way round can happen: a request dropped after its entry was

@@ -446,7 +446,7 @@ pub(crate) async fn all_regions(r: &Pool<DB>) -> Result<Vec<Region>, StoreError>
 
 /// SQLite's driver hands each result row from its worker thread to the caller through a channel,
 /// waking the caller and copying every value, per row: about half of an export's time and of the
-/// engine's load (BENCHMARKS.md, W8). So on SQLite a household comes as one JSON value that SQLite
+/// engine's load (docs/bench-history.md, W8). So on SQLite a household comes as one JSON value that SQLite
 /// builds, `[[its own values], [each member's], [each income year's]]` (`household_json`), and a
 /// batch of an export as one row (`export_batch`); on PostgreSQL, whose rows stream cheaply, the
 /// households, members and incomes are read as rows (`attach_details`).
