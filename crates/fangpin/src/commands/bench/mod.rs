@@ -235,15 +235,14 @@ impl Target {
                 store::redact_url(url)
             );
         }
-        let mut t = Target::Postgres { admin: url.to_string(), prefix, file_copy: false };
+        let admin = url.to_string();
         // fail now, with the server's reason, rather than after generating the data; a file copy
         // of a template (PostgreSQL 15+) is much faster for a large database than the default,
         // which writes every page to the WAL
-        let v15 = t.admin(&["SELECT 1 WHERE current_setting('server_version_num')::int >= 150000"]).await? > 0;
-        if let Target::Postgres { file_copy, .. } = &mut t {
-            *file_copy = v15;
-        }
-        Ok(t)
+        let probe = Target::Postgres { admin: admin.clone(), prefix: prefix.clone(), file_copy: false };
+        let file_copy =
+            probe.admin(&["SELECT 1 WHERE current_setting('server_version_num')::int >= 150000"]).await? > 0;
+        Ok(Target::Postgres { admin, prefix, file_copy })
     }
 
     fn describe(&self) -> String {
