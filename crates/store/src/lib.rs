@@ -39,9 +39,26 @@ mod sqlite {
 
     /// SQLite bulk path: prepared multi-row INSERTs inside the caller's transaction.
     mod bulk {
-        use super::{Conn, bind_owned, dynamic};
+        use super::{Conn, Query, bind_owned, dynamic, in_list};
         use crate::sql::Arg;
         use sqlx::Row;
+
+        /// `sql`, whose one parameter is `= ANY($1)`, with `values` in its place: SQLite has no
+        /// arrays, so an `IN` list of one anonymous parameter per value. `sql` must have no other
+        /// parameter (a numbered one would no longer match its place).
+        pub(super) fn any_of(sql: &str, values: Vec<Arg>) -> Query<'static> {
+            debug_assert_eq!(sql.matches("= ANY($1)").count(), 1);
+            debug_assert!(!sql.replace("= ANY($1)", "").contains('$'), "another parameter in {sql}");
+            bind_owned(dynamic(sql.replace("= ANY($1)", &format!("IN ({})", in_list(values.len())))), values)
+        }
+
+        pub(super) fn any_of_ids(sql: &str, ids: &[i64]) -> Query<'static> {
+            any_of(sql, ids.iter().map(|&v| Arg::I64(Some(v))).collect())
+        }
+
+        pub(super) fn any_of_texts(sql: &str, texts: Vec<String>) -> Query<'static> {
+            any_of(sql, texts.into_iter().map(|t| Arg::Text(Some(t))).collect())
+        }
 
         /// After a bulk load: let SQLite gather the statistics its planner uses.
         pub(super) async fn refresh_statistics(w: &sqlx::Pool<super::DB>, _tables: &str) -> Result<(), sqlx::Error> {
@@ -92,9 +109,23 @@ mod pg {
 
     /// PostgreSQL bulk path: COPY … FROM STDIN (text format) inside the caller's transaction.
     mod bulk {
-        use super::Conn;
+        use super::{Conn, Query, dynamic};
         use crate::sql::Arg;
         use sqlx::Row;
+
+        /// `sql`, whose one parameter is `= ANY($1)`, with `ids` bound as one array: one statement
+        /// whatever their number. An `IN` list of one parameter per value costs PostgreSQL more to
+        /// plan than to run (the members of 500 households: 6.3 ms planning, 2.4 ms executing, in
+        /// `EXPLAIN ANALYZE`); the county's export took 5.7–6.2 s this way against 6.1–6.4 s
+        /// (three runs each, alternated).
+        pub(super) fn any_of_ids(sql: &str, ids: &[i64]) -> Query<'static> {
+            dynamic(sql.to_string()).bind(ids.to_vec())
+        }
+
+        /// As [`any_of_ids`], for text values.
+        pub(super) fn any_of_texts(sql: &str, texts: Vec<String>) -> Query<'static> {
+            dynamic(sql.to_string()).bind(texts)
+        }
 
         /// After a bulk load: fresh planner statistics, or PostgreSQL plans lookups on the new
         /// rows as if the tables were empty (seen: 60 ms hash joins instead of index probes).

@@ -444,23 +444,27 @@ pub(crate) async fn all_regions(r: &Pool<DB>) -> Result<Vec<Region>, StoreError>
 
 // ---------------------------------------------------------------- households: reading
 
-/// SQLite's driver hands each result row from its worker thread to the caller through a channel,
-/// waking the caller and copying every value, per row: about half of an export's time and of the
-/// engine's load (docs/bench-history.md, W8). So on SQLite a household comes as one JSON value that SQLite
-/// builds, `[[its own values], [each member's], [each income year's]]` (`household_json`), and a
-/// batch of an export as one row (`export_batch`); on PostgreSQL, whose rows stream cheaply, the
-/// households, members and incomes are read as rows (`attach_details`).
-const HOUSEHOLDS_AS_JSON: bool = matches!(BACKEND, crate::Backend::Sqlite);
+/// A household comes as one JSON value that the database builds, `[[its own values], [each
+/// member's], [each income year's]]` (`household_json`): one query for a household's detail on both
+/// backends. A batch (an export's, screening's, an import's look-up of existing households) is read
+/// - on SQLite, as JSON too: its driver hands each result row from its worker thread to the caller
+///   through a channel, waking the caller and copying every value, per row, which was about half of
+///   an export's time and of the engine's load (docs/bench-history.md, W8); an export's batch is
+///   even one row (`export_batch`);
+/// - on PostgreSQL, as rows: households, then their members and their incomes (`attach_details`).
+///   Its rows stream cheaply, and building JSON costs it more than sending rows: the county's export
+///   took 7.8 s with JSON batches against 6.0 s with rows (docs/decisions.md).
+const BATCHES_AS_JSON: bool = matches!(BACKEND, crate::Backend::Sqlite);
 
 /// A member's values as one JSON array, in the order of [`MemberValues`].
-const MEMBER_JSON: &str = "json_array(m.id, m.seq, m.name, m.id_number, m.relation, m.sex, m.ethnicity, \
+const MEMBER_FIELDS: &str = "m.id, m.seq, m.name, m.id_number, m.relation, m.sex, m.ethnicity, \
      m.political_status, m.education, m.school_status, m.dropout_reason, m.health, m.disability_class, \
      m.labour_skill, m.work_months, m.work_place, m.resident_medical, m.employee_medical, m.resident_pension, \
-     m.employee_pension, m.dibao, m.tekun)";
+     m.employee_pension, m.dibao, m.tekun";
 
-/// An income record's values as one JSON array, in the order of [`IncomeValues`].
-const INCOME_JSON: &str = "json_array(i.year, i.wage, i.business, i.property, i.transfer, i.business_cost, \
-     i.out_of_pocket, i.insurance_payout)";
+/// An income record's values, in the order of [`IncomeValues`].
+const INCOME_FIELDS: &str = "i.year, i.wage, i.business, i.property, i.transfer, i.business_cost, \
+     i.out_of_pocket, i.insurance_payout";
 
 /// The household's own columns, in the order of [`HouseholdValues`].
 fn household_columns() -> String {
@@ -470,27 +474,53 @@ fn household_columns() -> String {
     )
 }
 
-/// SQLite: a household with its members and incomes as one JSON value ([`Stored`]). The aggregates
-/// keep their JSON subtype through these scalar subqueries, so they nest as arrays, not as text (a
-/// column read out of a FROM subquery would lose it: build the value in the query that returns it).
-fn household_json() -> String {
-    format!(
-        "json_array(json_array({}), \
-         (SELECT json_group_array({MEMBER_JSON} ORDER BY m.seq, m.id) FROM members m WHERE m.household_id = h.id), \
-         (SELECT json_group_array({INCOME_JSON} ORDER BY i.year DESC) FROM income_records i WHERE i.household_id = h.id))",
-        household_columns()
-    )
-}
-
-fn household_select() -> String {
-    if HOUSEHOLDS_AS_JSON {
-        format!("SELECT {} AS household_json FROM households h", household_json())
-    } else {
-        format!("SELECT {} FROM households h", household_columns())
+/// A JSON array of these values, in this dialect.
+fn json_array(values: &str) -> String {
+    match BACKEND {
+        crate::Backend::Sqlite => format!("json_array({values})"),
+        crate::Backend::Postgres => format!("json_build_array({values})"),
     }
 }
 
-/// An income record's values in `INCOME_JSON`'s order: the year, then seven amounts in 分.
+/// A JSON array of `value` over the rows of `from_where`, in `order`; `[]` when there are none
+/// (PostgreSQL's `json_agg` gives NULL then).
+fn json_rows(value: &str, order: &str, from_where: &str) -> String {
+    match BACKEND {
+        crate::Backend::Sqlite => format!("(SELECT json_group_array({value} ORDER BY {order}) FROM {from_where})"),
+        crate::Backend::Postgres => {
+            format!("COALESCE((SELECT json_agg({value} ORDER BY {order}) FROM {from_where}), '[]'::json)")
+        }
+    }
+}
+
+/// A household with its members and incomes as one JSON value ([`Stored`]). On SQLite the
+/// aggregates keep their JSON subtype through these scalar subqueries, so they nest as arrays, not
+/// as text (a column read out of a FROM subquery would lose it: build the value in the query that
+/// returns it).
+fn household_json() -> String {
+    json_array(&format!(
+        "{}, {}, {}",
+        json_array(&household_columns()),
+        json_rows(&json_array(MEMBER_FIELDS), "m.seq, m.id", "members m WHERE m.household_id = h.id"),
+        json_rows(&json_array(INCOME_FIELDS), "i.year DESC", "income_records i WHERE i.household_id = h.id"),
+    ))
+}
+
+/// JSON as text: SQLite's JSON is text already; PostgreSQL's driver reads `json` only as a JSON type.
+const AS_TEXT: &str = if matches!(BACKEND, crate::Backend::Postgres) { "::text" } else { "" };
+
+/// One household's detail, as `household_json`.
+fn household_select() -> String {
+    format!("SELECT ({}){AS_TEXT} AS household_json FROM households h", household_json())
+}
+
+/// Households for a batch: as `household_json` on SQLite, their own columns on PostgreSQL
+/// (`BATCHES_AS_JSON`); read them with `batch_details`.
+fn batch_select() -> String {
+    if BATCHES_AS_JSON { household_select() } else { format!("SELECT {} FROM households h", household_columns()) }
+}
+
+/// An income record's values in `INCOME_FIELDS`' order: the year, then seven amounts in 分.
 type IncomeValues = (i32, i64, i64, i64, i64, i64, i64, i64);
 
 /// A household as `household_json` gives it.
@@ -524,17 +554,22 @@ fn detail_of((household, members, incomes): Stored) -> Result<HouseholdDetail, s
 }
 
 /// Households with their members and incomes, from rows of `household_select()`.
-async fn details_of(r: &Pool<DB>, rows: &[DbRow]) -> Result<Vec<HouseholdDetail>, sqlx::Error> {
-    if !HOUSEHOLDS_AS_JSON {
-        let records = rows.iter().map(decode_household).collect::<Result<Vec<_>, _>>()?;
-        return attach_details(r, records).await;
-    }
+fn details_of(rows: &[DbRow]) -> Result<Vec<HouseholdDetail>, sqlx::Error> {
     rows.iter()
         .map(|row| {
             let stored: Stored = serde_json::from_str(row.try_get("household_json")?).map_err(stored_json)?;
             detail_of(stored)
         })
         .collect()
+}
+
+/// Households with their members and incomes, from rows of `batch_select()`.
+async fn batch_details(r: &Pool<DB>, rows: &[DbRow]) -> Result<Vec<HouseholdDetail>, sqlx::Error> {
+    if BATCHES_AS_JSON {
+        return details_of(rows);
+    }
+    let records = rows.iter().map(decode_household).collect::<Result<Vec<_>, _>>()?;
+    attach_details(r, records).await
 }
 
 fn monitoring_of(
@@ -564,8 +599,8 @@ fn decode_monitoring(r: &DbRow) -> Result<Monitoring, sqlx::Error> {
     )
 }
 
-/// A household's own stored values, in `household_columns()`' order, from a row or (SQLite) from a
-/// JSON array, where the booleans are 0 and 1.
+/// A household's own stored values, in `household_columns()`' order, from `household_json`'s array
+/// or from a row (`decode_household`).
 #[derive(serde::Deserialize)]
 struct HouseholdValues<'a>(
     i64,
@@ -588,16 +623,16 @@ struct HouseholdValues<'a>(
     #[serde(borrow)] std::borrow::Cow<'a, str>,
     Option<i16>,
     Option<i16>,
-    #[serde(deserialize_with = "opt_int_bool")] Option<bool>,
-    #[serde(deserialize_with = "opt_int_bool")] Option<bool>,
-    #[serde(deserialize_with = "opt_int_bool")] Option<bool>,
-    #[serde(deserialize_with = "opt_int_bool")] Option<bool>,
-    #[serde(deserialize_with = "opt_int_bool")] Option<bool>,
-    #[serde(deserialize_with = "opt_int_bool")] Option<bool>,
+    #[serde(deserialize_with = "opt_flag")] Option<bool>,
+    #[serde(deserialize_with = "opt_flag")] Option<bool>,
+    #[serde(deserialize_with = "opt_flag")] Option<bool>,
+    #[serde(deserialize_with = "opt_flag")] Option<bool>,
+    #[serde(deserialize_with = "opt_flag")] Option<bool>,
+    #[serde(deserialize_with = "opt_flag")] Option<bool>,
     String,
-    #[serde(deserialize_with = "int_bool")] bool,
-    #[serde(deserialize_with = "int_bool")] bool,
-    #[serde(deserialize_with = "int_bool")] bool,
+    #[serde(deserialize_with = "flag")] bool,
+    #[serde(deserialize_with = "flag")] bool,
+    #[serde(deserialize_with = "flag")] bool,
     Option<String>,
     Option<String>,
     Option<String>,
@@ -692,8 +727,8 @@ fn decode_household(r: &DbRow) -> Result<HouseholdRecord, sqlx::Error> {
     .into_record()
 }
 
-/// A member's stored values, from a row or (SQLite, `MEMBER_JSON`) from a JSON array, where the
-/// booleans are 0 and 1.
+/// A member's stored values, in `MEMBER_FIELDS`' order, from `household_json`'s array or from a row
+/// (`decode_member`).
 #[derive(serde::Deserialize)]
 struct MemberValues<'a>(
     i64,
@@ -712,20 +747,46 @@ struct MemberValues<'a>(
     i16,
     Option<i16>,
     String,
-    #[serde(deserialize_with = "int_bool")] bool,
-    #[serde(deserialize_with = "int_bool")] bool,
-    #[serde(deserialize_with = "opt_int_bool")] Option<bool>,
-    #[serde(deserialize_with = "opt_int_bool")] Option<bool>,
-    #[serde(deserialize_with = "int_bool")] bool,
-    #[serde(deserialize_with = "int_bool")] bool,
+    #[serde(deserialize_with = "flag")] bool,
+    #[serde(deserialize_with = "flag")] bool,
+    #[serde(deserialize_with = "opt_flag")] Option<bool>,
+    #[serde(deserialize_with = "opt_flag")] Option<bool>,
+    #[serde(deserialize_with = "flag")] bool,
+    #[serde(deserialize_with = "flag")] bool,
 );
 
-fn int_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    Ok(<i64 as serde::Deserialize>::deserialize(d)? != 0)
+/// A stored flag as the JSON has it: 0 and 1 from SQLite (no boolean type), true and false from
+/// PostgreSQL.
+struct Flag(bool);
+
+impl<'de> serde::Deserialize<'de> for Flag {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Flag;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("true, false, 0 or 1")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Flag, E> {
+                Ok(Flag(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Flag, E> {
+                Ok(Flag(v != 0))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Flag, E> {
+                Ok(Flag(v != 0))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
-fn opt_int_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    Ok(<Option<i64> as serde::Deserialize>::deserialize(d)?.map(|v| v != 0))
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    <Flag as serde::Deserialize>::deserialize(d).map(|f| f.0)
+}
+
+fn opt_flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    <Option<Flag> as serde::Deserialize>::deserialize(d).map(|f| f.map(|f| f.0))
 }
 
 impl MemberValues<'_> {
@@ -800,30 +861,29 @@ fn decode_income(r: &DbRow) -> Result<(i64, IncomeRecord), sqlx::Error> {
     ))
 }
 
-/// Members and incomes for a set of households (PostgreSQL, see `HOUSEHOLDS_AS_JSON`): two queries
-/// per 500 households (no N+1).
+/// Members and incomes for a set of households (PostgreSQL, see `BATCHES_AS_JSON`): two queries
+/// per 500 households (no N+1), each with the IDs as one array parameter (`bulk::any_of_ids`).
 async fn attach_details(r: &Pool<DB>, records: Vec<HouseholdRecord>) -> Result<Vec<HouseholdDetail>, sqlx::Error> {
     if records.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<Arg> = records.iter().map(|h| Arg::I64(Some(h.id.0))).collect();
+    let ids: Vec<i64> = records.iter().map(|h| h.id.0).collect();
     let mut members: std::collections::HashMap<i64, Vec<MemberRecord>> = std::collections::HashMap::new();
     let mut incomes: std::collections::HashMap<i64, Vec<IncomeRecord>> = std::collections::HashMap::new();
+    let member_q = format!(
+        "SELECT id, household_id, seq, {} FROM members WHERE household_id = ANY($1) ORDER BY household_id, seq, id",
+        sql::MEMBER_COLS.join(", ")
+    );
+    let income_q = format!(
+        "SELECT {} FROM income_records WHERE household_id = ANY($1) ORDER BY household_id, year DESC",
+        sql::INCOME_COLS.join(", ")
+    );
     for chunk in ids.chunks(500) {
-        let list = in_list(chunk.len());
-        let q = format!(
-            "SELECT id, household_id, seq, {} FROM members WHERE household_id IN ({list}) ORDER BY household_id, seq, id",
-            sql::MEMBER_COLS.join(", ")
-        );
-        for row in bind_all(dynamic(q), chunk).fetch_all(r).await? {
+        for row in bulk::any_of_ids(&member_q, chunk).fetch_all(r).await? {
             let (hid, m) = decode_member(&row)?;
             members.entry(hid).or_default().push(m);
         }
-        let q = format!(
-            "SELECT {} FROM income_records WHERE household_id IN ({list}) ORDER BY household_id, year DESC",
-            sql::INCOME_COLS.join(", ")
-        );
-        for row in bind_all(dynamic(q), chunk).fetch_all(r).await? {
+        for row in bulk::any_of_ids(&income_q, chunk).fetch_all(r).await? {
             let (hid, i) = decode_income(&row)?;
             incomes.entry(hid).or_default().push(i);
         }
@@ -911,7 +971,7 @@ pub(crate) async fn household(
     let q = format!("{} WHERE h.household_no = $1 AND h.village_code BETWEEN $2 AND $3", household_select());
     let row = dynamic(q).bind(no.to_string()).bind(lo).bind(hi).fetch_optional(r).await.map_err(crate::db_err)?;
     let Some(row) = row else { return Ok(None) };
-    Ok(details_of(r, &[row]).await.map_err(crate::db_err)?.pop())
+    Ok(details_of(&[row]).map_err(crate::db_err)?.pop())
 }
 
 pub(crate) async fn export_batch(
@@ -925,7 +985,7 @@ pub(crate) async fn export_batch(
     let w = sql::household_where_from(scope, filter, after, &mut args);
     let lim = sql::push(&mut args, Arg::I64(Some(i64::from(limit))));
     let order = "ORDER BY h.village_code, h.group_no, h.household_no";
-    let details = if HOUSEHOLDS_AS_JSON {
+    let details = if BATCHES_AS_JSON {
         // the whole batch in one row: one hand-over from SQLite's thread instead of one per
         // household. The page is chosen first and its JSON built after: were the JSON in the
         // LIMITed query, a filter whose index does not give list order (a search by number) would
@@ -942,9 +1002,9 @@ pub(crate) async fn export_batch(
             .map_err(|e| crate::db_err(stored_json(e)))?;
         batch.into_iter().map(detail_of).collect::<Result<Vec<_>, _>>().map_err(crate::db_err)?
     } else {
-        let q = format!("{} WHERE {w} {order} LIMIT {lim}", household_select());
+        let q = format!("{} WHERE {w} {order} LIMIT {lim}", batch_select());
         let rows = bind_all(dynamic(q), &args).fetch_all(r).await.map_err(crate::db_err)?;
-        details_of(r, &rows).await.map_err(crate::db_err)?
+        batch_details(r, &rows).await.map_err(crate::db_err)?
     };
     let next = (details.len() == limit as usize).then(|| details.last()).flatten().map(|d| Cursor {
         village: d.record.household.village.as_i64(),
@@ -957,10 +1017,12 @@ pub(crate) async fn export_batch(
 pub(crate) async fn households_by_no(r: &Pool<DB>, nos: &[HouseholdNo]) -> Result<Vec<HouseholdDetail>, StoreError> {
     let mut out = Vec::new();
     for chunk in nos.chunks(500) {
-        let args: Vec<Arg> = chunk.iter().map(|n| Arg::Text(Some(n.to_string()))).collect();
-        let q = format!("{} WHERE h.household_no IN ({})", household_select(), in_list(args.len()));
-        let rows = bind_all(dynamic(q), &args).fetch_all(r).await.map_err(crate::db_err)?;
-        out.extend(details_of(r, &rows).await.map_err(crate::db_err)?);
+        let q = format!("{} WHERE h.household_no = ANY($1)", batch_select());
+        let rows = bulk::any_of_texts(&q, chunk.iter().map(|n| n.to_string()).collect())
+            .fetch_all(r)
+            .await
+            .map_err(crate::db_err)?;
+        out.extend(batch_details(r, &rows).await.map_err(crate::db_err)?);
     }
     Ok(out)
 }
