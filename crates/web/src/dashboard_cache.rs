@@ -149,11 +149,18 @@ pub struct DashboardCache {
     /// it are stale.
     changes: std::sync::Mutex<Changes>,
     slots: std::sync::Mutex<HashMap<Key, Arc<Slot>>>,
+    /// The background refreshes under way, stopped with the server ([`Self::stop_refreshes`]).
+    refreshes: std::sync::Mutex<tokio::task::JoinSet<()>>,
 }
 
 impl DashboardCache {
     pub fn new(fresh_for: Duration) -> Self {
-        DashboardCache { fresh_for, changes: Default::default(), slots: Default::default() }
+        DashboardCache {
+            fresh_for,
+            changes: Default::default(),
+            slots: Default::default(),
+            refreshes: Default::default(),
+        }
     }
 
     /// Something may have changed anywhere: the next read of every dashboard recomputes.
@@ -204,16 +211,19 @@ impl DashboardCache {
             }
             if age < self.fresh_for * STALE_FACTOR {
                 if !slot.refreshing.swap(true, Ordering::AcqRel) {
-                    let (cache, slot) = (Arc::clone(self), Arc::clone(&slot));
-                    tokio::spawn(async move {
-                        // cleared however the refresh ends (a panic included)
-                        struct Done<'a>(&'a AtomicBool);
-                        impl Drop for Done<'_> {
-                            fn drop(&mut self) {
-                                self.0.store(false, Ordering::Release);
-                            }
+                    // cleared however the refresh ends: a panic, or stopped before it ran (an
+                    // aborted task that was never polled drops its future without running it)
+                    struct Done(Arc<Slot>);
+                    impl Drop for Done {
+                        fn drop(&mut self) {
+                            self.0.refreshing.store(false, Ordering::Release);
                         }
-                        let _done = Done(&slot.refreshing);
+                    }
+                    let (cache, done) = (Arc::clone(self), Done(Arc::clone(&slot)));
+                    let mut refreshes = self.refreshes.lock().unwrap_or_else(|e| e.into_inner());
+                    while refreshes.try_join_next().is_some() {}
+                    refreshes.spawn(async move {
+                        let slot = &done.0;
                         let _one = slot.computing.lock().await;
                         // a reader may have recomputed it while this task waited
                         if slot
@@ -222,7 +232,7 @@ impl DashboardCache {
                         {
                             return;
                         }
-                        if let Err(e) = cache.compute_into(&slot, &compute).await {
+                        if let Err(e) = cache.compute_into(slot, &compute).await {
                             tracing::warn!(error = %e, "could not refresh a dashboard: the next read recomputes it");
                         }
                     });
@@ -243,6 +253,20 @@ impl DashboardCache {
             return Err(e.error());
         }
         self.compute_into(&slot, &compute).await
+    }
+
+    /// Cancels the background refreshes under way and waits until they are gone: a server that
+    /// stops, then closes its pool, has no refresh left to meet the closed pool. A refresh that
+    /// did not finish leaves the figures it would have replaced; the next read recomputes them.
+    pub async fn stop_refreshes(&self) {
+        let mut refreshes = std::mem::take(&mut *self.refreshes.lock().unwrap_or_else(|e| e.into_inner()));
+        refreshes.abort_all();
+        while refreshes.join_next().await.is_some() {}
+    }
+
+    /// Cancels the background refreshes under way without waiting (a server's future dropped).
+    pub fn abort_refreshes(&self) {
+        self.refreshes.lock().unwrap_or_else(|e| e.into_inner()).abort_all();
     }
 
     async fn compute_into<F, Fut>(&self, slot: &Slot, compute: &F) -> Result<Cached, EditError>
@@ -359,6 +383,61 @@ mod tests {
         // unread for longer than four times the freshness time: recomputed before it is served
         tokio::time::advance(Duration::from_secs(21)).await;
         assert_eq!(cache.get(k, counting(&calls)).await.unwrap().dashboard.total.households, 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stopping_cancels_the_refreshes_under_way() {
+        let cache = Arc::new(DashboardCache::new(Duration::from_secs(5)));
+        let k = key(450_203_100_000);
+        cache.get(k, counting(&Arc::new(AtomicUsize::new(0)))).await.unwrap();
+        tokio::time::advance(Duration::from_secs(6)).await;
+        // a refresh that would take an hour, and says when it starts, ends or is dropped
+        let (started, finished) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let dropped = Arc::new(AtomicBool::new(false));
+        struct OnDrop(Arc<AtomicBool>);
+        impl Drop for OnDrop {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let slow = {
+            let (started, finished, dropped) = (Arc::clone(&started), Arc::clone(&finished), Arc::clone(&dropped));
+            move || -> Computed {
+                let (finished, guard) = (Arc::clone(&finished), OnDrop(Arc::clone(&dropped)));
+                started.fetch_add(1, Ordering::SeqCst);
+                Box::pin(async move {
+                    let _guard = guard;
+                    tokio::time::sleep(Duration::from_secs(3_600)).await;
+                    finished.fetch_add(1, Ordering::SeqCst);
+                    Ok((dashboard(99), DateTime::<Utc>::default()))
+                })
+            }
+        };
+        assert_eq!(cache.get(k, slow).await.unwrap().dashboard.total.households, 1, "the stale figures, at once");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert_eq!(started.load(Ordering::SeqCst), 1, "the refresh runs behind the read");
+        cache.stop_refreshes().await;
+        assert!(dropped.load(Ordering::SeqCst), "stopped: the refresh's computation is dropped");
+        tokio::time::advance(Duration::from_secs(7_200)).await;
+        assert_eq!(finished.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refresh_stopped_before_it_ran_does_not_block_the_next() {
+        let cache = Arc::new(DashboardCache::new(Duration::from_secs(5)));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let k = key(450_203_100_000);
+        cache.get(k, counting(&calls)).await.unwrap();
+        tokio::time::advance(Duration::from_secs(6)).await;
+        // stale: a refresh is spawned, and stopped before it is ever polled
+        assert_eq!(cache.get(k, counting(&calls)).await.unwrap().dashboard.total.households, 1);
+        cache.stop_refreshes().await;
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "the stopped refresh never computed");
+        // still within the stale window: the next read serves the old figures and refreshes behind
+        assert_eq!(cache.get(k, counting(&calls)).await.unwrap().dashboard.total.households, 1);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "a new refresh ran");
+        assert_eq!(cache.get(k, counting(&calls)).await.unwrap().dashboard.total.households, 2);
     }
 
     #[tokio::test(start_paused = true)]

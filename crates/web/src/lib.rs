@@ -180,13 +180,17 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     state.reload_calendar().await.map_err(|e| std::io::Error::other(format!("工作日历：{e}")))?;
-    // the background work ends with the server: a process that serves again, or closes the pool
-    // after (the bench, the tests), would otherwise keep tasks polling a closed pool
-    let mut background = AbortOnDrop(vec![
-        notify::spawn(state.clone(), std::time::Duration::from_secs(5)),
-        spawn_calendar_refresh(state.clone(), CALENDAR_REFRESH),
-        spawn_tally_compaction(state.db.clone(), TALLY_CHECK),
-    ]);
+    // the background work ends with the server, and so do the dashboards' refreshes under way: a
+    // process that serves again, or closes the pool after (the bench, the tests), would otherwise
+    // keep tasks polling a closed pool
+    let mut background = AbortOnDrop {
+        tasks: vec![
+            notify::spawn(state.clone(), std::time::Duration::from_secs(5)),
+            spawn_calendar_refresh(state.clone(), CALENDAR_REFRESH),
+            spawn_tally_compaction(state.db.clone(), TALLY_CHECK),
+        ],
+        dashboards: Arc::clone(&state.dashboards),
+    };
     let served = axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
@@ -194,24 +198,30 @@ pub async fn serve(
     served
 }
 
-/// Tasks aborted when this is dropped (the server's future was dropped) or stopped.
-struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+/// The server's background tasks and the dashboards' refreshes, aborted when this is dropped (the
+/// server's future was dropped) or stopped.
+struct AbortOnDrop {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    dashboards: Arc<dashboard_cache::DashboardCache>,
+}
 
 impl AbortOnDrop {
     /// Aborts the tasks and waits until they are gone: none touches the pool after this.
     async fn stop(&mut self) {
-        for t in std::mem::take(&mut self.0) {
+        for t in std::mem::take(&mut self.tasks) {
             t.abort();
             let _ = t.await;
         }
+        self.dashboards.stop_refreshes().await;
     }
 }
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
-        for t in &self.0 {
+        for t in &self.tasks {
             t.abort();
         }
+        self.dashboards.abort_refreshes();
     }
 }
 
