@@ -352,6 +352,16 @@ mod tests {
         }
     }
 
+    /// A cache (fresh for 5 s) holding one dashboard, computed by `calls` and now 6 s old: past its
+    /// freshness, within the stale window.
+    async fn stale(calls: &Arc<AtomicUsize>) -> (Arc<DashboardCache>, Key) {
+        let cache = Arc::new(DashboardCache::new(Duration::from_secs(5)));
+        let k = key(450_203_100_000);
+        cache.get(k, counting(calls)).await.unwrap();
+        tokio::time::advance(Duration::from_secs(6)).await;
+        (cache, k)
+    }
+
     #[tokio::test(start_paused = true)]
     async fn fresh_figures_are_reused_until_a_local_change() {
         let cache = Arc::new(DashboardCache::new(Duration::from_secs(5)));
@@ -369,11 +379,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn stale_figures_are_served_while_one_task_refreshes_and_never_when_too_old() {
-        let cache = Arc::new(DashboardCache::new(Duration::from_secs(5)));
         let calls = Arc::new(AtomicUsize::new(0));
-        let k = key(450_203_100_000);
-        cache.get(k, counting(&calls)).await.unwrap();
-        tokio::time::advance(Duration::from_secs(6)).await;
+        let (cache, k) = stale(&calls).await;
         // past the freshness time: the old figures now, one refresh behind them
         let (a, b) = tokio::join!(cache.get(k, counting(&calls)), cache.get(k, counting(&calls)));
         assert_eq!((a.unwrap().dashboard.total.households, b.unwrap().dashboard.total.households), (1, 1));
@@ -387,10 +394,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn stopping_cancels_the_refreshes_under_way() {
-        let cache = Arc::new(DashboardCache::new(Duration::from_secs(5)));
-        let k = key(450_203_100_000);
-        cache.get(k, counting(&Arc::new(AtomicUsize::new(0)))).await.unwrap();
-        tokio::time::advance(Duration::from_secs(6)).await;
+        let (cache, k) = stale(&Arc::new(AtomicUsize::new(0))).await;
         // a refresh that would take an hour, and says when it starts, ends or is dropped
         let (started, finished) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let dropped = Arc::new(AtomicBool::new(false));
@@ -424,11 +428,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_refresh_stopped_before_it_ran_does_not_block_the_next() {
-        let cache = Arc::new(DashboardCache::new(Duration::from_secs(5)));
         let calls = Arc::new(AtomicUsize::new(0));
-        let k = key(450_203_100_000);
-        cache.get(k, counting(&calls)).await.unwrap();
-        tokio::time::advance(Duration::from_secs(6)).await;
+        let (cache, k) = stale(&calls).await;
         // stale: a refresh is spawned, and stopped before it is ever polled
         assert_eq!(cache.get(k, counting(&calls)).await.unwrap().dashboard.total.households, 1);
         cache.stop_refreshes().await;
@@ -442,11 +443,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_failed_or_overtaken_refresh_does_not_stick() {
-        let cache = Arc::new(DashboardCache::new(Duration::from_secs(5)));
         let calls = Arc::new(AtomicUsize::new(0));
-        let k = key(450_203_100_000);
-        cache.get(k, counting(&calls)).await.unwrap();
-        tokio::time::advance(Duration::from_secs(6)).await;
+        let (cache, k) = stale(&calls).await;
         // the background refresh fails: the stale figures stay, and the next stale read tries again
         let failing = || async { Err::<(Dashboard, DateTime<Utc>), _>(EditError::NotFound) };
         assert_eq!(cache.get(k, failing).await.unwrap().dashboard.total.households, 1);
