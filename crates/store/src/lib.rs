@@ -290,7 +290,7 @@ macro_rules! dispatch {
             stringify!($f),
             "all_regions" | "list_households" | "household" | "export_batch" | "households_by_no"
                 | "member_locations" | "user_by_username" | "user" | "list_users" | "count_users" | "session"
-                | "audit_rows" | "audit_chain" | "params" | "applied_migrations" | "schema_columns" | "ping"
+                | "audit_rows" | "audit_chain" | "params" | "applied_migrations" | "schema_columns" | "schema_indexes" | "ping"
                 | "findings" | "finding_counts" | "campaigns" | "campaign" | "tasks" | "progress" | "task" | "visit"
                 | "visits" | "look_back" | "look_back_counts" | "stored_calendar" | "case" | "cases"
                 | "case_counts" | "case_groups" | "officer_gap_groups" | "measure_gap_groups" | "attachment" | "officer_history" | "officer_gaps" | "officer_households"
@@ -383,6 +383,11 @@ impl Db {
     /// (table, column) pairs of the current schema, for the schema-equivalence test.
     pub async fn schema_columns(&self) -> StoreResult<Vec<(String, String)>> {
         dispatch!(self, schema_columns())
+    }
+
+    /// (table, index, definition) triples of the current schema (tests).
+    pub async fn schema_indexes(&self) -> StoreResult<Vec<(String, String, String)>> {
+        dispatch!(self, schema_indexes())
     }
 
     /// Transactions the audit log's group commit has begun on this store (tests).

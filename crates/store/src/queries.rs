@@ -251,6 +251,20 @@ pub(crate) async fn schema_columns(r: &Pool<DB>) -> Result<Vec<(String, String)>
         .map_err(crate::db_err)
 }
 
+/// (table, index, definition) of the current schema, for tests of what a bulk load leaves.
+pub(crate) async fn schema_indexes(r: &Pool<DB>) -> Result<Vec<(String, String, String)>, StoreError> {
+    let sql = if BACKEND == crate::Backend::Sqlite {
+        "SELECT tbl_name AS t, name AS i, COALESCE(sql, '') AS d FROM sqlite_master WHERE type = 'index' ORDER BY 1, 2"
+    } else {
+        "SELECT tablename::text AS t, indexname::text AS i, indexdef AS d FROM pg_indexes WHERE schemaname = current_schema() ORDER BY 1, 2"
+    };
+    let rows = sqlx::query(sql).fetch_all(r).await.map_err(crate::db_err)?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("t")?, r.try_get("i")?, r.try_get("d")?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(crate::db_err)
+}
+
 pub(crate) async fn ping(r: &Pool<DB>) -> Result<(), StoreError> {
     sqlx::query("SELECT 1").execute(r).await.map_err(crate::db_err)?;
     Ok(())
@@ -1314,6 +1328,9 @@ pub struct ImportTx {
     /// PostgreSQL: audit entries waiting in `import_audit_staging` for the commit (see
     /// [`ImportTx::audit`]).
     staged_audit: i64,
+    /// SQLite: the indexes dropped for a first import, built again at the commit (see
+    /// [`defer_indexes`]).
+    deferred_indexes: Vec<String>,
 }
 
 /// Opens the import's transaction and its record (counts filled in by the commit).
@@ -1341,6 +1358,7 @@ pub(crate) async fn begin_import(
     .await
     .and_then(|r| r.try_get("id"))
     .map_err(crate::db_err)?;
+    let deferred_indexes = defer_indexes(&mut tx).await.map_err(crate::db_err)?;
     Ok(ImportTx {
         tx,
         pool: w.clone(),
@@ -1353,7 +1371,40 @@ pub(crate) async fn begin_import(
         unchanged: 0,
         members_written: 0,
         staged_audit: 0,
+        deferred_indexes,
     })
+}
+
+/// SQLite, an import into an empty registry (the first load of a county): the households' and
+/// members' secondary indexes are dropped inside the import's transaction and built again from
+/// their own definitions before it commits. SQLite builds an index from sorted keys much faster
+/// than it inserts a million random ID keys one at a time. Readers keep the committed schema
+/// meanwhile (the import's own look-ups read through them), and a rollback restores the indexes
+/// with the rest. Not on PostgreSQL: `DROP INDEX` would lock the tables against every reader,
+/// the import's own look-ups included.
+async fn defer_indexes(conn: &mut Conn) -> Result<Vec<String>, sqlx::Error> {
+    if BACKEND != crate::Backend::Sqlite {
+        return Ok(Vec::new());
+    }
+    let empty: bool =
+        sqlx::query("SELECT NOT EXISTS (SELECT 1 FROM households) AS e").fetch_one(&mut *conn).await?.try_get("e")?;
+    if !empty {
+        return Ok(Vec::new());
+    }
+    // the unique constraints' own indexes have no `sql` and stay: they are checks, not speed
+    let rows = sqlx::query(
+        "SELECT name, sql FROM sqlite_master
+         WHERE type = 'index' AND tbl_name IN ('households', 'members') AND sql IS NOT NULL ORDER BY name",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut creates = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let name: String = r.try_get("name")?;
+        dynamic(format!("DROP INDEX \"{name}\"")).execute(&mut *conn).await?;
+        creates.push(r.try_get("sql")?);
+    }
+    Ok(creates)
 }
 
 impl ImportTx {
@@ -1506,6 +1557,9 @@ impl ImportTx {
     /// campaign that covers them, audits the import and commits.
     pub(crate) async fn commit(mut self, meta: &ImportMeta) -> Result<ImportOutcome, StoreError> {
         self.chain_staged_audit().await.map_err(crate::db_err)?;
+        for create in std::mem::take(&mut self.deferred_indexes) {
+            dynamic(create).execute(&mut *self.tx).await.map_err(crate::db_err)?;
+        }
         let outcome = ImportOutcome {
             import_id: self.import_id,
             created: self.created,

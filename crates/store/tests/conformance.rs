@@ -464,6 +464,46 @@ async fn import_updates_in_place_and_is_all_or_nothing() {
 }
 
 #[tokio::test]
+async fn a_first_import_leaves_the_indexes_as_they_were() {
+    // SQLite drops the registry's secondary indexes for an import into an empty registry and
+    // builds them again before the commit: whatever happens, the schema must come out the same
+    on_both(|db| async move {
+        let before = db.schema_indexes().await.unwrap();
+        assert!(before.iter().any(|(t, i, _)| t == "members" && i == "members_id_key"), "{before:?}");
+        // (missing, added) against `before`
+        let changes = |now: Vec<(String, String, String)>| {
+            let missing: Vec<_> = before.iter().filter(|i| !now.contains(i)).cloned().collect();
+            let added: Vec<_> = now.into_iter().filter(|i| !before.contains(i)).collect();
+            (missing, added)
+        };
+        let same = (vec![], vec![]);
+        db.upsert_regions(&Actor::cli(), at(), &luorong_regions()).await.unwrap();
+        let data: Vec<_> = (1..=30).map(|n| incoming(n, DAZHENG)).collect();
+        let meta = ImportMeta { file_name: "first.csv".into(), file_sha256: "2".repeat(64), rows: 60, warnings: 0 };
+        let mut w = db.begin_import(&Actor::cli(), at(), &meta).await.unwrap();
+        w.apply(&domain::import::plan(data[..10].to_vec(), vec![])).await.unwrap();
+        // meanwhile other connections read through the committed schema
+        assert_eq!(changes(db.schema_indexes().await.unwrap()), same, "while importing");
+        let keys: Vec<u64> = data.iter().flat_map(|h| h.members.iter().map(|m| m.national_id.key())).collect();
+        assert!(db.member_locations(&keys).await.unwrap().is_empty());
+        drop(w);
+
+        // abandoned, then done: the indexes are there and used
+        seed(&db, data[..20].to_vec()).await;
+        assert_eq!(changes(db.schema_indexes().await.unwrap()), same, "after a first import");
+        assert_eq!(db.member_locations(&keys).await.unwrap().len(), 40);
+        let found = db.households_by_no(&[data[7].household.household_no.clone()]).await.unwrap();
+        assert_eq!(found[0].members.len(), 2);
+
+        // a later import (the registry no longer empty) changes nothing either
+        seed(&db, data[20..].to_vec()).await;
+        assert_eq!(changes(db.schema_indexes().await.unwrap()), same, "after a second import");
+        assert_eq!(db.member_locations(&keys).await.unwrap().len(), 60);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn bulk_path_handles_thousands() {
     on_both(|db| async move {
         let data: Vec<_> = (1..=1500).map(|n| incoming(n, DAZHENG)).collect();
