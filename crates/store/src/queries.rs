@@ -115,9 +115,8 @@ async fn current_villages(
     if households.is_empty() {
         return Ok(out);
     }
-    let args: Vec<Arg> = households.iter().map(|h| Arg::I64(Some(*h))).collect();
-    let q = format!("SELECT id, village_code FROM households WHERE id IN ({}){KEEP_VILLAGE}", in_list(args.len()));
-    for row in bind_all(dynamic(q), &args).fetch_all(&mut *conn).await.map_err(crate::db_err)? {
+    let q = format!("SELECT id, village_code FROM households WHERE id = ANY($1){KEEP_VILLAGE}");
+    for row in bulk::any_of_ids(&q, households).fetch_all(&mut *conn).await.map_err(crate::db_err)? {
         out.insert(row.try_get("id").map_err(crate::db_err)?, row.try_get("village_code").map_err(crate::db_err)?);
     }
     Ok(out)
@@ -1046,13 +1045,10 @@ pub(crate) async fn member_locations(
     keys: &[u64],
 ) -> Result<Vec<(u64, HouseholdNo, RegionCode)>, StoreError> {
     let mut out = Vec::new();
+    const Q: &str = "SELECT m.id_key, h.household_no, h.village_code FROM members m JOIN households h ON h.id = m.household_id WHERE m.id_key = ANY($1)";
     for chunk in keys.chunks(500) {
-        let args: Vec<Arg> = chunk.iter().map(|k| Arg::I64(Some(*k as i64))).collect();
-        let q = format!(
-            "SELECT m.id_key, h.household_no, h.village_code FROM members m JOIN households h ON h.id = m.household_id WHERE m.id_key IN ({})",
-            in_list(args.len())
-        );
-        for row in bind_all(dynamic(q), &args).fetch_all(r).await.map_err(crate::db_err)? {
+        let ids: Vec<i64> = chunk.iter().map(|k| *k as i64).collect();
+        for row in bulk::any_of_ids(Q, &ids).fetch_all(r).await.map_err(crate::db_err)? {
             let key: i64 = row.try_get("id_key").map_err(crate::db_err)?;
             let no: String = row.try_get("household_no").map_err(crate::db_err)?;
             let v: i64 = row.try_get("village_code").map_err(crate::db_err)?;
@@ -5447,17 +5443,15 @@ async fn member_matches(
 ) -> Result<Vec<MemberMatch>, StoreError> {
     let (lo, hi) = scope.range();
     let mut out = Vec::new();
+    let q = format!(
+        "SELECT m.id_key, m.id AS member_id, m.name, h.id AS household_id, h.village_code, h.kind, h.monitoring_status,
+                h.monitoring_category, h.monitored_since, h.elimination_mode, h.eliminated_on
+         FROM members m JOIN households h ON h.id = m.household_id WHERE {column} = ANY($1)"
+    );
     for chunk in values.chunks(500) {
-        let args: Vec<Arg> = chunk.iter().map(|k| Arg::I64(Some(*k))).collect();
-        let q = format!(
-            "SELECT m.id_key, m.id AS member_id, m.name, h.id AS household_id, h.village_code, h.kind, h.monitoring_status,
-                    h.monitoring_category, h.monitored_since, h.elimination_mode, h.eliminated_on
-             FROM members m JOIN households h ON h.id = m.household_id WHERE {column} IN ({})",
-            in_list(args.len())
-        );
-        for row in bind_all(dynamic(q), &args).fetch_all(r).await.map_err(crate::db_err)? {
+        for row in bulk::any_of_ids(&q, chunk).fetch_all(r).await.map_err(crate::db_err)? {
             let village: i64 = row.try_get("village_code").map_err(crate::db_err)?;
-            // the scope in Rust: the IN list is the query's only parameter list (see in_list)
+            // the scope in Rust: the list is the query's only parameter (see bulk::any_of)
             if !(lo..=hi).contains(&village) {
                 continue;
             }
@@ -5516,16 +5510,13 @@ async fn upsert_alerts(
     let mut seen: std::collections::HashSet<Seen> = Default::default();
     // each household's village as it is now (the matching read it before this transaction)
     let mut villages: HashMap<i64, i64> = HashMap::with_capacity(households.len());
+    const Q: &str =
+        "SELECT a.id, a.household_id, a.period, a.value, a.kind, a.status, r.member_id, r.value AS row_value, r.item
+         FROM department_alerts a LEFT JOIN alert_rows r ON r.alert_id = a.id
+         WHERE a.household_id = ANY($1)";
     for chunk in households.chunks(500) {
         villages.extend(current_villages(&mut *tx, chunk).await?);
-        let args: Vec<Arg> = chunk.iter().map(|h| Arg::I64(Some(*h))).collect();
-        let q = format!(
-            "SELECT a.id, a.household_id, a.period, a.value, a.kind, a.status, r.member_id, r.value AS row_value, r.item
-             FROM department_alerts a LEFT JOIN alert_rows r ON r.alert_id = a.id
-             WHERE a.household_id IN ({})",
-            in_list(args.len())
-        );
-        for row in bind_all(dynamic(q), &args).fetch_all(&mut *tx).await.map_err(crate::db_err)? {
+        for row in bulk::any_of_ids(Q, chunk).fetch_all(&mut *tx).await.map_err(crate::db_err)? {
             let row_kind: i16 = row.try_get("kind").map_err(crate::db_err)?;
             if row_kind != kind.code() {
                 continue;
