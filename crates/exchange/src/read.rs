@@ -257,7 +257,8 @@ pub fn read_xlsx<RS: Read + Seek + Send, T>(
 
 /// Rows handed at a time from the thread that reads the sheet to the caller's.
 const XLSX_BATCH: usize = 500;
-/// Batches read ahead of the caller at most (memory stays flat whatever the sheet's size).
+/// Batches waiting for the caller at most (with the one being read and the one being used:
+/// memory stays flat whatever the sheet's size).
 const XLSX_AHEAD: usize = 4;
 
 fn read_xlsx_with<RS: Read + Seek + Send, T>(
@@ -290,8 +291,8 @@ fn read_xlsx_with<RS: Read + Seek + Send, T>(
             }
         }
         if let Some((header_row, headers)) = found {
-            // Unzipping and parsing the sheet's XML costs about twice what the caller does with
-            // the rows (the county's file: 26 s read and checked, 10 s from CSV), so it runs on a
+            // Unzipping and parsing the sheet's XML costs more than what the caller does with the
+            // rows (the county's file: 26 s read and checked, 10 s from CSV), so it runs on a
             // thread of its own while the caller works on the rows before.
             let width = headers.len();
             return std::thread::scope(|scope| {
@@ -300,6 +301,7 @@ fn read_xlsx_with<RS: Read + Seek + Send, T>(
                 let source = XlsxSource {
                     rx,
                     batch: Vec::new().into_iter(),
+                    ended: false,
                     header_row,
                     rows_hint: last_row.saturating_sub(header_row),
                     headers,
@@ -381,13 +383,17 @@ fn convert(v: &DataRef<'_>) -> Cell {
     }
 }
 
+/// What [`read_ahead`] hands over: rows, then the sheet's end or a read error. A thread that
+/// stops without either (a panic) is an error too, never a shorter table.
+enum Ahead {
+    Rows(Vec<Row>),
+    End,
+    Failed(ReadError),
+}
+
 /// Reads the sheet's rows in batches and hands them over until the end, a read error (handed
 /// over last) or a caller that no longer listens.
-fn read_ahead<RS: Read + Seek>(
-    mut rows: XlsxRows<'_, RS>,
-    width: usize,
-    tx: std::sync::mpsc::SyncSender<Result<Vec<Row>, ReadError>>,
-) {
+fn read_ahead<RS: Read + Seek>(mut rows: XlsxRows<'_, RS>, width: usize, tx: std::sync::mpsc::SyncSender<Ahead>) {
     loop {
         let mut batch = Vec::with_capacity(XLSX_BATCH);
         let last = loop {
@@ -398,28 +404,25 @@ fn read_ahead<RS: Read + Seek>(
                         break None;
                     }
                 }
-                Ok(None) => break Some(Ok(())),
-                Err(e) => break Some(Err(ReadError::from(e))),
+                Ok(None) => break Some(Ahead::End),
+                Err(e) => break Some(Ahead::Failed(ReadError::from(e))),
             }
         };
-        if !batch.is_empty() && tx.send(Ok(batch)).is_err() {
+        if !batch.is_empty() && tx.send(Ahead::Rows(batch)).is_err() {
             return;
         }
-        match last {
-            None => {}
-            Some(Ok(())) => return,
-            Some(Err(e)) => {
-                let _ = tx.send(Err(e));
-                return;
-            }
+        if let Some(last) = last {
+            let _ = tx.send(last);
+            return;
         }
     }
 }
 
 /// The rows [`read_ahead`] hands over.
 struct XlsxSource {
-    rx: std::sync::mpsc::Receiver<Result<Vec<Row>, ReadError>>,
+    rx: std::sync::mpsc::Receiver<Ahead>,
     batch: std::vec::IntoIter<Row>,
+    ended: bool,
     header_row: usize,
     headers: Vec<String>,
     rows_hint: usize,
@@ -444,14 +447,14 @@ impl RowSource for XlsxSource {
             if let Some(row) = self.batch.next() {
                 return Some(row);
             }
-            if self.error.is_some() {
+            if self.error.is_some() || self.ended {
                 return None;
             }
             match self.rx.recv() {
-                Ok(Ok(batch)) => self.batch = batch.into_iter(),
-                Ok(Err(e)) => self.error = Some(e),
-                // the sheet's end
-                Err(_) => return None,
+                Ok(Ahead::Rows(batch)) => self.batch = batch.into_iter(),
+                Ok(Ahead::End) => self.ended = true,
+                Ok(Ahead::Failed(e)) => self.error = Some(e),
+                Err(_) => self.error = Some(ReadError::Io(std::io::Error::other("the sheet's reading thread stopped"))),
             }
         }
     }
@@ -889,6 +892,25 @@ mod tests {
         });
         assert!(r.is_err(), "read {read} rows of {} and no error", XLSX_BATCH * 8);
         assert!(read < XLSX_BATCH * 8, "{read}");
+    }
+
+    #[test]
+    fn a_reading_thread_gone_without_an_end_is_an_error() {
+        let (tx, rx) = std::sync::mpsc::sync_channel(XLSX_AHEAD);
+        let row = Row { number: 2, cells: vec![Cell::Text("001".into())] };
+        tx.send(Ahead::Rows(vec![row.clone()])).unwrap();
+        drop(tx);
+        let source = XlsxSource {
+            rx,
+            batch: Vec::new().into_iter(),
+            ended: false,
+            header_row: 1,
+            headers: vec!["户编号".into()],
+            rows_hint: 5,
+            error: None,
+        };
+        let r = finish(source, |s| std::iter::from_fn(|| s.next_row()).collect::<Vec<_>>());
+        assert!(matches!(r, Err(ReadError::Io(_))), "{r:?}");
     }
 
     #[test]
