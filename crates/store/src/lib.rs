@@ -510,6 +510,17 @@ impl HouseholdStore for Db {
 /// one write connection is held until the commit or the drop).
 pub struct DbImport(ImportTxs);
 
+impl DbImport {
+    /// The indexes this import dropped, to build again at its commit (SQLite, a first import).
+    #[cfg(feature = "testing")]
+    pub fn deferred_indexes(&self) -> Vec<String> {
+        match &self.0 {
+            ImportTxs::Sqlite(t) => t.deferred_indexes(),
+            ImportTxs::Pg(t) => t.deferred_indexes(),
+        }
+    }
+}
+
 enum ImportTxs {
     Sqlite(sqlite::ImportTx),
     Pg(pg::ImportTx),

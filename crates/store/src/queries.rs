@@ -1404,6 +1404,12 @@ async fn defer_indexes(conn: &mut Conn) -> Result<Vec<String>, sqlx::Error> {
 }
 
 impl ImportTx {
+    /// The `CREATE INDEX` statements waiting for the commit.
+    #[cfg(feature = "testing")]
+    pub(crate) fn deferred_indexes(&self) -> Vec<String> {
+        self.deferred_indexes.clone()
+    }
+
     /// Writes one part's plan: new households by the bulk path (COPY on PostgreSQL, multi-row
     /// INSERT on SQLite), changed ones version-checked one by one and audited with before and
     /// after.
