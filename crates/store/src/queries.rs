@@ -1027,14 +1027,29 @@ pub(crate) async fn export_batch(
     Ok((details, next))
 }
 
+/// A look-up of at most 500 keys: on PostgreSQL, in a transaction of its own that rules out
+/// sequential scans. During a first import the tables have no statistics and the planner takes
+/// 500 keys for most of the table, or keeps a plan from when it was empty; either way each
+/// look-up read every row the import had written so far (uncommitted, so never returned): the
+/// county's import made 804 sequential scans of households and 54 of members.
+async fn lookup_tx(r: &Pool<DB>) -> Result<Transaction<'static, DB>, sqlx::Error> {
+    let mut tx = r.begin().await?;
+    if BACKEND == crate::Backend::Postgres {
+        sqlx::query("SET LOCAL enable_seqscan = off").execute(&mut *tx).await?;
+    }
+    Ok(tx)
+}
+
 pub(crate) async fn households_by_no(r: &Pool<DB>, nos: &[HouseholdNo]) -> Result<Vec<HouseholdDetail>, StoreError> {
     let mut out = Vec::new();
     for chunk in nos.chunks(500) {
         let q = format!("{} WHERE h.household_no = ANY($1)", batch_select());
+        let mut tx = lookup_tx(r).await.map_err(crate::db_err)?;
         let rows = bulk::any_of_texts(&q, chunk.iter().map(|n| n.to_string()).collect())
-            .fetch_all(r)
+            .fetch_all(&mut *tx)
             .await
             .map_err(crate::db_err)?;
+        tx.commit().await.map_err(crate::db_err)?;
         out.extend(batch_details(r, &rows).await.map_err(crate::db_err)?);
     }
     Ok(out)
@@ -1048,7 +1063,10 @@ pub(crate) async fn member_locations(
     const Q: &str = "SELECT m.id_key, h.household_no, h.village_code FROM members m JOIN households h ON h.id = m.household_id WHERE m.id_key = ANY($1)";
     for chunk in keys.chunks(500) {
         let ids: Vec<i64> = chunk.iter().map(|k| *k as i64).collect();
-        for row in bulk::any_of_ids(Q, &ids).fetch_all(r).await.map_err(crate::db_err)? {
+        let mut tx = lookup_tx(r).await.map_err(crate::db_err)?;
+        let rows = bulk::any_of_ids(Q, &ids).fetch_all(&mut *tx).await.map_err(crate::db_err)?;
+        tx.commit().await.map_err(crate::db_err)?;
+        for row in rows {
             let key: i64 = row.try_get("id_key").map_err(crate::db_err)?;
             let no: String = row.try_get("household_no").map_err(crate::db_err)?;
             let v: i64 = row.try_get("village_code").map_err(crate::db_err)?;
