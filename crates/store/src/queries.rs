@@ -1031,7 +1031,9 @@ pub(crate) async fn export_batch(
 /// sequential scans. During a first import the tables have no statistics and the planner takes
 /// 500 keys for most of the table, or keeps a plan from when it was empty; either way each
 /// look-up read every row the import had written so far (uncommitted, so never returned): the
-/// county's import made 804 sequential scans of households and 54 of members.
+/// county's import made 804 sequential scans of households and 54 of members. The statements
+/// run under it must not be run outside it too: PostgreSQL keeps a connection's cached plan
+/// whatever the setting was when it was made.
 async fn lookup_tx(r: &Pool<DB>) -> Result<Transaction<'static, DB>, sqlx::Error> {
     let mut tx = r.begin().await?;
     if BACKEND == crate::Backend::Postgres {
