@@ -2,7 +2,7 @@
 //! member, the household's columns repeated on each of its rows) as .xlsx and .csv.
 //!
 //! * [`layout`] — the columns, their accepted header variants, which are required;
-//! * [`read`] — streaming readers (calamine for xlsx; csv + encoding_rs for UTF-8/GB18030);
+//! * [`read`] — streaming readers (a scanner of our own for xlsx, [`sheet`]; csv + encoding_rs for UTF-8/GB18030);
 //! * [`parse`] — rows to households, with errors (nothing is written) and warnings (imported);
 //! * [`write`] — the export, the import template and the issue report;
 //! * [`import_households`] (read on a blocking thread, checked and written part by part) and
@@ -14,6 +14,7 @@ pub mod parse;
 pub mod read;
 pub mod regions;
 mod run;
+mod sheet;
 pub mod write;
 
 pub use parse::{Issue, Origin, ParsedImport, Streamed, Tier, parse_households, stream_households};
