@@ -245,6 +245,10 @@ pub struct ScreenArgs {
     /// table (default) or json / 输出格式
     #[arg(long, default_value = "table")]
     format: String,
+    /// Run at a lower CPU priority (nice 0–19, 0 = normal) so that a web server on the same
+    /// machine answers its users first / 以较低优先级运行（0–19，0 为正常），让同一台机器上的网页服务优先
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(i32).range(0..=19))]
+    nice: i32,
 }
 
 #[derive(Args, Debug)]
@@ -500,6 +504,10 @@ fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    // before any thread starts: on Linux a priority belongs to a thread, and new threads inherit it
+    if let Command::Screen(a) = &cli.command {
+        lower_priority(a.nice);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -514,6 +522,23 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Lowers the calling thread's CPU priority to `nice` (never raises it: an administrator's own
+/// `nice` stays). A batch such as a full screening then leaves the processor to the web server's
+/// requests when both want it, and runs at full speed otherwise (BENCHMARKS.md, W6).
+fn lower_priority(nice: i32) {
+    #[cfg(unix)]
+    {
+        let current = rustix::process::getpriority_process(None).unwrap_or(0);
+        if nice > current
+            && let Err(e) = rustix::process::setpriority_process(None, nice)
+        {
+            eprintln!("warning: cannot lower the priority to nice {nice}: {e} / 无法降低优先级，按原优先级运行");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = nice;
 }
 
 pub fn make_clock(config: &Config) -> anyhow::Result<Arc<dyn Clock>> {
@@ -618,6 +643,25 @@ async fn run(command: Command, config: Config) -> anyhow::Result<std::process::E
 
 #[cfg(test)]
 mod tests {
+    #[cfg(unix)]
+    #[test]
+    fn a_lowered_priority_holds_for_threads_started_after_and_is_never_raised() {
+        use rustix::process::getpriority_process;
+        // on a thread of its own: the priority is the thread's, and the test's threads stay as they are
+        std::thread::spawn(|| {
+            let before = getpriority_process(None).unwrap();
+            let lower = (before + 3).min(19);
+            super::lower_priority(lower);
+            assert_eq!(getpriority_process(None).unwrap(), lower);
+            let child = std::thread::spawn(|| getpriority_process(None).unwrap()).join().unwrap();
+            assert_eq!(child, lower, "a thread started after inherits it");
+            super::lower_priority(before);
+            assert_eq!(getpriority_process(None).unwrap(), lower, "never raised");
+        })
+        .join()
+        .unwrap();
+    }
+
     use clap::CommandFactory;
 
     #[test]

@@ -833,6 +833,14 @@ fn screening_prints_and_stores_findings() {
             fp.ok(&["--now", "2022-03-28T09:00:00+08:00", "screen", "--region", "450203100201", "--format", "json"]);
         let village: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert!(village.as_array().unwrap().iter().all(|r| r["village"] == "450203100201"));
+        // the priority: normal on request, nothing outside nice's range
+        let out = fp.ok(&["--now", "2022-03-28T09:00:00+08:00", "screen", "--nice", "0", "--format", "json"]);
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap().as_array().unwrap().len(),
+            rows.len()
+        );
+        let out = fp.fails(&["screen", "--nice", "20"], 2);
+        has(&stderr(&out), &["--nice", "20", "0..=19"]);
         // a year without a monitoring line stops with a clear message (DOMAIN D2)
         let out = fp.fails(&["screen", "--as-of", "2023-05-01"], 1);
         has(&stderr(&out), &["2023年", "尚未设定监测范围"]);
