@@ -262,7 +262,8 @@ fn read_xlsx_with<RS: Read + Seek + Send, T>(
     f: impl FnOnce(&mut dyn RowSource) -> T,
 ) -> Result<T, ReadError> {
     let mut workbook = Workbook::open(input)?;
-    // a sheet that cannot be read (a chart sheet, say) is skipped unless no other sheet matches
+    // a sheet that cannot be read (a chart sheet, say) is skipped; its error is the answer only
+    // when no sheet could be read at all
     let mut skipped = None;
     let mut any_read = false;
     for i in 0..workbook.sheet_count() {
@@ -287,7 +288,8 @@ fn read_xlsx_with<RS: Read + Seek + Send, T>(
         }
         if let Some((header_row, headers)) = found {
             // Unzipping and scanning the sheet's XML runs on a thread of its own while the caller
-            // checks the rows before (the county's dry run: 15.0 s, 27.9 s on one thread).
+            // checks the rows before (docs/decisions.md: the county's dry run from .xlsx now takes
+            // as long as from .csv).
             let width = headers.len();
             let rows_hint = rows.last_row().map(|last| last.saturating_sub(header_row));
             return std::thread::scope(|scope| {

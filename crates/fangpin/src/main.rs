@@ -505,8 +505,10 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     // before any thread starts: on Linux a priority belongs to a thread, and new threads inherit it
-    if let Command::Screen(a) = &cli.command {
-        lower_priority(a.nice);
+    if let Command::Screen(a) = &cli.command
+        && let Some(nice) = lower_priority(a.nice)
+    {
+        eprintln!("priority / 优先级: nice {nice} (--nice 0: as started / 不降低)");
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
@@ -524,21 +526,36 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-/// Lowers the calling thread's CPU priority to `nice` (never raises it: an administrator's own
-/// `nice` stays). A batch such as a full screening then leaves the processor to the web server's
-/// requests when both want it, and runs at full speed otherwise (BENCHMARKS.md, W6).
-fn lower_priority(nice: i32) {
+/// Lowers the calling thread's CPU priority to `nice`, and returns the priority it runs at when
+/// that is lowered. A batch such as a full screening then leaves the processor to the web server's
+/// requests when both want it and both are in one scheduling group (docs/deploy.md), and runs at
+/// full speed otherwise (BENCHMARKS.md, W6).
+fn lower_priority(nice: i32) -> Option<i32> {
     #[cfg(unix)]
     {
-        let current = rustix::process::getpriority_process(None).unwrap_or(0);
-        if nice > current
-            && let Err(e) = rustix::process::setpriority_process(None, nice)
-        {
-            eprintln!("warning: cannot lower the priority to nice {nice}: {e} / 无法降低优先级，按原优先级运行");
+        // without the current priority nothing is changed: a guess could raise it
+        let current = rustix::process::getpriority_process(None).ok()?;
+        let target = nice_target(current, nice)?;
+        match rustix::process::setpriority_process(None, target) {
+            Ok(()) => Some(target),
+            Err(e) => {
+                eprintln!("warning: cannot lower the priority to nice {target}: {e} / 无法降低优先级，按原优先级运行");
+                None
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = nice;
+    {
+        let _ = nice;
+        None
+    }
+}
+
+/// The nice value to set, if any: `requested` when it is lower priority than `current`; never a
+/// raise (an administrator's own `nice`, or a negative one a service was given, stays), and 0
+/// leaves the priority as it was started.
+fn nice_target(current: i32, requested: i32) -> Option<i32> {
+    (requested > 0 && requested > current).then_some(requested)
 }
 
 pub fn make_clock(config: &Config) -> anyhow::Result<Arc<dyn Clock>> {
@@ -651,15 +668,27 @@ mod tests {
         std::thread::spawn(|| {
             let before = getpriority_process(None).unwrap();
             let lower = (before + 3).min(19);
-            super::lower_priority(lower);
+            assert!(lower > before, "the test runs at nice {before}: nothing to lower");
+            assert_eq!(super::lower_priority(lower), Some(lower));
             assert_eq!(getpriority_process(None).unwrap(), lower);
             let child = std::thread::spawn(|| getpriority_process(None).unwrap()).join().unwrap();
             assert_eq!(child, lower, "a thread started after inherits it");
-            super::lower_priority(before);
+            assert_eq!(super::lower_priority(before), None);
             assert_eq!(getpriority_process(None).unwrap(), lower, "never raised");
         })
         .join()
         .unwrap();
+    }
+
+    #[test]
+    fn a_nice_value_only_ever_lowers_the_priority() {
+        use super::nice_target;
+        assert_eq!(nice_target(0, 10), Some(10));
+        assert_eq!(nice_target(5, 10), Some(10));
+        assert_eq!(nice_target(15, 10), None, "an administrator's lower priority stays");
+        assert_eq!(nice_target(10, 10), None);
+        assert_eq!(nice_target(-5, 0), None, "0 leaves a service's raised priority as it is");
+        assert_eq!(nice_target(-5, 10), Some(10));
     }
 
     use clap::CommandFactory;

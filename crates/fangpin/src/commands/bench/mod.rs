@@ -727,7 +727,8 @@ impl Bench {
         for _ in 0..self.runs {
             // a fresh copy each time, so that every run writes every finding
             self.copy_db(MAIN, run_db).await?;
-            let c = self.fangpin_in(run_db, &["screen", "--as-of", AS_OF, "--format", "json"]);
+            // at the reference's priority (the screening lowers its own by default; W6 keeps that)
+            let c = self.fangpin_in(run_db, &["screen", "--nice", "0", "--as-of", AS_OF, "--format", "json"]);
             ours.push(timed(c, "fangpin screen")?);
         }
         self.drop_db(run_db).await?;
