@@ -73,7 +73,10 @@ impl<RS: Read + Seek> Workbook<RS> {
         let names: std::collections::HashMap<String, String> =
             zip.file_names().flatten().map(|n| (n.replace('\\', "/").to_lowercase(), n.to_string())).collect();
         let mut zip = Entries { zip, names };
-        let workbook = relationship_target(&mut zip, "_rels/.rels", "", "/officeDocument")?
+        let workbook = relationships(&mut zip, "_rels/.rels", "")?
+            .into_iter()
+            .find(|r| r.1.ends_with("/officeDocument"))
+            .map(|r| r.2)
             .unwrap_or_else(|| "xl/workbook.xml".to_string());
         let base = match workbook.rfind('/') {
             Some(i) => &workbook[..=i],
@@ -111,22 +114,8 @@ impl<RS: Read + Seek> Workbook<RS> {
                 }
             }
         }
-        let strings_path = rels.iter().find(|r| r.1.ends_with("/sharedStrings")).map(|r| r.2.clone());
-        let strings = match strings_path {
-            Some(p) => match part(&mut zip, &p)? {
-                Some(part) => shared_strings(part)?,
-                None => Vec::new(),
-            },
-            None => Vec::new(),
-        };
-        let styles_path = rels.iter().find(|r| r.1.ends_with("/styles")).map(|r| r.2.clone());
-        let date_styles = match styles_path {
-            Some(p) => match part(&mut zip, &p)? {
-                Some(part) => date_styles(part)?,
-                None => Vec::new(),
-            },
-            None => Vec::new(),
-        };
+        let strings = read_related(&mut zip, &rels, "/sharedStrings", |p| shared_strings(p))?;
+        let date_styles = read_related(&mut zip, &rels, "/styles", |p| date_styles(p))?;
         Ok(Workbook { zip, sheets, meta: Meta { strings, date_styles, is_1904 } })
     }
 
@@ -201,6 +190,23 @@ fn part<'a, RS: Read + Seek>(
     }
 }
 
+/// The part the first relationship of this type points to, read by `read`; empty when the
+/// workbook has none (no shared strings, no styles).
+fn read_related<RS: Read + Seek, T>(
+    zip: &mut Entries<RS>,
+    rels: &[(String, String, String)],
+    type_suffix: &str,
+    read: impl FnOnce(zip::read::ZipFile<'_, RS>) -> Result<Vec<T>, ReadError>,
+) -> Result<Vec<T>, ReadError> {
+    let Some(path) = rels.iter().find(|r| r.1.ends_with(type_suffix)).map(|r| r.2.as_str()) else {
+        return Ok(Vec::new());
+    };
+    match part(zip, path)? {
+        Some(p) => read(p),
+        None => Ok(Vec::new()),
+    }
+}
+
 /// A relationships part's (Id, Type, target path in the zip), targets resolved against `base`.
 fn relationships<RS: Read + Seek>(
     zip: &mut Entries<RS>,
@@ -220,15 +226,6 @@ fn relationships<RS: Read + Seek>(
         }
     }
     Ok(out)
-}
-
-fn relationship_target<RS: Read + Seek>(
-    zip: &mut Entries<RS>,
-    path: &str,
-    base: &str,
-    type_suffix: &str,
-) -> Result<Option<String>, ReadError> {
-    Ok(relationships(zip, path, base)?.into_iter().find(|r| r.1.ends_with(type_suffix)).map(|r| r.2))
 }
 
 /// A relationship's target as a path in the zip: absolute ("/xl/…") or relative to `base`.
@@ -610,27 +607,26 @@ fn excel_date(serial: f64, is_1904: bool) -> Option<NaiveDate> {
     epoch.checked_add_days(chrono::Days::new(u64::try_from(days).ok()?))
 }
 
-/// "BK925238" → (row 925238, column 62 counted from 0); `None` when it is not a reference.
-fn cell_ref(r: &[u8]) -> Option<(usize, usize)> {
-    let letters = r.iter().take_while(|b| b.is_ascii_alphabetic()).count();
-    if letters == 0 || letters > 3 {
-        return None;
-    }
-    let mut col = 0usize;
-    for b in &r[..letters] {
-        col = col * 26 + usize::from(b.to_ascii_uppercase() - b'A' + 1);
-    }
-    let row = if letters == r.len() { 0 } else { number::<usize>(&r[letters..])? };
-    Some((row, col - 1))
-}
-
-/// The column of a cell reference ("BK925238" → 62); `None` when it is not a reference.
-fn cell_column(r: &[u8]) -> Option<usize> {
+/// A cell reference's column counted from 0 and its row's digits ("BK925238" → 62, "925238");
+/// `None` when it is not a reference.
+fn split_ref(r: &[u8]) -> Option<(usize, &[u8])> {
     let letters = r.iter().take_while(|b| b.is_ascii_alphabetic()).count();
     if letters == 0 || letters > 3 || letters == r.len() || !r[letters..].iter().all(u8::is_ascii_digit) {
         return None;
     }
-    Some(r[..letters].iter().fold(0, |col, b| col * 26 + usize::from(b.to_ascii_uppercase() - b'A' + 1)) - 1)
+    let col = r[..letters].iter().fold(0, |col, b| col * 26 + usize::from(b.to_ascii_uppercase() - b'A' + 1));
+    Some((col - 1, &r[letters..]))
+}
+
+/// "BK925238" → (row 925238, column 62 counted from 0).
+fn cell_ref(r: &[u8]) -> Option<(usize, usize)> {
+    let (col, row) = split_ref(r)?;
+    Some((number(row)?, col))
+}
+
+/// The column alone, for every cell: its row is the `<row>`'s.
+fn cell_column(r: &[u8]) -> Option<usize> {
+    split_ref(r).map(|(col, _)| col)
 }
 
 fn number<T: std::str::FromStr>(b: &[u8]) -> Option<T> {
@@ -814,9 +810,11 @@ impl<R: Read> Scanner<R> {
                     self.text_until(b"t", out)?;
                     if !preserve {
                         // a run's spaces count only where the writer said so
-                        let run = out[start..].trim_matches([' ', '\t', '\r', '\n']).to_string();
-                        out.truncate(start);
-                        out.push_str(&run);
+                        const SPACE: [char; 4] = [' ', '\t', '\r', '\n'];
+                        let end = start + out[start..].trim_end_matches(SPACE).len();
+                        out.truncate(end);
+                        let lead = out[start..].len() - out[start..].trim_start_matches(SPACE).len();
+                        out.drain(start..start + lead);
                     }
                 }
                 Some(Tok::Open { name: b"rPh", empty: false, .. }) => self.skip_until(b"rPh")?,
