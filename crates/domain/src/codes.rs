@@ -449,6 +449,16 @@ impl Ethnicity {
         Ethnicity("汉族")
     }
 
+    /// The group's position in [`ETHNIC_GROUPS`], for compact storage inside one process (the
+    /// list may grow between versions: never store it).
+    pub fn index(&self) -> usize {
+        ETHNIC_GROUPS.iter().position(|g| *g == self.0).unwrap_or(0)
+    }
+
+    pub fn from_index(i: usize) -> Option<Self> {
+        ETHNIC_GROUPS.get(i).map(|g| Ethnicity(g))
+    }
+
     pub fn as_str(&self) -> &'static str {
         self.0
     }
@@ -511,6 +521,15 @@ mod tests {
         assert_eq!(Health::parse("健康,残疾"), Err(HealthError::HealthyCombined));
         assert!(matches!(Health::parse("很好"), Err(HealthError::Unknown(_))));
         assert_eq!(Health::from_bits(h.bits()), Some(h));
+    }
+
+    #[test]
+    fn ethnicity_index_names_the_same_group() {
+        for (i, g) in ETHNIC_GROUPS.iter().enumerate() {
+            let e = Ethnicity::parse(g).unwrap();
+            assert_eq!((e.index(), Ethnicity::from_index(i)), (i, Some(e)), "{g}");
+        }
+        assert_eq!(Ethnicity::from_index(ETHNIC_GROUPS.len()), None);
     }
 
     #[test]

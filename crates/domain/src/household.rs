@@ -26,6 +26,18 @@ pub enum HouseholdNoError {
 }
 
 impl HouseholdNo {
+    /// `*self = HouseholdNo::parse(text)?`, reusing this number's memory when `text` is already
+    /// normalised (a resident snapshot unpacks every household per screening pass).
+    pub fn set(&mut self, text: &str) -> Result<(), HouseholdNoError> {
+        if text.is_empty() || text.len() > 40 || !text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            *self = HouseholdNo::parse(text)?;
+        } else {
+            self.0.clear();
+            self.0.push_str(text);
+        }
+        Ok(())
+    }
+
     pub fn parse(text: &str) -> Result<Self, HouseholdNoError> {
         let t = crate::text::compact(text);
         if t.is_empty() {
@@ -74,6 +86,26 @@ pub struct Phone(String);
 pub struct PhoneError(pub String);
 
 impl Phone {
+    /// `*self = Phone::parse(text)?`, reusing this number's memory when `text` is already
+    /// normalised (digits and "-" only).
+    pub fn set(&mut self, text: &str) -> Result<(), PhoneError> {
+        let b = text.as_bytes();
+        if !b.iter().all(|c| c.is_ascii_digit() || *c == b'-') {
+            *self = Phone::parse(text)?;
+            return Ok(());
+        }
+        let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
+        let first = b.iter().find(|c| c.is_ascii_digit()).copied();
+        let mobile = digits == 11 && first == Some(b'1');
+        let landline = (7..=12).contains(&digits) && first != Some(b'1');
+        if !(mobile || landline) {
+            return Err(PhoneError(text.to_string()));
+        }
+        self.0.clear();
+        self.0.push_str(text);
+        Ok(())
+    }
+
     pub fn parse(text: &str) -> Result<Self, PhoneError> {
         let t = crate::text::compact(text);
         let t = t.strip_prefix("+86").unwrap_or(&t).to_string();
@@ -137,16 +169,57 @@ pub enum PersonNameError {
 impl PersonName {
     pub fn parse(text: &str) -> Result<Self, PersonNameError> {
         let t = text.trim();
+        Self::check(t)?;
+        Ok(PersonName(t.to_string()))
+    }
+
+    /// `*self = PersonName::parse(text)?`, reusing this name's memory (a resident snapshot
+    /// unpacks every member per screening pass).
+    pub fn set(&mut self, text: &str) -> Result<(), PersonNameError> {
+        let t = text.trim();
+        Self::check(t)?;
+        self.0.clear();
+        self.0.push_str(t);
+        Ok(())
+    }
+
+    fn check(t: &str) -> Result<(), PersonNameError> {
         if t.is_empty() {
             return Err(PersonNameError::Empty);
         }
         if t.chars().count() > 50 {
             return Err(PersonNameError::TooLong);
         }
-        if let Some(c) = t.chars().find(|c| c.is_ascii_digit() || "<>\"'&;@#$%^*=+\\|/{}[]".contains(*c)) {
-            return Err(PersonNameError::BadCharacter(c));
+        let bad = |c: char| {
+            c.is_ascii_digit()
+                || matches!(
+                    c,
+                    '<' | '>'
+                        | '"'
+                        | '\''
+                        | '&'
+                        | ';'
+                        | '@'
+                        | '#'
+                        | '$'
+                        | '%'
+                        | '^'
+                        | '*'
+                        | '='
+                        | '+'
+                        | '\\'
+                        | '|'
+                        | '/'
+                        | '{'
+                        | '}'
+                        | '['
+                        | ']'
+                )
+        };
+        match t.chars().find(|c| bad(*c)) {
+            Some(c) => Err(PersonNameError::BadCharacter(c)),
+            None => Ok(()),
         }
-        Ok(PersonName(t.to_string()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -322,6 +395,26 @@ impl Household {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn set_is_parse_into_the_same_memory() {
+        let mut no = HouseholdNo::parse("1").unwrap();
+        for raw in
+            ["4502031002010001", " 4502031002010001 ", "A-12", "", "45 02?", "4.50203100201E+15", &"9".repeat(41)]
+        {
+            assert_eq!(no.set(raw).map(|()| no.clone()), HouseholdNo::parse(raw), "{raw:?}");
+        }
+        let mut phone = Phone::parse("13800001234").unwrap();
+        for raw in
+            ["0772-2673367", "13807721234", "+8613807721234", "138 0000 1234", "1234", "23456789012", "1-3-8", ""]
+        {
+            assert_eq!(phone.set(raw).map(|()| phone.clone()), Phone::parse(raw), "{raw:?}");
+        }
+        let mut name = PersonName::parse("张三").unwrap();
+        for raw in ["阿卜杜·热合曼", " 李四 ", "", "王5", "a<b", &"长".repeat(51), &"长".repeat(50)] {
+            assert_eq!(name.set(raw).map(|()| name.clone()), PersonName::parse(raw), "{raw:?}");
+        }
+    }
 
     #[test]
     fn household_numbers() {

@@ -79,20 +79,27 @@ impl NationalId {
                         s.chars().enumerate().find(|(_, c)| !c.is_ascii()).map(|(i, c)| (i + 1, c)).unwrap_or((1, '?'));
                     return Err(IdError::BadCharacter { position, found });
                 }
-                digits_only(b, 17)?;
-                let last = b[17];
-                if !(last.is_ascii_digit() || last == b'X') {
-                    return Err(IdError::BadCharacter { position: 18, found: last as char });
-                }
-                if let Some((i, c)) = b[18..].iter().enumerate().find(|(_, c)| !c.is_ascii_alphanumeric()) {
-                    return Err(IdError::BadCharacter { position: 19 + i, found: *c as char });
-                }
-                let birth = birth_date_of(&b[..17])?;
-                let checksum_ok = check_char(&b[..17]) == last;
+                let (checksum_ok, birth) = check_normal(b)?;
                 Ok(NationalId { text: s, checksum_ok, birth })
             }
             n => Err(IdError::BadLength(n)),
         }
+    }
+
+    /// `*self = NationalId::parse(raw)?`, reusing this number's memory when `raw` is already
+    /// normalised (18, 20 or 22 ASCII characters, upper case, no spaces): a resident snapshot
+    /// unpacks millions of members per screening pass (engine).
+    pub fn set(&mut self, raw: &str) -> Result<(), IdError> {
+        let b = raw.as_bytes();
+        if !matches!(b.len(), 18 | 20 | 22) || !b.iter().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) {
+            *self = NationalId::parse(raw)?;
+            return Ok(());
+        }
+        let (checksum_ok, birth) = check_normal(b)?;
+        self.text.clear();
+        self.text.push_str(raw);
+        (self.checksum_ok, self.birth) = (checksum_ok, birth);
+        Ok(())
     }
 
     /// Parses and insists on a correct check character (used when a person types the number).
@@ -181,6 +188,20 @@ pub enum StrictIdError {
     Checksum { expected: char },
 }
 
+/// Checks a normalised number of 18, 20 or 22 ASCII characters; its check character's validity
+/// and the birth date.
+fn check_normal(b: &[u8]) -> Result<(bool, NaiveDate), IdError> {
+    digits_only(b, 17)?;
+    let last = b[17];
+    if !(last.is_ascii_digit() || last == b'X') {
+        return Err(IdError::BadCharacter { position: 18, found: last as char });
+    }
+    if let Some((i, c)) = b[18..].iter().enumerate().find(|(_, c)| !c.is_ascii_alphanumeric()) {
+        return Err(IdError::BadCharacter { position: 19 + i, found: *c as char });
+    }
+    Ok((check_char(&b[..17]) == last, birth_date_of(&b[..17])?))
+}
+
 fn digits_only(b: &[u8], n: usize) -> Result<(), IdError> {
     match b[..n].iter().position(|c| !c.is_ascii_digit()) {
         Some(i) => Err(IdError::BadCharacter { position: i + 1, found: b[i] as char }),
@@ -235,6 +256,36 @@ pub fn make_id(address6: u32, birth: NaiveDate, sequence: u16) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn set_is_parse_into_the_same_memory() {
+        let mut id = NationalId::parse("11010519491231002X").unwrap();
+        for raw in [
+            "440524188001010014",
+            "110105194912310021",
+            "45020319900101001241",
+            " 45020319900101001x ",
+            "４５０２０３１９９００１０１００１２",
+            "450203900101001",
+            "45020319900101001",
+            "450203199013010012",
+            "4502031990010100A2",
+            "",
+        ] {
+            let parsed = NationalId::parse(raw);
+            let set = id.set(raw).map(|()| id.clone());
+            assert_eq!(set, parsed, "{raw:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn set_agrees_with_parse_on_any_text(raw in "[0-9X ]{15,23}") {
+            let mut id = NationalId::parse("11010519491231002X").unwrap();
+            let set = id.set(&raw).map(|()| id.clone());
+            prop_assert_eq!(set, NationalId::parse(&raw));
+        }
+    }
 
     #[test]
     fn known_vectors_are_valid() {

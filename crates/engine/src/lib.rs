@@ -10,18 +10,24 @@
 //! - The roll-ups are *maintained*: [`Snapshot::upsert`] re-screens the changed household and moves
 //!   its contribution in every ancestor region, so a dashboard read is a map lookup (W4, W7).
 //!
+//! - Each household is kept packed ([`packed`]: a few hundred bytes instead of the 2.2–2.4 KB of
+//!   an owned [`HouseholdDetail`]) and unpacked when the rules or a reader need it, so that a
+//!   province's 10 M households fit in memory.
+//!
 //! The database stays the system of record; the snapshot is a cache that can always be rebuilt.
 
 mod fx;
+pub mod packed;
 mod rollup;
 
 use std::collections::HashMap;
 
-use domain::ports::{HouseholdDetail, HouseholdFilter, HouseholdFindings, HouseholdStore, StoreResult};
+use domain::ports::{HouseholdDetail, HouseholdFilter, HouseholdFindings, HouseholdStore, StoreError};
 use domain::rules::{Context, Finding, RuleError, evaluate};
 use domain::{HouseholdId, RegionCode, Scope};
 
 pub use fx::FxBuild;
+pub use packed::PackError;
 pub use rollup::{Counts, Rollup};
 
 /// One household's row in the roll-up columns.
@@ -114,95 +120,131 @@ impl ScreenPass {
     }
 }
 
-/// Why a household could not be screened.
+/// Why the snapshot could not screen, keep or load a household.
 #[derive(Debug, thiserror::Error)]
-#[error("household #{}: {error}", household_id.0)]
-pub struct ScreenFailure {
-    pub household_id: HouseholdId,
-    pub error: RuleError,
+pub enum EngineError {
+    #[error("household #{}: {error}", household_id.0)]
+    Rule { household_id: HouseholdId, error: RuleError },
+    /// A household the packed form could not carry, or bytes that do not read back (a bug).
+    #[error(transparent)]
+    Pack(#[from] PackError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// The resident registry.
 #[derive(Debug, Default)]
 pub struct Snapshot {
     columns: Columns,
-    details: Vec<HouseholdDetail>,
+    /// Each household [`packed::pack`]ed, in row order.
+    packed: Vec<Box<[u8]>>,
     rows: HashMap<i64, u32, FxBuild>,
     rollup: Rollup,
 }
 
 impl Snapshot {
-    /// Loads every household of the scope from the store, `batch` households per query.
+    /// Loads every household of the scope from the store, `batch` households per query, packing
+    /// each page as it arrives (only one page is ever held unpacked).
     pub async fn load<S: HouseholdStore>(
         store: &S,
         scope: &Scope,
         batch: u32,
         progress: &mut (dyn FnMut(usize) + Send),
-    ) -> StoreResult<Snapshot> {
+    ) -> Result<Snapshot, EngineError> {
         let filter = HouseholdFilter::default();
-        let mut details = Vec::new();
+        let mut s = Snapshot::default();
         let mut after = None;
         loop {
             let (page, next) = store.export_batch(scope, &filter, after.as_ref(), batch.max(1)).await?;
             let empty = page.is_empty();
-            details.extend(page);
-            progress(details.len());
+            for d in &page {
+                s.push(d, RowKey::of(d, &[]))?;
+            }
+            progress(s.len());
             match next {
                 Some(c) if !empty => after = Some(c),
                 _ => break,
             }
         }
-        Ok(Snapshot::from_details(details))
+        s.rebuild_rollup();
+        Ok(s)
     }
 
     /// A snapshot of these households, not yet screened (no findings in the roll-ups).
-    pub fn from_details(details: Vec<HouseholdDetail>) -> Snapshot {
+    pub fn from_details(details: &[HouseholdDetail]) -> Result<Snapshot, EngineError> {
         let mut s = Snapshot {
-            columns: Columns::default(),
             rows: HashMap::with_capacity_and_hasher(details.len(), FxBuild),
-            details: Vec::with_capacity(details.len()),
-            rollup: Rollup::default(),
+            packed: Vec::with_capacity(details.len()),
+            ..Snapshot::default()
         };
         for d in details {
-            let row = s.details.len() as u32;
-            s.rows.insert(d.record.id.0, row);
-            s.columns.push(RowKey::of(&d, &[]));
-            s.details.push(d);
+            s.push(d, RowKey::of(d, &[]))?;
         }
         s.rebuild_rollup();
-        s
+        Ok(s)
+    }
+
+    /// Adds a household not yet in the snapshot (the roll-ups are the caller's to update).
+    fn push(&mut self, d: &HouseholdDetail, key: RowKey) -> Result<(), EngineError> {
+        let row = self.packed.len() as u32;
+        self.packed.push(packed::pack(d)?);
+        self.rows.insert(d.record.id.0, row);
+        self.columns.push(key);
+        Ok(())
     }
 
     pub fn len(&self) -> usize {
-        self.details.len()
+        self.packed.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.details.is_empty()
+        self.packed.is_empty()
     }
 
-    pub fn household(&self, id: HouseholdId) -> Option<&HouseholdDetail> {
-        self.rows.get(&id.0).map(|&r| &self.details[r as usize])
+    pub fn contains(&self, id: HouseholdId) -> bool {
+        self.rows.contains_key(&id.0)
     }
 
-    /// The full screening pass: every household through the rules, on `threads` threads (the
-    /// cores available when 0). Nothing changes in the snapshot; see [`Snapshot::apply`].
-    pub fn screen(&self, ctx: &Context, threads: usize) -> Result<ScreenPass, ScreenFailure> {
+    /// The household with this ID, unpacked.
+    pub fn household(&self, id: HouseholdId) -> Option<Result<HouseholdDetail, PackError>> {
+        self.rows.get(&id.0).map(|&r| packed::unpack(&self.packed[r as usize]))
+    }
+
+    /// Bytes held by the packed households (their allocations' requested sizes, without the
+    /// allocator's rounding), the row map and the roll-up columns excluded.
+    pub fn packed_bytes(&self) -> usize {
+        self.packed.iter().map(|p| p.len()).sum()
+    }
+
+    /// The full screening pass: every household unpacked and through the rules, on `threads`
+    /// threads (the cores available when 0). Nothing changes in the snapshot; see
+    /// [`Snapshot::apply`].
+    pub fn screen(&self, ctx: &Context, threads: usize) -> Result<ScreenPass, EngineError> {
         let threads = if threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { threads };
-        let chunk = self.details.len().div_ceil(threads.max(1)).max(1);
-        let parts: Vec<Result<Vec<HouseholdFindings>, ScreenFailure>> = std::thread::scope(|s| {
+        let chunk = self.packed.len().div_ceil(threads.max(1)).max(1);
+        let parts: Vec<Result<Vec<HouseholdFindings>, EngineError>> = std::thread::scope(|s| {
             let handles: Vec<_> = self
-                .details
+                .packed
                 .chunks(chunk)
-                .map(|part| s.spawn(move || part.iter().map(|d| screen_one(d, ctx)).collect()))
+                .map(|part| {
+                    s.spawn(move || {
+                        let mut scratch = packed::Scratch::default();
+                        let mut out = Vec::with_capacity(part.len());
+                        for p in part {
+                            packed::unpack_into(p, &mut scratch)?;
+                            out.push(screen_one(&scratch.detail, ctx)?);
+                        }
+                        Ok(out)
+                    })
+                })
                 .collect();
             handles.into_iter().map(|h| h.join().expect("a screening thread panicked")).collect()
         });
-        let mut results = Vec::with_capacity(self.details.len());
+        let mut results = Vec::with_capacity(self.packed.len());
         for p in parts {
             results.extend(p?);
         }
-        Ok(ScreenPass { households: self.details.len(), results })
+        Ok(ScreenPass { households: self.packed.len(), results })
     }
 
     /// Records a pass's findings in the roll-up columns and the maintained roll-ups.
@@ -217,23 +259,17 @@ impl Snapshot {
 
     /// A household was saved: replace it, screen it again, and move its contribution in the
     /// roll-ups of its village and every region above. Returns its findings.
-    pub fn upsert(&mut self, detail: HouseholdDetail, ctx: &Context) -> Result<Vec<Finding>, ScreenFailure> {
-        let findings = screen_one(&detail, ctx)?.findings;
-        let key = RowKey::of(&detail, &findings);
+    pub fn upsert(&mut self, detail: &HouseholdDetail, ctx: &Context) -> Result<Vec<Finding>, EngineError> {
+        let findings = screen_one(detail, ctx)?.findings;
+        let key = RowKey::of(detail, &findings);
         match self.rows.get(&detail.record.id.0) {
             Some(&row) => {
                 let row = row as usize;
-                let old = self.columns.key(row);
-                self.rollup.remove(old);
+                self.packed[row] = packed::pack(detail)?;
+                self.rollup.remove(self.columns.key(row));
                 self.columns.set(row, key);
-                self.details[row] = detail;
             }
-            None => {
-                let row = self.details.len() as u32;
-                self.rows.insert(detail.record.id.0, row);
-                self.columns.push(key);
-                self.details.push(detail);
-            }
+            None => self.push(detail, key)?,
         }
         self.rollup.add(key);
         Ok(findings)
@@ -241,7 +277,7 @@ impl Snapshot {
 
     /// Recomputes the roll-ups from the columns (the cold path).
     pub fn rebuild_rollup(&mut self) {
-        self.rollup = Rollup::build((0..self.details.len()).map(|r| self.columns.key(r)));
+        self.rollup = Rollup::build((0..self.packed.len()).map(|r| self.columns.key(r)));
     }
 
     pub fn rollup(&self) -> &Rollup {
@@ -249,8 +285,8 @@ impl Snapshot {
     }
 }
 
-fn screen_one(d: &HouseholdDetail, ctx: &Context) -> Result<HouseholdFindings, ScreenFailure> {
-    let findings = evaluate(d, ctx).map_err(|error| ScreenFailure { household_id: d.record.id, error })?;
+fn screen_one(d: &HouseholdDetail, ctx: &Context) -> Result<HouseholdFindings, EngineError> {
+    let findings = evaluate(d, ctx).map_err(|error| EngineError::Rule { household_id: d.record.id, error })?;
     Ok(HouseholdFindings { household_id: d.record.id, village: d.record.household.village, findings })
 }
 
