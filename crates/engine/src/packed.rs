@@ -215,8 +215,8 @@ fn write_household(w: &mut W, h: &Household) {
 /// cost more than screening.
 const MEMBER_BLOCK: usize = 24;
 
-/// A storage code as one byte (every code is below 100; anything else reads back as an error,
-/// which `pack`'s check turns into a refusal).
+/// A storage code as one byte. Every code is below 100; a code beyond 254 (or an optional one
+/// beyond 253) would read back as another value or an error, which `pack`'s check refuses.
 fn byte_of(code: i16) -> u8 {
     u8::try_from(code).unwrap_or(u8::MAX)
 }
@@ -242,7 +242,9 @@ fn write_member(w: &mut W, r: &MemberRecord) {
     block[18] = byte_of(m.health.bits());
     block[19] = opt_byte_of(m.disability_class.map(|c| c.code()));
     block[20] = byte_of(m.labour_skill.code());
-    block[21] = opt_byte_of(m.work_months.map(i16::from));
+    // any u8, with its presence in byte 23 (0–12 in practice; the store does not bound it)
+    block[21] = m.work_months.unwrap_or(0);
+    block[23] = u8::from(m.work_months.is_some());
     block[22] = u8::from(m.resident_medical)
         | u8::from(m.employee_medical) << 1
         | (tri(m.resident_pension, 2) | tri(m.employee_pension, 4)) as u8
@@ -390,7 +392,7 @@ fn bit(bits: u64, shift: u32) -> bool {
 }
 
 fn read_detail(r: &mut Reader, s: &mut Scratch) -> Read<()> {
-    let d = &mut s.detail;
+    let Scratch { detail: d, spare, spare_officer, spare_phones } = s;
     let id = r.i()?;
     r.household = id;
     let rec = &mut d.record;
@@ -399,15 +401,15 @@ fn read_detail(r: &mut Reader, s: &mut Scratch) -> Read<()> {
     rec.import_id = r.oi()?;
     rec.created_at = r.moment()?;
     rec.updated_at = r.moment()?;
-    read_household(r, &mut rec.household)?;
+    read_household(r, &mut rec.household, spare_officer, spare_phones)?;
     let n = usize::try_from(r.u()?).map_err(|_| "too many members")?;
     // members beyond this household's wait in `spare` with their memory for the next one
     while d.members.len() > n {
-        s.spare.extend(d.members.pop());
+        spare.extend(d.members.pop());
     }
     for k in 0..n {
         if k == d.members.len() {
-            d.members.push(s.spare.pop().unwrap_or_else(blank_member));
+            d.members.push(spare.pop().unwrap_or_else(blank_member));
         }
         read_member(r, &mut d.members[k])?;
     }
@@ -439,21 +441,32 @@ fn set_text(to: &mut String, t: &str) {
     to.push_str(t);
 }
 
-fn set_phone(to: &mut Option<Phone>, t: Option<&str>) -> Read<()> {
-    match (to.as_mut(), t) {
-        (_, None) => *to = None,
-        (Some(p), Some(t)) => p.set(t).map_err(|_| "a phone number")?,
-        (None, Some(t)) => *to = Some(Phone::parse(t).map_err(|_| "a phone number")?),
+/// Sets `to` to the phone `t`, or to none, keeping a phone's memory in `spare` meanwhile.
+fn set_phone(to: &mut Option<Phone>, t: Option<&str>, spare: &mut Vec<Phone>) -> Read<()> {
+    let Some(t) = t else {
+        spare.extend(to.take());
+        return Ok(());
+    };
+    if to.is_none() {
+        *to = spare.pop();
     }
-    Ok(())
+    match to {
+        Some(p) => p.set(t).map_err(|_| "a phone number"),
+        None => Phone::parse(t).map(|p| *to = Some(p)).map_err(|_| "a phone number"),
+    }
 }
 
-fn read_household(r: &mut Reader, h: &mut Household) -> Read<()> {
+fn read_household(
+    r: &mut Reader,
+    h: &mut Household,
+    spare_officer: &mut Option<OfficerContact>,
+    spare_phones: &mut Vec<Phone>,
+) -> Read<()> {
     h.household_no.set(r.s()?).map_err(|_| "the household number")?;
     h.village = RegionCode::from_i64(r.i()?).ok_or("a village code out of range")?;
     h.group_no = u16::try_from(r.u()?).map_err(|_| "a group number out of range")?;
     set_text(&mut h.address, r.s()?);
-    set_phone(&mut h.phone, r.os()?)?;
+    set_phone(&mut h.phone, r.os()?, spare_phones)?;
     h.kind = r.code("the household kind")?;
     h.exit_year = r.oi()?.map(i32::try_from).transpose().map_err(|_| "an exit year out of range")?;
     h.monitoring = match r.byte()? {
@@ -488,14 +501,21 @@ fn read_household(r: &mut Reader, h: &mut Household) -> Read<()> {
     h.relocated = bit(flags, 14);
     set_text(&mut h.food_clothing_note, r.s()?);
     match r.byte()? {
-        0 => h.officer = None,
+        0 => {
+            if let Some(o) = h.officer.take() {
+                *spare_officer = Some(o);
+            }
+        }
         _ => {
             let (name, unit, phone) = (r.s()?, r.s()?, r.os()?);
+            if h.officer.is_none() {
+                h.officer = spare_officer.take();
+            }
             match &mut h.officer {
                 Some(o) => {
                     o.name.set(name).map_err(|_| "the officer's name")?;
                     set_text(&mut o.unit, unit);
-                    set_phone(&mut o.phone, phone)?;
+                    set_phone(&mut o.phone, phone, spare_phones)?;
                 }
                 None => {
                     h.officer = Some(OfficerContact {
@@ -537,7 +557,11 @@ fn read_member(r: &mut Reader, to: &mut MemberRecord) -> Read<()> {
     m.health = Health::from_bits(i16::from(b[18])).ok_or("the health out of range")?;
     m.disability_class = opt_code_of(b[19], "the disability class")?;
     m.labour_skill = code_of(b[20], "the labour skill")?;
-    m.work_months = b[21].checked_sub(1);
+    m.work_months = match b[23] {
+        0 => None,
+        1 => Some(b[21]),
+        _ => return Err("the work months' presence"),
+    };
     let flags = u64::from(b[22]);
     m.resident_medical = bit(flags, 0);
     m.employee_medical = bit(flags, 1);
@@ -573,12 +597,16 @@ fn set_national_id(to: &mut NationalId, key: u64, suffix: &str) -> Read<()> {
     to.set(t).map_err(|_| "an ID number")
 }
 
-/// A household unpacked again and again into the same memory: after the first few, unpacking
-/// allocates nothing (texts are copied into the strings already there).
+/// A household unpacked again and again into the same memory: texts are copied into the strings
+/// already there, and what one household has and the next lacks (members, an officer, phones)
+/// waits here with its memory for a later one, so that after the first households unpacking
+/// allocates only for a text longer than any before it.
 pub struct Scratch {
     pub detail: HouseholdDetail,
-    /// Members of earlier, larger households, kept with their memory.
+    /// Members of earlier, larger households.
     spare: Vec<MemberRecord>,
+    spare_officer: Option<OfficerContact>,
+    spare_phones: Vec<Phone>,
 }
 
 impl Default for Scratch {
@@ -595,7 +623,12 @@ impl Default for Scratch {
             created_at: at,
             updated_at: at,
         };
-        Scratch { detail: HouseholdDetail { record, members: Vec::new(), incomes: Vec::new() }, spare: Vec::new() }
+        Scratch {
+            detail: HouseholdDetail { record, members: Vec::new(), incomes: Vec::new() },
+            spare: Vec::new(),
+            spare_officer: None,
+            spare_phones: Vec::new(),
+        }
     }
 }
 

@@ -193,7 +193,8 @@ fn packed_households_read_back_equal_in_every_field() {
     m.member.political_status = Some(PoliticalStatus::ALL[0]);
     m.member.disability_class = Some(DisabilityClass::ALL[DisabilityClass::ALL.len() - 1]);
     m.member.health = Health::from_conditions(&[HealthCondition::Chronic, HealthCondition::Disabled]);
-    m.member.work_months = Some(12);
+    // beyond 12, but the store does not bound it, so neither may the packed form
+    m.member.work_months = Some(255);
     m.member.work_place = "广东省深圳市".into();
     m.member.dropout_reason = "送教上门".into();
     m.member.resident_pension = Some(false);
@@ -201,6 +202,10 @@ fn packed_households_read_back_equal_in_every_field() {
     m.member.dibao = true;
     m.member.tekun = true;
     d.incomes.push(domain::IncomeRecord { year: 2020, wage: domain::Fen(-1), ..Default::default() });
+
+    // the next one has no phone and no officer, so the full one's are set aside and taken again
+    details[1].record.household.phone = None;
+    details[1].record.household.officer = None;
 
     let mut bytes = 0;
     // unpacked on their own, and one after another into the same memory: the full household

@@ -770,7 +770,7 @@ impl Bench {
             "engine: {households} households loaded from the database in {load_secs:.2} s; resident snapshot ≈ {} MB \
              (the process's growth while loading); the packed households {:.0} MB, {:.0} bytes each",
             resident.map_or("?".to_string(), |m| format!("{m:.0}")),
-            packed / 1e6,
+            packed / 1_048_576.0,
             packed / households.max(1) as f64
         ));
         let mut passes = Vec::new();
@@ -783,7 +783,8 @@ impl Bench {
         }
         // printed whichever workloads run: the province's figure (goal ≤ 1 s) needs no DuckDB run
         self.report.note(format!(
-            "engine: a full screening pass over the snapshot takes {:.1} ms (median of {}, {} threads)",
+            "engine: a full screening pass over the snapshot, its findings then recorded in the roll-ups, takes {:.1} ms \
+             (median of {}, {} threads)",
             report::median(&passes) * 1e3,
             passes.len(),
             cores()
