@@ -23,6 +23,26 @@ pub struct IncomeRecord {
 }
 
 impl IncomeRecord {
+    /// The seven amounts in the national layout's order: 工资性, 生产经营性, 财产性, 转移性收入,
+    /// 生产经营性支出, 合规自付支出, 理赔收入 (the order of [`IncomeRecord::from_amounts`]).
+    pub fn amounts(&self) -> [Fen; 7] {
+        [
+            self.wage,
+            self.business,
+            self.property,
+            self.transfer,
+            self.business_cost,
+            self.out_of_pocket,
+            self.insurance_payout,
+        ]
+    }
+
+    /// A year's record from its amounts in [`IncomeRecord::amounts`]' order.
+    pub fn from_amounts(year: i32, amounts: [Fen; 7]) -> Self {
+        let [wage, business, property, transfer, business_cost, out_of_pocket, insurance_payout] = amounts;
+        IncomeRecord { year, wage, business, property, transfer, business_cost, out_of_pocket, insurance_payout }
+    }
+
     /// 家庭纯收入 = 工资性 + 生产经营性 + 财产性 + 转移性 − 生产经营性支出 (DOMAIN D4).
     pub fn net(&self) -> Fen {
         self.wage + self.business + self.property + self.transfer - self.business_cost

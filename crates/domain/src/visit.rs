@@ -419,9 +419,7 @@ impl VisitInput {
             i.push(rf, n.relation.label());
         }
         if let Some(r) = &c.income {
-            let values =
-                [r.wage, r.business, r.property, r.transfer, r.business_cost, r.out_of_pocket, r.insurance_payout];
-            for ((f, _), v) in INCOME_FIELDS.iter().zip(values) {
+            for ((f, _), v) in INCOME_FIELDS.iter().zip(r.amounts()) {
                 i.push(f, v.to_yuan_string());
             }
         }
@@ -608,16 +606,7 @@ impl VisitInput {
                 }
             }
             let year = visited_on.map(|d| income_window(d).1.year()).unwrap_or(today.year());
-            c.income = Some(IncomeRecord {
-                year,
-                wage: v[0],
-                business: v[1],
-                property: v[2],
-                transfer: v[3],
-                business_cost: v[4],
-                out_of_pocket: v[5],
-                insurance_payout: v[6],
-            });
+            c.income = Some(IncomeRecord::from_amounts(year, v));
         } else if asked && form != FormKind::Monitored && mode == Some(VisitMode::InPerson) {
             e.push("income_wage", "工资性收入", "入户核查须填写近12个月收入（没有的项目填0）");
         }

@@ -80,8 +80,16 @@ fn u(w: &mut W, mut v: u64) {
     w.b.push(v as u8);
 }
 
+fn zig(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzig(v: u64) -> i64 {
+    (v >> 1) as i64 ^ -((v & 1) as i64)
+}
+
 fn i(w: &mut W, v: i64) {
-    u(w, ((v << 1) ^ (v >> 63)) as u64);
+    u(w, zig(v));
 }
 
 fn s(w: &mut W, v: &str) {
@@ -94,7 +102,7 @@ fn oi(w: &mut W, v: Option<i64>) {
     match v {
         None => u(w, 0),
         // i64::MIN would wrap to `None`: `pack`'s check refuses it
-        Some(v) => u(w, (((v << 1) ^ (v >> 63)) as u64).wrapping_add(1)),
+        Some(v) => u(w, zig(v).wrapping_add(1)),
     }
 }
 
@@ -149,7 +157,7 @@ fn write_detail(w: &mut W, d: &HouseholdDetail) {
     u(w, d.incomes.len() as u64);
     for x in &d.incomes {
         i(w, i64::from(x.year));
-        for f in [x.wage, x.business, x.property, x.transfer, x.business_cost, x.out_of_pocket, x.insurance_payout] {
+        for f in x.amounts() {
             i(w, f.0);
         }
     }
@@ -308,16 +316,13 @@ impl<'a> Reader<'a> {
 
     fn i(&mut self) -> Read<i64> {
         let v = self.u()?;
-        Ok((v >> 1) as i64 ^ -((v & 1) as i64))
+        Ok(unzig(v))
     }
 
     fn oi(&mut self) -> Read<Option<i64>> {
         Ok(match self.u()? {
             0 => None,
-            v => {
-                let v = v.wrapping_sub(1);
-                Some((v >> 1) as i64 ^ -((v & 1) as i64))
-            }
+            v => Some(unzig(v.wrapping_sub(1))),
         })
     }
 
@@ -421,17 +426,7 @@ fn read_detail(r: &mut Reader, s: &mut Scratch) -> Read<()> {
         for v in &mut f {
             *v = Fen(r.i()?);
         }
-        let [wage, business, property, transfer, business_cost, out_of_pocket, insurance_payout] = f;
-        d.incomes.push(IncomeRecord {
-            year,
-            wage,
-            business,
-            property,
-            transfer,
-            business_cost,
-            out_of_pocket,
-            insurance_payout,
-        });
+        d.incomes.push(IncomeRecord::from_amounts(year, f));
     }
     Ok(())
 }

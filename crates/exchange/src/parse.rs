@@ -886,17 +886,7 @@ impl<'a> Parser<'a> {
         if !ok {
             return Err(());
         }
-        let [wage, business, property, transfer, business_cost, out_of_pocket, insurance_payout] = values;
-        Ok(Some(IncomeRecord {
-            year,
-            wage,
-            business,
-            property,
-            transfer,
-            business_cost,
-            out_of_pocket,
-            insurance_payout,
-        }))
+        Ok(Some(IncomeRecord::from_amounts(year, values)))
     }
 
     /// Reads one member; `None` after any error.

@@ -234,8 +234,7 @@ fn household_cells(h: &Household, income: Option<&IncomeRecord>, names: &RegionN
     }
     if let Some(r) = income {
         cells.push((Col::IncomeYear, Out::int(Some(i64::from(r.year)))));
-        let money = [r.wage, r.business, r.property, r.transfer, r.business_cost, r.out_of_pocket, r.insurance_payout];
-        for (c, v) in crate::layout::MONEY_COLS.iter().zip(money) {
+        for (c, v) in crate::layout::MONEY_COLS.iter().zip(r.amounts()) {
             cells.push((*c, Out::Money(v)));
         }
     }

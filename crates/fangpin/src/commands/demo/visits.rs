@@ -146,9 +146,7 @@ fn visit_form(
     i.set("signed_by", head.map(|m| m.name.to_string()).unwrap_or_default());
     if attempt.mode == VisitMode::InPerson {
         if let Some(r) = d.latest_income() {
-            let values =
-                [r.wage, r.business, r.property, r.transfer, r.business_cost, r.out_of_pocket, r.insurance_payout];
-            for ((f, _), x) in INCOME_FIELDS.iter().zip(values) {
+            for ((f, _), x) in INCOME_FIELDS.iter().zip(r.amounts()) {
                 i.set(f, x.to_yuan_string());
             }
         }
