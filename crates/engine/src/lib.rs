@@ -16,16 +16,16 @@
 //!
 //! The database stays the system of record; the snapshot is a cache that can always be rebuilt.
 
+mod arena;
 mod fx;
 pub mod packed;
 mod rollup;
-
-use std::collections::HashMap;
 
 use domain::ports::{HouseholdDetail, HouseholdFilter, HouseholdFindings, HouseholdStore, StoreError};
 use domain::rules::{Context, Finding, RuleError, evaluate};
 use domain::{HouseholdId, RegionCode, Scope};
 
+use arena::{Arena, RowMap};
 pub use fx::FxBuild;
 pub use packed::PackError;
 pub use rollup::{Counts, Rollup};
@@ -93,6 +93,24 @@ impl Columns {
         self.findings[row] = k.findings;
     }
 
+    fn shrink(&mut self) {
+        self.village.shrink_to_fit();
+        self.members.shrink_to_fit();
+        self.kind.shrink_to_fit();
+        self.status.shrink_to_fit();
+        self.category.shrink_to_fit();
+        self.findings.shrink_to_fit();
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.village.capacity() * size_of::<RegionCode>()
+            + self.members.capacity() * size_of::<u32>()
+            + self.kind.capacity()
+            + self.status.capacity()
+            + self.category.capacity()
+            + self.findings.capacity()
+    }
+
     fn key(&self, row: usize) -> RowKey {
         RowKey {
             village: self.village[row],
@@ -136,9 +154,9 @@ pub enum EngineError {
 #[derive(Debug, Default)]
 pub struct Snapshot {
     columns: Columns,
-    /// Each household [`packed::pack`]ed, in row order.
-    packed: Vec<Box<[u8]>>,
-    rows: HashMap<i64, u32, FxBuild>,
+    /// Each household [`packed::pack`]ed, by row.
+    packed: Arena,
+    rows: RowMap,
     rollup: Rollup,
 }
 
@@ -166,31 +184,37 @@ impl Snapshot {
                 _ => break,
             }
         }
+        s.shrink();
         s.rebuild_rollup();
         Ok(s)
     }
 
     /// A snapshot of these households, not yet screened (no findings in the roll-ups).
     pub fn from_details(details: &[HouseholdDetail]) -> Result<Snapshot, EngineError> {
-        let mut s = Snapshot {
-            rows: HashMap::with_capacity_and_hasher(details.len(), FxBuild),
-            packed: Vec::with_capacity(details.len()),
-            ..Snapshot::default()
-        };
+        let mut s = Snapshot::default();
         for d in details {
             s.push(d, RowKey::of(d, &[]))?;
         }
+        s.shrink();
         s.rebuild_rollup();
         Ok(s)
     }
 
     /// Adds a household not yet in the snapshot (the roll-ups are the caller's to update).
     fn push(&mut self, d: &HouseholdDetail, key: RowKey) -> Result<(), EngineError> {
+        let bytes = packed::pack(d)?;
         let row = self.packed.len() as u32;
-        self.packed.push(packed::pack(d)?);
-        self.rows.insert(d.record.id.0, row);
+        self.packed.push(&bytes);
+        self.rows.insert(d.record.id.0, row, self.packed.len());
         self.columns.push(key);
         Ok(())
+    }
+
+    /// Gives back what growing left unused (after a load, when no more rows are coming at once).
+    fn shrink(&mut self) {
+        self.packed.shrink();
+        self.rows.shrink();
+        self.columns.shrink();
     }
 
     pub fn len(&self) -> usize {
@@ -198,22 +222,29 @@ impl Snapshot {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.packed.is_empty()
+        self.packed.len() == 0
     }
 
     pub fn contains(&self, id: HouseholdId) -> bool {
-        self.rows.contains_key(&id.0)
+        self.rows.get(id.0).is_some()
     }
 
     /// The household with this ID, unpacked.
     pub fn household(&self, id: HouseholdId) -> Option<Result<HouseholdDetail, PackError>> {
-        self.rows.get(&id.0).map(|&r| packed::unpack(&self.packed[r as usize]))
+        self.rows.get(id.0).map(|r| packed::unpack(self.packed.get(r as usize)))
     }
 
-    /// Bytes held by the packed households (their allocations' requested sizes, without the
-    /// allocator's rounding), the row map and the roll-up columns excluded.
+    /// Bytes of the packed households themselves (without the blocks' free tails, garbage,
+    /// the row map or the roll-up columns).
     pub fn packed_bytes(&self) -> usize {
-        self.packed.iter().map(|p| p.len()).sum()
+        self.packed.live()
+    }
+
+    /// Memory the snapshot holds, by the capacities of its vectors and maps: the packed
+    /// households' blocks and slots, the row map, the roll-up columns and the roll-ups
+    /// (estimated per entry).
+    pub fn heap_bytes(&self) -> usize {
+        self.packed.heap_bytes() + self.rows.heap_bytes() + self.columns.heap_bytes() + self.rollup.heap_bytes()
     }
 
     /// The full screening pass: every household unpacked and through the rules, on `threads`
@@ -221,17 +252,17 @@ impl Snapshot {
     /// [`Snapshot::apply`].
     pub fn screen(&self, ctx: &Context, threads: usize) -> Result<ScreenPass, EngineError> {
         let threads = if threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { threads };
-        let chunk = self.packed.len().div_ceil(threads.max(1)).max(1);
         let parts: Vec<Result<Vec<HouseholdFindings>, EngineError>> = std::thread::scope(|s| {
             let handles: Vec<_> = self
                 .packed
-                .chunks(chunk)
+                .runs(threads)
+                .into_iter()
                 .map(|part| {
                     s.spawn(move || {
                         let mut scratch = packed::Scratch::default();
                         let mut out = Vec::with_capacity(part.len());
-                        for p in part {
-                            packed::unpack_into(p, &mut scratch)?;
+                        for row in part {
+                            packed::unpack_into(self.packed.get(row), &mut scratch)?;
                             out.push(screen_one(&scratch.detail, ctx)?);
                         }
                         Ok(out)
@@ -250,7 +281,7 @@ impl Snapshot {
     /// Records a pass's findings in the roll-up columns and the maintained roll-ups.
     pub fn apply(&mut self, pass: &ScreenPass) {
         for r in &pass.results {
-            if let Some(&row) = self.rows.get(&r.household_id.0) {
+            if let Some(row) = self.rows.get(r.household_id.0) {
                 self.columns.findings[row as usize] = finding_bits(&r.findings);
             }
         }
@@ -262,10 +293,10 @@ impl Snapshot {
     pub fn upsert(&mut self, detail: &HouseholdDetail, ctx: &Context) -> Result<Vec<Finding>, EngineError> {
         let findings = screen_one(detail, ctx)?.findings;
         let key = RowKey::of(detail, &findings);
-        match self.rows.get(&detail.record.id.0) {
-            Some(&row) => {
+        match self.rows.get(detail.record.id.0) {
+            Some(row) => {
                 let row = row as usize;
-                self.packed[row] = packed::pack(detail)?;
+                self.packed.replace(row, &packed::pack(detail)?);
                 self.rollup.remove(self.columns.key(row));
                 self.columns.set(row, key);
             }

@@ -124,6 +124,12 @@ impl Rollup {
         range.into_iter().flatten().filter(move |(c, _)| c.parent() == Some(region)).map(|(c, n)| (*c, n))
     }
 
+    /// Memory held, estimated: a B-tree entry's key and value with a third more for the nodes'
+    /// free slots and links.
+    pub fn heap_bytes(&self) -> usize {
+        self.by_region.len() * (size_of::<RegionCode>() + size_of::<Counts>()) * 4 / 3
+    }
+
     /// Every region with households, in code order.
     pub fn regions_list(&self) -> Vec<RegionCode> {
         self.by_region.keys().copied().collect()

@@ -766,10 +766,13 @@ impl Bench {
         db.close().await;
         let households = snapshot.len() as u64;
         let packed = snapshot.packed_bytes() as f64;
+        let held = snapshot.heap_bytes() as f64;
         self.report.note(format!(
-            "engine: {households} households loaded from the database in {load_secs:.2} s; resident snapshot ≈ {} MB \
-             (the process's growth while loading); the packed households {:.0} MB, {:.0} bytes each",
+            "engine: {households} households loaded from the database in {load_secs:.2} s; resident snapshot ≈ {} MiB \
+             (the process's growth while loading); the snapshot's own memory {:.0} MiB by its capacities, of which \
+             the packed households {:.0} MiB, {:.0} bytes each",
             resident.map_or("?".to_string(), |m| format!("{m:.0}")),
+            held / 1_048_576.0,
             packed / 1_048_576.0,
             packed / households.max(1) as f64
         ));
