@@ -90,6 +90,10 @@ impl Arena {
         *self = fresh;
     }
 
+    pub fn reserve(&mut self, rows: usize) {
+        self.slots.reserve_exact(rows);
+    }
+
     /// Gives back the growth headroom of the slot vector and of the last block (after a load).
     pub fn shrink(&mut self) {
         self.slots.shrink_to_fit();
@@ -171,6 +175,14 @@ impl RowMap {
         }
         if let RowMap::Sparse(m) = self {
             m.insert(id, row);
+        }
+    }
+
+    /// Room for `rows` more IDs (an array over as many, the likely span of sequential IDs).
+    pub fn reserve(&mut self, rows: usize) {
+        match self {
+            RowMap::Dense { rows: r, .. } => r.reserve_exact(rows),
+            RowMap::Sparse(m) => m.reserve(rows),
         }
     }
 

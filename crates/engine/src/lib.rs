@@ -93,6 +93,15 @@ impl Columns {
         self.findings[row] = k.findings;
     }
 
+    fn reserve(&mut self, n: usize) {
+        self.village.reserve_exact(n);
+        self.members.reserve_exact(n);
+        self.kind.reserve_exact(n);
+        self.status.reserve_exact(n);
+        self.category.reserve_exact(n);
+        self.findings.reserve_exact(n);
+    }
+
     fn shrink(&mut self) {
         self.village.shrink_to_fit();
         self.members.shrink_to_fit();
@@ -127,8 +136,8 @@ impl Columns {
 #[derive(Debug, Default)]
 pub struct ScreenPass {
     pub households: usize,
-    /// Every household's findings (households without findings included, with none), in
-    /// snapshot order.
+    /// The findings of each household that has any, in snapshot order (at a province's scale,
+    /// a list that also held the ~88% without any took ~800 MiB more while a pass ran).
     pub results: Vec<HouseholdFindings>,
 }
 
@@ -170,7 +179,11 @@ impl Snapshot {
         progress: &mut (dyn FnMut(usize) + Send),
     ) -> Result<Snapshot, EngineError> {
         let filter = HouseholdFilter::default();
+        // sized once from the count: vectors that double as they fill leave the copies they
+        // outgrew with the allocator, which at 10 M households kept hundreds of MiB resident
+        let total = store.list_households(scope, &filter, None, 1).await?.total;
         let mut s = Snapshot::default();
+        s.reserve(usize::try_from(total).unwrap_or(0));
         let mut after = None;
         loop {
             let (page, next) = store.export_batch(scope, &filter, after.as_ref(), batch.max(1)).await?;
@@ -192,6 +205,7 @@ impl Snapshot {
     /// A snapshot of these households, not yet screened (no findings in the roll-ups).
     pub fn from_details(details: &[HouseholdDetail]) -> Result<Snapshot, EngineError> {
         let mut s = Snapshot::default();
+        s.reserve(details.len());
         for d in details {
             s.push(d, RowKey::of(d, &[]))?;
         }
@@ -208,6 +222,12 @@ impl Snapshot {
         self.rows.insert(d.record.id.0, row, self.packed.len());
         self.columns.push(key);
         Ok(())
+    }
+
+    fn reserve(&mut self, households: usize) {
+        self.packed.reserve(households);
+        self.rows.reserve(households);
+        self.columns.reserve(households);
     }
 
     /// Gives back what growing left unused (after a load, when no more rows are coming at once).
@@ -260,10 +280,13 @@ impl Snapshot {
                 .map(|part| {
                     s.spawn(move || {
                         let mut scratch = packed::Scratch::default();
-                        let mut out = Vec::with_capacity(part.len());
+                        let mut out = Vec::new();
                         for row in part {
                             packed::unpack_into(self.packed.get(row), &mut scratch)?;
-                            out.push(screen_one(&scratch.detail, ctx)?);
+                            let r = screen_one(&scratch.detail, ctx)?;
+                            if !r.findings.is_empty() {
+                                out.push(r);
+                            }
                         }
                         Ok(out)
                     })
@@ -271,15 +294,19 @@ impl Snapshot {
                 .collect();
             handles.into_iter().map(|h| h.join().expect("a screening thread panicked")).collect()
         });
-        let mut results = Vec::with_capacity(self.packed.len());
+        let parts = parts.into_iter().collect::<Result<Vec<_>, _>>()?;
+        let mut results = Vec::with_capacity(parts.iter().map(Vec::len).sum());
         for p in parts {
-            results.extend(p?);
+            results.extend(p);
         }
         Ok(ScreenPass { households: self.packed.len(), results })
     }
 
-    /// Records a pass's findings in the roll-up columns and the maintained roll-ups.
+    /// Records a pass's findings in the roll-up columns and the maintained roll-ups: the
+    /// households it screened and did not list have none.
     pub fn apply(&mut self, pass: &ScreenPass) {
+        let screened = pass.households.min(self.columns.findings.len());
+        self.columns.findings[..screened].fill(0);
         for r in &pass.results {
             if let Some(row) = self.rows.get(r.household_id.0) {
                 self.columns.findings[row as usize] = finding_bits(&r.findings);
