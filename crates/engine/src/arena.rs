@@ -2,7 +2,7 @@
 //! row map from household ID to row.
 //!
 //! At 10 M households, one boxed slice per household cost about 35 bytes each beyond its ~320
-//! bytes of content (a 16-byte pointer and length, the allocator's header and rounding), and a
+//! bytes of content (a 16-byte pointer and length, the allocator's rounding to a size class), and a
 //! hash map from ID to row about 28 (buckets of 16 bytes kept at most 7/8 full, in powers of two)
 //! — together more than 600 MiB of the 4 GB budget (issue 6). Here a household costs 12 bytes of
 //! slot, and a row 4 bytes of map when the IDs are dense, as the store's sequential IDs are.
@@ -27,7 +27,9 @@ struct Slot {
 pub(crate) struct Arena {
     blocks: Vec<Vec<u8>>,
     slots: Vec<Slot>,
-    /// Bytes no longer reachable: households replaced by a longer version.
+    /// Bytes of the rows as they are now.
+    live: usize,
+    /// Bytes no longer reachable: what replacements left behind.
     garbage: usize,
 }
 
@@ -45,21 +47,24 @@ impl Arena {
     pub fn push(&mut self, bytes: &[u8]) {
         let slot = self.put(bytes);
         self.slots.push(slot);
+        self.live += bytes.len();
     }
 
-    /// Replaces a row's bytes: in place when the new ones fit, else appended (the old ones
-    /// become garbage, reclaimed by [`Arena::compact`] once they are a quarter of the whole).
+    /// Replaces a row's bytes: in place when the new ones fit, else appended. What the old ones
+    /// leave is garbage, reclaimed by [`Arena::compact`] once it is more than a quarter of the
+    /// live bytes (and more than a block).
     pub fn replace(&mut self, row: usize, bytes: &[u8]) {
         let old = self.slots[row];
         if bytes.len() <= old.len as usize {
             self.blocks[old.block as usize][old.at as usize..][..bytes.len()].copy_from_slice(bytes);
-            self.slots[row].len = bytes.len() as u32;
+            self.slots[row].len = len32(bytes.len());
             self.garbage += old.len as usize - bytes.len();
         } else {
             self.slots[row] = self.put(bytes);
             self.garbage += old.len as usize;
         }
-        if self.garbage > BLOCK && self.garbage > self.live() / 4 {
+        self.live = self.live + bytes.len() - old.len as usize;
+        if self.garbage > BLOCK && self.garbage > self.live / 4 {
             self.compact();
         }
     }
@@ -73,33 +78,42 @@ impl Arena {
         let b = &mut self.blocks[block];
         let at = b.len();
         b.extend_from_slice(bytes);
-        Slot { block: block as u32, at: at as u32, len: bytes.len() as u32 }
+        Slot { block: len32(block), at: len32(at), len: len32(bytes.len()) }
     }
 
     /// Bytes of the households as they are now.
     pub fn live(&self) -> usize {
-        self.slots.iter().map(|s| s.len as usize).sum()
+        self.live
     }
 
-    /// Copies every row into fresh blocks, in row order, leaving the garbage behind.
+    /// Moves every row into fresh blocks, leaving the garbage behind, one old block at a time
+    /// and freeing each once emptied: the memory needed beyond the live rows is a block and a
+    /// row index, not a second copy of the snapshot.
     pub fn compact(&mut self) {
-        let mut fresh = Arena { slots: Vec::with_capacity(self.slots.len()), ..Arena::default() };
-        for row in 0..self.slots.len() {
-            fresh.push(self.get(row));
+        let mut order: Vec<u32> = (0..len32(self.slots.len())).collect();
+        order.sort_unstable_by_key(|&r| {
+            let s = self.slots[r as usize];
+            (s.block, s.at)
+        });
+        let mut old = std::mem::take(&mut self.blocks);
+        let mut current = None;
+        for r in order {
+            let s = self.slots[r as usize];
+            if current != Some(s.block) {
+                if let Some(done) = current {
+                    old[done as usize] = Vec::new();
+                }
+                current = Some(s.block);
+            }
+            let bytes = &old[s.block as usize][s.at as usize..][..s.len as usize];
+            self.slots[r as usize] = self.put(bytes);
         }
-        *self = fresh;
+        self.garbage = 0;
     }
 
+    /// Room for `rows` more rows' slots.
     pub fn reserve(&mut self, rows: usize) {
         self.slots.reserve_exact(rows);
-    }
-
-    /// Gives back the growth headroom of the slot vector and of the last block (after a load).
-    pub fn shrink(&mut self) {
-        self.slots.shrink_to_fit();
-        if let Some(b) = self.blocks.last_mut() {
-            b.shrink_to_fit();
-        }
     }
 
     /// Memory held: the blocks' and slots' capacities.
@@ -116,11 +130,23 @@ impl Arena {
     }
 }
 
+/// A block number, offset, length or row as the slots keep it. A snapshot with 4 G rows, or a
+/// household of 4 GiB, is beyond any registry this serves.
+pub(crate) fn len32(n: usize) -> u32 {
+    u32::try_from(n).expect("the snapshot's rows, blocks and households stay under 2^32")
+}
+
 /// No row.
 const NONE: u32 = u32::MAX;
 
-/// Household ID → row: an array indexed by ID while the IDs are dense, a hash map once they
-/// are not (an array over IDs at least half used costs at most 8 bytes a row, the map ~28).
+/// Room kept for households added after a load: a vector filled to its capacity doubles at the
+/// next push, and copies itself.
+pub(crate) fn headroom(rows: usize) -> usize {
+    rows / 32 + 1_024
+}
+
+/// Household ID → row: an array indexed by `id - base` while the IDs are dense, a hash map
+/// when they are not (an array at least half used costs at most 8 bytes a row, the map ~28).
 #[derive(Debug)]
 pub(crate) enum RowMap {
     Dense { base: i64, rows: Vec<u32> },
@@ -134,6 +160,31 @@ impl Default for RowMap {
 }
 
 impl RowMap {
+    /// The map of rows `0..ids.len()`, `ids[row]` being each row's ID, in any order (a load
+    /// comes in village order, not ID order): an array when the IDs' span is at most twice
+    /// their number.
+    pub fn build(ids: &[i64]) -> RowMap {
+        let (Some(&lo), Some(&hi)) = (ids.iter().min(), ids.iter().max()) else {
+            return RowMap::default();
+        };
+        let span = hi.checked_sub(lo).and_then(|d| usize::try_from(d).ok()).and_then(|d| d.checked_add(1));
+        match span {
+            Some(span) if span <= 2 * ids.len() + 1_024 => {
+                let mut rows = Vec::with_capacity(span + headroom(span));
+                rows.resize(span, NONE);
+                for (row, &id) in ids.iter().enumerate() {
+                    rows[(id - lo) as usize] = len32(row);
+                }
+                RowMap::Dense { base: lo, rows }
+            }
+            _ => {
+                let mut m = HashMap::with_capacity_and_hasher(ids.len() + headroom(ids.len()), FxBuild);
+                m.extend(ids.iter().enumerate().map(|(row, &id)| (id, len32(row))));
+                RowMap::Sparse(m)
+            }
+        }
+    }
+
     pub fn get(&self, id: i64) -> Option<u32> {
         match self {
             RowMap::Dense { base, rows } => {
@@ -144,7 +195,9 @@ impl RowMap {
         }
     }
 
-    /// Maps `id` to `row`; `count` is the number of rows once it is in (what the array may cost).
+    /// Maps `id` to `row`; `count` is the number of rows once it is in (what the array may
+    /// cost). An ID below the array's base, or one that would leave it less than half used,
+    /// turns it into the hash map.
     pub fn insert(&mut self, id: i64, row: u32, count: usize) {
         if let RowMap::Dense { base, rows } = self {
             if rows.is_empty() {
@@ -156,40 +209,21 @@ impl RowMap {
                     rows[i] = row;
                     return;
                 }
-                // at least half of the array used (and some slack for a small registry)
                 Some(i) if i < 2 * count + 1_024 => {
                     rows.resize(i + 1, NONE);
                     rows[i] = row;
                     return;
                 }
                 _ => {
-                    let m = rows
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, r)| **r != NONE)
-                        .map(|(i, r)| (*base + i as i64, *r))
-                        .collect::<HashMap<_, _, FxBuild>>();
+                    let mut m = HashMap::with_capacity_and_hasher(count + headroom(count), FxBuild);
+                    let base = *base;
+                    m.extend(rows.iter().enumerate().filter(|(_, r)| **r != NONE).map(|(i, r)| (base + i as i64, *r)));
                     *self = RowMap::Sparse(m);
                 }
             }
         }
         if let RowMap::Sparse(m) = self {
             m.insert(id, row);
-        }
-    }
-
-    /// Room for `rows` more IDs (an array over as many, the likely span of sequential IDs).
-    pub fn reserve(&mut self, rows: usize) {
-        match self {
-            RowMap::Dense { rows: r, .. } => r.reserve_exact(rows),
-            RowMap::Sparse(m) => m.reserve(rows),
-        }
-    }
-
-    pub fn shrink(&mut self) {
-        match self {
-            RowMap::Dense { rows, .. } => rows.shrink_to_fit(),
-            RowMap::Sparse(m) => m.shrink_to_fit(),
         }
     }
 
@@ -237,7 +271,6 @@ mod tests {
         a.replace(1_500, &want[1_500]);
         assert_eq!(a.garbage, 0, "compacted");
         assert!(a.blocks.len() < blocks, "{} < {blocks} blocks", a.blocks.len());
-        a.shrink();
         for (i, w) in want.iter().enumerate() {
             assert_eq!(a.get(i), &w[..], "row {i} after compaction");
         }
@@ -249,32 +282,94 @@ mod tests {
     }
 
     #[test]
-    fn the_row_map_is_an_array_while_ids_are_dense_and_a_map_after() {
-        let mut m = RowMap::default();
-        assert_eq!(m.get(1), None);
-        // the store's IDs, from 1_000_001 up with a few gaps
-        let ids: Vec<i64> = (1_000_001..1_005_001).filter(|i| i % 7 != 0).collect();
-        for (row, id) in ids.iter().enumerate() {
-            m.insert(*id, row as u32, row + 1);
+    fn edits_that_grow_households_compact_once_garbage_passes_a_quarter_of_the_live_bytes() {
+        let mut a = Arena::default();
+        let row = |i: usize, n: usize| -> Vec<u8> { (0..n).map(|k| (i * 7 + k) as u8).collect() };
+        // 40,000 households of ~300 bytes: 12 MB live, so a quarter is well above a block
+        let mut want: Vec<Vec<u8>> = (0..40_000).map(|i| row(i, 250 + i % 100)).collect();
+        for w in &want {
+            a.push(w);
         }
-        assert!(matches!(m, RowMap::Dense { .. }));
+        let mut compactions = 0;
+        // a yearly income added to every household: each grows and moves to the end
+        for (i, w) in want.iter_mut().enumerate() {
+            *w = row(i + 1, w.len() + 8);
+            let before = a.garbage;
+            a.replace(i, w);
+            if a.garbage < before {
+                compactions += 1;
+                assert!(before > a.live() / 4 - 2_000, "compacted only past a quarter: {before}");
+            }
+            assert!(a.garbage <= a.live() / 4 + w.len(), "never far past a quarter");
+        }
+        assert!(compactions >= 3, "{compactions} compactions");
+        assert_eq!(a.live(), want.iter().map(Vec::len).sum::<usize>());
+        for (i, w) in want.iter().enumerate() {
+            assert_eq!(a.get(i), &w[..], "row {i}");
+        }
+        // rows added after a compaction go on as before
+        a.push(&row(9, 10));
+        assert_eq!(a.get(40_000), &row(9, 10)[..]);
+    }
+
+    #[test]
+    fn the_row_map_is_an_array_when_ids_are_dense_in_any_order_and_a_map_when_not() {
+        // a load comes in village order: the IDs of two imports interleaved
+        let ids: Vec<i64> = (0..5_000).map(|i| if i % 2 == 0 { 1_000 + i } else { 9_000 - i }).collect();
+        let m = RowMap::build(&ids);
+        assert!(matches!(m, RowMap::Dense { .. }), "dense though out of order");
         for (row, id) in ids.iter().enumerate() {
             assert_eq!(m.get(*id), Some(row as u32));
         }
+        // the boundary: a span of twice the count and 1,024 is an array, one more is a map
+        let n = 100usize;
+        let edge = |span: i64| -> Vec<i64> { (0..n as i64 - 1).chain([span - 1]).collect() };
+        assert!(matches!(RowMap::build(&edge((2 * n + 1_024) as i64)), RowMap::Dense { .. }));
+        let sparse = RowMap::build(&edge((2 * n + 1_025) as i64));
+        assert!(matches!(sparse, RowMap::Sparse(_)));
+        assert_eq!(sparse.get((2 * n + 1_024) as i64), Some(n as u32 - 1));
+        assert_eq!(sparse.get(5), Some(5));
+        assert!(matches!(RowMap::build(&[]), RowMap::Dense { .. }));
+        assert!(matches!(RowMap::build(&[i64::MIN, i64::MAX]), RowMap::Sparse(_)));
+    }
+
+    #[test]
+    fn households_added_later_keep_the_array_until_an_id_would_make_it_sparse() {
+        // the store's IDs, from 1_000_001 up with a few gaps (deleted households)
+        let ids: Vec<i64> = (1_000_001..1_005_001).filter(|i| i % 7 != 0).collect();
+        let mut m = RowMap::build(&ids);
+        assert!(matches!(m, RowMap::Dense { .. }));
         assert_eq!(m.get(1_000_006), None, "a gap (a multiple of 7)");
         assert_eq!(m.get(1_000_000), None, "below the first");
         assert_eq!(m.get(i64::MIN), None);
         assert_eq!(m.get(i64::MAX), None);
+        // households created after the load take the next IDs: still an array
+        let mut count = ids.len();
+        for id in 1_005_001..1_006_001 {
+            m.insert(id, count as u32, count + 1);
+            count += 1;
+        }
+        assert!(matches!(m, RowMap::Dense { .. }));
+        assert_eq!(m.get(1_005_500), Some(ids.len() as u32 + 499));
+        // a row moved: the ID maps to its new row
+        m.insert(1_000_001, 77, count);
+        assert_eq!(m.get(1_000_001), Some(77));
         let dense = m.heap_bytes();
-        // an ID below the base, then one far above: a map, with every row kept
-        m.insert(5, ids.len() as u32, ids.len() + 1);
-        m.insert(9_000_000_000, ids.len() as u32 + 1, ids.len() + 2);
+        // an ID far above: a map, with every row kept
+        m.insert(9_000_000_000, count as u32, count + 1);
         assert!(matches!(m, RowMap::Sparse(_)));
-        for (row, id) in ids.iter().enumerate() {
+        for (row, id) in ids.iter().enumerate().skip(1) {
             assert_eq!(m.get(*id), Some(row as u32));
         }
-        assert_eq!(m.get(5), Some(ids.len() as u32));
-        assert_eq!(m.get(9_000_000_000), Some(ids.len() as u32 + 1));
+        assert_eq!(m.get(1_000_001), Some(77));
+        assert_eq!(m.get(1_005_500), Some(ids.len() as u32 + 499));
+        assert_eq!(m.get(9_000_000_000), Some(count as u32));
         assert!(m.heap_bytes() > dense, "{} > {dense}", m.heap_bytes());
+        // below the base: a map as well
+        let mut low = RowMap::build(&ids);
+        low.insert(5, ids.len() as u32, ids.len() + 1);
+        assert!(matches!(low, RowMap::Sparse(_)));
+        assert_eq!(low.get(5), Some(ids.len() as u32));
+        assert_eq!(low.get(ids[10]), Some(10));
     }
 }

@@ -102,15 +102,6 @@ impl Columns {
         self.findings.reserve_exact(n);
     }
 
-    fn shrink(&mut self) {
-        self.village.shrink_to_fit();
-        self.members.shrink_to_fit();
-        self.kind.shrink_to_fit();
-        self.status.shrink_to_fit();
-        self.category.shrink_to_fit();
-        self.findings.shrink_to_fit();
-    }
-
     fn heap_bytes(&self) -> usize {
         self.village.capacity() * size_of::<RegionCode>()
             + self.members.capacity() * size_of::<u32>()
@@ -179,17 +170,19 @@ impl Snapshot {
         progress: &mut (dyn FnMut(usize) + Send),
     ) -> Result<Snapshot, EngineError> {
         let filter = HouseholdFilter::default();
-        // sized once from the count: vectors that double as they fill leave the copies they
-        // outgrew with the allocator, which at 10 M households kept hundreds of MiB resident
-        let total = store.list_households(scope, &filter, None, 1).await?.total;
+        // sized once from the count, with room for households added later: vectors that double
+        // as they fill leave the copies they outgrew with the allocator, which at 10 M
+        // households kept hundreds of MiB resident
+        let total = usize::try_from(store.list_households(scope, &filter, None, 1).await?.total).unwrap_or(0);
         let mut s = Snapshot::default();
-        s.reserve(usize::try_from(total).unwrap_or(0));
+        s.reserve(total);
+        let mut ids = Vec::with_capacity(total);
         let mut after = None;
         loop {
             let (page, next) = store.export_batch(scope, &filter, after.as_ref(), batch.max(1)).await?;
             let empty = page.is_empty();
             for d in &page {
-                s.push(d, RowKey::of(d, &[]))?;
+                s.append(d, &mut ids)?;
             }
             progress(s.len());
             match next {
@@ -197,7 +190,7 @@ impl Snapshot {
                 _ => break,
             }
         }
-        s.shrink();
+        s.rows = RowMap::build(&ids);
         s.rebuild_rollup();
         Ok(s)
     }
@@ -206,10 +199,11 @@ impl Snapshot {
     pub fn from_details(details: &[HouseholdDetail]) -> Result<Snapshot, EngineError> {
         let mut s = Snapshot::default();
         s.reserve(details.len());
+        let mut ids = Vec::with_capacity(details.len());
         for d in details {
-            s.push(d, RowKey::of(d, &[]))?;
+            s.append(d, &mut ids)?;
         }
-        s.shrink();
+        s.rows = RowMap::build(&ids);
         s.rebuild_rollup();
         Ok(s)
     }
@@ -217,24 +211,28 @@ impl Snapshot {
     /// Adds a household not yet in the snapshot (the roll-ups are the caller's to update).
     fn push(&mut self, d: &HouseholdDetail, key: RowKey) -> Result<(), EngineError> {
         let bytes = packed::pack(d)?;
-        let row = self.packed.len() as u32;
+        let row = arena::len32(self.packed.len());
         self.packed.push(&bytes);
         self.rows.insert(d.record.id.0, row, self.packed.len());
         self.columns.push(key);
         Ok(())
     }
 
-    fn reserve(&mut self, households: usize) {
-        self.packed.reserve(households);
-        self.rows.reserve(households);
-        self.columns.reserve(households);
+    /// Adds a household of a load, its ID to `ids` (the row map is built once all are in:
+    /// they come in village order, not ID order, so only then is it known whether the IDs are
+    /// dense).
+    fn append(&mut self, d: &HouseholdDetail, ids: &mut Vec<i64>) -> Result<(), EngineError> {
+        self.packed.push(&packed::pack(d)?);
+        self.columns.push(RowKey::of(d, &[]));
+        ids.push(d.record.id.0);
+        Ok(())
     }
 
-    /// Gives back what growing left unused (after a load, when no more rows are coming at once).
-    fn shrink(&mut self) {
-        self.packed.shrink();
-        self.rows.shrink();
-        self.columns.shrink();
+    /// Room for the households of a load and some added after it.
+    fn reserve(&mut self, households: usize) {
+        let n = households + arena::headroom(households);
+        self.packed.reserve(n);
+        self.columns.reserve(n);
     }
 
     pub fn len(&self) -> usize {

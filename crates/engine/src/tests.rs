@@ -248,3 +248,20 @@ fn packed_households_read_back_equal_in_every_field() {
     assert_eq!(e.household, details[1].record.id.0);
     assert!(Snapshot::from_details(&details[1..2]).is_err());
 }
+
+#[test]
+fn a_household_added_between_a_pass_and_its_apply_keeps_its_findings() {
+    let details = town(300);
+    let calendar = WorkCalendar::builtin();
+    let params = params();
+    let ctx = Context { as_of: as_of(), params: &params, calendar: &calendar };
+    let mut snapshot = Snapshot::from_details(&details[..299]).unwrap();
+    let pass = snapshot.screen(&ctx, 2).unwrap();
+    let mut late = details.iter().find(|d| !evaluate(d, &ctx).unwrap().is_empty()).unwrap().clone();
+    late.record.id = HouseholdId(5_000);
+    assert!(!snapshot.upsert(&late, &ctx).unwrap().is_empty());
+    snapshot.apply(&pass);
+    let rebuilt =
+        Rollup::build(details[..299].iter().chain([&late]).map(|d| RowKey::of(d, &evaluate(d, &ctx).unwrap())));
+    assert_eq!(snapshot.rollup(), &rebuilt);
+}
