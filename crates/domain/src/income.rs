@@ -64,17 +64,7 @@ impl IncomeRecord {
 
     /// All the stored items are zero (a household without an income record yet).
     pub fn is_empty(&self) -> bool {
-        [
-            self.wage,
-            self.business,
-            self.property,
-            self.transfer,
-            self.business_cost,
-            self.out_of_pocket,
-            self.insurance_payout,
-        ]
-        .iter()
-        .all(|f| *f == Fen::ZERO)
+        self.amounts().iter().all(|f| *f == Fen::ZERO)
     }
 }
 

@@ -210,11 +210,8 @@ impl Snapshot {
 
     /// Adds a household not yet in the snapshot (the roll-ups are the caller's to update).
     fn push(&mut self, d: &HouseholdDetail, key: RowKey) -> Result<(), EngineError> {
-        let bytes = packed::pack(d)?;
-        let row = arena::len32(self.packed.len());
-        self.packed.push(&bytes);
+        let row = self.add_row(d, key)?;
         self.rows.insert(d.record.id.0, row, self.packed.len());
-        self.columns.push(key);
         Ok(())
     }
 
@@ -222,10 +219,18 @@ impl Snapshot {
     /// they come in village order, not ID order, so only then is it known whether the IDs are
     /// dense).
     fn append(&mut self, d: &HouseholdDetail, ids: &mut Vec<i64>) -> Result<(), EngineError> {
-        self.packed.push(&packed::pack(d)?);
-        self.columns.push(RowKey::of(d, &[]));
+        self.add_row(d, RowKey::of(d, &[]))?;
         ids.push(d.record.id.0);
         Ok(())
+    }
+
+    /// Packs the household into the next row and its columns; the row map is the caller's.
+    fn add_row(&mut self, d: &HouseholdDetail, key: RowKey) -> Result<u32, EngineError> {
+        let bytes = packed::pack(d)?;
+        let row = arena::len32(self.packed.len());
+        self.packed.push(&bytes);
+        self.columns.push(key);
+        Ok(row)
     }
 
     /// Room for the households of a load and some added after it.
