@@ -291,6 +291,33 @@ pub trait ImportWriter: Send {
     fn commit(self, meta: &ImportMeta) -> impl Future<Output = StoreResult<ImportOutcome>> + Send;
 }
 
+/// What a resident copy of the whole registry (the `engine` snapshot in `serve`) reads to catch
+/// up with writes made elsewhere — another process, an import, the command line: every
+/// household's version, then the households whose version moved. Unscoped, like
+/// [`RegistryLookup`]: the snapshot holds every household, and each use of it is scoped. Every
+/// write to a household, its members or its incomes bumps its version.
+pub trait ResidentSource: Send + Sync {
+    /// (ID, version) of the households with an ID above `after`, by ID, at most `limit`.
+    fn household_versions(
+        &self,
+        after: Option<HouseholdId>,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<(HouseholdId, i64)>>> + Send;
+
+    /// These households in full (those that exist), in any order.
+    fn households_by_ids(&self, ids: &[HouseholdId]) -> impl Future<Output = StoreResult<Vec<HouseholdDetail>>> + Send;
+
+    /// (ID, version) of these households (those that exist), in any order.
+    fn versions_of(&self, ids: &[HouseholdId]) -> impl Future<Output = StoreResult<Vec<(HouseholdId, i64)>>> + Send;
+
+    /// The households of `region` (every region when `None`) with open findings: those a full
+    /// screening must resolve if it no longer finds anything.
+    fn households_with_open_findings(
+        &self,
+        region: Option<RegionCode>,
+    ) -> impl Future<Output = StoreResult<Vec<HouseholdId>>> + Send;
+}
+
 /// The only household reads that look beyond the caller's scope, kept apart so that each use is
 /// visible: the import (an existing household elsewhere is refused without saying where) and
 /// the rule "a person is in at most one household" (answered without naming the other one).

@@ -21,9 +21,14 @@ mod fx;
 pub mod packed;
 mod rollup;
 
-use domain::ports::{HouseholdDetail, HouseholdFilter, HouseholdFindings, HouseholdStore, StoreError};
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::Actor;
+use domain::ports::{
+    FindingChanges, FindingStore, HouseholdDetail, HouseholdFilter, HouseholdFindings, HouseholdStore, ResidentSource,
+    StoreError,
+};
 use domain::rules::{Context, Finding, RuleError, evaluate};
-use domain::{HouseholdId, RegionCode, Scope};
+use domain::{HouseholdId, HouseholdNo, RegionCode, Scope};
 
 use arena::{Arena, RowMap};
 pub use fx::FxBuild;
@@ -126,10 +131,22 @@ impl Columns {
 /// What a full screening pass over the snapshot found.
 #[derive(Debug, Default)]
 pub struct ScreenPass {
+    /// The snapshot's rows when the pass ran: those it screened are among them.
     pub households: usize,
+    /// The region screened (`None`: every household).
+    pub region: Option<RegionCode>,
+    /// How many households of the region were screened.
+    pub screened: usize,
     /// The findings of each household that has any, in snapshot order (at a province's scale,
     /// a list that also held the ~88% without any took ~800 MiB more while a pass ran).
     pub results: Vec<HouseholdFindings>,
+    /// The version each household of `results` was screened at, in the same order: [`record`]
+    /// skips a household saved since.
+    pub versions: Vec<i64>,
+    /// The households screened without a finding that are among those asked about
+    /// ([`Snapshot::screen_within`]'s `open`: those with open findings, which recording must
+    /// resolve), with the version each was screened at.
+    pub clean: Vec<(HouseholdFindings, i64)>,
 }
 
 impl ScreenPass {
@@ -141,8 +158,8 @@ impl ScreenPass {
 /// Why the snapshot could not screen, keep or load a household.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    #[error("household #{}: {error}", household_id.0)]
-    Rule { household_id: HouseholdId, error: RuleError },
+    #[error("无法筛查户 {household_no}：{error}")]
+    Rule { household_id: HouseholdId, household_no: HouseholdNo, error: RuleError },
     /// A household the packed form could not carry, or bytes that do not read back (a bug).
     #[error(transparent)]
     Pack(#[from] PackError),
@@ -158,37 +175,60 @@ pub struct Snapshot {
     packed: Arena,
     rows: RowMap,
     rollup: Rollup,
+    /// Each row's household version, so that [`Snapshot::sync`] reads again only the households
+    /// whose version moved. Its low 32 bits: a version that moved by exactly 2^32 between two
+    /// syncs is not a case.
+    versions: Vec<u32>,
+}
+
+/// What [`Snapshot::sync`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Synced {
+    /// Households whose version was compared.
+    pub checked: usize,
+    /// Households read again: changed since the snapshot last saw them, or new.
+    pub reread: usize,
+}
+
+/// Versions compared per query while syncing, and households read again per query.
+const VERSION_PAGE: u32 = 50_000;
+const REREAD_BATCH: usize = 500;
+
+/// A version as [`Snapshot`] keeps it (its low 32 bits; see `versions`).
+fn version32(v: i64) -> u32 {
+    v as u32
 }
 
 impl Snapshot {
-    /// Loads every household of the scope from the store, `batch` households per query, packing
-    /// each page as it arrives (only one page is ever held unpacked).
-    pub async fn load<S: HouseholdStore>(
+    /// Loads every household from the store, by ID (pages of IDs, then `batch` households per
+    /// query), packing each batch as it arrives (only one batch is ever held unpacked). By ID,
+    /// not in list order: a household moved to another village while a load runs would be read
+    /// twice by a cursor over (village, group, 户编号).
+    pub async fn load<S: HouseholdStore + ResidentSource>(
         store: &S,
-        scope: &Scope,
         batch: u32,
         progress: &mut (dyn FnMut(usize) + Send),
     ) -> Result<Snapshot, EngineError> {
-        let filter = HouseholdFilter::default();
         // sized once from the count, with room for households added later: vectors that double
         // as they fill leave the copies they outgrew with the allocator, which at 10 M
         // households kept hundreds of MiB resident
-        let total = usize::try_from(store.list_households(scope, &filter, None, 1).await?.total).unwrap_or(0);
+        let all = store.list_households(&Scope::system(), &HouseholdFilter::default(), None, 1).await?.total;
+        let total = usize::try_from(all).unwrap_or(0);
         let mut s = Snapshot::default();
         s.reserve(total);
         let mut ids = Vec::with_capacity(total);
         let mut after = None;
         loop {
-            let (page, next) = store.export_batch(scope, &filter, after.as_ref(), batch.max(1)).await?;
-            let empty = page.is_empty();
-            for d in &page {
-                s.append(d, &mut ids)?;
+            let page = store.household_versions(after, VERSION_PAGE).await?;
+            let Some(&(last, _)) = page.last() else { break };
+            let wanted: Vec<HouseholdId> = page.iter().map(|(id, _)| *id).collect();
+            for chunk in wanted.chunks(batch.max(1) as usize) {
+                for d in &store.households_by_ids(chunk).await? {
+                    s.append(d, &mut ids)?;
+                }
+                progress(s.len());
             }
-            progress(s.len());
-            match next {
-                Some(c) if !empty => after = Some(c),
-                _ => break,
-            }
+            after = Some(last);
         }
         s.rows = RowMap::build(&ids);
         s.rebuild_rollup();
@@ -230,6 +270,7 @@ impl Snapshot {
         let row = arena::len32(self.packed.len());
         self.packed.push(&bytes);
         self.columns.push(key);
+        self.versions.push(version32(d.record.version));
         Ok(row)
     }
 
@@ -238,6 +279,7 @@ impl Snapshot {
         let n = households + arena::headroom(households);
         self.packed.reserve(n);
         self.columns.reserve(n);
+        self.versions.reserve_exact(n);
     }
 
     pub fn len(&self) -> usize {
@@ -267,49 +309,110 @@ impl Snapshot {
     /// households' blocks and slots, the row map, the roll-up columns and the roll-ups
     /// (estimated per entry).
     pub fn heap_bytes(&self) -> usize {
-        self.packed.heap_bytes() + self.rows.heap_bytes() + self.columns.heap_bytes() + self.rollup.heap_bytes()
+        self.packed.heap_bytes()
+            + self.rows.heap_bytes()
+            + self.columns.heap_bytes()
+            + self.rollup.heap_bytes()
+            + self.versions.capacity() * size_of::<u32>()
     }
 
     /// The full screening pass: every household unpacked and through the rules, on `threads`
     /// threads (the cores available when 0). Nothing changes in the snapshot; see
     /// [`Snapshot::apply`].
     pub fn screen(&self, ctx: &Context, threads: usize) -> Result<ScreenPass, EngineError> {
+        self.pass(ctx, None, threads, None)
+    }
+
+    /// A screening pass over the households of `region` (every household when `None`) for
+    /// [`record`]: with the version each household was screened at, and listing, among the
+    /// households without a finding, those in `open` (the ones with open findings to resolve).
+    pub fn screen_within(
+        &self,
+        ctx: &Context,
+        region: Option<RegionCode>,
+        threads: usize,
+        open: &std::collections::HashSet<HouseholdId, FxBuild>,
+    ) -> Result<ScreenPass, EngineError> {
+        self.pass(ctx, region, threads, Some(open))
+    }
+
+    fn pass(
+        &self,
+        ctx: &Context,
+        region: Option<RegionCode>,
+        threads: usize,
+        open: Option<&std::collections::HashSet<HouseholdId, FxBuild>>,
+    ) -> Result<ScreenPass, EngineError> {
         let threads = if threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { threads };
-        let parts: Vec<Result<Vec<HouseholdFindings>, EngineError>> = std::thread::scope(|s| {
+        #[derive(Default)]
+        struct Part {
+            screened: usize,
+            found: Vec<HouseholdFindings>,
+            versions: Vec<i64>,
+            clean: Vec<(HouseholdFindings, i64)>,
+        }
+        let parts: Vec<Result<Part, EngineError>> = std::thread::scope(|s| {
             let handles: Vec<_> = self
                 .packed
                 .runs(threads)
                 .into_iter()
-                .map(|part| {
+                .map(|rows| {
                     s.spawn(move || {
                         let mut scratch = packed::Scratch::default();
-                        let mut out = Vec::new();
-                        for row in part {
+                        let mut part = Part::default();
+                        for row in rows {
+                            // the village column first: a region's pass unpacks only its own
+                            if region.is_some_and(|r| !r.contains(self.columns.village[row])) {
+                                continue;
+                            }
                             packed::unpack_into(self.packed.get(row), &mut scratch)?;
                             let r = screen_one(&scratch.detail, ctx)?;
+                            let version = scratch.detail.record.version;
+                            part.screened += 1;
                             if !r.findings.is_empty() {
-                                out.push(r);
+                                part.found.push(r);
+                                part.versions.push(version);
+                            } else if open.is_some_and(|o| o.contains(&r.household_id)) {
+                                part.clean.push((r, version));
                             }
                         }
-                        Ok(out)
+                        Ok(part)
                     })
                 })
                 .collect();
             handles.into_iter().map(|h| h.join().expect("a screening thread panicked")).collect()
         });
         let parts = parts.into_iter().collect::<Result<Vec<_>, _>>()?;
-        let mut results = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+        let mut pass = ScreenPass {
+            households: self.packed.len(),
+            region,
+            screened: parts.iter().map(|p| p.screened).sum(),
+            results: Vec::with_capacity(parts.iter().map(|p| p.found.len()).sum()),
+            versions: Vec::with_capacity(parts.iter().map(|p| p.versions.len()).sum()),
+            clean: Vec::with_capacity(parts.iter().map(|p| p.clean.len()).sum()),
+        };
         for p in parts {
-            results.extend(p);
+            pass.results.extend(p.found);
+            pass.versions.extend(p.versions);
+            pass.clean.extend(p.clean);
         }
-        Ok(ScreenPass { households: self.packed.len(), results })
+        Ok(pass)
     }
 
     /// Records a pass's findings in the roll-up columns and the maintained roll-ups: the
     /// households it screened and did not list have none.
     pub fn apply(&mut self, pass: &ScreenPass) {
         let screened = pass.households.min(self.columns.findings.len());
-        self.columns.findings[..screened].fill(0);
+        match pass.region {
+            None => self.columns.findings[..screened].fill(0),
+            Some(region) => {
+                for (bits, village) in self.columns.findings[..screened].iter_mut().zip(&self.columns.village) {
+                    if region.contains(*village) {
+                        *bits = 0;
+                    }
+                }
+            }
+        }
         for r in &pass.results {
             if let Some(row) = self.rows.get(r.household_id.0) {
                 self.columns.findings[row as usize] = finding_bits(&r.findings);
@@ -322,18 +425,66 @@ impl Snapshot {
     /// roll-ups of its village and every region above. Returns its findings.
     pub fn upsert(&mut self, detail: &HouseholdDetail, ctx: &Context) -> Result<Vec<Finding>, EngineError> {
         let findings = screen_one(detail, ctx)?.findings;
-        let key = RowKey::of(detail, &findings);
+        self.put(detail, finding_bits(&findings))?;
+        Ok(findings)
+    }
+
+    /// Replaces (or adds) a household and moves its contribution in the roll-ups, with these
+    /// findings' bits.
+    fn put(&mut self, detail: &HouseholdDetail, findings: u8) -> Result<(), EngineError> {
+        let key = RowKey { findings, ..RowKey::of(detail, &[]) };
         match self.rows.get(detail.record.id.0) {
             Some(row) => {
                 let row = row as usize;
                 self.packed.replace(row, &packed::pack(detail)?);
                 self.rollup.remove(self.columns.key(row));
                 self.columns.set(row, key);
+                self.versions[row] = version32(detail.record.version);
             }
             None => self.push(detail, key)?,
         }
         self.rollup.add(key);
-        Ok(findings)
+        Ok(())
+    }
+
+    /// Catches up with the store: compares every household's version with the one held and
+    /// reads again and replaces those that moved or are new (writes of other processes, imports,
+    /// the command line). Afterwards the snapshot holds what the store held when each page of
+    /// versions was read. The rules are not run: a household anywhere that cannot be screened
+    /// (a region without its parameters) must not stop the screening of another region; a
+    /// replaced household keeps the findings it was last screened with in the roll-ups until a
+    /// pass. `progress(done, total)`: versions compared, then households read again. A household
+    /// removed from the store would stay (the store removes none).
+    pub async fn sync<S: ResidentSource>(
+        &mut self,
+        store: &S,
+        progress: &mut (dyn FnMut(usize, usize) + Send),
+    ) -> Result<Synced, EngineError> {
+        let mut done = Synced::default();
+        let mut stale = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store.household_versions(after, VERSION_PAGE).await?;
+            let Some(&(last, _)) = page.last() else { break };
+            for &(id, version) in &page {
+                match self.rows.get(id.0) {
+                    Some(row) if self.versions[row as usize] == version32(version) => {}
+                    _ => stale.push(id),
+                }
+            }
+            done.checked += page.len();
+            progress(done.checked, self.len().max(done.checked));
+            after = Some(last);
+        }
+        for ids in stale.chunks(REREAD_BATCH) {
+            progress(done.reread, stale.len());
+            for d in store.households_by_ids(ids).await? {
+                let bits = self.rows.get(d.record.id.0).map_or(0, |row| self.columns.findings[row as usize]);
+                self.put(&d, bits)?;
+                done.reread += 1;
+            }
+        }
+        Ok(done)
     }
 
     /// Recomputes the roll-ups from the columns (the cold path).
@@ -346,8 +497,70 @@ impl Snapshot {
     }
 }
 
+/// Threads for a pass run while people use the site: all cores but one, which is left to them
+/// (BENCHMARKS.md W6).
+pub fn background_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
+}
+
+/// Results written per transaction: each commits on its own, like a batch of `fangpin screen`.
+const WRITE_BATCH: usize = 2_000;
+
+/// What [`record`] wrote.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Recorded {
+    pub run: i64,
+    pub changes: FindingChanges,
+    /// Findings written.
+    pub findings: usize,
+    /// Households saved between the pass and their write: left as their save screened them.
+    pub skipped: usize,
+}
+
+/// Records a pass made with [`Snapshot::screen_within`] as a screening run, the way
+/// [`domain::screening::screen`] records one read from the database: the run opened, the
+/// findings of every household that has any recorded (new ones opened, those seen again
+/// updated), the open findings of the others resolved, the run closed with its totals and
+/// audited. A household whose version moved since the pass is skipped: it was saved meanwhile,
+/// and a save screens the household again at once, so the pass's older view must not overwrite
+/// it (checked per batch just before the batch is written; a save within those milliseconds is
+/// the window left). `progress(done, total)` counts households written.
+pub async fn record<S: FindingStore + ResidentSource>(
+    store: &S,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    as_of: NaiveDate,
+    pass: &ScreenPass,
+    progress: &mut (dyn FnMut(usize, usize) + Send),
+) -> Result<Recorded, StoreError> {
+    let mut out = Recorded { run: store.begin_screening(actor, at, as_of, pass.region).await?, ..Default::default() };
+    let items: Vec<(&HouseholdFindings, i64)> =
+        pass.results.iter().zip(pass.versions.iter().copied()).chain(pass.clean.iter().map(|(r, v)| (r, *v))).collect();
+    let mut done = 0;
+    let mut batch = Vec::with_capacity(WRITE_BATCH);
+    for chunk in items.chunks(WRITE_BATCH) {
+        progress(done, items.len());
+        let ids: Vec<HouseholdId> = chunk.iter().map(|(r, _)| r.household_id).collect();
+        let now: std::collections::HashMap<HouseholdId, i64, FxBuild> =
+            store.versions_of(&ids).await?.into_iter().collect();
+        batch.clear();
+        batch.extend(chunk.iter().filter(|(r, v)| now.get(&r.household_id) == Some(v)).map(|(r, _)| (*r).clone()));
+        out.skipped += chunk.len() - batch.len();
+        out.findings += batch.iter().map(|r| r.findings.len()).sum::<usize>();
+        out.changes += store.record_findings(at, as_of, Some(out.run), &batch).await?;
+        done += chunk.len();
+    }
+    progress(done, items.len());
+    store.finish_screening(actor, at, out.run, pass.screened, out.findings, out.changes).await?;
+    Ok(out)
+}
+
 fn screen_one(d: &HouseholdDetail, ctx: &Context) -> Result<HouseholdFindings, EngineError> {
-    let findings = evaluate(d, ctx).map_err(|error| EngineError::Rule { household_id: d.record.id, error })?;
+    let findings = evaluate(d, ctx).map_err(|error| EngineError::Rule {
+        household_id: d.record.id,
+        household_no: d.record.household.household_no.clone(),
+        error,
+    })?;
     Ok(HouseholdFindings { household_id: d.record.id, village: d.record.household.village, findings })
 }
 

@@ -155,7 +155,11 @@ fn a_missing_parameter_names_the_household() {
     let calendar = WorkCalendar::builtin();
     let ctx = Context { as_of: as_of(), params: &[], calendar: &calendar };
     let err = Snapshot::from_details(&details).unwrap().screen(&ctx, 2).unwrap_err();
-    assert!(err.to_string().starts_with("household #"), "{err}");
+    // the 户编号 users know, not the internal ID
+    let named = details
+        .iter()
+        .any(|d| err.to_string().starts_with(&format!("无法筛查户 {}：", d.record.household.household_no)));
+    assert!(named && err.to_string().contains("尚未设定监测范围"), "{err}");
 }
 
 #[test]
@@ -264,4 +268,174 @@ fn a_household_added_between_a_pass_and_its_apply_keeps_its_findings() {
     let rebuilt =
         Rollup::build(details[..299].iter().chain([&late]).map(|d| RowKey::of(d, &evaluate(d, &ctx).unwrap())));
     assert_eq!(snapshot.rollup(), &rebuilt);
+}
+
+/// A store holding households in memory, for [`Snapshot::sync`].
+struct Registry(std::sync::Mutex<Vec<HouseholdDetail>>);
+
+impl domain::ports::ResidentSource for Registry {
+    async fn household_versions(
+        &self,
+        after: Option<HouseholdId>,
+        limit: u32,
+    ) -> domain::ports::StoreResult<Vec<(HouseholdId, i64)>> {
+        let mut v: Vec<_> = self.0.lock().unwrap().iter().map(|d| (d.record.id, d.record.version)).collect();
+        v.sort();
+        Ok(v.into_iter().filter(|(id, _)| after.is_none_or(|a| *id > a)).take(limit as usize).collect())
+    }
+
+    async fn households_by_ids(&self, ids: &[HouseholdId]) -> domain::ports::StoreResult<Vec<HouseholdDetail>> {
+        Ok(self.0.lock().unwrap().iter().filter(|d| ids.contains(&d.record.id)).cloned().collect())
+    }
+
+    async fn versions_of(&self, ids: &[HouseholdId]) -> domain::ports::StoreResult<Vec<(HouseholdId, i64)>> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|d| ids.contains(&d.record.id))
+            .map(|d| (d.record.id, d.record.version))
+            .collect())
+    }
+
+    async fn households_with_open_findings(
+        &self,
+        _: Option<RegionCode>,
+    ) -> domain::ports::StoreResult<Vec<HouseholdId>> {
+        unreachable!("not asked in these tests")
+    }
+}
+
+/// Runs a future whose store answers at once (no I/O, nothing to wait for).
+fn ready<F: Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+#[test]
+fn a_sync_reads_again_only_what_moved_and_then_agrees_with_the_store() {
+    let details = town(1_200);
+    let calendar = WorkCalendar::builtin();
+    let params = params();
+    let ctx = Context { as_of: as_of(), params: &params, calendar: &calendar };
+    let mut snapshot = Snapshot::from_details(&details).unwrap();
+    snapshot.apply(&snapshot.screen(&ctx, 1).unwrap());
+    let store = Registry(std::sync::Mutex::new(details.clone()));
+    assert_eq!(ready(snapshot.sync(&store, &mut |_, _| {})).unwrap(), Synced { checked: 1_200, reread: 0 });
+
+    // another process edits two households (one moves village) and adds one
+    let other_village = details.iter().map(|d| d.record.household.village).max().unwrap();
+    {
+        let mut held = store.0.lock().unwrap();
+        held[10].record.version += 1;
+        held[10].record.household.declared_size = Some(9);
+        held[20].record.version += 1;
+        held[20].record.household.village = other_village;
+        let mut new = held[30].clone();
+        new.record.id = HouseholdId(9_000);
+        held.push(new);
+    }
+    let mut seen = Vec::new();
+    let done = ready(snapshot.sync(&store, &mut |n, of| seen.push((n, of)))).unwrap();
+    assert_eq!(done, Synced { checked: 1_201, reread: 3 });
+    assert_eq!(seen, [(1_201, 1_201), (0, 3)], "versions compared, then households read again");
+    let held = store.0.lock().unwrap().clone();
+    assert_eq!(snapshot.len(), 1_201);
+    for d in &held {
+        assert_eq!(&snapshot.household(d.record.id).unwrap().unwrap(), d);
+    }
+    // a pass after the sync sees the edits, and once applied the roll-ups count each household
+    // once, where it now is, with its findings as of now
+    let pass = snapshot.screen(&ctx, 2).unwrap();
+    snapshot.apply(&pass);
+    let rebuilt = Rollup::build(held.iter().map(|d| RowKey::of(d, &evaluate(d, &ctx).unwrap())));
+    assert_eq!(snapshot.rollup(), &rebuilt);
+    let expected: Vec<_> =
+        held.iter().map(|d| (d.record.id, evaluate(d, &ctx).unwrap())).filter(|(_, f)| !f.is_empty()).collect();
+    let mut got: Vec<_> = pass.results.iter().map(|r| (r.household_id, r.findings.clone())).collect();
+    got.sort_by_key(|(id, _)| *id);
+    let mut expected = expected;
+    expected.sort_by_key(|(id, _)| *id);
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn a_pass_within_a_region_screens_its_households_only_and_lists_the_clean_ones() {
+    let details = town(2_000);
+    let calendar = WorkCalendar::builtin();
+    let params = params();
+    let ctx = Context { as_of: as_of(), params: &params, calendar: &calendar };
+    let mut snapshot = Snapshot::from_details(&details).unwrap();
+    snapshot.apply(&snapshot.screen(&ctx, 2).unwrap());
+    let village = details[0].record.household.village;
+    let inside: Vec<_> = details.iter().filter(|d| village.contains(d.record.household.village)).collect();
+    assert!(inside.len() < details.len(), "the town has more than one village");
+
+    // the clean households asked about: every household of the town (those outside the village
+    // must not be listed)
+    let open: std::collections::HashSet<HouseholdId, FxBuild> = details.iter().map(|d| d.record.id).collect();
+    let pass = snapshot.screen_within(&ctx, Some(village), 2, &open).unwrap();
+    assert_eq!(pass.screened, inside.len());
+    assert_eq!(pass.results.len() + pass.clean.len(), inside.len());
+    assert_eq!(pass.versions.len(), pass.results.len());
+    for r in pass.results.iter().chain(pass.clean.iter().map(|(r, _)| r)) {
+        let d = inside.iter().find(|d| d.record.id == r.household_id).expect("a household of the village");
+        assert_eq!(r.findings, evaluate(d, &ctx).unwrap());
+        assert_eq!(r.village, village);
+    }
+    assert!(!pass.results.is_empty() && !pass.clean.is_empty());
+    // only the clean households asked about are listed
+    let some: std::collections::HashSet<HouseholdId, FxBuild> =
+        pass.clean.iter().take(3).map(|(r, _)| r.household_id).collect();
+    assert_eq!(snapshot.screen_within(&ctx, Some(village), 1, &some).unwrap().clean.len(), 3);
+
+    // applying it clears the findings of the village's households that have none now and
+    // nothing outside it: the village's households had a D-grade house each before the pass
+    let mut worse = snapshot.screen(&ctx, 2).unwrap();
+    let before = {
+        let mut s = Snapshot::from_details(&details).unwrap();
+        s.apply(&worse);
+        s.rollup().clone()
+    };
+    let some_finding = worse.results[0].findings[0].clone();
+    for d in &inside {
+        if !worse.results.iter().any(|r| r.household_id == d.record.id) {
+            worse.results.push(HouseholdFindings {
+                household_id: d.record.id,
+                village: d.record.household.village,
+                findings: vec![some_finding.clone()],
+            });
+        }
+    }
+    snapshot.apply(&worse);
+    assert_ne!(snapshot.rollup(), &before, "the village's clean households now count a finding");
+    snapshot.apply(&pass);
+    assert_eq!(snapshot.rollup(), &before);
+}
+
+#[test]
+fn a_household_that_cannot_be_screened_does_not_stop_a_sync_or_another_regions_pass() {
+    let details = town(200);
+    let calendar = WorkCalendar::builtin();
+    let params = params();
+    let ctx = Context { as_of: as_of(), params: &params, calendar: &calendar };
+    let mut snapshot = Snapshot::from_details(&details).unwrap();
+    // a household imported in a region without a monitoring line (D2: no guessed value)
+    let mut elsewhere = details[5].clone();
+    elsewhere.record.id = HouseholdId(7_000);
+    elsewhere.record.household.village = RegionCode::from_u64(110_105_001_001).unwrap();
+    let store = Registry(std::sync::Mutex::new(details.iter().cloned().chain([elsewhere.clone()]).collect()));
+    assert_eq!(ready(snapshot.sync(&store, &mut |_, _| {})).unwrap().reread, 1);
+    let town = RegionCode::from_u64(450_203_100_000).unwrap();
+    let pass = snapshot.screen_within(&ctx, Some(town), 2, &Default::default()).unwrap();
+    assert_eq!(pass.screened, 200);
+    // screening everything names it
+    let err = snapshot.screen(&ctx, 2).unwrap_err().to_string();
+    assert!(err.contains(elsewhere.record.household.household_no.as_str()), "{err}");
 }

@@ -35,6 +35,10 @@ pub struct Config {
     /// 3600). Changes made through the same server show at once; those of other processes within
     /// this time on a dashboard read continually, within four times it on any.
     pub dashboard_cache_seconds: u64,
+    /// Load the registry into memory when `serve` starts, for the full screening started from
+    /// the findings page (otherwise at the first one): ≈ 380 bytes a household, a county in
+    /// seconds, a province in minutes (BENCHMARKS.md).
+    pub resident_at_start: bool,
 }
 
 impl Default for Config {
@@ -51,6 +55,7 @@ impl Default for Config {
             now: None,
             auto_migrate: true,
             dashboard_cache_seconds: 5,
+            resident_at_start: false,
         }
     }
 }
@@ -68,6 +73,7 @@ const KEYS: &[&str] = &[
     "now",
     "auto_migrate",
     "dashboard_cache_seconds",
+    "resident_at_start",
 ];
 
 /// Variables read elsewhere (not configuration keys), so not "unknown".

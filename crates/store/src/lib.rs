@@ -18,7 +18,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use domain::account::{Actor, Role, Scope, User, UserId};
 use domain::audit::{AuditEntry, AuditRecord};
-use domain::household::{Household, HouseholdNo};
+use domain::household::{Household, HouseholdId, HouseholdNo};
 use domain::params::{ParamName, PolicyParam};
 use domain::ports::*;
 use domain::region::{Region, RegionCode};
@@ -289,6 +289,8 @@ macro_rules! dispatch {
         matches!(
             stringify!($f),
             "all_regions" | "list_households" | "household" | "export_batch" | "households_by_no"
+                | "household_versions" | "households_by_ids" | "versions_of"
+                | "households_with_open_findings"
                 | "member_locations" | "user_by_username" | "user" | "list_users" | "count_users" | "session"
                 | "audit_rows" | "audit_chain" | "params" | "applied_migrations" | "schema_columns" | "schema_indexes" | "ping"
                 | "findings" | "finding_counts" | "campaigns" | "campaign" | "tasks" | "progress" | "task" | "visit"
@@ -548,6 +550,21 @@ impl RegistryLookup for Db {
     }
     async fn member_locations(&self, keys: &[u64]) -> StoreResult<Vec<(u64, HouseholdNo, RegionCode)>> {
         dispatch!(self, member_locations(keys))
+    }
+}
+
+impl ResidentSource for Db {
+    async fn household_versions(&self, after: Option<HouseholdId>, limit: u32) -> StoreResult<Vec<(HouseholdId, i64)>> {
+        dispatch!(self, household_versions(after, limit))
+    }
+    async fn households_by_ids(&self, ids: &[HouseholdId]) -> StoreResult<Vec<HouseholdDetail>> {
+        dispatch!(self, households_by_ids(ids))
+    }
+    async fn versions_of(&self, ids: &[HouseholdId]) -> StoreResult<Vec<(HouseholdId, i64)>> {
+        dispatch!(self, versions_of(ids))
+    }
+    async fn households_with_open_findings(&self, region: Option<RegionCode>) -> StoreResult<Vec<HouseholdId>> {
+        dispatch!(self, households_with_open_findings(region))
     }
 }
 

@@ -1057,6 +1057,69 @@ pub(crate) async fn households_by_no(r: &Pool<DB>, nos: &[HouseholdNo]) -> Resul
     Ok(out)
 }
 
+pub(crate) async fn household_versions(
+    r: &Pool<DB>,
+    after: Option<HouseholdId>,
+    limit: u32,
+) -> Result<Vec<(HouseholdId, i64)>, StoreError> {
+    let rows = sqlx::query("SELECT id, version FROM households WHERE id > $1 ORDER BY id LIMIT $2")
+        .bind(after.map_or(i64::MIN, |h| h.0))
+        .bind(i64::from(limit))
+        .fetch_all(r)
+        .await
+        .map_err(crate::db_err)?;
+    rows.iter()
+        .map(|row| Ok((HouseholdId(row.try_get("id")?), row.try_get("version")?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(crate::db_err)
+}
+
+pub(crate) async fn versions_of(r: &Pool<DB>, ids: &[HouseholdId]) -> Result<Vec<(HouseholdId, i64)>, StoreError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let ids: Vec<i64> = chunk.iter().map(|h| h.0).collect();
+        let rows = bulk::any_of_ids("SELECT id, version FROM households WHERE id = ANY($1)", &ids)
+            .fetch_all(r)
+            .await
+            .map_err(crate::db_err)?;
+        for row in rows {
+            out.push((HouseholdId(row.try_get("id").map_err(crate::db_err)?), row.try_get("version").map_err(crate::db_err)?));
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) async fn households_with_open_findings(
+    r: &Pool<DB>,
+    region: Option<RegionCode>,
+) -> Result<Vec<HouseholdId>, StoreError> {
+    let (lo, hi) = region.map_or((i64::MIN, i64::MAX), |r| {
+        let (lo, hi) = r.subtree();
+        (lo as i64, hi as i64)
+    });
+    let rows = sqlx::query(
+        "SELECT DISTINCT household_id FROM findings WHERE status = $1 AND village_code BETWEEN $2 AND $3",
+    )
+    .bind(FindingStatus::Open.code())
+    .bind(lo)
+    .bind(hi)
+    .fetch_all(r)
+    .await
+    .map_err(crate::db_err)?;
+    rows.iter().map(|row| Ok(HouseholdId(row.try_get("household_id")?))).collect::<Result<_, sqlx::Error>>().map_err(crate::db_err)
+}
+
+pub(crate) async fn households_by_ids(r: &Pool<DB>, ids: &[HouseholdId]) -> Result<Vec<HouseholdDetail>, StoreError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let q = format!("{} WHERE h.id = ANY($1)", batch_select());
+        let ids: Vec<i64> = chunk.iter().map(|h| h.0).collect();
+        let rows = bulk::any_of_ids(&q, &ids).fetch_all(r).await.map_err(crate::db_err)?;
+        out.extend(batch_details(r, &rows).await.map_err(crate::db_err)?);
+    }
+    Ok(out)
+}
+
 pub(crate) async fn member_locations(
     r: &Pool<DB>,
     keys: &[u64],

@@ -1607,3 +1607,76 @@ async fn measure_gaps_kept_on_the_household_equal_the_list() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_resident_copy_reads_every_version_and_the_households_that_moved() {
+    on_both(|db| async move {
+        seed(&db, (1..=7).map(|n| incoming(n, if n % 2 == 0 { DONGTANG } else { DAZHENG })).collect()).await;
+        // every household's version, by ID, in pages
+        let mut all = Vec::new();
+        let mut after = None;
+        loop {
+            let page = db.household_versions(after, 3).await.unwrap();
+            assert!(page.len() <= 3);
+            let Some(&(last, _)) = page.last() else { break };
+            all.extend(page);
+            after = Some(last);
+        }
+        assert_eq!(all.len(), 7);
+        assert!(all.windows(2).all(|w| w[0].0 < w[1].0), "by ID: {all:?}");
+        assert!(all.iter().all(|(_, v)| *v == 1));
+        // a save moves its version
+        let no = HouseholdNo::parse(&format!("{DAZHENG}0003")).unwrap();
+        let before = db.household(&Scope::system(), &no).await.unwrap().unwrap();
+        let mut h = before.record.household.clone();
+        h.housing_grade = Some(HousingGrade::C);
+        db.save_household(&Actor::cli(), at(), &before, &h).await.unwrap();
+        let now = db.household_versions(None, 100).await.unwrap();
+        let moved: Vec<_> = now.iter().filter(|(id, v)| all.iter().any(|(i, w)| i == id && w != v)).collect();
+        assert_eq!(moved, vec![&(before.record.id, 2)]);
+        // households by ID, in full, as the detail read gives them; unknown IDs are skipped
+        let ids: Vec<HouseholdId> = now.iter().map(|(id, _)| *id).chain([HouseholdId(999_999)]).collect();
+        let got = db.households_by_ids(&ids).await.unwrap();
+        assert_eq!(got.len(), 7);
+        let after = db.household(&Scope::system(), &no).await.unwrap().unwrap();
+        assert_eq!(got.iter().find(|d| d.record.id == before.record.id), Some(&after));
+        assert_eq!(after.record.household.housing_grade, Some(HousingGrade::C));
+        // the versions of some households; unknown IDs are skipped
+        let mut some = db.versions_of(&[before.record.id, all[0].0, HouseholdId(999_999)]).await.unwrap();
+        some.sort();
+        let mut expected = vec![(before.record.id, 2), (all[0].0, if all[0].0 == before.record.id { 2 } else { 1 })];
+        expected.sort();
+        expected.dedup();
+        assert_eq!(some, expected);
+        // the households with open findings, by region: a dismissed finding does not count
+        let at_village = |code: u64| {
+            now.iter()
+                .map(|(id, _)| *id)
+                .find(|id| got.iter().any(|d| d.record.id == *id && d.record.household.village == village(code)))
+                .unwrap()
+        };
+        let (a, b) = (at_village(DAZHENG), at_village(DONGTANG));
+        let found = |id: HouseholdId, code: u64, sub: &'static str| HouseholdFindings {
+            household_id: id,
+            village: village(code),
+            findings: vec![test_finding(domain::rules::FindingCode::DataError, sub)],
+        };
+        let day = NaiveDate::from_ymd_opt(2022, 3, 28).unwrap();
+        db.record_findings(at(), day, None, &[found(a, DAZHENG, "A"), found(b, DONGTANG, "B")]).await.unwrap();
+        let mut open = db.households_with_open_findings(None).await.unwrap();
+        open.sort();
+        let mut both = vec![a, b];
+        both.sort();
+        assert_eq!(open, both);
+        assert_eq!(db.households_with_open_findings(Some(village(DAZHENG))).await.unwrap(), vec![a]);
+        let f = db
+            .findings(&Scope::system(), &FindingFilter { household: Some(b), ..Default::default() }, 10)
+            .await
+            .unwrap();
+        db.set_finding_status(&Actor::cli(), at(), &Scope::system(), f.items[0].id, FindingStatus::Dismissed, "已核实")
+            .await
+            .unwrap();
+        assert_eq!(db.households_with_open_findings(None).await.unwrap(), vec![a]);
+    })
+    .await;
+}

@@ -1,4 +1,4 @@
-//! Background jobs with progress (imports): started by a request, watched by the page that
+//! Background jobs with progress (imports, full screenings): started by a request, watched by the page that
 //! polls them. Kept in memory: the import itself is recorded in the database and the audit
 //! log, so a restart loses only the progress bar.
 
@@ -24,6 +24,10 @@ pub enum JobState {
     /// A department file (部门筛查预警).
     FinishedFeed {
         report: Box<crate::pages::alerts::FeedJobReport>,
+    },
+    /// A full screening (全面筛查) from the resident registry.
+    FinishedScreening {
+        report: Box<crate::pages::findings::ScreeningDone>,
     },
     Failed {
         message: String,

@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod notify;
 pub mod pages;
 pub mod regions;
+pub mod resident;
 pub mod views;
 
 use std::sync::Arc;
@@ -69,6 +70,8 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     pub regions: Arc<regions::RegionCache>,
     pub jobs: Arc<jobs::Jobs>,
+    /// The registry resident in memory for full screenings ([`resident`]).
+    pub resident: Arc<resident::Resident>,
     pub throttle: Arc<auth::Throttle>,
     /// Dashboards reused for a few seconds; told of every change made through this process.
     pub dashboards: Arc<dashboard_cache::DashboardCache>,
@@ -88,6 +91,7 @@ impl AppState {
             clock,
             config: Arc::new(config),
             jobs: Arc::new(jobs::Jobs::default()),
+            resident: Arc::new(resident::Resident::default()),
             throttle: Arc::new(throttle),
             dashboards,
             calendar: Arc::new(std::sync::RwLock::new(Arc::new(domain::calendar::WorkCalendar::builtin()))),

@@ -49,6 +49,11 @@ pub async fn run(ctx: &Ctx, demo: bool) -> anyhow::Result<std::process::ExitCode
         ..Default::default()
     };
     let state = web::AppState::new(db.clone(), Arc::clone(&ctx.clock), web_config);
+    if ctx.config.resident_at_start {
+        // behind the first requests: the pages do not need it, only a full screening does
+        let s = state.clone();
+        tokio::spawn(async move { s.resident.preload(&s.db).await });
+    }
     let addr: SocketAddr = ctx.config.bind.parse().map_err(|e| anyhow::anyhow!("--bind {}: {e}", ctx.config.bind))?;
     let listener =
         tokio::net::TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;

@@ -622,7 +622,7 @@ fn feed_job_view(j: &jobs::Job) -> FeedJobView {
         }
         JobState::Failed { message } => v.failed = Some(message.clone()),
         JobState::FinishedFeed { report } => v.report = Some((**report).clone()),
-        JobState::Finished { .. } => v.failed = Some("这不是部门数据导入".into()),
+        JobState::Finished { .. } | JobState::FinishedScreening { .. } => v.failed = Some("这不是部门数据导入".into()),
     }
     v
 }

@@ -8,12 +8,16 @@ use axum::Form;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use domain::account::Permission;
 use domain::household::HouseholdNo;
-use domain::ports::{FindingFilter, FindingRecord, FindingStatus, FindingStore, HouseholdStore};
+use domain::ports::{
+    FindingChanges, FindingFilter, FindingRecord, FindingStatus, FindingStore, HouseholdStore, ParamStore,
+    ResidentSource,
+};
 use domain::region::RegionCode;
+use domain::rules::Context;
 use domain::rules::FindingCode;
 use serde::Deserialize;
 
@@ -21,6 +25,7 @@ use super::{Chrome, Opt, redirect_with_flash, render, require};
 use crate::AppState;
 use crate::auth::{Authed, PageAuth};
 use crate::error::PageError;
+use crate::jobs::{self, JobState};
 use crate::views::china_time;
 
 pub fn routes() -> Router<AppState> {
@@ -28,6 +33,9 @@ pub fn routes() -> Router<AppState> {
         .route("/findings", get(queue))
         .route("/findings/{id}/dismiss", post(dismiss))
         .route("/households/{no}/screen", post(screen_household))
+        .route("/findings/screen", post(screen_all))
+        .route("/findings/screenings/{id}", get(screening_page))
+        .route("/findings/screenings/{id}/progress", get(screening_progress))
 }
 
 /// A finding as the pages show it.
@@ -231,4 +239,207 @@ pub async fn screen_household(
     state.db.household(&a.scope, &no).await?.ok_or(PageError::NotFound)?;
     let msg = rescreen(&state, &a, &no).await;
     Ok(redirect_with_flash(&format!("/households/{no}"), msg.trim_start_matches('；')))
+}
+
+/// What a full screening from the findings page did, for its job page.
+#[derive(Debug, Clone)]
+pub struct ScreeningDone {
+    pub run_id: i64,
+    pub region: String,
+    pub households: usize,
+    pub findings: usize,
+    pub changes: FindingChanges,
+    /// Households loaded into memory first (0: already resident).
+    pub loaded: usize,
+    /// Households read again because they changed since the snapshot last saw them.
+    pub reread: usize,
+    /// Households saved while the screening ran: left with the findings their save gave them.
+    pub skipped: usize,
+    /// Seconds: making the resident registry current, the rules, writing the results.
+    pub refresh_seconds: f64,
+    pub pass_seconds: f64,
+    pub write_seconds: f64,
+}
+
+/// Starts a full screening of the user's region (全面筛查) as a job with a progress bar: the
+/// resident registry ([`crate::resident`]) made current, every household through the same rules
+/// as one household after a save, the findings recorded like `fangpin screen` records them. One
+/// at a time per server: a second request is shown the one under way.
+pub async fn screen_all(State(state): State<AppState>, PageAuth(a): PageAuth) -> Result<Response, PageError> {
+    require(&a, Permission::Screen)?;
+    let job = state.jobs.start(a.user.id, "全面筛查", false);
+    let id = job.lock().map(|j| j.id.clone()).unwrap_or_default();
+    let turn = match state.resident.begin(&id) {
+        Ok(turn) => turn,
+        Err(running) => {
+            jobs::set_state(&job, JobState::Failed { message: "已有一次全面筛查正在进行".into() });
+            // its page, when it is this user's; otherwise the queue
+            let to = if state.jobs.get(&running, a.user.id).is_some() {
+                format!("/findings/screenings/{running}")
+            } else {
+                "/findings".to_string()
+            };
+            return Ok(redirect_with_flash(&to, "已有一次全面筛查正在进行，请待其完成后再筛查"));
+        }
+    };
+    jobs::set_state(&job, JobState::Running { done: 0, total: 0, stage: "准备" });
+    let st = state.clone();
+    tokio::spawn(async move {
+        let _turn = turn;
+        let j2 = job.clone();
+        let progress = move |stage: &'static str, done: usize, total: usize| {
+            jobs::set_state(&j2, JobState::Running { done, total, stage });
+        };
+        let done = run_screening(&st, &a, &progress).await;
+        st.dashboards.invalidate_within(a.scope.region());
+        match done {
+            Ok(report) => jobs::set_state(&job, JobState::FinishedScreening { report: Box::new(report) }),
+            Err(message) => jobs::set_state(&job, JobState::Failed { message }),
+        }
+    });
+    Ok(axum::response::Redirect::to(&format!("/findings/screenings/{id}")).into_response())
+}
+
+/// The screening itself; the error is the user's message (the cause is logged).
+async fn run_screening(
+    st: &AppState,
+    a: &Authed,
+    progress: crate::resident::Progress<'_>,
+) -> Result<ScreeningDone, String> {
+    const NOTHING_WRITTEN: &str = "未写入本次结果";
+    fn logged(e: &dyn std::fmt::Debug, message: String) -> String {
+        tracing::warn!(error = ?e, "full screening failed");
+        message
+    }
+    let params = st.db.params(None).await.map_err(|e| logged(&e, format!("读取参数失败：{e}；{NOTHING_WRITTEN}")))?;
+    let calendar = st.calendar();
+    let (at, as_of) = (st.clock.now(), st.clock.today());
+    let region = a.scope.region();
+    let started = std::time::Instant::now();
+    let (snapshot, refreshed) = st
+        .resident
+        .current(&st.db, progress)
+        .await
+        .map_err(|e| logged(&e, format!("{}；{NOTHING_WRITTEN}", engine_message(&e))))?;
+    // read before the pass: a finding opened after it belongs to a save, which screened its
+    // household itself
+    let open: std::collections::HashSet<_, engine::FxBuild> = st
+        .db
+        .households_with_open_findings(region)
+        .await
+        .map_err(|e| logged(&e, format!("读取待处理发现失败：{e}；{NOTHING_WRITTEN}")))?
+        .into_iter()
+        .collect();
+    let refresh_seconds = started.elapsed().as_secs_f64();
+    progress("筛查", 0, 0);
+    let started = std::time::Instant::now();
+    let threads = engine::background_threads();
+    let pass = tokio::task::spawn_blocking(move || {
+        let ctx = Context { as_of, params: &params, calendar: &calendar };
+        snapshot.as_ref().expect("made current above").screen_within(&ctx, region, threads, &open)
+    })
+    .await
+    .map_err(|e| logged(&e, format!("筛查中断（程序错误，请报告此问题）；{NOTHING_WRITTEN}")))?
+    .map_err(|e| logged(&e, format!("{}；{NOTHING_WRITTEN}", engine_message(&e))))?;
+    let pass_seconds = started.elapsed().as_secs_f64();
+
+    let started = std::time::Instant::now();
+    let mut written = |done: usize, total: usize| progress("写入结果", done, total);
+    let rec = engine::record(&st.db, &a.actor(), at, as_of, &pass, &mut written).await.map_err(|e| {
+        logged(&e, format!("写入结果时出错：{e}。已写入的部分有效，未写入的户保持原有发现：请重新筛查"))
+    })?;
+    Ok(ScreeningDone {
+        run_id: rec.run,
+        region: match region {
+            Some(r) => st.regions.get().await.name(r),
+            None => "全部地区".to_string(),
+        },
+        households: pass.screened,
+        findings: rec.findings,
+        changes: rec.changes,
+        loaded: refreshed.loaded,
+        reread: refreshed.synced.reread,
+        skipped: rec.skipped,
+        refresh_seconds,
+        pass_seconds,
+        write_seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The engine's error in the user's words: a missing parameter names the household (D2).
+fn engine_message(e: &engine::EngineError) -> String {
+    match e {
+        engine::EngineError::Rule { .. } => e.to_string(),
+        engine::EngineError::Store(e) => format!("读取登记库失败：{e}"),
+        engine::EngineError::Pack(e) => format!("常驻登记库数据有误（程序错误，请报告此问题）：{e}"),
+    }
+}
+
+pub struct ScreeningView {
+    pub id: String,
+    pub running: bool,
+    pub percent: usize,
+    pub done: usize,
+    pub total: usize,
+    pub stage: String,
+    pub failed: Option<String>,
+    pub report: Option<ScreeningDone>,
+}
+
+fn screening_view(j: &jobs::Job) -> ScreeningView {
+    let mut v = ScreeningView {
+        id: j.id.clone(),
+        running: false,
+        percent: 0,
+        done: 0,
+        total: 0,
+        stage: String::new(),
+        failed: None,
+        report: None,
+    };
+    match &j.state {
+        JobState::Running { done, total, stage } => {
+            v.running = true;
+            (v.done, v.total, v.stage) = (*done, *total, stage.to_string());
+            v.percent = jobs::percent(*done, *total);
+        }
+        JobState::Failed { message } => v.failed = Some(message.clone()),
+        JobState::FinishedScreening { report } => v.report = Some((**report).clone()),
+        JobState::Finished { .. } | JobState::FinishedFeed { .. } => v.failed = Some("这不是全面筛查".into()),
+    }
+    v
+}
+
+#[derive(Template)]
+#[template(path = "screening_job.html")]
+struct ScreeningPage {
+    chrome: Chrome,
+    p: ScreeningView,
+}
+
+#[derive(Template)]
+#[template(path = "screening_progress.html")]
+struct ScreeningFragment {
+    p: ScreeningView,
+}
+
+pub async fn screening_page(
+    State(state): State<AppState>,
+    PageAuth(a): PageAuth,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let j = state.jobs.get(&id, a.user.id).ok_or(PageError::NotFound)?;
+    let tpl = ScreeningPage { chrome: Chrome::new(&state, &a, &headers).await, p: screening_view(&j) };
+    render(&tpl, &tpl.chrome)
+}
+
+pub async fn screening_progress(
+    State(state): State<AppState>,
+    PageAuth(a): PageAuth,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let j = state.jobs.get(&id, a.user.id).ok_or(PageError::NotFound)?;
+    let html = ScreeningFragment { p: screening_view(&j) }.render()?;
+    Ok(axum::response::Html(html).into_response())
 }

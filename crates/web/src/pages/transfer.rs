@@ -330,6 +330,7 @@ fn job_view(j: &jobs::Job) -> JobView {
         }
         JobState::Failed { message } => v.failed = Some(message.clone()),
         JobState::FinishedFeed { .. } => v.failed = Some("这是部门数据导入：请到“部门预警”查看".into()),
+        JobState::FinishedScreening { .. } => v.failed = Some("这是全面筛查：请到“排查发现”查看".into()),
         JobState::Finished { report, .. } => {
             v.issues = report
                 .issues
