@@ -529,6 +529,22 @@ async fn run() {
     assert_fits_phone(&c, "dashboard").await;
     screenshot(&c, &artifacts, "browser-dashboard.png").await;
 
+    // ---- a full screening of the village from the findings page: its page polls until it is done
+    c.goto(&format!("{base}/findings")).await.expect("open the findings");
+    let start_button = find(&c, "form[action='/findings/screen'] button[type=submit]").await;
+    assert_fits_phone(&c, "findings").await;
+    start_button.click().await.expect("start a screening");
+    let done = poll("the full screening to finish", Duration::from_secs(30), || async {
+        match c.find(Locator::Css("#job p.flash")).await {
+            Ok(e) => e.text().await.ok(),
+            Err(_) => None,
+        }
+    })
+    .await;
+    assert!(done.contains("筛查完成") && done.contains("大正村"), "{done}");
+    assert_fits_phone(&c, "full screening").await;
+    screenshot(&c, &artifacts, "browser-screening.png").await;
+
     // ---- a supervision problem closed on the phone: no evidence is refused with the date kept
     let town_code = RegionCode::from_u64(450_203_100_000).expect("region code");
     let office = web::auth::create_user(&db, &actor, now, "town", "镇专项办", Role::TownOffice, town_code, PASSWORD)
