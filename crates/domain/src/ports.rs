@@ -307,8 +307,18 @@ pub trait ResidentSource: Send + Sync {
     /// These households in full (those that exist), in any order.
     fn households_by_ids(&self, ids: &[HouseholdId]) -> impl Future<Output = StoreResult<Vec<HouseholdDetail>>> + Send;
 
-    /// (ID, version) of these households (those that exist), in any order.
-    fn versions_of(&self, ids: &[HouseholdId]) -> impl Future<Output = StoreResult<Vec<(HouseholdId, i64)>>> + Send;
+    /// [`FindingStore::record_findings`] for the households whose version is still the one in
+    /// `versions` (one per result, in order), checked inside the same transaction so that a save
+    /// committed meanwhile is never overwritten by an older screening; returns what changed and
+    /// the households skipped.
+    fn record_findings_if_unchanged(
+        &self,
+        at: DateTime<Utc>,
+        as_of: chrono::NaiveDate,
+        run: Option<i64>,
+        results: &[HouseholdFindings],
+        versions: &[i64],
+    ) -> impl Future<Output = StoreResult<(FindingChanges, Vec<HouseholdId>)>> + Send;
 
     /// The households of `region` (every region when `None`) with open findings: those a full
     /// screening must resolve if it no longer finds anything.

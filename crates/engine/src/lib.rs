@@ -351,20 +351,28 @@ impl Snapshot {
             versions: Vec<i64>,
             clean: Vec<(HouseholdFindings, i64)>,
         }
+        // a region's rows are found from the village column first (nothing unpacked) and then
+        // shared out: rows are in ID order, so a county's sit together and would fall to one thread
+        type Rows<'r> = Box<dyn Iterator<Item = usize> + Send + 'r>;
+        let region_rows: Vec<usize> = match region {
+            Some(region) => (0..self.len()).filter(|&row| region.contains(self.columns.village[row])).collect(),
+            None => Vec::new(),
+        };
+        let work: Vec<Rows> = match region {
+            None => self.packed.runs(threads).into_iter().map(|r| Box::new(r) as Rows).collect(),
+            Some(_) => {
+                let per = region_rows.len().div_ceil(threads).max(1);
+                region_rows.chunks(per).map(|c| Box::new(c.iter().copied()) as Rows).collect()
+            }
+        };
         let parts: Vec<Result<Part, EngineError>> = std::thread::scope(|s| {
-            let handles: Vec<_> = self
-                .packed
-                .runs(threads)
+            let handles: Vec<_> = work
                 .into_iter()
                 .map(|rows| {
                     s.spawn(move || {
                         let mut scratch = packed::Scratch::default();
                         let mut part = Part::default();
                         for row in rows {
-                            // the village column first: a region's pass unpacks only its own
-                            if region.is_some_and(|r| !r.contains(self.columns.village[row])) {
-                                continue;
-                            }
                             packed::unpack_into(self.packed.get(row), &mut scratch)?;
                             let r = screen_one(&scratch.detail, ctx)?;
                             let version = scratch.detail.record.version;
@@ -513,46 +521,90 @@ pub struct Recorded {
     pub changes: FindingChanges,
     /// Findings written.
     pub findings: usize,
-    /// Households saved between the pass and their write: left as their save screened them.
+    /// Households saved between the pass and their write, screened again as saved.
+    pub rescreened: usize,
+    /// Households still being saved after that: left as they were, for the next screening.
     pub skipped: usize,
 }
+
+/// Rounds of screening again the households saved while a pass was written.
+const RESCREEN_ROUNDS: usize = 3;
 
 /// Records a pass made with [`Snapshot::screen_within`] as a screening run, the way
 /// [`domain::screening::screen`] records one read from the database: the run opened, the
 /// findings of every household that has any recorded (new ones opened, those seen again
 /// updated), the open findings of the others resolved, the run closed with its totals and
-/// audited. A household whose version moved since the pass is skipped: it was saved meanwhile,
-/// and a save screens the household again at once, so the pass's older view must not overwrite
-/// it (checked per batch just before the batch is written; a save within those milliseconds is
-/// the window left). `progress(done, total)` counts households written.
+/// audited. A household whose version moved since the pass (saved meanwhile: a page, the API,
+/// a procedure step, an import) is not written from the pass's older view — the check is
+/// inside each batch's transaction ([`ResidentSource::record_findings_if_unchanged`]) — but read
+/// again, screened with `ctx` and written as it now is, for a few rounds while saves keep
+/// coming. `progress(done, total)` counts households written.
 pub async fn record<S: FindingStore + ResidentSource>(
     store: &S,
+    ctx: &Context<'_>,
     actor: &Actor,
     at: DateTime<Utc>,
-    as_of: NaiveDate,
     pass: &ScreenPass,
     progress: &mut (dyn FnMut(usize, usize) + Send),
-) -> Result<Recorded, StoreError> {
+) -> Result<Recorded, EngineError> {
+    if pass.versions.len() != pass.results.len() {
+        let why = format!("a pass with {} versions for {} households", pass.versions.len(), pass.results.len());
+        return Err(EngineError::Store(StoreError::Database(why)));
+    }
+    let as_of = ctx.as_of;
     let mut out = Recorded { run: store.begin_screening(actor, at, as_of, pass.region).await?, ..Default::default() };
-    let items: Vec<(&HouseholdFindings, i64)> =
-        pass.results.iter().zip(pass.versions.iter().copied()).chain(pass.clean.iter().map(|(r, v)| (r, *v))).collect();
+    let total = pass.results.len() + pass.clean.len();
+    let mut moved = Vec::new();
     let mut done = 0;
-    let mut batch = Vec::with_capacity(WRITE_BATCH);
-    for chunk in items.chunks(WRITE_BATCH) {
-        progress(done, items.len());
-        let ids: Vec<HouseholdId> = chunk.iter().map(|(r, _)| r.household_id).collect();
-        let now: std::collections::HashMap<HouseholdId, i64, FxBuild> =
-            store.versions_of(&ids).await?.into_iter().collect();
-        batch.clear();
-        batch.extend(chunk.iter().filter(|(r, v)| now.get(&r.household_id) == Some(v)).map(|(r, _)| (*r).clone()));
-        out.skipped += chunk.len() - batch.len();
-        out.findings += batch.iter().map(|r| r.findings.len()).sum::<usize>();
-        out.changes += store.record_findings(at, as_of, Some(out.run), &batch).await?;
+    for (chunk, versions) in pass.results.chunks(WRITE_BATCH).zip(pass.versions.chunks(WRITE_BATCH)) {
+        progress(done, total);
+        write_batch(store, at, as_of, out.run, chunk, versions, &mut out, &mut moved).await?;
         done += chunk.len();
     }
-    progress(done, items.len());
+    for chunk in pass.clean.chunks(WRITE_BATCH) {
+        progress(done, total);
+        let (results, versions): (Vec<HouseholdFindings>, Vec<i64>) = chunk.iter().cloned().unzip();
+        write_batch(store, at, as_of, out.run, &results, &versions, &mut out, &mut moved).await?;
+        done += chunk.len();
+    }
+    progress(done, total);
+    for _ in 0..RESCREEN_ROUNDS {
+        if moved.is_empty() {
+            break;
+        }
+        let again = std::mem::take(&mut moved);
+        for ids in again.chunks(REREAD_BATCH) {
+            let details = store.households_by_ids(ids).await?;
+            let results = details.iter().map(|d| screen_one(d, ctx)).collect::<Result<Vec<_>, _>>()?;
+            let versions: Vec<i64> = details.iter().map(|d| d.record.version).collect();
+            let before = moved.len();
+            write_batch(store, at, as_of, out.run, &results, &versions, &mut out, &mut moved).await?;
+            out.rescreened += results.len() - (moved.len() - before);
+        }
+    }
+    out.skipped = moved.len();
     store.finish_screening(actor, at, out.run, pass.screened, out.findings, out.changes).await?;
     Ok(out)
+}
+
+/// Writes one batch if unchanged; adds what moved to `moved` and what was written to `out`.
+#[allow(clippy::too_many_arguments)]
+async fn write_batch<S: ResidentSource>(
+    store: &S,
+    at: DateTime<Utc>,
+    as_of: NaiveDate,
+    run: i64,
+    results: &[HouseholdFindings],
+    versions: &[i64],
+    out: &mut Recorded,
+    moved: &mut Vec<HouseholdId>,
+) -> Result<(), StoreError> {
+    let (changes, skipped) = store.record_findings_if_unchanged(at, as_of, Some(run), results, versions).await?;
+    out.changes += changes;
+    out.findings +=
+        results.iter().filter(|r| !skipped.contains(&r.household_id)).map(|r| r.findings.len()).sum::<usize>();
+    moved.extend(skipped);
+    Ok(())
 }
 
 fn screen_one(d: &HouseholdDetail, ctx: &Context) -> Result<HouseholdFindings, EngineError> {

@@ -289,7 +289,7 @@ macro_rules! dispatch {
         matches!(
             stringify!($f),
             "all_regions" | "list_households" | "household" | "export_batch" | "households_by_no"
-                | "household_versions" | "households_by_ids" | "versions_of"
+                | "household_versions" | "households_by_ids"
                 | "households_with_open_findings"
                 | "member_locations" | "user_by_username" | "user" | "list_users" | "count_users" | "session"
                 | "audit_rows" | "audit_chain" | "params" | "applied_migrations" | "schema_columns" | "schema_indexes" | "ping"
@@ -560,8 +560,15 @@ impl ResidentSource for Db {
     async fn households_by_ids(&self, ids: &[HouseholdId]) -> StoreResult<Vec<HouseholdDetail>> {
         dispatch!(self, households_by_ids(ids))
     }
-    async fn versions_of(&self, ids: &[HouseholdId]) -> StoreResult<Vec<(HouseholdId, i64)>> {
-        dispatch!(self, versions_of(ids))
+    async fn record_findings_if_unchanged(
+        &self,
+        at: DateTime<Utc>,
+        as_of: chrono::NaiveDate,
+        run: Option<i64>,
+        results: &[HouseholdFindings],
+        versions: &[i64],
+    ) -> StoreResult<(FindingChanges, Vec<HouseholdId>)> {
+        dispatch!(self, record_findings_if_unchanged(at, as_of, run, results, versions))
     }
     async fn households_with_open_findings(&self, region: Option<RegionCode>) -> StoreResult<Vec<HouseholdId>> {
         dispatch!(self, households_with_open_findings(region))

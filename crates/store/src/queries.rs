@@ -1074,21 +1074,6 @@ pub(crate) async fn household_versions(
         .map_err(crate::db_err)
 }
 
-pub(crate) async fn versions_of(r: &Pool<DB>, ids: &[HouseholdId]) -> Result<Vec<(HouseholdId, i64)>, StoreError> {
-    let mut out = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
-        let ids: Vec<i64> = chunk.iter().map(|h| h.0).collect();
-        let rows = bulk::any_of_ids("SELECT id, version FROM households WHERE id = ANY($1)", &ids)
-            .fetch_all(r)
-            .await
-            .map_err(crate::db_err)?;
-        for row in rows {
-            out.push((HouseholdId(row.try_get("id").map_err(crate::db_err)?), row.try_get("version").map_err(crate::db_err)?));
-        }
-    }
-    Ok(out)
-}
-
 pub(crate) async fn households_with_open_findings(
     r: &Pool<DB>,
     region: Option<RegionCode>,
@@ -2109,23 +2094,99 @@ pub(crate) async fn record_findings(
     run: Option<i64>,
     results: &[HouseholdFindings],
 ) -> Result<FindingChanges, StoreError> {
-    let mut changes = FindingChanges::default();
     let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let changes = write_findings(&mut tx, at, as_of, run, results).await?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok(changes)
+}
+
+/// As [`record_findings`], for the households whose version is still the one given (in the
+/// order of `results`); returns the others, unwritten. The versions are read inside the
+/// transaction, on PostgreSQL with `FOR SHARE`: a save of one of these households waits until
+/// the findings are committed (and its own screening then comes after them); on SQLite the one
+/// writer already orders the two.
+pub(crate) async fn record_findings_if_unchanged(
+    w: &Pool<DB>,
+    at: DateTime<Utc>,
+    as_of: chrono::NaiveDate,
+    run: Option<i64>,
+    results: &[HouseholdFindings],
+    versions: &[i64],
+) -> Result<(FindingChanges, Vec<HouseholdId>), StoreError> {
+    if versions.len() != results.len() {
+        return Err(StoreError::Database(format!("{} versions for {} households", versions.len(), results.len())));
+    }
+    let lock = if BACKEND == crate::Backend::Postgres { " FOR SHARE" } else { "" };
+    let mut tx = begin(w).await.map_err(crate::db_err)?;
+    let mut now = std::collections::HashMap::with_capacity(results.len());
+    for chunk in results.chunks(500) {
+        let ids: Vec<i64> = chunk.iter().map(|r| r.household_id.0).collect();
+        let q = format!("SELECT id, version FROM households WHERE id = ANY($1){lock}");
+        for row in bulk::any_of_ids(&q, &ids).fetch_all(&mut *tx).await.map_err(crate::db_err)? {
+            let (id, version): (i64, i64) =
+                (row.try_get("id").map_err(crate::db_err)?, row.try_get("version").map_err(crate::db_err)?);
+            now.insert(id, version);
+        }
+    }
+    let (mut keep, mut moved) = (Vec::with_capacity(results.len()), Vec::new());
+    for (r, v) in results.iter().zip(versions) {
+        if now.get(&r.household_id.0) == Some(v) {
+            keep.push(r.clone());
+        } else {
+            moved.push(r.household_id);
+        }
+    }
+    let changes = write_findings(&mut tx, at, as_of, run, &keep).await?;
+    tx.commit().await.map_err(crate::db_err)?;
+    Ok((changes, moved))
+}
+
+/// What a stored finding says, to tell whether a screening that sees it again changes it.
+struct Said {
+    category: Option<i16>,
+    rule_version: i32,
+    params: String,
+    inputs: String,
+    explanation: String,
+}
+
+async fn write_findings(
+    tx: &mut Transaction<'static, DB>,
+    at: DateTime<Utc>,
+    as_of: chrono::NaiveDate,
+    run: Option<i64>,
+    results: &[HouseholdFindings],
+) -> Result<FindingChanges, StoreError> {
+    let mut changes = FindingChanges::default();
     for chunk in results.chunks(500) {
         let ids: Vec<Arg> = chunk.iter().map(|h| Arg::I64(Some(h.household_id.0))).collect();
         let q = format!(
-            "SELECT id, household_id, fingerprint, status FROM findings WHERE household_id IN ({})",
+            "SELECT id, household_id, fingerprint, status, suggested_category, rule_version, params, inputs, explanation
+             FROM findings WHERE household_id IN ({})",
             in_list(ids.len())
         );
         let mut existing: std::collections::HashMap<(i64, String), (i64, i16)> = std::collections::HashMap::new();
-        for row in bind_owned(dynamic(q), ids).fetch_all(&mut *tx).await.map_err(crate::db_err)? {
+        // what each finding says now: one seen again saying the same is only stamped (below)
+        let mut says: std::collections::HashMap<i64, Said> = std::collections::HashMap::new();
+        for row in bind_owned(dynamic(q), ids).fetch_all(&mut **tx).await.map_err(crate::db_err)? {
             let key = (
                 row.try_get::<i64, _>("household_id").map_err(crate::db_err)?,
                 row.try_get::<String, _>("fingerprint").map_err(crate::db_err)?,
             );
-            let val = (row.try_get("id").map_err(crate::db_err)?, row.try_get("status").map_err(crate::db_err)?);
-            existing.insert(key, val);
+            let id: i64 = row.try_get("id").map_err(crate::db_err)?;
+            existing.insert(key, (id, row.try_get("status").map_err(crate::db_err)?));
+            says.insert(
+                id,
+                Said {
+                    category: row.try_get("suggested_category").map_err(crate::db_err)?,
+                    rule_version: row.try_get("rule_version").map_err(crate::db_err)?,
+                    params: row.try_get("params").map_err(crate::db_err)?,
+                    inputs: row.try_get("inputs").map_err(crate::db_err)?,
+                    explanation: row.try_get("explanation").map_err(crate::db_err)?,
+                },
+            );
         }
+        let mut stamped = Vec::new();
         // the village as it is now, not as the screening read it: new findings are listed by it.
         // Read before any finding is written, for every household whose findings this chunk may
         // write: a move locks the household, then its findings, and so must this (PostgreSQL)
@@ -2135,7 +2196,7 @@ pub(crate) async fn record_findings(
             .filter(|hf| !hf.findings.is_empty() || with_rows.contains(&hf.household_id.0))
             .map(|hf| hf.household_id.0)
             .collect();
-        let villages = current_villages(&mut tx, &touched).await?;
+        let villages = current_villages(tx, &touched).await?;
         let mut inserts = Vec::new();
         for hf in chunk {
             let hid = hf.household_id.0;
@@ -2152,6 +2213,17 @@ pub(crate) async fn record_findings(
                             changes.reopened += 1;
                         } else {
                             changes.updated += 1;
+                        }
+                        let same = says.get(id).is_some_and(|was| {
+                            was.category == f.suggested_category.map(|c| c.code())
+                                && was.rule_version == i32::from(f.rule_version)
+                                && was.params == params
+                                && was.inputs == inputs
+                                && was.explanation == f.explanation
+                        });
+                        if same && !reopen {
+                            stamped.push(*id);
+                            continue;
                         }
                         sqlx::query(
                             "UPDATE findings SET suggested_category = $1, rule_version = $2, params = $3, inputs = $4,
@@ -2171,7 +2243,7 @@ pub(crate) async fn record_findings(
                         .bind(reopen)
                         .bind(FindingStatus::Open.code())
                         .bind(*id)
-                        .execute(&mut *tx)
+                        .execute(&mut **tx)
                         .await
                         .map_err(crate::db_err)?;
                     }
@@ -2213,11 +2285,26 @@ pub(crate) async fn record_findings(
                     .bind(at)
                     .bind(run)
                     .bind(*id)
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await
                     .map_err(crate::db_err)?;
                 }
             }
+        }
+        // seen again saying the same: only when and by which run, in one statement (a repeat
+        // screening of a county updated ~30,000 findings one statement each)
+        if !stamped.is_empty() {
+            let (head, list) = if BACKEND == crate::Backend::Sqlite {
+                ("last_seen = ?, as_of = ?, run_id = ?".to_string(), in_list(stamped.len()))
+            } else {
+                ("last_seen = $1, as_of = $2, run_id = $3".to_string(), sql::list_placeholders(stamped.len(), 3))
+            };
+            let mut args = vec![Arg::Ts(Some(at)), Arg::Date(Some(as_of)), Arg::I64(run)];
+            args.extend(stamped.iter().map(|id| Arg::I64(Some(*id))));
+            bind_owned(dynamic(format!("UPDATE findings SET {head} WHERE id IN ({list})")), args)
+                .execute(&mut **tx)
+                .await
+                .map_err(crate::db_err)?;
         }
         for row in &mut inserts {
             if let Arg::I64(Some(h)) = row[0]
@@ -2226,9 +2313,8 @@ pub(crate) async fn record_findings(
                 row[1] = Arg::I64(Some(*now));
             }
         }
-        bulk::insert(&mut tx, "findings", FINDING_COLS, inserts).await.map_err(crate::db_err)?;
+        bulk::insert(tx, "findings", FINDING_COLS, inserts).await.map_err(crate::db_err)?;
     }
-    tx.commit().await.map_err(crate::db_err)?;
     Ok(changes)
 }
 

@@ -1192,6 +1192,25 @@ async fn findings_live_across_screenings() {
             .await
             .unwrap();
         assert_eq!(c.reopened, 1);
+        // seen again saying the same (stamped in one statement): when, and as of which day
+        let (later, later_day) = (at() + chrono::Duration::days(7), NaiveDate::from_ymd_opt(2022, 4, 4).unwrap());
+        let c = db
+            .record_findings(
+                later,
+                later_day,
+                None,
+                &[hf(&d1, vec![finding("INCOME", "收入更低"), finding("NO_INCOME", "x")])],
+            )
+            .await
+            .unwrap();
+        assert_eq!((c.opened, c.updated, c.resolved, c.reopened), (0, 2, 0, 0));
+        let f = FindingFilter { household: Some(d1.record.id), ..Default::default() };
+        let again = db.findings(&Scope::system(), &f, 10).await.unwrap().items;
+        assert_eq!(again.len(), 2);
+        for f in &again {
+            assert_eq!((f.last_seen, f.as_of, f.status), (later, later_day, FindingStatus::Open), "{}", f.sub_code);
+        }
+        assert!(again.iter().any(|f| f.sub_code == "INCOME" && f.explanation == "收入更低"));
         let counts = db.finding_counts(&Scope::system()).await.unwrap();
         assert!(counts.contains(&(village(DAZHENG), FindingCode::ShouldMonitor, FindingStatus::Open, 1)));
         assert!(counts.contains(&(village(DONGTANG), FindingCode::ShouldMonitor, FindingStatus::Dismissed, 1)));
@@ -1641,13 +1660,6 @@ async fn a_resident_copy_reads_every_version_and_the_households_that_moved() {
         let after = db.household(&Scope::system(), &no).await.unwrap().unwrap();
         assert_eq!(got.iter().find(|d| d.record.id == before.record.id), Some(&after));
         assert_eq!(after.record.household.housing_grade, Some(HousingGrade::C));
-        // the versions of some households; unknown IDs are skipped
-        let mut some = db.versions_of(&[before.record.id, all[0].0, HouseholdId(999_999)]).await.unwrap();
-        some.sort();
-        let mut expected = vec![(before.record.id, 2), (all[0].0, if all[0].0 == before.record.id { 2 } else { 1 })];
-        expected.sort();
-        expected.dedup();
-        assert_eq!(some, expected);
         // the households with open findings, by region: a dismissed finding does not count
         let at_village = |code: u64| {
             now.iter()
@@ -1677,6 +1689,31 @@ async fn a_resident_copy_reads_every_version_and_the_households_that_moved() {
             .await
             .unwrap();
         assert_eq!(db.households_with_open_findings(None).await.unwrap(), vec![a]);
+        // findings written only for households still at the version given: `a` at its current
+        // version, `b` at an older one; chunked past 500 households
+        let va = now.iter().find(|(id, _)| *id == a).unwrap().1;
+        let mut results = vec![found(a, DAZHENG, "A2"), found(b, DONGTANG, "B2")];
+        let mut versions = vec![va, 0];
+        for n in 0..600 {
+            results.push(HouseholdFindings {
+                household_id: HouseholdId(1_000_000 + n),
+                village: village(DAZHENG),
+                findings: vec![],
+            });
+            versions.push(1);
+        }
+        let (changes, moved) = db.record_findings_if_unchanged(at(), day, None, &results, &versions).await.unwrap();
+        assert_eq!((changes.opened, changes.resolved), (1, 1), "A2 opened, A resolved");
+        let mut expected_moved = vec![b];
+        expected_moved.extend((0..600).map(|n| HouseholdId(1_000_000 + n)));
+        assert_eq!(moved, expected_moved, "b is no longer at that version; the unknown households have none");
+        let f = db
+            .findings(&Scope::system(), &FindingFilter { household: Some(b), ..Default::default() }, 10)
+            .await
+            .unwrap();
+        assert!(f.items.iter().all(|f| f.sub_code != "B2"), "nothing written for b");
+        // a mismatch between results and versions is refused, not guessed
+        assert!(db.record_findings_if_unchanged(at(), day, None, &results, &versions[..1]).await.is_err());
     })
     .await;
 }

@@ -32,8 +32,29 @@ pub struct Resident {
     snapshot: Arc<RwLock<Option<Snapshot>>>,
     /// One load or sync at a time.
     refreshing: Mutex<()>,
-    /// The job ID of the full screening under way, held until it has written its results.
-    screening: Arc<Mutex<String>>,
+    /// Held by the full screening under way until it has written its results.
+    screening: Arc<Mutex<()>>,
+    /// Its job's ID.
+    running: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+/// The right to run the one full screening of this process; released when dropped.
+pub struct Turn {
+    _held: OwnedMutexGuard<()>,
+    running: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl Turn {
+    /// Names the job that uses this turn (shown to whoever asks for another meanwhile).
+    pub fn started(&self, job: &str) {
+        *self.running.lock().unwrap_or_else(|e| e.into_inner()) = Some(job.to_string());
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        *self.running.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
 }
 
 /// How a snapshot was made current, for the job's report.
@@ -45,14 +66,12 @@ pub struct Refreshed {
 }
 
 impl Resident {
-    /// The right to run the full screening `job`, or the ID of the one already running.
-    pub fn begin(&self, job: &str) -> Result<OwnedMutexGuard<String>, String> {
+    /// The right to run a full screening, or the job ID of the one already running (`None`
+    /// while it has not named its job yet).
+    pub fn begin(&self) -> Result<Turn, Option<String>> {
         match Arc::clone(&self.screening).try_lock_owned() {
-            Ok(mut g) => {
-                *g = job.to_string();
-                Ok(g)
-            }
-            Err(_) => Err(self.screening.try_lock().map(|g| g.clone()).unwrap_or_default()),
+            Ok(held) => Ok(Turn { _held: held, running: Arc::clone(&self.running) }),
+            Err(_) => Err(self.running.lock().unwrap_or_else(|e| e.into_inner()).clone()),
         }
     }
 
@@ -100,5 +119,23 @@ impl Resident {
                 tracing::warn!(error = %e, "resident registry not loaded; it will be at the first full screening")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_full_screening_at_a_time_and_the_others_are_told_which() {
+        let r = Resident::default();
+        let turn = r.begin().expect("free");
+        assert_eq!(r.begin().err(), Some(None), "taken, its job not named yet");
+        turn.started("job1");
+        assert_eq!(r.begin().err(), Some(Some("job1".to_string())));
+        drop(turn);
+        let again = r.begin().expect("free once the first is done");
+        assert_eq!(r.begin().err(), Some(None), "the finished job is not named");
+        drop(again);
     }
 }

@@ -253,7 +253,9 @@ pub struct ScreeningDone {
     pub loaded: usize,
     /// Households read again because they changed since the snapshot last saw them.
     pub reread: usize,
-    /// Households saved while the screening ran: left with the findings their save gave them.
+    /// Households saved while the screening ran, screened again as saved.
+    pub rescreened: usize,
+    /// Households still being saved after that: left for the next screening.
     pub skipped: usize,
     /// Seconds: making the resident registry current, the rules, writing the results.
     pub refresh_seconds: f64,
@@ -267,30 +269,41 @@ pub struct ScreeningDone {
 /// at a time per server: a second request is shown the one under way.
 pub async fn screen_all(State(state): State<AppState>, PageAuth(a): PageAuth) -> Result<Response, PageError> {
     require(&a, Permission::Screen)?;
-    let job = state.jobs.start(a.user.id, "全面筛查", false);
-    let id = job.lock().map(|j| j.id.clone()).unwrap_or_default();
-    let turn = match state.resident.begin(&id) {
+    let turn = match state.resident.begin() {
         Ok(turn) => turn,
         Err(running) => {
-            jobs::set_state(&job, JobState::Failed { message: "已有一次全面筛查正在进行".into() });
             // its page, when it is this user's; otherwise the queue
-            let to = if state.jobs.get(&running, a.user.id).is_some() {
-                format!("/findings/screenings/{running}")
-            } else {
-                "/findings".to_string()
+            let to = match running.filter(|id| state.jobs.get(id, a.user.id).is_some()) {
+                Some(id) => format!("/findings/screenings/{id}"),
+                None => "/findings".to_string(),
             };
             return Ok(redirect_with_flash(&to, "已有一次全面筛查正在进行，请待其完成后再筛查"));
         }
     };
+    let job = state.jobs.start(a.user.id, "全面筛查", false);
+    let id = job.lock().map(|j| j.id.clone()).unwrap_or_default();
+    turn.started(&id);
     jobs::set_state(&job, JobState::Running { done: 0, total: 0, stage: "准备" });
     let st = state.clone();
     tokio::spawn(async move {
-        let _turn = turn;
         let j2 = job.clone();
         let progress = move |stage: &'static str, done: usize, total: usize| {
             jobs::set_state(&j2, JobState::Running { done, total, stage });
         };
-        let done = run_screening(&st, &a, &progress).await;
+        // in a task of its own, so that a panic ends the job instead of leaving it running
+        let work = tokio::spawn({
+            let st = st.clone();
+            let a = a.clone();
+            async move { run_screening(&st, &a, &progress).await }
+        });
+        let done = match work.await {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::error!(error = ?e, "full screening panicked");
+                Err("筛查中断（程序错误，请报告此问题）；已写入的部分有效，请重新筛查".to_string())
+            }
+        };
+        drop(turn);
         st.dashboards.invalidate_within(a.scope.region());
         match done {
             Ok(report) => jobs::set_state(&job, JobState::FinishedScreening { report: Box::new(report) }),
@@ -313,6 +326,8 @@ async fn run_screening(
     }
     let params = st.db.params(None).await.map_err(|e| logged(&e, format!("读取参数失败：{e}；{NOTHING_WRITTEN}")))?;
     let calendar = st.calendar();
+    // the pass's thread takes its own; writing screens again the households saved meanwhile
+    let (params_again, calendar_again) = (params.clone(), calendar.clone());
     let (at, as_of) = (st.clock.now(), st.clock.today());
     let region = a.scope.region();
     let started = std::time::Instant::now();
@@ -345,8 +360,12 @@ async fn run_screening(
 
     let started = std::time::Instant::now();
     let mut written = |done: usize, total: usize| progress("写入结果", done, total);
-    let rec = engine::record(&st.db, &a.actor(), at, as_of, &pass, &mut written).await.map_err(|e| {
-        logged(&e, format!("写入结果时出错：{e}。已写入的部分有效，未写入的户保持原有发现：请重新筛查"))
+    let ctx = Context { as_of, params: &params_again, calendar: &calendar_again };
+    let rec = engine::record(&st.db, &ctx, &a.actor(), at, &pass, &mut written).await.map_err(|e| {
+        logged(
+            &e,
+            format!("写入结果时出错：{}。已写入的部分有效，其余的户保持原有发现：请重新筛查", engine_message(&e)),
+        )
     })?;
     Ok(ScreeningDone {
         run_id: rec.run,
@@ -359,6 +378,7 @@ async fn run_screening(
         changes: rec.changes,
         loaded: refreshed.loaded,
         reread: refreshed.synced.reread,
+        rescreened: rec.rescreened,
         skipped: rec.skipped,
         refresh_seconds,
         pass_seconds,
