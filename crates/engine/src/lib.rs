@@ -354,15 +354,17 @@ impl Snapshot {
         // a region's rows are found from the village column first (nothing unpacked) and then
         // shared out: rows are in ID order, so a county's sit together and would fall to one thread
         type Rows<'r> = Box<dyn Iterator<Item = usize> + Send + 'r>;
-        let region_rows: Vec<usize> = match region {
-            Some(region) => (0..self.len()).filter(|&row| region.contains(self.columns.village[row])).collect(),
+        let region_rows: Vec<u32> = match region {
+            Some(region) => {
+                (0..self.len()).filter(|&row| region.contains(self.columns.village[row])).map(arena::len32).collect()
+            }
             None => Vec::new(),
         };
         let work: Vec<Rows> = match region {
             None => self.packed.runs(threads).into_iter().map(|r| Box::new(r) as Rows).collect(),
             Some(_) => {
                 let per = region_rows.len().div_ceil(threads).max(1);
-                region_rows.chunks(per).map(|c| Box::new(c.iter().copied()) as Rows).collect()
+                region_rows.chunks(per).map(|c| Box::new(c.iter().map(|&r| r as usize)) as Rows).collect()
             }
         };
         let parts: Vec<Result<Part, EngineError>> = std::thread::scope(|s| {
@@ -523,7 +525,8 @@ pub struct Recorded {
     pub findings: usize,
     /// Households saved between the pass and their write, screened again as saved.
     pub rescreened: usize,
-    /// Households still being saved after that: left as they were, for the next screening.
+    /// Households still being saved after that: left as they were, for the next screening. (A
+    /// household gone from the store meanwhile would be in neither count; the store removes none.)
     pub skipped: usize,
 }
 
@@ -599,7 +602,13 @@ async fn write_batch<S: ResidentSource>(
     out: &mut Recorded,
     moved: &mut Vec<HouseholdId>,
 ) -> Result<(), StoreError> {
-    let (changes, skipped) = store.record_findings_if_unchanged(at, as_of, Some(run), results, versions).await?;
+    // once more if it failed: a save's own screening of one of these households may have
+    // written the same finding, or resolved the same two, at the same moment (a duplicate or a
+    // deadlock on PostgreSQL); the retry reads the findings afresh
+    let (changes, skipped) = match store.record_findings_if_unchanged(at, as_of, Some(run), results, versions).await {
+        Ok(done) => done,
+        Err(_) => store.record_findings_if_unchanged(at, as_of, Some(run), results, versions).await?,
+    };
     out.changes += changes;
     out.findings +=
         results.iter().filter(|r| !skipped.contains(&r.household_id)).map(|r| r.findings.len()).sum::<usize>();

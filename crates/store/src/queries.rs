@@ -2102,9 +2102,10 @@ pub(crate) async fn record_findings(
 
 /// As [`record_findings`], for the households whose version is still the one given (in the
 /// order of `results`); returns the others, unwritten. The versions are read inside the
-/// transaction, on PostgreSQL with `FOR SHARE`: a save of one of these households waits until
-/// the findings are committed (and its own screening then comes after them); on SQLite the one
-/// writer already orders the two.
+/// transaction, on PostgreSQL with `FOR SHARE SKIP LOCKED`: a save of one of these households
+/// waits until the findings are committed (and its own screening then comes after them), and a
+/// household locked by a write under way is returned as moved; on SQLite the one writer already
+/// orders the two.
 pub(crate) async fn record_findings_if_unchanged(
     w: &Pool<DB>,
     at: DateTime<Utc>,
@@ -2116,7 +2117,9 @@ pub(crate) async fn record_findings_if_unchanged(
     if versions.len() != results.len() {
         return Err(StoreError::Database(format!("{} versions for {} households", versions.len(), results.len())));
     }
-    let lock = if BACKEND == crate::Backend::Postgres { " FOR SHARE" } else { "" };
+    // a household being written (a save, an import's long transaction) is not waited for: it
+    // counts as moved and is screened again after (waiting for an import could deadlock with it)
+    let lock = if BACKEND == crate::Backend::Postgres { " FOR SHARE SKIP LOCKED" } else { "" };
     let mut tx = begin(w).await.map_err(crate::db_err)?;
     let mut now = std::collections::HashMap::with_capacity(results.len());
     for chunk in results.chunks(500) {
@@ -2272,35 +2275,41 @@ async fn write_findings(
                     }
                 }
             }
-            // open findings this screening no longer produces: resolved
-            for ((h, fp), (id, status)) in &existing {
-                if *h == hid && *status == FindingStatus::Open.code() && !seen.contains(fp) {
-                    changes.resolved += 1;
-                    sqlx::query(
-                        "UPDATE findings SET status = $1, status_note = $2, status_by = $3, status_at = $4, run_id = $5 WHERE id = $6",
-                    )
-                    .bind(FindingStatus::Resolved.code())
-                    .bind("复查时未再发现")
-                    .bind("系统")
-                    .bind(at)
-                    .bind(run)
-                    .bind(*id)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(crate::db_err)?;
-                }
+            // open findings this screening no longer produces: resolved, in ID order (two
+            // writers resolving the same findings take their locks in the same order)
+            let mut gone: Vec<i64> = existing
+                .iter()
+                .filter(|((h, fp), (_, status))| *h == hid && *status == FindingStatus::Open.code() && !seen.contains(fp))
+                .map(|(_, (id, _))| *id)
+                .collect();
+            gone.sort_unstable();
+            for id in &gone {
+                changes.resolved += 1;
+                sqlx::query(
+                    "UPDATE findings SET status = $1, status_note = $2, status_by = $3, status_at = $4, run_id = $5 WHERE id = $6",
+                )
+                .bind(FindingStatus::Resolved.code())
+                .bind("复查时未再发现")
+                .bind("系统")
+                .bind(at)
+                .bind(run)
+                .bind(*id)
+                .execute(&mut **tx)
+                .await
+                .map_err(crate::db_err)?;
             }
         }
-        // seen again saying the same: only when and by which run, in one statement (a repeat
-        // screening of a county updated ~30,000 findings one statement each)
-        if !stamped.is_empty() {
+        // seen again saying the same: only when and by which run, 10,000 a statement (a repeat
+        // screening of a county updated ~30,000 findings one statement each; the findings of 500
+        // households have no bound, the databases' parameters do)
+        for ids in stamped.chunks(10_000) {
             let (head, list) = if BACKEND == crate::Backend::Sqlite {
-                ("last_seen = ?, as_of = ?, run_id = ?".to_string(), in_list(stamped.len()))
+                ("last_seen = ?, as_of = ?, run_id = ?".to_string(), in_list(ids.len()))
             } else {
-                ("last_seen = $1, as_of = $2, run_id = $3".to_string(), sql::list_placeholders(stamped.len(), 3))
+                ("last_seen = $1, as_of = $2, run_id = $3".to_string(), sql::list_placeholders(ids.len(), 3))
             };
             let mut args = vec![Arg::Ts(Some(at)), Arg::Date(Some(as_of)), Arg::I64(run)];
-            args.extend(stamped.iter().map(|id| Arg::I64(Some(*id))));
+            args.extend(ids.iter().map(|id| Arg::I64(Some(*id))));
             bind_owned(dynamic(format!("UPDATE findings SET {head} WHERE id IN ({list})")), args)
                 .execute(&mut **tx)
                 .await

@@ -1192,25 +1192,34 @@ async fn findings_live_across_screenings() {
             .await
             .unwrap();
         assert_eq!(c.reopened, 1);
-        // seen again saying the same (stamped in one statement): when, and as of which day
+        // seen again: saying the same (stamped in one statement) or not (rewritten), and the
+        // dismissed one saying the same — each with when and as of which day, its status kept
         let (later, later_day) = (at() + chrono::Duration::days(7), NaiveDate::from_ymd_opt(2022, 4, 4).unwrap());
         let c = db
             .record_findings(
                 later,
                 later_day,
                 None,
-                &[hf(&d1, vec![finding("INCOME", "收入更低"), finding("NO_INCOME", "x")])],
+                &[
+                    hf(&d1, vec![finding("INCOME", "收入更低"), finding("NO_INCOME", "y")]),
+                    hf(&d2, vec![finding("INCOME", "也低")]),
+                ],
             )
             .await
             .unwrap();
-        assert_eq!((c.opened, c.updated, c.resolved, c.reopened), (0, 2, 0, 0));
-        let f = FindingFilter { household: Some(d1.record.id), ..Default::default() };
-        let again = db.findings(&Scope::system(), &f, 10).await.unwrap().items;
-        assert_eq!(again.len(), 2);
+        assert_eq!((c.opened, c.updated, c.resolved, c.reopened), (0, 3, 0, 0));
+        let again = db.findings(&Scope::system(), &FindingFilter::default(), 10).await.unwrap().items;
+        assert_eq!(again.len(), 3);
         for f in &again {
-            assert_eq!((f.last_seen, f.as_of, f.status), (later, later_day, FindingStatus::Open), "{}", f.sub_code);
+            assert_eq!((f.last_seen, f.as_of), (later, later_day), "{}", f.sub_code);
         }
-        assert!(again.iter().any(|f| f.sub_code == "INCOME" && f.explanation == "收入更低"));
+        let said = |sub: &str, hid: HouseholdId| {
+            let f = again.iter().find(|f| f.sub_code == sub && f.household_id == hid).unwrap();
+            (f.explanation.clone(), f.status)
+        };
+        assert_eq!(said("INCOME", d1.record.id), ("收入更低".to_string(), FindingStatus::Open));
+        assert_eq!(said("NO_INCOME", d1.record.id), ("y".to_string(), FindingStatus::Open));
+        assert_eq!(said("INCOME", d2.record.id), ("也低".to_string(), FindingStatus::Dismissed));
         let counts = db.finding_counts(&Scope::system()).await.unwrap();
         assert!(counts.contains(&(village(DAZHENG), FindingCode::ShouldMonitor, FindingStatus::Open, 1)));
         assert!(counts.contains(&(village(DONGTANG), FindingCode::ShouldMonitor, FindingStatus::Dismissed, 1)));
@@ -1692,8 +1701,9 @@ async fn a_resident_copy_reads_every_version_and_the_households_that_moved() {
         // findings written only for households still at the version given: `a` at its current
         // version, `b` at an older one; chunked past 500 households
         let va = now.iter().find(|(id, _)| *id == a).unwrap().1;
-        let mut results = vec![found(a, DAZHENG, "A2"), found(b, DONGTANG, "B2")];
-        let mut versions = vec![va, 0];
+        // (`a` last, in the second chunk of 500)
+        let mut results = vec![found(b, DONGTANG, "B2")];
+        let mut versions = vec![0];
         for n in 0..600 {
             results.push(HouseholdFindings {
                 household_id: HouseholdId(1_000_000 + n),
@@ -1702,6 +1712,8 @@ async fn a_resident_copy_reads_every_version_and_the_households_that_moved() {
             });
             versions.push(1);
         }
+        results.push(found(a, DAZHENG, "A2"));
+        versions.push(va);
         let (changes, moved) = db.record_findings_if_unchanged(at(), day, None, &results, &versions).await.unwrap();
         assert_eq!((changes.opened, changes.resolved), (1, 1), "A2 opened, A resolved");
         let mut expected_moved = vec![b];

@@ -98,6 +98,12 @@ impl Resident {
         Ok((held.downgrade(), done))
     }
 
+    /// Forgets the snapshot (after a screening stopped by a bug, perhaps half way through a
+    /// sync): the next one loads it afresh.
+    pub async fn discard(&self) {
+        *self.snapshot.write().await = None;
+    }
+
     /// Loads the snapshot now if it is not (`serve` at start, when configured); errors are logged.
     pub async fn preload(&self, db: &Db) {
         let _one = self.refreshing.lock().await;

@@ -300,7 +300,8 @@ pub async fn screen_all(State(state): State<AppState>, PageAuth(a): PageAuth) ->
             Ok(done) => done,
             Err(e) => {
                 tracing::error!(error = ?e, "full screening panicked");
-                Err("筛查中断（程序错误，请报告此问题）；已写入的部分有效，请重新筛查".to_string())
+                st.resident.discard().await;
+                Err("筛查中断（程序错误，请报告此问题）：请重新筛查".to_string())
             }
         };
         drop(turn);
@@ -362,10 +363,11 @@ async fn run_screening(
     let mut written = |done: usize, total: usize| progress("写入结果", done, total);
     let ctx = Context { as_of, params: &params_again, calendar: &calendar_again };
     let rec = engine::record(&st.db, &ctx, &a.actor(), at, &pass, &mut written).await.map_err(|e| {
-        logged(
-            &e,
-            format!("写入结果时出错：{}。已写入的部分有效，其余的户保持原有发现：请重新筛查", engine_message(&e)),
-        )
+        let why = match &e {
+            engine::EngineError::Store(e) => e.to_string(),
+            other => engine_message(other),
+        };
+        logged(&e, format!("写入结果时出错：{why}。已写入的部分有效，其余的户保持原有发现：请重新筛查"))
     })?;
     Ok(ScreeningDone {
         run_id: rec.run,

@@ -205,6 +205,7 @@ async fn a_full_screening_does_not_overwrite_a_household_saved_while_it_ran() {
         let mut h = d1.record.household.clone();
         h.housing_grade = Some(domain::codes::HousingGrade::D);
         app.db.save_household(&domain::Actor::cli(), start(), &d1, &h).await.unwrap();
+        assert!(!domain::screening::screen_one(&app.db, &cal, start(), as_of, &read().await).await.unwrap().is_empty());
         let snapshot = engine::Snapshot::load(&app.db, 500, &mut |_| {}).await.unwrap();
         let params = domain::ports::ParamStore::params(&app.db, None).await.unwrap();
         let ctx = domain::rules::Context { as_of, params: &params, calendar: &cal };
@@ -219,6 +220,7 @@ async fn a_full_screening_does_not_overwrite_a_household_saved_while_it_ran() {
         // the pass's older view is not written over it: it is screened again as saved
         let rec = engine::record(&app.db, &ctx, &domain::Actor::cli(), start(), &pass, &mut |_, _| {}).await.unwrap();
         assert_eq!((rec.rescreened, rec.skipped), (1, 0), "{}", app.label);
+        assert!(rec.changes.resolved >= 1, "{}: D1's D-grade finding resolved as it now is", app.label);
         assert!(
             !open_findings(&app).await.iter().any(|(no, _, e)| no == D1 && e.contains("住房为D级危房")),
             "{}",
