@@ -201,13 +201,14 @@ fn version32(v: i64) -> u32 {
 
 impl Snapshot {
     /// Loads every household from the store, by ID (pages of IDs, then `batch` households per
-    /// query), packing each batch as it arrives (only one batch is ever held unpacked). By ID,
+    /// query), packing each batch as it arrives (only one batch is ever held unpacked);
+    /// `progress(loaded, total)`, the total from the store's count. By ID,
     /// not in list order: a household moved to another village while a load runs would be read
     /// twice by a cursor over (village, group, 户编号).
     pub async fn load<S: HouseholdStore + ResidentSource>(
         store: &S,
         batch: u32,
-        progress: &mut (dyn FnMut(usize) + Send),
+        progress: &mut (dyn FnMut(usize, usize) + Send),
     ) -> Result<Snapshot, EngineError> {
         // sized once from the count, with room for households added later: vectors that double
         // as they fill leave the copies they outgrew with the allocator, which at 10 M
@@ -226,7 +227,7 @@ impl Snapshot {
                 for d in &store.households_by_ids(chunk).await? {
                     s.append(d, &mut ids)?;
                 }
-                progress(s.len());
+                progress(s.len(), total.max(s.len()));
             }
             after = Some(last);
         }

@@ -14,8 +14,6 @@
 
 use std::sync::Arc;
 
-use domain::Scope;
-use domain::ports::{HouseholdFilter, HouseholdStore};
 use engine::{EngineError, Snapshot, Synced};
 use store::Db;
 use tokio::sync::{Mutex, OwnedMutexGuard, OwnedRwLockReadGuard, RwLock};
@@ -86,10 +84,8 @@ impl Resident {
         let mut held = Arc::clone(&self.snapshot).write_owned().await;
         let mut done = Refreshed::default();
         if held.is_none() {
-            let all = db.list_households(&Scope::system(), &HouseholdFilter::default(), None, 1).await?.total;
-            let total = usize::try_from(all).unwrap_or(0);
-            progress("载入常驻登记库", 0, total);
-            let s = Snapshot::load(db, LOAD_BATCH, &mut |n| progress("载入常驻登记库", n, total)).await?;
+            progress("载入常驻登记库", 0, 0);
+            let s = Snapshot::load(db, LOAD_BATCH, &mut |n, total| progress("载入常驻登记库", n, total)).await?;
             done.loaded = s.len();
             *held = Some(s);
         }
@@ -112,7 +108,7 @@ impl Resident {
             return;
         }
         let started = std::time::Instant::now();
-        match Snapshot::load(db, LOAD_BATCH, &mut |_| {}).await {
+        match Snapshot::load(db, LOAD_BATCH, &mut |_, _| {}).await {
             Ok(s) => {
                 tracing::info!(
                     households = s.len(),

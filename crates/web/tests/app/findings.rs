@@ -7,7 +7,8 @@ use domain::ports::HouseholdStore;
 
 use crate::harness::*;
 
-async fn screen_all(app: &TestApp) {
+/// The command's screening (`fangpin screen`), straight from the database.
+async fn screen_all(app: &TestApp) -> domain::screening::ScreeningReport {
     let mut progress = |_: usize, _: usize| {};
     domain::screening::screen(
         &app.db,
@@ -20,7 +21,7 @@ async fn screen_all(app: &TestApp) {
         &mut progress,
     )
     .await
-    .unwrap();
+    .unwrap()
 }
 
 #[tokio::test]
@@ -148,19 +149,7 @@ async fn a_full_screening_from_the_page_records_what_the_command_would_and_sees_
         assert!(from_page.iter().any(|(no, _, _)| no == D2), "{}: {from_page:?}", app.label);
         // the command's screening (straight from the database) finds exactly the same: it
         // opens and resolves nothing
-        let mut progress = |_: usize, _: usize| {};
-        let cli = domain::screening::screen(
-            &app.db,
-            &domain::calendar::WorkCalendar::builtin(),
-            &domain::Scope::system(),
-            &domain::Actor::cli(),
-            start(),
-            start().date_naive(),
-            None,
-            &mut progress,
-        )
-        .await
-        .unwrap();
+        let cli = screen_all(&app).await;
         assert_eq!((cli.changes.opened, cli.changes.resolved, cli.changes.reopened), (0, 0, 0), "{}", app.label);
         assert_eq!(open_findings(&app).await, from_page, "{}", app.label);
 
@@ -206,7 +195,7 @@ async fn a_full_screening_does_not_overwrite_a_household_saved_while_it_ran() {
         h.housing_grade = Some(domain::codes::HousingGrade::D);
         app.db.save_household(&domain::Actor::cli(), start(), &d1, &h).await.unwrap();
         assert!(!domain::screening::screen_one(&app.db, &cal, start(), as_of, &read().await).await.unwrap().is_empty());
-        let snapshot = engine::Snapshot::load(&app.db, 500, &mut |_| {}).await.unwrap();
+        let snapshot = engine::Snapshot::load(&app.db, 500, &mut |_, _| {}).await.unwrap();
         let params = domain::ports::ParamStore::params(&app.db, None).await.unwrap();
         let ctx = domain::rules::Context { as_of, params: &params, calendar: &cal };
         let open = domain::ports::ResidentSource::households_with_open_findings(&app.db, None).await.unwrap();

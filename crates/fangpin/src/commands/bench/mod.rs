@@ -835,7 +835,7 @@ impl Bench {
         let before = rss_mb();
         print_load();
         let started = Instant::now();
-        let mut snapshot = engine::Snapshot::load(&db, 2_000, &mut |_| {}).await?;
+        let mut snapshot = engine::Snapshot::load(&db, 2_000, &mut |_, _| {}).await?;
         let load_secs = started.elapsed().as_secs_f64();
         let resident = rss_mb().zip(before).map(|(a, b)| a - b);
         db.close().await;
