@@ -187,37 +187,41 @@ impl PersonName {
         if t.is_empty() {
             return Err(PersonNameError::Empty);
         }
-        if t.chars().count() > 50 {
+        // no more characters than bytes: most names need no count
+        if t.len() > 50 && t.chars().count() > 50 {
             return Err(PersonNameError::TooLong);
         }
-        let bad = |c: char| {
+        // every refused character is ASCII, and no byte of a multi-byte character is: a scan of
+        // the bytes finds the same first one without decoding the name (a screening pass checks
+        // every member's name as it unpacks them)
+        let bad = |c: u8| {
             c.is_ascii_digit()
                 || matches!(
                     c,
-                    '<' | '>'
-                        | '"'
-                        | '\''
-                        | '&'
-                        | ';'
-                        | '@'
-                        | '#'
-                        | '$'
-                        | '%'
-                        | '^'
-                        | '*'
-                        | '='
-                        | '+'
-                        | '\\'
-                        | '|'
-                        | '/'
-                        | '{'
-                        | '}'
-                        | '['
-                        | ']'
+                    b'<' | b'>'
+                        | b'"'
+                        | b'\''
+                        | b'&'
+                        | b';'
+                        | b'@'
+                        | b'#'
+                        | b'$'
+                        | b'%'
+                        | b'^'
+                        | b'*'
+                        | b'='
+                        | b'+'
+                        | b'\\'
+                        | b'|'
+                        | b'/'
+                        | b'{'
+                        | b'}'
+                        | b'['
+                        | b']'
                 )
         };
-        match t.chars().find(|c| bad(*c)) {
-            Some(c) => Err(PersonNameError::BadCharacter(c)),
+        match t.bytes().find(|c| bad(*c)) {
+            Some(c) => Err(PersonNameError::BadCharacter(char::from(c))),
             None => Ok(()),
         }
     }

@@ -100,17 +100,37 @@ impl Fen {
 impl fmt::Display for Fen {
     /// "12,345.67 元"-style display for pages: thousands separators, two decimals.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = self.to_yuan_string();
-        let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
-        let (sign, digits) = int.strip_prefix('-').map(|d| ("-", d)).unwrap_or(("", int));
-        let mut grouped = String::new();
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
-                grouped.push(',');
-            }
-            grouped.push(c);
+        // written backwards into a buffer on the stack: a finding's explanation formats several
+        // amounts, and a screening pass writes hundreds of thousands of explanations
+        let a = self.0.unsigned_abs();
+        let (mut int, frac) = (a / 100, a % 100);
+        // u64::MAX / 100 has 18 digits: with 5 separators, a sign and ".00", 27 bytes
+        let mut buf = [0u8; 32];
+        let mut at = buf.len();
+        for b in [b'0' + (frac % 10) as u8, b'0' + (frac / 10) as u8, b'.'] {
+            at -= 1;
+            buf[at] = b;
         }
-        write!(f, "{sign}{grouped}.{frac}")
+        let mut digits = 0;
+        loop {
+            if digits > 0 && digits % 3 == 0 {
+                at -= 1;
+                buf[at] = b',';
+            }
+            at -= 1;
+            buf[at] = b'0' + (int % 10) as u8;
+            digits += 1;
+            int /= 10;
+            if int == 0 {
+                break;
+            }
+        }
+        if self.0 < 0 {
+            at -= 1;
+            buf[at] = b'-';
+        }
+        // digits, separators and a sign: ASCII, so the check cannot fail
+        f.write_str(std::str::from_utf8(&buf[at..]).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -160,6 +180,12 @@ mod tests {
         assert_eq!(Fen(-5).to_yuan_string(), "-0.05");
         assert_eq!(Fen(123_456_789).to_string(), "1,234,567.89");
         assert_eq!(Fen(-100_000).to_string(), "-1,000.00");
+        assert_eq!(Fen(0).to_string(), "0.00");
+        assert_eq!(Fen(-5).to_string(), "-0.05");
+        assert_eq!(Fen(99_999).to_string(), "999.99");
+        assert_eq!(Fen(10_000_000).to_string(), "100,000.00");
+        assert_eq!(Fen(i64::MIN).to_string(), "-92,233,720,368,547,758.08");
+        assert_eq!(Fen(i64::MAX).to_string(), "92,233,720,368,547,758.07");
         assert_eq!(Fen(650_000).per_person(4), Some(Fen(162_500)));
         assert_eq!(Fen(1).per_person(0), None);
         assert_eq!(Fen::from_yuan_f64(1234.56), Ok(Fen(123_456)));
@@ -171,6 +197,11 @@ mod tests {
         fn string_round_trip(v in -10_000_000_000i64..10_000_000_000) {
             prop_assert_eq!(Fen::parse_yuan(&Fen(v).to_yuan_string()), Ok(Fen(v)));
             prop_assert_eq!(Fen::from_yuan_f64(Fen(v).to_yuan_f64()), Ok(Fen(v)));
+            // the page form, separators and all, reads back and groups by three
+            let shown = Fen(v).to_string();
+            prop_assert_eq!(Fen::parse_yuan(&shown), Ok(Fen(v)));
+            let int = shown.trim_start_matches('-').split('.').next().unwrap_or("");
+            prop_assert!(int.split(',').enumerate().all(|(i, g)| g.len() == 3 || i == 0 && (1..=3).contains(&g.len())), "{}", shown);
         }
     }
 }

@@ -111,8 +111,11 @@ impl Context<'_> {
 }
 
 fn yuan(f: Fen) -> String {
-    let s = f.to_string();
-    s.strip_suffix(".00").map(str::to_string).unwrap_or(s)
+    let mut s = f.to_string();
+    if s.ends_with(".00") {
+        s.truncate(s.len() - 3);
+    }
+    s
 }
 
 /// What every rule reads, computed once per household.
@@ -371,7 +374,8 @@ fn should_monitor(f: &Facts, out: &mut Out, year: i32, line: Fen) {
         // without income only the needs can be judged; the missing record is a data error
         return needs_finding(f, out, year, None);
     };
-    let line_ref = vec![f.line.reference.clone()];
+    // built only for a finding: most households have none (a pass screens millions)
+    let line_ref = || vec![f.line.reference.clone()];
     if net_pc <= line {
         let cat = f.category_by_kind();
         out.push(
@@ -380,7 +384,7 @@ fn should_monitor(f: &Facts, out: &mut Out, year: i32, line: Fen) {
             "SM-INCOME",
             1,
             Some(cat),
-            line_ref,
+            line_ref(),
             f.income_inputs(year),
             None,
             format!(
@@ -397,7 +401,7 @@ fn should_monitor(f: &Facts, out: &mut Out, year: i32, line: Fen) {
             "SM-EXPENSE",
             1,
             Some(cat),
-            line_ref,
+            line_ref(),
             f.income_inputs(year),
             None,
             format!(

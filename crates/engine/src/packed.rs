@@ -330,7 +330,8 @@ impl<'a> Reader<'a> {
     fn texts(&mut self) -> Read<()> {
         let n = usize::try_from(self.u()?).map_err(|_| "a text too long")?;
         let end = self.at.checked_add(n).filter(|e| *e <= self.b.len()).ok_or("cut short")?;
-        self.t = std::str::from_utf8(&self.b[self.at..end]).map_err(|_| "texts not in UTF-8")?;
+        // with SIMD: CJK texts took std's checker byte by byte (7% of a pass, perf)
+        self.t = simdutf8::basic::from_utf8(&self.b[self.at..end]).map_err(|_| "texts not in UTF-8")?;
         self.at = end;
         Ok(())
     }
@@ -574,22 +575,7 @@ fn read_member(r: &mut Reader, to: &mut MemberRecord) -> Read<()> {
 /// Sets `to` to the ID with key `key` ([`NationalId::key`]: the first 17 digits × 11 + the check
 /// value) and `suffix` after its 18 characters.
 fn set_national_id(to: &mut NationalId, key: u64, suffix: &str) -> Read<()> {
-    if suffix.len() > 4 {
-        return Err("an ID suffix too long");
-    }
-    let (mut first, check) = (key / 11, key % 11);
-    let mut text = [0u8; 22];
-    for d in text[..17].iter_mut().rev() {
-        *d = b'0' + (first % 10) as u8;
-        first /= 10;
-    }
-    if first != 0 {
-        return Err("an ID key out of range");
-    }
-    text[17] = if check == 10 { b'X' } else { b'0' + check as u8 };
-    text[18..18 + suffix.len()].copy_from_slice(suffix.as_bytes());
-    let t = std::str::from_utf8(&text[..18 + suffix.len()]).map_err(|_| "an ID suffix not in ASCII")?;
-    to.set(t).map_err(|_| "an ID number")
+    to.set_key(key, suffix).map_err(|_| "an ID number")
 }
 
 /// A household unpacked again and again into the same memory: texts are copied into the strings
