@@ -39,10 +39,9 @@ impl HouseholdNo {
     }
 
     /// Sets this number to `text`, this type's text as [`HouseholdNo::parse`] leaves it, without checking it again: for
-    /// values checked when first made and kept since — the engine's packed snapshot, whose `pack`
-    /// reads every household back and compares it with the original, unpacks every household per
-    /// screening pass and spent more on these checks than on the rules' reading of them. Checked
-    /// in debug builds.
+    /// values checked when first made and kept since — the engine's packed snapshot, which copies
+    /// texts out of values of this type and unpacks every household per screening pass. Nothing
+    /// else may call it: it can make a value `parse` would refuse. Checked in debug builds.
     pub fn set_trusted(&mut self, text: &str) {
         debug_assert_eq!(HouseholdNo::parse(text).as_ref().map(HouseholdNo::as_str), Ok(text));
         self.0.clear();
@@ -118,10 +117,9 @@ impl Phone {
     }
 
     /// Sets this number to `text`, this type's text as [`Phone::parse`] leaves it, without checking it again: for
-    /// values checked when first made and kept since — the engine's packed snapshot, whose `pack`
-    /// reads every household back and compares it with the original, unpacks every household per
-    /// screening pass and spent more on these checks than on the rules' reading of them. Checked
-    /// in debug builds.
+    /// values checked when first made and kept since — the engine's packed snapshot, which copies
+    /// texts out of values of this type and unpacks every household per screening pass. Nothing
+    /// else may call it: it can make a value `parse` would refuse. Checked in debug builds.
     pub fn set_trusted(&mut self, text: &str) {
         debug_assert_eq!(Phone::parse(text).as_ref().map(Phone::as_str), Ok(text));
         self.0.clear();
@@ -212,10 +210,9 @@ impl PersonName {
     }
 
     /// Sets this name to `text`, this type's text as [`PersonName::parse`] leaves it, without checking it again: for
-    /// values checked when first made and kept since — the engine's packed snapshot, whose `pack`
-    /// reads every household back and compares it with the original, unpacks every household per
-    /// screening pass and spent more on these checks than on the rules' reading of them. Checked
-    /// in debug builds.
+    /// values checked when first made and kept since — the engine's packed snapshot, which copies
+    /// texts out of values of this type and unpacks every household per screening pass. Nothing
+    /// else may call it: it can make a value `parse` would refuse. Checked in debug builds.
     pub fn set_trusted(&mut self, text: &str) {
         debug_assert_eq!(PersonName::parse(text).as_ref().map(PersonName::as_str), Ok(text));
         self.0.clear();

@@ -9,9 +9,10 @@
 //! refused when stored, never changed silently — and the rules then run on it as on any other
 //! ([`domain::rules::evaluate`]: no second implementation).
 //!
-//! Because `pack` compares, `unpack` does not check again what a name, a phone or a household
-//! number was checked for when it was made (their `set_trusted`): the bytes are this process's own
-//! and read back equal to a household whose values were valid. Checking them at every unpack cost
+//! `unpack` does not check again what a name, a phone or a household number was checked for when
+//! it was made (their `set_trusted`): what keeps them valid is their types (private fields, every
+//! other constructor through `parse`), so the household packed held valid values, and `pack`'s
+//! read-back proves the bytes carry them unchanged. (The read-back no longer checks validity itself.) Checking them at every unpack cost
 //! more instructions than the rules' use of them (callgrind, a pass over the town).
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
