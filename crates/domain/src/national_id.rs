@@ -414,6 +414,11 @@ mod tests {
         // 1949-02-30
         let bad = NationalId::parse("110105194902280021").unwrap().key() + 2_000 * 11;
         assert!(matches!(to.set_key(bad, ""), Err(IdError::BadBirthDate(t)) if t == "19490230"));
+        // birth years outside 1870–2099 and 29 February of a common year
+        for t in ["000000186912310000", "000000210001010000", "000000190002290000"] {
+            let first: u64 = t[..17].parse().unwrap();
+            assert!(matches!(to.set_key(first * 11, ""), Err(IdError::BadBirthDate(_))), "{t}");
+        }
         assert_eq!(to, NationalId::parse("000000187001010000").unwrap(), "unchanged by a failure");
     }
 
